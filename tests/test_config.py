@@ -1,0 +1,60 @@
+"""Configuration: defaults, durations, and errors that name file, line and problem."""
+
+import pytest
+
+from vigil.config import format_duration_ms, load_config, load_config_text, parse_duration_ms
+from vigil.config.model import DEFAULT_LISTEN
+from vigil.errors import ConfigError
+
+
+def test_default_config_listens_on_localhost_and_collects_host():
+    config = load_config(None)
+    assert config.web.listen_address == DEFAULT_LISTEN
+    assert DEFAULT_LISTEN.startswith("127.0.0.1:")
+    assert config.collectors.host.enabled
+    assert config.default_rules
+    assert config.global_.scrape_interval == 15.0
+
+
+@pytest.mark.parametrize("text,ms", [("0s", 0), ("250ms", 250), ("5m", 300_000), ("1h30m", 5_400_000),
+                                     ("1d", 86_400_000), ("2w", 1_209_600_000)])
+def test_durations_round_trip(text, ms):
+    assert parse_duration_ms(text) == ms
+    assert parse_duration_ms(format_duration_ms(ms)) == ms
+
+
+@pytest.mark.parametrize("bad", ["", "5", "5x", "m5", "1m1h", "1.5m", "-1s"])
+def test_bad_durations_are_rejected(bad):
+    with pytest.raises(ValueError):
+        parse_duration_ms(bad)
+
+
+def test_scrape_timeout_is_capped_by_interval():
+    config = load_config_text("global: {scrape_interval: 5s, scrape_timeout: 10s}\n"
+                              "scrape_configs: [{job_name: a, static_configs: [{targets: ['h:1']}]}]\n")
+    assert config.scrape_timeout(config.scrape_configs[0]) == 5.0
+
+
+BAD = [
+    ("unknown key", "global:\n  scrape_intervall: 5s\n", 2, "global.scrape_intervall: unknown field"),
+    ("wrong type", "scrape_configs:\n  - job_name: a\n    honor_labels: maybe\n", 3,
+     "scrape_configs[0].honor_labels"),
+    ("bad duration", "global:\n  evaluation_interval: 10 minutes\n", 2,
+     'not a valid duration string: "10 minutes"'),
+    ("unknown receiver", "alerting:\n  route:\n    receiver: pager\n", 3, "undefined receiver 'pager'"),
+    ("bad matcher", "alerting:\n  route:\n    receiver: default\n    routes:\n      - matchers: ['sev=~(']\n", 5,
+     "invalid regular expression"),
+    ("yaml syntax", "global:\n  scrape_interval: [5s\n", 3, "invalid YAML"),
+    ("duplicate key", "data_dir: a\ndata_dir: b\n", 2, "duplicate key 'data_dir'"),
+    ("target with scheme", "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x:1']\n",
+     4, "must be host:port"),
+]
+
+
+@pytest.mark.parametrize("name,text,line,fragment", BAD, ids=[b[0] for b in BAD])
+def test_bad_config_names_file_line_and_problem(name, text, line, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text, "vigil.yml")
+    message = str(info.value)
+    assert message.startswith(f"vigil.yml:{line}:"), message
+    assert fragment in message

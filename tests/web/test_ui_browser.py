@@ -1,0 +1,131 @@
+"""The UI in headless Chromium: the app runs under uvicorn on a loopback port with fakes
+behind its seams. Screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.web.fakes import make_deps
+from vigil.web import create_app
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(make_deps()), lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()
+
+
+def test_alerts_page_lists_firing_alert(page, base_url):
+    page.goto(base_url + "/")
+    firing = page.locator("li.alert.alert-firing")
+    assert firing.count() == 1
+    assert "Instance host-1:9100 down" in firing.inner_text()
+    assert "CRITICAL" in firing.locator(".badge.severity").inner_text().upper()
+    assert page.locator("li.alert.alert-pending").count() == 1
+    assert page.locator("nav a.active").inner_text() == "Alerts"
+    page.screenshot(path=str(ARTIFACTS / "alerts.png"), full_page=True)
+
+
+def test_targets_page_shows_down_target_error(page, base_url):
+    page.goto(base_url + "/targets")
+    down = page.locator("tr.target-down")
+    assert down.count() == 1
+    assert "DOWN" in down.locator(".badge").inner_text()
+    assert "connection refused" in down.locator("td.error").inner_text()
+    assert page.locator("section.target-pool h2").all_inner_texts()[1].startswith("node")
+    page.screenshot(path=str(ARTIFACTS / "targets.png"), full_page=True)
+
+
+def test_graph_page_draws_query(page, base_url):
+    page.goto(base_url + "/graph")
+    page.fill("#expr", "node_load1")
+    page.select_option("#range", "3h")
+    page.click("button[type=submit]")
+    page.wait_for_selector("svg.graph")
+    assert "g0.expr=node_load1" in page.url and "g0.range_input=3h" in page.url
+    assert page.locator("svg.graph g.series polyline").count() == 3
+    legend = page.locator("ul.legend li")
+    assert legend.count() == 3
+    assert 'instance="host-0:9100"' in legend.first.inner_text()
+    assert page.locator("table.values tbody tr").count() == 3
+    assert page.locator("svg.graph text.tick").count() >= 8
+    # Hovering a legend entry highlights that series.
+    legend.nth(1).hover()
+    assert page.locator('svg.graph g.series.focused[data-series="1"]').count() == 1
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(ARTIFACTS / "graph.png"), full_page=True)
+    # Hovering the plot shows the values at the nearest sample time.
+    box = page.locator("svg.graph").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    hover = page.locator("#hover")
+    hover.wait_for(state="visible")
+    assert hover.locator(".row").count() == 3
+    assert hover.locator(".time").inner_text().startswith("2023-11-14T")
+    assert page.locator("svg.graph line.cursor").get_attribute("visibility") == "visible"
+    page.screenshot(path=str(ARTIFACTS / "graph-hover.png"))
+
+
+def test_graph_enter_submits_and_parse_error_is_shown(page, base_url):
+    page.goto(base_url + "/graph")
+    page.fill("#expr", "rate(x")
+    page.press("#expr", "Enter")
+    page.wait_for_selector(".error-box")
+    assert "parse error" in page.locator(".error-box").inner_text()
+    assert page.locator("svg.graph").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "graph-error.png"), full_page=True)
+
+
+def test_rules_page(page, base_url):
+    page.goto(base_url + "/rules")
+    assert page.locator("tr.rule").count() == 3
+    assert page.locator("tr.rule-err td.error").inner_text().startswith("vector contains")
+    page.screenshot(path=str(ARTIFACTS / "rules.png"), full_page=True)

@@ -1,0 +1,187 @@
+"""The dispatcher: takes alerts in, keeps them (durably), groups them along the route tree
+and, when a group's timer fires, writes one outbox entry per integration that needs telling.
+
+``put`` is thread-safe and may be called from any thread; ``run`` is the asyncio loop that
+fires group timers. Alerts are persisted so that groups, and what was already notified, come
+back after a restart: the notification log then keeps the restart from re-sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from vigil.alerting.dispatch.aggrgroup import AggrGroup, group_key
+from vigil.alerting.dispatch.dedup import needs_update
+from vigil.alerting.dispatch.route import Route, build_routes
+from vigil.alerting.notify.integration import Integration, build_integrations
+from vigil.config.model import AlertingConfig
+from vigil.model.alert import Alert
+from vigil.state.store import Store
+
+log = logging.getLogger(__name__)
+
+# Resolved alerts are kept this long so late duplicates do not re-open them as new.
+_RESOLVED_RETENTION = timedelta(minutes=15)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Dispatcher:
+    def __init__(self, config: AlertingConfig, store: Store, *, external_url: str,
+                 on_enqueue: Callable[[], None] = lambda: None,
+                 clock: Callable[[], datetime] = _utcnow, tick_s: float = 0.2) -> None:
+        self.store = store
+        self.external_url = external_url
+        self.on_enqueue = on_enqueue
+        self.clock = clock
+        self.tick_s = tick_s
+        self._lock = threading.Lock()
+        self._alerts: dict[str, Alert] = {}
+        self._groups: dict[str, AggrGroup] = {}
+        self.apply_config(config)
+
+    def apply_config(self, config: AlertingConfig) -> None:
+        with self._lock:
+            self.route: Route = build_routes(config.route)
+            self.receivers: dict[str, list[Integration]] = {
+                r.name: build_integrations(r) for r in config.receivers
+            }
+            # Regroup everything under the new tree; timers restart as Alertmanager's do.
+            self._groups.clear()
+            now = self.clock()
+            for fp, alert in self._alerts.items():
+                self._route_alert(fp, alert, now)
+
+    def integrations(self) -> dict[tuple[str, str], Integration]:
+        with self._lock:
+            return {(name, i.name): i for name, ints in self.receivers.items() for i in ints}
+
+    def restore(self) -> None:
+        """Reload the alerts held before a restart."""
+        alerts = self.store.load_alerts()
+        with self._lock:
+            now = self.clock()
+            for alert in alerts:
+                fp = alert.fingerprint()
+                self._alerts[fp] = alert
+                self._route_alert(fp, alert, now)
+        if alerts:
+            log.info("restored %d alerts", len(alerts))
+
+    def put(self, alerts: list[Alert]) -> None:
+        now = self.clock()
+        changed: list[Alert] = []
+        with self._lock:
+            for alert in alerts:
+                fp = alert.fingerprint()
+                old = self._alerts.get(fp)
+                merged = _merge(old, alert, now)
+                if merged is None:
+                    continue
+                self._alerts[fp] = merged
+                changed.append(merged)
+                self._route_alert(fp, merged, now)
+        self.store.upsert_alerts(changed)
+
+    def alerts(self) -> list[Alert]:
+        with self._lock:
+            return list(self._alerts.values())
+
+    def groups(self) -> list[AggrGroup]:
+        with self._lock:
+            return list(self._groups.values())
+
+    def _route_alert(self, fp: str, alert: Alert, now: datetime) -> None:
+        for route in self.route.match(alert.labels):
+            labels = route.group_labels(alert.labels)
+            key = group_key(route, labels)
+            group = self._groups.get(key)
+            if group is None:
+                wait = timedelta(seconds=route.options.group_wait_s)
+                group = self._groups[key] = AggrGroup(route, labels, key, now + wait)
+            group.insert(fp, alert, now)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = self.clock()
+            with self._lock:
+                due = [g for g in self._groups.values() if g.due(now)]
+            for group in due:
+                try:
+                    await asyncio.to_thread(self.flush, group, now)
+                except Exception:  # one broken group must not stop the others
+                    log.exception("flushing group %s failed", group.key)
+
+    def flush(self, group: AggrGroup, now: datetime) -> None:
+        with self._lock:
+            alerts = sorted(group.alerts.items(), key=lambda kv: kv[1].labels)
+            group.next_flush_at = now + timedelta(seconds=group.route.options.group_interval_s)
+            group.has_flushed = True
+        firing = {fp for fp, a in alerts if not a.resolved(now)}
+        resolved = {fp for fp, a in alerts if a.resolved(now)}
+        receiver = group.route.options.receiver
+        enqueued = False
+        for integration in self.receivers.get(receiver, []):
+            enqueued |= self._notify(group, receiver, integration, [a for _, a in alerts],
+                                     firing, resolved, now)
+        self._forget_resolved(group, dict(alerts), resolved, now)
+        if enqueued:
+            self.on_enqueue()
+
+    def _notify(self, group: AggrGroup, receiver: str, integration: Integration, alerts: list[Alert],
+                firing: set[str], resolved: set[str], now: datetime) -> bool:
+        pending = self.store.outbox_latest_pending(group.key, receiver, integration.name)
+        previous = ((set(pending.firing), set(pending.resolved), pending.created_at) if pending
+                    else self.store.nflog_get(group.key, receiver, integration.name))
+        if not needs_update(previous, firing, resolved, send_resolved=integration.send_resolved,
+                            repeat_interval_s=group.route.options.repeat_interval_s, now=now):
+            return False
+        to_send = alerts if integration.send_resolved else [a for a in alerts if not a.resolved(now)]
+        logged_resolved = sorted(resolved) if integration.send_resolved else []
+        if not to_send:
+            self.store.nflog_record(group.key, receiver, integration.name, sorted(firing),
+                                    logged_resolved, now)
+            return False
+        payload = integration.build(receiver=receiver, group_key=group.key, group_labels=group.labels,
+                                    alerts=to_send, now=now, external_url=self.external_url)
+        self.store.outbox_supersede(group.key, receiver, integration.name)
+        self.store.outbox_add(group_key=group.key, receiver=receiver, integration=integration.name,
+                              payload=payload, firing=sorted(firing), resolved=logged_resolved, now=now)
+        return True
+
+    def _forget_resolved(self, group: AggrGroup, flushed: dict[str, Alert], resolved: set[str],
+                         now: datetime) -> None:
+        gone: list[str] = []
+        with self._lock:
+            for fp in resolved:
+                # Only drop what did not change since the flush looked at it.
+                if group.alerts.get(fp) is flushed[fp]:
+                    del group.alerts[fp]
+            if not group.alerts:
+                self._groups.pop(group.key, None)
+            for fp, alert in list(self._alerts.items()):
+                if alert.resolved(now) and not any(fp in g.alerts for g in self._groups.values()):
+                    if alert.ends_at is not None and alert.ends_at + _RESOLVED_RETENTION < now:
+                        del self._alerts[fp]
+                        gone.append(fp)
+        self.store.delete_alerts(gone)
+
+
+def _merge(old: Alert | None, new: Alert, now: datetime) -> Alert | None:
+    """Alertmanager's merge: an update extends a live alert and keeps its start; an
+    identical update is a no-op (returns None)."""
+    if old is None or old.resolved(now) and new.starts_at > old.ends_at:  # type: ignore[operator]
+        return new
+    starts = min(old.starts_at, new.starts_at)
+    merged = Alert(new.labels, new.annotations, starts, new.ends_at, new.generator_url, new.updated_at)
+    if (merged.annotations == old.annotations and merged.ends_at == old.ends_at
+            and merged.starts_at == old.starts_at):
+        return None
+    return merged

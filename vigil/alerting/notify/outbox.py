@@ -1,0 +1,113 @@
+"""The outbox worker: delivers what the dispatcher wrote to the durable outbox.
+
+A notification is in the outbox (committed) before any attempt to send it, and it is marked
+delivered together with its notification-log entry in one transaction. A crash between the
+receiver's 2xx and that transaction re-sends once on restart (at-least-once); every other
+path sends exactly once. Retries back off exponentially from ``base_backoff_s`` up to
+``max_backoff_s`` and honour ``Retry-After``; after ``max_attempts`` failures, or at once for
+an unrecoverable error, the notification is dead-lettered with its last error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+from vigil.alerting.notify.integration import Integration
+from vigil.errors import NotifyError
+from vigil.selfmetrics import SelfMetrics
+from vigil.state.store import OutboxEntry, Store
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        store: Store,
+        integrations: Mapping[tuple[str, str], Integration],
+        metrics: SelfMetrics,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        max_attempts: int = 10,
+        base_backoff_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+    ) -> None:
+        self.store = store
+        self.integrations = dict(integrations)
+        self.metrics = metrics
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.base_backoff_s = base_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._wake = asyncio.Event()
+
+    def set_integrations(self, integrations: Mapping[tuple[str, str], Integration]) -> None:
+        self.integrations = dict(integrations)
+
+    def wake(self) -> None:
+        """Ask the worker to look at the outbox now (called after the dispatcher adds)."""
+        self._wake.set()
+
+    async def deliver_due(self, client: httpx.AsyncClient, limit: int = 100) -> int:
+        """One pass: attempt every notification that is due now. Returns how many."""
+        due = await asyncio.to_thread(self.store.outbox_due, self.clock(), limit)
+        if due:
+            await asyncio.gather(*(self._deliver(client, e) for e in due))
+        self.metrics.outbox_depth.set(await asyncio.to_thread(self.store.outbox_pending_count))
+        return len(due)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient() as client:
+            while True:
+                self._wake.clear()
+                if await self.deliver_due(client) == 100:
+                    continue
+                next_at = await asyncio.to_thread(self.store.outbox_next_due_at)
+                delay = 5.0 if next_at is None else max(0.0, (next_at - self.clock()).total_seconds())
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 5.0) or 0.01)
+                except TimeoutError:
+                    pass
+
+    async def _deliver(self, client: httpx.AsyncClient, entry: OutboxEntry) -> None:
+        integration = self.integrations.get((entry.receiver, entry.integration))
+        if integration is None:
+            await asyncio.to_thread(self.store.outbox_failed, entry,
+                                    f"receiver {entry.receiver!r} has no integration {entry.integration!r} any more",
+                                    retry_at=None)
+            return
+        kind = entry.integration.split("/")[0]
+        started = time.monotonic()
+        try:
+            await integration.send(client, entry.payload)
+        except NotifyError as exc:
+            self.metrics.notifications_failed.labels(kind).inc()
+            retry_at = self._retry_at(entry, exc)
+            if retry_at is None:
+                log.error("notification %d to %s dead-lettered: %s", entry.id, entry.receiver, exc)
+            else:
+                log.warning("notification %d to %s failed (attempt %d), retrying at %s: %s",
+                            entry.id, entry.receiver, entry.attempts + 1, retry_at.isoformat(), exc)
+            await asyncio.to_thread(self.store.outbox_failed, entry, str(exc), retry_at=retry_at)
+            return
+        self.metrics.notification_latency.labels(kind).observe(time.monotonic() - started)
+        self.metrics.notifications_sent.labels(kind).inc()
+        await asyncio.to_thread(self.store.outbox_delivered, entry, self.clock())
+
+    def _retry_at(self, entry: OutboxEntry, exc: NotifyError) -> datetime | None:
+        if not exc.recoverable or entry.attempts + 1 >= self.max_attempts:
+            return None
+        backoff = min(self.max_backoff_s, self.base_backoff_s * 2 ** entry.attempts)
+        if exc.retry_after_s is not None:
+            backoff = max(backoff, min(exc.retry_after_s, 3600.0))
+        return self.clock() + timedelta(seconds=backoff)

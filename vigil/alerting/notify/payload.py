@@ -1,0 +1,61 @@
+"""The data a notification carries, in Alertmanager's webhook shape (version 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from vigil.model.alert import Alert
+from vigil.model.labels import Labels
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def rfc3339(dt: datetime | None) -> str:
+    if dt is None:
+        return _ZERO_TIME
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _common(sets: list[Labels]) -> dict[str, str]:
+    if not sets:
+        return {}
+    common = dict(sets[0])
+    for labels in sets[1:]:
+        for k in list(common):
+            if labels.get(k) != common[k] or k not in labels.names():
+                del common[k]
+    return common
+
+
+def webhook_payload(*, receiver: str, group_key: str, group_labels: Labels, alerts: list[Alert],
+                    now: datetime, external_url: str, max_alerts: int = 0) -> dict[str, Any]:
+    firing = [a for a in alerts if not a.resolved(now)]
+    entries = [
+        {
+            "status": "resolved" if a.resolved(now) else "firing",
+            "labels": a.labels.to_dict(),
+            "annotations": a.annotations.to_dict(),
+            "startsAt": rfc3339(a.starts_at),
+            "endsAt": rfc3339(a.ends_at if a.resolved(now) else None),
+            "generatorURL": a.generator_url,
+            "fingerprint": a.fingerprint(),
+        }
+        for a in alerts
+    ]
+    truncated = 0
+    if max_alerts and len(entries) > max_alerts:
+        truncated = len(entries) - max_alerts
+        entries = entries[:max_alerts]
+    return {
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": truncated,
+        "status": "firing" if firing else "resolved",
+        "receiver": receiver,
+        "groupLabels": group_labels.to_dict(),
+        "commonLabels": _common([a.labels for a in alerts]),
+        "commonAnnotations": _common([a.annotations for a in alerts]),
+        "externalURL": external_url,
+        "alerts": entries,
+    }

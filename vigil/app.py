@@ -1,0 +1,206 @@
+"""Assembly: the one place where stages are built from a :class:`Config` and wired.
+
+Data flows one way and each stage gets only the narrow callables it needs:
+
+    collect.Manager --Appender--> tsdb.DB <--Querier-- promql.Engine
+    rules.Manager(query=engine, notify=dispatcher.put, storage=db, state=store)
+    alerting.Dispatcher --outbox--> alerting.notify.OutboxWorker --> receivers
+    web.create_app(engine, targets, rules, storage, metrics)
+
+:func:`check` validates a configuration completely (including rule files) without starting
+anything, so that ``vigil up`` never starts half-configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+import yaml
+
+from vigil import __version__
+from vigil.alerting.dispatch import Dispatcher
+from vigil.alerting.notify import OutboxWorker
+from vigil.collect.host import HostCollector
+from vigil.collect.local import LocalTarget
+from vigil.collect.manager import Manager as CollectManager
+from vigil.config import Config, load_config, resolve_path
+from vigil.errors import ParseError, QueryError
+from vigil.model.labels import Labels
+from vigil.promql import Engine, parse_expr
+from vigil.promql.value import Sample, Scalar, Vector
+from vigil.rules import Manager as RulesManager
+from vigil.rules import RuleGroup, default_rule_files, load_rule_files
+from vigil.selfmetrics import SelfMetrics
+from vigil.state import Store
+from vigil.tsdb import DB
+from vigil.web import WebDeps, create_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A configuration with everything it refers to loaded and validated."""
+
+    config: Config
+    rule_groups: list[RuleGroup]
+
+
+def check(config_file: str | None) -> Checked:
+    """Load and validate the configuration and every rule file it names.
+
+    Raises :class:`ConfigError` (or ``ParseError`` wrapped in one) naming file and line."""
+    config = load_config(config_file)
+    files = list(default_rule_files()) if config.default_rules else []
+    files += [resolve_path(config, f) for f in config.rule_files]
+    groups = load_rule_files(files)
+    return Checked(config, groups)
+
+
+def data_dir_of(config: Config, override: str | None = None) -> str:
+    """The data directory: the command line wins, else the config's, relative to its file."""
+    return os.path.abspath(override) if override else resolve_path(config, config.data_dir)
+
+
+class App:
+    """A running Vigil. Build with :meth:`build`, run with :meth:`serve`."""
+
+    def __init__(self, checked: Checked, *, data_dir: str, listen: str | None = None,
+                 config_file: str | None = None) -> None:
+        self.config_file = config_file
+        self.config = checked.config
+        self.data_dir = data_dir
+        self.listen = listen or self.config.web.listen_address
+        os.makedirs(data_dir, exist_ok=True)
+        host, _, port = self.listen.rpartition(":")
+        self.host, self.port = host.strip("[]") or "127.0.0.1", int(port)
+        self.external_url = self.config.web.external_url or f"http://{self.listen}"
+
+        self.metrics = SelfMetrics()
+        tsdb_cfg = self.config.storage.tsdb
+        self.db = DB.open(os.path.join(data_dir, "tsdb"), retention_ms=int(tsdb_cfg.retention_time * 1000),
+                          wal_fsync=tsdb_cfg.wal_fsync, fsync_interval_s=tsdb_cfg.wal_fsync_interval,
+                          metrics=self.metrics)
+        state_url = self.config.storage.state.url
+        self.store = Store.open(state_url) if state_url else Store.open_in(data_dir)
+        self.engine = Engine(self.db)
+
+        self.outbox = OutboxWorker(self.store, {}, self.metrics)
+        self.dispatcher = Dispatcher(self.config.alerting, self.store, external_url=self.external_url,
+                                     on_enqueue=self.outbox.wake)
+        self.outbox.set_integrations(self.dispatcher.integrations())
+        self.dispatcher.restore()
+
+        self.rules = RulesManager(
+            query=self._rule_query, notify=self.dispatcher.put, storage=self.db,
+            state_store=self.store, metrics=self.metrics,
+            external_labels=self.config.global_.external_labels, external_url=self.external_url,
+            default_interval_s=self.config.global_.evaluation_interval,
+            resend_delay_s=self.config.alerting.resend_delay,
+        )
+        self.rules.update(checked.rule_groups)
+
+        self.collect = CollectManager(self.config, self.db, self.metrics,
+                                      local_targets=self._local_targets(self.config))
+        self.web = create_app(WebDeps(
+            engine=self.engine, targets=self.collect, rules=self.rules, storage=self.db,
+            metrics=self.metrics, parse_matchers=_selector_matchers, version=__version__,
+            config_yaml=self._config_yaml, reload=self.reload,
+        ))
+        self._stop = asyncio.Event()
+
+    def _local_targets(self, config: Config) -> list[LocalTarget]:
+        targets = [LocalTarget(job="vigil", instance=self.listen, collect=self.metrics.exposition)]
+        host = config.collectors.host
+        if host.enabled:
+            instance = host.instance or socket.gethostname()
+            targets.append(LocalTarget(job=host.job_name, instance=instance,
+                                       collect=HostCollector(host).collect,
+                                       interval_s=host.scrape_interval))
+        return targets
+
+    def _rule_query(self, expr, ts_ms: int) -> Vector:
+        value = self.engine.instant_query(expr, ts_ms).value
+        if isinstance(value, Vector):
+            return value
+        if isinstance(value, Scalar):
+            return Vector([Sample(Labels(), value.ts_ms, value.value)])
+        raise QueryError(f"rule result is a {value.type}, not an instant vector")
+
+    def _config_yaml(self) -> str:
+        return yaml.safe_dump(self.config.model_dump(mode="json", by_alias=True), sort_keys=False)
+
+    async def reload(self) -> None:
+        """Re-read the configuration and rules; on any error keep running the old ones."""
+        checked = await asyncio.to_thread(check, self.config_file)
+        self.config = checked.config
+        self.rules.update(checked.rule_groups)
+        self.dispatcher.apply_config(checked.config.alerting)
+        self.outbox.set_integrations(self.dispatcher.integrations())
+        await self.collect.apply_config(checked.config)
+        log.info("configuration reloaded")
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self.reload()
+        except Exception as exc:  # a bad reload keeps the running configuration
+            log.error("reload failed, keeping the running configuration: %s", exc)
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+            loop.add_signal_handler(signal.SIGINT, self._stop.set)
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_logged()))
+        server = _Server(uvicorn.Config(self.web, host=self.host, port=self.port, log_level="warning",
+                                        access_log=False, lifespan="off"))
+        await self.collect.start()
+        tasks = [asyncio.create_task(c, name=n) for n, c in (
+            ("web", server.serve()), ("rules", self.rules.run()),
+            ("dispatcher", self.dispatcher.run()), ("outbox", self.outbox.run()),
+        )]
+        log.info("Vigil %s listening on http://%s, data in %s", __version__, self.listen, self.data_dir)
+        stop = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stop and task.exception():
+                log.error("%s stopped: %r", task.get_name(), task.exception())
+        server.should_exit = True
+        await self.collect.stop()
+        for task in tasks:
+            if task.get_name() != "web":
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.db.close()
+        self.store.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the app owns SIGTERM/SIGINT/SIGHUP."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _selector_matchers(text: str):
+    from vigil.promql.ast import VectorSelector
+
+    expr = parse_expr(text)
+    if not isinstance(expr, VectorSelector):
+        raise ParseError(f"{text!r} is not a series selector")
+    return list(expr.matchers)

@@ -1,0 +1,73 @@
+"""The ``vigil`` command. Thin: parse arguments, call :mod:`vigil.app`, report errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from vigil import __version__
+from vigil.errors import VigilError
+
+cli = typer.Typer(help="Vigil: monitoring, alerting and incident response.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+check_cli = typer.Typer(help="Validate files without starting anything.", no_args_is_help=True)
+cli.add_typer(check_cli, name="check")
+
+ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+@cli.command()
+def up(
+    config: ConfigOption = None,
+    data_dir: Annotated[str | None, typer.Option(help="Data directory (overrides the config's data_dir).")] = None,
+    listen: Annotated[str | None, typer.Option(help="host:port to serve on (overrides web.listen_address).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Start Vigil: collect, store, evaluate rules, notify, serve the UI and API."""
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from vigil.app import App, check, data_dir_of
+
+    try:
+        checked = check(config)
+        app = App(checked, data_dir=data_dir_of(checked.config, data_dir), listen=listen,
+                  config_file=config)
+    except VigilError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(exc)
+    asyncio.run(app.serve())
+
+
+@check_cli.command("config")
+def check_config(file: Annotated[str, typer.Argument(help="Configuration file to validate.")]) -> None:
+    """Validate a configuration file and every rule file it names."""
+    from vigil.app import check
+
+    try:
+        checked = check(file)
+    except VigilError as exc:
+        _fail(exc)
+    rules = sum(len(g.rules) for g in checked.rule_groups)
+    typer.echo(f"{file}: OK ({len(checked.config.scrape_configs)} scrape configs, "
+               f"{len(checked.rule_groups)} rule groups, {rules} rules)")
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"vigil {__version__}")
+
+
+def main() -> None:
+    cli()

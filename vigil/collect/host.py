@@ -1,0 +1,319 @@
+"""Host metrics of the machine Vigil runs on, named exactly as node_exporter names them (C1).
+
+:meth:`HostCollector.collect` reads ``/proc`` and ``/sys`` (paths from
+:class:`~vigil.config.HostCollectorConfig`, so tests can point it at fixture trees) plus
+``os.statvfs`` for filesystems, and returns Prometheus text format 0.0.4. Metric names,
+label names, types, units and default exclusions follow node_exporter's Linux collectors
+(cpu, meminfo, filesystem, netdev, loadavg, diskstats, stat, time, uname), so community
+rules and dashboards work unchanged. Each section that fails (a missing file, say) is
+reported through ``node_scrape_collector_success{collector}`` = 0 instead of failing the
+whole scrape, as node_exporter does.
+
+Units: seconds and bytes. /proc/stat counts USER_HZ (100/s) ticks; /proc/diskstats counts
+milliseconds and 512-byte sectors; /proc/meminfo counts kB (1024 bytes).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+
+from vigil.config import HostCollectorConfig
+
+__all__ = ["HostCollector"]
+
+USER_HZ = 100.0
+SECTOR_BYTES = 512.0
+
+# node_exporter's defaults (--collector.filesystem.mount-points-exclude, fs-types-exclude,
+# --collector.diskstats.device-exclude).
+MOUNT_POINTS_EXCLUDE = re.compile(
+    r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)")
+FS_TYPES_EXCLUDE = re.compile(
+    r"^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|"
+    r"iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|"
+    r"squashfs|erofs|sysfs|tracefs)$")
+DISK_DEVICES_EXCLUDE = re.compile(r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$")
+
+_CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+_NETDEV_FIELDS = (
+    "receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo",
+    "receive_frame", "receive_compressed", "receive_multicast",
+    "transmit_bytes", "transmit_packets", "transmit_errs", "transmit_drop", "transmit_fifo",
+    "transmit_colls", "transmit_carrier", "transmit_compressed",
+)
+# /proc/diskstats columns after major, minor, name: (metric, help, scale, type).
+_DISK_FIELDS: tuple[tuple[str, str, float, str], ...] = (
+    ("reads_completed_total", "The total number of reads completed successfully.", 1, "counter"),
+    ("reads_merged_total", "The total number of reads merged.", 1, "counter"),
+    ("read_bytes_total", "The total number of bytes read successfully.", SECTOR_BYTES, "counter"),
+    ("read_time_seconds_total", "The total number of seconds spent by all reads.", 1e-3,
+     "counter"),
+    ("writes_completed_total", "The total number of writes completed successfully.", 1,
+     "counter"),
+    ("writes_merged_total", "The number of writes merged.", 1, "counter"),
+    ("written_bytes_total", "The total number of bytes written successfully.", SECTOR_BYTES,
+     "counter"),
+    ("write_time_seconds_total", "This is the total number of seconds spent by all writes.",
+     1e-3, "counter"),
+    ("io_now", "The number of I/Os currently in progress.", 1, "gauge"),
+    ("io_time_seconds_total", "Total seconds spent doing I/Os.", 1e-3, "counter"),
+    ("io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", 1e-3,
+     "counter"),
+    ("discards_completed_total", "The total number of discards completed successfully.", 1,
+     "counter"),
+    ("discards_merged_total", "The total number of discards merged.", 1, "counter"),
+    ("discarded_sectors_total", "The total number of sectors discarded successfully.", 1,
+     "counter"),
+    ("discard_time_seconds_total", "This is the total number of seconds spent by all discards.",
+     1e-3, "counter"),
+    ("flush_requests_total", "The total number of flush requests completed successfully", 1,
+     "counter"),
+    ("flush_requests_time_seconds_total",
+     "This is the total number of seconds spent by all flush requests.", 1e-3, "counter"),
+)
+_MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
+_MEMINFO_PAREN = re.compile(r"\((.*)\)")
+
+Labels = dict[str, str]
+
+
+def _fmt_value(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v.is_integer() and abs(v) < 2**53:
+        return str(int(v))
+    return repr(v)
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class _Writer:
+    """Accumulates families in the text format; each family is written once, in order."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, tuple[str, str, list[tuple[Labels, float]]]] = {}
+
+    def add(self, name: str, help_: str, type_: str, value: float,
+            labels: Labels | None = None) -> None:
+        fam = self._families.setdefault(name, (help_, type_, []))
+        fam[2].append((labels or {}, float(value)))
+
+    def render(self) -> str:
+        out: list[str] = []
+        for name, (help_, type_, samples) in self._families.items():
+            out.append(f"# HELP {name} {help_.replace(chr(92), chr(92) * 2)}")
+            out.append(f"# TYPE {name} {type_}")
+            for labels, value in samples:
+                if labels:
+                    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+                    out.append(f"{name}{{{inner}}} {_fmt_value(value)}")
+                else:
+                    out.append(f"{name} {_fmt_value(value)}")
+        return "\n".join(out) + "\n"
+
+
+class HostCollector:
+    """Reads the host's state on each :meth:`collect`. Holds no state between calls, so it
+    is safe to call from any one thread at a time."""
+
+    def __init__(self, config: HostCollectorConfig) -> None:
+        self.proc = config.proc_path
+        self.sys = config.sys_path
+
+    def _read(self, *parts: str) -> str:
+        with open(os.path.join(self.proc, *parts), encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def collect(self) -> str:
+        """The host's metrics in the Prometheus text format 0.0.4."""
+        w = _Writer()
+        sections: Iterable[tuple[str, Callable[[_Writer], None]]] = (
+            ("cpu", self._cpu), ("meminfo", self._meminfo), ("filesystem", self._filesystem),
+            ("netdev", self._netdev), ("loadavg", self._loadavg),
+            ("diskstats", self._diskstats), ("stat", self._stat), ("time", self._time),
+            ("uname", self._uname),
+        )
+        results: list[tuple[str, float, bool]] = []
+        for name, section in sections:
+            start = time.perf_counter()
+            part = _Writer()
+            try:
+                section(part)
+                ok = True
+            except (OSError, ValueError, IndexError):
+                ok = False  # node_exporter reports this and keeps going
+            else:
+                for fname, fam in part._families.items():
+                    w._families[fname] = fam
+            results.append((name, time.perf_counter() - start, ok))
+        for name, duration, ok in results:
+            w.add("node_scrape_collector_duration_seconds",
+                  "node_exporter: Duration of a collector scrape.", "gauge", duration,
+                  {"collector": name})
+            w.add("node_scrape_collector_success",
+                  "node_exporter: Whether a collector succeeded.", "gauge", 1.0 if ok else 0.0,
+                  {"collector": name})
+        return w.render()
+
+    # -- /proc/stat --------------------------------------------------------------------
+
+    def _cpu(self, w: _Writer) -> None:
+        for line in self._read("stat").splitlines():
+            parts = line.split()
+            if not parts or not parts[0].startswith("cpu") or parts[0] == "cpu":
+                continue
+            cpu = parts[0][3:]
+            ticks = [float(x) for x in parts[1:]]
+            for mode, value in zip(_CPU_MODES, ticks, strict=False):
+                w.add("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.",
+                      "counter", value / USER_HZ, {"cpu": cpu, "mode": mode})
+            if len(ticks) >= 10:
+                for mode, value in (("user", ticks[8]), ("nice", ticks[9])):
+                    w.add("node_cpu_guest_seconds_total",
+                          "Seconds the CPUs spent in guests (VMs) for each mode.", "counter",
+                          value / USER_HZ, {"cpu": cpu, "mode": mode})
+
+    def _stat(self, w: _Writer) -> None:
+        fields = {}
+        for line in self._read("stat").splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                fields[parts[0]] = parts[1]
+        w.add("node_intr_total", "Total number of interrupts serviced.", "counter",
+              float(fields["intr"]))
+        w.add("node_context_switches_total", "Total number of context switches.", "counter",
+              float(fields["ctxt"]))
+        w.add("node_forks_total", "Total number of forks.", "counter", float(fields["processes"]))
+        w.add("node_boot_time_seconds", "Node boot time, in unixtime.", "gauge",
+              float(fields["btime"]))
+        w.add("node_procs_running", "Number of processes in runnable state.", "gauge",
+              float(fields["procs_running"]))
+        w.add("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.",
+              "gauge", float(fields["procs_blocked"]))
+
+    # -- memory, load ------------------------------------------------------------------
+
+    def _meminfo(self, w: _Writer) -> None:
+        for line in self._read("meminfo").splitlines():
+            key, sep, rest = line.partition(":")
+            parts = rest.split()
+            if not sep or not parts:
+                continue
+            value = float(parts[0])
+            key = _MEMINFO_PAREN.sub(r"_\1", key.strip())
+            if len(parts) > 1 and parts[1] == "kB":
+                value *= 1024
+                key += "_bytes"
+            type_ = "counter" if key.endswith("_total") else "gauge"
+            w.add(f"node_memory_{key}", f"Memory information field {key}.", type_, value)
+
+    def _loadavg(self, w: _Writer) -> None:
+        loads = self._read("loadavg").split()
+        for i, window in enumerate(("1", "5", "15")):
+            w.add(f"node_load{window}", f"{window}m load average.", "gauge", float(loads[i]))
+
+    # -- filesystems -------------------------------------------------------------------
+
+    def _mounts(self) -> list[tuple[str, str, str, set[str]]]:
+        """(device, mountpoint, fstype, mount+super options) from mountinfo."""
+        for rel in (("1", "mountinfo"), ("self", "mountinfo")):
+            try:
+                text = self._read(*rel)
+                break
+            except OSError:
+                continue
+        else:
+            raise OSError("no readable mountinfo")
+        out = []
+        for line in text.splitlines():
+            pre, sep, post = line.partition(" - ")
+            a, b = pre.split(), post.split()
+            if not sep or len(a) < 6 or len(b) < 2:
+                continue
+            unescape = lambda s: _MOUNT_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), s)  # noqa: E731
+            opts = set(a[5].split(","))
+            if len(b) >= 3:
+                opts |= {"super:" + o for o in b[2].split(",")}
+            out.append((unescape(b[1]), unescape(a[4]), b[0], opts))
+        return out
+
+    def _filesystem(self, w: _Writer) -> None:
+        seen: set[tuple[str, str]] = set()
+        for device, mountpoint, fstype, opts in self._mounts():
+            if MOUNT_POINTS_EXCLUDE.search(mountpoint) or FS_TYPES_EXCLUDE.search(fstype):
+                continue
+            if (device, mountpoint) in seen:
+                continue
+            seen.add((device, mountpoint))
+            labels = {"device": device, "fstype": fstype, "mountpoint": mountpoint}
+            ro = bool(opts & {"ro", "super:ro", "super:emergency_ro"})
+            try:
+                st = os.statvfs(mountpoint)
+            except OSError:
+                w.add("node_filesystem_device_error", "Whether an error occurred while getting "
+                      "statistics for the given device.", "gauge", 1.0, labels)
+                w.add("node_filesystem_readonly", "Filesystem read-only status.", "gauge",
+                      float(ro), labels)
+                continue
+            bsize = st.f_frsize or st.f_bsize
+            for name, help_, value in (
+                ("size_bytes", "Filesystem size in bytes.", st.f_blocks * bsize),
+                ("free_bytes", "Filesystem free space in bytes.", st.f_bfree * bsize),
+                ("avail_bytes", "Filesystem space available to non-root users in bytes.",
+                 st.f_bavail * bsize),
+                ("files", "Filesystem total file nodes.", st.f_files),
+                ("files_free", "Filesystem total free file nodes.", st.f_ffree),
+                ("readonly", "Filesystem read-only status.", float(ro)),
+                ("device_error", "Whether an error occurred while getting statistics for the "
+                 "given device.", 0.0),
+            ):
+                w.add(f"node_filesystem_{name}", help_, "gauge", float(value), labels)
+
+    # -- network, disks ----------------------------------------------------------------
+
+    def _netdev(self, w: _Writer) -> None:
+        for line in self._read("net", "dev").splitlines()[2:]:
+            dev, sep, rest = line.partition(":")
+            values = rest.split()
+            if not sep or len(values) < len(_NETDEV_FIELDS):
+                continue
+            for key, value in zip(_NETDEV_FIELDS, values, strict=False):
+                w.add(f"node_network_{key}_total", f"Network device statistic {key}.", "counter",
+                      float(value), {"device": dev.strip()})
+
+    def _diskstats(self, w: _Writer) -> None:
+        for line in self._read("diskstats").splitlines():
+            parts = line.split()
+            if len(parts) < 14 or DISK_DEVICES_EXCLUDE.search(parts[2]):
+                continue
+            labels = {"device": parts[2]}
+            for (name, help_, scale, type_), raw in zip(_DISK_FIELDS, parts[3:], strict=False):
+                w.add(f"node_disk_{name}", help_, type_, float(raw) * scale, labels)
+
+    # -- time, uname -------------------------------------------------------------------
+
+    def _time(self, w: _Writer) -> None:
+        now = time.time()
+        w.add("node_time_seconds", "System time in seconds since epoch (1970).", "gauge", now)
+        local = time.localtime(now)
+        w.add("node_time_zone_offset_seconds", "System time zone offset in seconds.", "gauge",
+              float(local.tm_gmtoff), {"time_zone": local.tm_zone})
+
+    def _uname(self, w: _Writer) -> None:
+        u = os.uname()
+        try:
+            domain = self._read("sys", "kernel", "domainname").strip()
+        except OSError:
+            domain = "(none)"
+        w.add("node_uname_info",
+              "Labeled system information as provided by the uname system call.", "gauge", 1.0,
+              {"sysname": u.sysname, "release": u.release, "version": u.version,
+               "machine": u.machine, "nodename": u.nodename, "domainname": domain})

@@ -1,0 +1,457 @@
+"""The one configuration model. YAML in, validated pydantic objects out.
+
+Every section forbids unknown keys, so a typo is an error rather than a silently ignored
+setting. Durations are seconds (``float``), written in YAML as Prometheus duration strings.
+Section shapes follow Prometheus (``global``, ``scrape_configs``, ``rule_files``) and
+Alertmanager (``alerting.route``, ``alerting.receivers``) so existing files can be pasted in.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vigil.config.durations import Duration, PositiveDuration
+from vigil.model.matchers import parse_matchers
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+DEFAULT_LISTEN = "127.0.0.1:9494"
+
+
+class LocatedValueError(ValueError):
+    """A validation error about a field below the one being validated; ``path`` is
+    relative to it, so the loader can point at the exact line."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_label_names(labels: dict[str, str]) -> dict[str, str]:
+    for name in labels:
+        if not _LABEL_NAME.match(name):
+            raise ValueError(f"invalid label name {name!r}")
+    return labels
+
+
+class GlobalConfig(Section):
+    scrape_interval: PositiveDuration = 15.0
+    scrape_timeout: PositiveDuration = 10.0
+    evaluation_interval: PositiveDuration = 15.0
+    external_labels: dict[str, str] = Field(default_factory=dict)
+
+    _labels = field_validator("external_labels")(_check_label_names)
+
+
+class StaticConfig(Section):
+    targets: list[str]
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    _labels = field_validator("labels")(_check_label_names)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, targets: list[str]) -> list[str]:
+        for t in targets:
+            if "/" in t or not t.strip():
+                raise ValueError(f"target {t!r} must be host:port, without scheme or path")
+        return targets
+
+
+class ScrapeConfig(Section):
+    job_name: str
+    scrape_interval: PositiveDuration | None = None
+    scrape_timeout: PositiveDuration | None = None
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    params: dict[str, list[str]] = Field(default_factory=dict)
+    honor_labels: bool = False
+    honor_timestamps: bool = True
+    sample_limit: int = Field(0, ge=0)
+    static_configs: list[StaticConfig] = Field(default_factory=list)
+
+    @field_validator("job_name")
+    @classmethod
+    def _job(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("job_name must not be empty")
+        return name
+
+
+class HostCollectorConfig(Section):
+    """Metrics of the machine Vigil runs on, with node_exporter's names (C1)."""
+
+    enabled: bool = True
+    scrape_interval: PositiveDuration | None = None
+    job_name: str = "node"
+    instance: str | None = None  # defaults to the host name
+    proc_path: str = "/proc"
+    sys_path: str = "/sys"
+
+
+# -- built-in collectors beyond the host (C3-C6, C8, C9); see vigil.collect.exporters --------
+#
+# Secrets are never literals in the config: ``password_env`` names an environment variable,
+# ``password_file`` a file whose content (stripped of a trailing newline) is the password.
+# So the dumped config, reprs and logs cannot show them.
+
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"name {name!r} must be letters, digits and _ . : - only")
+    return name
+
+
+def _check_host_port(address: str) -> str:
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address {address!r} must be host:port")
+    return address
+
+
+def _check_dsn(dsn: str) -> str:
+    if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", dsn) or re.search(r"\bpassword\s*=", dsn):
+        raise ValueError("dsn must not contain a password; use password_env or password_file")
+    return dsn
+
+
+class _Secret(Section):
+    password_env: str | None = None
+    password_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _Secret:
+        if self.password_env is not None and self.password_file is not None:
+            raise ValueError("set at most one of password_env and password_file")
+        return self
+
+
+class ProbeConfig(Section):
+    """One blackbox-style probe (C3). ``target`` is a URL (http), ``host:port`` (tcp) or the
+    DNS server's ``host:port`` (dns, asking for ``query_name``). ``timeout`` in seconds."""
+
+    name: str
+    module: Literal["http", "tcp", "dns"]
+    target: str
+    interval: Duration | None = None
+    timeout: Duration = 5.0
+    ip_protocol: Literal["auto", "ip4", "ip6"] = "auto"
+    # http
+    method: str = "GET"
+    valid_status_codes: list[int] = Field(default_factory=list)  # empty: any 2xx
+    body_regex: str | None = None  # the probe fails unless the body matches
+    follow_redirects: bool = True
+    max_redirects: int = Field(10, ge=0)
+    tls_insecure_skip_verify: bool = False
+    ca_file: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    # tcp
+    tls: bool = False
+    # dns
+    query_name: str | None = None
+    query_type: str = "A"
+    valid_rcodes: list[str] = Field(default_factory=lambda: ["NOERROR"])
+
+    _name = field_validator("name")(_check_name)
+
+    @field_validator("body_regex")
+    @classmethod
+    def _regex(cls, regex: str | None) -> str | None:
+        if regex is not None:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise ValueError(f"invalid body_regex: {exc}") from None
+        return regex
+
+    @model_validator(mode="after")
+    def _module_fields(self) -> ProbeConfig:
+        if self.module == "http":
+            if not re.match(r"^https?://[^/\s]+", self.target):
+                raise LocatedValueError(
+                    f"target {self.target!r} must be an http:// or https:// URL", ("target",))
+        else:
+            try:
+                _check_host_port(self.target)
+            except ValueError as exc:
+                raise LocatedValueError(str(exc), ("target",)) from None
+        if self.module == "dns" and not self.query_name:
+            raise LocatedValueError("the dns module needs query_name", ("query_name",))
+        return self
+
+
+class PostgresCollectorConfig(_Secret):
+    """A PostgreSQL server (C4). ``dsn`` is a libpq URL or key=value string without a
+    password. Thresholds and timeouts are seconds."""
+
+    name: str
+    dsn: str
+    interval: Duration | None = None
+    timeout: Duration = 5.0
+    idle_in_transaction_threshold: Duration = 300.0
+    largest_tables: int = Field(10, ge=0)
+
+    _name = field_validator("name")(_check_name)
+
+    _dsn = field_validator("dsn")(_check_dsn)
+
+
+class RedisCollectorConfig(_Secret):
+    """A Redis server (C5) at ``address`` (host:port)."""
+
+    name: str
+    address: str
+    username: str | None = None
+    interval: Duration | None = None
+    timeout: Duration = 5.0
+
+    _name = field_validator("name")(_check_name)
+    _address = field_validator("address")(_check_host_port)
+
+
+class BackupCollectorConfig(Section):
+    """Freshness of the newest file matching ``pattern`` (a glob, ``**`` recurses) under
+    ``path`` (C9)."""
+
+    name: str
+    path: str
+    pattern: str = "*"
+    interval: Duration | None = None
+
+    _name = field_validator("name")(_check_name)
+
+
+class MQTTCollectorConfig(_Secret):
+    """IoT telemetry from an MQTT broker (C6). Each message on ``topics`` is one device's
+    readings: a JSON object, or a bare number named by the topic's last level. The device
+    id is the topic level at ``device_level`` (0-based). A device silent for
+    ``offline_after`` seconds is reported offline. ``metric_prefix`` starts every reading's
+    metric name."""
+
+    name: str
+    address: str
+    topics: list[str] = Field(default_factory=lambda: ["devices/+/telemetry"], min_length=1)
+    device_level: int = Field(1, ge=0)
+    username: str | None = None
+    client_id: str | None = None
+    offline_after: Duration = 300.0
+    metric_prefix: str = "mqtt_"
+    interval: Duration | None = None
+    timeout: Duration = 5.0
+
+    _name = field_validator("name")(_check_name)
+    _address = field_validator("address")(_check_host_port)
+
+    @field_validator("metric_prefix")
+    @classmethod
+    def _prefix(cls, prefix: str) -> str:
+        if not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", prefix):
+            raise ValueError(f"metric_prefix {prefix!r} must start a valid metric name")
+        return prefix
+
+
+class SQLQueryConfig(Section):
+    """One query: each row is a sample of gauge ``metric``; columns in ``labels`` become
+    labels and column ``value`` is the value."""
+
+    metric: str
+    query: str
+    value: str = "value"
+    labels: list[str] = Field(default_factory=list)
+    help: str = ""
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, name: str) -> str:
+        if not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", name):
+            raise ValueError(f"invalid metric name {name!r}")
+        return name
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, labels: list[str]) -> list[str]:
+        for name in labels:
+            if not _LABEL_NAME.match(name) or name.startswith("__"):
+                raise ValueError(f"invalid label name {name!r}")
+        return labels
+
+
+class SQLCollectorConfig(_Secret):
+    """Business metrics from the user's SQL queries against PostgreSQL (C8)."""
+
+    name: str
+    dsn: str
+    queries: list[SQLQueryConfig]
+    interval: Duration | None = None
+    timeout: PositiveDuration = 10.0
+
+    _name = field_validator("name")(_check_name)
+    _dsn = field_validator("dsn")(_check_dsn)
+
+
+class CollectorsConfig(Section):
+    host: HostCollectorConfig = HostCollectorConfig()
+    probes: list[ProbeConfig] = Field(default_factory=list)
+    postgres: list[PostgresCollectorConfig] = Field(default_factory=list)
+    redis: list[RedisCollectorConfig] = Field(default_factory=list)
+    backups: list[BackupCollectorConfig] = Field(default_factory=list)
+    mqtt: list[MQTTCollectorConfig] = Field(default_factory=list)
+    sql: list[SQLCollectorConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CollectorsConfig:
+        for kind in ("probes", "postgres", "redis", "backups", "mqtt", "sql"):
+            names = [c.name for c in getattr(self, kind)]
+            for i, n in enumerate(names):
+                if n in names[:i]:
+                    raise LocatedValueError(f"{kind} names must be unique: {n!r}",
+                                            (kind, i, "name"))
+        return self
+
+
+class WebConfig(Section):
+    listen_address: str = DEFAULT_LISTEN
+    external_url: str | None = None
+
+    @field_validator("listen_address")
+    @classmethod
+    def _listen(cls, addr: str) -> str:
+        host, sep, port = addr.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"listen_address {addr!r} must be host:port")
+        return addr
+
+
+class TSDBConfig(Section):
+    retention_time: Duration = 15 * 86400.0
+    wal_fsync: Literal["always", "batch", "off"] = "batch"
+    wal_fsync_interval: PositiveDuration = 1.0
+
+
+class StateConfig(Section):
+    """Where alerts, silences, acknowledgements, incidents and the outbox live.
+
+    ``url`` is an SQLAlchemy URL; unset means SQLite at ``<data_dir>/state.db``."""
+
+    url: str | None = None
+
+
+class StorageConfig(Section):
+    tsdb: TSDBConfig = TSDBConfig()
+    state: StateConfig = StateConfig()
+
+
+class WebhookConfig(Section):
+    url: str
+    send_resolved: bool = True
+    max_alerts: int = Field(0, ge=0)
+    timeout: PositiveDuration = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"url {url!r} must be an http:// or https:// URL")
+        return url
+
+
+class Receiver(Section):
+    name: str
+    webhook_configs: list[WebhookConfig] = Field(default_factory=list)
+
+
+class Route(Section):
+    receiver: str | None = None
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    matchers: list[str] = Field(default_factory=list)
+    match: dict[str, str] = Field(default_factory=dict)
+    match_re: dict[str, str] = Field(default_factory=dict)
+    continue_: bool = Field(False, alias="continue")
+    routes: list[Route] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers(cls, matchers: list[str]) -> list[str]:
+        for text in matchers:
+            parse_matchers(text)
+        return matchers
+
+    @field_validator("match_re")
+    @classmethod
+    def _match_re(cls, match_re: dict[str, str]) -> dict[str, str]:
+        for name, regex in match_re.items():
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression for {name!r}: {exc}") from None
+        return match_re
+
+
+class AlertingConfig(Section):
+    route: Route = Route(receiver="default")
+    receivers: list[Receiver] = Field(default_factory=lambda: [Receiver(name="default")])
+    resend_delay: Duration = 60.0
+
+    @model_validator(mode="after")
+    def _receivers_exist(self) -> AlertingConfig:
+        names = [r.name for r in self.receivers]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise LocatedValueError(f"receiver names must be unique: {sorted(dup)}", ("receivers",))
+        if self.route.receiver is None:
+            raise LocatedValueError("the root route must name a receiver", ("route",))
+        stack: list[tuple[Route, tuple[str | int, ...]]] = [(self.route, ("route",))]
+        while stack:
+            route, path = stack.pop()
+            if route.receiver is not None and route.receiver not in names:
+                raise LocatedValueError(f"route refers to undefined receiver {route.receiver!r}",
+                                        (*path, "receiver"))
+            stack.extend((r, (*path, "routes", i)) for i, r in enumerate(route.routes))
+        return self
+
+
+class Config(Section):
+    global_: GlobalConfig = Field(GlobalConfig(), alias="global")
+    data_dir: str = "data"
+    web: WebConfig = WebConfig()
+    storage: StorageConfig = StorageConfig()
+    collectors: CollectorsConfig = CollectorsConfig()
+    scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
+    rule_files: list[str] = Field(default_factory=list)
+    default_rules: bool = True
+    alerting: AlertingConfig = AlertingConfig()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    # Where the config came from; relative paths in it resolve against this directory.
+    source_file: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_jobs(self) -> Config:
+        jobs = [s.job_name for s in self.scrape_configs]
+        dup = {j for j in jobs if jobs.count(j) > 1}
+        if dup:
+            index = max(i for i, j in enumerate(jobs) if j in dup)
+            raise LocatedValueError(f"job_name must be unique across scrape_configs: {sorted(dup)}",
+                                    ("scrape_configs", index, "job_name"))
+        return self
+
+    def scrape_interval(self, scrape: ScrapeConfig) -> float:
+        return scrape.scrape_interval or self.global_.scrape_interval
+
+    def scrape_timeout(self, scrape: ScrapeConfig) -> float:
+        timeout = scrape.scrape_timeout or self.global_.scrape_timeout
+        return min(timeout, self.scrape_interval(scrape))

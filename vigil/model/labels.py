@@ -1,0 +1,76 @@
+"""Label sets: the identity of a series or an alert.
+
+A :class:`Labels` is an immutable tuple of ``(name, value)`` pairs sorted by name, so equal
+sets compare and hash equal regardless of the order they were built in. Empty values are
+dropped on construction, as Prometheus treats an empty label as an absent one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+METRIC_NAME = "__name__"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class Labels(tuple[tuple[str, str], ...]):
+    __slots__ = ()
+
+    def __new__(cls, pairs: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> Labels:
+        items = pairs.items() if isinstance(pairs, Mapping) else pairs
+        return super().__new__(cls, sorted((k, v) for k, v in items if v != ""))
+
+    @classmethod
+    def of(cls, **labels: str) -> Labels:
+        return cls(labels)
+
+    def get(self, name: str, default: str = "") -> str:
+        for k, v in self:
+            if k == name:
+                return v
+        return default
+
+    @property
+    def name(self) -> str:
+        """The metric name (``__name__``), or "" when there is none."""
+        return self.get(METRIC_NAME)
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self)
+
+    def names(self) -> list[str]:
+        return [k for k, _ in self]
+
+    def with_(self, **labels: str) -> Labels:
+        merged = dict(self)
+        merged.update(labels)
+        return Labels(merged)
+
+    def merge(self, other: Mapping[str, str]) -> Labels:
+        merged = dict(self)
+        merged.update(other)
+        return Labels(merged)
+
+    def without(self, *names: str) -> Labels:
+        drop = set(names)
+        return Labels((k, v) for k, v in self if k not in drop)
+
+    def without_name(self) -> Labels:
+        return self.without(METRIC_NAME)
+
+    def only(self, *names: str) -> Labels:
+        keep = set(names)
+        return Labels((k, v) for k, v in self if k in keep)
+
+    def __str__(self) -> str:
+        inner = ", ".join(f'{k}="{_escape(v)}"' for k, v in self if k != METRIC_NAME)
+        name = self.name
+        if name and not inner:
+            return name
+        return f"{name}{{{inner}}}"
+
+    def __repr__(self) -> str:
+        return f"Labels({dict(self)!r})"

@@ -1,0 +1,164 @@
+"""The evaluator's internal values: whole series over all evaluation steps as numpy arrays.
+
+An instant vector evaluated at ``N`` steps is a :class:`Block`: one row per series with a
+``[S, N]`` float64 value array and a ``[S, N]`` bool ``present`` mask ("the series has a
+sample at this step"); NaN is an ordinary value, absence is only in ``present``. A scalar
+is a :class:`ScalarSteps` (one value per step, always present). A range vector is a
+:class:`RangeArg`: each series' raw samples plus, per step, the ``[lo, hi)`` index window
+of samples inside ``(t - range, t]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vigil.errors import QueryError
+from vigil.model.labels import Labels
+
+
+@dataclass
+class Block:
+    labels: list[Labels]
+    values: np.ndarray  # float64 [S, N]
+    present: np.ndarray  # bool [S, N]
+    # Per row: the metric name is to be dropped at the end of evaluation (Prometheus's
+    # delayed name removal), so label_replace can still read it and the collision
+    # check happens once, on the final labels.
+    drop: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.drop is None:
+            self.drop = np.zeros(len(self.labels), dtype=bool)
+
+    @classmethod
+    def empty(cls, n: int) -> Block:
+        return cls([], np.zeros((0, n)), np.zeros((0, n), dtype=bool))
+
+    def rows(self, idx: np.ndarray | list[int]) -> Block:
+        idx = np.asarray(idx, dtype=np.int64)
+        assert self.drop is not None
+        return Block([self.labels[i] for i in idx], self.values[idx], self.present[idx],
+                     self.drop[idx])
+
+    def with_drop(self) -> Block:
+        return Block(self.labels, self.values, self.present, np.ones(len(self.labels), dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def compact(self) -> Block:
+        """Drop rows that are absent at every step."""
+        keep = self.present.any(axis=1)
+        if keep.all():
+            return self
+        return self.rows(np.nonzero(keep)[0])
+
+
+@dataclass
+class ScalarSteps:
+    values: np.ndarray  # float64 [N]
+
+
+@dataclass
+class StringValue:
+    value: str
+
+
+@dataclass
+class RangeArg:
+    """Samples of each series (staleness markers removed) and per-step windows."""
+
+    labels: list[Labels]
+    timestamps: list[np.ndarray]  # int64 per series
+    values: list[np.ndarray]  # float64 per series
+    lo: list[np.ndarray]  # int [N] per series: first sample index in the window
+    hi: list[np.ndarray]  # int [N] per series: one past the last sample index
+    range_start: np.ndarray  # int64 [N] ms, exclusive window start per step
+    range_end: np.ndarray  # int64 [N] ms, inclusive window end per step
+    range_ms: int
+    extra: dict = field(default_factory=dict)
+    eval_ts: np.ndarray | None = None  # int64 [N] ms: the steps, before offset and @
+
+
+METADATA_LABELS = ("__name__", "__type__", "__unit__")
+
+
+def drop_metadata(lb: Labels) -> Labels:
+    """``lb`` without the metric name and the type/unit metadata labels that go with it."""
+    return lb.without(*METADATA_LABELS)
+
+
+def finalize_names(block: Block) -> Block:
+    """Drop the metric name of flagged rows, then merge rows that became equal."""
+    assert block.drop is not None
+    if not block.drop.any():
+        return merge_same_labels(block)
+    labels = [drop_metadata(lb) if d else lb for lb, d in zip(block.labels, block.drop, strict=True)]
+    return merge_same_labels(Block(labels, block.values, block.present))
+
+
+def merge_same_labels(block: Block) -> Block:
+    """Fold rows with equal label sets into one; two rows present at one step is an error.
+
+    Prometheus checks this per step once the metric name has been dropped.
+    """
+    first: dict[Labels, int] = {}
+    dup = False
+    for i, lb in enumerate(block.labels):
+        if lb in first:
+            dup = True
+        else:
+            first[lb] = i
+    if not dup:
+        return block
+    groups: dict[Labels, list[int]] = {}
+    for i, lb in enumerate(block.labels):
+        groups.setdefault(lb, []).append(i)
+    labels = list(groups)
+    n = block.values.shape[1]
+    values = np.zeros((len(labels), n))
+    present = np.zeros((len(labels), n), dtype=bool)
+    for j, lb in enumerate(labels):
+        rows = groups[lb]
+        if len(rows) == 1:
+            values[j] = block.values[rows[0]]
+            present[j] = block.present[rows[0]]
+            continue
+        p = block.present[rows]
+        if (p.sum(axis=0) > 1).any():
+            raise QueryError("vector cannot contain metrics with the same labelset")
+        present[j] = p.any(axis=0)
+        values[j] = np.where(p, block.values[rows], 0.0).sum(axis=0)
+    return Block(labels, values, present)
+
+
+def group_ids(keys: list[Labels]) -> tuple[np.ndarray, list[Labels]]:
+    """Map each key to a dense group id; return ids and the distinct keys in first-seen order."""
+    index: dict[Labels, int] = {}
+    ids = np.empty(len(keys), dtype=np.int64)
+    for i, k in enumerate(keys):
+        ids[i] = index.setdefault(k, len(index))
+    return ids, list(index)
+
+
+def group_sum(ids: np.ndarray, ngroups: int, arr: np.ndarray) -> np.ndarray:
+    """Sum rows of ``arr`` ([S, N]) into ``ngroups`` rows by ``ids``."""
+    out = np.zeros((ngroups, arr.shape[1]), dtype=np.result_type(arr.dtype, np.float64)
+                   if arr.dtype != np.int64 else np.int64)
+    if len(ids):
+        np.add.at(out, ids, arr)
+    return out
+
+
+def group_reduce(ufunc: np.ufunc, ids: np.ndarray, ngroups: int, arr: np.ndarray,
+                 fill: float) -> np.ndarray:
+    """Reduce rows of ``arr`` by group with ``ufunc`` (e.g. np.fmax); empty groups get ``fill``."""
+    out = np.full((ngroups, arr.shape[1]), fill)
+    if len(ids):
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+        out[sorted_ids[starts]] = ufunc.reduceat(arr[order], starts, axis=0)
+    return out

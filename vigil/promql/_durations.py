@@ -1,0 +1,158 @@
+"""Duration expressions: ``foo[5m + 1m]``, ``foo offset step() * 2``, ``x[1h:step()]``.
+
+Prometheus accepts arithmetic on durations inside brackets and after ``offset`` behind a
+feature flag. A constant expression is folded to milliseconds at parse time; one that uses
+``step()`` or ``range()`` is kept and resolved per query by :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import TYPE_CHECKING
+
+from vigil.promql import ast
+from vigil.promql.lexer import DURATION, IDENTIFIER, KEYWORD, NUMBER, OP, PUNCT
+
+if TYPE_CHECKING:
+    from vigil.promql.parser import Parser
+
+_PREC = {"+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "^": 6}
+_FUNCS = ("step", "range", "min_of", "max_of")
+
+
+def _word(p: Parser) -> str | None:
+    t = p.peek()
+    if t.type in (KEYWORD, IDENTIFIER) and t.val.lower() in _FUNCS:
+        n = p.peek(1)
+        if n.type == PUNCT and n.val == "(":
+            return t.val.lower()
+    return None
+
+
+def _experimental(p: Parser, pos: int) -> None:
+    if not p.experimental:
+        raise p.err(pos, "experimental duration expression is not enabled")
+
+
+def duration_expr(p: Parser, context: str, min_prec: int = 0) -> ast.Expr:
+    """A full duration expression (binary operators allowed)."""
+    lhs = _unary(p, context)
+    while True:
+        t = p.peek()
+        if t.type != OP or t.val not in _PREC or _PREC[t.val] < min_prec:
+            return lhs
+        op = t.val
+        p.next()
+        _experimental(p, t.pos)
+        rhs = duration_expr(p, context, _PREC[op] if op == "^" else _PREC[op] + 1)
+        if op in ("/", "%") and isinstance(rhs, ast.NumberLiteral) and rhs.val == 0:
+            raise p.err(t.pos, "division by zero" if op == "/" else "modulo by zero")
+        lhs = ast.DurationExpr(op, lhs, rhs)
+
+
+def _unary(p: Parser, context: str) -> ast.Expr:
+    t = p.peek()
+    if t.type == OP and t.val in ("+", "-"):
+        p.next()
+        operand = duration_expr(p, context, 6)
+        return _apply_sign(t.val, operand)
+    return _atom(p, context)
+
+
+def _apply_sign(sign: str, operand: ast.Expr) -> ast.Expr:
+    if sign == "+":
+        return operand
+    if isinstance(operand, ast.NumberLiteral):
+        return ast.NumberLiteral(-operand.val, operand.duration)
+    return ast.DurationExpr("neg", None, operand)
+
+
+def _atom(p: Parser, context: str) -> ast.Expr:
+    t = p.peek()
+    if t.type == NUMBER:
+        p.next()
+        from vigil.promql.parser import parse_number
+
+        val = parse_number(t.val)
+        _check_range(p, t.pos, val)
+        return ast.NumberLiteral(val)
+    if t.type == DURATION:
+        p.next()
+        return ast.NumberLiteral(p.duration_value(t) / 1000, duration=True)
+    word = _word(p)
+    if word is not None:
+        _experimental(p, t.pos)
+        p.next()
+        p.expect("(", context)
+        if word in ("step", "range"):
+            p.expect(")", context)
+            return ast.DurationExpr(word)
+        a = duration_expr(p, context)
+        p.expect(",", context)
+        b = duration_expr(p, context)
+        p.expect(")", context)
+        return ast.DurationExpr(word, a, b)
+    if t.type == PUNCT and t.val == "(":
+        _experimental(p, t.pos)
+        p.next()
+        inner = duration_expr(p, context)
+        p.expect(")", context)
+        return ast.DurationExpr("paren", None, inner)
+    if t.type == "EOF" and context == "subquery or range selector":
+        raise p.err(t.pos, "unexpected end of input in duration expression")
+    raise p.unexpected(t, context, "number, duration, step(), or range()")
+
+
+def offset_operand(p: Parser) -> ast.Expr:
+    """What follows ``offset``: one signed operand; "foo offset 2 ^ 2" is "(foo offset 2) ^ 2"."""
+    t = p.peek()
+    if t.type == OP and t.val in ("+", "-"):
+        p.next()
+        return _apply_sign(t.val, _atom(p, "offset"))
+    return _atom(p, "offset")
+
+
+def _check_range(p: Parser, pos: int, seconds: float) -> None:
+    if not math.isfinite(seconds) or abs(seconds) * 1000 > (1 << 63) // 1_000_000:
+        raise p.err(pos, "duration out of range")
+
+
+def constant_ms(node: ast.Expr) -> int | None:
+    """Milliseconds of a constant duration expression, None if it needs step()/range()."""
+    if isinstance(node, ast.NumberLiteral):
+        return round(node.val * 1000)
+    assert isinstance(node, ast.DurationExpr)
+    if not node.is_constant():
+        return None
+    return round(node.seconds(0.0, 0.0) * 1000)
+
+
+def needs_resolving(expr: ast.Expr) -> bool:
+    return any(getattr(n, attr, None) is not None for n in ast.walk(expr)
+               for attr in ("offset_expr", "range_expr", "step_expr"))
+
+
+def resolve(expr: ast.Expr, step_ms: int, range_ms: int) -> ast.Expr:
+    """A copy of ``expr`` with every step()/range()-dependent duration computed."""
+    if not needs_resolving(expr):
+        return expr
+    expr = copy.deepcopy(expr)
+    step_s, range_s = step_ms / 1000, range_ms / 1000
+
+    def ms(d: ast.DurationExpr) -> int:
+        return round(d.seconds(step_s, range_s) * 1000)
+
+    for n in ast.walk(expr):
+        if isinstance(n, ast.VectorSelector) and n.offset_expr is not None:
+            n.offset_ms, n.offset_expr = ms(n.offset_expr), None
+        elif isinstance(n, ast.MatrixSelector) and n.range_expr is not None:
+            n.range_ms, n.range_expr = ms(n.range_expr), None
+        elif isinstance(n, ast.SubqueryExpr):
+            if n.range_expr is not None:
+                n.range_ms, n.range_expr = ms(n.range_expr), None
+            if n.step_expr is not None:
+                n.step_ms, n.step_expr = ms(n.step_expr), None
+            if n.offset_expr is not None:
+                n.offset_ms, n.offset_expr = ms(n.offset_expr), None
+    return expr

@@ -1,0 +1,414 @@
+"""The PromQL engine: evaluates a parsed query against a :class:`vigil.storage.Storage`.
+
+Every expression is evaluated once for all steps of the query: an instant vector becomes a
+``[series, steps]`` numpy array (see :mod:`vigil.promql._block`), so a range query costs
+about as much Python work as an instant query. Semantics follow Prometheus 3.x: a 5-minute
+lookback window that is open on the left, staleness markers ending a series, left-open
+range windows ``(t - range, t]``, and delayed removal of the metric name.
+
+Times are int milliseconds throughout. An :class:`Engine` is thread-safe: each query gets
+its own evaluator.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigil.errors import QueryError
+from vigil.model.labels import Labels
+from vigil.promql import ast
+from vigil.promql._block import (
+    Block,
+    RangeArg,
+    ScalarSteps,
+    StringValue,
+    finalize_names,
+)
+from vigil.promql._durations import resolve
+from vigil.promql.parser import parse_expr
+from vigil.promql.value import (
+    Matrix,
+    QueryResult,
+    RangeSeries,
+    Sample,
+    Scalar,
+    String,
+    Vector,
+)
+from vigil.storage.interface import Storage, stale_mask
+
+DEFAULT_SUBQUERY_STEP_MS = 60_000
+
+EvalValue = Block | ScalarSteps | StringValue | RangeArg
+
+
+@dataclass(frozen=True)
+class _Window:
+    """What the query as a whole covers; ``@ start()`` / ``@ end()`` refer to it."""
+
+    start_ms: int
+    end_ms: int
+    step_ms: int
+
+
+class Engine:
+    """Runs PromQL queries.
+
+    ``lookback_delta_ms``: how far back an instant selector looks for a sample.
+    ``timeout_s``: wall-clock budget per query. ``max_samples``: most samples one query may
+    load. ``experimental``: allow Prometheus's experimental functions.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        lookback_delta_ms: int = 300_000,
+        timeout_s: float = 120.0,
+        max_samples: int = 50_000_000,
+        experimental: bool = False,
+        default_subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS,
+    ) -> None:
+        self.storage = storage
+        self.lookback_delta_ms = lookback_delta_ms
+        self.timeout_s = timeout_s
+        self.max_samples = max_samples
+        self.experimental = experimental
+        self.default_subquery_step_ms = default_subquery_step_ms
+
+    def parse(self, query: str | ast.Expr) -> ast.Expr:
+        if isinstance(query, ast.Expr):
+            return query
+        return parse_expr(query, experimental=self.experimental)
+
+    def instant_query(self, query: str | ast.Expr, ts_ms: int) -> QueryResult:
+        """Evaluate at one instant: a Vector, Scalar, String, or Matrix (range selector)."""
+        expr = resolve(self.parse(query), 0, 0)
+        ev = Evaluator(self, _Window(ts_ms, ts_ms, 0))
+        val = ev.eval(expr, np.array([ts_ms], dtype=np.int64))
+        return QueryResult(_instant_result(val, ts_ms), tuple(ev.warnings), tuple(ev.infos))
+
+    def range_query(
+        self, query: str | ast.Expr, start_ms: int, end_ms: int, step_ms: int
+    ) -> QueryResult:
+        """Evaluate at ``start_ms, start_ms + step_ms, ... <= end_ms``; always a Matrix."""
+        if step_ms <= 0:
+            raise QueryError("zero or negative query resolution step widths are not accepted. "
+                             "Try a positive integer")
+        if end_ms < start_ms:
+            raise QueryError("end timestamp must not be before start time")
+        expr = resolve(self.parse(query), step_ms, end_ms - start_ms)
+        if expr.type not in (ast.SCALAR, ast.VECTOR):
+            raise QueryError(f'invalid expression type "{ast.DOCUMENTED_TYPE[expr.type]}" for range '
+                             "query, must be Scalar or instant Vector")
+        steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        ev = Evaluator(self, _Window(start_ms, end_ms, step_ms))
+        val = ev.eval(expr, steps)
+        return QueryResult(_range_result(val, steps), tuple(ev.warnings), tuple(ev.infos))
+
+
+def _instant_result(val: EvalValue, ts_ms: int):
+    if isinstance(val, ScalarSteps):
+        return Scalar(ts_ms, float(val.values[0]))
+    if isinstance(val, StringValue):
+        return String(ts_ms, val.value)
+    if isinstance(val, RangeArg):
+        out = []
+        for i, lb in enumerate(val.labels):
+            lo, hi = int(val.lo[i][0]), int(val.hi[i][0])
+            if hi > lo:
+                out.append(RangeSeries(lb, val.timestamps[i][lo:hi].copy(), val.values[i][lo:hi].copy()))
+        drop_rows = val.extra.get("drop_rows")
+        if drop_rows is not None:
+            out = [
+                RangeSeries(s.labels.without_name(), s.timestamps, s.values) if d else s
+                for s, d in zip(out, drop_rows[[i for i, _ in enumerate(val.labels)
+                                                 if val.hi[i][0] > val.lo[i][0]]], strict=True)
+            ]
+        return Matrix(out)
+    blk = finalize_names(val)
+    return Vector([
+        Sample(lb, ts_ms, float(blk.values[i, 0]))
+        for i, lb in enumerate(blk.labels)
+        if blk.present[i, 0]
+    ])
+
+
+def _range_result(val: EvalValue, steps: np.ndarray) -> Matrix:
+    if isinstance(val, ScalarSteps):
+        return Matrix([RangeSeries(Labels(), steps.copy(), val.values.astype(np.float64))])
+    assert isinstance(val, Block)
+    blk = finalize_names(val)
+    out = []
+    for i, lb in enumerate(blk.labels):
+        p = blk.present[i]
+        if p.any():
+            out.append(RangeSeries(lb, steps[p], blk.values[i][p]))
+    out.sort(key=lambda s: s.labels)
+    return Matrix(out)
+
+
+def go_g(v: float) -> str:
+    """Go's ``%g`` for a float64 (shortest representation)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    r = repr(v)
+    if "e" in r:
+        mant, exp = r.split("e")
+        mant = mant[:-2] if mant.endswith(".0") else mant
+        sign = "-" if exp.startswith("-") else "+"
+        return f"{mant}e{sign}{int(exp.lstrip('+-')):02d}"
+    return r[:-2] if r.endswith(".0") else r
+
+
+class Evaluator:
+    """Evaluates one query. Not shared between threads."""
+
+    def __init__(self, engine: Engine, window: _Window) -> None:
+        self.engine = engine
+        self.window = window
+        self.lookback = engine.lookback_delta_ms
+        self.deadline = time.monotonic() + engine.timeout_s
+        self.samples = 0
+        self.warnings: list[str] = []
+        self.infos: list[str] = []
+
+    # -- bookkeeping -----------------------------------------------------------------
+    def check_deadline(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise QueryError("query timed out in expression evaluation")
+
+    def count_samples(self, n: int) -> None:
+        self.samples += n
+        if self.samples > self.engine.max_samples:
+            raise QueryError("query processing would load too many samples into memory in "
+                             "query execution")
+
+    def warn(self, msg: str) -> None:
+        """Add a "PromQL warning" annotation (deduplicated)."""
+        text = f"PromQL warning: {msg}"
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def info(self, msg: str) -> None:
+        """Add a "PromQL info" annotation (deduplicated)."""
+        text = f"PromQL info: {msg}"
+        if text not in self.infos:
+            self.infos.append(text)
+
+    def check_quantile(self, q: np.ndarray) -> None:
+        """Warn, as Prometheus does, about quantiles outside [0, 1]."""
+        if np.isnan(q).any():
+            self.warn("quantile value should be between 0 and 1, got NaN")
+        if len(q) and np.nanmax(q, initial=-np.inf) > 1:
+            self.warn(f"quantile value should be between 0 and 1, got {go_g(float(np.nanmax(q)))}")
+        if len(q) and np.nanmin(q, initial=np.inf) < 0:
+            self.warn(f"quantile value should be between 0 and 1, got {go_g(float(np.nanmin(q)))}")
+
+    # -- dispatch --------------------------------------------------------------------
+    def eval(self, expr: ast.Expr, ts: np.ndarray) -> EvalValue:
+        """Value of ``expr`` at each time in ``ts`` (int64 ms)."""
+        self.check_deadline()
+        n = len(ts)
+        if isinstance(expr, ast.NumberLiteral):
+            return ScalarSteps(np.full(n, expr.val, dtype=np.float64))
+        if isinstance(expr, ast.StringLiteral):
+            return StringValue(expr.val)
+        if isinstance(expr, ast.ParenExpr):
+            return self.eval(expr.expr, ts)
+        if isinstance(expr, ast.UnaryExpr):
+            val = self.eval(expr.expr, ts)
+            if expr.op == "+":
+                return val
+            if isinstance(val, ScalarSteps):
+                return ScalarSteps(-val.values)
+            assert isinstance(val, Block)
+            return Block(val.labels, -val.values, val.present, np.ones(len(val), dtype=bool))
+        if isinstance(expr, ast.VectorSelector):
+            return self.vector_selector(expr, ts)[0]
+        if isinstance(expr, ast.MatrixSelector):
+            return self.matrix_selector(expr, ts)
+        if isinstance(expr, ast.SubqueryExpr):
+            return self.subquery(expr, ts)
+        if isinstance(expr, ast.BinaryExpr):
+            from vigil.promql._binary import eval_binary
+
+            return eval_binary(self, expr, ts)
+        if isinstance(expr, ast.AggregateExpr):
+            from vigil.promql._aggregate import eval_aggregate
+
+            return eval_aggregate(self, expr, ts)
+        if isinstance(expr, ast.Call):
+            from vigil.promql.functions import eval_call
+
+            return eval_call(self, expr, ts)
+        raise QueryError(f"unhandled expression of type {type(expr).__name__}")
+
+    def eval_block(self, expr: ast.Expr, ts: np.ndarray) -> Block:
+        val = self.eval(expr, ts)
+        assert isinstance(val, Block), f"expected instant vector, got {type(val).__name__}"
+        return val
+
+    def eval_scalar(self, expr: ast.Expr, ts: np.ndarray) -> np.ndarray:
+        val = self.eval(expr, ts)
+        assert isinstance(val, ScalarSteps)
+        return val.values
+
+    # -- selectors -------------------------------------------------------------------
+    def _times(self, at: ast.AtModifier | None, offset_ms: int, ts: np.ndarray) -> np.ndarray:
+        if at is None:
+            base = ts
+        elif at.ts_ms is not None:
+            base = np.full(len(ts), at.ts_ms, dtype=np.int64)
+        else:
+            fixed = self.window.start_ms if at.start_or_end == "start" else self.window.end_ms
+            base = np.full(len(ts), fixed, dtype=np.int64)
+        return base - offset_ms
+
+    def _select(self, vs: ast.VectorSelector, mint: int, maxt: int) -> list:
+        q = self.engine.storage.querier(mint, maxt)
+        try:
+            series = list(q.select(vs.matchers))
+        finally:
+            q.close()
+        self.check_deadline()
+        return series
+
+    def vector_selector(self, vs: ast.VectorSelector, ts: np.ndarray) -> tuple[Block, np.ndarray]:
+        """The selector's Block and, per row and step, the timestamp of the chosen sample."""
+        times = self._times(vs.at, vs.offset_ms, ts)
+        n = len(ts)
+        if n == 0:
+            return Block.empty(0), np.zeros((0, 0), dtype=np.int64)
+        if vs.smoothed:
+            return self._smoothed_selector(vs, times)
+        series = self._select(vs, int(times.min()) - self.lookback + 1, int(times.max()))
+        labels, vals, pres, stamps = [], [], [], []
+        for s in series:
+            t_arr = np.asarray(s.timestamps, dtype=np.int64)
+            v_arr = np.asarray(s.values, dtype=np.float64)
+            if len(t_arr) == 0:
+                continue
+            idx = np.searchsorted(t_arr, times, side="right") - 1
+            ok = idx >= 0
+            idx_c = np.maximum(idx, 0)
+            chosen_t = t_arr[idx_c]
+            chosen_v = v_arr[idx_c]
+            ok &= chosen_t > times - self.lookback
+            ok &= ~stale_mask(chosen_v)
+            if not ok.any():
+                continue
+            self.count_samples(int(ok.sum()))
+            labels.append(s.labels)
+            vals.append(chosen_v)
+            pres.append(ok)
+            stamps.append(chosen_t)
+        if not labels:
+            return Block.empty(n), np.zeros((0, n), dtype=np.int64)
+        return Block(labels, np.vstack(vals), np.vstack(pres)), np.vstack(stamps)
+
+    def _smoothed_selector(self, vs: ast.VectorSelector, times: np.ndarray
+                           ) -> tuple[Block, np.ndarray]:
+        from vigil.promql._extended import smoothed_instant
+
+        series = self._select(vs, int(times.min()) - self.lookback + 1,
+                              int(times.max()) + self.lookback)
+        labels, vals, pres = [], [], []
+        for s in series:
+            t_arr = np.asarray(s.timestamps, dtype=np.int64)
+            v_arr = np.asarray(s.values, dtype=np.float64)
+            keep = ~stale_mask(v_arr)
+            t_arr, v_arr = t_arr[keep], v_arr[keep]
+            if len(t_arr) == 0:
+                continue
+            out, ok = smoothed_instant(t_arr, v_arr, times, self.lookback)
+            if ok.any():
+                labels.append(s.labels)
+                vals.append(out)
+                pres.append(ok)
+        if not labels:
+            return Block.empty(len(times)), np.zeros((0, len(times)), dtype=np.int64)
+        stamps = np.broadcast_to(times, (len(labels), len(times))).copy()
+        return Block(labels, np.vstack(vals), np.vstack(pres)), stamps
+
+    def matrix_selector(self, ms: ast.MatrixSelector, ts: np.ndarray) -> RangeArg:
+        vs = ms.vs
+        times = self._times(vs.at, vs.offset_ms, ts)
+        starts = times - ms.range_ms
+        extra: dict = {}
+        if vs.anchored or vs.smoothed:
+            # The window reaches back (and for smoothed, forward) by the lookback delta
+            # to find the samples around its boundaries.
+            extra = {"mode": "anchored" if vs.anchored else "smoothed",
+                     "range_start": starts, "range_end": times}
+            starts = starts - self.lookback
+            if vs.smoothed:
+                times = times + self.lookback
+        labels, tss, vss, los, his = [], [], [], [], []
+        if len(ts):
+            series = self._select(vs, int(starts.min()) + 1, int(times.max()))
+        else:
+            series = []
+        for s in series:
+            t_arr = np.asarray(s.timestamps, dtype=np.int64)
+            v_arr = np.asarray(s.values, dtype=np.float64)
+            stale = stale_mask(v_arr)
+            if stale.any():
+                t_arr, v_arr = t_arr[~stale], v_arr[~stale]
+            lo = np.searchsorted(t_arr, starts, side="right")
+            hi = np.searchsorted(t_arr, times, side="right")
+            if not (hi > lo).any():
+                continue
+            # Samples held in memory: each loaded sample once, however many windows use it.
+            self.count_samples(int(hi[-1] - lo[0]) if len(lo) else 0)
+            labels.append(s.labels)
+            tss.append(t_arr)
+            vss.append(v_arr)
+            los.append(lo)
+            his.append(hi)
+        return RangeArg(labels, tss, vss, los, his, starts, times, ms.range_ms, extra=extra,
+                        eval_ts=ts)
+
+    def subquery(self, sq: ast.SubqueryExpr, ts: np.ndarray) -> RangeArg:
+        times = self._times(sq.at, sq.offset_ms, ts)
+        step = sq.step_ms or self.engine.default_subquery_step_ms
+        starts = times - sq.range_ms
+        if len(ts) == 0:
+            return RangeArg([], [], [], [], [], starts, times, sq.range_ms)
+        mint = int(starts.min())
+        first = mint - (mint % step)
+        if first <= mint:
+            # Windows are open on the left: a point exactly at mint is never inside.
+            first += step
+        last = int(times.max())
+        sub_steps = np.arange(first, last + 1, step, dtype=np.int64)
+        inner = self.eval(sq.expr, sub_steps)
+        if isinstance(inner, ScalarSteps):
+            inner = Block([Labels()], inner.values[None, :], np.ones((1, len(sub_steps)), bool))
+        assert isinstance(inner, Block)
+        labels, tss, vss, los, his, rows = [], [], [], [], [], []
+        for i, lb in enumerate(inner.labels):
+            p = inner.present[i]
+            t_arr = sub_steps[p]
+            v_arr = inner.values[i][p]
+            lo = np.searchsorted(t_arr, starts, side="right")
+            hi = np.searchsorted(t_arr, times, side="right")
+            if not (hi > lo).any():
+                continue
+            self.count_samples(len(t_arr))
+            labels.append(lb)
+            tss.append(t_arr)
+            vss.append(v_arr)
+            los.append(lo)
+            his.append(hi)
+            rows.append(i)
+        assert inner.drop is not None
+        drop_rows = inner.drop[np.array(rows, dtype=np.int64)]
+        return RangeArg(labels, tss, vss, los, his, starts, times, sq.range_ms,
+                        extra={"drop_rows": drop_rows}, eval_ts=ts)

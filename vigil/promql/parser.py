@@ -1,0 +1,526 @@
+"""PromQL parser: :func:`parse_expr` turns query text into an :mod:`vigil.promql.ast` tree.
+
+A hand-written precedence-climbing parser that accepts the Prometheus 3.x grammar and
+reports errors in Prometheus's words and positions (``1:5: parse error: ...``). As in
+Prometheus, syntax is checked first and types only when the syntax is valid
+(:mod:`vigil.promql._typecheck`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from vigil.errors import ParseError
+from vigil.model.labels import METRIC_NAME
+from vigil.model.matchers import Matcher, MatchType
+from vigil.promql import ast
+from vigil.promql._durations import constant_ms, duration_expr, offset_operand
+from vigil.promql._literals import parse_duration_ms, parse_number
+from vigil.promql._quoting import go_quote, unquote
+from vigil.promql._regex import make_matcher
+from vigil.promql._typecheck import check
+from vigil.promql.functions_meta import FUNCTIONS
+from vigil.promql.lexer import (
+    AGGR,
+    DURATION,
+    EOF,
+    IDENTIFIER,
+    KEYWORD,
+    METRIC_IDENTIFIER,
+    NUMBER,
+    OP,
+    PUNCT,
+    STRING,
+    Token,
+    lex,
+    parse_error,
+)
+
+# Binary operator precedence, lowest first; "^" is right-associative.
+PRECEDENCE = {
+    "or": 1,
+    "and": 2, "unless": 2,
+    "==": 3, "!=": 3, "<=": 3, "<": 3, ">=": 3, ">": 3,
+    "+": 4, "-": 4,
+    "*": 5, "/": 5, "%": 5, "atan2": 5,
+    "^": 6,
+}
+_UNARY_PREC = 5  # unary minus binds like "*": -a^b is -(a^b), -a*b is (-a)*b
+_PARAM_AGGS = {"topk", "bottomk", "count_values", "quantile", "limitk", "limit_ratio"}
+
+class Parser:
+    def __init__(self, query: str, *, experimental: bool = False) -> None:
+        self.query = query
+        self.experimental = experimental
+        self.toks = lex(query)
+        self.i = 0
+        # Byte offset ranges of nodes, keyed by id(node); nodes stay alive in the tree.
+        self.spans: dict[int, tuple[int, int]] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+    def peek(self, k: int = 0) -> Token:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def next(self) -> Token:
+        t = self.toks[self.i]
+        if t.type != EOF:
+            self.i += 1
+        return t
+
+    def err(self, pos: int, msg: str) -> ParseError:
+        return parse_error(self.query, pos, msg)
+
+    def unexpected(self, tok: Token, context: str = "", expected: str = "") -> ParseError:
+        msg = f"unexpected {tok.describe()}"
+        if context:
+            msg += f" in {context}"
+        if expected:
+            msg += f", expected {expected}"
+        return self.err(tok.pos, msg)
+
+    def expect(self, val: str, context: str = "") -> Token:
+        t = self.peek()
+        if t.type == PUNCT and t.val == val:
+            return self.next()
+        raise self.unexpected(t, context, go_quote(val))
+
+    def span(self, node: ast.Expr, start: int, end: int) -> ast.Expr:
+        self.spans[id(node)] = (start, end)
+        return node
+
+    def start(self, node: ast.Expr) -> int:
+        return self.spans[id(node)][0]
+
+    def end(self, node: ast.Expr) -> int:
+        return self.spans[id(node)][1]
+
+    def last_end(self) -> int:
+        return self.toks[self.i - 1].end if self.i else 0
+
+    # -- grammar -------------------------------------------------------------------------
+    def parse(self) -> ast.Expr:
+        if self.peek().type == EOF:
+            raise self.err(0, "no expression found in input")
+        expr = self.binary(0)
+        t = self.peek()
+        if t.type != EOF:
+            raise self.unexpected(t)
+        check(self, expr)
+        return expr
+
+    def binary(self, min_prec: int) -> ast.Expr:
+        lhs = self.unary()
+        while True:
+            t = self.peek()
+            if t.type != OP or t.val.lower() not in PRECEDENCE:
+                return lhs
+            op = t.val.lower()
+            prec = PRECEDENCE[op]
+            if prec < min_prec:
+                return lhs
+            self.next()
+            return_bool, matching = self.bin_modifiers(op)
+            rhs = self.binary(prec if op == "^" else prec + 1)
+            node = ast.BinaryExpr(op, lhs, rhs, return_bool, matching)
+            self.spans[id(node)] = (self.start(lhs), self.end(rhs))
+            lhs = node
+
+    def bin_modifiers(self, op: str) -> tuple[bool, ast.VectorMatching]:
+        return_bool = False
+        vm = ast.VectorMatching(card="many-to-many" if op in ast.SET_OPS else "one-to-one")
+        t = self.peek()
+        if t.type == KEYWORD and t.val.lower() == "bool":
+            self.next()
+            return_bool = True
+            t = self.peek()
+        if t.type == KEYWORD and t.val.lower() in ("on", "ignoring"):
+            self.next()
+            vm.on = t.val.lower() == "on"
+            vm.labels = self.grouping_labels()
+            t = self.peek()
+            if t.type == KEYWORD and t.val.lower() in ("group_left", "group_right"):
+                self.next()
+                vm.card = "many-to-one" if t.val.lower() == "group_left" else "one-to-many"
+                if self.peek().type == PUNCT and self.peek().val == "(":
+                    vm.include = self.grouping_labels()
+        self.fill_modifiers(vm)
+        return return_bool, vm
+
+    def fill_modifiers(self, vm: ast.VectorMatching) -> None:
+        while True:
+            t = self.peek()
+            word = t.val.lower()
+            if not (t.type == IDENTIFIER and word in ("fill", "fill_left", "fill_right")
+                    and self.peek(1).type == PUNCT and self.peek(1).val == "("):
+                return
+            if not self.experimental:
+                raise self.err(t.pos, "binop fill modifiers are experimental and not enabled")
+            self.next()
+            self.next()
+            sign = 1.0
+            n = self.peek()
+            if n.type == OP and n.val in ("+", "-"):
+                sign = -1.0 if n.val == "-" else 1.0
+                self.next()
+                n = self.peek()
+            if n.type != NUMBER:
+                raise self.unexpected(n, "fill modifier", "number")
+            self.next()
+            value = sign * parse_number(n.val)
+            self.expect(")", "fill modifier")
+            if word in ("fill", "fill_left"):
+                vm.fill_lhs = value
+            if word in ("fill", "fill_right"):
+                vm.fill_rhs = value
+
+    def grouping_labels(self) -> list[str]:
+        t = self.peek()
+        if not (t.type == PUNCT and t.val == "("):
+            raise self.unexpected(t, "grouping opts", '"("')
+        self.next()
+        labels: list[str] = []
+        while True:
+            t = self.peek()
+            if t.type == PUNCT and t.val == ")":
+                self.next()
+                return labels
+            if t.type in (IDENTIFIER, METRIC_IDENTIFIER, AGGR, KEYWORD) or (
+                t.type == OP and t.val.isalpha()
+            ) or (t.type == NUMBER and t.val.isalpha()):
+                if t.type == METRIC_IDENTIFIER:
+                    raise self.unexpected(t, "grouping opts", "label")
+                labels.append(t.val)
+            elif t.type == STRING:
+                labels.append(unquote(t.val))
+            else:
+                raise self.unexpected(t, "grouping opts", "label")
+            self.next()
+            t = self.peek()
+            if t.type == PUNCT and t.val == ",":
+                self.next()
+            elif not (t.type == PUNCT and t.val == ")"):
+                raise self.unexpected(t, "grouping opts", '"," or ")"')
+
+    def unary(self) -> ast.Expr:
+        t = self.peek()
+        if t.type == OP and t.val in ("+", "-"):
+            self.next()
+            operand = self.binary(_UNARY_PREC + 1)
+            if isinstance(operand, ast.NumberLiteral):
+                if t.val == "-":
+                    operand.val = -operand.val
+                self.spans[id(operand)] = (t.pos, self.end(operand))
+                return operand
+            node = ast.UnaryExpr(t.val, operand)
+            return self.span(node, t.pos, self.end(operand))
+        return self.postfix(self.primary())
+
+    def primary(self) -> ast.Expr:
+        t = self.peek()
+        if t.type == NUMBER:
+            self.next()
+            try:
+                val = parse_number(t.val)
+            except ValueError as e:
+                raise self.err(t.pos, f"error parsing number: {e}") from None
+            return self.span(ast.NumberLiteral(val), t.pos, t.end)
+        if t.type == DURATION:
+            self.next()
+            ms = self.duration_value(t)
+            return self.span(ast.NumberLiteral(ms / 1000, duration=True), t.pos, t.end)
+        if t.type == STRING:
+            self.next()
+            return self.span(ast.StringLiteral(unquote(t.val)), t.pos, t.end)
+        if t.type == PUNCT and t.val == "(":
+            self.next()
+            inner = self.binary(0)
+            close = self.peek()
+            if not (close.type == PUNCT and close.val == ")"):
+                raise self.unexpected(close, "", "")
+            self.next()
+            return self.span(ast.ParenExpr(inner), t.pos, close.end)
+        if t.type == PUNCT and t.val == "{":
+            return self.selector("", t.pos)
+        if t.type == AGGR:
+            n = self.peek(1)
+            if (n.type == PUNCT and n.val == "(") or (
+                n.type == KEYWORD and n.val.lower() in ("by", "without")
+            ):
+                return self.aggregation()
+        if (t.type == IDENTIFIER or (t.type == KEYWORD and t.val.lower() in ("start", "end"))) and (
+            self.peek(1).type == PUNCT and self.peek(1).val == "("
+        ):
+            return self.call()
+        if t.type in (IDENTIFIER, METRIC_IDENTIFIER, AGGR) or (
+            t.type == KEYWORD and t.val.lower() not in ("bool", "on", "ignoring", "group_left",
+                                                          "group_right")
+        ) or (t.type == OP and t.val.lower() in ("and", "or", "unless")):
+            self.next()
+            return self.selector(t.val, t.pos)
+        raise self.unexpected(t)
+
+    def duration_value(self, t: Token) -> int:
+        try:
+            return parse_duration_ms(t.val)
+        except ValueError as e:
+            raise self.err(t.pos, str(e)) from None
+
+    def selector(self, name: str, start: int) -> ast.Expr:
+        matchers: list[Matcher] = []
+        end = self.last_end()
+        t = self.peek()
+        if t.type == PUNCT and t.val == "{":
+            self.next()
+            matchers = self.label_matchers()
+            end = self.last_end()
+        if name:
+            for m in matchers:
+                if m.name == METRIC_NAME:
+                    raise self.err(start, f"metric name must not be set twice: {go_quote(name)} "
+                                          f"or {go_quote(m.value)}")
+            matchers.append(Matcher(MatchType.EQUAL, METRIC_NAME, name))
+        return self.span(ast.VectorSelector(name, matchers), start, end)
+
+    def label_matchers(self) -> list[Matcher]:
+        ctx = "label matching"
+        out: list[Matcher] = []
+        while True:
+            t = self.next()
+            if t.type == PUNCT and t.val == "}":
+                return out
+            if t.type not in (IDENTIFIER, STRING):
+                raise self.unexpected(t, ctx, 'identifier or "}"')
+            name = t.val if t.type == IDENTIFIER else unquote(t.val)
+            op = self.peek()
+            if op.type == STRING or (op.type == PUNCT and op.val in (",", "}")):
+                if t.type != STRING:
+                    raise self.unexpected(op, ctx, "label matching operator")
+                # A bare quoted string is the metric name: {"my.metric"}.
+                out.append(Matcher(MatchType.EQUAL, METRIC_NAME, name))
+            else:
+                if not (op.type in (PUNCT, OP) and op.val in ("=", "!=", "=~", "!~")):
+                    raise self.unexpected(op, ctx, "label matching operator")
+                self.next()
+                v = self.peek()
+                if v.type != STRING:
+                    raise self.unexpected(v, ctx, "string")
+                self.next()
+                value = unquote(v.val)
+                try:
+                    out.append(make_matcher(MatchType(op.val), name, value))
+                except re.error as e:
+                    raise self.err(v.pos, f"invalid regular expression {go_quote(value)}: {e}") from None
+            t = self.peek()
+            if t.type == PUNCT and t.val == ",":
+                self.next()
+            elif not (t.type == PUNCT and t.val == "}"):
+                raise self.unexpected(t, ctx, '"," or "}"')
+
+    def aggregation(self) -> ast.Expr:
+        t = self.next()
+        op = t.val.lower()
+        grouping: list[str] = []
+        without = False
+        have_grouping = False
+        n = self.peek()
+        if n.type == KEYWORD and n.val.lower() in ("by", "without"):
+            self.next()
+            without = n.val.lower() == "without"
+            grouping = self.grouping_labels()
+            have_grouping = True
+        args = self.call_args()
+        close_end = self.last_end()
+        n = self.peek()
+        if n.type == KEYWORD and n.val.lower() in ("by", "without"):
+            if have_grouping:
+                raise self.unexpected(n)
+            self.next()
+            without = n.val.lower() == "without"
+            grouping = self.grouping_labels()
+            close_end = self.last_end()
+        if not args:
+            raise self.err(t.pos, "no arguments for aggregate expression provided")
+        want = 2 if op in _PARAM_AGGS else 1
+        if len(args) != want:
+            raise self.err(t.pos, "wrong number of arguments for aggregate expression provided, "
+                                  f"expected {want}, got {len(args)}")
+        if op in ("limitk", "limit_ratio") and not self.experimental:
+            raise self.err(t.pos, f"{op}() is experimental and must be enabled with "
+                                  "--enable-feature=promql-experimental-functions")
+        param = args[0] if want == 2 else None
+        node = ast.AggregateExpr(op, args[-1], param, grouping, without)
+        return self.span(node, t.pos, close_end)
+
+    def call_args(self) -> list[ast.Expr]:
+        self.expect("(")
+        args: list[ast.Expr] = []
+        t = self.peek()
+        if t.type == PUNCT and t.val == ")":
+            self.next()
+            return args
+        while True:
+            args.append(self.binary(0))
+            t = self.peek()
+            if t.type == PUNCT and t.val == ",":
+                comma = self.next()
+                n = self.peek()
+                if n.type == PUNCT and n.val == ")":
+                    raise self.err(comma.pos, "trailing commas not allowed in function call args")
+                continue
+            if t.type == PUNCT and t.val == ")":
+                self.next()
+                return args
+            raise self.unexpected(t, "", "")
+
+    def call(self) -> ast.Expr:
+        t = self.next()
+        fn = FUNCTIONS.get(t.val if t.type == IDENTIFIER else t.val.lower())
+        if fn is None:
+            raise self.err(t.pos, f"unknown function with name {go_quote(t.val)}")
+        if fn.experimental and not self.experimental:
+            raise self.err(t.pos, f"function {go_quote(t.val)} is not enabled")
+        args = self.call_args()
+        return self.span(ast.Call(fn.name, args, fn.return_type), t.pos, self.last_end())
+
+    # -- postfix: [range], [range:step], offset, @ ------------------------------------
+    def postfix(self, expr: ast.Expr) -> ast.Expr:
+        while True:
+            t = self.peek()
+            if t.type == PUNCT and t.val == "[":
+                expr = self.range_or_subquery(expr)
+            elif t.type == KEYWORD and t.val.lower() == "offset":
+                self.next()
+                self.apply_offset(expr, *self._duration("offset", False))
+                self.spans[id(expr)] = (self.start(expr), self.last_end())
+            elif t.type == KEYWORD and t.val.lower() in ("anchored", "smoothed"):
+                self.next()
+                self.set_extended(expr, t.val.lower())
+                self.spans[id(expr)] = (self.start(expr), self.last_end())
+            elif t.type == PUNCT and t.val == "@":
+                self.next()
+                try:
+                    at = self.at_value()
+                except _Deferred as e:
+                    raise self.err(self.start(expr), str(e)) from None
+                self.apply_at(expr, at)
+                self.spans[id(expr)] = (self.start(expr), self.last_end())
+            else:
+                return expr
+
+    def _duration(self, context: str, positive: bool) -> tuple[int, ast.DurationExpr | None]:
+        """A duration in brackets or after offset: (ms, None) if constant, else (0, expr)."""
+        first = self.peek()
+        node = (duration_expr(self, context) if positive else offset_operand(self))
+        ms = constant_ms(node)
+        if ms is None:
+            assert isinstance(node, ast.DurationExpr)
+            return 0, node
+        if positive and ms <= 0:
+            raise self.err(first.pos, "duration must be greater than 0")
+        return ms, None
+
+    def range_or_subquery(self, expr: ast.Expr) -> ast.Expr:
+        lb = self.next()
+        rng, rng_expr = self._duration("subquery or range selector", True)
+        t = self.peek()
+        if t.type == PUNCT and t.val == ":":
+            self.next()
+            step, step_expr = 0, None
+            t = self.peek()
+            if not (t.type == PUNCT and t.val == "]"):
+                step, step_expr = self._duration("subquery or range selector", True)
+            self.expect("]", "subquery selector")
+            node = ast.SubqueryExpr(expr, rng, step, range_expr=rng_expr, step_expr=step_expr)
+            return self.span(node, self.start(expr), self.last_end())
+        t = self.peek()
+        if not (t.type == PUNCT and t.val == "]"):
+            raise self.unexpected(t, "range selector", '"]"')
+        self.next()
+        if not isinstance(expr, ast.VectorSelector):
+            raise self.err(lb.pos, "ranges only allowed for vector selectors")
+        if expr.offset_ms or expr.offset_expr is not None:
+            raise self.err(lb.pos, "no offset modifiers allowed before range")
+        if expr.at is not None:
+            raise self.err(lb.pos, "no @ modifiers allowed before range")
+        node = ast.MatrixSelector(expr, rng, range_expr=rng_expr)
+        return self.span(node, self.start(expr), self.last_end())
+
+    def at_value(self) -> ast.AtModifier:
+        t = self.peek()
+        if t.type == KEYWORD and t.val.lower() in ("start", "end"):
+            self.next()
+            self.expect("(", "@")
+            self.expect(")", "@")
+            return ast.AtModifier(start_or_end=t.val.lower())
+        neg = False
+        if t.type == OP and t.val in ("-", "+"):
+            neg = t.val == "-"
+            self.next()
+            t = self.peek()
+        if t.type not in (NUMBER, DURATION):
+            raise self.unexpected(t, "@", "timestamp")
+        self.next()
+        if t.type == NUMBER:
+            v = parse_number(t.val)
+        else:
+            v = self.duration_value(t) / 1000
+        v = -v if neg else v
+        if not math.isfinite(v) or abs(v) * 1000 > 2**63 - 1:
+            shown = "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
+            if math.isfinite(v):
+                shown = f"{v:f}"
+            raise _Deferred("timestamp out of bounds for @ modifier: " + shown)
+        return ast.AtModifier(ts_ms=round(v * 1000))
+
+    def _target(self, expr: ast.Expr) -> ast.Expr | None:
+        if isinstance(expr, ast.MatrixSelector):
+            return expr.vs
+        if isinstance(expr, ast.VectorSelector | ast.SubqueryExpr):
+            return expr
+        return None
+
+    def apply_offset(self, expr: ast.Expr, ms: int, dexpr: ast.DurationExpr | None) -> None:
+        target = self._target(expr)
+        if target is None:
+            raise self.err(self.start(expr), "offset modifier must be preceded by an instant vector "
+                                             "selector or range vector selector or a subquery")
+        if target.offset_ms or target.offset_expr is not None:  # type: ignore[union-attr]
+            raise self.err(self.start(expr), "offset may not be set multiple times")
+        target.offset_ms = ms  # type: ignore[union-attr]
+        target.offset_expr = dexpr  # type: ignore[union-attr]
+
+    def set_extended(self, expr: ast.Expr, mode: str) -> None:
+        start = self.start(expr)
+        if not self.experimental:
+            raise self.err(start, f"{mode} modifier is experimental and not enabled")
+        if isinstance(expr, ast.SubqueryExpr):
+            raise self.err(start, f"{mode} modifier is not supported for subqueries")
+        vs = expr.vs if isinstance(expr, ast.MatrixSelector) else expr
+        if not isinstance(vs, ast.VectorSelector):
+            raise self.err(start, f"{mode} modifier not implemented")
+        setattr(vs, mode, True)
+        if vs.anchored and vs.smoothed:
+            raise self.err(start, "anchored and smoothed modifiers cannot be used together")
+
+    def apply_at(self, expr: ast.Expr, at: ast.AtModifier) -> None:
+        target = self._target(expr)
+        if target is None:
+            raise self.err(self.start(expr), "@ modifier must be preceded by an instant vector "
+                                             "selector or range vector selector or a subquery")
+        if target.at is not None:  # type: ignore[union-attr]
+            raise self.err(self.start(expr), "@ <timestamp> may not be set multiple times")
+        target.at = at  # type: ignore[union-attr]
+
+
+class _Deferred(Exception):
+    pass
+
+
+def parse_expr(text: str, *, experimental: bool = False) -> ast.Expr:
+    """Parse a PromQL expression; raises :class:`vigil.errors.ParseError` (Prometheus wording).
+
+    ``experimental`` enables the functions and aggregations Prometheus keeps behind
+    ``--enable-feature=promql-experimental-functions``.
+    """
+    return Parser(text, experimental=experimental).parse()

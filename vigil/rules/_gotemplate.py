@@ -1,0 +1,438 @@
+"""A Go ``text/template`` work-alike, for the subset alert templates use.
+
+Supported: text and ``{{ }}`` actions with ``{{-``/``-}}`` trimming and ``{{/* */}}`` comments;
+pipelines (``a | f b``), parenthesised pipelines with a field chain, variables (``$x := ...``,
+``$x = ...``, ``$``), fields on dot, variables and maps (missing map keys give "", like
+Prometheus's ``missingkey=zero``), string/raw-string/number/bool/nil literals, ``if``/``else
+if``/``else``/``end``, ``with``, ``range`` (slices, maps in key order, ints; ``$i, $e :=``;
+``else``; ``break``/``continue``) and the builtins ``and or not eq ne lt le gt ge len index
+print println printf``. Not supported: ``define``/``template``/``block``, method calls.
+
+Errors are :class:`TemplateError` with Go's wording (``template: NAME:LINE: function "x" not
+defined``; ``template: NAME:LINE:COL: executing "NAME" at <...>: ...``).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigil.rules._gofmt import GoStruct, go_str, go_type
+from vigil.rules._golex import TemplateError, _Item, _lex, _line, _Tok
+
+__all__ = ["Template", "TemplateError", "truth"]
+
+_MISSING = object()
+
+
+# ---------------------------------------------------------------- parse tree
+
+
+@dataclass
+class _Pipe:
+    decl: list[str]
+    assign: bool
+    cmds: list[list[Any]]  # each command: list of operand nodes
+    pos: int
+    src: str
+
+
+@dataclass
+class _Node:
+    kind: str  # text, action, if, with, range, break, continue
+    text: str = ""
+    pipe: _Pipe | None = None
+    body: list[_Node] = field(default_factory=list)
+    other: list[_Node] = field(default_factory=list)
+
+
+class _Parser:
+    def __init__(self, text: str, name: str, funcs: Mapping[str, Any]) -> None:
+        self.text = text
+        self.name = name
+        self.funcs = funcs
+        self.items = _lex(text, name)
+        self.i = 0
+        self.vars: list[str] = ["$"]
+
+    def err(self, pos: int, msg: str) -> TemplateError:
+        return TemplateError(f"template: {self.name}:{_line(self.text, pos)}: {msg}")
+
+    def parse(self) -> list[_Node]:
+        nodes, term = self.parse_list()
+        if term is not None:
+            raise self.err(term.pos, f"unexpected {{{{{term.toks[0].text}}}}}")
+        return nodes
+
+    def parse_list(self) -> tuple[list[_Node], _Item | None]:
+        """Nodes up to a ``{{end}}``/``{{else}}`` (returned as the terminator) or the end."""
+        nodes: list[_Node] = []
+        while self.i < len(self.items):
+            item = self.items[self.i]
+            self.i += 1
+            if item.kind == "text":
+                if item.text:
+                    nodes.append(_Node("text", item.text))
+                continue
+            if not item.toks:
+                raise self.err(item.pos, "missing value for command")
+            word = item.toks[0]
+            if word.kind == "ident" and word.text in ("end", "else"):
+                return nodes, item
+            if word.kind == "ident" and word.text in ("if", "with", "range"):
+                nodes.append(self.parse_control(word.text, item, item.toks[1:]))
+            elif word.kind == "ident" and word.text in ("break", "continue"):
+                nodes.append(_Node(word.text))
+            elif word.kind == "ident" and word.text in ("define", "template", "block"):
+                raise self.err(item.pos, f"{{{{{word.text}}}}} is not supported")
+            else:
+                nodes.append(_Node("action", pipe=self.parse_pipe(item.toks, item.pos, decl_ok=True)))
+        return nodes, None
+
+    def parse_control(self, kind: str, item: _Item, toks: list[_Tok]) -> _Node:
+        depth = len(self.vars)
+        pipe = self.parse_pipe(toks, item.pos, decl_ok=True, range_decl=kind == "range")
+        body, term = self.parse_list()
+        other: list[_Node] = []
+        if term is None:
+            raise self.err(len(self.text), "unexpected EOF")
+        del self.vars[depth:]
+        if term.toks[0].text == "else":
+            rest = term.toks[1:]
+            if rest and rest[0].kind == "ident" and rest[0].text in ("if", "with"):
+                # {{else if x}} nests an if that shares the enclosing {{end}}.
+                other = [self.parse_control(rest[0].text, term, rest[1:])]
+            else:
+                if rest:
+                    raise self.err(term.pos, f"unexpected {rest[0].text!r} in else")
+                other, term2 = self.parse_list()
+                del self.vars[depth:]
+                if term2 is None or term2.toks[0].text != "end":
+                    raise self.err(term.pos, f"expected end; found {'EOF' if term2 is None else '{{else}}'}")
+        elif len(term.toks) > 1:
+            raise self.err(term.pos, f"unexpected {term.toks[1].text!r} in end")
+        return _Node(kind, pipe=pipe, body=body, other=other)
+
+    def parse_pipe(self, toks: list[_Tok], pos: int, *, decl_ok: bool = False,
+                   range_decl: bool = False) -> _Pipe:
+        decl: list[str] = []
+        assign = False
+        k = 0
+        if decl_ok and len(toks) >= 2 and toks[0].kind == "var":
+            if toks[1].text in (":=", "="):
+                decl, assign, k = [toks[0].text], toks[1].text == "=", 2
+            elif range_decl and len(toks) >= 4 and toks[1].text == "," and toks[2].kind == "var" \
+                    and toks[3].text == ":=":
+                decl, k = [toks[0].text, toks[2].text], 4
+        if assign and decl[0] not in self.vars:
+            raise self.err(pos, f'undefined variable "{decl[0]}"')
+        cmds, k = self.parse_cmds(toks, k, pos)
+        if k != len(toks):
+            raise self.err(toks[k].pos, f"unexpected {toks[k].text!r} in operand")
+        if not assign:
+            self.vars.extend(decl)
+        if not cmds:
+            raise self.err(pos, "missing value for command")
+        start = toks[0].pos if toks else pos
+        end = toks[-1].pos + len(toks[-1].text) if toks else pos
+        return _Pipe(decl, assign, cmds, pos, self.text[start:end])
+
+    def parse_cmds(self, toks: list[_Tok], k: int, pos: int) -> tuple[list[list[Any]], int]:
+        cmds: list[list[Any]] = []
+        cmd: list[Any] = []
+        while k < len(toks):
+            t = toks[k]
+            if t.text == ")":
+                break
+            if t.text == "|":
+                if not cmd:
+                    raise self.err(t.pos, "missing command")
+                cmds.append(cmd)
+                cmd = []
+                k += 1
+                continue
+            node, k = self.parse_operand(toks, k)
+            cmd.append(node)
+        if cmd:
+            cmds.append(cmd)
+        elif cmds:
+            raise self.err(pos, "missing command")
+        return cmds, k
+
+    def parse_operand(self, toks: list[_Tok], k: int) -> tuple[Any, int]:
+        t = toks[k]
+        if t.kind == "str":
+            return ("lit", ast.literal_eval(t.text)), k + 1
+        if t.kind == "raw":
+            return ("lit", t.text[1:-1]), k + 1
+        if t.kind == "char":
+            return ("lit", ord(ast.literal_eval(t.text))), k + 1
+        if t.kind == "num":
+            txt = t.text.replace("_", "")
+            if re.fullmatch(r"[+-]?0[xX][0-9a-fA-F]+", txt):
+                return ("lit", int(txt, 16)), k + 1
+            if re.fullmatch(r"[+-]?\d+", txt):
+                return ("lit", int(txt)), k + 1
+            return ("lit", float(txt)), k + 1
+        if t.kind == "var":
+            name, *fields = t.text.split(".")
+            if name not in self.vars:
+                raise self.err(t.pos, f'undefined variable "{name}"')
+            return ("var", name, fields, t.text), k + 1
+        if t.kind == "field":
+            return ("field", t.text.split(".")[1:], t.text), k + 1
+        if t.kind == "dot":
+            return ("dot",), k + 1
+        if t.kind == "ident":
+            if t.text in ("true", "false"):
+                return ("lit", t.text == "true"), k + 1
+            if t.text == "nil":
+                return ("lit", None), k + 1
+            if t.text not in self.funcs:
+                raise self.err(t.pos, f'function "{t.text}" not defined')
+            return ("func", t.text), k + 1
+        if t.text == "(":
+            cmds, j = self.parse_cmds(toks, k + 1, t.pos)
+            if j >= len(toks) or toks[j].text != ")":
+                raise self.err(t.pos, "unclosed left paren")
+            if not cmds:
+                raise self.err(t.pos, "missing value for parenthesized pipeline")
+            pipe = _Pipe([], False, cmds, t.pos, self.text[t.pos:toks[j].pos + 1])
+            j += 1
+            chain: list[str] = []
+            if j < len(toks) and toks[j].kind == "field" and toks[j].pos == toks[j - 1].pos + 1:
+                chain = toks[j].text.split(".")[1:]
+                j += 1
+            return ("pipe", pipe, chain), j
+        raise self.err(t.pos, f"unexpected {t.text!r} in operand")
+
+
+# ---------------------------------------------------------------- execution
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+def truth(v: Any) -> bool:
+    """Go template truth: false, 0, nil and empty strings/slices/maps are false."""
+    if v is None:
+        return False
+    if isinstance(v, (bool, int, float)):
+        return bool(v)
+    if isinstance(v, GoStruct):
+        return True
+    if isinstance(v, (str, list, tuple, dict)):
+        return len(v) > 0
+    return True
+
+
+@dataclass(frozen=True)
+class _Func:
+    fn: Callable[..., Any]
+    min_args: int
+    max_args: int | None
+
+
+def _describe(fn: Callable[..., Any]) -> _Func:
+    params = inspect.signature(fn).parameters.values()
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+    return _Func(fn, len(required), None if variadic else len(positional))
+
+
+class Template:
+    """A parsed template. ``funcs`` maps names to Python callables taking Go-typed values."""
+
+    def __init__(self, name: str, text: str, funcs: Mapping[str, Callable[..., Any]]) -> None:
+        from vigil.rules._gobuiltins import BUILTINS, LAZY
+
+        self.name = name
+        self.text = text
+        merged = {**BUILTINS, **funcs}
+        self._funcs = {k: _describe(f) for k, f in merged.items()}
+        self._lazy = LAZY
+        self._root = _Parser(text, name, {**self._funcs, **dict.fromkeys(LAZY)}).parse()
+
+    def execute(self, data: Any) -> str:
+        out: list[str] = []
+        ex = _Exec(self, out)
+        ex.vars = [["$", data]]
+        ex.walk(self._root, data)
+        return "".join(out)
+
+
+class _Exec:
+    def __init__(self, tmpl: Template, out: list[str]) -> None:
+        self.t = tmpl
+        self.out = out
+        self.vars: list[list[Any]] = []
+
+    def err(self, pipe: _Pipe, msg: str) -> TemplateError:
+        text = self.t.text
+        line = _line(text, pipe.pos)
+        col = pipe.pos - (text.rfind("\n", 0, pipe.pos) + 1)
+        return TemplateError(
+            f'template: {self.t.name}:{line}:{col}: executing "{self.t.name}" at <{pipe.src}>: {msg}')
+
+    def walk(self, nodes: list[_Node], dot: Any) -> None:
+        for n in nodes:
+            if n.kind == "text":
+                self.out.append(n.text)
+            elif n.kind == "action":
+                assert n.pipe is not None
+                v = self.pipe(n.pipe, dot)
+                if not n.pipe.decl:
+                    self.out.append(go_str(v))
+            elif n.kind in ("if", "with"):
+                self.control(n, dot)
+            elif n.kind == "range":
+                self.range(n, dot)
+            elif n.kind == "break":
+                raise _Break
+            elif n.kind == "continue":
+                raise _Continue
+
+    def control(self, n: _Node, dot: Any) -> None:
+        assert n.pipe is not None
+        depth = len(self.vars)
+        v = self.pipe(n.pipe, dot)
+        if truth(v):
+            self.walk(n.body, v if n.kind == "with" else dot)
+        else:
+            self.walk(n.other, dot)
+        del self.vars[depth:]
+
+    def range(self, n: _Node, dot: Any) -> None:
+        assert n.pipe is not None
+        depth = len(self.vars)
+        decl = n.pipe.decl  # the declarations bind per element, not to the pipe's value
+        v = self.pipe(_Pipe([], False, n.pipe.cmds, n.pipe.pos, n.pipe.src), dot)
+        if isinstance(v, dict):
+            pairs = [(k, v[k]) for k in sorted(v)]
+        elif isinstance(v, (list, tuple)):
+            pairs = list(enumerate(v))
+        elif isinstance(v, int) and not isinstance(v, bool):
+            pairs = [(i, i) for i in range(v)]
+        elif v is None:
+            pairs = []
+        else:
+            raise self.err(n.pipe, f"range can't iterate over {go_str(v)}")
+        for key, elem in pairs:
+            del self.vars[depth:]
+            if len(decl) == 1:
+                self.vars.append([decl[0], elem])
+            elif len(decl) == 2:
+                self.vars.extend([[decl[0], key], [decl[1], elem]])
+            try:
+                self.walk(n.body, elem)
+            except _Continue:
+                continue
+            except _Break:
+                break
+        del self.vars[depth:]
+        if not pairs:
+            self.walk(n.other, dot)
+
+    def pipe(self, p: _Pipe, dot: Any) -> Any:
+        v: Any = _MISSING
+        for cmd in p.cmds:
+            v = self.command(p, cmd, dot, v)
+        if p.decl:
+            if p.assign:
+                for entry in reversed(self.vars):
+                    if entry[0] == p.decl[0]:
+                        entry[1] = v
+                        break
+            else:
+                self.vars.append([p.decl[0], v])
+        return v
+
+    def command(self, p: _Pipe, cmd: list[Any], dot: Any, final: Any) -> Any:
+        head = cmd[0]
+        if head[0] == "func":
+            name = head[1]
+            if name in self.t._lazy:
+                args = [lambda a=a: self.arg(p, a, dot) for a in cmd[1:]]
+                if final is not _MISSING:
+                    args.append(lambda: final)
+                if not args and name != "not":
+                    raise self.err(p, f"wrong number of args for {name}: want at least 1 got 0")
+                return self.t._lazy[name](args) if name != "not" else self._not(p, args)
+            args = [self.arg(p, a, dot) for a in cmd[1:]]
+            if final is not _MISSING:
+                args.append(final)
+            return self.call(p, name, args)
+        if len(cmd) > 1 or final is not _MISSING:
+            raise self.err(p, f"can't give argument to non-function {self.describe(head)}")
+        return self.arg(p, head, dot)
+
+    def _not(self, p: _Pipe, args: list[Callable[[], Any]]) -> bool:
+        if len(args) != 1:
+            raise self.err(p, f"wrong number of args for not: want 1 got {len(args)}")
+        return not truth(args[0]())
+
+    def call(self, p: _Pipe, name: str, args: list[Any]) -> Any:
+        f = self.t._funcs[name]
+        if len(args) < f.min_args or (f.max_args is not None and len(args) > f.max_args):
+            want = f.min_args if f.max_args == f.min_args else f"at least {f.min_args}"
+            raise self.err(p, f"wrong number of args for {name}: want {want} got {len(args)}")
+        try:
+            return f.fn(*args)
+        except TemplateError as exc:
+            raise self.err(p, f"error calling {name}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a function's failure is the template's error
+            raise self.err(p, f"error calling {name}: {exc}") from None
+
+    @staticmethod
+    def describe(node: Any) -> str:
+        if node[0] == "lit":
+            return go_str(node[1])
+        if node[0] in ("var", "field"):
+            return node[-1]
+        return "."
+
+    def arg(self, p: _Pipe, node: Any, dot: Any) -> Any:
+        kind = node[0]
+        if kind == "lit":
+            return node[1]
+        if kind == "dot":
+            return dot
+        if kind == "func":
+            return self.call(p, node[1], [])
+        if kind == "var":
+            for name, value in reversed(self.vars):
+                if name == node[1]:
+                    return self.fields(p, value, node[2])
+            raise self.err(p, f'undefined variable "{node[1]}"')
+        if kind == "field":
+            return self.fields(p, dot, node[1])
+        if kind == "pipe":
+            depth = len(self.vars)
+            v = self.pipe(node[1], dot)
+            del self.vars[depth:]
+            return self.fields(p, v, node[2])
+        raise AssertionError(kind)
+
+    def fields(self, p: _Pipe, v: Any, names: list[str]) -> Any:
+        for name in names:
+            if isinstance(v, GoStruct):
+                if name not in v:
+                    raise self.err(p, f"can't evaluate field {name} in type {v.type_name}")
+                v = v[name]
+            elif isinstance(v, dict):
+                v = v.get(name, "")
+            elif v is None:
+                raise self.err(p, f"nil pointer evaluating interface {{}}.{name}")
+            else:
+                raise self.err(p, f"can't evaluate field {name} in type {go_type(v)}")
+        return v

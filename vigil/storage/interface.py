@@ -1,0 +1,78 @@
+"""Protocols for writing and reading samples.
+
+Units: timestamps are integer milliseconds since the Unix epoch; values are float64.
+A staleness marker is the special NaN :data:`STALE_NAN` (same bit pattern as Prometheus),
+stored like any sample and told apart from an ordinary NaN with :func:`is_stale`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from vigil.model.labels import Labels
+from vigil.model.matchers import Matcher
+
+_STALE_BITS = 0x7FF0000000000002
+STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", _STALE_BITS))[0]
+
+
+def is_stale(value: float) -> bool:
+    return struct.pack("<d", value) == struct.pack("<Q", _STALE_BITS)
+
+
+def stale_mask(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of the staleness markers in a float64 array."""
+    return values.view(np.uint64) == np.uint64(_STALE_BITS)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series' samples in ``[mint, maxt]``: ``timestamps`` int64 ms ascending, ``values`` float64.
+
+    The arrays are owned by the caller once returned; the store never mutates them.
+    """
+
+    labels: Labels
+    timestamps: np.ndarray
+    values: np.ndarray
+
+
+class Appender(Protocol):
+    """A batch of samples to add. Nothing is visible until :meth:`commit`; after ``commit``
+    returns, the batch is durable (in the write-ahead log). An appender is not reused after
+    ``commit`` or ``rollback``. Not thread-safe: one appender per writer."""
+
+    def append(self, labels: Labels, ts_ms: int, value: float) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Querier(Protocol):
+    """Read access to samples with timestamps in ``[mint_ms, maxt_ms]`` (both inclusive)."""
+
+    def select(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
+        """Series matching all matchers, each with at least one sample in range, in label order."""
+        ...
+
+    def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]: ...
+
+    def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class Storage(Protocol):
+    """A time-series store. Thread-safe: appenders and queriers may be used from any thread."""
+
+    def appender(self) -> Appender: ...
+
+    def querier(self, mint_ms: int, maxt_ms: int) -> Querier: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,267 @@
+"""The database: head + WAL + blocks in one directory, behind :class:`vigil.storage.Storage`.
+
+Directory layout (``docs/tsdb-format.md``)::
+
+    <dir>/lock              flock'ed while a DB has the directory open
+    <dir>/wal/              write-ahead log segments and the latest checkpoint
+    <dir>/blocks/<ULID>/    immutable blocks (meta.json, index, chunks)
+
+Lifecycle: :meth:`DB.open` loads the blocks, replays the WAL into the head, and starts one
+background thread that applies the ``batch`` fsync policy and, every ``compact_interval_s``,
+runs :meth:`DB.compact` (cut old head data into blocks, checkpoint the WAL, apply retention).
+:meth:`DB.close` stops the thread, compacts once more and syncs the WAL.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import threading
+from typing import Any
+
+from vigil.errors import StorageError
+from vigil.selfmetrics import SelfMetrics
+from vigil.tsdb import _records
+from vigil.tsdb.appender import HeadAppender
+from vigil.tsdb.block import Block, write_block
+from vigil.tsdb.head import MIN_TIME, Head
+from vigil.tsdb.querier import DBQuerier
+from vigil.tsdb.wal import WAL, FsyncPolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BLOCK_RANGE_MS = 2 * 3600_000
+DEFAULT_RETENTION_MS = 15 * 86400_000
+
+
+class DB:
+    """An open TSDB directory. Thread-safe. Construct with :meth:`open`."""
+
+    def __init__(self, path: str, lock_fd: int, head: Head, wal: WAL, blocks: list[Block], *,
+                 retention_ms: int, block_range_ms: int, compact_interval_s: float) -> None:
+        self.path = path
+        self.retention_ms = retention_ms
+        self.block_range_ms = block_range_ms
+        self._lock_fd = lock_fd
+        self._head = head
+        self._wal = wal
+        self._blocks = blocks
+        self._blocks_lock = threading.Lock()
+        self._compact_lock = threading.Lock()
+        self._compact_interval_s = compact_interval_s
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        retention_ms: int = DEFAULT_RETENTION_MS,
+        wal_fsync: FsyncPolicy = "batch",
+        fsync_interval_s: float = 1.0,
+        metrics: SelfMetrics | None = None,
+        block_range_ms: int = DEFAULT_BLOCK_RANGE_MS,
+        compact_interval_s: float = 60.0,
+        wal_segment_bytes: int = 128 << 20,
+    ) -> DB:
+        """Open (creating if needed) the TSDB in directory ``path``.
+
+        ``retention_ms``: blocks whose end is older than this before the newest sample are
+        deleted. ``wal_fsync``/``fsync_interval_s``: see :mod:`vigil.tsdb.wal`.
+        ``block_range_ms``: span of a block; head data is cut into blocks once the head spans
+        more than 1.5 of it. Raises :class:`StorageError` if the directory is in use by
+        another DB or the WAL is corrupt before its last record.
+        """
+        path = os.fspath(path)
+        if wal_fsync not in ("always", "batch", "off"):
+            raise StorageError(f"wal_fsync must be always, batch or off, not {wal_fsync!r}")
+        os.makedirs(os.path.join(path, "blocks"), exist_ok=True)
+        lock_fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise StorageError(f"{path}: TSDB directory is in use by another process") from None
+        try:
+            blocks = _load_blocks(os.path.join(path, "blocks"))
+            head = Head(metrics)
+            if blocks:
+                head.min_valid_time = max(b.max_time for b in blocks)
+            wal = WAL.open(os.path.join(path, "wal"), fsync=wal_fsync,
+                           fsync_interval_s=fsync_interval_s, segment_bytes=wal_segment_bytes,
+                           metrics=metrics)
+            _replay(wal, head)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        if metrics is not None:
+            metrics.head_series.set(len(head.series))
+        db = cls(path, lock_fd, head, wal, blocks, retention_ms=retention_ms,
+                 block_range_ms=block_range_ms, compact_interval_s=compact_interval_s)
+        db._start_background(fsync_interval_s if wal_fsync == "batch" else compact_interval_s)
+        return db
+
+    # ---- Storage -----------------------------------------------------------------------
+
+    def appender(self) -> HeadAppender:
+        self._check_open()
+        return HeadAppender(self._head, self._wal)
+
+    def querier(self, mint_ms: int, maxt_ms: int) -> DBQuerier:
+        self._check_open()
+        return DBQuerier(self._head, self._acquire_blocks, mint_ms, maxt_ms)
+
+    def close(self) -> None:
+        """Stop background work, cut what is due into blocks, sync and close. Idempotent."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            self.compact()
+        finally:
+            self._closed = True
+            self._wal.close()
+            with self._blocks_lock:
+                for b in self._blocks:
+                    b.close()
+                self._blocks = []
+            os.close(self._lock_fd)
+
+    def __enter__(self) -> DB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- maintenance -------------------------------------------------------------------
+
+    def compact(self) -> int:
+        """Cut head data older than the newest ``block_range_ms``-aligned window into blocks
+        (while the head spans more than 1.5 block ranges), checkpoint the WAL if anything
+        was cut, then apply retention. Returns the number of blocks written."""
+        with self._compact_lock:
+            head, rng = self._head, self.block_range_ms
+            written = 0
+            while True:
+                with head.lock:
+                    if head.num_samples == 0:
+                        break
+                    mint = max(head.mint, head.min_valid_time)
+                    maxt = head.maxt
+                if maxt - mint <= rng * 3 // 2:
+                    break
+                end = (mint // rng + 1) * rng
+                data = head.collect_before(end)
+                if data:
+                    block = Block(write_block(os.path.join(self.path, "blocks"), data, end))
+                    with self._blocks_lock:
+                        self._blocks.append(block)
+                        self._blocks.sort(key=lambda b: b.min_time)
+                    written += 1
+                head.truncate_before(end)
+            if written:
+                self._checkpoint()
+            self._apply_retention()
+            return written
+
+    def _checkpoint(self) -> None:
+        with self._head.lock:  # no commit may land between the rotation and the snapshot
+            last_segment = self._wal.rotate()
+            records = self._head.checkpoint_records()
+        self._wal.checkpoint(last_segment, records)
+
+    def _apply_retention(self) -> None:
+        with self._blocks_lock:
+            if not self._blocks:
+                return
+            newest = max(self._head.maxt, max(b.max_time for b in self._blocks))
+            cutoff = newest - self.retention_ms
+            doomed = [b for b in self._blocks if b.max_time <= cutoff]
+            self._blocks = [b for b in self._blocks if b.max_time > cutoff]
+        for b in doomed:
+            log.info("retention: deleting block %s (%d..%d)", b.path, b.min_time, b.max_time)
+            b.delete()
+
+    def _acquire_blocks(self, mint: int, maxt: int) -> list[Block]:
+        with self._blocks_lock:
+            picked = [b for b in self._blocks if b.min_time <= maxt and b.max_time > mint]
+            for b in picked:
+                b.acquire()
+        return picked
+
+    def stats(self) -> dict[str, Any]:
+        """Numbers for ``vigil tsdb stats``: series and samples in the head, blocks, bytes."""
+        head = self._head
+        with head.lock:
+            h = {"head_series": len(head.series), "head_samples": head.num_samples,
+                 "head_min_time": head.mint if head.num_samples else None,
+                 "head_max_time": head.maxt if head.num_samples else None,
+                 "min_valid_time": head.min_valid_time if head.min_valid_time > MIN_TIME
+                 else None}
+        with self._blocks_lock:
+            blocks = list(self._blocks)
+        block_samples = sum(b.num_samples for b in blocks)
+        return {
+            "series": h["head_series"],
+            "samples": h["head_samples"] + block_samples,
+            **h,
+            "blocks": len(blocks),
+            "block_samples": block_samples,
+            "block_bytes": sum(b.size_bytes() for b in blocks),
+            "wal_bytes": self._wal.size_bytes(),
+        }
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"{self.path}: TSDB is closed")
+
+    def _start_background(self, tick_s: float) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(max(0.01, min(tick_s, self._compact_interval_s)),),
+            name="vigil-tsdb", daemon=True)
+        self._thread.start()
+
+    def _run(self, tick_s: float) -> None:
+        since_compact = 0.0
+        while not self._stop.wait(tick_s):
+            try:
+                self._wal.sync_if_due()
+                since_compact += tick_s
+                if since_compact >= self._compact_interval_s:
+                    since_compact = 0.0
+                    self.compact()
+            except Exception:  # keep the store running; the next round retries
+                log.exception("%s: background TSDB maintenance failed", self.path)
+
+
+def _load_blocks(blocks_dir: str) -> list[Block]:
+    blocks = []
+    for name in sorted(os.listdir(blocks_dir)):
+        full = os.path.join(blocks_dir, name)
+        if name.endswith(".tmp"):  # a block whose writer died before the rename
+            shutil.rmtree(full, ignore_errors=True)
+            continue
+        if os.path.isdir(full):
+            blocks.append(Block(full))
+    blocks.sort(key=lambda b: b.min_time)
+    return blocks
+
+
+def _replay(wal: WAL, head: Head) -> None:
+    for file, offset, payload in wal.replay():
+        try:
+            rec = _records.decode(payload)
+        except StorageError as e:
+            raise StorageError(f"{file}: WAL record at offset {offset}: {e}") from e
+        if isinstance(rec, _records.SamplesRecord):
+            head.replay_samples(rec)
+        elif isinstance(rec, _records.MetaRecord):
+            head.min_valid_time = max(head.min_valid_time, rec.min_valid_time_ms)
+        else:
+            head.replay_series(rec)

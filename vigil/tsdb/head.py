@@ -1,0 +1,262 @@
+"""The head: the in-memory, writable part of the store (the most recent ~2-3 hours).
+
+Each series (:class:`~vigil.tsdb.memseries.MemSeries`) has a stable integer ref for the life
+of the process (and across restarts while it stays in the head: refs are recorded in the
+WAL) and keeps its samples in encoded chunks plus an open chunk of plain arrays. Readers
+take an immutable snapshot under the lock and decode it after releasing the lock.
+
+Thread-safety: every method takes :attr:`Head.lock`; the appender's commit holds it while
+writing the WAL so that WAL order equals apply order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigil.model.labels import Labels
+from vigil.model.matchers import Matcher
+from vigil.selfmetrics import SelfMetrics
+from vigil.tsdb import _records
+from vigil.tsdb.index import PostingsIndex
+from vigil.tsdb.memseries import MAX_TIME, MIN_TIME, MemSeries, Snapshot
+
+__all__ = ["MAX_TIME", "MIN_TIME", "Head", "MemSeries", "SeriesData"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """One series' samples, ascending; the arrays belong to whoever receives this."""
+
+    labels: Labels
+    timestamps: np.ndarray
+    values: np.ndarray
+
+
+class Head:
+    def __init__(self, metrics: SelfMetrics | None = None) -> None:
+        self.lock = threading.RLock()
+        self.series: dict[int, MemSeries] = {}
+        self.by_labels: dict[Labels, MemSeries] = {}
+        self.index = PostingsIndex()
+        self.next_ref = 1
+        # Samples older than this are in blocks already; the head refuses them (out of bounds).
+        self.min_valid_time = MIN_TIME
+        self.mint = MAX_TIME
+        self.maxt = MIN_TIME
+        self.num_samples = 0
+        self._metrics = metrics
+
+    # ---- series ------------------------------------------------------------------------
+
+    def create_series(self, labels: Labels, ref: int | None = None) -> MemSeries:
+        """Caller holds the lock. ``ref`` is given when replaying the WAL."""
+        if ref is None:
+            ref = self.next_ref
+        self.next_ref = max(self.next_ref, ref + 1)
+        s = MemSeries(ref, labels)
+        old = self.by_labels.get(labels)
+        if old is not None:  # the same labels logged twice (e.g. after a GC): keep the newest ref
+            self._remove_series(old)
+        self.series[ref] = s
+        self.by_labels[labels] = s
+        self.index.add(ref, labels)
+        return s
+
+    def _remove_series(self, s: MemSeries) -> None:
+        del self.series[s.ref]
+        if self.by_labels.get(s.labels) is s:
+            del self.by_labels[s.labels]
+        self.index.remove(s.ref, s.labels)
+
+    def remove_series(self, series: Sequence[MemSeries]) -> None:
+        with self.lock:
+            for s in series:
+                if self.series.get(s.ref) is s:
+                    self._remove_series(s)
+
+    def note_appended(self, count: int, mint: int, maxt: int) -> None:
+        """Caller holds the lock; keeps the head's time bounds and metrics up to date."""
+        self.num_samples += count
+        if count:
+            self.mint = min(self.mint, mint)
+            self.maxt = max(self.maxt, maxt)
+        if self._metrics is not None:
+            self._metrics.samples_appended.inc(count)
+            self._metrics.head_series.set(len(self.series))
+
+    # ---- replay ------------------------------------------------------------------------
+
+    def replay_series(self, series: list[tuple[int, Labels]]) -> None:
+        with self.lock:
+            for ref, labels in series:
+                if ref not in self.series:
+                    self.create_series(labels, ref)
+
+    def replay_samples(self, rec: _records.SamplesRecord) -> int:
+        """Apply a samples record; drops samples unknown, out of order or out of bounds
+        (those already cut into a block). Returns the number applied."""
+        refs, ts, vals = rec.refs, rec.timestamps, rec.values
+        if len(refs) == 0:
+            return 0
+        applied = 0
+        unknown = 0
+        with self.lock:
+            order = np.argsort(refs, kind="stable")
+            refs, ts, vals = refs[order], ts[order], vals[order]
+            starts = np.flatnonzero(np.concatenate(([True], refs[1:] != refs[:-1])))
+            if len(starts) * 4 > len(refs):
+                # Mostly one sample per series (a scrape's commit): a plain loop beats
+                # per-group numpy calls by far.
+                applied, unknown = self._replay_small(refs, ts, vals)
+            else:
+                applied, unknown = self._replay_groups(refs, ts, vals, starts)
+            if applied:
+                self.mint = min(self.mint, int(ts.min()))
+                self.maxt = max(self.maxt, int(ts.max()))
+            self.num_samples += applied
+        if unknown:
+            log.warning("WAL replay: skipped %d samples of unknown series", unknown)
+        return applied
+
+    def _replay_small(self, refs: np.ndarray, ts: np.ndarray,
+                      vals: np.ndarray) -> tuple[int, int]:
+        applied = unknown = 0
+        mvt = self.min_valid_time
+        series = self.series
+        last_ref, s = -1, None
+        for ref, t, v in zip(refs.tolist(), ts.tolist(), vals.tolist(), strict=True):
+            if ref != last_ref:
+                s, last_ref = series.get(ref), ref
+            if s is None:
+                unknown += 1
+            elif t > s.last_ts and t >= mvt:
+                s.append_one(t, v)
+                applied += 1
+        return applied, unknown
+
+    def _replay_groups(self, refs: np.ndarray, ts: np.ndarray, vals: np.ndarray,
+                       starts: np.ndarray) -> tuple[int, int]:
+        applied = unknown = 0
+        ends = np.append(starts[1:], len(refs))
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            s = self.series.get(int(refs[a]))
+            if s is None:
+                unknown += b - a
+                continue
+            gts, gvals = ts[a:b], vals[a:b]
+            floor = max(s.last_ts + 1, self.min_valid_time)
+            if gts[0] < floor:
+                keep = gts >= floor
+                gts, gvals = gts[keep], gvals[keep]
+            if len(gts):
+                s.append_arrays(gts, gvals)
+                applied += len(gts)
+        return applied, unknown
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
+        """Matching series with samples in ``[mint, maxt]``; arrays are fresh copies."""
+        picked: list[tuple[Labels, Snapshot]] = []
+        with self.lock:
+            if self.num_samples == 0 or mint > self.maxt or maxt < self.mint:
+                return []
+            for ref in self.index.select(matchers):
+                s = self.series[ref]
+                if s.count and s.last_ts >= mint and s.first_ts <= maxt:
+                    picked.append((s.labels, s.snapshot()))
+        out = []
+        for labels, snap in picked:  # decoding outside the lock: snapshots are immutable
+            ts, vals = snap.read(mint, maxt)
+            if len(ts):
+                out.append(SeriesData(labels, ts, vals))
+        return out
+
+    def label_names(self, matchers: Sequence[Matcher]) -> set[str]:
+        with self.lock:
+            refs = self.index.select(matchers) if matchers else None
+            return self.index.label_names(refs)
+
+    def label_values(self, name: str, matchers: Sequence[Matcher]) -> set[str]:
+        with self.lock:
+            refs = self.index.select(matchers) if matchers else None
+            return self.index.label_values(name, refs)
+
+    # ---- truncation --------------------------------------------------------------------
+
+    def collect_before(self, t: int) -> list[SeriesData]:
+        """Raise the minimum valid time to ``t`` and return copies of all samples ``< t``,
+        sorted by labels. New appends below ``t`` are refused from now on."""
+        with self.lock:
+            self.min_valid_time = max(self.min_valid_time, t)
+            snaps = [(s.labels, s.snapshot()) for s in self.series.values()
+                     if s.count and s.first_ts < t]
+        out = []
+        for labels, snap in snaps:
+            ts, vals = snap.read(MIN_TIME, t - 1)
+            out.append(SeriesData(labels, ts, vals))
+        out.sort(key=lambda d: d.labels)
+        return out
+
+    def truncate_before(self, t: int) -> None:
+        """Drop samples ``< t``; series left without samples are removed (garbage collected)."""
+        with self.lock:
+            dead = []
+            mint, total = MAX_TIME, 0
+            for s in self.series.values():
+                s.drop_before(t)
+                if s.count == 0:
+                    dead.append(s)
+                else:
+                    mint = min(mint, s.first_ts)
+                    total += s.count
+            for s in dead:
+                self._remove_series(s)
+            self.mint = mint
+            self.num_samples = total
+            if total == 0:
+                self.maxt = MIN_TIME
+            if self._metrics is not None:
+                self._metrics.head_series.set(len(self.series))
+
+    def checkpoint_records(self) -> Iterator[bytes]:
+        """Records that rebuild the head as it is now. Takes a consistent snapshot under the
+        lock immediately (the caller rotates the WAL under the same lock), then encodes
+        lazily."""
+        with self.lock:
+            snap = [(s.ref, s.labels, s.snapshot()) for s in self.series.values()]
+            mvt = self.min_valid_time
+        return _checkpoint_payloads(snap, mvt)
+
+
+def _checkpoint_payloads(snap: list[tuple[int, Labels, Snapshot]], mvt: int) -> Iterator[bytes]:
+    yield _records.encode_meta(mvt)
+    for i in range(0, len(snap), 10_000):
+        yield _records.encode_series((ref, lb) for ref, lb, _ in snap[i:i + 10_000])
+    batch: list[tuple[int, np.ndarray, np.ndarray]] = []
+    pending = 0
+    for ref, _lb, series_snap in snap:
+        ts, vals = series_snap.read()
+        if len(ts) == 0:
+            continue
+        batch.append((ref, ts, vals))
+        pending += len(ts)
+        if pending >= 500_000:
+            yield _encode_batch(batch)
+            batch, pending = [], 0
+    if batch:
+        yield _encode_batch(batch)
+
+
+def _encode_batch(batch: list[tuple[int, np.ndarray, np.ndarray]]) -> bytes:
+    refs = np.concatenate([np.full(len(ts), ref, dtype=np.uint64) for ref, ts, _ in batch])
+    ts = np.concatenate([t for _, t, _ in batch])
+    vals = np.concatenate([v for _, _, v in batch])
+    return _records.encode_samples(refs, ts, vals)

@@ -1,0 +1,56 @@
+"""The FastAPI application: API, UI, self-metrics and lifecycle endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from vigil.errors import VigilError
+from vigil.web.api_v1 import api_router
+from vigil.web.deps import WebDeps
+from vigil.web.ui import ui_router
+
+__all__ = ["create_app"]
+
+_EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def create_app(deps: WebDeps) -> FastAPI:
+    """Build the web application for one running Vigil. The app holds ``deps`` and nothing
+    else; it can be served by any ASGI server and created several times per process."""
+    app = FastAPI(title="Vigil", version=deps.version, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.deps = deps
+    app.include_router(api_router(deps))
+    app.include_router(ui_router(deps))
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(deps.metrics.exposition(), media_type=_EXPOSITION)
+
+    @app.api_route("/-/healthy", methods=["GET", "HEAD"], include_in_schema=False)
+    async def healthy() -> Response:
+        return PlainTextResponse("Vigil is Healthy.\n")
+
+    @app.api_route("/-/ready", methods=["GET", "HEAD"], include_in_schema=False)
+    async def ready() -> Response:
+        if not deps.ready():
+            return PlainTextResponse("Service Unavailable", status_code=503)
+        return PlainTextResponse("Vigil is Ready.\n")
+
+    @app.api_route("/-/reload", methods=["POST", "PUT"], include_in_schema=False)
+    async def reload(request: Request) -> Response:
+        if deps.reload is None:
+            return PlainTextResponse("Lifecycle API is not enabled.", status_code=403)
+        try:
+            await deps.reload()
+        except VigilError as e:
+            return PlainTextResponse(f"failed to reload config: {e}", status_code=500)
+        return PlainTextResponse("")
+
+    return app

@@ -1,0 +1,91 @@
+"""The narrow interfaces the web layer reads the rest of Vigil through.
+
+``vigil/app.py`` builds a :class:`WebDeps` from the running stages and hands it to
+:func:`vigil.web.create_app`. Nothing in ``vigil.web`` imports the engine, the TSDB, the
+scrape manager or the rule manager; tests swap every field for a fake.
+
+Units: ``*_ms`` arguments are int milliseconds since the Unix epoch; ``now`` returns float
+seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from vigil.collect.target import TargetStatus
+from vigil.model.matchers import Matcher
+from vigil.promql.value import QueryResult
+from vigil.rules.status import ActiveAlert, GroupStatus
+from vigil.selfmetrics import SelfMetrics
+from vigil.storage import Querier
+
+__all__ = ["QueryEngine", "RulesRetriever", "SeriesReader", "TargetRetriever", "WebDeps"]
+
+
+class QueryEngine(Protocol):
+    """Synchronous, CPU-bound PromQL evaluation; the web layer calls it from a worker thread.
+
+    Both methods raise :class:`vigil.errors.ParseError` for text that does not parse (shown
+    to API clients as ``bad_data``/400) and :class:`vigil.errors.QueryError` when evaluation
+    fails (``execution``/422). A ``QueryError`` whose message starts with
+    ``"query timed out"`` (Prometheus's wording) is reported as ``timeout``/503.
+    ``range_query`` returns a :class:`~vigil.promql.value.Matrix` (a scalar expression is
+    returned as a one-series matrix, as Prometheus does).
+    """
+
+    def instant_query(self, query: str, ts_ms: int) -> QueryResult: ...
+
+    def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult: ...
+
+
+class TargetRetriever(Protocol):
+    """The scrape targets currently active, in a stable order (job, then instance)."""
+
+    def targets(self) -> list[TargetStatus]: ...
+
+
+class RulesRetriever(Protocol):
+    """The loaded rule groups with their last evaluation, and the alerts rules now hold."""
+
+    def groups(self) -> list[GroupStatus]: ...
+
+    def alerts(self) -> list[ActiveAlert]: ...
+
+
+class SeriesReader(Protocol):
+    """Read access to stored series (``/api/v1/series``, ``labels``, ``label/<name>/values``).
+
+    The caller closes the returned querier."""
+
+    def querier(self, mint_ms: int, maxt_ms: int) -> Querier: ...
+
+
+def _always_ready() -> bool:
+    return True
+
+
+@dataclass
+class WebDeps:
+    """Everything the HTTP API and UI need, owned by the app assembly.
+
+    ``parse_matchers`` turns a series selector (``up{job="x"}``) into matchers and raises
+    :class:`vigil.errors.ParseError`. ``config_yaml`` returns the loaded configuration as
+    YAML. ``reload`` re-reads configuration (``None`` disables ``POST /-/reload``) and raises
+    :class:`vigil.errors.VigilError` with a located message on failure. ``ready`` is False
+    until storage has been replayed. ``now`` is the clock (unix seconds), injectable for tests.
+    """
+
+    engine: QueryEngine
+    targets: TargetRetriever
+    rules: RulesRetriever
+    storage: SeriesReader
+    metrics: SelfMetrics
+    parse_matchers: Callable[[str], list[Matcher]]
+    version: str
+    config_yaml: Callable[[], str]
+    reload: Callable[[], Awaitable[None]] | None = None
+    ready: Callable[[], bool] = _always_ready
+    now: Callable[[], float] = time.time

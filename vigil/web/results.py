@@ -1,0 +1,147 @@
+"""Query results and API objects as Prometheus's JSON (``web/api/v1`` shapes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vigil.collect.target import TargetStatus
+from vigil.model.labels import Labels
+from vigil.promql.value import Matrix, QueryResult, Scalar, String, Value, Vector
+from vigil.rules.status import ActiveAlert, GroupStatus, RuleStatus
+from vigil.web.formatting import (
+    Raw,
+    format_duration,
+    format_float_e,
+    format_float_f,
+    format_sample_value,
+    format_timestamp,
+    json_float,
+    json_string,
+    rfc3339,
+)
+
+__all__ = ["alert_json", "group_json", "labels_json", "query_data", "target_json", "truncate"]
+
+
+def labels_json(labels: Labels) -> Raw:
+    return Raw("{" + ",".join(f"{json_string(k)}:{json_string(v)}" for k, v in labels) + "}")
+
+
+def _point(ts_ms: int, value: float) -> str:
+    return f'[{format_timestamp(ts_ms)},"{format_sample_value(value)}"]'
+
+
+def _vector(v: Vector) -> str:
+    return "[" + ",".join(
+        f'{{"metric":{labels_json(s.labels)},"value":{_point(s.ts_ms, s.value)}}}'
+        for s in v.samples) + "]"
+
+
+def _matrix(m: Matrix) -> str:
+    parts = []
+    for s in m.series:
+        body = f'{{"metric":{labels_json(s.labels)}'
+        if len(s.timestamps):
+            points = ",".join(_point(t, v) for t, v in zip(s.timestamps.tolist(),
+                                                          s.values.tolist(), strict=True))
+            body += f',"values":[{points}]'
+        parts.append(body + "}")
+    return "[" + ",".join(parts) + "]"
+
+
+def _result(value: Value) -> str:
+    if isinstance(value, Vector):
+        return _vector(value)
+    if isinstance(value, Matrix):
+        return _matrix(value)
+    # Scalars and strings go through Go's plain float64 encoding of the timestamp.
+    ts = json_float(value.ts_ms / 1000)
+    if isinstance(value, Scalar):
+        return f'[{ts},"{format_float_f(value.value)}"]'
+    assert isinstance(value, String)
+    return f"[{ts},{json_string(value.value)}]"
+
+
+def query_data(result: QueryResult) -> Raw:
+    """The ``data`` object of ``/query`` and ``/query_range``."""
+    value = result.value
+    return Raw(f'{{"resultType":"{value.type}","result":{_result(value)}}}')
+
+
+def truncate(value: Value, limit: int) -> tuple[Value, bool]:
+    """At most ``limit`` series of a vector or matrix (0 = all); True if some were cut."""
+    if limit <= 0:
+        return value, False
+    if isinstance(value, Vector) and len(value.samples) > limit:
+        return Vector(value.samples[:limit]), True
+    if isinstance(value, Matrix) and len(value.series) > limit:
+        return Matrix(value.series[:limit]), True
+    return value, False
+
+
+def target_json(t: TargetStatus) -> dict[str, object]:
+    return {
+        "discoveredLabels": labels_json(t.discovered_labels),
+        "labels": labels_json(t.labels),
+        "scrapePool": t.job,
+        "scrapeUrl": t.scrape_url,
+        # Vigil does not rewrite localhost to an external name, so both URLs agree.
+        "globalUrl": t.scrape_url,
+        "lastError": t.last_error,
+        "lastScrape": rfc3339(t.last_scrape),
+        "lastScrapeDuration": float(t.last_scrape_duration_s),
+        "health": t.health,
+        "scrapeInterval": format_duration(t.scrape_interval_s),
+        "scrapeTimeout": format_duration(t.scrape_timeout_s),
+    }
+
+
+def alert_json(a: ActiveAlert) -> dict[str, object]:
+    out: dict[str, object] = {
+        "labels": labels_json(a.labels),
+        "annotations": labels_json(a.annotations),
+        "state": a.state,
+        "activeAt": rfc3339(a.active_at),
+    }
+    if a.keep_firing_since is not None:
+        out["keepFiringSince"] = rfc3339(a.keep_firing_since)
+    # Prometheus spells alert values in exponent form ('e', -1), unlike sample values.
+    out["value"] = format_float_e(a.value)
+    return out
+
+
+def _rule_json(r: RuleStatus, with_alerts: bool) -> dict[str, object]:
+    out: dict[str, object]
+    if r.type == "alerting":
+        out = {
+            "state": r.state,
+            "name": r.name,
+            "query": r.query,
+            "duration": float(r.duration_s),
+            "keepFiringFor": float(r.keep_firing_for_s),
+            "labels": labels_json(r.labels),
+            "annotations": labels_json(r.annotations),
+            "alerts": [alert_json(a) for a in r.alerts] if with_alerts else None,
+            "health": r.health,
+        }
+    else:
+        out = {"name": r.name, "query": r.query, "labels": labels_json(r.labels),
+               "health": r.health}
+    if r.last_error:
+        out["lastError"] = r.last_error
+    out["evaluationTime"] = float(r.evaluation_time_s)
+    out["lastEvaluation"] = rfc3339(r.last_evaluation)
+    out["type"] = r.type
+    return out
+
+
+def group_json(g: GroupStatus, rules: Iterable[RuleStatus], with_alerts: bool) -> dict[str, object]:
+    return {
+        "name": g.name,
+        "file": g.file,
+        "rules": [_rule_json(r, with_alerts) for r in rules],
+        "interval": float(g.interval_s),
+        "limit": 0,
+        "evaluationTime": float(g.evaluation_time_s),
+        "lastEvaluation": rfc3339(g.last_evaluation),
+    }

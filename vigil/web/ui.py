@@ -1,0 +1,158 @@
+"""The server-rendered UI: alerts, targets, rules and the graph (query explorer) pages.
+
+Pages are Jinja2 templates from ``templates/``; the graph is inline SVG laid out by
+:mod:`vigil.web.graph`. All times are shown in UTC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import jinja2
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from vigil.errors import ParseError, QueryError
+from vigil.promql.value import Matrix, Scalar, String, Vector
+from vigil.rules.status import ActiveAlert
+from vigil.web.api_v1 import parse_error_message
+from vigil.web.deps import WebDeps
+from vigil.web.formatting import format_duration, format_sample_value, rfc3339
+from vigil.web.graph import build_plot, hover_data
+from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
+from vigil.web.params import parse_time_ms
+
+__all__ = ["ui_router"]
+
+RANGE_CHOICES = ("5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d", "2d", "1w")
+# Prometheus's UI picks about 250 points per graph, never finer than one second.
+_POINTS_PER_GRAPH = 250
+
+
+def _environment(deps: WebDeps) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("vigil.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+    def ago(dt: datetime | None) -> str:
+        if dt is None:
+            return "never"
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return _human_seconds(deps.now() - dt.timestamp()) + " ago"
+
+    env.filters["ago"] = ago
+    env.filters["utc"] = lambda dt: "" if dt is None else rfc3339(dt.replace(microsecond=0))
+    env.filters["seconds"] = _human_seconds
+    env.filters["duration"] = format_duration
+    env.filters["sample"] = format_sample_value
+    env.filters["severity_class"] = severity_class
+    env.globals["version"] = deps.version
+    return env
+
+
+def _human_seconds(s: float) -> str:
+    """A duration for people: ``850ms``, ``12.3s``, ``4m 5s``, ``2h 10m``, ``3d 4h``."""
+    if s < 0:
+        s = 0.0
+    if s < 1:
+        return f"{s * 1000:.1f}ms" if s < 0.01 else f"{s * 1000:.0f}ms"
+    if s < 60:
+        return f"{s:.1f}s" if s < 10 else f"{s:.0f}s"
+    minutes, sec = divmod(int(s), 60)
+    if minutes < 60:
+        return f"{minutes}m {sec}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def ui_router(deps: WebDeps) -> APIRouter:
+    router = APIRouter()
+    env = _environment(deps)
+
+    def render(name: str, request: Request, **context: object) -> HTMLResponse:
+        html = env.get_template(name).render(path=request.url.path, **context)
+        return HTMLResponse(html)
+
+    async def alerts_page(request: Request) -> HTMLResponse:
+        alerts: list[ActiveAlert] = deps.rules.alerts()
+        exprs = {r.name: r.query for g in deps.rules.groups() for r in g.rules
+                 if r.type == "alerting"}
+        return render("alerts.html", request, groups=alert_groups(alerts), exprs=exprs,
+                      firing=sum(a.state == "firing" for a in alerts),
+                      pending=sum(a.state == "pending" for a in alerts))
+
+    router.add_api_route("/", alerts_page, methods=["GET"], include_in_schema=False)
+    router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
+
+    @router.get("/targets", include_in_schema=False)
+    async def targets_page(request: Request) -> HTMLResponse:
+        return render("targets.html", request, pools=target_pools(deps.targets.targets()))
+
+    @router.get("/rules", include_in_schema=False)
+    async def rules_page(request: Request) -> HTMLResponse:
+        return render("rules.html", request, groups=deps.rules.groups())
+
+    @router.get("/graph", include_in_schema=False)
+    async def graph_page(request: Request) -> HTMLResponse:
+        q = request.query_params
+        expr = q.get("g0.expr", "").strip()
+        range_input = q.get("g0.range_input", "1h").strip() or "1h"
+        end_input = q.get("g0.end_input", "").strip()
+        context: dict[str, object] = {
+            "expr": expr, "range_input": range_input, "end_input": end_input,
+            "ranges": RANGE_CHOICES, "error": "", "plot": None, "table": None,
+            "result_type": "", "step_s": 0.0,
+        }
+        if expr:
+            context.update(await _evaluate(deps, expr, range_input, end_input))
+        return render("graph.html", request, **context)
+
+    return router
+
+
+async def _evaluate(deps: WebDeps, expr: str, range_input: str, end_input: str
+                    ) -> dict[str, object]:
+    """Run the graph page's range and instant queries; errors become ``error`` text."""
+    try:
+        range_ms = parse_range(range_input)
+        end_ms = parse_time_ms(end_input) if end_input else round(deps.now() * 1000)
+    except ValueError as e:
+        return {"error": str(e)}
+    start_ms = end_ms - range_ms
+    step_ms = max(range_ms // _POINTS_PER_GRAPH // 1000, 1) * 1000
+    try:
+        ranged = await asyncio.to_thread(deps.engine.range_query, expr, start_ms, end_ms, step_ms)
+        instant = await asyncio.to_thread(deps.engine.instant_query, expr, end_ms)
+    except ParseError as e:
+        return {"error": parse_error_message(e)}
+    except QueryError as e:
+        return {"error": str(e)}
+    out: dict[str, object] = {"step_s": step_ms / 1000, "warnings": list(ranged.warnings),
+                              "eval_time": rfc3339(datetime.fromtimestamp(end_ms / 1000,
+                                                                          tz=timezone.utc))}
+    if isinstance(ranged.value, Matrix):
+        plot = build_plot(ranged.value, start_ms, end_ms, step_ms)
+        out["plot"] = plot
+        out["hover_json"] = hover_data(ranged.value, plot, start_ms, end_ms)
+    value = instant.value
+    out["result_type"] = value.type
+    if isinstance(value, Vector):
+        out["table"] = [(str(s.labels), format_sample_value(s.value)) for s in value.samples]
+    elif isinstance(value, Scalar):
+        out["table"] = [("scalar", format_sample_value(value.value))]
+    elif isinstance(value, String):
+        out["table"] = [("string", value.value)]
+    else:
+        out["table"] = [(str(s.labels), format_sample_value(s.values[-1]) if len(s.values)
+                         else "") for s in value.series]
+    return out
