@@ -58,3 +58,20 @@ def test_bad_config_names_file_line_and_problem(name, text, line, fragment):
     message = str(info.value)
     assert message.startswith(f"vigil.yml:{line}:"), message
     assert fragment in message
+
+
+def test_config_dump_hides_secrets():
+    from vigil.config.dump import redacted_yaml
+
+    config = load_config_text("""
+alerting:
+  receivers:
+    - name: ops
+      slack_configs: [{api_url: "https://hooks.slack.example/T000/B000/XXXX"}]
+      pagerduty_configs: [{routing_key: "R0UT1NGKEY"}]
+  route: {receiver: ops}
+""")
+    text = redacted_yaml(config)
+    assert "XXXX" not in text and "R0UT1NGKEY" not in text
+    assert text.count("<secret>") == 2
+    assert "XXXX" not in repr(config)

@@ -23,15 +23,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import uvicorn
-import yaml
 
 from vigil import __version__
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.notify import OutboxWorker
+from vigil.alerting.service import Alerting
+from vigil.alerting.silence import Silences
+from vigil.collect.exporters import build_local_targets
 from vigil.collect.host import HostCollector
 from vigil.collect.local import LocalTarget
 from vigil.collect.manager import Manager as CollectManager
 from vigil.config import Config, load_config, resolve_path
+from vigil.config.dump import redacted_yaml
 from vigil.errors import ParseError, QueryError
 from vigil.model.labels import Labels
 from vigil.promql import Engine, parse_expr
@@ -94,8 +97,12 @@ class App:
         self.engine = Engine(self.db)
 
         self.outbox = OutboxWorker(self.store, {}, self.metrics)
+        self.silences = Silences(self.store)
         self.dispatcher = Dispatcher(self.config.alerting, self.store, external_url=self.external_url,
-                                     on_enqueue=self.outbox.wake)
+                                     silencer=self.silences, on_enqueue=self.outbox.wake,
+                                     base_dir=resolve_path(self.config, "."))
+        self.alerting = Alerting(self.dispatcher, self.silences,
+                                 resolve_timeout_s=self.config.alerting.resolve_timeout)
         self.outbox.set_integrations(self.dispatcher.integrations())
         self.dispatcher.restore()
 
@@ -113,7 +120,7 @@ class App:
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules, storage=self.db,
             metrics=self.metrics, parse_matchers=_selector_matchers, version=__version__,
-            config_yaml=self._config_yaml, reload=self.reload,
+            config_yaml=self._config_yaml, reload=self.reload, alerting=self.alerting,
         ))
         self._stop = asyncio.Event()
 
@@ -125,7 +132,7 @@ class App:
             targets.append(LocalTarget(job=host.job_name, instance=instance,
                                        collect=HostCollector(host).collect,
                                        interval_s=host.scrape_interval))
-        return targets
+        return targets + build_local_targets(config.collectors)
 
     def _rule_query(self, expr, ts_ms: int) -> Vector:
         value = self.engine.instant_query(expr, ts_ms).value
@@ -136,7 +143,7 @@ class App:
         raise QueryError(f"rule result is a {value.type}, not an instant vector")
 
     def _config_yaml(self) -> str:
-        return yaml.safe_dump(self.config.model_dump(mode="json", by_alias=True), sort_keys=False)
+        return redacted_yaml(self.config)
 
     async def reload(self) -> None:
         """Re-read the configuration and rules; on any error keep running the old ones."""
@@ -154,6 +161,16 @@ class App:
         except Exception as exc:  # a bad reload keeps the running configuration
             log.error("reload failed, keeping the running configuration: %s", exc)
 
+    async def _housekeeping(self, every_s: float = 30.0) -> None:
+        """Pick up silences other replicas wrote, and forget long-expired ones."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await asyncio.to_thread(self.silences.gc)
+                await asyncio.to_thread(self.silences.reload)
+            except Exception:
+                log.exception("housekeeping failed")
+
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
@@ -166,6 +183,7 @@ class App:
         tasks = [asyncio.create_task(c, name=n) for n, c in (
             ("web", server.serve()), ("rules", self.rules.run()),
             ("dispatcher", self.dispatcher.run()), ("outbox", self.outbox.run()),
+            ("housekeeping", self._housekeeping()),
         )]
         log.info("Vigil %s listening on http://%s, data in %s", __version__, self.listen, self.data_dir)
         stop = asyncio.create_task(self._stop.wait())
@@ -174,10 +192,17 @@ class App:
             if task is not stop and task.exception():
                 log.error("%s stopped: %r", task.get_name(), task.exception())
         server.should_exit = True
+        self.outbox.stop()
         await self.collect.stop()
         for task in tasks:
-            if task.get_name() != "web":
+            if task.get_name() not in ("web", "outbox"):
                 task.cancel()
+        outbox = next(t for t in tasks if t.get_name() == "outbox")
+        try:
+            await asyncio.wait_for(asyncio.shield(outbox), timeout=15)
+        except TimeoutError:
+            log.warning("deliveries still under way at shutdown; they will be retried on start")
+            outbox.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.close()
 

@@ -5,6 +5,7 @@
     ├── ParseError         bad text in a format Vigil reads (PromQL, exposition, rule files)
     ├── StorageError       the time-series store refused or failed
     │   ├── OutOfOrderSample
+    │   ├── DuplicateSampleForTimestamp
     │   └── OutOfBounds
     ├── QueryError         a query failed while evaluating (timeout, too many samples, ...)
     └── NotifyError        a notification could not be delivered; ``recoverable`` says if a
@@ -66,6 +67,10 @@ class StorageError(VigilError):
 
 class OutOfOrderSample(StorageError):
     """A sample older than the newest one of its series, outside the out-of-order window."""
+
+
+class DuplicateSampleForTimestamp(StorageError):
+    """A sample with the timestamp of the newest sample of its series but another value."""
 
 
 class OutOfBounds(StorageError):

@@ -143,7 +143,7 @@ def test_local_targets_are_scraped_like_http_targets(store: MemStorage) -> None:
 
     statuses = asyncio.run(main())
     by_job = {t.job: t for t in statuses}
-    assert by_job["vigil"].scrape_url == "local://vigil"
+    assert by_job["vigil"].scrape_url == "local://vigil/localhost:9494"
     assert by_job["vigil"].health == "up"
     assert by_job["node"].health == "down"
     assert "no /proc here" in by_job["node"].last_error

@@ -102,7 +102,7 @@ def test_pending_firing_resolved_across_restarts(tmp_path):
             eventually(lambda: [a for a in vigil.get("/api/v1/alerts")["alerts"] if a["state"] == "firing"],
                        what="firing after restart")
             time.sleep(6)  # several group_interval and resend_delay periods
-            assert len(firing(hook.received)) == 1
+            assert len(firing(hook.received)) == 1, hook.received
             history = vigil.get("/api/v1/query_range", query="app_queue_depth",
                                 start=before_raise - 5, end=time.time(), step=1)["result"]
             values = {v for _, v in history[0]["values"]}

@@ -11,13 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from vigil.promql import engine as engine_module
 from vigil.promql.promqltest import run_file
 
 CONFORMANCE_DIR = Path("/work/shared/conformance/promql")
 BASELINE = Path(__file__).with_name("conformance_baseline.json")
 
 
-def test_conformance_baseline() -> None:
+# The engine searches selectors on flat all-series arrays for few steps and per series for
+# many; run the scripts through each path alone as well as with the default switch-over.
+@pytest.mark.parametrize("flat_max_steps", [None, 0, 10**9])
+def test_conformance_baseline(flat_max_steps: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if flat_max_steps is not None:
+        monkeypatch.setattr(engine_module, "_FLAT_MAX_STEPS", flat_max_steps)
     files = sorted(CONFORMANCE_DIR.glob("*.test"))
     if not files:
         pytest.skip(f"no conformance scripts in {CONFORMANCE_DIR}")

@@ -335,6 +335,9 @@ def test_duration_expressions_use_query_step() -> None:
     m = eng.range_query("count_over_time(m[step() * 2])", 50_000, 60_000, 5_000).value
     assert isinstance(m, Matrix) and m.series[0].values.tolist() == [10.0, 10.0, 10.0]
     assert vec(eng.instant_query("count_over_time(m[10s + 5s])", 50_000)) == {L(): 15.0}
+    # A negative expression parses; it fails when the query runs.
+    with pytest.raises(QueryError, match="duration must be greater than 0"):
+        eng.instant_query("count_over_time(m[10s - 20s])", 50_000)
 
 
 def test_annotations(store: MemStorage) -> None:

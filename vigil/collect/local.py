@@ -3,7 +3,7 @@
 A :class:`LocalTarget` is scraped by the :class:`~vigil.collect.manager.Manager` exactly like
 an HTTP target — same ``up``/``scrape_*`` series, staleness and target status — except that
 the "request" is a call to ``collect`` in a worker thread, and its ``scrape_url`` is
-``local://<job>``.
+``local://<job>/<instance>``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class LocalTarget:
 
     @property
     def scrape_url(self) -> str:
-        return f"local://{self.job}"
+        # The manager keys targets by URL: two collectors of one kind must not collide.
+        return f"local://{self.job}/{self.instance}"
 
 
 class LocalScraper:

@@ -15,7 +15,7 @@ Health = Literal["up", "down", "unknown"]
 class TargetStatus:
     job: str
     instance: str
-    scrape_url: str  # "local://host" for built-in collectors
+    scrape_url: str  # "local://<job>/<instance>" for built-in collectors
     labels: Labels  # target labels after relabelling (job, instance, static labels)
     discovered_labels: Labels
     health: Health

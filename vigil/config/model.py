@@ -363,9 +363,118 @@ class WebhookConfig(Section):
         return url
 
 
+# -- receivers' integrations beyond the webhook (A3); see vigil.alerting.notify -------------
+#
+# Field names follow Alertmanager's slack_configs, pagerduty_configs and email_configs so
+# its receivers can be pasted in. Text fields marked "template" are Go templates over
+# Alertmanager's notification data (.Status, .Alerts, .GroupLabels, .CommonLabels, ...);
+# unset means Vigil's default text. Secrets may be given as a file (read at every send, so
+# rotation needs no reload); relative paths resolve against the working directory.
+
+
+def _check_http_url(url: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ValueError(f"url {url!r} must be an http:// or https:// URL")
+    return url
+
+
+class SlackConfig(Section):
+    """A Slack incoming webhook. ``title``/``text``/``username``/``channel``/``icon_emoji``
+    and ``color`` are templates; ``color`` is accepted for Alertmanager compatibility but
+    messages use Block Kit without attachments, so the status shows as an emoji."""
+
+    api_url: str | None = Field(None, repr=False)  # the URL is the secret
+    api_url_file: str | None = None
+    channel: str | None = None
+    username: str | None = None
+    icon_emoji: str | None = None
+    title: str | None = None
+    text: str | None = None
+    color: str | None = None
+    send_resolved: bool = False
+    timeout: PositiveDuration = 10.0
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        return None if url is None else _check_http_url(url)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> SlackConfig:
+        if (self.api_url is None) == (self.api_url_file is None):
+            raise ValueError("set exactly one of api_url and api_url_file")
+        return self
+
+
+class PagerdutyConfig(Section):
+    """PagerDuty Events API v2. ``description`` (the event summary), ``severity``,
+    ``class``, ``component``, ``group``, ``source``, ``client``, ``client_url`` and the
+    values of ``details`` are templates. Unset ``severity`` maps the alerts' ``severity``
+    label onto critical/error/warning/info."""
+
+    routing_key: str | None = Field(None, repr=False)
+    routing_key_file: str | None = None
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+    send_resolved: bool = True
+    description: str | None = None
+    severity: str | None = None
+    class_: str | None = Field(None, alias="class")
+    component: str | None = None
+    group: str | None = None
+    source: str | None = None
+    client: str = "Vigil"
+    client_url: str = "{{ .ExternalURL }}"
+    details: dict[str, str] = Field(default_factory=dict)
+    timeout: PositiveDuration = 10.0
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    _url = field_validator("url")(_check_http_url)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> PagerdutyConfig:
+        if (self.routing_key is None) == (self.routing_key_file is None):
+            raise ValueError("set exactly one of routing_key and routing_key_file")
+        return self
+
+
+class EmailConfig(Section):
+    """E-mail over SMTP. ``to`` is a comma-separated address list. Port 465 means implicit
+    TLS; otherwise ``require_tls`` demands STARTTLS (set false only for a trusted local
+    relay). ``headers`` values (``Subject`` among them), ``html`` and ``text`` are
+    templates. ``timeout`` is seconds for the whole SMTP conversation."""
+
+    to: str
+    from_: str = Field(alias="from")
+    smarthost: str
+    hello: str = "localhost"
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+    require_tls: bool = True
+    headers: dict[str, str] = Field(default_factory=dict)
+    html: str | None = None
+    text: str | None = None
+    send_resolved: bool = False
+    timeout: PositiveDuration = 30.0
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    _smarthost = field_validator("smarthost")(_check_host_port)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, to: str) -> str:
+        if not [a for a in to.split(",") if a.strip()]:
+            raise ValueError("to must name at least one address")
+        return to
+
+
 class Receiver(Section):
     name: str
     webhook_configs: list[WebhookConfig] = Field(default_factory=list)
+    slack_configs: list[SlackConfig] = Field(default_factory=list)
+    pagerduty_configs: list[PagerdutyConfig] = Field(default_factory=list)
+    email_configs: list[EmailConfig] = Field(default_factory=list)
 
 
 class Route(Section):
@@ -400,8 +509,41 @@ class Route(Section):
         return match_re
 
 
+class InhibitRule(Section):
+    """Mute alerts matching ``target_*`` while an alert matching ``source_*`` fires with the
+    same values of the ``equal`` labels (Alertmanager's inhibit_rules)."""
+
+    source_matchers: list[str] = Field(default_factory=list)
+    target_matchers: list[str] = Field(default_factory=list)
+    source_match: dict[str, str] = Field(default_factory=dict)
+    source_match_re: dict[str, str] = Field(default_factory=dict)
+    target_match: dict[str, str] = Field(default_factory=dict)
+    target_match_re: dict[str, str] = Field(default_factory=dict)
+    equal: list[str] = Field(default_factory=list)
+
+    @field_validator("source_matchers", "target_matchers")
+    @classmethod
+    def _matchers(cls, matchers: list[str]) -> list[str]:
+        for text in matchers:
+            parse_matchers(text)
+        return matchers
+
+    @field_validator("source_match_re", "target_match_re")
+    @classmethod
+    def _regexes(cls, match_re: dict[str, str]) -> dict[str, str]:
+        for name, regex in match_re.items():
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression for {name!r}: {exc}") from None
+        return match_re
+
+
 class AlertingConfig(Section):
     route: Route = Route(receiver="default")
+    inhibit_rules: list[InhibitRule] = Field(default_factory=list)
+    # An alert posted without endsAt is considered resolved this long after its last update.
+    resolve_timeout: PositiveDuration = 300.0
     receivers: list[Receiver] = Field(default_factory=lambda: [Receiver(name="default")])
     resend_delay: Duration = 60.0
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from vigil.model.labels import Labels
+from vigil.model.regex import compile_go
 
 
 class MatchType(enum.Enum):
@@ -29,8 +30,9 @@ class Matcher:
 
     def __post_init__(self) -> None:
         if self.type in (MatchType.REGEX, MatchType.NOT_REGEX):
-            # re.error propagates: callers turn it into their own located error.
-            object.__setattr__(self, "_regex", re.compile(f"(?:{self.value})", re.DOTALL))
+            # RE2 syntax (Go inline flags like (?i)) is accepted; re.error propagates and
+            # callers turn it into their own located error.
+            object.__setattr__(self, "_regex", compile_go(f"(?:{self.value})", re.DOTALL))
 
     @classmethod
     def equal(cls, name: str, value: str) -> Matcher:

@@ -6,6 +6,8 @@ Rows are mapped to groups once; each aggregation is a grouped numpy reduction ov
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,12 +23,12 @@ from vigil.promql._block import (
     group_reduce,
     group_sum,
 )
-from vigil.promql.ast import format_float
+from vigil.promql.ast import format_float, go_g
 
 if TYPE_CHECKING:
     from vigil.promql.engine import Evaluator
 
-_LABEL_NAME_OK = __import__("re").compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_LABEL_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def group_key(lb: Labels, grouping: list[str], without: bool) -> Labels:
@@ -48,7 +50,7 @@ def eval_aggregate(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Bl
         return _count_values(blk, param, node, n)
     if op in ("topk", "bottomk", "limitk", "limit_ratio"):
         assert isinstance(param, np.ndarray)
-        return _select_k(blk, param, node)
+        return _select_k(blk, param, node, ev)
     keys = [group_key(lb, node.grouping, node.without) for lb in blk.labels]
     ids, groups = group_ids(keys)
     g = len(groups)
@@ -77,8 +79,6 @@ def eval_aggregate(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Bl
             out = _group_quantile(ids, g, blk, param)
         else:
             raise QueryError(f"expected aggregation operator but got {op!r}")
-    if op == "count" or op == "group":
-        pass
     assert blk.drop is not None
     drop = np.zeros(g, dtype=bool)
     if len(ids):
@@ -86,12 +86,36 @@ def eval_aggregate(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Bl
     return Block(groups, out, cnt > 0, drop).compact()
 
 
+_SMALL_GROUP = 64
+
+
 def _kahan_group_sum(ids: np.ndarray, g: int, vals: np.ndarray) -> np.ndarray:
-    """Grouped sum with compensation, as Prometheus sums with Kahan's algorithm."""
+    """Grouped sum matching Prometheus's compensated (Kahan) summation.
+
+    A plain sum is exact enough unless values cancel; only groups where they might are
+    summed member by member with compensation."""
     if g == 0:
         return np.zeros((0, vals.shape[1]))
     if len(ids) <= 1 or g == len(ids):
         return group_sum(ids, g, vals)
+    if len(ids) // g <= _SMALL_GROUP:
+        return _kahan_loop(ids, g, vals)
+    with np.errstate(all="ignore"):
+        plain = group_sum(ids, g, vals)
+        magnitude = group_sum(ids, g, np.abs(vals))
+        risky = ~np.isfinite(plain) | (magnitude > 1e6 * np.abs(plain))
+    groups = np.nonzero(risky.any(axis=1))[0]
+    if len(groups) == 0:
+        return plain
+    remap = np.full(g, -1, dtype=np.int64)
+    remap[groups] = np.arange(len(groups))
+    rows = np.nonzero(remap[ids] >= 0)[0]
+    plain[groups] = _kahan_loop(remap[ids[rows]], len(groups), vals[rows])
+    return plain
+
+
+def _kahan_loop(ids: np.ndarray, g: int, vals: np.ndarray) -> np.ndarray:
+    """Neumaier-compensated grouped sum, members added in input order."""
     order = np.argsort(ids, kind="stable")
     s = np.zeros((g, vals.shape[1]))
     c = np.zeros((g, vals.shape[1]))
@@ -129,8 +153,21 @@ def _members(ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _group_welford(ids: np.ndarray, g: int, blk: Block) -> np.ndarray:
-    """Population variance per group, accumulated like Prometheus (Welford's method)."""
+    """Population variance per group, accumulated like Prometheus (Welford's method).
+
+    Large groups use the two-pass formula (same value up to rounding), with an exact 0
+    where all values are equal, as Welford gives."""
     n = blk.values.shape[1]
+    if g and len(ids) // g > _SMALL_GROUP:
+        pres = blk.present
+        cnt = np.maximum(group_sum(ids, g, pres.astype(np.int64)), 1)
+        vals = np.where(pres, blk.values, 0.0)
+        mean = group_sum(ids, g, vals) / cnt
+        dev = np.where(pres, blk.values - mean[ids], 0.0)
+        var = group_sum(ids, g, dev * dev) / cnt
+        lo = group_reduce(np.fmin, ids, g, np.where(pres, blk.values, np.nan), np.nan)
+        hi = group_reduce(np.fmax, ids, g, np.where(pres, blk.values, np.nan), np.nan)
+        return np.where((lo == hi) & np.isfinite(lo), 0.0, var)
     count = np.zeros((g, n))
     mean = np.zeros((g, n))
     m2 = np.zeros((g, n))
@@ -203,7 +240,7 @@ def quantile_columns(v: np.ndarray, present: np.ndarray, q: np.ndarray) -> np.nd
     return np.where(cnt > 0, res, np.nan)
 
 
-def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr) -> Block:
+def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: Evaluator) -> Block:
     n = blk.values.shape[1]
     if node.op in ("topk", "bottomk", "limitk"):
         if np.isnan(param).any():
@@ -212,7 +249,13 @@ def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr) -> Block:
     else:
         if np.isnan(param).any():
             raise QueryError("Ratio value is NaN")
-        k = param
+        if len(param) and param.max() > 1:
+            ev.warn(f"ratio value should be between -1 and 1, got {go_g(float(param.max()))}, "
+                    "capping to 1")
+        if len(param) and param.min() < -1:
+            ev.warn(f"ratio value should be between -1 and 1, got {go_g(float(param.min()))}, "
+                    "capping to -1")
+        k = np.clip(param, -1.0, 1.0)
     keys = [group_key(lb, node.grouping, node.without) for lb in blk.labels]
     ids, groups = group_ids(keys)
     keep = np.zeros_like(blk.present)
@@ -248,8 +291,8 @@ def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr) -> Block:
 
 
 def _ratio_hash(lb: Labels) -> float:
-    import hashlib
-
+    """A stable position in [0, 1) for a series, so limit_ratio(r) and limit_ratio(r - 1)
+    split the series between them (Prometheus hashes the labels the same way in spirit)."""
     h = int.from_bytes(hashlib.blake2b(repr(tuple(lb)).encode(), digest_size=8).digest(), "big")
     return h / 2**64
 

@@ -11,7 +11,9 @@ import copy
 import math
 from typing import TYPE_CHECKING
 
+from vigil.errors import QueryError
 from vigil.promql import ast
+from vigil.promql._literals import parse_number
 from vigil.promql.lexer import DURATION, IDENTIFIER, KEYWORD, NUMBER, OP, PUNCT
 
 if TYPE_CHECKING:
@@ -72,8 +74,6 @@ def _atom(p: Parser, context: str) -> ast.Expr:
     t = p.peek()
     if t.type == NUMBER:
         p.next()
-        from vigil.promql.parser import parse_number
-
         val = parse_number(t.val)
         _check_range(p, t.pos, val)
         return ast.NumberLiteral(val)
@@ -118,14 +118,26 @@ def _check_range(p: Parser, pos: int, seconds: float) -> None:
         raise p.err(pos, "duration out of range")
 
 
+_MAX_MS = (1 << 63) // 1_000_000
+
+
+def seconds_to_ms(seconds: float) -> int:
+    """Whole milliseconds; ValueError("duration out of range") beyond what Go can hold."""
+    if not math.isfinite(seconds) or abs(seconds) * 1000 > _MAX_MS:
+        raise ValueError("duration out of range")
+    return round(seconds * 1000)
+
+
 def constant_ms(node: ast.Expr) -> int | None:
-    """Milliseconds of a constant duration expression, None if it needs step()/range()."""
+    """Milliseconds of a constant duration expression, None if it needs step()/range().
+
+    Raises ValueError when the value is not a representable duration."""
     if isinstance(node, ast.NumberLiteral):
-        return round(node.val * 1000)
+        return seconds_to_ms(node.val)
     assert isinstance(node, ast.DurationExpr)
     if not node.is_constant():
         return None
-    return round(node.seconds(0.0, 0.0) * 1000)
+    return seconds_to_ms(node.seconds(0.0, 0.0))
 
 
 def needs_resolving(expr: ast.Expr) -> bool:
@@ -140,19 +152,25 @@ def resolve(expr: ast.Expr, step_ms: int, range_ms: int) -> ast.Expr:
     expr = copy.deepcopy(expr)
     step_s, range_s = step_ms / 1000, range_ms / 1000
 
-    def ms(d: ast.DurationExpr) -> int:
-        return round(d.seconds(step_s, range_s) * 1000)
+    def ms(d: ast.DurationExpr, positive: bool = False) -> int:
+        try:
+            value = seconds_to_ms(d.seconds(step_s, range_s))
+        except ValueError as e:
+            raise QueryError(f"{e}: {d}") from None
+        if positive and value <= 0:
+            raise QueryError(f"duration must be greater than 0: {d}")
+        return value
 
     for n in ast.walk(expr):
         if isinstance(n, ast.VectorSelector) and n.offset_expr is not None:
             n.offset_ms, n.offset_expr = ms(n.offset_expr), None
         elif isinstance(n, ast.MatrixSelector) and n.range_expr is not None:
-            n.range_ms, n.range_expr = ms(n.range_expr), None
+            n.range_ms, n.range_expr = ms(n.range_expr, True), None
         elif isinstance(n, ast.SubqueryExpr):
             if n.range_expr is not None:
-                n.range_ms, n.range_expr = ms(n.range_expr), None
+                n.range_ms, n.range_expr = ms(n.range_expr, True), None
             if n.step_expr is not None:
-                n.step_ms, n.step_expr = ms(n.step_expr), None
+                n.step_ms, n.step_expr = ms(n.step_expr, True), None
             if n.offset_expr is not None:
                 n.offset_ms, n.offset_expr = ms(n.offset_expr), None
     return expr

@@ -8,8 +8,8 @@ import numpy as np
 
 from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.regex import compile_go
 from vigil.promql._block import Block, merge_same_labels
-from vigil.promql._regex import compile_go
 
 _EXPAND = re.compile(r"\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vigil.promql._aggregate import quantile_columns
 from vigil.promql._block import Block, RangeArg
-from vigil.promql._range_fast import fast_range
+from vigil.promql._range_fast import FAST_FUNCTIONS, fast_range
 
 _CHUNK_ELEMENTS = 4_000_000  # bound the gathered window arrays' size
 
@@ -102,23 +103,29 @@ def avg_exact(values: np.ndarray) -> float:
 
 
 def window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, avg: bool) -> np.ndarray | None:
-    """Sums (or means) of ``v[lo:hi]`` for every step via prefix sums, or None.
+    """Sums (or means) of ``v[lo:hi]`` for every step, or None for the general path.
 
-    Prefix-sum differences are accurate unless values cancel or dwarf the window; those
-    steps are redone sample by sample as Prometheus computes them. None means "use the
-    general path" (non-finite values or overflow).
+    Each window is summed on its own (``np.add.reduceat`` over interleaved bounds), so a
+    result depends only on the window's samples, never on what else was loaded. Windows
+    whose values cancel are redone sample by sample with Prometheus's compensated sum.
+    None (non-finite values or overflow) means "use the general path".
     """
     if len(v) and not np.isfinite(v).all():
         return None
+    n = len(lo)
+    if len(v) == 0:
+        return np.zeros(n)
+    padded = np.append(v, 0.0)  # reduceat needs every index < len
+    bounds = np.empty(2 * n, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = lo, hi
     with np.errstate(all="ignore"):
-        s = np.concatenate(([0.0], np.cumsum(v)))
-        a = np.concatenate(([0.0], np.cumsum(np.abs(v))))
-    if not np.isfinite(a[-1]):
+        res = np.add.reduceat(padded, bounds)[0::2]
+        magnitude = np.add.reduceat(np.abs(padded), bounds)[0::2]
+    empty = hi <= lo
+    res = np.where(empty, 0.0, res)
+    if not np.isfinite(magnitude[~empty]).all():
         return None
-    res = s[hi] - s[lo]
-    window_abs = a[hi] - a[lo]
-    risky = ((np.abs(s[hi]) + np.abs(s[lo])) > 1e4 * window_abs) | (window_abs > 1e4 * np.abs(res))
-    risky &= hi > lo
+    risky = ~empty & (magnitude > 1e6 * np.abs(res))
     cnt = np.maximum(hi - lo, 1)
     if avg:
         res = res / cnt
@@ -145,6 +152,8 @@ def apply_range(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray], keep_nam
                 name: str = "") -> Block:
     """Run ``fn`` over every series' windows; returns values and presence per step."""
     n = len(arg.range_end)
+    if name in FAST_FUNCTIONS and "flat" in arg.extra and "mode" not in arg.extra:
+        return _apply_flat(arg, name, keep_name)
     labels, vals, pres = [], [], []
     drop_rows = arg.extra.get("drop_rows")
     drops = []
@@ -178,6 +187,21 @@ def apply_range(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray], keep_nam
     if not labels:
         return Block.empty(n)
     return Block(labels, np.vstack(vals), np.vstack(pres), np.array(drops, dtype=bool))
+
+
+def _apply_flat(arg: RangeArg, name: str, keep_name: bool) -> Block:
+    """All series at once, on the selector's flat sample arrays."""
+    t, v, glo, ghi, offsets = arg.extra["flat"]
+    seg = glo - np.stack(arg.lo) if len(arg.lo) else glo
+    res = fast_range(name, t, v, glo, ghi, arg.range_start, arg.range_end, arg.range_ms, seg,
+                     offsets)
+    assert res is not None
+    values, ok = res
+    ok = ok & (ghi > glo)
+    rows = np.nonzero(ok.any(axis=1))[0]
+    labels = [arg.labels[i] for i in rows]
+    return Block(labels, np.where(ok, values, np.nan)[rows], ok[rows],
+                 np.full(len(rows), not keep_name, dtype=bool))
 
 
 def kahan_sum(v: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -287,14 +311,10 @@ def _variance(w: Win) -> np.ndarray:
 
 
 def _quantile(w: Win) -> tuple[np.ndarray, np.ndarray]:
-    from vigil.promql._aggregate import quantile_columns
-
     return quantile_columns(w.v.T, w.m.T, w.params[0]), w.cnt > 0
 
 
 def _mad(w: Win) -> tuple[np.ndarray, np.ndarray]:
-    from vigil.promql._aggregate import quantile_columns
-
     half = np.full(len(w.cnt), 0.5)
     med = quantile_columns(w.v.T, w.m.T, half)
     dev = np.abs(w.v - med[:, None])

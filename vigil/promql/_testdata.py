@@ -108,6 +108,7 @@ def _parse_metric(text: str) -> Labels:
 
 
 def expand_values(text: str) -> list[float | None]:
+    """``1+1x3 _ stale 5x2`` -> [1, 2, 3, 4, None, STALE_NAN, 5, 5, 5] (None = no sample)."""
     out: list[float | None] = []
     for item in text.split():
         if item == "_":

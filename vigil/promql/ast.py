@@ -55,6 +55,21 @@ def format_float(v: float) -> str:
     return r
 
 
+def go_g(v: float) -> str:
+    """Go's ``%g`` for a float64 (shortest representation)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    r = repr(v)
+    if "e" in r:
+        mant, exp = r.split("e")
+        mant = mant[:-2] if mant.endswith(".0") else mant
+        sign = "-" if exp.startswith("-") else "+"
+        return f"{mant}e{sign}{int(exp.lstrip('+-')):02d}"
+    return r[:-2] if r.endswith(".0") else r
+
+
 def _label_name(name: str) -> str:
     if re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
         return name
@@ -147,7 +162,10 @@ class DurationExpr(Expr):
             return a / b if b else math.copysign(math.inf, a)
         if op == "%":
             return math.fmod(a, b) if b else math.nan
-        return a ** b
+        try:
+            return math.pow(a, b)
+        except (OverflowError, ValueError):
+            return math.inf if abs(a) > 1 else math.nan
 
     def is_constant(self) -> bool:
         return not any(isinstance(n, DurationExpr) and n.op in ("step", "range") for n in walk(self))

@@ -12,15 +12,18 @@ its own evaluator.
 
 from __future__ import annotations
 
-import math
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from vigil.errors import QueryError
+from vigil.errors import QueryError, VigilError
 from vigil.model.labels import Labels
-from vigil.promql import ast
+from vigil.promql import _select, ast
+from vigil.promql._aggregate import eval_aggregate
+from vigil.promql._binary import eval_binary
 from vigil.promql._block import (
     Block,
     RangeArg,
@@ -29,6 +32,9 @@ from vigil.promql._block import (
     finalize_names,
 )
 from vigil.promql._durations import resolve
+from vigil.promql._extended import smoothed_instant
+from vigil.promql.ast import go_g
+from vigil.promql.functions import eval_call
 from vigil.promql.parser import parse_expr
 from vigil.promql.value import (
     Matrix,
@@ -41,7 +47,12 @@ from vigil.promql.value import (
 )
 from vigil.storage.interface import Storage, stale_mask
 
+__all__ = ["DEFAULT_SUBQUERY_STEP_MS", "Engine", "Evaluator"]
+
 DEFAULT_SUBQUERY_STEP_MS = 60_000
+# Up to this many steps, selectors search all series at once on flat arrays (cheap for
+# instant queries, e.g. rule evaluation); beyond it, per-series searches are faster.
+_FLAT_MAX_STEPS = 16
 
 EvalValue = Block | ScalarSteps | StringValue | RangeArg
 
@@ -81,6 +92,7 @@ class Engine:
         self.default_subquery_step_ms = default_subquery_step_ms
 
     def parse(self, query: str | ast.Expr) -> ast.Expr:
+        """``query`` parsed with this engine's options (an Expr is returned as is)."""
         if isinstance(query, ast.Expr):
             return query
         return parse_expr(query, experimental=self.experimental)
@@ -89,8 +101,10 @@ class Engine:
         """Evaluate at one instant: a Vector, Scalar, String, or Matrix (range selector)."""
         expr = resolve(self.parse(query), 0, 0)
         ev = Evaluator(self, _Window(ts_ms, ts_ms, 0))
-        val = ev.eval(expr, np.array([ts_ms], dtype=np.int64))
-        return QueryResult(_instant_result(val, ts_ms), tuple(ev.warnings), tuple(ev.infos))
+        with _unexpected_as_query_error():
+            val = ev.eval(expr, np.array([ts_ms], dtype=np.int64))
+            value = _instant_result(val, ts_ms)
+        return QueryResult(value, tuple(ev.warnings), tuple(ev.infos))
 
     def range_query(
         self, query: str | ast.Expr, start_ms: int, end_ms: int, step_ms: int
@@ -107,8 +121,22 @@ class Engine:
                              "query, must be Scalar or instant Vector")
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         ev = Evaluator(self, _Window(start_ms, end_ms, step_ms))
-        val = ev.eval(expr, steps)
-        return QueryResult(_range_result(val, steps), tuple(ev.warnings), tuple(ev.infos))
+        with _unexpected_as_query_error():
+            val = ev.eval(expr, steps)
+            value = _range_result(val, steps)
+        return QueryResult(value, tuple(ev.warnings), tuple(ev.infos))
+
+
+@contextlib.contextmanager
+def _unexpected_as_query_error() -> Iterator[None]:
+    """A bug in evaluation surfaces as a QueryError, as Prometheus turns panics into
+    "unexpected error", instead of escaping as an arbitrary exception."""
+    try:
+        yield
+    except VigilError:
+        raise
+    except (ArithmeticError, ValueError, IndexError, KeyError, TypeError, AssertionError) as e:
+        raise QueryError(f"unexpected error: {type(e).__name__}: {e}") from e
 
 
 def _instant_result(val: EvalValue, ts_ms: int):
@@ -150,21 +178,6 @@ def _range_result(val: EvalValue, steps: np.ndarray) -> Matrix:
             out.append(RangeSeries(lb, steps[p], blk.values[i][p]))
     out.sort(key=lambda s: s.labels)
     return Matrix(out)
-
-
-def go_g(v: float) -> str:
-    """Go's ``%g`` for a float64 (shortest representation)."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    r = repr(v)
-    if "e" in r:
-        mant, exp = r.split("e")
-        mant = mant[:-2] if mant.endswith(".0") else mant
-        sign = "-" if exp.startswith("-") else "+"
-        return f"{mant}e{sign}{int(exp.lstrip('+-')):02d}"
-    return r[:-2] if r.endswith(".0") else r
 
 
 class Evaluator:
@@ -237,16 +250,10 @@ class Evaluator:
         if isinstance(expr, ast.SubqueryExpr):
             return self.subquery(expr, ts)
         if isinstance(expr, ast.BinaryExpr):
-            from vigil.promql._binary import eval_binary
-
             return eval_binary(self, expr, ts)
         if isinstance(expr, ast.AggregateExpr):
-            from vigil.promql._aggregate import eval_aggregate
-
             return eval_aggregate(self, expr, ts)
         if isinstance(expr, ast.Call):
-            from vigil.promql.functions import eval_call
-
             return eval_call(self, expr, ts)
         raise QueryError(f"unhandled expression of type {type(expr).__name__}")
 
@@ -288,20 +295,34 @@ class Evaluator:
             return Block.empty(0), np.zeros((0, 0), dtype=np.int64)
         if vs.smoothed:
             return self._smoothed_selector(vs, times)
-        series = self._select(vs, int(times.min()) - self.lookback + 1, int(times.max()))
+        mint, maxt = int(times.min()) - self.lookback + 1, int(times.max())
+        series = self._select(vs, mint, maxt)
+        if n > _FLAT_MAX_STEPS:
+            return self._vector_selector_per_series(series, times)
+        flat = _select.flatten(series, mint, maxt, drop_stale=False)
+        values, present, stamps = _select.instant(flat, times, self.lookback)
+        rows = np.nonzero(present.any(axis=1))[0]
+        self.count_samples(int(present.sum()))
+        if len(rows) < len(flat.labels):
+            values, present, stamps = values[rows], present[rows], stamps[rows]
+        return Block([flat.labels[i] for i in rows], values, present), stamps
+
+    def _vector_selector_per_series(self, series: list, times: np.ndarray
+                                    ) -> tuple[Block, np.ndarray]:
+        # With many steps, per-series searches on small arrays beat one search over all.
+        n = len(times)
         labels, vals, pres, stamps = [], [], [], []
         for s in series:
             t_arr = np.asarray(s.timestamps, dtype=np.int64)
             v_arr = np.asarray(s.values, dtype=np.float64)
             if len(t_arr) == 0:
                 continue
-            idx = np.searchsorted(t_arr, times, side="right") - 1
+            idx = np.maximum(np.searchsorted(t_arr, times, side="right") - 1, -1)
             ok = idx >= 0
             idx_c = np.maximum(idx, 0)
             chosen_t = t_arr[idx_c]
             chosen_v = v_arr[idx_c]
-            ok &= chosen_t > times - self.lookback
-            ok &= ~stale_mask(chosen_v)
+            ok &= (chosen_t > times - self.lookback) & ~stale_mask(chosen_v)
             if not ok.any():
                 continue
             self.count_samples(int(ok.sum()))
@@ -315,8 +336,6 @@ class Evaluator:
 
     def _smoothed_selector(self, vs: ast.VectorSelector, times: np.ndarray
                            ) -> tuple[Block, np.ndarray]:
-        from vigil.promql._extended import smoothed_instant
-
         series = self._select(vs, int(times.min()) - self.lookback + 1,
                               int(times.max()) + self.lookback)
         labels, vals, pres = [], [], []
@@ -350,24 +369,37 @@ class Evaluator:
             starts = starts - self.lookback
             if vs.smoothed:
                 times = times + self.lookback
+        if len(ts) == 0:
+            return RangeArg([], [], [], [], [], starts, times, ms.range_ms, extra=extra, eval_ts=ts)
+        mint, maxt = int(starts.min()) + 1, int(times.max())
+        flat = _select.flatten(self._select(vs, mint, maxt), mint, maxt, drop_stale=True)
+        if len(ts) > _FLAT_MAX_STEPS:
+            return self._matrix_per_series(flat, ms, starts, times, extra, ts)
+        glo, ghi = _select.windows(flat, starts, times)
+        rows = np.nonzero((ghi > glo).any(axis=1))[0]
+        # Samples held in memory: each loaded sample once, however many windows use it.
+        self.count_samples(len(flat.t))
+        off = flat.offsets
+        tss = [flat.t[off[i]:off[i + 1]] for i in rows]
+        vss = [flat.v[off[i]:off[i + 1]] for i in rows]
+        los = [glo[i] - off[i] for i in rows]
+        his = [ghi[i] - off[i] for i in rows]
+        extra["flat"] = (flat.t, flat.v, glo[rows], ghi[rows], flat.offsets)
+        return RangeArg([flat.labels[i] for i in rows], tss, vss, los, his, starts, times,
+                        ms.range_ms, extra=extra, eval_ts=ts)
+
+    def _matrix_per_series(self, flat: _select.Flat, ms: ast.MatrixSelector, starts: np.ndarray,
+                           times: np.ndarray, extra: dict, ts: np.ndarray) -> RangeArg:
         labels, tss, vss, los, his = [], [], [], [], []
-        if len(ts):
-            series = self._select(vs, int(starts.min()) + 1, int(times.max()))
-        else:
-            series = []
-        for s in series:
-            t_arr = np.asarray(s.timestamps, dtype=np.int64)
-            v_arr = np.asarray(s.values, dtype=np.float64)
-            stale = stale_mask(v_arr)
-            if stale.any():
-                t_arr, v_arr = t_arr[~stale], v_arr[~stale]
+        off = flat.offsets
+        self.count_samples(len(flat.t))
+        for i, lb in enumerate(flat.labels):
+            t_arr, v_arr = flat.t[off[i]:off[i + 1]], flat.v[off[i]:off[i + 1]]
             lo = np.searchsorted(t_arr, starts, side="right")
             hi = np.searchsorted(t_arr, times, side="right")
             if not (hi > lo).any():
                 continue
-            # Samples held in memory: each loaded sample once, however many windows use it.
-            self.count_samples(int(hi[-1] - lo[0]) if len(lo) else 0)
-            labels.append(s.labels)
+            labels.append(lb)
             tss.append(t_arr)
             vss.append(v_arr)
             los.append(lo)

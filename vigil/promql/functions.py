@@ -16,6 +16,10 @@ from vigil.model.labels import METRIC_NAME, Labels
 from vigil.model.matchers import MatchType
 from vigil.promql import ast
 from vigil.promql._block import Block, RangeArg, ScalarSteps, StringValue
+from vigil.promql._extended import eval_extended
+from vigil.promql._histogram import histogram_fraction, histogram_quantile, histogram_quantiles
+from vigil.promql._info import eval_info
+from vigil.promql._label_funcs import label_join, label_replace
 from vigil.promql._range_funcs import RANGE_FUNCTIONS, apply_range
 
 if TYPE_CHECKING:
@@ -52,8 +56,6 @@ def eval_call(ev: Evaluator, node: ast.Call, ts: np.ndarray):
         rng = ev.eval(margs[0], ts)
         assert isinstance(rng, RangeArg)
         if "mode" in rng.extra:
-            from vigil.promql._extended import eval_extended
-
             return eval_extended(name, rng, rng.extra["mode"])
         if name in ("rate", "increase") and isinstance(margs[0], ast.MatrixSelector):
             _check_counter_names(ev, rng)
@@ -66,29 +68,19 @@ def eval_call(ev: Evaluator, node: ast.Call, ts: np.ndarray):
     if name in _DATE_FUNCS:
         return _date_func(ev, name, args, ts)
     if name in ("label_replace", "label_join"):
-        from vigil.promql._label_funcs import label_join, label_replace
-
         blk = ev.eval_block(args[0], ts)
         strs = [_string_arg(ev, a, ts) for a in args[1:]]
         return label_replace(blk, *strs) if name == "label_replace" else label_join(blk, *strs)
     if name == "histogram_quantile":
-        from vigil.promql._histogram import histogram_quantile
-
         q = ev.eval_scalar(args[0], ts)
         ev.check_quantile(q)
         return histogram_quantile(q, ev.eval_block(args[1], ts), ev)
     if name == "info":
-        from vigil.promql._info import eval_info
-
         return eval_info(ev, args, ts)
     if name == "histogram_fraction":
-        from vigil.promql._histogram import histogram_fraction
-
         lo, hi = ev.eval_scalar(args[0], ts), ev.eval_scalar(args[1], ts)
         return histogram_fraction(lo, hi, ev.eval_block(args[2], ts), ev)
     if name == "histogram_quantiles":
-        from vigil.promql._histogram import histogram_quantiles
-
         blk = ev.eval_block(args[0], ts)
         label = _string_arg(ev, args[1], ts)
         qs = [ev.eval_scalar(a, ts) for a in args[2:]]
@@ -284,7 +276,9 @@ def _date_func(ev: Evaluator, name: str, args: list[ast.Expr], ts: np.ndarray) -
     else:
         blk = Block([Labels()], (ts / 1000.0)[None, :], np.ones((1, len(ts)), dtype=bool))
     v = blk.values
-    ok = np.isfinite(v)
+    # Beyond ~3e9 years numpy's datetime64 cannot follow; such values give NaN.
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(v) & (np.abs(v) < 1e17)
     secs = np.where(ok, v, 0).astype(np.int64)
     dt = secs.astype("datetime64[s]")
     days = dt.astype("datetime64[D]")

@@ -147,7 +147,8 @@ class Lexer:
         if c == "":
             if self.paren_depth != 0:
                 raise self.error(start, "unclosed left parenthesis")
-            if self.bracket_open:
+            if self.bracket_open and not (self.tokens and self.tokens[-1].val == "["):
+                # Right after "[" the parser reports the missing duration instead.
                 raise self.error(start, "unclosed left bracket")
             self.tokens.append(Token(EOF, "", self.bpos(start)))
             return False

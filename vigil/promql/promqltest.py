@@ -54,6 +54,8 @@ _CONTEXT_FUNCS = re.compile(r"(start|end|range|step)\(\)")
 # -- commands ------------------------------------------------------------------------------
 @dataclass
 class EvalCase:
+    """One ``eval`` command with its expectations."""
+
     line: int
     expr: str
     instant: bool
@@ -77,6 +79,8 @@ class EvalCase:
 
 @dataclass
 class FileResult:
+    """Outcome of one script: counts, and a line per failure (``file:line: query: why``)."""
+
     name: str
     passed: int = 0
     failed: int = 0
@@ -354,6 +358,7 @@ def _check_range_mode(engine: Engine, case: EvalCase) -> str | None:
 
 
 def almost_equal(a: float, b: float) -> bool:
+    """Prometheus's test comparison: relative error below 1e-6, and NaN equals NaN."""
     if math.isnan(a) and math.isnan(b):
         return True
     if a == b:
@@ -427,6 +432,7 @@ def _compare_matrix(case: EvalCase, mat: Matrix, start: int, step: int) -> str |
 
 
 def main(argv: list[str]) -> int:
+    """Command line: run the given scripts and print per-file counts (``-v``: failures)."""
     verbose = "-v" in argv
     files = [a for a in argv if a != "-v"]
     total = FileResult("total")

@@ -28,7 +28,8 @@ from vigil.model.labels import Labels
 from vigil.rules._gofmt import GoStruct, format_g, go_type
 from vigil.rules._gotemplate import Template, TemplateError
 
-__all__ = ["AlertTemplate", "TemplateError", "TemplateQuery", "check_alert_template"]
+__all__ = ["AlertTemplate", "GoStruct", "Template", "TemplateError", "TemplateQuery", "check_alert_template",
+           "humanize_duration", "re_replace_all", "title"]
 
 TemplateQuery = Callable[[str], list[tuple[Labels, float]]]
 """Runs an instant PromQL query (text) for the ``query`` template function: returns each
@@ -146,7 +147,7 @@ def humanize_timestamp(v: Any) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S") + frac.rstrip(".") + " +0000 UTC"
 
 
-def _title(v: Any) -> str:
+def title(v: Any) -> str:
     # Go strings.Title: upper-case letters that start a word; the rest is left alone.
     s, out, prev = _want_str(v), [], " "
     for ch in s:
@@ -183,7 +184,7 @@ def _go_expand(m: re.Match[str], repl: str) -> str:
     return "".join(out)
 
 
-def _re_replace_all(pattern: Any, repl: Any, text: Any) -> str:
+def re_replace_all(pattern: Any, repl: Any, text: Any) -> str:
     rx = re.compile(_want_str(pattern))
     r = _want_str(repl)
     return rx.sub(lambda m: _go_expand(m, r), _want_str(text))
@@ -252,9 +253,9 @@ class AlertTemplate:
             "humanize": humanize, "humanize1024": humanize1024,
             "humanizeDuration": humanize_duration, "humanizePercentage": humanize_percentage,
             "humanizeTimestamp": humanize_timestamp,
-            "title": _title, "toUpper": lambda s: _want_str(s).upper(),
+            "title": title, "toUpper": lambda s: _want_str(s).upper(),
             "toLower": lambda s: _want_str(s).lower(),
-            "reReplaceAll": _re_replace_all,
+            "reReplaceAll": re_replace_all,
             "match": lambda p, s: re.search(_want_str(p), _want_str(s)) is not None,
             "stripPort": _strip_port, "stripDomain": _strip_domain,
             "safeHtml": _want_str,

@@ -77,3 +77,28 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
 )
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("matchers", JSON, nullable=False),  # [{"name","value","isRegex","isEqual"}]
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every create, update and expiry of a silence, with who did it and why.
+silence_events = Table(
+    "silence_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("silence_id", String(36), nullable=False, index=True),
+    Column("action", String(16), nullable=False),  # create | update | expire
+    Column("author", String(256), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+)

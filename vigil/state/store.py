@@ -162,6 +162,43 @@ class Store:
             conn.execute(insert(n).values(group_key=group_key, receiver=receiver, integration=integration,
                                           firing=sorted(firing), resolved=sorted(resolved), sent_at=now))
 
+    # --- silences ---
+
+    def silences_load(self) -> list[SilenceRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.silences)).mappings().all()
+        return [_silence_row(r) for r in rows]
+
+    def silence_save(self, row: dict[str, Any], *, action: str, author: str, comment: str,
+                     at: datetime, also_expire: dict[str, Any] | None = None) -> None:
+        """Write a silence and its audit event in one transaction; ``also_expire`` is the
+        previous version being replaced (expired) by this one."""
+        t, ev = schema.silences, schema.silence_events
+        with self.engine.begin() as conn:
+            for item, act in ((also_expire, "expire"), (row, action)):
+                if item is None:
+                    continue
+                conn.execute(delete(t).where(t.c.id == item["id"]))
+                conn.execute(insert(t).values(**item))
+                snapshot = {**item, "starts_at": item["starts_at"].isoformat(),
+                            "ends_at": item["ends_at"].isoformat(),
+                            "updated_at": item["updated_at"].isoformat()}
+                conn.execute(insert(ev).values(silence_id=item["id"], action=act, author=author,
+                                               comment=comment, at=at, snapshot=snapshot))
+
+    def silence_events(self, silence_id: str | None = None) -> list[dict[str, Any]]:
+        ev = schema.silence_events
+        query = select(ev).order_by(ev.c.id)
+        if silence_id:
+            query = query.where(ev.c.silence_id == silence_id)
+        with self.engine.connect() as conn:
+            return [dict(r, at=_utc(r["at"])) for r in conn.execute(query).mappings().all()]
+
+    def silences_delete_expired_before(self, before: datetime) -> int:
+        t = schema.silences
+        with self.engine.begin() as conn:
+            return conn.execute(delete(t).where(t.c.ends_at < before)).rowcount or 0
+
     # --- outbox ---
 
     def outbox_latest_pending(self, group_key: str, receiver: str, integration: str) -> OutboxEntry | None:
@@ -242,6 +279,16 @@ class Store:
                 t.c.group_key == group_key, t.c.receiver == receiver,
                 t.c.integration == integration, t.c.status == "pending",
             ).values(status="superseded"))
+
+
+class SilenceRow(dict):
+    """A silence as stored: keys id, matchers, starts_at, ends_at, created_by, comment, updated_at."""
+
+
+def _silence_row(r: Any) -> SilenceRow:
+    return SilenceRow(id=r["id"], matchers=list(r["matchers"]), starts_at=_utc(r["starts_at"]),
+                      ends_at=_utc(r["ends_at"]), created_by=r["created_by"], comment=r["comment"],
+                      updated_at=_utc(r["updated_at"]))
 
 
 def _finite(value: float) -> float:

@@ -10,7 +10,7 @@ Data path::
     Querier.select -> head + blocks, merged per series, sorted by labels
 
 What is here now ("foundation"): head with inverted index and Prometheus matcher semantics,
-samples kept in 120-sample encoded chunks (about 3.8 KB per series for 3 h at 15 s);
+samples kept in 120-sample encoded chunks (about 4-5 KB per series for 3 h at 15 s);
 WAL with CRC-framed binary records, torn-tail repair and checkpoints; simple blocks (one
 chunk per series per block, delta-of-delta timestamps, decimal-scaled or XOR values,
 byte-shuffled, zlib pages); retention by time, whole blocks at a time.
@@ -37,7 +37,7 @@ Only :class:`DB` is public; everything above ``vigil.storage`` uses the protocol
 package.
 """
 
-from vigil.tsdb.appender import DuplicateSampleForTimestamp
+from vigil.errors import DuplicateSampleForTimestamp
 from vigil.tsdb.db import DB
 
 __all__ = ["DB", "DuplicateSampleForTimestamp"]

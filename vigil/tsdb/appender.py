@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vigil.errors import OutOfBounds, OutOfOrderSample, StorageError
+from vigil.errors import DuplicateSampleForTimestamp, OutOfBounds, OutOfOrderSample, StorageError
 from vigil.model.labels import Labels
 from vigil.tsdb import _records
 from vigil.tsdb.head import Head, MemSeries
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from vigil.tsdb.wal import WAL
 
 _D = struct.Struct("<d")
-
-
-class DuplicateSampleForTimestamp(StorageError):
-    """A sample with the timestamp of the newest sample of its series but another value."""
 
 
 def _same_bits(a: float, b: float) -> bool:

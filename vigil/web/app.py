@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from vigil.errors import VigilError
 from vigil.web.api_v1 import api_router
+from vigil.web.api_v2 import api_v2_router
 from vigil.web.deps import WebDeps
 from vigil.web.ui import ui_router
 
@@ -26,6 +27,8 @@ def create_app(deps: WebDeps) -> FastAPI:
                   openapi_url=None)
     app.state.deps = deps
     app.include_router(api_router(deps))
+    if deps.alerting is not None:
+        app.include_router(api_v2_router(deps))
     app.include_router(ui_router(deps))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

@@ -15,14 +15,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from vigil.alerting.service import AlertView, GroupView
+from vigil.alerting.silence import Silences
 from vigil.collect.target import TargetStatus
+from vigil.model.alert import Alert
 from vigil.model.matchers import Matcher
 from vigil.promql.value import QueryResult
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
 from vigil.storage import Querier
 
-__all__ = ["QueryEngine", "RulesRetriever", "SeriesReader", "TargetRetriever", "WebDeps"]
+__all__ = ["AlertmanagerBackend", "QueryEngine", "RulesRetriever", "SeriesReader", "TargetRetriever", "WebDeps"]
 
 
 class QueryEngine(Protocol):
@@ -63,6 +66,22 @@ class SeriesReader(Protocol):
     def querier(self, mint_ms: int, maxt_ms: int) -> Querier: ...
 
 
+class AlertmanagerBackend(Protocol):
+    """What the Alertmanager v2 API needs: the alerting stage's facade
+    (:class:`vigil.alerting.service.Alerting`). Silence methods raise
+    :class:`vigil.alerting.silence.SilenceNotFound` / ``SilenceError`` (a ValueError)."""
+
+    silences: Silences
+
+    def put_alerts(self, alerts: list[Alert]) -> None: ...
+
+    def alerts(self) -> list[AlertView]: ...
+
+    def groups(self) -> list[GroupView]: ...
+
+    def receivers(self) -> list[str]: ...
+
+
 def _always_ready() -> bool:
     return True
 
@@ -89,3 +108,4 @@ class WebDeps:
     reload: Callable[[], Awaitable[None]] | None = None
     ready: Callable[[], bool] = _always_ready
     now: Callable[[], float] = time.time
+    alerting: AlertmanagerBackend | None = None  # None: no Alertmanager API

@@ -13,13 +13,16 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 from vigil.alerting.dispatch.aggrgroup import AggrGroup, group_key
 from vigil.alerting.dispatch.dedup import needs_update
 from vigil.alerting.dispatch.route import Route, build_routes
+from vigil.alerting.inhibit import Inhibitor
 from vigil.alerting.notify.integration import Integration, build_integrations
 from vigil.config.model import AlertingConfig
 from vigil.model.alert import Alert
+from vigil.model.labels import Labels
 from vigil.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,17 +35,29 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class Muter(Protocol):
+    """Says whether notifications for an alert with these labels are muted now."""
+
+    def mutes(self, labels: Labels, now: datetime) -> bool: ...
+
+
 class Dispatcher:
     def __init__(self, config: AlertingConfig, store: Store, *, external_url: str,
+                 silencer: Muter | None = None, base_dir: str | None = None,
                  on_enqueue: Callable[[], None] = lambda: None,
                  clock: Callable[[], datetime] = _utcnow, tick_s: float = 0.2) -> None:
         self.store = store
+        self.silencer = silencer
+        self.base_dir = base_dir  # relative secret files in receivers resolve against it
         self.external_url = external_url
         self.on_enqueue = on_enqueue
         self.clock = clock
         self.tick_s = tick_s
         self._lock = threading.Lock()
         self._alerts: dict[str, Alert] = {}
+        # Bumped on every change to _alerts, so the inhibition index is rebuilt only then.
+        self._version = 0
+        self._indexed_version = -1
         self._groups: dict[str, AggrGroup] = {}
         self.apply_config(config)
 
@@ -50,8 +65,10 @@ class Dispatcher:
         with self._lock:
             self.route: Route = build_routes(config.route)
             self.receivers: dict[str, list[Integration]] = {
-                r.name: build_integrations(r) for r in config.receivers
+                r.name: build_integrations(r, base_dir=self.base_dir) for r in config.receivers
             }
+            self.inhibitor = Inhibitor(config.inhibit_rules)
+            self._indexed_version = -1
             # Regroup everything under the new tree; timers restart as Alertmanager's do.
             self._groups.clear()
             now = self.clock()
@@ -71,6 +88,7 @@ class Dispatcher:
                 fp = alert.fingerprint()
                 self._alerts[fp] = alert
                 self._route_alert(fp, alert, now)
+            self._version += 1
         if alerts:
             log.info("restored %d alerts", len(alerts))
 
@@ -85,6 +103,7 @@ class Dispatcher:
                 if merged is None:
                     continue
                 self._alerts[fp] = merged
+                self._version += 1
                 changed.append(merged)
                 self._route_alert(fp, merged, now)
         self.store.upsert_alerts(changed)
@@ -96,6 +115,11 @@ class Dispatcher:
     def groups(self) -> list[AggrGroup]:
         with self._lock:
             return list(self._groups.values())
+
+    def routes_for(self, labels: Labels) -> list[str]:
+        """Receivers an alert with these labels goes to."""
+        with self._lock:
+            return [r.options.receiver for r in self.route.match(labels)]
 
     def _route_alert(self, fp: str, alert: Alert, now: datetime) -> None:
         for route in self.route.match(alert.labels):
@@ -119,11 +143,30 @@ class Dispatcher:
                 except Exception:  # one broken group must not stop the others
                     log.exception("flushing group %s failed", group.key)
 
+    def refresh_inhibitions(self, now: datetime) -> None:
+        with self._lock:
+            if self._indexed_version == self._version:
+                return
+            everything, self._indexed_version = list(self._alerts.values()), self._version
+        self.inhibitor.refresh(everything, now)
+
+    def muted(self, labels: Labels, now: datetime) -> bool:
+        return self.inhibitor.mutes(labels, now) or bool(self.silencer and self.silencer.mutes(labels, now))
+
     def flush(self, group: AggrGroup, now: datetime) -> None:
+        self.refresh_inhibitions(now)
         with self._lock:
             alerts = sorted(group.alerts.items(), key=lambda kv: kv[1].labels)
             group.next_flush_at = now + timedelta(seconds=group.route.options.group_interval_s)
             group.has_flushed = True
+        # Muted alerts are left out of the notification; when all are muted nothing is sent
+        # and the notification log is left as it was (Alertmanager's MuteStage).
+        unmuted = [(fp, a) for fp, a in alerts if not self.muted(a.labels, now)]
+        if unmuted:
+            self._flush_unmuted(group, unmuted, now)
+        self._forget_resolved(group, dict(alerts), {fp for fp, a in alerts if a.resolved(now)}, now)
+
+    def _flush_unmuted(self, group: AggrGroup, alerts: list[tuple[str, Alert]], now: datetime) -> None:
         firing = {fp for fp, a in alerts if not a.resolved(now)}
         resolved = {fp for fp, a in alerts if a.resolved(now)}
         receiver = group.route.options.receiver
@@ -131,7 +174,6 @@ class Dispatcher:
         for integration in self.receivers.get(receiver, []):
             enqueued |= self._notify(group, receiver, integration, [a for _, a in alerts],
                                      firing, resolved, now)
-        self._forget_resolved(group, dict(alerts), resolved, now)
         if enqueued:
             self.on_enqueue()
 
@@ -170,6 +212,7 @@ class Dispatcher:
                 if alert.resolved(now) and not any(fp in g.alerts for g in self._groups.values()):
                     if alert.ends_at is not None and alert.ends_at + _RESOLVED_RETENTION < now:
                         del self._alerts[fp]
+                        self._version += 1
                         gone.append(fp)
         self.store.delete_alerts(gone)
 

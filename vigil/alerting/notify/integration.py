@@ -1,21 +1,25 @@
-"""Integrations: one configured way of telling a receiver (a webhook URL, later Slack,
-PagerDuty, e-mail). Each builds its payload from a flush and sends a stored payload."""
+"""Integrations: one configured way of telling a receiver (a webhook URL, Slack, PagerDuty,
+e-mail). Each builds its payload from a flush and sends a stored payload."""
 
 from __future__ import annotations
 
 import email.utils
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from vigil.alerting.notify.payload import webhook_payload
 from vigil.config.model import Receiver, WebhookConfig
 from vigil.errors import NotifyError
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
+
+_C = TypeVar("_C", bound=BaseModel)
 
 
 class Integration(Protocol):
@@ -54,12 +58,16 @@ class Webhook:
         raise_for_status(resp)
 
 
-def raise_for_status(resp: httpx.Response) -> None:
-    """Alertmanager's rule: 5xx and 429 are worth retrying, other 4xx are not."""
+def raise_for_status(resp: httpx.Response, *, target: str | None = None) -> None:
+    """Alertmanager's rule: 5xx and 429 are worth retrying, other 4xx are not.
+
+    ``target`` names the receiver in the error instead of its URL, for URLs that are
+    themselves secrets (a Slack webhook)."""
     if resp.status_code < 300:
         return
     body = resp.text[:200]
-    message = f"{resp.request.method} {resp.request.url}: HTTP {resp.status_code}: {body}"
+    where = target if target is not None else str(resp.request.url)
+    message = f"{resp.request.method} {where}: HTTP {resp.status_code}: {body}"
     recoverable = resp.status_code >= 500 or resp.status_code == 429
     raise NotifyError(message, recoverable=recoverable, retry_after_s=_retry_after(resp))
 
@@ -74,5 +82,45 @@ def _retry_after(resp: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time()) if when else None
 
 
-def build_integrations(receiver: Receiver) -> list[Integration]:
-    return [Webhook(f"webhook/{i}", cfg) for i, cfg in enumerate(receiver.webhook_configs)]
+def read_secret_file(what: str, path: str) -> str:
+    """The content of a secret file, without its trailing newline. Read at every send so a
+    rotated secret needs no reload; a missing file is retried (it may be mid-rotation).
+    The error names the file, never its content."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise NotifyError(f"{what}: cannot read {path}: {exc.strerror}", recoverable=True) from None
+
+
+_SECRET_FILES = ("api_url_file", "routing_key_file", "auth_password_file")
+
+
+def _with_base_dir(cfg: _C, base_dir: str | None) -> _C:
+    """``cfg`` with its relative secret-file paths made absolute against ``base_dir``."""
+    if base_dir is None:
+        return cfg
+    update = {name: os.path.join(base_dir, path) for name in _SECRET_FILES
+              if isinstance(path := getattr(cfg, name, None), str) and not os.path.isabs(path)}
+    return cfg.model_copy(update=update) if update else cfg
+
+
+def build_integrations(receiver: Receiver, *, base_dir: str | None = None) -> list[Integration]:
+    """The receiver's integrations, named ``<kind>/<index>`` (``slack/0``), in config order.
+
+    Relative ``*_file`` paths resolve against ``base_dir`` (the config file's directory);
+    None leaves them relative to the working directory."""
+    # Imported here: the integrations import this module's helpers.
+    from vigil.alerting.notify.email import Email
+    from vigil.alerting.notify.pagerduty import PagerDuty
+    from vigil.alerting.notify.slack import Slack
+
+    integrations: list[Integration] = [
+        Webhook(f"webhook/{i}", cfg) for i, cfg in enumerate(receiver.webhook_configs)]
+    integrations += [Slack(f"slack/{i}", _with_base_dir(cfg, base_dir))
+                     for i, cfg in enumerate(receiver.slack_configs)]
+    integrations += [PagerDuty(f"pagerduty/{i}", _with_base_dir(cfg, base_dir))
+                     for i, cfg in enumerate(receiver.pagerduty_configs)]
+    integrations += [Email(f"email/{i}", _with_base_dir(cfg, base_dir))
+                     for i, cfg in enumerate(receiver.email_configs)]
+    return integrations

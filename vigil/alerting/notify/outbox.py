@@ -50,6 +50,7 @@ class OutboxWorker:
         self.base_backoff_s = base_backoff_s
         self.max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def set_integrations(self, integrations: Mapping[tuple[str, str], Integration]) -> None:
         self.integrations = dict(integrations)
@@ -66,9 +67,16 @@ class OutboxWorker:
         self.metrics.outbox_depth.set(await asyncio.to_thread(self.store.outbox_pending_count))
         return len(due)
 
+    def stop(self) -> None:
+        """Finish the deliveries under way, then leave :meth:`run`. Cancelling instead could
+        cut a delivery between the receiver's 2xx and marking it sent, so that it is sent
+        again after the restart."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         async with httpx.AsyncClient() as client:
-            while True:
+            while not self._stopping:
                 self._wake.clear()
                 if await self.deliver_due(client) == 100:
                     continue

@@ -17,7 +17,7 @@ def rfc3339(dt: datetime | None) -> str:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _common(sets: list[Labels]) -> dict[str, str]:
+def common_labels(sets: list[Labels]) -> dict[str, str]:
     if not sets:
         return {}
     common = dict(sets[0])
@@ -54,8 +54,8 @@ def webhook_payload(*, receiver: str, group_key: str, group_labels: Labels, aler
         "status": "firing" if firing else "resolved",
         "receiver": receiver,
         "groupLabels": group_labels.to_dict(),
-        "commonLabels": _common([a.labels for a in alerts]),
-        "commonAnnotations": _common([a.annotations for a in alerts]),
+        "commonLabels": common_labels([a.labels for a in alerts]),
+        "commonAnnotations": common_labels([a.annotations for a in alerts]),
         "externalURL": external_url,
         "alerts": entries,
     }

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from vigil.model.matchers import Matcher, MatchType
-
 _FLAGS = re.compile(r"\(\?([imsU]+)\)")
 
 
@@ -70,17 +68,3 @@ def compile_go(pattern: str, flags: int = 0) -> re.Pattern[str]:
         return re.compile(pattern, flags)
     except re.error:
         return re.compile(go_to_python(pattern), flags)
-
-
-def make_matcher(type_: MatchType, name: str, value: str) -> Matcher:
-    """A Matcher whose regex accepts RE2 syntax; ``value`` is kept as written."""
-    try:
-        return Matcher(type_, name, value)
-    except re.error:
-        translated = re.compile(go_to_python(f"(?:{value})"), re.DOTALL)
-    m = object.__new__(Matcher)
-    object.__setattr__(m, "type", type_)
-    object.__setattr__(m, "name", name)
-    object.__setattr__(m, "value", value)
-    object.__setattr__(m, "_regex", translated)
-    return m

@@ -1,0 +1,63 @@
+"""Built-in collectors beyond the host, each scraped by the scrape manager as a local target.
+
+    probe      blackbox_exporter-style HTTP(S)/TCP/DNS probes and TLS expiry (C3)
+    postgres   postgres_exporter-style server metrics (C4)
+    redis      redis_exporter-style server metrics (C5)
+    backup     freshness of the newest backup file under a path (C9)
+    mqtt       IoT device telemetry over MQTT, with offline detection (C6)
+    sql        business metrics from the user's SQL queries, PostgreSQL (C8)
+
+Every collector is a class with a blocking ``collect() -> str`` returning Prometheus text
+format 0.0.4; the scrape manager calls it in a worker thread, one call at a time per target,
+and each bounds its own network I/O by its ``timeout``. A collector that cannot collect at
+all raises :class:`CollectorError`, so the target is ``up`` 0 with that message as its last
+error on the targets page. Partial failures are reported in-page as
+``vigil_collector_up{collector}`` 0 and ``vigil_collector_last_error_info{collector,error}``.
+
+:func:`build_local_targets` turns the ``collectors:`` config section into local targets,
+``job`` being the collector kind and ``instance`` its configured name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vigil.collect.exporters._expfmt import CollectorError
+from vigil.collect.exporters.backup import BackupCollector
+from vigil.collect.exporters.mqtt import MQTTCollector
+from vigil.collect.exporters.postgres import PostgresCollector
+from vigil.collect.exporters.probe import ProbeCollector
+from vigil.collect.exporters.redis import RedisCollector
+from vigil.collect.exporters.sql import SQLCollector
+from vigil.collect.local import LocalTarget
+from vigil.config.model import CollectorsConfig
+
+__all__ = [
+    "BackupCollector", "CollectorError", "MQTTCollector", "PostgresCollector", "ProbeCollector",
+    "RedisCollector", "SQLCollector", "build_local_targets",
+]
+
+
+def build_local_targets(collectors: CollectorsConfig) -> list[LocalTarget]:
+    """One local target per configured collector (the host collector is not included).
+
+    Constructing the targets does no I/O; collectors connect when first scraped.
+    """
+    out: list[LocalTarget] = []
+
+    def add(job: str, name: str, collect: Callable[[], str], interval: float | None) -> None:
+        out.append(LocalTarget(job=job, instance=name, collect=collect, interval_s=interval))
+
+    for probe in collectors.probes:
+        add("probe", probe.name, ProbeCollector(probe).collect, probe.interval)
+    for pg in collectors.postgres:
+        add("postgres", pg.name, PostgresCollector(pg).collect, pg.interval)
+    for rd in collectors.redis:
+        add("redis", rd.name, RedisCollector(rd).collect, rd.interval)
+    for backup in collectors.backups:
+        add("backup", backup.name, BackupCollector(backup).collect, backup.interval)
+    for mqtt in collectors.mqtt:
+        add("mqtt", mqtt.name, MQTTCollector(mqtt).collect, mqtt.interval)
+    for sql in collectors.sql:
+        add("sql", sql.name, SQLCollector(sql).collect, sql.interval)
+    return out
