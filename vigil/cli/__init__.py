@@ -1,4 +1,8 @@
-"""The ``vigil`` command. Thin: parse arguments, call :mod:`vigil.app`, report errors."""
+"""The ``vigil`` command. Thin: parse arguments, call :mod:`vigil.app`, report errors.
+
+Each command group lives in its own module in this package and is registered below with
+one ``cli.add_typer`` line.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,16 @@ from typing import Annotated
 import typer
 
 from vigil import __version__
+from vigil.cli._common import fail as _fail
 from vigil.errors import VigilError
 
 cli = typer.Typer(help="Vigil: monitoring, alerting and incident response.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 check_cli = typer.Typer(help="Validate files without starting anything.", no_args_is_help=True)
 cli.add_typer(check_cli, name="check")
+# Command groups from sibling modules register here, one line each.
 
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
-
-
-def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(1)
 
 
 @cli.command()
