@@ -7,18 +7,13 @@ The pass rate must not fall below ``openmetrics_baseline.json``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
-
+from tests.support.shared import conformance_dir
 from vigil.collect.exposition import parse_openmetrics
 from vigil.errors import ParseError
 
-# The repo lives next to /work/shared; VIGIL_OPENMETRICS_CASES points elsewhere if not.
-CASES = Path(os.environ.get(
-    "VIGIL_OPENMETRICS_CASES",
-    Path(__file__).resolve().parents[3] / "shared" / "conformance" / "openmetrics" / "parsers"))
+CASES = conformance_dir("openmetrics") / "parsers"
 BASELINE = Path(__file__).with_name("openmetrics_baseline.json")
 
 
@@ -33,7 +28,6 @@ def _run_case(case: Path) -> tuple[bool, str]:
     return (spec["shouldParse"], "parsed")
 
 
-@pytest.mark.skipif(not CASES.is_dir(), reason=f"conformance cases not found at {CASES}")
 def test_openmetrics_parser_conformance() -> None:
     cases = sorted(p for p in CASES.iterdir() if (p / "test.json").is_file())
     results = {c.name: _run_case(c) for c in cases}
@@ -48,7 +42,6 @@ def test_openmetrics_parser_conformance() -> None:
     assert rate >= baseline["min_pass_rate"], f"pass rate {rate:.1%} fell; failing: {failed}"
 
 
-@pytest.mark.skipif(not CASES.is_dir(), reason="conformance cases not found")
 def test_rejections_carry_a_line_number() -> None:
     for case in sorted(CASES.glob("bad_*")):
         ok, detail = _run_case(case)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.shared import conformance_dir
 from vigil.promql import engine as engine_module
 from vigil.promql.promqltest import run_file
 
-CONFORMANCE_DIR = Path("/work/shared/conformance/promql")
+CONFORMANCE_DIR = conformance_dir("promql")
 BASELINE = Path(__file__).with_name("conformance_baseline.json")
 
 
@@ -25,8 +26,7 @@ def test_conformance_baseline(flat_max_steps: int | None, monkeypatch: pytest.Mo
     if flat_max_steps is not None:
         monkeypatch.setattr(engine_module, "_FLAT_MAX_STEPS", flat_max_steps)
     files = sorted(CONFORMANCE_DIR.glob("*.test"))
-    if not files:
-        pytest.skip(f"no conformance scripts in {CONFORMANCE_DIR}")
+    assert files, f"no conformance scripts in {CONFORMANCE_DIR}"
     baseline = json.loads(BASELINE.read_text())
     results = {f.name: run_file(f) for f in files}
     passed = sum(r.passed for r in results.values())

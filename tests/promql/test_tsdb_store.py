@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import vigil.tsdb as tsdb  # noqa: E402
 from vigil.model.labels import Labels
 from vigil.promql.engine import Engine
 from vigil.promql.value import Matrix, Vector
 from vigil.storage.interface import STALE_NAN
 
 from .memstore import MemStorage
-
-tsdb = pytest.importorskip("vigil.tsdb")
 
 QUERIES = [
     "up",

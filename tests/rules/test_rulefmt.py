@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.shared import conformance_dir
 from vigil.errors import ConfigError
 from vigil.rules import load_rule_files, load_rule_text
 
@@ -173,10 +174,9 @@ def test_unknown_fields_can_be_ignored() -> None:
     assert g.rules[0].alert == "A"
 
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "promtool"
+CONFORMANCE = conformance_dir("promtool")
 
 
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="shared conformance files not present")
 @pytest.mark.parametrize("name,ok", [
     ("rules.yml", True), ("at-modifier.yml", True), ("negative-offset.yml", True),
     ("bad-rules-error.yml", True),  # fails only when evaluated (many-to-many match)

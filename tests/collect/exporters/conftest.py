@@ -38,7 +38,7 @@ def free_port() -> int:
 def _pg_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not found:
-        pytest.skip("PostgreSQL is not installed (Debian package postgresql)")
+        pytest.fail("PostgreSQL is not installed: scripts/test installs Debian's postgresql")
     return Path(found[-1]).parent
 
 
@@ -69,7 +69,7 @@ class _Runner:
             try:
                 pw = pwd.getpwnam("postgres")
             except KeyError:
-                pytest.skip("running as root without a 'postgres' user")
+                pytest.fail("running as root without a 'postgres' user (Debian's postgresql package creates it)")
             self.user = "postgres"
             os.chown(base, pw.pw_uid, pw.pw_gid)
 
