@@ -61,8 +61,13 @@ alerting:
     group_interval: 5m
     repeat_interval: 4h
 """).alerting
+        self.restart()
+
+    def restart(self) -> None:
+        """A new process: dispatcher and outbox worker rebuilt from the same state store."""
         self.dispatcher = Dispatcher(self.cfg, self.store, external_url=EXTERNAL_URL,
                                      clock=self.clock)
+        self.dispatcher.restore()
         self.worker = OutboxWorker(self.store, self.dispatcher.integrations(), SelfMetrics(),
                                    clock=self.clock)
 
@@ -82,6 +87,10 @@ alerting:
         self.dispatcher.put(alerts)
         self.clock.advance(31)
         self.tick()
+
+
+def webhook_harness(tmp_path, url: str, send_resolved: bool = True) -> Harness:
+    return Harness(tmp_path, f'      webhook_configs: [{{url: "{url}", send_resolved: {str(send_resolved).lower()}}}]')
 
 
 # A validator returns None for a valid body, else (status, response body) to answer with.

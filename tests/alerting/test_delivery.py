@@ -2,79 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-import httpx
 import pytest
 
+from tests.alerting.harness import T0, alert, webhook_harness
 from tests.support.webhook import WebhookReceiver
-from vigil.alerting.dispatch import Dispatcher
-from vigil.alerting.notify import OutboxWorker
-from vigil.config import load_config_text
-from vigil.model import Alert, Labels
-from vigil.selfmetrics import SelfMetrics
-from vigil.state import Store
-
-T0 = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def config(url: str, send_resolved: bool = True):
-    return load_config_text(f"""
-alerting:
-  receivers:
-    - name: hook
-      webhook_configs: [{{url: "{url}", send_resolved: {str(send_resolved).lower()}}}]
-  route:
-    receiver: hook
-    group_by: [alertname]
-    group_wait: 30s
-    group_interval: 5m
-    repeat_interval: 4h
-""").alerting
-
-
-def alert(name: str, instance: str, start: datetime, end: datetime | None = None) -> Alert:
-    return Alert(Labels({"alertname": name, "instance": instance, "severity": "warning"}),
-                 Labels({"summary": f"{name} on {instance}"}), start, end,
-                 "http://vigil/graph", updated_at=start)
-
-
-class Harness:
-    def __init__(self, tmp_path, url: str, send_resolved: bool = True) -> None:
-        self.clock = Clock()
-        self.store = Store.open_in(str(tmp_path))
-        self.cfg = config(url, send_resolved)
-        self.restart()
-
-    def restart(self) -> None:
-        self.dispatcher = Dispatcher(self.cfg, self.store, external_url="http://vigil", clock=self.clock)
-        self.dispatcher.restore()
-        self.worker = OutboxWorker(self.store, self.dispatcher.integrations(), SelfMetrics(),
-                                   clock=self.clock)
-
-    def tick(self) -> None:
-        """Flush due groups, then attempt due deliveries, at the current fake time."""
-        for group in self.dispatcher.groups():
-            if group.due(self.clock.now):
-                self.dispatcher.flush(group, self.clock.now)
-
-        async def deliver() -> None:
-            async with httpx.AsyncClient() as client:
-                await self.worker.deliver_due(client)
-
-        asyncio.run(deliver())
 
 
 @pytest.fixture
@@ -84,7 +17,7 @@ def hook():
 
 
 def test_group_waits_then_sends_both_alerts_in_one_webhook(tmp_path, hook):
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0), alert("HighCPU", "b", T0)])
     h.clock.advance(29)
     h.tick()
@@ -93,7 +26,7 @@ def test_group_waits_then_sends_both_alerts_in_one_webhook(tmp_path, hook):
     h.tick()
     assert len(hook.received) == 1
     body = hook.received[0]
-    assert body["version"] == "4" and body["status"] == "firing" and body["receiver"] == "hook"
+    assert body["version"] == "4" and body["status"] == "firing" and body["receiver"] == "r"
     assert body["groupLabels"] == {"alertname": "HighCPU"}
     assert body["groupKey"] == '{}:{alertname="HighCPU"}'
     assert body["commonLabels"] == {"alertname": "HighCPU", "severity": "warning"}
@@ -105,7 +38,7 @@ def test_group_waits_then_sends_both_alerts_in_one_webhook(tmp_path, hook):
 
 
 def test_unchanged_group_is_not_resent_until_repeat_interval(tmp_path, hook):
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()
@@ -119,7 +52,7 @@ def test_unchanged_group_is_not_resent_until_repeat_interval(tmp_path, hook):
 
 
 def test_new_alert_in_group_is_sent_at_next_group_interval(tmp_path, hook):
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()
@@ -133,7 +66,7 @@ def test_new_alert_in_group_is_sent_at_next_group_interval(tmp_path, hook):
 
 
 def test_resolution_is_sent_and_group_forgotten(tmp_path, hook):
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()
@@ -149,7 +82,7 @@ def test_resolution_is_sent_and_group_forgotten(tmp_path, hook):
 
 
 def test_send_resolved_false_sends_no_resolution(tmp_path, hook):
-    h = Harness(tmp_path, hook.url, send_resolved=False)
+    h = webhook_harness(tmp_path, hook.url, send_resolved=False)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()
@@ -161,7 +94,7 @@ def test_send_resolved_false_sends_no_resolution(tmp_path, hook):
 
 def test_retries_with_backoff_then_delivers_once(tmp_path, hook):
     hook.responses = [(503, {}), (500, {})]
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()  # attempt 1 fails
@@ -183,7 +116,7 @@ def test_retries_with_backoff_then_delivers_once(tmp_path, hook):
 
 def test_retry_after_on_429_is_honoured(tmp_path, hook):
     hook.responses = [(429, {"Retry-After": "120"})]
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()
@@ -199,7 +132,7 @@ def test_retry_after_on_429_is_honoured(tmp_path, hook):
 
 def test_client_error_is_dead_lettered_with_reason(tmp_path, hook):
     hook.responses = [(400, {})]
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0)])
     h.clock.advance(31)
     h.tick()
@@ -209,7 +142,7 @@ def test_client_error_is_dead_lettered_with_reason(tmp_path, hook):
 
 def test_restart_neither_loses_nor_duplicates(tmp_path, hook):
     hook.responses = [(503, {})]
-    h = Harness(tmp_path, hook.url)
+    h = webhook_harness(tmp_path, hook.url)
     h.dispatcher.put([alert("HighCPU", "a", T0), alert("DiskFull", "a", T0)])
     h.clock.advance(31)
     h.tick()  # HighCPU or DiskFull fails once, the other is delivered

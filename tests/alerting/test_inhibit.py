@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.alerting.test_delivery import T0, Harness
+from tests.alerting.harness import T0, webhook_harness
 from tests.support.webhook import WebhookReceiver
 from vigil.alerting.inhibit import Inhibitor
 from vigil.config import load_config_text
@@ -48,7 +48,7 @@ def test_resolved_source_no_longer_inhibits():
 
 
 def harness(tmp_path, url):
-    h = Harness(tmp_path, url)
+    h = webhook_harness(tmp_path, url)
     h.cfg = h.cfg.model_copy(update={"inhibit_rules": RULES})
     h.restart()
     return h

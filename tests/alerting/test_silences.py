@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.alerting.test_delivery import T0, Harness, alert
+from tests.alerting.harness import T0, alert, webhook_harness
 from tests.support.webhook import WebhookReceiver
 from vigil.alerting.silence import SilenceError, SilenceInput, SilenceNotFound, Silences
 from vigil.model import Labels, Matcher
@@ -113,7 +113,7 @@ def test_silences_survive_restart_with_an_audit_trail(tmp_path):
 
 def test_silenced_alert_is_not_notified_and_is_after_expiry(tmp_path):
     with WebhookReceiver() as hook:
-        h = Harness(tmp_path, hook.url)
+        h = webhook_harness(tmp_path, hook.url)
         silences = Silences(h.store, clock=h.clock)
         h.dispatcher.silencer = silences
         sid = silences.set(request())
