@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -53,6 +54,11 @@ def test_readme_first_command_answers_host_metrics(tmp_path):
             eventually(lambda e=expr: query(e), timeout=max(1.0, 60 - (time.monotonic() - started)),
                        what=f"host metric {expr}")
         assert "vigil_build_info" in httpx.get(f"{url}/metrics", timeout=10).text
+        # A person sees this machine's figures on the overview page, not only through PromQL.
+        overview = eventually(lambda: (lambda html: html if "CPU busy" in html and "Memory used" in html
+                                       and "No host metrics" not in html else "")(
+            httpx.get(f"{url}/overview", timeout=10).text), timeout=60, what="overview page")
+        assert f'id="host-{socket.gethostname()}"' in overview
         assert (clean / "data").is_dir(), "everything lives under one data directory"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

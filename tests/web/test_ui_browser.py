@@ -64,7 +64,7 @@ def page(browser):
 
 
 def test_alerts_page_lists_firing_alert(page, base_url):
-    page.goto(base_url + "/")
+    page.goto(base_url + "/alerts")
     firing = page.locator("li.alert.alert-firing")
     assert firing.count() == 1
     assert "Instance host-1:9100 down" in firing.inner_text()

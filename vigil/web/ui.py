@@ -1,4 +1,4 @@
-"""The server-rendered UI: alerts, targets, rules and the graph (query explorer) pages.
+"""The server-rendered UI: overview, alerts, targets, rules and the graph (query explorer) pages.
 
 Pages are Jinja2 templates from ``templates/``; the graph is inline SVG laid out by
 :mod:`vigil.web.graph`. All times are shown in UTC.
@@ -21,6 +21,7 @@ from vigil.web.api_v1 import parse_error_message
 from vigil.web.deps import WebDeps
 from vigil.web.formatting import format_duration, format_sample_value, rfc3339
 from vigil.web.graph import build_plot, hover_data
+from vigil.web.overview import host_overview
 from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
 from vigil.web.params import parse_time_ms
 
@@ -91,8 +92,16 @@ def ui_router(deps: WebDeps) -> APIRouter:
                       firing=sum(a.state == "firing" for a in alerts),
                       pending=sum(a.state == "pending" for a in alerts))
 
-    router.add_api_route("/", alerts_page, methods=["GET"], include_in_schema=False)
     router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
+
+    @router.get("/", include_in_schema=False)
+    @router.get("/overview", include_in_schema=False)
+    async def overview_page(request: Request) -> HTMLResponse:
+        hosts, error = await host_overview(deps.engine, round(deps.now() * 1000))
+        alerts = deps.rules.alerts()
+        return render("overview.html", request, hosts=hosts, error=error,
+                      firing=sum(a.state == "firing" for a in alerts),
+                      pending=sum(a.state == "pending" for a in alerts))
 
     @router.get("/targets", include_in_schema=False)
     async def targets_page(request: Request) -> HTMLResponse:
