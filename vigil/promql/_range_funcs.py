@@ -204,8 +204,32 @@ def _apply_flat(arg: RangeArg, name: str, keep_name: bool) -> Block:
                  np.full(len(rows), not keep_name, dtype=bool))
 
 
+# Below this many rows per window column, summing each row with math.fsum (one C call per
+# row) beats the column-by-column compensated loop (several numpy calls per column).
+_FSUM_ROWS_PER_COLUMN = 4
+
+
 def kahan_sum(v: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Row sums of ``v`` over mask ``m`` with Neumaier compensation (like Prometheus)."""
+    """Row sums of ``v`` over mask ``m``, compensated like Prometheus's Kahan-Neumaier sum.
+
+    Long windows over few series (``deriv``/``predict_linear`` over hours in alert rules)
+    take exactly rounded ``math.fsum`` per row, which is never less accurate; rows holding
+    Inf or NaN, and wide short windows, take the column loop, which keeps IEEE semantics."""
+    rows, cols = v.shape
+    if rows and cols > 16 and rows < cols * _FSUM_ROWS_PER_COLUMN:
+        masked = np.where(m, v, 0.0)
+        finite = np.isfinite(masked).all(axis=1)
+        out = np.empty(rows)
+        for i in np.flatnonzero(finite):
+            out[i] = math.fsum(masked[i])
+        rest = np.flatnonzero(~finite)
+        if len(rest):
+            out[rest] = _neumaier_columns(v[rest], m[rest])
+        return out
+    return _neumaier_columns(v, m)
+
+
+def _neumaier_columns(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     s = np.zeros(v.shape[0])
     c = np.zeros(v.shape[0])
     for j in range(v.shape[1]):
