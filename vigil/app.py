@@ -33,12 +33,16 @@ from vigil.collect.exporters import build_local_targets
 from vigil.collect.host import HostCollector
 from vigil.collect.local import LocalTarget
 from vigil.collect.manager import Manager as CollectManager
+from vigil.collect.pushgateway import PushGateway
 from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
+from vigil.demo import Demo
 from vigil.errors import ParseError, QueryError
 from vigil.model.labels import Labels
 from vigil.promql import Engine, parse_expr
 from vigil.promql.value import Sample, Scalar, Vector
+from vigil.remote import Receiver
+from vigil.remote.queue import QueueManager
 from vigil.rules import Manager as RulesManager
 from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
@@ -77,12 +81,14 @@ class App:
     """A running Vigil. Build with :meth:`build`, run with :meth:`serve`."""
 
     def __init__(self, checked: Checked, *, data_dir: str, listen: str | None = None,
-                 config_file: str | None = None) -> None:
+                 config_file: str | None = None, demo: bool = False) -> None:
         self.config_file = config_file
         self.config = checked.config
         self.data_dir = data_dir
         self.listen = listen or self.config.web.listen_address
         os.makedirs(data_dir, exist_ok=True)
+        self.demo = Demo(os.path.join(data_dir, "demo")) if demo else None
+        checked = self._with_demo(checked)
         host, _, port = self.listen.rpartition(":")
         self.host, self.port = host.strip("[]") or "127.0.0.1", int(port)
         self.external_url = self.config.web.external_url or f"http://{self.listen}"
@@ -104,7 +110,10 @@ class App:
         self.alerting = Alerting(self.dispatcher, self.silences,
                                  resolve_timeout_s=self.config.alerting.resolve_timeout)
         self.outbox.set_integrations(self.dispatcher.integrations())
-        self.dispatcher.restore()
+        # Alerts whose projected end passed while Vigil was down are held until the rules
+        # have had time to re-send or resolve them.
+        g = self.config.global_
+        self.dispatcher.restore(grace_s=4 * max(g.evaluation_interval, self.config.alerting.resend_delay))
 
         self.rules = RulesManager(
             query=self._rule_query, notify=self.dispatcher.put, storage=self.db,
@@ -115,24 +124,39 @@ class App:
         )
         self.rules.update(checked.rule_groups)
 
+        # Ingest paths (vigil.remote, push endpoint); remote-write queues tail commits.
+        self.pushgateway = PushGateway(os.path.join(data_dir, "pushgateway.json"))
+        self.remote_writers = [QueueManager(c) for c in self.config.remote_write]
+        for writer in self.remote_writers:
+            self.db.subscribe(writer.append)
+            writer.start()
         self.collect = CollectManager(self.config, self.db, self.metrics,
                                       local_targets=self._local_targets(self.config))
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules, storage=self.db,
             metrics=self.metrics, parse_matchers=_selector_matchers, version=__version__,
             config_yaml=self._config_yaml, reload=self.reload, alerting=self.alerting,
+            remote_write=Receiver(self.db), pushgateway=self.pushgateway,
+            tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
         ))
         self._stop = asyncio.Event()
 
     def _local_targets(self, config: Config) -> list[LocalTarget]:
-        targets = [LocalTarget(job="vigil", instance=self.listen, collect=self.metrics.exposition)]
+        targets = [LocalTarget(job="vigil", instance=self.listen, collect=self.metrics.exposition),
+                   self.pushgateway.target(self.listen)]
         host = config.collectors.host
         if host.enabled:
             instance = host.instance or socket.gethostname()
             targets.append(LocalTarget(job=host.job_name, instance=instance,
                                        collect=HostCollector(host).collect,
                                        interval_s=host.scrape_interval))
-        return targets + build_local_targets(config.collectors)
+        return targets + build_local_targets(config.collectors) + (
+            self.demo.local_targets() if self.demo else [])
+
+    def _with_demo(self, checked: Checked) -> Checked:
+        if self.demo is None:
+            return checked
+        return Checked(checked.config, [*checked.rule_groups, *self.demo.rule_groups()])
 
     def _rule_query(self, expr, ts_ms: int) -> Vector:
         value = self.engine.instant_query(expr, ts_ms).value
@@ -147,7 +171,7 @@ class App:
 
     async def reload(self) -> None:
         """Re-read the configuration and rules; on any error keep running the old ones."""
-        checked = await asyncio.to_thread(check, self.config_file)
+        checked = self._with_demo(await asyncio.to_thread(check, self.config_file))
         self.config = checked.config
         self.rules.update(checked.rule_groups)
         self.dispatcher.apply_config(checked.config.alerting)
@@ -210,6 +234,10 @@ class App:
         self._stop.set()
 
     def close(self) -> None:
+        if self.demo is not None:
+            self.demo.close()
+        for writer in self.remote_writers:
+            writer.stop()
         self.db.close()
         self.store.close()
 

@@ -156,3 +156,21 @@ def test_restart_neither_loses_nor_duplicates(tmp_path, hook):
         h.clock.advance(300)
         h.tick()
     assert sorted(b["groupLabels"]["alertname"] for b in hook.received) == ["DiskFull", "HighCPU"]
+
+
+def test_downtime_longer_than_projected_end_does_not_resolve(tmp_path, hook):
+    h = webhook_harness(tmp_path, hook.url)
+    # A rule-sent firing alert: projected to end 60 s after its last update.
+    h.dispatcher.put([alert("HighCPU", "a", T0, end=T0 + timedelta(seconds=60))])
+    h.clock.advance(31)
+    h.tick()
+    assert [b["status"] for b in hook.received] == ["firing"]
+    h.clock.advance(120)  # Vigil was down past the projected end
+    h.dispatcher = type(h.dispatcher)(h.cfg, h.store, external_url="http://vigil", clock=h.clock)
+    h.dispatcher.restore(grace_s=60)
+    h.clock.advance(30)
+    h.tick()
+    assert [b["status"] for b in hook.received] == ["firing"], "restart must not resolve it"
+    h.clock.advance(300)  # grace over and the sender never re-sent: now it is resolved
+    h.tick()
+    assert [b["status"] for b in hook.received] == ["firing", "resolved"]

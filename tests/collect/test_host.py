@@ -12,6 +12,7 @@ import pytest
 
 from vigil.collect.exposition import parse_text
 from vigil.collect.host import HostCollector
+from vigil.collect.local import CollectorError
 from vigil.config import HostCollectorConfig
 from vigil.model.labels import Labels
 
@@ -76,7 +77,11 @@ def fake_proc(tmp_path: Path) -> Path:
 
 
 def collect(proc: Path) -> dict[str, dict[Labels, float]]:
-    text = HostCollector(HostCollectorConfig(proc_path=str(proc))).collect()
+    try:
+        text = HostCollector(HostCollectorConfig(proc_path=str(proc))).collect()
+    except CollectorError as e:  # a section failed: the page comes with the error
+        assert e.page is not None
+        text = e.page
     result = parse_text(text)
     out: dict[str, dict[Labels, float]] = defaultdict(dict)
     for s in result.samples:
@@ -132,6 +137,7 @@ def test_fixture_tree_gives_node_exporter_names_and_units(fake_proc: Path,
     (uname,) = m["node_uname_info"]
     assert uname.get("domainname") == "example" and uname.get("sysname")
     assert set(m["node_scrape_collector_success"].values()) == {1.0}
+    assert m["vigil_collector_up"] == {Labels.of(collector="host"): 1.0}
     types = m["__types__"]
     assert types["node_cpu_seconds_total"] == "counter"
     assert types["node_memory_MemTotal_bytes"] == "gauge"
@@ -144,6 +150,9 @@ def test_missing_files_fail_only_their_collector(fake_proc: Path) -> None:
     m = collect(fake_proc)
     success = {lbl.get("collector"): v for lbl, v in m["node_scrape_collector_success"].items()}
     assert success["diskstats"] == 0 and success["meminfo"] == 1
+    assert m["vigil_collector_up"][Labels.of(collector="host")] == 0
+    (error,) = m["vigil_collector_last_error_info"]
+    assert error.get("error").startswith("host: diskstats: ") and "diskstats" in error.get("error")
     assert "node_disk_read_bytes_total" not in m
     assert "node_memory_MemTotal_bytes" in m
 

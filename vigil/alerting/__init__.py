@@ -1,4 +1,5 @@
-"""Alert handling after the rules: route, group, (later: inhibit, silence), notify.
+"""Alert handling after the rules: route, group, mute (silences, inhibition, time
+intervals), notify.
 
 Shaped like Alertmanager: ``dispatch`` turns incoming alerts into aggregation groups along
 the route tree and flushes them on their timers; ``notify`` turns a flush into one durable

@@ -13,6 +13,7 @@ from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.silence import Silences
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
+from vigil.state.store import OutboxEntry
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,13 @@ class Alerting:
 
     def receivers(self) -> list[str]:
         return sorted(self.dispatcher.receivers)
+
+    def notifications(self, *, status: str | None = None, receiver: str | None = None,
+                      limit: int = 200) -> list[OutboxEntry]:
+        """Notifications in the outbox, newest first, with their delivery status
+        (pending, sent, dead, superseded), attempts and last error (A3)."""
+        return self.dispatcher.store.outbox_list(limit, status=status, receiver=receiver)
+
+    def routes_test(self, labels: Labels) -> list[str]:
+        """The receivers an alert with ``labels`` would reach (``amtool config routes test``)."""
+        return self.dispatcher.routes_for(labels)

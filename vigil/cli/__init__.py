@@ -22,6 +22,9 @@ cli = typer.Typer(help="Vigil: monitoring, alerting and incident response.", no_
 check_cli = typer.Typer(help="Validate files without starting anything.", no_args_is_help=True)
 cli.add_typer(check_cli, name="check")
 # Command groups from sibling modules register here, one line each.
+cli.add_typer(__import__("vigil.cli.alerts", fromlist=["alerts_cli"]).alerts_cli, name="alerts")
+cli.add_typer(__import__("vigil.cli.rules", fromlist=["rules_cli"]).rules_cli, name="rules")
+cli.add_typer(__import__("vigil.cli.tsdb", fromlist=["tsdb_cli"]).tsdb_cli, name="tsdb")
 
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
 
@@ -32,6 +35,7 @@ def up(
     data_dir: Annotated[str | None, typer.Option(help="Data directory (overrides the config's data_dir).")] = None,
     listen: Annotated[str | None, typer.Option(help="host:port to serve on (overrides web.listen_address).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    demo: Annotated[bool, typer.Option("--demo", help="Also run simulated sources (a web app, milk meters) with demo alerts, labelled demo=\"true\".")] = False,
 ) -> None:
     """Start Vigil: collect, store, evaluate rules, notify, serve the UI and API."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
@@ -42,7 +46,7 @@ def up(
     try:
         checked = check(config)
         app = App(checked, data_dir=data_dir_of(checked.config, data_dir), listen=listen,
-                  config_file=config)
+                  config_file=config, demo=demo)
     except VigilError as exc:
         _fail(exc)
     except OSError as exc:

@@ -7,7 +7,11 @@ label names, types, units and default exclusions follow node_exporter's Linux co
 (cpu, meminfo, filesystem, netdev, loadavg, diskstats, stat, time, uname), so community
 rules and dashboards work unchanged. Each section that fails (a missing file, say) is
 reported through ``node_scrape_collector_success{collector}`` = 0 instead of failing the
-whole scrape, as node_exporter does.
+whole scrape, as node_exporter does. Like every built-in collector the page also has
+``vigil_collector_up{collector="host"}``; when a section failed that is 0, the page carries
+``vigil_collector_last_error_info`` and :meth:`HostCollector.collect` raises
+:class:`~vigil.collect.local.CollectorError` with the page attached, so the scrape stores it
+and the targets page shows why.
 
 Units: seconds and bytes. /proc/stat counts USER_HZ (100/s) ticks; /proc/diskstats counts
 milliseconds and 512-byte sectors; /proc/meminfo counts kB (1024 bytes).
@@ -21,6 +25,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
+from vigil.collect.local import CollectorError
 from vigil.config import HostCollectorConfig
 
 __all__ = ["HostCollector"]
@@ -133,8 +138,27 @@ class HostCollector:
             return f.read()
 
     def collect(self) -> str:
-        """The host's metrics in the Prometheus text format 0.0.4."""
+        """The host's metrics in the Prometheus text format 0.0.4, with
+        ``vigil_collector_up``. Raises :class:`CollectorError` carrying that page if a
+        section failed."""
+        w, errors = self._collect()
+        w.add("vigil_collector_up", "Whether the collector could collect.", "gauge",
+              0.0 if errors else 1.0, {"collector": "host"})
+        if not errors:
+            return w.render()
+        message = "host: " + "; ".join(errors)
+        w.add("vigil_collector_last_error_info", "Why the last collection failed.", "gauge", 1.0,
+              {"collector": "host", "error": message[:500]})
+        raise CollectorError(message, page=w.render())
+
+    def render(self) -> str:
+        """Only node_exporter's families, never raising: failed sections show as
+        ``node_scrape_collector_success`` 0."""
+        return self._collect()[0].render()
+
+    def _collect(self) -> tuple[_Writer, list[str]]:
         w = _Writer()
+        errors: list[str] = []
         sections: Iterable[tuple[str, Callable[[_Writer], None]]] = (
             ("cpu", self._cpu), ("meminfo", self._meminfo), ("filesystem", self._filesystem),
             ("netdev", self._netdev), ("loadavg", self._loadavg),
@@ -148,8 +172,9 @@ class HostCollector:
             try:
                 section(part)
                 ok = True
-            except (OSError, ValueError, IndexError):
+            except (OSError, ValueError, IndexError) as e:
                 ok = False  # node_exporter reports this and keeps going
+                errors.append(f"{name}: {e}")
             else:
                 for fname, fam in part._families.items():
                     w._families[fname] = fam
@@ -161,7 +186,7 @@ class HostCollector:
             w.add("node_scrape_collector_success",
                   "node_exporter: Whether a collector succeeded.", "gauge", 1.0 if ok else 0.0,
                   {"collector": name})
-        return w.render()
+        return w, errors
 
     # -- /proc/stat --------------------------------------------------------------------
 
@@ -285,9 +310,25 @@ class HostCollector:
             values = rest.split()
             if not sep or len(values) < len(_NETDEV_FIELDS):
                 continue
+            device = dev.strip()
             for key, value in zip(_NETDEV_FIELDS, values, strict=False):
                 w.add(f"node_network_{key}_total", f"Network device statistic {key}.", "counter",
-                      float(value), {"device": dev.strip()})
+                      float(value), {"device": device})
+            # node_exporter >= 1.5 reads netlink, which also has rx_nohandler; /proc/net/dev
+            # lacks it, sysfs has it.
+            nohandler = self._read_sys("class", "net", device, "statistics", "rx_nohandler")
+            if nohandler is not None:
+                w.add("node_network_receive_nohandler_total",
+                      "Network device statistic receive_nohandler.", "counter",
+                      float(nohandler), {"device": device})
+
+    def _read_sys(self, *parts: str) -> str | None:
+        """A sysfs file's stripped content, or None if it cannot be read."""
+        try:
+            with open(os.path.join(self.sys, *parts), encoding="utf-8") as f:
+                return f.read().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def _diskstats(self, w: _Writer) -> None:
         for line in self._read("diskstats").splitlines():
@@ -295,6 +336,10 @@ class HostCollector:
             if len(parts) < 14 or DISK_DEVICES_EXCLUDE.search(parts[2]):
                 continue
             labels = {"device": parts[2]}
+            # node_exporter also labels model, serial, wwn, path, revision from udev; they
+            # are empty without udev data, and an empty label is no label.
+            w.add("node_disk_info", "Info of /sys/block/<block_device>.", "gauge", 1.0,
+                  {"device": parts[2], "major": parts[0], "minor": parts[1]})
             for (name, help_, scale, type_), raw in zip(_DISK_FIELDS, parts[3:], strict=False):
                 w.add(f"node_disk_{name}", help_, type_, float(raw) * scale, labels)
 
@@ -306,6 +351,27 @@ class HostCollector:
         local = time.localtime(now)
         w.add("node_time_zone_offset_seconds", "System time zone offset in seconds.", "gauge",
               float(local.tm_gmtoff), {"time_zone": local.tm_zone})
+        base = os.path.join(self.sys, "devices", "system", "clocksource")
+        try:
+            names = sorted(os.listdir(base))
+        except OSError:
+            names = []
+        for name in names:
+            if not re.fullmatch(r"clocksource\d+", name):
+                continue
+            device = name.removeprefix("clocksource")
+            available = self._read_sys("devices", "system", "clocksource", name,
+                                       "available_clocksource") or ""
+            for source in available.split():
+                w.add("node_time_clocksource_available_info",
+                      "Available clocksources read from '/sys/devices/system/clocksource'.",
+                      "gauge", 1.0, {"clocksource": source, "device": device})
+            current = self._read_sys("devices", "system", "clocksource", name,
+                                     "current_clocksource")
+            if current:
+                w.add("node_time_clocksource_current_info",
+                      "Current clocksource read from '/sys/devices/system/clocksource'.",
+                      "gauge", 1.0, {"clocksource": current, "device": device})
 
     def _uname(self, w: _Writer) -> None:
         u = os.uname()

@@ -13,9 +13,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from vigil.collect.exposition import TEXT_CONTENT_TYPE
-from vigil.collect.scrape import ScrapeError
+from vigil.collect.scrape import PartialScrapeError, ScrapeError
+from vigil.errors import VigilError
 
-__all__ = ["LocalScraper", "LocalTarget"]
+__all__ = ["CollectorError", "LocalScraper", "LocalTarget"]
+
+
+class CollectorError(VigilError):
+    """A collector could not collect (server down, wrong password, path missing).
+
+    Raised out of ``collect()``. Without ``page`` the target is recorded as down (``up`` 0)
+    with this message as its last error. With ``page`` (exposition text saying e.g.
+    ``pg_up 0`` and ``vigil_collector_up 0``) the page is stored, ``up`` stays 1 — the
+    collector itself answered, as an exporter whose backend is down does — and the message
+    is still the target's last error on the targets page.
+    """
+
+    def __init__(self, message: str, *, page: str | None = None) -> None:
+        super().__init__(message)
+        self.page = page
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class LocalTarget:
     interval_s: float | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     content_type: str = f"{TEXT_CONTENT_TYPE}; version=0.0.4"
+    honor_labels: bool = False  # the exposed labels win over job/instance (the push endpoint)
 
     @property
     def scrape_url(self) -> str:
@@ -50,6 +67,11 @@ class LocalScraper:
         try:
             async with asyncio.timeout(timeout_s):
                 body = await asyncio.to_thread(self._target.collect)
+        except CollectorError as e:
+            if e.page is None:
+                raise ScrapeError(str(e)) from None
+            raise PartialScrapeError(str(e), e.page.encode("utf-8"),
+                                     self._target.content_type) from None
         except TimeoutError:
             raise ScrapeError(f"local collector {self._target.job!r}: "
                               "context deadline exceeded") from None

@@ -75,7 +75,8 @@ def local_scrape_target(local: LocalTarget, config: Config) -> ScrapeTarget:
         job=local.job, instance=local.instance, scrape_url=local.scrape_url,
         labels=Labels(labels), discovered_labels=Labels({"__address__": local.scrape_url,
                                                          **labels}),
-        interval_s=interval, timeout_s=min(config.global_.scrape_timeout, interval))
+        interval_s=interval, timeout_s=min(config.global_.scrape_timeout, interval),
+        honor_labels=local.honor_labels)
 
 
 class Manager:

@@ -17,7 +17,10 @@ Per scrape (Prometheus semantics):
 * series of the previous scrape missing from this one get a staleness marker; a failed scrape
   (HTTP error, timeout, parse error, ``sample_limit`` exceeded) stores none of its samples,
   writes ``up`` 0 and marks every previous series stale. Series exposed with their own
-  timestamp are not tracked for staleness (as in Prometheus).
+  timestamp are not tracked for staleness (as in Prometheus);
+* a scraper may raise :class:`PartialScrapeError` (a built-in collector that answered with
+  a page saying its server is down): the page is stored as usual, ``up`` is 1, and the
+  message is the target's last error.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.storage import STALE_NAN, Appender, Storage
 
 __all__ = [
-    "ACCEPT_HEADER", "REPORT_SERIES", "ScrapeError", "ScrapeLoop", "ScrapeTarget", "Scraper",
+    "ACCEPT_HEADER", "REPORT_SERIES", "PartialScrapeError", "ScrapeError", "ScrapeLoop", "ScrapeTarget", "Scraper",
     "HTTPScraper", "merge_target_labels",
 ]
 
@@ -60,6 +63,17 @@ REPORT_SERIES = ("up", "scrape_duration_seconds", "scrape_samples_scraped",
 
 class ScrapeError(VigilError):
     """A scrape failed before parsing; the message is what the targets page shows."""
+
+
+class PartialScrapeError(ScrapeError):
+    """The target answered with a page but reports a failure of its own (a built-in
+    collector that cannot reach its server). The page is stored as usual and ``up`` is 1;
+    the message becomes the target's last error."""
+
+    def __init__(self, message: str, body: bytes, content_type: str | None) -> None:
+        super().__init__(message)
+        self.body = body
+        self.content_type = content_type
 
 
 @dataclass(frozen=True)
@@ -165,7 +179,8 @@ def merge_target_labels(sample: Labels, target: Labels, honor_labels: bool) -> L
 
 @dataclass
 class _Outcome:
-    error: str = ""
+    error: str = ""  # the scrape failed: up 0, nothing stored
+    note: str = ""  # the page was stored but the target reported a failure of its own
     scraped: int = 0
     post_relabel: int = 0
     series_added: int = 0
@@ -255,14 +270,16 @@ class ScrapeLoop:
             ts_ms = self._last_ts_ms + 1  # keep this loop's timestamps strictly increasing
         body: bytes | None = None
         content_type: str | None = None
-        error = ""
+        error = note = ""
         try:
             body, content_type = await self._scraper.scrape(self.target.timeout_s)
+        except PartialScrapeError as e:
+            body, content_type, note = e.body, e.content_type, str(e)
         except ScrapeError as e:
             error = str(e)
         duration = self._clock() - start
         work = asyncio.ensure_future(asyncio.to_thread(
-            self._process, body, content_type, error, ts_ms, start, duration))
+            self._process, body, content_type, error, ts_ms, start, duration, note))
         try:
             await asyncio.shield(work)
         except asyncio.CancelledError:
@@ -271,8 +288,8 @@ class ScrapeLoop:
             raise
 
     def _process(self, body: bytes | None, content_type: str | None, error: str, ts_ms: int,
-                 start: float, duration: float) -> None:
-        out = _Outcome(error=error)
+                 start: float, duration: float, note: str = "") -> None:
+        out = _Outcome(error=error, note=note)
         app = self._storage.appender()
         try:
             current = self._append_samples(app, body, content_type, ts_ms, out)
@@ -359,7 +376,8 @@ class ScrapeLoop:
         if out.error:
             self._metrics.scrapes_failed.labels(job).inc()
         self._status = replace(
-            self._status, health="down" if out.error else "up", last_error=out.error,
+            self._status, health="down" if out.error else "up",
+            last_error=out.error or out.note,
             last_scrape=datetime.fromtimestamp(start, UTC), last_scrape_duration_s=duration,
             samples_scraped=out.scraped)
 

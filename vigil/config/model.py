@@ -8,6 +8,7 @@ Alertmanager (``alerting.route``, ``alerting.receivers``) so existing files can 
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.model.matchers import parse_matchers
+from vigil.model.regex import compile_go
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 DEFAULT_LISTEN = "127.0.0.1:9494"
@@ -38,6 +40,23 @@ def _check_label_names(labels: dict[str, str]) -> dict[str, str]:
         if not _LABEL_NAME.match(name):
             raise ValueError(f"invalid label name {name!r}")
     return labels
+
+
+def _check_matcher_strings(matchers: list[str]) -> list[str]:
+    """Alertmanager matcher strings (``severity="critical"``) must parse."""
+    for text in matchers:
+        parse_matchers(text)
+    return matchers
+
+
+def _check_regex_map(match_re: dict[str, str]) -> dict[str, str]:
+    """Label name -> regular expression (RE2 syntax) must compile."""
+    for name, regex in match_re.items():
+        try:
+            compile_go(regex)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression for {name!r}: {exc}") from None
+    return match_re
 
 
 class GlobalConfig(Section):
@@ -297,6 +316,22 @@ class SQLCollectorConfig(_Secret):
     _dsn = field_validator("dsn")(_check_dsn)
 
 
+class KubernetesCollectorConfig(Section):
+    """Cluster state from the Kubernetes API server, named as kube-state-metrics names it
+    (C7). ``kubeconfig`` is a kubeconfig file (``context`` picks one, default its current
+    context); null means in-cluster (the pod's service account). ``namespaces`` limits pods
+    and deployments to those namespaces; ``all`` lists them cluster-wide."""
+
+    name: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: list[str] | Literal["all"] = "all"
+    interval: Duration | None = None
+    timeout: PositiveDuration = 10.0
+
+    _name = field_validator("name")(_check_name)
+
+
 class CollectorsConfig(Section):
     host: HostCollectorConfig = HostCollectorConfig()
     probes: list[ProbeConfig] = Field(default_factory=list)
@@ -305,10 +340,11 @@ class CollectorsConfig(Section):
     backups: list[BackupCollectorConfig] = Field(default_factory=list)
     mqtt: list[MQTTCollectorConfig] = Field(default_factory=list)
     sql: list[SQLCollectorConfig] = Field(default_factory=list)
+    kubernetes: list[KubernetesCollectorConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> CollectorsConfig:
-        for kind in ("probes", "postgres", "redis", "backups", "mqtt", "sql"):
+        for kind in ("probes", "postgres", "redis", "backups", "mqtt", "sql", "kubernetes"):
             names = [c.name for c in getattr(self, kind)]
             for i, n in enumerate(names):
                 if n in names[:i]:
@@ -349,11 +385,22 @@ class StorageConfig(Section):
     state: StateConfig = StateConfig()
 
 
+class RateLimit(Section):
+    """A token bucket per integration: ``limit`` deliveries per ``per`` seconds on average,
+    at most ``burst`` (default ``limit``) at once. Notifications over the limit wait in the
+    outbox (nothing is dropped)."""
+
+    limit: int = Field(ge=1)
+    per: PositiveDuration = 60.0
+    burst: int | None = Field(None, ge=1)
+
+
 class WebhookConfig(Section):
     url: str
     send_resolved: bool = True
     max_alerts: int = Field(0, ge=0)
     timeout: PositiveDuration = 10.0
+    rate_limit: RateLimit | None = None  # at most rate_limit.limit deliveries per rate_limit.per
 
     @field_validator("url")
     @classmethod
@@ -393,6 +440,7 @@ class SlackConfig(Section):
     color: str | None = None
     send_resolved: bool = False
     timeout: PositiveDuration = 10.0
+    rate_limit: RateLimit | None = None  # at most rate_limit.limit deliveries per rate_limit.per
 
     @field_validator("api_url")
     @classmethod
@@ -426,6 +474,7 @@ class PagerdutyConfig(Section):
     client_url: str = "{{ .ExternalURL }}"
     details: dict[str, str] = Field(default_factory=dict)
     timeout: PositiveDuration = 10.0
+    rate_limit: RateLimit | None = None  # at most rate_limit.limit deliveries per rate_limit.per
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -456,6 +505,7 @@ class EmailConfig(Section):
     text: str | None = None
     send_resolved: bool = False
     timeout: PositiveDuration = 30.0
+    rate_limit: RateLimit | None = None  # at most rate_limit.limit deliveries per rate_limit.per
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -488,25 +538,14 @@ class Route(Section):
     match_re: dict[str, str] = Field(default_factory=dict)
     continue_: bool = Field(False, alias="continue")
     routes: list[Route] = Field(default_factory=list)
+    # Names of time_intervals; not inherited by child routes (as in Alertmanager).
+    mute_time_intervals: list[str] = Field(default_factory=list)
+    active_time_intervals: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @field_validator("matchers")
-    @classmethod
-    def _matchers(cls, matchers: list[str]) -> list[str]:
-        for text in matchers:
-            parse_matchers(text)
-        return matchers
-
-    @field_validator("match_re")
-    @classmethod
-    def _match_re(cls, match_re: dict[str, str]) -> dict[str, str]:
-        for name, regex in match_re.items():
-            try:
-                re.compile(regex)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression for {name!r}: {exc}") from None
-        return match_re
+    _matchers = field_validator("matchers")(_check_matcher_strings)
+    _match_re = field_validator("match_re")(_check_regex_map)
 
 
 class InhibitRule(Section):
@@ -521,25 +560,43 @@ class InhibitRule(Section):
     target_match_re: dict[str, str] = Field(default_factory=dict)
     equal: list[str] = Field(default_factory=list)
 
-    @field_validator("source_matchers", "target_matchers")
-    @classmethod
-    def _matchers(cls, matchers: list[str]) -> list[str]:
-        for text in matchers:
-            parse_matchers(text)
-        return matchers
+    _matchers = field_validator("source_matchers", "target_matchers")(_check_matcher_strings)
+    _regexes = field_validator("source_match_re", "target_match_re")(_check_regex_map)
 
-    @field_validator("source_match_re", "target_match_re")
-    @classmethod
-    def _regexes(cls, match_re: dict[str, str]) -> dict[str, str]:
-        for name, regex in match_re.items():
-            try:
-                re.compile(regex)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression for {name!r}: {exc}") from None
-        return match_re
+
+class TimeIntervalSpec(Section):
+    """One entry of a time interval (Alertmanager's format); parsed and checked by
+    :mod:`vigil.alerting.timeinterval`. Values are strings such as ``monday:friday``,
+    ``1:7``, ``-1``, ``january:march``, ``2024:2026``; ``location`` an IANA zone."""
+
+    times: list[dict[str, str | int]] = Field(default_factory=list)  # int: unquoted 17:00 in YAML 1.1
+    weekdays: list[str] = Field(default_factory=list)
+    days_of_month: list[str | int] = Field(default_factory=list)
+    months: list[str | int] = Field(default_factory=list)
+    years: list[str | int] = Field(default_factory=list)
+    location: str | None = None
+
+    @model_validator(mode="after")
+    def _parse(self) -> TimeIntervalSpec:
+        from vigil.alerting.timeinterval import TimeIntervalError, compile_interval
+
+        try:
+            compile_interval(self.model_dump(exclude_defaults=True))
+        except TimeIntervalError as exc:
+            raise LocatedValueError(str(exc), exc.path) from None
+        return self
+
+
+class NamedTimeInterval(Section):
+    name: str
+    time_intervals: list[TimeIntervalSpec] = Field(default_factory=list)
 
 
 class AlertingConfig(Section):
+    # Set only when the alerting section came from an Alertmanager file (vigil.alerting.amconfig).
+    alertmanager_config: str | None = None
+    time_intervals: list[NamedTimeInterval] = Field(default_factory=list)
+    mute_time_intervals: list[NamedTimeInterval] = Field(default_factory=list)  # older name
     route: Route = Route(receiver="default")
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     # An alert posted without endsAt is considered resolved this long after its last update.
@@ -555,14 +612,58 @@ class AlertingConfig(Section):
             raise LocatedValueError(f"receiver names must be unique: {sorted(dup)}", ("receivers",))
         if self.route.receiver is None:
             raise LocatedValueError("the root route must name a receiver", ("route",))
+        intervals = [t.name for t in (*self.time_intervals, *self.mute_time_intervals)]
+        for i, name in enumerate(intervals):
+            if name in intervals[:i]:
+                raise LocatedValueError(f"time interval names must be unique: {name!r}", ("time_intervals",))
+        for field in ("mute_time_intervals", "active_time_intervals"):
+            if getattr(self.route, field):
+                raise LocatedValueError(f"the root route must not have {field}", ("route", field))
         stack: list[tuple[Route, tuple[str | int, ...]]] = [(self.route, ("route",))]
         while stack:
             route, path = stack.pop()
             if route.receiver is not None and route.receiver not in names:
                 raise LocatedValueError(f"route refers to undefined receiver {route.receiver!r}",
                                         (*path, "receiver"))
+            for field in ("mute_time_intervals", "active_time_intervals"):
+                for j, name in enumerate(getattr(route, field)):
+                    if name not in intervals:
+                        raise LocatedValueError(f"undefined time interval {name!r}", (*path, field, j))
             stack.extend((r, (*path, "routes", i)) for i, r in enumerate(route.routes))
         return self
+
+
+class WriteRelabelConfig(Section):
+    """One ``write_relabel_configs`` step (Prometheus relabelling, the actions remote write
+    needs). ``regex`` is fully anchored; ``replacement`` may use ``$1``/``${1}``."""
+
+    source_labels: list[str] = Field(default_factory=list)
+    separator: str = ";"
+    regex: str = "(.*)"
+    target_label: str | None = None
+    replacement: str = "$1"
+    action: Literal["replace", "keep", "drop", "labeldrop", "labelkeep"] = "replace"
+
+
+class RemoteQueueConfig(Section):
+    """How samples queue for one remote-write endpoint (Prometheus ``queue_config``)."""
+
+    capacity: int = Field(10000, gt=0)
+    max_samples_per_send: int = Field(2000, gt=0)
+    batch_send_deadline: PositiveDuration = 5.0
+    min_backoff: PositiveDuration = 0.03
+    max_backoff: PositiveDuration = 5.0
+
+
+class RemoteWriteConfig(Section):
+    """A ``remote_write`` entry: where committed samples are sent (S2)."""
+
+    url: str
+    name: str | None = None
+    remote_timeout: PositiveDuration = 30.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    queue_config: RemoteQueueConfig = RemoteQueueConfig()
+    write_relabel_configs: list[WriteRelabelConfig] = Field(default_factory=list)
 
 
 class Config(Section):
@@ -575,11 +676,36 @@ class Config(Section):
     rule_files: list[str] = Field(default_factory=list)
     default_rules: bool = True
     alerting: AlertingConfig = AlertingConfig()
+    remote_write: list[RemoteWriteConfig] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     # Where the config came from; relative paths in it resolve against this directory.
     source_file: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alertmanager_file(cls, data: object) -> object:
+        """``alerting: {alertmanager_config: alertmanager.yml}`` reads the alerting section
+        from an Alertmanager file (relative to this file); its errors point into it."""
+        alerting = data.get("alerting") if isinstance(data, dict) else None
+        if not isinstance(alerting, dict) or alerting.get("alertmanager_config") is None:
+            return data
+        from vigil.alerting.amconfig import load_alertmanager_config
+
+        others = sorted(set(alerting) - {"alertmanager_config", "resend_delay"})
+        if others:
+            raise LocatedValueError("alertmanager_config replaces the alerting section; "
+                                    f"move {others[0]} into the Alertmanager file", ("alerting", others[0]))
+        path = str(alerting["alertmanager_config"])
+        source = data.get("source_file")
+        if not os.path.isabs(path) and isinstance(source, str) and not source.startswith("<"):
+            path = os.path.join(os.path.dirname(os.path.abspath(source)), path)
+        loaded = load_alertmanager_config(path)
+        if "resend_delay" in alerting:
+            loaded = loaded.model_copy(update={"resend_delay": AlertingConfig.model_validate(
+                {"resend_delay": alerting["resend_delay"]}).resend_delay})
+        return {**data, "alerting": loaded}
 
     @model_validator(mode="after")
     def _unique_jobs(self) -> Config:

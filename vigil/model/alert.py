@@ -7,8 +7,10 @@ sender disappears resolves by itself, as Prometheus does.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
 from vigil.model.labels import Labels
 
@@ -31,12 +33,17 @@ class Alert:
             return False
         return self.ends_at <= (now or datetime.now(timezone.utc))
 
-    def fingerprint(self) -> str:
-        """Stable identity of the alert across processes (hex of a 64-bit FNV-1a hash)."""
-        h = 0xCBF29CE484222325
+    @cached_property
+    def _fingerprint(self) -> str:
+        h = hashlib.blake2b(digest_size=8)
         for k, v in self.labels:
-            for part in (k, "\xff", v, "\xff"):
-                for b in part.encode():
-                    h ^= b
-                    h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-        return f"{h:016x}"
+            h.update(k.encode())
+            h.update(b"\xff")
+            h.update(v.encode())
+            h.update(b"\xff")
+        return h.hexdigest()
+
+    def fingerprint(self) -> str:
+        """Stable identity of the alert across processes: 16 hex digits of a hash of its
+        labels. Computed once per alert object."""
+        return self._fingerprint

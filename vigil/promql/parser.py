@@ -224,8 +224,10 @@ class Parser(PostfixMixin):
             self.next()
             try:
                 val = parse_number(t.val)
-            except ValueError as e:
-                raise self.err(t.pos, f"error parsing number: {e}") from None
+            except ValueError:
+                # Go's wording (Prometheus prints strconv's error), not Python's.
+                raise self.err(t.pos, f'error parsing number: strconv.ParseFloat: parsing '
+                                      f'"{t.val}": invalid syntax') from None
             return self.span(ast.NumberLiteral(val), t.pos, t.end)
         if t.type == DURATION:
             self.next()

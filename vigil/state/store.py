@@ -109,11 +109,13 @@ class Store:
 
     # --- dispatcher alerts ---
 
-    def upsert_alerts(self, alerts: list[Alert]) -> None:
+    def upsert_alerts(self, alerts: list[Alert], *, fingerprints: list[str] | None = None) -> None:
+        """Insert or replace alerts; ``fingerprints`` (parallel to ``alerts``) saves
+        recomputing them when the caller has them."""
         if not alerts:
             return
         with self.engine.begin() as conn:
-            fps = [a.fingerprint() for a in alerts]
+            fps = fingerprints if fingerprints is not None else [a.fingerprint() for a in alerts]
             conn.execute(delete(schema.alerts).where(schema.alerts.c.fingerprint.in_(fps)))
             conn.execute(insert(schema.alerts), [
                 {
@@ -211,8 +213,18 @@ class Store:
         return _entry(row) if row else None
 
     def outbox_add(self, *, group_key: str, receiver: str, integration: str, payload: dict[str, Any],
-                   firing: list[str], resolved: list[str], now: datetime) -> int:
+                   firing: list[str], resolved: list[str], now: datetime,
+                   supersede: bool = False) -> int:
+        """Queue a notification. ``supersede`` first marks the group's pending ones for
+        this integration superseded, in the same transaction (one commit, and never a
+        moment with neither or both pending)."""
+        t = schema.outbox
         with self.engine.begin() as conn:
+            if supersede:
+                conn.execute(update(t).where(
+                    t.c.group_key == group_key, t.c.receiver == receiver,
+                    t.c.integration == integration, t.c.status == "pending",
+                ).values(status="superseded"))
             result = conn.execute(insert(schema.outbox).values(
                 group_key=group_key, receiver=receiver, integration=integration, payload=payload,
                 firing=sorted(firing), resolved=sorted(resolved), status="pending", attempts=0,
@@ -240,11 +252,27 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).where(t.c.status == "pending")).scalar() or 0)
 
-    def outbox_list(self, limit: int = 200) -> list[OutboxEntry]:
+    def outbox_list(self, limit: int = 200, *, status: str | None = None,
+                    receiver: str | None = None) -> list[OutboxEntry]:
+        """The newest ``limit`` notifications, newest first, optionally of one status
+        (pending, sent, dead, superseded) and one receiver."""
         t = schema.outbox
+        query = select(t).order_by(t.c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        if receiver is not None:
+            query = query.where(t.c.receiver == receiver)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t).order_by(t.c.id.desc()).limit(limit)).mappings().all()
+            rows = conn.execute(query).mappings().all()
         return [_entry(r) for r in rows]
+
+    def outbox_postpone(self, entry: OutboxEntry, until: datetime) -> None:
+        """Move a pending notification's next attempt to ``until`` without counting an
+        attempt (a rate limit held it back)."""
+        t = schema.outbox
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == entry.id, t.c.status == "pending")
+                         .values(next_attempt_at=until))
 
     def outbox_delivered(self, entry: OutboxEntry, now: datetime) -> None:
         """Mark delivered and record it in the notification log, in one transaction, so a

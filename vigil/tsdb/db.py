@@ -19,14 +19,16 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from vigil.errors import StorageError
+from vigil.model.labels import Labels
 from vigil.selfmetrics import SelfMetrics
 from vigil.tsdb import _records
-from vigil.tsdb.appender import HeadAppender
+from vigil.tsdb.appender import CommitListener, HeadAppender
 from vigil.tsdb.block import Block, write_block
-from vigil.tsdb.head import MIN_TIME, Head
+from vigil.tsdb.head import MIN_TIME, Head, SeriesData
 from vigil.tsdb.querier import DBQuerier
 from vigil.tsdb.wal import WAL, FsyncPolicy
 
@@ -54,6 +56,7 @@ class DB:
         self._stop = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._listeners: list[CommitListener] = []
 
     @classmethod
     def open(
@@ -109,7 +112,33 @@ class DB:
 
     def appender(self) -> HeadAppender:
         self._check_open()
-        return HeadAppender(self._head, self._wal)
+        return HeadAppender(self._head, self._wal, self._listeners)
+
+    def subscribe(self, listener: CommitListener) -> Callable[[], None]:
+        """Call ``listener(batch)`` after every commit that stored samples, with the samples
+        stored: a list of ``(labels, timestamps_ms, values)``, each series ascending.
+
+        Called in the committing thread, after the WAL write and outside the head lock: in
+        commit order per thread, but two threads' batches may arrive in either order. It must
+        be fast and must not raise (hand the batch to a queue; the batch is shared by all
+        listeners and never reused: keep it, do not mutate it). Samples replayed from the
+        WAL on open are not delivered. Returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def add_block(self, data: Sequence[SeriesData], end_ms: int) -> str:
+        """Write ``data`` (sorted by labels) as a block ending at ``end_ms`` (exclusive) and
+        make it visible; used by backfill. The head refuses samples older than ``end_ms``
+        from now on (as after a restart). Returns the block directory."""
+        self._check_open()
+        with self._compact_lock:
+            block = Block(write_block(os.path.join(self.path, "blocks"), data, end_ms))
+            with self._blocks_lock:
+                self._blocks.append(block)
+                self._blocks.sort(key=lambda b: b.min_time)
+            with self._head.lock:
+                self._head.min_valid_time = max(self._head.min_valid_time, block.max_time)
+        return block.path
 
     def querier(self, mint_ms: int, maxt_ms: int) -> DBQuerier:
         self._check_open()
@@ -216,6 +245,16 @@ class DB:
             "block_bytes": sum(b.size_bytes() for b in blocks),
             "wal_bytes": self._wal.size_bytes(),
         }
+
+    def series_labels(self) -> set[Labels]:
+        """The distinct label sets in the head and all blocks (for cardinality reports)."""
+        with self._head.lock:
+            out: set[Labels] = set(self._head.by_labels)
+        with self._blocks_lock:
+            blocks = list(self._blocks)
+        for b in blocks:
+            out.update(e.labels for e in b._entries)  # same package: the block index
+        return out
 
     def _check_open(self) -> None:
         if self._closed:

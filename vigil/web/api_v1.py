@@ -21,6 +21,7 @@ from vigil.errors import ParseError, QueryError, VigilError
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.promql.value import QueryResult
+from vigil.web.api_status import flags, runtime_info, tsdb_status
 from vigil.web.deps import WebDeps
 from vigil.web.formatting import dumps
 from vigil.web.params import (
@@ -189,6 +190,7 @@ def _matcher_sets(deps: WebDeps, selectors: list[str]) -> list[list[Matcher]]:
 def api_router(deps: WebDeps) -> APIRouter:
     """The ``/api/v1`` routes, reading everything through ``deps``."""
     router = APIRouter(prefix="/api/v1")
+    started_s = deps.now()  # runtimeinfo's startTime: when the API was built, at app start
 
     def now_ms() -> int:
         return round(deps.now() * 1000)
@@ -378,8 +380,42 @@ def api_router(deps: WebDeps) -> APIRouter:
     async def config(request: Request, form: Form) -> Response:
         return _success({"yaml": deps.config_yaml()})
 
+    @route("/status/runtimeinfo")
+    async def runtimeinfo(request: Request, form: Form) -> Response:
+        return _success(runtime_info(deps.tsdb, started_s, started_s))
+
+    @route("/status/flags")
+    async def status_flags(request: Request, form: Form) -> Response:
+        return _success(flags(deps.tsdb))
+
+    @route("/status/tsdb")
+    async def status_tsdb(request: Request, form: Form) -> Response:
+        tsdb = deps.tsdb
+        if tsdb is None:
+            raise ApiError("unavailable", "TSDB statistics are not available")
+        limit = 10
+        if form.get("limit"):
+            try:
+                limit = int(form.get("limit"))
+            except ValueError:
+                limit = 0
+            if limit <= 0:
+                raise ApiError("bad_data", "limit must be a positive number")
+        return _success(await asyncio.to_thread(tsdb_status, tsdb, limit))
+
+    @route("/format_query", ("GET", "POST"))
+    async def format_query(request: Request, form: Form) -> Response:
+        if deps.format_query is None:
+            raise ApiError("not_found", "format_query is not available")
+        try:
+            return _success(deps.format_query(form.get("query")))
+        except ParseError as e:
+            raise _invalid("query", parse_error_message(e)) from None
+
     @route("/metadata")
     async def metadata(request: Request, form: Form) -> Response:
+        # Scrape loops do not keep HELP/TYPE metadata yet; Prometheus answers an empty
+        # object when it knows none, and Grafana then offers metric names without help.
         return _success({})
 
     @route("/query_exemplars", ("GET", "POST"))

@@ -6,6 +6,7 @@ string with status 400 (bad input) or 404 (unknown silence), as Alertmanager ans
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,7 @@ from vigil.alerting.silence import (
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import parse_matchers
+from vigil.state.store import OutboxEntry
 from vigil.web.deps import WebDeps
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -63,6 +65,17 @@ def alert_json(view: AlertView) -> dict[str, Any]:
         "status": {"state": view.state, "silencedBy": list(view.silenced_by),
                    "inhibitedBy": list(view.inhibited_by), "mutedBy": []},
     }
+
+
+_OUTBOX_STATES = ("pending", "sent", "dead", "superseded")
+
+
+def notification_json(e: OutboxEntry) -> dict[str, Any]:
+    return {"id": e.id, "groupKey": e.group_key, "receiver": e.receiver, "integration": e.integration,
+            "status": e.status, "attempts": e.attempts, "lastError": e.last_error,
+            "createdAt": _time(e.created_at), "nextAttemptAt": _time(e.next_attempt_at),
+            "sentAt": _time(e.sent_at) if e.sent_at else None,
+            "firing": len(e.firing), "resolved": len(e.resolved)}
 
 
 def silence_json(s: Silence, now: datetime) -> dict[str, Any]:
@@ -110,6 +123,8 @@ def _postable_alert(item: Any, index: int) -> Alert:
     labels, annotations = item.get("labels"), item.get("annotations") or {}
     if not isinstance(labels, dict) or not labels:
         raise ValueError(f"{where}: labels must be a non-empty object")
+    if not isinstance(annotations, dict):
+        raise ValueError(f"{where}: annotations must be an object")
     for name, value in [*labels.items(), *annotations.items()]:
         if not isinstance(value, str):
             raise ValueError(f"{where}: value of {name!r} must be a string")
@@ -178,7 +193,8 @@ def api_v2_router(deps: WebDeps) -> APIRouter:
             alerts = [_postable_alert(item, i) for i, item in enumerate(body)]
         except ValueError as exc:
             return _error(400, str(exc))
-        backend.put_alerts(alerts)
+        # In a thread: the write waits for its commit, and concurrent posts share one.
+        await asyncio.to_thread(backend.put_alerts, alerts)
         return Response(status_code=200)
 
     @router.get("/alerts/groups")
@@ -239,6 +255,22 @@ def api_v2_router(deps: WebDeps) -> APIRouter:
         except SilenceError as exc:
             return _error(400, str(exc))
         return Response(status_code=200)
+
+    @router.get("/notifications")
+    async def get_notifications(request: Request) -> Response:
+        """Vigil's extension: the outbox, newest first (``?status=dead`` for dead letters)."""
+        status = request.query_params.get("status")
+        if status is not None and status not in _OUTBOX_STATES:
+            return _error(400, f"status must be one of {', '.join(_OUTBOX_STATES)}")
+        try:
+            limit = int(request.query_params.get("limit", "200"))
+        except ValueError:
+            return _error(400, "limit must be an integer")
+        if not 0 < limit <= 10000:
+            return _error(400, "limit must be between 1 and 10000")
+        entries = backend.notifications(status=status, receiver=request.query_params.get("receiver"),
+                                        limit=limit)
+        return JSONResponse([notification_json(e) for e in entries])
 
     @router.get("/receivers")
     async def get_receivers() -> Response:

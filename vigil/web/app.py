@@ -10,9 +10,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from vigil.errors import VigilError
+from vigil.web.api_ingest import ingest_router
 from vigil.web.api_v1 import api_router
 from vigil.web.api_v2 import api_v2_router
 from vigil.web.deps import WebDeps
+from vigil.web.runbooks import runbooks_router
 from vigil.web.ui import ui_router
 
 __all__ = ["create_app"]
@@ -29,7 +31,9 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(api_router(deps))
     if deps.alerting is not None:
         app.include_router(api_v2_router(deps))
+    app.include_router(ingest_router(deps))
     app.include_router(ui_router(deps))
+    app.include_router(runbooks_router(deps))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/metrics", include_in_schema=False)

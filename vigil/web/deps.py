@@ -11,21 +11,23 @@ seconds since the epoch.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from vigil.alerting.service import AlertView, GroupView
 from vigil.alerting.silence import Silences
 from vigil.collect.target import TargetStatus
 from vigil.model.alert import Alert
+from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.promql.value import QueryResult
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
+from vigil.state.store import OutboxEntry
 from vigil.storage import Querier
 
-__all__ = ["AlertmanagerBackend", "QueryEngine", "RulesRetriever", "SeriesReader", "TargetRetriever", "WebDeps"]
+__all__ = ["AlertmanagerBackend", "PushGateway", "QueryEngine", "RemoteWriteReceiver", "RulesRetriever", "SeriesReader", "TSDBStats", "TargetRetriever", "WebDeps"]
 
 
 class QueryEngine(Protocol):
@@ -66,6 +68,40 @@ class SeriesReader(Protocol):
     def querier(self, mint_ms: int, maxt_ms: int) -> Querier: ...
 
 
+class TSDBStats(Protocol):
+    """Storage statistics for ``/api/v1/status/tsdb``, ``runtimeinfo`` and ``flags``
+    (:class:`vigil.tsdb.DB`). ``stats()`` has at least ``head_series``, ``head_samples``,
+    ``head_min_time`` and ``head_max_time`` (int ms or None); ``series_labels()`` is every
+    stored label set (head and blocks). ``path`` is the data directory; ``retention_ms`` the
+    time retention in milliseconds."""
+
+    path: str
+    retention_ms: int
+
+    def stats(self) -> Mapping[str, Any]: ...
+
+    def series_labels(self) -> set[Labels]: ...
+
+
+class RemoteWriteReceiver(Protocol):
+    """Stores one snappy-compressed remote-write request (``vigil.remote.Receiver``);
+    CPU-bound, called from a worker thread. Returns the samples stored; raises
+    :class:`vigil.remote.RemoteWriteError` whose ``status`` is the HTTP answer."""
+
+    def write(self, body: bytes) -> int: ...
+
+
+class PushGateway(Protocol):
+    """Pushed metric groups (``vigil.collect.pushgateway.PushGateway``). ``grouping`` is
+    the group's labels including ``job``. ``push`` raises :class:`vigil.errors.ParseError`
+    for a body that does not parse; ``replace`` False merges by metric name (POST)."""
+
+    def push(self, grouping: dict[str, str], body: bytes, content_type: str | None, *,
+             replace: bool) -> None: ...
+
+    def delete(self, grouping: dict[str, str]) -> bool: ...
+
+
 class AlertmanagerBackend(Protocol):
     """What the Alertmanager v2 API needs: the alerting stage's facade
     (:class:`vigil.alerting.service.Alerting`). Silence methods raise
@@ -81,6 +117,9 @@ class AlertmanagerBackend(Protocol):
 
     def receivers(self) -> list[str]: ...
 
+    def notifications(self, *, status: str | None = None, receiver: str | None = None,
+                      limit: int = 200) -> list[OutboxEntry]: ...
+
 
 def _always_ready() -> bool:
     return True
@@ -94,7 +133,8 @@ class WebDeps:
     :class:`vigil.errors.ParseError`. ``config_yaml`` returns the loaded configuration as
     YAML. ``reload`` re-reads configuration (``None`` disables ``POST /-/reload``) and raises
     :class:`vigil.errors.VigilError` with a located message on failure. ``ready`` is False
-    until storage has been replayed. ``now`` is the clock (unix seconds), injectable for tests.
+    until storage has been replayed. ``now`` is the clock (unix seconds), injectable for tests. ``tsdb`` and
+    ``format_query`` are optional; see their comments.
     """
 
     engine: QueryEngine
@@ -109,3 +149,9 @@ class WebDeps:
     ready: Callable[[], bool] = _always_ready
     now: Callable[[], float] = time.time
     alerting: AlertmanagerBackend | None = None  # None: no Alertmanager API
+    remote_write: RemoteWriteReceiver | None = None  # None: POST /api/v1/write answers 404
+    pushgateway: PushGateway | None = None  # None: no /metrics/job/... endpoint
+    tsdb: TSDBStats | None = None  # None: /api/v1/status/tsdb answers 404 unavailable
+    # Parses a query and prints it back in canonical form (``/api/v1/format_query``); raises
+    # ParseError. None: the endpoint answers 404.
+    format_query: Callable[[str], str] | None = None

@@ -24,7 +24,7 @@ from .conftest import RedisServer
 MODULES = ["vigil.collect.exporters", "vigil.collect.exporters.probe",
            "vigil.collect.exporters.postgres", "vigil.collect.exporters.redis",
            "vigil.collect.exporters.backup", "vigil.collect.exporters.mqtt",
-           "vigil.collect.exporters.sql"]
+           "vigil.collect.exporters.sql", "vigil.collect.exporters.kubernetes"]
 
 
 def test_all_names_exist_and_are_public() -> None:
@@ -76,8 +76,8 @@ collectors:
 
 def test_scraped_by_the_manager(tmp_path: Path, redis_server: RedisServer,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two backups collectors both run; a Redis with the wrong password is a down target
-    whose last error says why."""
+    """Two backups collectors both run; a Redis with the wrong password still stores its
+    page (``redis_up`` 0, ``vigil_collector_up`` 0, ``up`` 1) and its last error says why."""
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "x.dump").write_bytes(b"1234")
@@ -112,9 +112,11 @@ def test_scraped_by_the_manager(tmp_path: Path, redis_server: RedisServer,
     targets = asyncio.run(main())
     assert store.last("vigil_backup_files", job="backup", instance="a", collector="a") == 1
     assert store.last("vigil_backup_newest_size_bytes", job="backup", instance="b") == 4
-    assert store.last("up", job="redis", instance="cache") == 0
+    assert store.last("up", job="redis", instance="cache") == 1
+    assert store.last("redis_up", job="redis", instance="cache") == 0
+    assert store.last("vigil_collector_up", job="redis", collector="cache") == 0
     redis_target = targets[("redis", "cache")]
-    assert redis_target.health == "down"  # type: ignore[attr-defined]
+    assert redis_target.health == "up"  # type: ignore[attr-defined]
     assert "redis cache:" in redis_target.last_error  # type: ignore[attr-defined]
     assert "authentication failed" in redis_target.last_error  # type: ignore[attr-defined]
     assert "wrong" not in redis_target.last_error.replace("WRONGPASS", "")  # type: ignore[attr-defined]

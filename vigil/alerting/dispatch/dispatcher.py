@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -20,6 +21,7 @@ from vigil.alerting.dispatch.dedup import needs_update
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.inhibit import Inhibitor
 from vigil.alerting.notify.integration import Integration, build_integrations
+from vigil.alerting.timeinterval import TimeInterval, contains_any, parse_intervals
 from vigil.config.model import AlertingConfig
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # Resolved alerts are kept this long so late duplicates do not re-open them as new.
 _RESOLVED_RETENTION = timedelta(minutes=15)
+# How often a flush also sweeps all alerts for resolved ones past retention: the sweep is
+# O(alerts), too slow to run at every flush with tens of thousands of active alerts.
+_SWEEP_EVERY = timedelta(seconds=30)
 
 
 def _utcnow() -> datetime:
@@ -59,6 +64,14 @@ class Dispatcher:
         self._version = 0
         self._indexed_version = -1
         self._groups: dict[str, AggrGroup] = {}
+        self._last_sweep: datetime | None = None
+        # Group commit of alert writes: concurrent put() calls share one transaction (one
+        # fsync); each returns only once its alerts are committed.
+        self._commit_cond = threading.Condition()
+        self._commit_pending: dict[str, Alert] = {}
+        self._commit_open = 1  # the batch new writes join
+        self._commit_done = 0  # the last batch committed
+        self._committing = False
         self.apply_config(config)
 
     def apply_config(self, config: AlertingConfig) -> None:
@@ -68,6 +81,9 @@ class Dispatcher:
                 r.name: build_integrations(r, base_dir=self.base_dir) for r in config.receivers
             }
             self.inhibitor = Inhibitor(config.inhibit_rules)
+            self.time_intervals: dict[str, list[TimeInterval]] = parse_intervals({
+                t.name: [spec.model_dump(exclude_defaults=True) for spec in t.time_intervals]
+                for t in (*config.time_intervals, *config.mute_time_intervals)})
             self._indexed_version = -1
             # Regroup everything under the new tree; timers restart as Alertmanager's do.
             self._groups.clear()
@@ -79,11 +95,20 @@ class Dispatcher:
         with self._lock:
             return {(name, i.name): i for name, ints in self.receivers.items() for i in ints}
 
-    def restore(self) -> None:
-        """Reload the alerts held before a restart."""
+    def restore(self, grace_s: float = 0.0) -> None:
+        """Reload the alerts held before a restart.
+
+        A firing alert's ``ends_at`` is usually a projection (its sender will re-send before
+        then). If that projection ran out while Vigil itself was down, the alert is not
+        resolved: it is held ``grace_s`` longer so its sender can confirm or resolve it.
+        An explicit resolution (``ends_at`` not after the last update) stays resolved."""
         alerts = self.store.load_alerts()
         with self._lock:
             now = self.clock()
+            for i, alert in enumerate(alerts):
+                projected = alert.ends_at is not None and alert.ends_at > alert.updated_at + timedelta(seconds=1)
+                if grace_s and projected and alert.ends_at <= now:
+                    alerts[i] = alert = replace(alert, ends_at=now + timedelta(seconds=grace_s))
             for alert in alerts:
                 fp = alert.fingerprint()
                 self._alerts[fp] = alert
@@ -94,7 +119,7 @@ class Dispatcher:
 
     def put(self, alerts: list[Alert]) -> None:
         now = self.clock()
-        changed: list[Alert] = []
+        changed: list[tuple[str, Alert]] = []
         with self._lock:
             for alert in alerts:
                 fp = alert.fingerprint()
@@ -104,9 +129,34 @@ class Dispatcher:
                     continue
                 self._alerts[fp] = merged
                 self._version += 1
-                changed.append(merged)
+                changed.append((fp, merged))
                 self._route_alert(fp, merged, now)
-        self.store.upsert_alerts(changed)
+        self._persist(changed)
+
+    def _persist(self, alerts: list[tuple[str, Alert]]) -> None:
+        """Write ``alerts`` durably before returning. One caller at a time writes, taking
+        everything queued meanwhile; the others wait for the batch that holds theirs."""
+        if not alerts:
+            return
+        with self._commit_cond:
+            for fp, a in alerts:
+                self._commit_pending[fp] = a
+            mine = self._commit_open
+            while self._commit_done < mine:
+                if self._committing:
+                    self._commit_cond.wait()
+                    continue
+                batch, self._commit_pending = self._commit_pending, {}
+                batch_id, self._commit_open = self._commit_open, self._commit_open + 1
+                self._committing = True
+                self._commit_cond.release()
+                try:
+                    self.store.upsert_alerts(list(batch.values()), fingerprints=list(batch))
+                finally:
+                    self._commit_cond.acquire()
+                    self._committing = False
+                    self._commit_cond.notify_all()
+                self._commit_done = batch_id
 
     def alerts(self) -> list[Alert]:
         with self._lock:
@@ -132,8 +182,15 @@ class Dispatcher:
             group.insert(fp, alert, now)
 
     async def run(self) -> None:
+        """Fire group timers. Sleeps until the earliest timer, but at most ``tick_s``, so a
+        flush starts within a few milliseconds of its timer (groups created meanwhile wait
+        at least one group_wait, far longer than a tick)."""
         while True:
-            await asyncio.sleep(self.tick_s)
+            now = self.clock()
+            with self._lock:
+                next_at = min((g.next_flush_at for g in self._groups.values()), default=None)
+            delay = self.tick_s if next_at is None else min(self.tick_s, (next_at - now).total_seconds())
+            await asyncio.sleep(max(delay, 0.005))
             now = self.clock()
             with self._lock:
                 due = [g for g in self._groups.values() if g.due(now)]
@@ -153,6 +210,18 @@ class Dispatcher:
     def muted(self, labels: Labels, now: datetime) -> bool:
         return self.inhibitor.mutes(labels, now) or bool(self.silencer and self.silencer.mutes(labels, now))
 
+    def time_muted(self, route: Route, now: datetime) -> bool:
+        """Whether the route's time intervals mute its notifications at ``now``: inside any
+        of its ``mute_time_intervals``, or outside all of its ``active_time_intervals``
+        (Alertmanager's TimeMuteStage and TimeActiveStage)."""
+        opts = route.options
+        if any(contains_any(self.time_intervals.get(n, ()), now) for n in opts.mute_time_intervals):
+            return True
+        if opts.active_time_intervals:
+            return not any(contains_any(self.time_intervals.get(n, ()), now)
+                           for n in opts.active_time_intervals)
+        return False
+
     def flush(self, group: AggrGroup, now: datetime) -> None:
         self.refresh_inhibitions(now)
         with self._lock:
@@ -162,7 +231,7 @@ class Dispatcher:
         # Muted alerts are left out of the notification; when all are muted nothing is sent
         # and the notification log is left as it was (Alertmanager's MuteStage).
         unmuted = [(fp, a) for fp, a in alerts if not self.muted(a.labels, now)]
-        if unmuted:
+        if unmuted and not self.time_muted(group.route, now):
             self._flush_unmuted(group, unmuted, now)
         self._forget_resolved(group, dict(alerts), {fp for fp, a in alerts if a.resolved(now)}, now)
 
@@ -193,9 +262,9 @@ class Dispatcher:
             return False
         payload = integration.build(receiver=receiver, group_key=group.key, group_labels=group.labels,
                                     alerts=to_send, now=now, external_url=self.external_url)
-        self.store.outbox_supersede(group.key, receiver, integration.name)
         self.store.outbox_add(group_key=group.key, receiver=receiver, integration=integration.name,
-                              payload=payload, firing=sorted(firing), resolved=logged_resolved, now=now)
+                              payload=payload, firing=sorted(firing), resolved=logged_resolved, now=now,
+                              supersede=pending is not None)
         return True
 
     def _forget_resolved(self, group: AggrGroup, flushed: dict[str, Alert], resolved: set[str],
@@ -208,12 +277,18 @@ class Dispatcher:
                     del group.alerts[fp]
             if not group.alerts:
                 self._groups.pop(group.key, None)
+            if self._last_sweep is not None and now - self._last_sweep < _SWEEP_EVERY:
+                return
+            self._last_sweep = now
+            grouped: set[str] = set()
+            for g in self._groups.values():
+                grouped.update(g.alerts)
             for fp, alert in list(self._alerts.items()):
-                if alert.resolved(now) and not any(fp in g.alerts for g in self._groups.values()):
-                    if alert.ends_at is not None and alert.ends_at + _RESOLVED_RETENTION < now:
-                        del self._alerts[fp]
-                        self._version += 1
-                        gone.append(fp)
+                if fp not in grouped and alert.resolved(now) and alert.ends_at is not None \
+                        and alert.ends_at + _RESOLVED_RETENTION < now:
+                    del self._alerts[fp]
+                    self._version += 1
+                    gone.append(fp)
         self.store.delete_alerts(gone)
 
 

@@ -22,6 +22,9 @@ class RouteOptions:
     group_wait_s: float
     group_interval_s: float
     repeat_interval_s: float
+    # Names of time intervals; this route's own, never inherited (Alertmanager).
+    mute_time_intervals: tuple[str, ...] = ()
+    active_time_intervals: tuple[str, ...] = ()
 
 
 @dataclass
@@ -72,6 +75,8 @@ def _build(cfg: RouteConfig, parent: RouteOptions | None, parent_key: str, sibli
         group_wait_s=_pick(cfg.group_wait, parent and parent.group_wait_s, DEFAULT_GROUP_WAIT_S),
         group_interval_s=_pick(cfg.group_interval, parent and parent.group_interval_s, DEFAULT_GROUP_INTERVAL_S),
         repeat_interval_s=_pick(cfg.repeat_interval, parent and parent.repeat_interval_s, DEFAULT_REPEAT_INTERVAL_S),
+        mute_time_intervals=tuple(cfg.mute_time_intervals),
+        active_time_intervals=tuple(cfg.active_time_intervals),
     )
     if parent is None:
         key = "{}"

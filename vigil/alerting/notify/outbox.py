@@ -5,7 +5,9 @@ delivered together with its notification-log entry in one transaction. A crash b
 receiver's 2xx and that transaction re-sends once on restart (at-least-once); every other
 path sends exactly once. Retries back off exponentially from ``base_backoff_s`` up to
 ``max_backoff_s`` and honour ``Retry-After``; after ``max_attempts`` failures, or at once for
-an unrecoverable error, the notification is dead-lettered with its last error.
+an unrecoverable error, the notification is dead-lettered with its last error. An
+integration with a ``rate_limit`` delivers at most that often; the rest wait (postponed,
+no attempt counted) in the outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 
 from vigil.alerting.notify.integration import Integration
+from vigil.alerting.notify.ratelimit import TokenBucket
 from vigil.errors import NotifyError
 from vigil.selfmetrics import SelfMetrics
 from vigil.state.store import OutboxEntry, Store
@@ -51,19 +54,56 @@ class OutboxWorker:
         self.max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._buckets: dict[tuple[str, str], tuple[object, TokenBucket]] = {}
+        self.set_integrations(integrations)
 
     def set_integrations(self, integrations: Mapping[tuple[str, str], Integration]) -> None:
         self.integrations = dict(integrations)
+        # Keep a bucket across reloads while its limit is unchanged, so a reload cannot
+        # be used to burst past it.
+        buckets = {}
+        for key, integration in self.integrations.items():
+            limit = getattr(getattr(integration, "config", None), "rate_limit", None)
+            if limit is None:
+                continue
+            old = self._buckets.get(key)
+            buckets[key] = old if old and old[0] == limit else (
+                limit, TokenBucket(limit.limit / limit.per, limit.burst or limit.limit))
+        self._buckets = buckets
+
+    def _postpone_s(self, entry: OutboxEntry) -> float:
+        """0 when the entry may be delivered now (a token was taken), else seconds to wait."""
+        bucket = self._buckets.get((entry.receiver, entry.integration))
+        return 0.0 if bucket is None else bucket[1].take(self.clock().timestamp())
 
     def wake(self) -> None:
-        """Ask the worker to look at the outbox now (called after the dispatcher adds)."""
-        self._wake.set()
+        """Ask the worker to look at the outbox now (called after the dispatcher adds).
+        Safe from any thread: the dispatcher flushes in worker threads, and an
+        ``asyncio.Event`` set off its loop would not wake the loop until something else did."""
+        loop = self._loop
+        try:
+            same = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same = False
+        if loop is None or same or loop.is_closed():
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 100) -> int:
         """One pass: attempt every notification that is due now. Returns how many."""
         due = await asyncio.to_thread(self.store.outbox_due, self.clock(), limit)
-        if due:
-            await asyncio.gather(*(self._deliver(client, e) for e in due))
+        go = []
+        for entry in due:
+            wait_s = self._postpone_s(entry)
+            if wait_s:
+                await asyncio.to_thread(self.store.outbox_postpone, entry,
+                                        self.clock() + timedelta(seconds=wait_s))
+            else:
+                go.append(entry)
+        if go:
+            await asyncio.gather(*(self._deliver(client, e) for e in go))
         self.metrics.outbox_depth.set(await asyncio.to_thread(self.store.outbox_pending_count))
         return len(due)
 
@@ -75,6 +115,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         async with httpx.AsyncClient() as client:
             while not self._stopping:
                 self._wake.clear()

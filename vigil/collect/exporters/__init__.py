@@ -6,13 +6,16 @@
     backup     freshness of the newest backup file under a path (C9)
     mqtt       IoT device telemetry over MQTT, with offline detection (C6)
     sql        business metrics from the user's SQL queries, PostgreSQL (C8)
+    kubernetes kube-state-metrics-style cluster state from the API server (C7)
 
 Every collector is a class with a blocking ``collect() -> str`` returning Prometheus text
 format 0.0.4; the scrape manager calls it in a worker thread, one call at a time per target,
 and each bounds its own network I/O by its ``timeout``. A collector that cannot collect at
-all raises :class:`CollectorError`, so the target is ``up`` 0 with that message as its last
-error on the targets page. Partial failures are reported in-page as
-``vigil_collector_up{collector}`` 0 and ``vigil_collector_last_error_info{collector,error}``.
+all raises :class:`CollectorError`; :func:`build_local_targets` wraps every collector so that
+the scrape then still stores a page with ``pg_up``/``redis_up`` 0 (where the collector has
+such a metric), ``vigil_collector_up{collector}`` 0 and
+``vigil_collector_last_error_info{collector,error}``, keeps the target's ``up`` at 1 and shows
+the message as the target's last error. Partial failures are reported in-page the same way.
 
 :func:`build_local_targets` turns the ``collectors:`` config section into local targets,
 ``job`` being the collector kind and ``instance`` its configured name.
@@ -23,7 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.collect.exporters._expfmt import CollectorError
+from vigil.collect.exporters._health import guarded
 from vigil.collect.exporters.backup import BackupCollector
+from vigil.collect.exporters.kubernetes import KubernetesCollector
 from vigil.collect.exporters.mqtt import MQTTCollector
 from vigil.collect.exporters.postgres import PostgresCollector
 from vigil.collect.exporters.probe import ProbeCollector
@@ -33,7 +38,7 @@ from vigil.collect.local import LocalTarget
 from vigil.config.model import CollectorsConfig
 
 __all__ = [
-    "BackupCollector", "CollectorError", "MQTTCollector", "PostgresCollector", "ProbeCollector",
+    "BackupCollector", "CollectorError", "KubernetesCollector", "MQTTCollector", "PostgresCollector", "ProbeCollector",
     "RedisCollector", "SQLCollector", "build_local_targets",
 ]
 
@@ -45,19 +50,23 @@ def build_local_targets(collectors: CollectorsConfig) -> list[LocalTarget]:
     """
     out: list[LocalTarget] = []
 
-    def add(job: str, name: str, collect: Callable[[], str], interval: float | None) -> None:
-        out.append(LocalTarget(job=job, instance=name, collect=collect, interval_s=interval))
+    def add(job: str, name: str, collect: Callable[[], str], interval: float | None,
+            up_metric: str | None = None) -> None:
+        out.append(LocalTarget(job=job, instance=name, interval_s=interval,
+                               collect=guarded(job, name, collect, up_metric)))
 
     for probe in collectors.probes:
         add("probe", probe.name, ProbeCollector(probe).collect, probe.interval)
     for pg in collectors.postgres:
-        add("postgres", pg.name, PostgresCollector(pg).collect, pg.interval)
+        add("postgres", pg.name, PostgresCollector(pg).collect, pg.interval, "pg_up")
     for rd in collectors.redis:
-        add("redis", rd.name, RedisCollector(rd).collect, rd.interval)
+        add("redis", rd.name, RedisCollector(rd).collect, rd.interval, "redis_up")
     for backup in collectors.backups:
         add("backup", backup.name, BackupCollector(backup).collect, backup.interval)
     for mqtt in collectors.mqtt:
         add("mqtt", mqtt.name, MQTTCollector(mqtt).collect, mqtt.interval)
     for sql in collectors.sql:
         add("sql", sql.name, SQLCollector(sql).collect, sql.interval)
+    for kube in collectors.kubernetes:
+        add("kubernetes", kube.name, KubernetesCollector(kube).collect, kube.interval)
     return out

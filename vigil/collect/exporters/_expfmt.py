@@ -9,17 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from vigil.errors import VigilError
+from vigil.collect.local import CollectorError
 
 __all__ = ["CollectorError", "Page"]
-
-
-class CollectorError(VigilError):
-    """A collector could not collect at all (server down, wrong password, path missing).
-
-    Raised out of ``collect()``: the scrape manager then records the target as down
-    (``up`` = 0) and shows this message as the target's last error.
-    """
 
 
 def _escape_label(value: str) -> str:

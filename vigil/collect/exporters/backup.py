@@ -5,8 +5,9 @@ Series, each labelled ``collector`` with the configured name:
 ``vigil_backup_newest_timestamp_seconds`` (its mtime, unix seconds),
 ``vigil_backup_newest_age_seconds`` (now minus that mtime, never below 0) and
 ``vigil_backup_newest_size_bytes``. A missing or unreadable directory raises
-:class:`CollectorError` (the target goes down): a vanished backup mount must page someone,
-not look like "no backups".
+:class:`CollectorError` (the scrape then stores ``vigil_collector_up`` 0 and the target's
+last error says why): a vanished backup mount must page someone, not look like "no
+backups".
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ scrape renders the current state (see :mod:`._telemetry` for the message format)
     vigil_mqtt_messages_{received,invalid,dropped}_total{collector}
 
 While the broker is unreachable or refuses the login, ``collect`` raises
-:class:`CollectorError` (the target is down and shows why).
+:class:`CollectorError` (the scrape stores ``vigil_collector_up`` 0 and the target's last
+error shows why).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ indexes and TOAST included, of the database the DSN names), ``pg_cache_hit_ratio
 (0..1, absent before any block was read).
 
 Each :meth:`PostgresCollector.collect` opens one connection and closes it. If the server
-cannot be reached or refuses the login it raises :class:`CollectorError`; if only some
+cannot be reached or refuses the login it raises :class:`CollectorError` (the scrape then
+stores ``pg_up`` 0 and ``vigil_collector_up`` 0, see :mod:`._health`); if only some
 queries fail (permissions, say) the rest is still reported, with
 ``vigil_collector_up{collector}`` = 0 and the error in ``vigil_collector_last_error_info``.
 """

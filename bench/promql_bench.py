@@ -1,0 +1,220 @@
+"""PromQL query speed, Vigil vs Prometheus 2.42, over HTTP, on identical data, in one run.
+
+Data (generated, seeded):
+
+* range workload: ``--series`` counters ``x{grp, instance}`` (10 groups) and a classic
+  histogram ``x_bucket{instance, le}`` (10 buckets, ``--series``/10 series), ``--hours`` of
+  samples every ``--interval`` s, ending at a fixed time;
+* instant workload: ``--instant-series`` counters ``y{instance, mode}`` (8 modes) over the
+  last ``--instant-minutes`` minutes.
+
+Prometheus gets the data as blocks (``promtool tsdb create-blocks-from openmetrics``); Vigil
+gets it through its appender into a TSDB directory (compacted into blocks as far as its
+head rules allow). Then both servers run on loopback (Vigil: ``bench/promql_serve.py``,
+uvicorn, the real ``/api/v1``) and each is measured alone:
+
+1. each range query (``--step``) ``--repeats`` times after one warm-up: median wall time of
+   the whole HTTP request, JSON body read included;
+2. an instant "dashboard mix" at ``--concurrency`` clients for ``--instant-requests``
+   requests: queries/s and p50/p99 latency.
+
+    .venv/bin/python bench/promql_bench.py --series 1000 --hours 24 --instant-series 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
+
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.prometheus import create_blocks, running_prometheus  # noqa: E402
+from vigil.model.labels import Labels  # noqa: E402
+from vigil.tsdb import DB  # noqa: E402
+
+END_MS = 1_700_006_400_000  # a fixed, hour-aligned end of the data
+LE = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "+Inf")
+MODES = ("idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice")
+RANGE_QUERIES = [
+    "sum(rate(x[5m]))",
+    "sum by (grp) (rate(x[5m]))",
+    "rate(x[1h])",
+    "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))",
+]
+INSTANT_MIX = [
+    "sum by (mode) (rate(y[5m]))",
+    "topk(10, rate(y[5m]))",
+    'avg(rate(y{mode="idle"}[5m]))',
+    'rate(y{instance="h-42"}[5m])',
+    "count(y)",
+    'sum by (instance) (rate(y{mode!="idle"}[1m])) > 100',
+]
+
+
+def generate(args: argparse.Namespace):
+    """Yield ``(name, labels, samples)`` for both workloads; samples as (ts_ms, value)."""
+    rng = np.random.default_rng(1)
+    step = args.interval * 1000
+    n = args.hours * 3600 // args.interval
+    ts = (END_MS - (n - 1) * step + np.arange(n) * step).tolist()
+    for i in range(args.series):
+        vals = np.cumsum(rng.integers(0, 100, n)).astype(float).tolist()
+        yield "x", {"grp": f"g{i % 10}", "instance": f"i-{i}"}, list(zip(ts, vals, strict=True))
+    for i in range(max(args.series // 100, 1)):
+        obs = np.cumsum(rng.integers(0, 20, (n, len(LE))), axis=0)
+        counts = np.cumsum(obs, axis=1)  # cumulative over le, monotonic in time
+        for j, le in enumerate(LE):
+            yield "x_bucket", {"instance": f"i-{i}", "le": le}, list(
+                zip(ts, counts[:, j].astype(float).tolist(), strict=True))
+    m = args.instant_minutes * 60 // args.interval
+    its = ts[-m:]
+    for i in range(args.instant_series):
+        vals = np.cumsum(rng.integers(0, 2000, m)).astype(float).tolist()
+        yield "y", {"instance": f"h-{i // len(MODES)}", "mode": MODES[i % len(MODES)]}, list(
+            zip(its, vals, strict=True))
+
+
+def load_vigil(args: argparse.Namespace, path: Path) -> float:
+    t0 = time.monotonic()
+    db = DB.open(path, wal_fsync="off", retention_ms=100 * 365 * 86_400_000,
+                 compact_interval_s=86_400)
+    app, pending = db.appender(), 0
+    for name, labels, samples in generate(args):
+        ls = Labels({"__name__": name, **labels})
+        for t, v in samples:
+            app.append(ls, t, v)
+        pending += len(samples)
+        if pending >= 200_000:  # commit in batches, as scrapes would
+            app.commit()
+            app, pending = db.appender(), 0
+    app.commit()
+    db.compact()
+    db.close()
+    return time.monotonic() - t0
+
+
+def timed_get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    r = client.get(path, params=params)
+    body = r.content
+    elapsed = time.perf_counter() - t0
+    if r.status_code != 200:
+        raise RuntimeError(f"{path} {params}: {r.status_code} {body[:300]!r}")
+    return elapsed, len(r.json()["data"]["result"])
+
+
+def range_medians(url: str, args: argparse.Namespace) -> dict[str, tuple[float, int]]:
+    start = END_MS - args.hours * 3600_000 + 3600_000  # an hour in, so 1h windows are full
+    params = {"start": f"{start / 1000:.3f}", "end": f"{END_MS / 1000:.3f}",
+              "step": str(args.step)}
+    out = {}
+    with httpx.Client(base_url=url, timeout=600) as c:
+        for q in RANGE_QUERIES:
+            timed_get(c, "/api/v1/query_range", {**params, "query": q})  # warm-up
+            runs = [timed_get(c, "/api/v1/query_range", {**params, "query": q})
+                    for _ in range(args.repeats)]
+            out[q] = (statistics.median(r[0] for r in runs), runs[0][1])
+    return out
+
+
+def instant_mix(url: str, args: argparse.Namespace) -> tuple[float, float, float]:
+    """(queries/s, p50 s, p99 s) for the instant dashboard mix at args.concurrency."""
+    at = {"time": f"{(END_MS - 30_000) / 1000:.3f}"}
+    per_worker = args.instant_requests // args.concurrency
+
+    def worker(k: int) -> list[float]:
+        with httpx.Client(base_url=url, timeout=600) as c:
+            return [timed_get(c, "/api/v1/query", {**at, "query": INSTANT_MIX[(k + i) % len(
+                INSTANT_MIX)]})[0] for i in range(per_worker)]
+
+    with httpx.Client(base_url=url, timeout=600) as c:  # warm-up
+        for q in INSTANT_MIX:
+            timed_get(c, "/api/v1/query", {**at, "query": q})
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        lat = sorted(x for xs in pool.map(worker, range(args.concurrency)) for x in xs)
+    wall = time.perf_counter() - t0
+    return len(lat) / wall, lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+def start_vigil(path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "promql_serve.py"),
+                             str(path), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("vigil server exited")
+        time.sleep(0.25)
+    raise RuntimeError("vigil server not ready")
+
+
+def report(name: str, ranges: dict[str, tuple[float, int]], mix: tuple[float, float, float]):
+    print(f"\n== {name}")
+    for q, (median, nseries) in ranges.items():
+        print(f"  range  {median * 1000:9.1f} ms  ({nseries} series)  {q}")
+    print(f"  instant mix: {mix[0]:.1f} queries/s, p50 {mix[1] * 1000:.1f} ms, "
+          f"p99 {mix[2] * 1000:.1f} ms")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--series", type=int, default=1000)
+    p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--interval", type=int, default=15, help="scrape interval, s")
+    p.add_argument("--step", type=int, default=60, help="range query step, s")
+    p.add_argument("--instant-series", type=int, default=20_000)
+    p.add_argument("--instant-minutes", type=int, default=10)
+    p.add_argument("--instant-requests", type=int, default=100)
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--only", choices=("vigil", "prometheus"), default=None)
+    args = p.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs; args: {vars(args)}")
+    with tempfile.TemporaryDirectory(prefix="promql-bench-") as tmp:
+        root = Path(tmp)
+        results = {}
+        if args.only != "prometheus":
+            print(f"loading Vigil: {load_vigil(args, root / 'vigil'):.1f} s")
+            proc, url = start_vigil(root / "vigil")
+            try:
+                results["vigil"] = (range_medians(url, args), instant_mix(url, args))
+            finally:
+                proc.terminate()
+                proc.wait(60)
+        if args.only != "vigil":
+            t0 = time.monotonic()
+            create_blocks(generate(args), root / "prom" / "data")
+            print(f"loading Prometheus (promtool): {time.monotonic() - t0:.1f} s")
+            with running_prometheus(root / "prom" / "data") as prom:
+                results["prometheus"] = (range_medians(prom.url, args),
+                                         instant_mix(prom.url, args))
+        for name, (ranges, mix) in results.items():
+            report(name, ranges, mix)
+        if len(results) == 2:
+            print("\nVigil / Prometheus median time:")
+            for q in RANGE_QUERIES:
+                ratio = results["vigil"][0][q][0] / results["prometheus"][0][q][0]
+                print(f"  {ratio:6.2f}x  {q}")
+            print(f"  instant mix queries/s ratio (Vigil/Prometheus): "
+                  f"{results['vigil'][1][0] / results['prometheus'][1][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The remote-write receiver against a real TSDB, directly and over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.remote.conftest import read_all
+from tests.web.fakes import make_deps
+from vigil.model import Labels, Matcher
+from vigil.remote import Limits, Receiver, RemoteWriteError, compress, encode_write_request
+from vigil.web import create_app
+
+T0 = 1_700_000_000_000
+
+
+def body(series) -> bytes:
+    return compress(encode_write_request(series))
+
+
+def test_samples_are_stored_with_sorted_labels(db):
+    rx = Receiver(db)
+    n = rx.write(body([
+        ([("job", "node"), ("__name__", "up"), ("instance", "a")], [T0, T0 + 15_000], [1.0, 0.0]),
+        ([("__name__", "load1"), ("job", "node"), ("empty", "")], [T0], [0.5]),
+    ]))
+    assert n == 3
+    got = read_all(db)
+    assert got == {
+        Labels({"__name__": "up", "job": "node", "instance": "a"}): [(T0, 1.0), (T0 + 15_000, 0.0)],
+        Labels({"__name__": "load1", "job": "node"}): [(T0, 0.5)],
+    }
+    # The same series again (the label cache path) appends to the same series.
+    rx.write(body([([("job", "node"), ("__name__", "up"), ("instance", "a")], [T0 + 30_000], [1.0])]))
+    assert len(read_all(db, Matcher.equal("__name__", "up"))[Labels(
+        {"__name__": "up", "job": "node", "instance": "a"})]) == 3
+
+
+@pytest.mark.parametrize(("series", "message"), [
+    ([([("job", "x")], [T0], [1.0])], "no __name__ label"),
+    ([([("__name__", "m"), ("a", "1"), ("a", "2")], [T0], [1.0])], "duplicate label name 'a'"),
+    ([([("__name__", "m"), ("0bad", "1")], [T0], [1.0])], "invalid label name '0bad'"),
+    ([([("__name__", "m"), ("a-b", "1")], [T0], [1.0])], "invalid label name 'a-b'"),
+    ([([("__name__", "m")] + [(f"l{i}", "v") for i in range(10_000)], [T0], [1.0])],
+     "10001 labels, more than the limit of 256"),
+    ([([("__name__", "m"), ("big", "x" * (1 << 20))], [T0], [1.0])],
+     "is 1048576 bytes, more than the limit of 65536"),
+    ([([("__name__", "m")], [T0, T0 - 1], [1.0, 2.0])], "out of order sample"),
+    ([([("__name__", "m")], [T0, T0], [1.0, 2.0])], "duplicate sample for timestamp"),
+])
+def test_bad_series_rejects_whole_request_with_400(db, series, message):
+    rx = Receiver(db)
+    good = ([("__name__", "good")], [T0], [1.0])
+    with pytest.raises(RemoteWriteError, match=message) as exc:
+        rx.write(body([good, *series]))
+    assert exc.value.status == 400
+    assert read_all(db) == {}  # nothing of the request is stored
+    rx.write(body([good]))  # and the receiver still works
+    assert list(read_all(db)) == [Labels({"__name__": "good"})]
+
+
+def test_out_of_order_against_committed_sample_is_400(db):
+    rx = Receiver(db)
+    rx.write(body([([("__name__", "m")], [T0], [1.0])]))
+    with pytest.raises(RemoteWriteError, match="out of order") as exc:
+        rx.write(body([([("__name__", "m")], [T0 - 1000], [1.0])]))
+    assert exc.value.status == 400
+
+
+def test_body_limits(db):
+    rx = Receiver(db, Limits(max_body_bytes=100))
+    with pytest.raises(RemoteWriteError, match="exceeds the limit of 100 bytes"):
+        rx.write(b"x" * 101)
+    rx = Receiver(db, Limits(max_decompressed_bytes=1000))
+    with pytest.raises(RemoteWriteError, match="exceeds the limit of 1000 bytes"):
+        rx.write(body([([("__name__", "m"), ("v", "y" * 2000)], [T0], [1.0])]))
+
+
+def test_closed_store_is_retryable(tmp_path):
+    from vigil.tsdb import DB
+    d = DB.open(str(tmp_path / "t"), wal_fsync="off")
+    d.close()
+    with pytest.raises(RemoteWriteError) as exc:
+        Receiver(d).write(body([([("__name__", "m")], [T0], [1.0])]))
+    assert exc.value.status >= 500
+
+
+def test_http_endpoint(db):
+    deps = make_deps()
+    with TestClient(create_app(deps)) as c:
+        assert c.post("/api/v1/write", content=body([])).status_code == 404  # not enabled
+    deps.remote_write = Receiver(db)
+    headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+               "X-Prometheus-Remote-Write-Version": "0.1.0"}
+    with TestClient(create_app(deps)) as c:
+        r = c.post("/api/v1/write", content=body([([("__name__", "m")], [T0], [4.0])]),
+                   headers=headers)
+        assert r.status_code == 204
+        r = c.post("/api/v1/write", content=b"garbage", headers=headers)
+        assert r.status_code == 400 and "snappy" in r.text
+        r = c.post("/api/v1/write", content=compress(b"\x0a\x05\x0a"), headers=headers)
+        assert r.status_code == 400 and "protobuf" in r.text
+    assert read_all(db) == {Labels({"__name__": "m"}): [(T0, 4.0)]}
+
+
+def test_series_without_samples_next_to_one_with_two(db):
+    Receiver(db).write(body([([("__name__", "none")], [], []),
+                             ([("__name__", "two")], [T0, T0 + 1], [1.0, 2.0])]))
+    assert read_all(db) == {Labels({"__name__": "two"}): [(T0, 1.0), (T0 + 1, 2.0)]}
+
+
+def test_http_body_too_large_is_413(db, monkeypatch):
+    from vigil.web import api_ingest
+    monkeypatch.setattr(api_ingest, "MAX_BODY_BYTES", 100)
+    deps = make_deps()
+    deps.remote_write = Receiver(db)
+    with TestClient(create_app(deps)) as c:
+        assert c.post("/api/v1/write", content=b"x" * 101).status_code == 413
+        assert c.post("/api/v1/write", content=body([([("__name__", "m")], [T0], [1.0])])
+                      ).status_code == 204
