@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from vigil.alerting.amconfig import load_alertmanager_text
 from vigil.alerting.dispatch import build_routes
 from vigil.config import load_config
+from vigil.config.amconfig import load_alertmanager_text
 from vigil.errors import ConfigError
 from vigil.model import Labels
 

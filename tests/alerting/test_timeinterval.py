@@ -10,9 +10,9 @@ import pytest
 
 from tests.alerting.harness import Harness, alert
 from tests.support.webhook import WebhookReceiver
-from vigil.alerting.timeinterval import TimeIntervalError, compile_interval
 from vigil.config import load_config_text
 from vigil.errors import ConfigError
+from vigil.model.timeinterval import TimeIntervalError, compile_interval
 
 UTC = timezone.utc
 

@@ -38,8 +38,8 @@ def parse_label_args(args: list[str]) -> dict[str, str]:
 
 def load_alerting(config: str | None):
     """The alerting section of a Vigil config or of an Alertmanager file."""
-    from vigil.alerting.amconfig import alerting_from_alertmanager, looks_like_alertmanager
     from vigil.config import load_config, load_yaml_file
+    from vigil.config.amconfig import alerting_from_alertmanager, looks_like_alertmanager
 
     if config is None:
         return load_config(None).alerting

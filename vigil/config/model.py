@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.model.matchers import parse_matchers
 from vigil.model.regex import compile_go
+from vigil.model.timeinterval import TimeIntervalError, compile_interval
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 DEFAULT_LISTEN = "127.0.0.1:9494"
@@ -566,7 +567,7 @@ class InhibitRule(Section):
 
 class TimeIntervalSpec(Section):
     """One entry of a time interval (Alertmanager's format); parsed and checked by
-    :mod:`vigil.alerting.timeinterval`. Values are strings such as ``monday:friday``,
+    :mod:`vigil.model.timeinterval`. Values are strings such as ``monday:friday``,
     ``1:7``, ``-1``, ``january:march``, ``2024:2026``; ``location`` an IANA zone."""
 
     times: list[dict[str, str | int]] = Field(default_factory=list)  # int: unquoted 17:00 in YAML 1.1
@@ -578,7 +579,7 @@ class TimeIntervalSpec(Section):
 
     @model_validator(mode="after")
     def _parse(self) -> TimeIntervalSpec:
-        from vigil.alerting.timeinterval import TimeIntervalError, compile_interval
+
 
         try:
             compile_interval(self.model_dump(exclude_defaults=True))
@@ -593,7 +594,7 @@ class NamedTimeInterval(Section):
 
 
 class AlertingConfig(Section):
-    # Set only when the alerting section came from an Alertmanager file (vigil.alerting.amconfig).
+    # Set only when the alerting section came from an Alertmanager file (vigil.config.amconfig).
     alertmanager_config: str | None = None
     time_intervals: list[NamedTimeInterval] = Field(default_factory=list)
     mute_time_intervals: list[NamedTimeInterval] = Field(default_factory=list)  # older name
@@ -691,7 +692,7 @@ class Config(Section):
         alerting = data.get("alerting") if isinstance(data, dict) else None
         if not isinstance(alerting, dict) or alerting.get("alertmanager_config") is None:
             return data
-        from vigil.alerting.amconfig import load_alertmanager_config
+        from vigil.config.amconfig import load_alertmanager_config
 
         others = sorted(set(alerting) - {"alertmanager_config", "resend_delay"})
         if others:

@@ -21,10 +21,10 @@ from vigil.alerting.dispatch.dedup import needs_update
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.inhibit import Inhibitor
 from vigil.alerting.notify.integration import Integration, build_integrations
-from vigil.alerting.timeinterval import TimeInterval, contains_any, parse_intervals
 from vigil.config.model import AlertingConfig
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
+from vigil.model.timeinterval import TimeInterval, contains_any, parse_intervals
 from vigil.state.store import Store
 
 log = logging.getLogger(__name__)

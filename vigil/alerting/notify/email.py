@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -26,18 +25,17 @@ import httpx
 
 from vigil.alerting.notify.integration import read_secret_file
 from vigil.alerting.notify.templates import (
+    Notification,
     NotifyTemplate,
+    RenderedIntegration,
     default_html,
     default_text,
     default_title,
     maybe_template,
-    notification,
     render_or,
 )
 from vigil.config.model import EmailConfig
 from vigil.errors import NotifyError
-from vigil.model.alert import Alert
-from vigil.model.labels import Labels
 
 __all__ = ["Email", "smtp_error"]
 
@@ -47,7 +45,7 @@ _RESERVED = {"from", "to", "date", "message-id", "mime-version", "content-type",
 
 
 @dataclass
-class Email:
+class Email(RenderedIntegration):
     """One entry of a receiver's ``email_configs``. Safe to share between threads."""
 
     name: str
@@ -63,14 +61,7 @@ class Email:
         self._html = maybe_template(c.html, f"{self.name}.html", html=True)
         self._text = maybe_template(c.text, f"{self.name}.text")
 
-    @property
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
-
-    def build(self, *, receiver: str, group_key: str, group_labels: Labels, alerts: list[Alert],
-              now: datetime, external_url: str) -> dict[str, Any]:
-        n = notification(receiver=receiver, group_key=group_key, group_labels=group_labels,
-                         alerts=alerts, now=now, external_url=external_url)
+    def render(self, n: Notification) -> dict[str, Any]:
         headers = {k: _one_line(t.render(n)) for k, t in self._headers.items()}
         subject = next((headers.pop(k) for k in list(headers) if k.lower() == "subject"), None)
         domain = self.config.from_.rpartition("@")[2].strip(" >") or "vigil"
@@ -79,7 +70,7 @@ class Email:
             "to": [a.strip() for a in self.config.to.split(",") if a.strip()],
             "subject": subject if subject is not None else _one_line(default_title(n)),
             "headers": headers,
-            "date": email.utils.format_datetime(now),
+            "date": email.utils.format_datetime(n.now),
             "message_id": email.utils.make_msgid(domain=domain),
             "text": render_or(self._text, n, default_text),
             "html": render_or(self._html, n, default_html),

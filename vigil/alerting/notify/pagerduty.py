@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -30,14 +29,12 @@ from vigil.alerting.notify.payload import rfc3339
 from vigil.alerting.notify.templates import (
     Notification,
     NotifyTemplate,
+    RenderedIntegration,
     default_title,
     maybe_template,
-    notification,
 )
 from vigil.config.model import PagerdutyConfig
 from vigil.errors import NotifyError
-from vigil.model.alert import Alert
-from vigil.model.labels import Labels
 
 __all__ = ["MAX_DETAIL_ALERTS", "MAX_SUMMARY", "PagerDuty", "dedup_key", "pagerduty_severity"]
 
@@ -67,7 +64,7 @@ def pagerduty_severity(value: str) -> str | None:
 
 
 @dataclass
-class PagerDuty:
+class PagerDuty(RenderedIntegration):
     """One entry of a receiver's ``pagerduty_configs``. Safe to share between threads."""
 
     name: str
@@ -87,18 +84,7 @@ class PagerDuty:
         self._details = {k: NotifyTemplate(v, f"{self.name}.details.{k}")
                          for k, v in c.details.items()}
 
-    @property
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
-
-    def build(self, *, receiver: str, group_key: str, group_labels: Labels, alerts: list[Alert],
-              now: datetime, external_url: str) -> dict[str, Any]:
-        """The event without ``routing_key`` (added at send time)."""
-        n = notification(receiver=receiver, group_key=group_key, group_labels=group_labels,
-                         alerts=alerts, now=now, external_url=external_url)
-        return self.event(n)
-
-    def event(self, n: Notification) -> dict[str, Any]:
+    def render(self, n: Notification) -> dict[str, Any]:
         key = dedup_key(n.group_key)
         if n.status == "resolved":
             return {"event_action": "resolve", "dedup_key": key}

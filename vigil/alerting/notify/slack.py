@@ -17,7 +17,6 @@ Slack answers 200 ``ok``; 400 ``invalid_payload``/``no_text``/``invalid_blocks``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -27,16 +26,14 @@ from vigil.alerting.notify.templates import (
     AlertView,
     Notification,
     NotifyTemplate,
+    RenderedIntegration,
     default_title,
     go_time,
     maybe_template,
-    notification,
     render_or,
 )
 from vigil.config.model import SlackConfig
 from vigil.errors import NotifyError
-from vigil.model.alert import Alert
-from vigil.model.labels import Labels
 
 __all__ = ["MAX_BLOCKS", "MAX_HEADER", "MAX_SECTION_TEXT", "MAX_TEXT", "Slack", "severity_rank"]
 
@@ -79,7 +76,7 @@ def status_emoji(n: Notification) -> str:
 
 
 @dataclass
-class Slack:
+class Slack(RenderedIntegration):
     """One entry of a receiver's ``slack_configs``. Safe to share between threads."""
 
     name: str
@@ -96,18 +93,7 @@ class Slack:
                        (("channel", c.channel), ("username", c.username),
                         ("icon_emoji", c.icon_emoji)) if v is not None}
 
-    @property
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
-
-    def build(self, *, receiver: str, group_key: str, group_labels: Labels, alerts: list[Alert],
-              now: datetime, external_url: str) -> dict[str, Any]:
-        """The complete JSON body to POST; :meth:`send` adds nothing to it."""
-        n = notification(receiver=receiver, group_key=group_key, group_labels=group_labels,
-                         alerts=alerts, now=now, external_url=external_url)
-        return self.message(n)
-
-    def message(self, n: Notification) -> dict[str, Any]:
+    def render(self, n: Notification) -> dict[str, Any]:
         title = render_or(self._title, n, default_title)
         blocks: list[dict[str, Any]] = [{
             "type": "header",

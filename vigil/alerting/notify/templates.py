@@ -41,7 +41,7 @@ from vigil.rules.template import (
     title,
 )
 
-__all__ = ["AlertView", "Notification", "NotifyTemplate", "default_html", "default_text",
+__all__ = ["AlertView", "Notification", "NotifyTemplate", "RenderedIntegration", "default_html", "default_text",
            "default_title", "go_time", "notification"]
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class Notification:
     common_labels: dict[str, str]
     common_annotations: dict[str, str]
     external_url: str
+    now: datetime  # the flush time
 
     @property
     def firing(self) -> list[AlertView]:
@@ -147,7 +148,7 @@ def notification(*, receiver: str, group_key: str, group_labels: Labels, alerts:
         alerts=views, group_key=group_key, group_labels=group_labels.to_dict(),
         common_labels=common_labels([a.labels for a in alerts]),
         common_annotations=common_labels([a.annotations for a in alerts]),
-        external_url=external_url)
+        external_url=external_url, now=now)
 
 
 def _join(sep: Any, items: Any) -> str:
@@ -282,3 +283,24 @@ def default_html(n: Notification) -> str:
         parts.append(f"<p><a href=\"{e(n.alerts_url)}\">All alerts in Vigil</a></p>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+class RenderedIntegration:
+    """Base of the integrations whose payload is rendered from a :class:`Notification`
+    (Slack, PagerDuty, e-mail): the flush becomes Alertmanager's template data once, and
+    each subclass says only how to turn it into its wire format, in :meth:`render`."""
+
+    config: Any  # has send_resolved
+
+    @property
+    def send_resolved(self) -> bool:
+        return bool(self.config.send_resolved)
+
+    def build(self, *, receiver: str, group_key: str, group_labels: Labels, alerts: list[Alert],
+              now: datetime, external_url: str) -> dict[str, Any]:
+        return self.render(notification(receiver=receiver, group_key=group_key,
+                                        group_labels=group_labels, alerts=alerts, now=now,
+                                        external_url=external_url))
+
+    def render(self, n: Notification) -> dict[str, Any]:
+        raise NotImplementedError

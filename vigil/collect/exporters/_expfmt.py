@@ -7,7 +7,7 @@ family, then its samples, label values escaped as the format requires.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from vigil.collect.local import CollectorError
 
@@ -33,6 +33,9 @@ def format_value(value: float) -> str:
     return repr(float(value))
 
 
+MAX_ERROR_LEN = 500
+
+
 class Page:
     """An exposition page under construction. Not thread-safe; one per ``collect()``.
 
@@ -55,6 +58,16 @@ class Page:
             lines.append(f"{name}{{{inner}}} {format_value(value)}")
         else:
             lines.append(f"{name} {format_value(value)}")
+
+    def collector_health(self, name: str, errors: Sequence[str] = ()) -> None:
+        """``vigil_collector_up`` for collector ``name`` (0 when anything failed) and, when
+        something did, ``vigil_collector_last_error_info`` with the reasons."""
+        self.sample("vigil_collector_up", 0 if errors else 1, {"collector": name},
+                    help_text="Whether the collector could collect everything")
+        if errors:
+            self.sample("vigil_collector_last_error_info", 1,
+                        {"collector": name, "error": "; ".join(errors)[:MAX_ERROR_LEN]},
+                        help_text="Why the last collection failed")
 
     def text(self) -> str:
         out: list[str] = []

@@ -21,7 +21,6 @@ __all__ = ["failure_page", "guarded"]
 log = logging.getLogger(__name__)
 
 # Errors can quote long server messages; a label value should stay readable.
-MAX_ERROR_LEN = 500
 
 
 def failure_page(name: str, message: str, up_metric: str | None = None) -> str:
@@ -29,11 +28,7 @@ def failure_page(name: str, message: str, up_metric: str | None = None) -> str:
     page = Page()
     if up_metric:
         page.sample(up_metric, 0, help_text="Whether the last scrape could reach the server")
-    page.sample("vigil_collector_up", 0, {"collector": name},
-                help_text="Whether the collector could collect")
-    page.sample("vigil_collector_last_error_info", 1,
-                {"collector": name, "error": message[:MAX_ERROR_LEN]},
-                help_text="Why the last collection failed")
+    page.collector_health(name, [message])
     return page.text()
 
 

@@ -119,12 +119,7 @@ class KubernetesCollector:
                     continue
                 for item in items:
                     render(page, item)
-        page.sample("vigil_collector_up", 0 if errors else 1, {"collector": cfg.name},
-                    help_text="Whether every list of the collector succeeded")
-        if errors:
-            page.sample("vigil_collector_last_error_info", 1,
-                        {"collector": cfg.name, "error": "; ".join(errors)[:500]},
-                        help_text="Why the last collection failed")
+        page.collector_health(cfg.name, errors)
         return page.text()
 
     def close(self) -> None:

@@ -112,8 +112,7 @@ class MQTTCollector:
                                  f"{link.error or 'no answer from the broker'}")
         page = Page()
         self._telemetry.render(page)
-        page.sample("vigil_collector_up", 1, {"collector": cfg.name},
-                    help_text="Whether the collector is connected to its broker")
+        page.collector_health(cfg.name)
         return page.text()
 
     def close(self) -> None:

@@ -119,12 +119,7 @@ class PostgresCollector:
                     section(conn, page)
                 except psycopg.Error as e:
                     errors.append(f"{section.__name__.strip('_')}: {describe_error(e)}")
-        page.sample("vigil_collector_up", 0 if errors else 1, {"collector": cfg.name},
-                    help_text="Whether every query of the collector succeeded")
-        if errors:
-            page.sample("vigil_collector_last_error_info", 1,
-                        {"collector": cfg.name, "error": "; ".join(errors)},
-                        help_text="Why the last collection failed")
+        page.collector_health(cfg.name, errors)
         return page.text()
 
     def _activity(self, conn: psycopg.Connection, page: Page) -> None:

@@ -83,8 +83,7 @@ class RedisCollector:
             if key.startswith("db") and key[2:].isdigit() and isinstance(value, dict):
                 page.sample("redis_db_keys", value.get("keys", 0), {"db": key})
                 page.sample("redis_db_keys_expiring", value.get("expires", 0), {"db": key})
-        page.sample("vigil_collector_up", 1, {"collector": cfg.name},
-                    help_text="Whether the collector could collect")
+        page.collector_health(cfg.name)
         return page.text()
 
 

@@ -49,12 +49,7 @@ class SQLCollector:
                 page.sample("vigil_sql_query_duration_seconds", time.perf_counter() - start,
                             {"metric": query.metric},
                             help_text="How long the query took, seconds")
-        page.sample("vigil_collector_up", 0 if errors else 1, {"collector": cfg.name},
-                    help_text="Whether every query of the collector succeeded")
-        if errors:
-            page.sample("vigil_collector_last_error_info", 1,
-                        {"collector": cfg.name, "error": "; ".join(errors)},
-                        help_text="Why the last collection failed")
+        page.collector_health(cfg.name, errors)
         return page.text()
 
     def _run(self, conn: psycopg.Connection, query: SQLQueryConfig, page: Page) -> None:
