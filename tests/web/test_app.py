@@ -66,3 +66,11 @@ def test_exported_members():
          "create_app"])
     for name in vigil.web.__all__:
         assert hasattr(vigil.web, name)
+
+
+def test_query_latency_is_on_own_metrics(client):
+    client.get("/api/v1/query", params={"query": "up"})
+    client.get("/api/v1/query_range", params={"query": "up", "start": 0, "end": 60, "step": 15})
+    text = client.get("/metrics").text
+    assert 'vigil_engine_query_duration_seconds_count{kind="instant"} 1.0' in text
+    assert 'vigil_engine_query_duration_seconds_count{kind="range"} 1.0' in text

@@ -226,7 +226,8 @@ def api_router(deps: WebDeps) -> APIRouter:
         ts_ms = _time_param(form, "time", now_ms())
         timeout_s = _timeout_s(form)
         text = form.get("query")
-        result = await _run_query(lambda: deps.engine.instant_query(text, ts_ms), timeout_s)
+        with deps.metrics.query_duration.labels("instant").time():
+            result = await _run_query(lambda: deps.engine.instant_query(text, ts_ms), timeout_s)
         return await asyncio.to_thread(_query_response, result, limit)
 
     @route("/query_range", ("GET", "POST"))
@@ -247,8 +248,9 @@ def api_router(deps: WebDeps) -> APIRouter:
         timeout_s = _timeout_s(form)
         step_ms = max(step_ns // 1_000_000, 1)
         text = form.get("query")
-        result = await _run_query(
-            lambda: deps.engine.range_query(text, start_ms, end_ms, step_ms), timeout_s)
+        with deps.metrics.query_duration.labels("range").time():
+            result = await _run_query(
+                lambda: deps.engine.range_query(text, start_ms, end_ms, step_ms), timeout_s)
         # Encoding a large matrix takes a while; keep it off the event loop too.
         return await asyncio.to_thread(_query_response, result, limit)
 
