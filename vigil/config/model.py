@@ -138,7 +138,7 @@ def _check_host_port(address: str) -> str:
 
 
 def _check_dsn(dsn: str) -> str:
-    if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", dsn) or re.search(r"\bpassword\s*=", dsn):
+    if re.match(r"^[a-zA-Z][\w+.-]*://[^/@]*:[^/@]*@", dsn) or re.search(r"\bpassword\s*=", dsn):
         raise ValueError("dsn must not contain a password; use password_env or password_file")
     return dsn
 
@@ -305,7 +305,8 @@ class SQLQueryConfig(Section):
 
 
 class SQLCollectorConfig(_Secret):
-    """Business metrics from the user's SQL queries against PostgreSQL (C8)."""
+    """Business metrics from the user's SQL queries (C8): ``dsn`` is a PostgreSQL connection
+    string or any SQLAlchemy URL."""
 
     name: str
     dsn: str

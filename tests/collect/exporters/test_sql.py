@@ -98,3 +98,37 @@ def test_wrong_password(shop: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, "nope")
     with pytest.raises(CollectorError, match="sql shop: .*password authentication failed"):
         collector(shop, {"metric": "x", "query": "SELECT 1 AS value"}).collect()
+
+
+def test_any_sqlalchemy_url_works_and_never_changes_data(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "erp.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE milk (farm TEXT, litres REAL, day TEXT)")
+        db.executemany("INSERT INTO milk VALUES (?, ?, ?)",
+                       [("north", 1200.5, "2026-11-21"), ("south", 980.0, "2026-11-21")])
+    page = SQLCollector(SQLCollectorConfig(name="erp", dsn=f"sqlite:///{path}", queries=[
+        {"metric": "milk_litres", "query": "SELECT farm, litres FROM milk", "labels": ["farm"],
+         "value": "litres"},
+        {"metric": "oops", "query": "DELETE FROM milk", "value": "n"},
+    ])).collect()
+    got = values(page)
+    assert got['milk_litres{farm="north"}'] == 1200.5 and got['milk_litres{farm="south"}'] == 980.0
+    assert got['vigil_collector_up{collector="erp"}'] == 0  # the DELETE is reported ...
+    assert "oops: the query returned no rows" in page
+    with sqlite3.connect(path) as db:  # ... and rolled back
+        assert db.execute("SELECT count(*) FROM milk").fetchone()[0] == 2
+
+
+def test_unreachable_sqlalchemy_database_is_a_collector_error(tmp_path):
+    missing = tmp_path / "no" / "such.db"
+    with pytest.raises(CollectorError, match="sql erp: cannot connect"):
+        SQLCollector(SQLCollectorConfig(name="erp", dsn=f"sqlite:///{missing}", queries=[
+            {"metric": "m", "query": "SELECT 1 AS v", "value": "v"}])).collect()
+
+
+def test_passwords_in_any_url_are_refused():
+    with pytest.raises(ValueError, match="must not contain a password"):
+        SQLCollectorConfig(name="erp", dsn="mysql+pymysql://erp:s3cret@db/erp",
+                           queries=[{"metric": "m", "query": "SELECT 1", "value": "v"}])
