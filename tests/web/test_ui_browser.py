@@ -3,6 +3,7 @@ behind its seams. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ import pytest
 import uvicorn
 
 from tests.web.fakes import make_deps
+from tests.web.real_alerting import real_alerting
 from vigil.web import create_app
 
 pytestmark = pytest.mark.browser
@@ -25,12 +27,14 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
+def base_url(tmp_path_factory) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(make_deps()), lifespan="off", log_level="warning")
+    deps = dataclasses.replace(make_deps(),
+                               alerting=real_alerting(tmp_path_factory.mktemp("alerting")))
+    config = uvicorn.Config(create_app(deps), lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -128,3 +132,18 @@ def test_rules_page(page, base_url):
     assert page.locator("tr.rule").count() == 3
     assert page.locator("tr.rule-err td.error").inner_text().startswith("vector contains")
     page.screenshot(path=str(ARTIFACTS / "rules.png"), full_page=True)
+
+
+def test_silence_an_alert_from_the_alerts_page_then_expire_it(page, base_url):
+    page.goto(base_url + "/alerts")
+    page.locator("li.alert.alert-firing a.silence-link").click()
+    assert 'alertname="InstanceDown"' in page.locator("#matchers").input_value()
+    page.fill("#author", "alice")
+    page.fill("#comment", "host-1 is being replaced")
+    page.click("form.silence-form button[type=submit]")
+    row = page.locator(".silences-active tr.silence")
+    assert row.count() == 1 and "host-1 is being replaced" in row.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "silences.png"), full_page=True)
+    row.locator("button.expire").click()
+    assert page.locator(".silences-active tr.silence").count() == 0
+    assert "host-1 is being replaced" in page.locator(".silences-expired").inner_text()

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from vigil.errors import ParseError, QueryError
+from vigil.model.matchers import Matcher
 from vigil.promql.value import Matrix, Scalar, String, Vector
 from vigil.rules.status import ActiveAlert
 from vigil.web.api_v1 import parse_error_message
@@ -24,6 +25,7 @@ from vigil.web.graph import build_plot, hover_data
 from vigil.web.overview import host_overview
 from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
 from vigil.web.params import parse_time_ms
+from vigil.web.silences_ui import silences_router
 
 __all__ = ["ui_router"]
 
@@ -54,6 +56,8 @@ def _environment(deps: WebDeps) -> jinja2.Environment:
     env.filters["duration"] = format_duration
     env.filters["sample"] = format_sample_value
     env.filters["severity_class"] = severity_class
+    env.filters["matcher_text"] = lambda labels: ", ".join(
+        str(Matcher.equal(k, v)) for k, v in labels if k != "severity")
     env.globals["version"] = deps.version
     return env
 
@@ -93,6 +97,9 @@ def ui_router(deps: WebDeps) -> APIRouter:
                       pending=sum(a.state == "pending" for a in alerts))
 
     router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
+
+    if deps.alerting is not None:
+        router.include_router(silences_router(deps, render))
 
     @router.get("/", include_in_schema=False)
     @router.get("/overview", include_in_schema=False)
