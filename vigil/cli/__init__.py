@@ -1,7 +1,8 @@
 """The ``vigil`` command. Thin: parse arguments, call :mod:`vigil.app`, report errors.
 
 Each command group lives in its own module in this package and is registered below with
-one ``cli.add_typer`` line.
+one ``cli.add_typer`` line. Group modules import their heavy dependencies inside the
+commands, so ``vigil --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import typer
 
 from vigil import __version__
 from vigil.cli._common import fail as _fail
+from vigil.cli.alerts import alerts_cli
+from vigil.cli.rules import rules_cli
+from vigil.cli.silence import silence_cli
+from vigil.cli.tsdb import tsdb_cli
 from vigil.errors import VigilError
 
 cli = typer.Typer(help="Vigil: monitoring, alerting and incident response.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 check_cli = typer.Typer(help="Validate files without starting anything.", no_args_is_help=True)
 cli.add_typer(check_cli, name="check")
-# Command groups from sibling modules register here, one line each.
-cli.add_typer(__import__("vigil.cli.alerts", fromlist=["alerts_cli"]).alerts_cli, name="alerts")
-cli.add_typer(__import__("vigil.cli.rules", fromlist=["rules_cli"]).rules_cli, name="rules")
-cli.add_typer(__import__("vigil.cli.tsdb", fromlist=["tsdb_cli"]).tsdb_cli, name="tsdb")
+cli.add_typer(alerts_cli, name="alerts")
+cli.add_typer(rules_cli, name="rules")
+cli.add_typer(silence_cli, name="silence")
+cli.add_typer(tsdb_cli, name="tsdb")
 
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
 
