@@ -9,20 +9,14 @@ import subprocess
 import httpx
 import pytest
 
-from tests.support.vigil_proc import VigilProcess, eventually
+from tests.support.vigil_proc import eventually
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def vigil(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("amtool")
-    config = tmp / "vigil.yml"
-    config.write_text("default_rules: false\ncollectors: {host: {enabled: false}}\n"
-                      "alerting:\n  receivers: [{name: ops}]\n  route: {receiver: ops, group_by: [alertname]}\n")
-    proc = VigilProcess(config, tmp / "data").start()
-    yield proc
-    proc.stop()
+def vigil(alerting_vigil):
+    return alerting_vigil
 
 
 def amtool(vigil, *args: str) -> str:

@@ -13,20 +13,13 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.vigil_proc import VigilProcess
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def vigil(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("silence_cli")
-    config = tmp / "vigil.yml"
-    config.write_text("default_rules: false\ncollectors: {host: {enabled: false}}\n"
-                      "alerting:\n  receivers: [{name: ops}]\n  route: {receiver: ops, group_by: [alertname]}\n")
-    proc = VigilProcess(config, tmp / "data").start()
-    yield proc
-    proc.stop()
+def vigil(alerting_vigil):
+    return alerting_vigil
 
 
 def run(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
