@@ -14,16 +14,13 @@ Run: ``.venv/bin/python bench/alerting_bench.py [--alerts 10000] [--probes 20]``
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -33,36 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.vigil_proc import eventually, wait_ready  # noqa: E402
+from tests.support.webhook import WebhookReceiver  # noqa: E402
 
 GROUP_WAIT_S = 1.0
-
-
-class Receiver:
-    """Records the monotonic arrival time of each notification by group label alertname."""
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, float] = {}
-        self.count = 0
-        lock = threading.Lock()
-        me = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                now = time.monotonic()
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                with lock:
-                    me.count += 1
-                    me.arrivals.setdefault(body["groupLabels"].get("alertname", ""), now)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def am_yaml(url: str) -> str:
@@ -127,7 +97,7 @@ def throughput(base: str, n: int, clients: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-def latencies(base: str, receiver: Receiver, probes: int, name: str) -> list[float]:
+def latencies(base: str, receiver: WebhookReceiver, probes: int, name: str) -> list[float]:
     out = []
     with httpx.Client(timeout=30) as client:
         for k in range(probes):
@@ -135,10 +105,11 @@ def latencies(base: str, receiver: Receiver, probes: int, name: str) -> list[flo
             started = time.monotonic()
             client.post(f"{base}/api/v2/alerts", json=[{"labels": {"alertname": alertname}}]).raise_for_status()
             deadline = started + 30
-            while alertname not in receiver.arrivals and time.monotonic() < deadline:
+            while receiver.first_arrival(alertname) is None and time.monotonic() < deadline:
                 time.sleep(0.005)
-            if alertname in receiver.arrivals:
-                out.append((receiver.arrivals[alertname] - started - GROUP_WAIT_S) * 1000)
+            arrived = receiver.first_arrival(alertname)
+            if arrived is not None:
+                out.append((arrived - started - GROUP_WAIT_S) * 1000)
             time.sleep(0.3)
     return out
 
@@ -153,20 +124,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for name, start in (("Vigil", start_vigil), ("Alertmanager 0.25", start_alertmanager)):
-            receiver = Receiver()
-            proc, base = start(tmp, receiver.url)
-            try:
-                cpu0 = cpu_seconds(proc.pid)
-                rate = throughput(base, args.alerts, args.clients)
-                cpu_rate = args.alerts / max(cpu_seconds(proc.pid) - cpu0, 1e-3)
-                groups = args.alerts // 100 + (args.alerts % 100 > 0)
-                eventually(lambda r=receiver, g=groups: r.count >= g, timeout=120, what="initial flushes")
-                active = len(httpx.get(f"{base}/api/v2/alerts", timeout=60).json())
-                lat = latencies(base, receiver, args.probes, name.split()[0])
-            finally:
-                proc.terminate()
-                proc.wait(30)
-                receiver.server.shutdown()
+            with WebhookReceiver() as receiver:
+                proc, base = start(tmp, receiver.url)
+                try:
+                    cpu0 = cpu_seconds(proc.pid)
+                    rate = throughput(base, args.alerts, args.clients)
+                    cpu_rate = args.alerts / max(cpu_seconds(proc.pid) - cpu0, 1e-3)
+                    groups = args.alerts // 100 + (args.alerts % 100 > 0)
+                    eventually(lambda r=receiver, g=groups: len(r.received) >= g, timeout=120,
+                               what="initial flushes")
+                    active = len(httpx.get(f"{base}/api/v2/alerts", timeout=60).json())
+                    lat = latencies(base, receiver, args.probes, name.split()[0])
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
             rows.append((name, rate, cpu_rate, active, statistics.median(lat), max(lat), len(lat)))
     print("| System | alerts accepted/s | per server CPU-s | active alerts | delivery after group_wait, median | max | probes |")
     print("|---|---:|---:|---:|---:|---:|---:|")

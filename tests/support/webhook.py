@@ -12,6 +12,7 @@ from typing import Any
 class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.arrived_at: list[float] = []  # time.monotonic() of each body in ``received``
         self.attempts = 0
         # Each POST pops the next (status, headers) if any, else answers 200.
         self.responses: list[tuple[int, dict[str, str]]] = []
@@ -26,6 +27,7 @@ class WebhookReceiver:
                     status, headers = receiver.responses.pop(0) if receiver.responses else (200, {})
                     if status < 300:
                         receiver.received.append(json.loads(body))
+                        receiver.arrived_at.append(time.monotonic())
                     receiver._cond.notify_all()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -47,6 +49,14 @@ class WebhookReceiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def first_arrival(self, alertname: str) -> float | None:
+        """When the first notification for group ``alertname`` arrived (monotonic), if yet."""
+        with self._cond:
+            for body, at in zip(self.received, self.arrived_at, strict=True):
+                if body.get("groupLabels", {}).get("alertname") == alertname:
+                    return at
+        return None
 
     def wait_for(self, predicate, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Block until ``predicate(received)`` holds; fail the test after ``timeout`` s."""

@@ -165,20 +165,24 @@ def postgres_replica(postgres_server: PostgresServer,
 
 
 @dataclass
-class RedisServer:
+class LoopbackServer:
     port: int
-    password: str = REDIS_PASSWORD
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
 
+@dataclass
+class RedisServer(LoopbackServer):
+    password: str = REDIS_PASSWORD
+
+
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
+        pytest.fail("redis-server is not installed: scripts/test installs Debian's redis-server")
     import redis
 
     work = Path(tempfile.mkdtemp(prefix="vigil-redis-"))
@@ -209,14 +213,9 @@ MQTT_USER, MQTT_PASSWORD = "vigil", "s3cret-mqtt"
 
 
 @dataclass
-class MQTTBroker:
-    port: int
+class MQTTBroker(LoopbackServer):
     user: str = MQTT_USER
     password: str = MQTT_PASSWORD
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +224,7 @@ def mqtt_broker() -> Iterator[MQTTBroker]:
     binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
                                            if os.path.exists("/usr/sbin/mosquitto") else None)
     if binary is None or shutil.which("mosquitto_passwd") is None:
-        pytest.skip("mosquitto is not installed (Debian package mosquitto)")
+        pytest.fail("mosquitto is not installed: scripts/test installs Debian's mosquitto")
     work = Path(tempfile.mkdtemp(prefix="vigil-mqtt-"))
     port = free_port()
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(work / "passwd"), MQTT_USER,
