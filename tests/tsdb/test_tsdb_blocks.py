@@ -80,9 +80,9 @@ def test_compaction_cuts_blocks_and_checkpoints_wal(tmp_path) -> None:
     assert [n for n in wal_files if n.startswith("checkpoint.")]
     check_all(db, 5, 5000)
     # A range across the block/head boundary, and one inside a block only.
-    s = next(db.querier(3985, 4015).select([Matcher.equal("k", "1")]))
+    s = next(iter(db.querier(3985, 4015).select([Matcher.equal("k", "1")])))
     assert s.timestamps.tolist() == [3990, 4000, 4010]
-    s = next(db.querier(1000, 1000).select([Matcher.equal("k", "1")]))
+    s = next(iter(db.querier(1000, 1000).select([Matcher.equal("k", "1")])))
     assert s.timestamps.tolist() == [1000]
     q = db.querier(0, 999)
     assert q.label_values("k") == ["0", "1", "2", "3", "4"]

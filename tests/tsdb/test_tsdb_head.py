@@ -153,7 +153,7 @@ def test_nan_and_stale_markers_bit_exact(db: DB, bits) -> None:
     app.append(L(), 3, -0.0)
     app.append(L(), 4, math.inf)
     app.commit()
-    s = next(db.querier(0, 10).select([Matcher.equal("job", "t")]))
+    s = next(iter(db.querier(0, 10).select([Matcher.equal("job", "t")])))
     assert [is_stale(v) for v in s.values.tolist()] == [False, True, False, False]
     assert s.values.view(np.uint64).tolist() == [bits(math.nan), bits(STALE_NAN), bits(-0.0),
                                                  bits(math.inf)]

@@ -45,25 +45,27 @@ class Labels(tuple[tuple[str, str], ...]):
         return [k for k, _ in self]
 
     def with_(self, **labels: str) -> Labels:
-        merged = dict(self)
-        merged.update(labels)
-        return Labels(merged)
+        return self.merge(labels)
 
     def merge(self, other: Mapping[str, str]) -> Labels:
         merged = dict(self)
+        known = len(merged)
         merged.update(other)
+        if len(merged) == known:  # only values replaced: the names keep their order
+            return _sorted_labels((k, v) for k, v in merged.items() if v != "")
         return Labels(merged)
 
     def without(self, *names: str) -> Labels:
         drop = set(names)
-        return Labels((k, v) for k, v in self if k not in drop)
+        # A subsequence of sorted, non-empty pairs needs neither sorting nor filtering.
+        return _sorted_labels(p for p in self if p[0] not in drop)
 
     def without_name(self) -> Labels:
         return self.without(METRIC_NAME)
 
     def only(self, *names: str) -> Labels:
         keep = set(names)
-        return Labels((k, v) for k, v in self if k in keep)
+        return _sorted_labels(p for p in self if p[0] in keep)
 
     def __str__(self) -> str:
         inner = ", ".join(f'{k}="{_escape(v)}"' for k, v in self if k != METRIC_NAME)
@@ -74,3 +76,8 @@ class Labels(tuple[tuple[str, str], ...]):
 
     def __repr__(self) -> str:
         return f"Labels({dict(self)!r})"
+
+
+def _sorted_labels(pairs: Iterable[tuple[str, str]]) -> Labels:
+    """Labels from pairs already sorted by name with no empty values (not checked)."""
+    return tuple.__new__(Labels, pairs)

@@ -10,7 +10,9 @@ of samples inside ``(t - range, t]``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -66,15 +68,43 @@ class StringValue:
     value: str
 
 
+class FlatRows(Sequence[np.ndarray]):
+    """Per-series views made on access: row ``i`` is ``data[starts[i]:ends[i]]`` minus
+    ``shift[i]``. Lets a range vector over many series keep one flat array instead of one
+    Python object per series until something asks for a series."""
+
+    def __init__(self, data: np.ndarray, starts: np.ndarray, ends: np.ndarray | None = None,
+                 shift: np.ndarray | None = None) -> None:
+        self._data, self._starts, self._ends, self._shift = data, starts, ends, shift
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, i: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if self._ends is None:
+            row = self._data[i]
+        else:
+            row = self._data[self._starts[i]:self._ends[i]]
+        return row if self._shift is None else row - self._shift[i]
+
+
 @dataclass
 class RangeArg:
     """Samples of each series (staleness markers removed) and per-step windows."""
 
     labels: list[Labels]
-    timestamps: list[np.ndarray]  # int64 per series
-    values: list[np.ndarray]  # float64 per series
-    lo: list[np.ndarray]  # int [N] per series: first sample index in the window
-    hi: list[np.ndarray]  # int [N] per series: one past the last sample index
+    timestamps: Sequence[np.ndarray]  # int64 per series
+    values: Sequence[np.ndarray]  # float64 per series
+    lo: Sequence[np.ndarray]  # int [N] per series: first sample index in the window
+    hi: Sequence[np.ndarray]  # int [N] per series: one past the last sample index
     range_start: np.ndarray  # int64 [N] ms, exclusive window start per step
     range_end: np.ndarray  # int64 [N] ms, inclusive window end per step
     range_ms: int

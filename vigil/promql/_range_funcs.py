@@ -154,6 +154,8 @@ def apply_range(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray], keep_nam
     n = len(arg.range_end)
     if name in FAST_FUNCTIONS and "flat" in arg.extra and "mode" not in arg.extra:
         return _apply_flat(arg, name, keep_name)
+    if "flat" in arg.extra and "mode" not in arg.extra and name not in _FAST:
+        return _apply_flat_windows(arg, fn, params, keep_name)
     labels, vals, pres = [], [], []
     drop_rows = arg.extra.get("drop_rows")
     drops = []
@@ -191,8 +193,8 @@ def apply_range(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray], keep_nam
 
 def _apply_flat(arg: RangeArg, name: str, keep_name: bool) -> Block:
     """All series at once, on the selector's flat sample arrays."""
-    t, v, glo, ghi, offsets = arg.extra["flat"]
-    seg = glo - np.stack(arg.lo) if len(arg.lo) else glo
+    t, v, glo, ghi, offsets, start = arg.extra["flat"]
+    seg = np.broadcast_to(start[:, None], glo.shape)
     res = fast_range(name, t, v, glo, ghi, arg.range_start, arg.range_end, arg.range_ms, seg,
                      offsets)
     assert res is not None
@@ -202,6 +204,31 @@ def _apply_flat(arg: RangeArg, name: str, keep_name: bool) -> Block:
     labels = [arg.labels[i] for i in rows]
     return Block(labels, np.where(ok, values, np.nan)[rows], ok[rows],
                  np.full(len(rows), not keep_name, dtype=bool))
+
+
+def _apply_flat_windows(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray],
+                        keep_name: bool) -> Block:
+    """Every (series, step) window of the selector's flat arrays as one row of a Win, so
+    the function runs once over all series instead of once per series."""
+    t, v, glo, ghi = arg.extra["flat"][:4]
+    s, n = glo.shape
+    lo, hi = glo.reshape(-1), ghi.reshape(-1)
+    eval_ts = arg.eval_ts if arg.eval_ts is not None else arg.range_end
+    range_start, range_end = np.tile(arg.range_start, s), np.tile(arg.range_end, s)
+    eval_ts, params = np.tile(eval_ts, s), [np.tile(p, s) for p in params]
+    out_v = np.full(s * n, np.nan)
+    out_p = np.zeros(s * n, dtype=bool)
+    for sl, vv, tt, m, c in _windows(t, v, lo, hi):
+        w = Win(vv, tt, m, c, np.arange(len(c)), range_start[sl], range_end[sl], arg.range_ms,
+                [p[sl] for p in params], eval_ts[sl])
+        with np.errstate(all="ignore"):
+            r, ok = fn(w)
+        out_v[sl] = r
+        out_p[sl] = ok & (c > 0)
+    out_v, out_p = out_v.reshape(s, n), out_p.reshape(s, n)
+    rows = np.flatnonzero(out_p.any(axis=1))
+    return Block([arg.labels[i] for i in rows], np.where(out_p, out_v, np.nan)[rows],
+                 out_p[rows], np.full(len(rows), not keep_name, dtype=bool))
 
 
 # Below this many rows per window column, summing each row with math.fsum (one C call per

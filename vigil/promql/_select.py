@@ -8,13 +8,13 @@ an instant selector picks or the bounds of a range selector's window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from vigil.model.labels import Labels
-from vigil.storage.interface import Series, stale_mask
+from vigil.storage.interface import Series, SeriesSet, stale_mask
 
 
 @dataclass
@@ -36,27 +36,30 @@ class Flat:
         return sid * self.span + (self.t - self.base)
 
 
-def flatten(series: Sequence[Series], mint: int, maxt: int, drop_stale: bool) -> Flat:
-    """Concatenate ``series``, keeping samples in ``[mint, maxt]`` (and no stale markers
-    if ``drop_stale``). Series left without samples are dropped."""
-    labels, ts, vs = [], [], []
-    for s in series:
-        t = np.asarray(s.timestamps, dtype=np.int64)
-        v = np.asarray(s.values, dtype=np.float64)
-        keep = (t >= mint) & (t <= maxt)
-        if drop_stale:
-            keep &= ~stale_mask(v)
-        if not keep.all():
-            t, v = t[keep], v[keep]
-        if len(t):
-            labels.append(s.labels)
-            ts.append(t)
-            vs.append(v)
-    lengths = np.array([len(t) for t in ts], dtype=np.int64)
-    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    t_all = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
-    v_all = np.concatenate(vs) if vs else np.zeros(0)
-    return Flat(labels, t_all, v_all, offsets, mint, maxt - mint + 2)
+def flatten(series: SeriesSet | Iterable[Series], mint: int, maxt: int,
+            drop_stale: bool) -> Flat:
+    """Keep the samples in ``[mint, maxt]`` (and no stale markers if ``drop_stale``);
+    series left without samples are dropped."""
+    if not isinstance(series, SeriesSet):
+        series = SeriesSet.of(series)
+    t, v, offsets = series.timestamps, series.values, series.offsets
+    labels = series.labels
+    keep = (t >= mint) & (t <= maxt)
+    if drop_stale:
+        keep &= ~stale_mask(v)
+    if keep.all():
+        counts = np.diff(offsets)
+    else:
+        sid = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(offsets))
+        counts = np.bincount(sid[keep], minlength=len(labels))
+        t, v = t[keep], v[keep]
+    present = counts > 0
+    if not present.all():
+        labels = [lb for lb, p in zip(labels, present.tolist(), strict=True) if p]
+        counts = counts[present]
+    offsets = np.zeros(len(labels) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Flat(labels, t, v, offsets, mint, maxt - mint + 2)
 
 
 def instant(flat: Flat, times: np.ndarray, lookback: int

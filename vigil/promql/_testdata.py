@@ -15,7 +15,7 @@ from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.promql._literals import parse_duration_ms, parse_number
 from vigil.promql.parser import parse_expr
-from vigil.storage.interface import STALE_NAN, Series
+from vigil.storage.interface import STALE_NAN, Series, SeriesSet
 
 
 # -- a store for loaded samples --------------------------------------------------------
@@ -23,7 +23,10 @@ class _Querier:
     def __init__(self, data: dict[Labels, tuple[np.ndarray, np.ndarray]], mint: int, maxt: int):
         self.data, self.mint, self.maxt = data, mint, maxt
 
-    def select(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
+    def select(self, matchers: Sequence[Matcher]) -> SeriesSet:
+        return SeriesSet.of(self._matching(matchers))
+
+    def _matching(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
         for lb in sorted(self.data):
             if all(m.matches_labels(lb) for m in matchers):
                 t, v = self.data[lb]

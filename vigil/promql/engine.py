@@ -26,6 +26,7 @@ from vigil.promql._aggregate import eval_aggregate
 from vigil.promql._binary import eval_binary
 from vigil.promql._block import (
     Block,
+    FlatRows,
     RangeArg,
     ScalarSteps,
     StringValue,
@@ -45,7 +46,7 @@ from vigil.promql.value import (
     String,
     Vector,
 )
-from vigil.storage.interface import Storage, stale_mask
+from vigil.storage.interface import SeriesSet, Storage, stale_mask
 
 __all__ = ["DEFAULT_SUBQUERY_STEP_MS", "Engine", "Evaluator"]
 
@@ -278,10 +279,12 @@ class Evaluator:
             base = np.full(len(ts), fixed, dtype=np.int64)
         return base - offset_ms
 
-    def _select(self, vs: ast.VectorSelector, mint: int, maxt: int) -> list:
+    def _select(self, vs: ast.VectorSelector, mint: int, maxt: int) -> SeriesSet:
         q = self.engine.storage.querier(mint, maxt)
         try:
-            series = list(q.select(vs.matchers))
+            series = q.select(vs.matchers)
+            if not isinstance(series, SeriesSet):
+                series = SeriesSet.of(series)
         finally:
             q.close()
         self.check_deadline()
@@ -307,7 +310,7 @@ class Evaluator:
             values, present, stamps = values[rows], present[rows], stamps[rows]
         return Block([flat.labels[i] for i in rows], values, present), stamps
 
-    def _vector_selector_per_series(self, series: list, times: np.ndarray
+    def _vector_selector_per_series(self, series: SeriesSet, times: np.ndarray
                                     ) -> tuple[Block, np.ndarray]:
         # With many steps, per-series searches on small arrays beat one search over all.
         n = len(times)
@@ -379,14 +382,13 @@ class Evaluator:
         rows = np.nonzero((ghi > glo).any(axis=1))[0]
         # Samples held in memory: each loaded sample once, however many windows use it.
         self.count_samples(len(flat.t))
-        off = flat.offsets
-        tss = [flat.t[off[i]:off[i + 1]] for i in rows]
-        vss = [flat.v[off[i]:off[i + 1]] for i in rows]
-        los = [glo[i] - off[i] for i in rows]
-        his = [ghi[i] - off[i] for i in rows]
-        extra["flat"] = (flat.t, flat.v, glo[rows], ghi[rows], flat.offsets)
-        return RangeArg([flat.labels[i] for i in rows], tss, vss, los, his, starts, times,
-                        ms.range_ms, extra=extra, eval_ts=ts)
+        start, end = flat.offsets[rows], flat.offsets[rows + 1]
+        glo, ghi = glo[rows], ghi[rows]
+        extra["flat"] = (flat.t, flat.v, glo, ghi, flat.offsets, start)
+        return RangeArg([flat.labels[i] for i in rows], FlatRows(flat.t, start, end),
+                        FlatRows(flat.v, start, end), FlatRows(glo, start, shift=start),
+                        FlatRows(ghi, start, shift=start), starts, times, ms.range_ms,
+                        extra=extra, eval_ts=ts)
 
     def _matrix_per_series(self, flat: _select.Flat, ms: ast.MatrixSelector, starts: np.ndarray,
                            times: np.ndarray, extra: dict, ts: np.ndarray) -> RangeArg:

@@ -10,8 +10,9 @@ from vigil.storage.interface import (
     Appender,
     Querier,
     Series,
+    SeriesSet,
     Storage,
     is_stale,
 )
 
-__all__ = ["STALE_NAN", "Appender", "Querier", "Series", "Storage", "is_stale"]
+__all__ = ["STALE_NAN", "Appender", "Querier", "Series", "SeriesSet", "Storage", "is_stale"]

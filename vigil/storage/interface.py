@@ -8,7 +8,7 @@ stored like any sample and told apart from an ordinary NaN with :func:`is_stale`
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +42,48 @@ class Series:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class SeriesSet:
+    """Many series' samples in flat arrays, as queries consume them.
+
+    Series ``i`` has labels ``labels[i]`` and the samples
+    ``timestamps[offsets[i]:offsets[i + 1]]`` / ``values[...]`` (ascending, int64 ms and
+    float64). Keeping all samples in one pair of arrays lets the query engine work on every
+    series at once instead of one Python object per series. Iterating yields :class:`Series`
+    views of the flat arrays. The arrays are owned by the caller once returned.
+    """
+
+    labels: list[Labels]
+    timestamps: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray  # int64, len(labels) + 1
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __iter__(self) -> Iterator[Series]:
+        o = self.offsets.tolist()
+        for i, labels in enumerate(self.labels):
+            yield Series(labels, self.timestamps[o[i]:o[i + 1]], self.values[o[i]:o[i + 1]])
+
+    @classmethod
+    def empty(cls) -> SeriesSet:
+        return cls([], np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(1, np.int64))
+
+    @classmethod
+    def of(cls, series: Iterable[Series]) -> SeriesSet:
+        """Concatenate ``series`` (in the given order)."""
+        items = list(series)
+        if not items:
+            return cls.empty()
+        lengths = np.fromiter((len(s.timestamps) for s in items), np.int64, len(items))
+        offsets = np.zeros(len(items) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls([s.labels for s in items],
+                   np.concatenate([np.asarray(s.timestamps, np.int64) for s in items]),
+                   np.concatenate([np.asarray(s.values, np.float64) for s in items]), offsets)
+
+
 class Appender(Protocol):
     """A batch of samples to add. Nothing is visible until :meth:`commit`; after ``commit``
     returns, the batch is durable (in the write-ahead log). An appender is not reused after
@@ -57,7 +99,7 @@ class Appender(Protocol):
 class Querier(Protocol):
     """Read access to samples with timestamps in ``[mint_ms, maxt_ms]`` (both inclusive)."""
 
-    def select(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
+    def select(self, matchers: Sequence[Matcher]) -> SeriesSet:
         """Series matching all matchers, each with at least one sample in range, in label order."""
         ...
 

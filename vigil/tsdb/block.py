@@ -26,11 +26,14 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import numpy as np
+
 from vigil.errors import StorageError
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
+from vigil.storage.interface import SeriesSet
 from vigil.tsdb import chunkenc
-from vigil.tsdb.head import SeriesData
+from vigil.tsdb.head import SeriesData, assemble_series_set
 from vigil.tsdb.index import PostingsIndex
 from vigil.tsdb.wal import fsync_dir
 
@@ -224,6 +227,22 @@ class Block:
             if len(ts):
                 out.append(SeriesData(e.labels, ts, vals))
         return out
+
+    def select_set(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
+        """Like :meth:`select`, as one :class:`SeriesSet` in index order; all chunks are
+        decoded together."""
+        labels: list[Labels] = []
+        bufs: list[bytes] = []
+        for i in self.index.select(matchers):
+            e = self._entries[i]
+            if e.maxt < mint or e.mint > maxt:
+                continue
+            page = self._page(e.page)
+            labels.append(e.labels)
+            bufs.append(page[e.off:e.off + e.length])
+        ts, vals, counts = chunkenc.decode_many(bufs)
+        sid = np.repeat(np.arange(len(labels), dtype=np.int64), counts)
+        return assemble_series_set(labels, sid, ts, vals, mint, maxt)
 
     def label_names(self, matchers: Sequence[Matcher]) -> set[str]:
         return self.index.label_names(self.index.select(matchers) if matchers else None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import NamedTuple
 
 import numpy as np
 
@@ -192,3 +193,134 @@ def _decode(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise ValueError(f"unknown value encoding {enc}")
     return ts, vals
+
+
+# -- decoding many chunks at once -----------------------------------------------------------
+#
+# Queries read hundreds to hundreds of thousands of chunks; decoding them one by one costs
+# tens of numpy calls each. Chunks with the same *layout* (sample count, widths, encoding)
+# have every field at the same byte offset, so a group of them stacks into one 2-D byte
+# array and decodes with a fixed number of numpy calls, however many chunks it holds.
+
+
+class _Layout(NamedTuple):
+    n: int
+    w_dod: int  # byte width of the timestamps' delta-of-deltas; -1 when n < 2
+    enc: int
+    k: int  # DECIMAL only: decimal exponent
+    order: int  # DECIMAL only: delta order
+    w_val: int  # DECIMAL only: byte width of the value deltas
+    val_pos: int  # offset of the value encoding byte
+
+
+def _layout(buf: bytes | memoryview) -> _Layout:
+    (n,) = _HEAD.unpack_from(buf, 0)
+    if n == 0:
+        return _Layout(0, -1, 0, 0, 0, 0, 4)
+    if n == 1:
+        w_dod, pos = -1, 12
+    else:
+        w_dod = buf[20]
+        pos = 21 + w_dod * (n - 2)
+    enc = buf[pos]
+    if enc == _DECIMAL:
+        k, order = buf[pos + 1], buf[pos + 2]
+        w_val = buf[pos + 11 + (8 if order == 2 else 0)]
+        return _Layout(n, w_dod, enc, k, order, w_val, pos)
+    return _Layout(n, w_dod, enc, 0, 0, 0, pos)
+
+
+def _encoded_size(lay: _Layout) -> int:
+    if lay.n == 0:
+        return 4
+    pos = lay.val_pos + 1
+    if lay.enc == _XOR:
+        return pos + 8 * lay.n
+    pos += 10 + (8 if lay.order == 2 else 0) + 1
+    return pos + lay.w_val * (lay.n - lay.order)
+
+
+def _le_int64(cols: np.ndarray) -> np.ndarray:
+    """[m, 8] bytes -> [m] little-endian int64."""
+    return np.ascontiguousarray(cols).view("<i8").reshape(-1).astype(np.int64)
+
+
+def _unshuffle_rows(data: np.ndarray, count: int, width: int, dtype: type) -> np.ndarray:
+    """[m, width * count] shuffled bytes -> [m, count] items."""
+    m = data.shape[0]
+    if width == 1:
+        return np.ascontiguousarray(data).view(dtype).reshape(m, count)
+    items = data.reshape(m, width, count).transpose(0, 2, 1)
+    return np.ascontiguousarray(items).view(dtype).reshape(m, count)
+
+
+def _decode_group(lay: _Layout, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``rows`` ([m, size] bytes of chunks sharing ``lay``) into [m, n] arrays."""
+    m, n = rows.shape[0], lay.n
+    t0 = _le_int64(rows[:, 4:12])
+    ts = np.empty((m, n), dtype=np.int64)
+    ts[:, 0] = t0
+    if n >= 2:
+        deltas = np.repeat(_le_int64(rows[:, 12:20])[:, None], n - 1, axis=1)
+        if lay.w_dod:
+            dod = _unshuffle_rows(rows[:, 21:21 + lay.w_dod * (n - 2)], n - 2, lay.w_dod,
+                                  _WIDTH_DTYPES[lay.w_dod])
+            deltas[:, 1:] += np.cumsum(dod, axis=1, dtype=np.int64)
+        ts[:, 1:] = t0[:, None] + np.cumsum(deltas, axis=1)
+    pos = lay.val_pos + 1
+    if lay.enc == _XOR:
+        xor = _unshuffle_rows(rows[:, pos:pos + 8 * n], n, 8, np.uint64)
+        return ts, np.bitwise_xor.accumulate(xor, axis=1).view(np.float64)
+    if lay.enc != _DECIMAL:
+        raise ValueError(f"unknown value encoding {lay.enc}")
+    first = _le_int64(rows[:, pos + 2:pos + 10])
+    pos += 10
+    deltas = np.zeros((m, n - 1), dtype=np.int64)
+    if lay.order == 2:
+        deltas[:] = _le_int64(rows[:, pos:pos + 8])[:, None]
+        pos += 8
+    elif lay.order != 1:
+        raise ValueError(f"unknown delta order {lay.order}")
+    pos += 1
+    count = n - lay.order
+    if lay.w_val and count > 0:
+        d = _unshuffle_rows(rows[:, pos:pos + lay.w_val * count], count, lay.w_val,
+                            _WIDTH_DTYPES[lay.w_val])
+        if lay.order == 2:
+            deltas[:, 1:] += np.cumsum(d, axis=1, dtype=np.int64)
+        else:
+            deltas += d
+    ints = np.repeat(first[:, None], n, axis=1)
+    ints[:, 1:] += np.cumsum(deltas, axis=1)
+    return ts, ints.astype(np.float64) / 10.0**lay.k
+
+
+def decode_many(bufs: list[bytes] | list[memoryview]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode many chunks: (timestamps, values) of all of them concatenated in input order,
+    and each chunk's sample count. Same results as :func:`decode` on each; raises
+    :class:`StorageError` on a malformed chunk."""
+    try:
+        layouts = [_layout(b) for b in bufs]
+        counts = np.fromiter((lay.n for lay in layouts), dtype=np.int64, count=len(layouts))
+        starts = np.zeros(len(bufs), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        total = int(counts.sum())
+        ts = np.empty(total, dtype=np.int64)
+        vals = np.empty(total, dtype=np.float64)
+        groups: dict[_Layout, list[int]] = {}
+        for i, lay in enumerate(layouts):
+            if lay.n:
+                groups.setdefault(lay, []).append(i)
+        for lay, members in groups.items():
+            size = _encoded_size(lay)
+            joined = b"".join(bytes(bufs[i][:size]) for i in members)
+            if len(joined) != size * len(members):
+                raise ValueError("chunk shorter than its header says")
+            rows = np.frombuffer(joined, dtype=np.uint8).reshape(len(members), size)
+            gts, gvals = _decode_group(lay, rows)
+            at = (starts[members][:, None] + np.arange(lay.n)).reshape(-1)
+            ts[at] = gts.reshape(-1)
+            vals[at] = gvals.reshape(-1)
+        return ts, vals, counts
+    except (struct.error, ValueError, IndexError, KeyError) as e:
+        raise StorageError(f"malformed chunk: {e}") from e

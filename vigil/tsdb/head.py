@@ -21,11 +21,12 @@ import numpy as np
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.selfmetrics import SelfMetrics
-from vigil.tsdb import _records
+from vigil.storage.interface import SeriesSet
+from vigil.tsdb import _records, chunkenc
 from vigil.tsdb.index import PostingsIndex
 from vigil.tsdb.memseries import MAX_TIME, MIN_TIME, MemSeries, Snapshot
 
-__all__ = ["MAX_TIME", "MIN_TIME", "Head", "MemSeries", "SeriesData"]
+__all__ = ["MAX_TIME", "MIN_TIME", "Head", "MemSeries", "SeriesData", "assemble_series_set"]
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,47 @@ class Head:
                 out.append(SeriesData(labels, ts, vals))
         return out
 
+    def select_set(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
+        """Like :meth:`select`, as one :class:`SeriesSet` (series in ref order). Under the
+        lock only references to the immutable closed chunks and a byte copy of each open
+        chunk are taken; all chunks are then decoded together (:func:`chunkenc.decode_many`)."""
+        labels: list[Labels] = []
+        bufs: list[bytes] = []
+        buf_owner: list[int] = []
+        open_t: list[bytes] = []
+        open_v: list[bytes] = []
+        open_owner: list[int] = []
+        with self.lock:
+            if self.num_samples == 0 or mint > self.maxt or maxt < self.mint:
+                return SeriesSet.empty()
+            series = self.series
+            for ref in self.index.select(matchers):
+                s = series[ref]
+                if not s.count or s.last_ts < mint or s.first_ts > maxt:
+                    continue
+                i = len(labels)
+                labels.append(s.labels)
+                chunks = s.chunks
+                j = len(chunks)
+                while j and chunks[j - 1].maxt >= mint:  # only the chunks the window reaches
+                    j -= 1
+                for c in chunks[j:]:
+                    if c.mint <= maxt:
+                        bufs.append(c.data)
+                        buf_owner.append(i)
+                if len(s.ts) and s.ts[0] <= maxt:
+                    open_t.append(s.ts.tobytes())
+                    open_v.append(s.vals.tobytes())
+                    open_owner.append(i)
+        ct, cv, counts = chunkenc.decode_many(bufs)
+        ot = np.frombuffer(b"".join(open_t), dtype=np.int64)
+        ov = np.frombuffer(b"".join(open_v), dtype=np.float64)
+        open_counts = np.fromiter((len(b) >> 3 for b in open_t), np.int64, len(open_t))
+        sid = np.concatenate((np.repeat(np.asarray(buf_owner, np.int64), counts),
+                              np.repeat(np.asarray(open_owner, np.int64), open_counts)))
+        return assemble_series_set(labels, sid, np.concatenate((ct, ot)), np.concatenate((cv, ov)),
+                         mint, maxt)
+
     def label_names(self, matchers: Sequence[Matcher]) -> set[str]:
         with self.lock:
             refs = self.index.select(matchers) if matchers else None
@@ -260,3 +302,23 @@ def _encode_batch(batch: list[tuple[int, np.ndarray, np.ndarray]]) -> bytes:
     ts = np.concatenate([t for _, t, _ in batch])
     vals = np.concatenate([v for _, _, v in batch])
     return _records.encode_samples(refs, ts, vals)
+
+
+def assemble_series_set(labels: list[Labels], sid: np.ndarray, ts: np.ndarray, vals: np.ndarray,
+              mint: int, maxt: int) -> SeriesSet:
+    """A SeriesSet from samples tagged with their series index ``sid``: each series' samples
+    must already be in time order among themselves (closed chunks before the open chunk)."""
+    keep = (ts >= mint) & (ts <= maxt)
+    if not keep.all():
+        sid, ts, vals = sid[keep], ts[keep], vals[keep]
+    if len(sid) > 1 and (sid[1:] < sid[:-1]).any():
+        order = np.argsort(sid, kind="stable")
+        sid, ts, vals = sid[order], ts[order], vals[order]
+    counts = np.bincount(sid, minlength=len(labels))
+    present = counts > 0
+    if not present.all():
+        labels = [lb for lb, p in zip(labels, present.tolist(), strict=True) if p]
+        counts = counts[present]
+    offsets = np.zeros(len(labels) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return SeriesSet(labels, ts, vals, offsets)

@@ -7,15 +7,15 @@ repeated timestamps (keeping the first copy; the copies are identical).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
-from vigil.storage.interface import Series
+from vigil.storage.interface import SeriesSet
 from vigil.tsdb.block import Block
-from vigil.tsdb.head import Head, SeriesData
+from vigil.tsdb.head import Head
 
 BlockSource = Callable[[int, int], list[Block]]
 
@@ -32,22 +32,16 @@ class DBQuerier:
     def _with_blocks(self) -> list[Block]:
         return self._blocks(self.mint, self.maxt)  # acquired; caller releases
 
-    def select(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
-        head_part = self._head.select(matchers, self.mint, self.maxt)
+    def select(self, matchers: Sequence[Matcher]) -> SeriesSet:
+        head_part = self._head.select_set(matchers, self.mint, self.maxt)
         blocks = self._with_blocks()
         try:
-            parts: dict[Labels, list[SeriesData]] = {}
-            for b in blocks:  # ascending by time
-                for d in b.select(matchers, self.mint, self.maxt):
-                    parts.setdefault(d.labels, []).append(d)
+            parts = [b.select_set(matchers, self.mint, self.maxt) for b in blocks]
         finally:
             for b in blocks:
                 b.release()
-        for d in head_part:
-            parts.setdefault(d.labels, []).append(d)
-        out = [_merge(labels, pieces) for labels, pieces in parts.items()]
-        out.sort(key=lambda s: s.labels)
-        return iter(out)
+        parts.append(head_part)  # blocks ascending by time, then the head
+        return merge_series_sets([p for p in parts if len(p)])
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         names = self._head.label_names(matchers)
@@ -75,15 +69,41 @@ class DBQuerier:
         pass
 
 
-def _merge(labels: Labels, pieces: list[SeriesData]) -> Series:
-    if len(pieces) == 1:
-        p = pieces[0]
-        return Series(labels, p.timestamps, p.values)
-    ts = np.concatenate([p.timestamps for p in pieces])
-    vals = np.concatenate([p.values for p in pieces])
-    if len(ts) > 1 and not (np.diff(ts) > 0).all():
-        order = np.argsort(ts, kind="stable")
-        ts, vals = ts[order], vals[order]
-        keep = np.concatenate(([True], ts[1:] != ts[:-1]))
-        ts, vals = ts[keep], vals[keep]
-    return Series(labels, ts, vals)
+def merge_series_sets(parts: list[SeriesSet]) -> SeriesSet:
+    """One SeriesSet in label order from ``parts`` given oldest first. A series in several
+    parts gets their samples in time order; a timestamp seen twice keeps the first copy."""
+    if not parts:
+        return SeriesSet.empty()
+    ids: dict[Labels, int] = {}
+    sids = []
+    for p in parts:
+        local = np.fromiter((ids.setdefault(lb, len(ids)) for lb in p.labels), np.int64,
+                            len(p.labels))
+        sids.append(np.repeat(local, np.diff(p.offsets)))
+    labels = list(ids)
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    rank = np.empty(len(labels), np.int64)
+    rank[order] = np.arange(len(labels))
+    if len(parts) == 1:
+        p = parts[0]
+        if order == list(range(len(labels))):
+            return p
+        sid, ts, vals = rank[sids[0]], p.timestamps, p.values
+    else:
+        sid = rank[np.concatenate(sids)]
+        ts = np.concatenate([p.timestamps for p in parts])
+        vals = np.concatenate([p.values for p in parts])
+    # Stable: each part is already grouped and time-ordered, so this merges a few runs.
+    perm = np.argsort(sid, kind="stable")
+    sid, ts, vals = sid[perm], ts[perm], vals[perm]
+    if len(parts) > 1 and len(ts) > 1:
+        same = sid[1:] == sid[:-1]
+        if (same & (ts[1:] <= ts[:-1])).any():  # overlapping parts: order by time, dedupe
+            perm = np.lexsort((ts, sid))
+            sid, ts, vals = sid[perm], ts[perm], vals[perm]
+            keep = np.concatenate(([True], (sid[1:] != sid[:-1]) | (ts[1:] != ts[:-1])))
+            sid, ts, vals = sid[keep], ts[keep], vals[keep]
+    counts = np.bincount(sid, minlength=len(labels))
+    offsets = np.zeros(len(labels) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return SeriesSet([labels[i] for i in order], ts, vals, offsets)

@@ -15,7 +15,7 @@ import numpy as np
 from vigil.errors import DuplicateSampleForTimestamp, OutOfOrderSample, StorageError
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.model.matchers import Matcher, MatchType
-from vigil.storage import Series
+from vigil.storage import Series, SeriesSet
 
 
 class _Column:
@@ -113,7 +113,10 @@ class _Querier:
     def __init__(self, store: MemoryStorage, mint: int, maxt: int) -> None:
         self._store, self._series, self._mint, self._maxt = store, store._series, mint, maxt
 
-    def select(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
+    def select(self, matchers: Sequence[Matcher]) -> SeriesSet:
+        return SeriesSet.of(self._matching(matchers))
+
+    def _matching(self, matchers: Sequence[Matcher]) -> Iterator[Series]:
         for lb in self._store._candidates(matchers):
             if not all(m.matches_labels(lb) for m in matchers):
                 continue
