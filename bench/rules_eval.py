@@ -5,10 +5,11 @@ Vigil and Prometheus 2.42 side by side on the same samples.
 
 Vigil: the data goes into a real TSDB; ``rules.Manager.evaluate_group`` runs every pack group
 once per cycle in this process and the CPU time per cycle (``time.process_time``) is taken.
-Prometheus: the same data becomes blocks (promtool); Prometheus starts without rules, its idle
-CPU is measured for ``cycles`` intervals, then the pack is loaded with ``/-/reload`` and its
-CPU is measured again for the same number of 15 s cycles; the difference is the rules' cost.
-Both then report which alerts are active. The samples reach 15 minutes past "now" so that both
+Prometheus: the same samples arrive by remote write (in time order, into its head, so that it
+stores the rules' output as Vigil does); it starts without rules, its idle CPU is measured
+for ``cycles`` intervals, then the pack is loaded with ``/-/reload`` and its CPU is measured
+again for the same number of 15 s cycles; the difference is the rules' cost. Both then report
+which alerts are active and which recorded series exist. The samples reach 15 minutes past "now" so that both
 servers, evaluating at their own wall-clock times minutes apart, see the same windows.
 """
 
@@ -26,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.prometheus import create_blocks, running_prometheus  # noqa: E402
+from tests.support.prometheus import running_prometheus  # noqa: E402
 from vigil.model import Labels  # noqa: E402
 from vigil.promql import Engine  # noqa: E402
 from vigil.promql.value import Vector  # noqa: E402
+from vigil.remote.codec import compress, encode_write_request  # noqa: E402
 from vigil.rules import Manager, default_rule_files, engine_query_func, load_rule_files  # noqa: E402
 from vigil.selfmetrics import SelfMetrics  # noqa: E402
 from vigil.tsdb import DB  # noqa: E402
@@ -129,13 +131,40 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, USER_HZ = 100
 
 
+def push_remote_write(url: str, series) -> int:
+    """Send every sample to a remote-write receiver in time order, one request per scrape
+    time (Prometheus's head takes in-order samples only)."""
+    by_ts: dict[int, list[tuple[list[tuple[str, str]], float]]] = {}
+    for name, labels, samples in series:
+        pairs = sorted({**labels, "__name__": name}.items())
+        for ts, v in samples:
+            by_ts.setdefault(ts, []).append((pairs, float(v)))
+    sent = 0
+    with httpx.Client(timeout=60) as client:
+        for ts in sorted(by_ts):
+            rows = by_ts[ts]
+            for i in range(0, len(rows), 2000):
+                body = compress(encode_write_request(
+                    (pairs, [ts], [v]) for pairs, v in rows[i:i + 2000]))
+                r = client.post(url, content=body, headers={
+                    "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+                    "X-Prometheus-Remote-Write-Version": "0.1.0"})
+                if r.status_code >= 300:
+                    raise RuntimeError(f"remote write refused: {r.status_code} {r.text}")
+                sent += len(rows[i:i + 2000])
+    return sent
+
+
 def run_prometheus(series, cycles: int, work: Path) -> tuple[float, float, list[dict], set[str]]:
     data = work / "prom-data"
-    create_blocks(series, data)
+    data.mkdir()
     rule_files = "\n".join(f"  - {f}" for f in default_rule_files())
     with_rules = f"global: {{evaluation_interval: 15s}}\nrule_files:\n{rule_files}\n"
-    with running_prometheus(data, extra_args=["--web.enable-lifecycle"],
+    with running_prometheus(data, extra_args=["--web.enable-lifecycle",
+                                              "--web.enable-remote-write-receiver"],
                             config_yaml="global: {evaluation_interval: 15s}\n") as prom:
+        n = push_remote_write(f"{prom.url}/api/v1/write", series)
+        print(f"prometheus: received {n} samples by remote write", flush=True)
         window = cycles * STEP_MS / 1000
         idle_start = proc_cpu_s(prom.pid)
         time.sleep(window)
@@ -150,12 +179,15 @@ def run_prometheus(series, cycles: int, work: Path) -> tuple[float, float, list[
         busy = proc_cpu_s(prom.pid) - busy_start
         groups = prom.api("rules")["data"]["groups"]
         last_wall = sum(g.get("evaluationTime", 0.0) for g in groups)
-        # The backfilled blocks reach past "now", so Prometheus's head refuses rule output
-        # (out of bounds): ALERTS and recorded series are not stored. Active alerts come
-        # from the rules API instead; recorded series cannot be compared.
         alerts = [{**a["labels"], "alertstate": a["state"]}
                   for a in prom.api("alerts")["data"]["alerts"]]
-        return (busy - idle) / cycles, last_wall, alerts, set()
+        recorded = prom.api("query", query='{__name__=~".+:.+"}')["data"]["result"]
+        rec = {_series_name(r["metric"]) for r in recorded}
+        return (busy - idle) / cycles, last_wall, alerts, rec
+
+
+def _series_name(metric: dict[str, str]) -> str:
+    return str(Labels(metric))
 
 
 def main() -> None:
@@ -183,6 +215,9 @@ def main() -> None:
     same_alerts = ({(a['alertname'], a.get('instance', '')) for a in vigil_alerts}
                    == {(a['alertname'], a.get('instance', '')) for a in prom_alerts})
     print(f"same active alerts (name, instance): {same_alerts}")
+    print(f"same recorded series: {vigil_rec == prom_rec} "
+          f"({len(vigil_rec & prom_rec)} common, {len(vigil_rec - prom_rec)} only in vigil, "
+          f"{len(prom_rec - vigil_rec)} only in prometheus)")
     only_vigil = sorted({a['alertname'] for a in vigil_alerts} - {a['alertname'] for a in prom_alerts})
     only_prom = sorted({a['alertname'] for a in prom_alerts} - {a['alertname'] for a in vigil_alerts})
     if not same_alerts:

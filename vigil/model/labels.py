@@ -29,13 +29,15 @@ class Labels(tuple[tuple[str, str], ...]):
 
     def get(self, name: str, default: str = "") -> str:
         for k, v in self:
-            if k == name:
-                return v
+            if k >= name:  # sorted: past this point the name cannot come
+                return v if k == name else default
         return default
 
     @property
     def name(self) -> str:
         """The metric name (``__name__``), or "" when there is none."""
+        if self and self[0][0] == METRIC_NAME:  # the usual case: it sorts first
+            return self[0][1]
         return self.get(METRIC_NAME)
 
     def to_dict(self) -> dict[str, str]:

@@ -37,6 +37,27 @@ def group_key(lb: Labels, grouping: list[str], without: bool) -> Labels:
     return lb.only(*grouping)
 
 
+def grouped(labels: list[Labels], grouping: list[str], without: bool
+            ) -> tuple[np.ndarray, list[Labels]]:
+    """Group ids per series and the groups' label sets, in first-seen order.
+
+    For ``by`` the key is the tuple of the grouping labels' values, so no label set is
+    built per series, only one per group (thousands of series fall into a few groups)."""
+    if without:
+        return group_ids([group_key(lb, grouping, True) for lb in labels])
+    names = sorted(set(grouping))
+    if len(names) == 1:
+        (only,) = names
+        single: dict[str, int] = {}
+        ids = np.fromiter((single.setdefault(lb.get(only), len(single)) for lb in labels),
+                          np.int64, len(labels))
+        return ids, [Labels({only: value}) for value in single]
+    index: dict[tuple[str, ...], int] = {}
+    ids = np.fromiter((index.setdefault(tuple([lb.get(n) for n in names]), len(index))
+                       for lb in labels), np.int64, len(labels))
+    return ids, [Labels(zip(names, key, strict=True)) for key in index]
+
+
 def eval_aggregate(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Block:
     blk = ev.eval_block(node.expr, ts)
     n = len(ts)
@@ -51,8 +72,7 @@ def eval_aggregate(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Bl
     if op in ("topk", "bottomk", "limitk", "limit_ratio"):
         assert isinstance(param, np.ndarray)
         return _select_k(blk, param, node, ev)
-    keys = [group_key(lb, node.grouping, node.without) for lb in blk.labels]
-    ids, groups = group_ids(keys)
+    ids, groups = grouped(blk.labels, node.grouping, node.without)
     g = len(groups)
     pres = blk.present
     cnt = group_sum(ids, g, pres.astype(np.int64)) if g else np.zeros((0, n), dtype=np.int64)
@@ -256,8 +276,7 @@ def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: Evalua
             ev.warn(f"ratio value should be between -1 and 1, got {go_g(float(param.min()))}, "
                     "capping to -1")
         k = np.clip(param, -1.0, 1.0)
-    keys = [group_key(lb, node.grouping, node.without) for lb in blk.labels]
-    ids, groups = group_ids(keys)
+    ids, groups = grouped(blk.labels, node.grouping, node.without)
     keep = np.zeros_like(blk.present)
     for gi in range(len(groups)):
         rows = np.nonzero(ids == gi)[0]
@@ -282,8 +301,7 @@ def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: Evalua
     out = Block(blk.labels, blk.values, keep, blk.drop).compact()
     if n == 1 and node.op in ("topk", "bottomk") and len(out):
         # Instant results come out grouped, best first within each group, as Prometheus does.
-        okeys = [group_key(lb, node.grouping, node.without) for lb in out.labels]
-        oids, _ = group_ids(okeys)
+        oids, _ = grouped(out.labels, node.grouping, node.without)
         v = out.values[:, 0]
         key = np.where(np.isnan(v), np.inf, -v if node.op == "topk" else v)
         out = out.rows(np.lexsort((key, oids)))

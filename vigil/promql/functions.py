@@ -105,9 +105,14 @@ _COUNTER_SUFFIXES = ("_total", "_sum", "_count", "_bucket")
 
 
 def _check_counter_names(ev: Evaluator, rng: RangeArg) -> None:
-    for lb, lo, hi in zip(rng.labels, rng.lo, rng.hi, strict=True):
-        name = lb.name
-        if name and not name.endswith(_COUNTER_SUFFIXES) and (hi > lo).any():
+    # One look per distinct name: a selector usually yields thousands of series of one name.
+    rows_by_name: dict[str, list[int]] = {}
+    for i, lb in enumerate(rng.labels):
+        rows_by_name.setdefault(lb.name, []).append(i)
+    for name, rows in rows_by_name.items():
+        if not name or name.endswith(_COUNTER_SUFFIXES):
+            continue
+        if any((rng.hi[i] > rng.lo[i]).any() for i in rows):
             ev.info("metric might not be a counter, name does not end in "
                     f'_total/_sum/_count/_bucket: "{name}"')
 

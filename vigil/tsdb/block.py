@@ -233,7 +233,7 @@ class Block:
         decoded together."""
         labels: list[Labels] = []
         bufs: list[bytes] = []
-        for i in self.index.select(matchers):
+        for i in sorted(self.index.select(matchers)):  # entries are in label order
             e = self._entries[i]
             if e.maxt < mint or e.mint > maxt:
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,13 @@ class Head:
         self.maxt = MIN_TIME
         self.num_samples = 0
         self._metrics = metrics
+        # Label order for readers, kept lazily: sorting 100k label sets costs ~0.5 s, so
+        # new series are merged in at the next read (timsort merges the two sorted runs)
+        # and each series' position is looked up by ref in ``_rank``.
+        self._in_label_order: list[MemSeries] = []
+        self._unordered: list[MemSeries] = []
+        self._order_stale = False
+        self._rank = np.zeros(0, np.int64)
 
     # ---- series ------------------------------------------------------------------------
 
@@ -68,9 +76,11 @@ class Head:
         self.series[ref] = s
         self.by_labels[labels] = s
         self.index.add(ref, labels)
+        self._unordered.append(s)
         return s
 
     def _remove_series(self, s: MemSeries) -> None:
+        self._order_stale = True
         del self.series[s.ref]
         if self.by_labels.get(s.labels) is s:
             del self.by_labels[s.labels]
@@ -180,42 +190,68 @@ class Head:
                 out.append(SeriesData(labels, ts, vals))
         return out
 
+    def _label_rank(self) -> np.ndarray:
+        """Caller holds the lock. Each live series' position in label order, by ref."""
+        if not self._unordered and not self._order_stale:
+            return self._rank
+        order = self._in_label_order
+        if self._order_stale:
+            order = [s for s in order if self.series.get(s.ref) is s]
+            fresh = [s for s in self._unordered if self.series.get(s.ref) is s]
+        else:
+            fresh = self._unordered
+        order.extend(sorted(fresh, key=_labels_of))
+        order.sort(key=_labels_of)
+        rank = np.zeros(self.next_ref, np.int64)
+        rank[np.fromiter((s.ref for s in order), np.int64, len(order))] = np.arange(len(order))
+        self._in_label_order, self._unordered, self._order_stale = order, [], False
+        self._rank = rank
+        return rank
+
     def select_set(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
-        """Like :meth:`select`, as one :class:`SeriesSet` (series in ref order). Under the
+        """Like :meth:`select`, as one :class:`SeriesSet` in label order. Under the
         lock only references to the immutable closed chunks and a byte copy of each open
         chunk are taken; all chunks are then decoded together (:func:`chunkenc.decode_many`)."""
         labels: list[Labels] = []
         bufs: list[bytes] = []
         buf_owner: list[int] = []
-        open_t: list[bytes] = []
-        open_v: list[bytes] = []
+        open_t: list[array] = []
+        open_v: list[array] = []
         open_owner: list[int] = []
         with self.lock:
             if self.num_samples == 0 or mint > self.maxt or maxt < self.mint:
                 return SeriesSet.empty()
             series = self.series
-            for ref in self.index.select(matchers):
+            refs = self.index.select(matchers)
+            ordered = np.fromiter(refs, np.int64, len(refs))
+            ordered = ordered[np.argsort(self._label_rank()[ordered], kind="stable")]
+            # The hot loop of every query over many series: no property calls, and a series
+            # whose samples all lie after maxt is trimmed by assemble_series_set instead.
+            i = 0
+            for ref in ordered.tolist():
                 s = series[ref]
-                if not s.count or s.last_ts < mint or s.first_ts > maxt:
+                if s.last_ts < mint or not s.count:
                     continue
-                i = len(labels)
                 labels.append(s.labels)
                 chunks = s.chunks
-                j = len(chunks)
-                while j and chunks[j - 1].maxt >= mint:  # only the chunks the window reaches
-                    j -= 1
-                for c in chunks[j:]:
-                    if c.mint <= maxt:
-                        bufs.append(c.data)
-                        buf_owner.append(i)
-                if len(s.ts) and s.ts[0] <= maxt:
-                    open_t.append(s.ts.tobytes())
-                    open_v.append(s.vals.tobytes())
+                if chunks and chunks[-1].maxt >= mint:
+                    j = len(chunks) - 1
+                    while j and chunks[j - 1].maxt >= mint:  # only the chunks the window reaches
+                        j -= 1
+                    for c in chunks[j:]:
+                        if c.mint <= maxt:
+                            bufs.append(c.data)
+                            buf_owner.append(i)
+                if s.ts:
+                    open_t.append(s.ts)
+                    open_v.append(s.vals)
                     open_owner.append(i)
+                i += 1
+            # Joined under the lock: the open chunks are still being appended to.
+            open_counts = np.fromiter(map(len, open_t), np.int64, len(open_t))
+            ot = np.frombuffer(b"".join(open_t), dtype=np.int64)
+            ov = np.frombuffer(b"".join(open_v), dtype=np.float64)
         ct, cv, counts = chunkenc.decode_many(bufs)
-        ot = np.frombuffer(b"".join(open_t), dtype=np.int64)
-        ov = np.frombuffer(b"".join(open_v), dtype=np.float64)
-        open_counts = np.fromiter((len(b) >> 3 for b in open_t), np.int64, len(open_t))
         sid = np.concatenate((np.repeat(np.asarray(buf_owner, np.int64), counts),
                               np.repeat(np.asarray(open_owner, np.int64), open_counts)))
         return assemble_series_set(labels, sid, np.concatenate((ct, ot)), np.concatenate((cv, ov)),
@@ -302,6 +338,10 @@ def _encode_batch(batch: list[tuple[int, np.ndarray, np.ndarray]]) -> bytes:
     ts = np.concatenate([t for _, t, _ in batch])
     vals = np.concatenate([v for _, _, v in batch])
     return _records.encode_samples(refs, ts, vals)
+
+
+def _labels_of(s: MemSeries) -> Labels:
+    return s.labels
 
 
 def assemble_series_set(labels: list[Labels], sid: np.ndarray, ts: np.ndarray, vals: np.ndarray,

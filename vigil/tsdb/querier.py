@@ -70,10 +70,13 @@ class DBQuerier:
 
 
 def merge_series_sets(parts: list[SeriesSet]) -> SeriesSet:
-    """One SeriesSet in label order from ``parts`` given oldest first. A series in several
+    """One SeriesSet in label order from ``parts`` (each in label order) given oldest
+    first. A series in several
     parts gets their samples in time order; a timestamp seen twice keeps the first copy."""
     if not parts:
         return SeriesSet.empty()
+    if len(parts) == 1:
+        return parts[0]  # each part comes in label order
     ids: dict[Labels, int] = {}
     sids = []
     for p in parts:
@@ -84,19 +87,13 @@ def merge_series_sets(parts: list[SeriesSet]) -> SeriesSet:
     order = sorted(range(len(labels)), key=labels.__getitem__)
     rank = np.empty(len(labels), np.int64)
     rank[order] = np.arange(len(labels))
-    if len(parts) == 1:
-        p = parts[0]
-        if order == list(range(len(labels))):
-            return p
-        sid, ts, vals = rank[sids[0]], p.timestamps, p.values
-    else:
-        sid = rank[np.concatenate(sids)]
-        ts = np.concatenate([p.timestamps for p in parts])
-        vals = np.concatenate([p.values for p in parts])
+    sid = rank[np.concatenate(sids)]
+    ts = np.concatenate([p.timestamps for p in parts])
+    vals = np.concatenate([p.values for p in parts])
     # Stable: each part is already grouped and time-ordered, so this merges a few runs.
     perm = np.argsort(sid, kind="stable")
     sid, ts, vals = sid[perm], ts[perm], vals[perm]
-    if len(parts) > 1 and len(ts) > 1:
+    if len(ts) > 1:
         same = sid[1:] == sid[:-1]
         if (same & (ts[1:] <= ts[:-1])).any():  # overlapping parts: order by time, dedupe
             perm = np.lexsort((ts, sid))

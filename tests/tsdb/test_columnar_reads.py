@@ -1,4 +1,4 @@
-"""Decoding many chunks at once gives exactly what decoding them one by one gives."""
+"""Columnar reads: many chunks decoded at once, series sets in label order, merged parts."""
 
 from __future__ import annotations
 
@@ -76,3 +76,30 @@ def test_merge_orders_by_labels_then_time_and_drops_repeated_timestamps() -> Non
     assert [lb.get("s") for lb in merged.labels] == ["a", "b", "c"]
     assert got == {"a": [4, 5, 6], "b": [1, 2, 3, 4], "c": [9]}
     assert merged.values.tolist() == [t * 2.0 for t in merged.timestamps.tolist()]
+
+
+def test_head_reads_come_in_label_order_as_series_come_and_go(tmp_path) -> None:
+    from vigil.model import Matcher
+    from vigil.tsdb import DB
+
+    db = DB.open(str(tmp_path / "d"))
+    try:
+        def write(names: list[str], t: int) -> None:
+            app = db.appender()
+            for name in names:
+                app.append(Labels.of(__name__="m", s=name), t, 1.0)
+            app.commit()
+
+        def names() -> list[str]:
+            got = db.querier(0, 10**6).select([Matcher.equal("__name__", "m")])
+            return [lb.get("s") for lb in got.labels]
+
+        write(["m", "c", "x"], 1000)
+        assert names() == ["c", "m", "x"]
+        write(["b", "z", "a"], 2000)  # new series merge into the existing order
+        assert names() == ["a", "b", "c", "m", "x", "z"]
+        db._head.truncate_before(1500)  # the first three are garbage collected
+        write(["d"], 3000)
+        assert names() == ["a", "b", "d", "z"]
+    finally:
+        db.close()
