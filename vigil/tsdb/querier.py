@@ -71,36 +71,55 @@ class DBQuerier:
 
 def merge_series_sets(parts: list[SeriesSet]) -> SeriesSet:
     """One SeriesSet in label order from ``parts`` (each in label order) given oldest
-    first. A series in several
-    parts gets their samples in time order; a timestamp seen twice keeps the first copy."""
+    first. A series in several parts gets their samples in time order; a timestamp seen
+    twice keeps the first copy.
+
+    Parts are usually consecutive blocks holding the same series: each sample's place in
+    the output is computed (no sort), and only overlapping parts need a sort by time."""
     if not parts:
         return SeriesSet.empty()
     if len(parts) == 1:
-        return parts[0]  # each part comes in label order
+        return parts[0]
     ids: dict[Labels, int] = {}
-    sids = []
+    locals_: list[np.ndarray] = []
+    prev: list[Labels] | None = None
     for p in parts:
-        local = np.fromiter((ids.setdefault(lb, len(ids)) for lb in p.labels), np.int64,
-                            len(p.labels))
-        sids.append(np.repeat(local, np.diff(p.offsets)))
+        if prev is None or p.labels != prev:  # consecutive blocks mostly share their series
+            local = np.fromiter((ids.setdefault(lb, len(ids)) for lb in p.labels), np.int64,
+                                len(p.labels))
+        locals_.append(local)
+        prev = p.labels
     labels = list(ids)
-    order = sorted(range(len(labels)), key=labels.__getitem__)
-    rank = np.empty(len(labels), np.int64)
-    rank[order] = np.arange(len(labels))
-    sid = rank[np.concatenate(sids)]
-    ts = np.concatenate([p.timestamps for p in parts])
-    vals = np.concatenate([p.values for p in parts])
-    # Stable: each part is already grouped and time-ordered, so this merges a few runs.
-    perm = np.argsort(sid, kind="stable")
-    sid, ts, vals = sid[perm], ts[perm], vals[perm]
-    if len(ts) > 1:
-        same = sid[1:] == sid[:-1]
-        if (same & (ts[1:] <= ts[:-1])).any():  # overlapping parts: order by time, dedupe
-            perm = np.lexsort((ts, sid))
-            sid, ts, vals = sid[perm], ts[perm], vals[perm]
+    if all(a < b for a, b in zip(labels, labels[1:], strict=False)):
+        order, rank = labels, np.arange(len(labels))
+    else:
+        perm = sorted(range(len(labels)), key=labels.__getitem__)
+        order = [labels[i] for i in perm]
+        rank = np.empty(len(labels), np.int64)
+        rank[perm] = np.arange(len(labels))
+    # counts[k, g]: samples of series g in part k; a part's samples of g start after the
+    # earlier parts' samples of g.
+    counts = np.zeros((len(parts), len(labels)), np.int64)
+    for k, (p, local) in enumerate(zip(parts, locals_, strict=True)):
+        counts[k, rank[local]] = np.diff(p.offsets)
+    offsets = np.zeros(len(labels) + 1, np.int64)
+    np.cumsum(counts.sum(axis=0), out=offsets[1:])
+    before = offsets[:-1] + np.cumsum(counts, axis=0) - counts
+    total = int(offsets[-1])
+    ts = np.empty(total, np.int64)
+    vals = np.empty(total, np.float64)
+    for k, (p, local) in enumerate(zip(parts, locals_, strict=True)):
+        sizes = np.diff(p.offsets)
+        pos = np.arange(len(p.timestamps)) + np.repeat(before[k, rank[local]] - p.offsets[:-1],
+                                                        sizes)
+        ts[pos] = p.timestamps
+        vals[pos] = p.values
+    if total > 1:
+        sid = np.repeat(np.arange(len(labels)), np.diff(offsets))
+        if ((ts[1:] <= ts[:-1]) & (sid[1:] == sid[:-1])).any():  # overlapping parts
+            perm_t = np.lexsort((ts, sid))
+            sid, ts, vals = sid[perm_t], ts[perm_t], vals[perm_t]
             keep = np.concatenate(([True], (sid[1:] != sid[:-1]) | (ts[1:] != ts[:-1])))
             sid, ts, vals = sid[keep], ts[keep], vals[keep]
-    counts = np.bincount(sid, minlength=len(labels))
-    offsets = np.zeros(len(labels) + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return SeriesSet([labels[i] for i in order], ts, vals, offsets)
+            np.cumsum(np.bincount(sid, minlength=len(labels)), out=offsets[1:])
+    return SeriesSet(order, ts, vals, offsets)
