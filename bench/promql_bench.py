@@ -8,13 +8,14 @@ Data (generated, seeded):
 * instant workload: ``--instant-series`` counters ``y{instance, mode}`` (8 modes) over the
   last ``--instant-minutes`` minutes.
 
-Prometheus gets the data as blocks (``promtool tsdb create-blocks-from openmetrics``); Vigil
-gets it through its appender into a TSDB directory (compacted into blocks as far as its
-head rules allow). Then both servers run on loopback (Vigil: ``bench/promql_serve.py``,
+Prometheus gets the data by remote write, in time order, into a running server (its head cuts
+blocks as it goes); Vigil gets it through its appender into a TSDB directory (compacted into
+blocks as far as its head rules allow). Then both servers run on loopback (Vigil: ``bench/promql_serve.py``,
 uvicorn, the real ``/api/v1``) and each is measured alone:
 
 1. each range query (``--step``) ``--repeats`` times after one warm-up: median wall time of
-   the whole HTTP request, JSON body read included;
+   the whole HTTP request, JSON body read included, and median CPU time of the server
+   process (steadier on a shared machine); results are compared between the two servers;
 2. an instant "dashboard mix" at ``--concurrency`` clients for ``--instant-requests``
    requests: queries/s and p50/p99 latency.
 
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,8 +41,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
 
 from tests.support.ports import free_port  # noqa: E402
-from tests.support.prometheus import create_blocks, running_prometheus  # noqa: E402
+from tests.support.prometheus import remote_write, running_prometheus  # noqa: E402
 from vigil.model.labels import Labels  # noqa: E402
+from vigil.remote.codec import encode_labels  # noqa: E402
 from vigil.tsdb import DB  # noqa: E402
 
 END_MS = 1_700_006_400_000  # a fixed, hour-aligned end of the data
@@ -62,27 +65,28 @@ INSTANT_MIX = [
 ]
 
 
-def generate(args: argparse.Namespace):
-    """Yield ``(name, labels, samples)`` for both workloads; samples as (ts_ms, value)."""
+def generate(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, str], np.ndarray,
+                                                          np.ndarray]]:
+    """Yield ``(name, labels, ts_ms, values)`` arrays for both workloads (seeded)."""
     rng = np.random.default_rng(1)
     step = args.interval * 1000
     n = args.hours * 3600 // args.interval
-    ts = (END_MS - (n - 1) * step + np.arange(n) * step).tolist()
+    # A few ms of jitter keeps samples off window boundaries, where Prometheus 2.x (left
+    # closed) and 3.x / Vigil (left open) differ.
+    ts = END_MS - (n - 1) * step + np.arange(n, dtype=np.int64) * step + rng.integers(1, 9, n)
     for i in range(args.series):
-        vals = np.cumsum(rng.integers(0, 100, n)).astype(float).tolist()
-        yield "x", {"grp": f"g{i % 10}", "instance": f"i-{i}"}, list(zip(ts, vals, strict=True))
+        vals = np.cumsum(rng.integers(0, 100, n)).astype(float)
+        yield "x", {"grp": f"g{i % 10}", "instance": f"i-{i}"}, ts, vals
     for i in range(max(args.series // 100, 1)):
         obs = np.cumsum(rng.integers(0, 20, (n, len(LE))), axis=0)
-        counts = np.cumsum(obs, axis=1)  # cumulative over le, monotonic in time
+        counts = np.cumsum(obs, axis=1).astype(float)  # cumulative over le, monotonic in time
         for j, le in enumerate(LE):
-            yield "x_bucket", {"instance": f"i-{i}", "le": le}, list(
-                zip(ts, counts[:, j].astype(float).tolist(), strict=True))
+            yield "x_bucket", {"instance": f"i-{i}", "le": le}, ts, counts[:, j]
     m = args.instant_minutes * 60 // args.interval
-    its = ts[-m:]
     for i in range(args.instant_series):
-        vals = np.cumsum(rng.integers(0, 2000, m)).astype(float).tolist()
-        yield "y", {"instance": f"h-{i // len(MODES)}", "mode": MODES[i % len(MODES)]}, list(
-            zip(its, vals, strict=True))
+        vals = np.cumsum(rng.integers(0, 2000, m)).astype(float)
+        yield "y", {"instance": f"h-{i // len(MODES)}", "mode": MODES[i % len(MODES)]}, \
+            ts[-m:], vals
 
 
 def load_vigil(args: argparse.Namespace, path: Path) -> float:
@@ -90,11 +94,11 @@ def load_vigil(args: argparse.Namespace, path: Path) -> float:
     db = DB.open(path, wal_fsync="off", retention_ms=100 * 365 * 86_400_000,
                  compact_interval_s=86_400)
     app, pending = db.appender(), 0
-    for name, labels, samples in generate(args):
+    for name, labels, ts, vals in generate(args):
         ls = Labels({"__name__": name, **labels})
-        for t, v in samples:
+        for t, v in zip(ts.tolist(), vals.tolist(), strict=True):
             app.append(ls, t, v)
-        pending += len(samples)
+        pending += len(ts)
         if pending >= 200_000:  # commit in batches, as scrapes would
             app.commit()
             app, pending = db.appender(), 0
@@ -104,28 +108,85 @@ def load_vigil(args: argparse.Namespace, path: Path) -> float:
     return time.monotonic() - t0
 
 
-def timed_get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[float, int]:
+def prometheus_batches(args: argparse.Namespace) -> Iterator[list[tuple[bytes, int, float]]]:
+    """All samples as remote-write batches in time order (a scrape's worth after another)."""
+    groups: dict[int, tuple[np.ndarray, list[tuple[bytes, np.ndarray]]]] = {}
+    for name, labels, ts, vals in generate(args):
+        key = (len(ts), int(ts[0]))  # series sharing one timestamp grid
+        groups.setdefault(hash(key), (ts, []))[1].append(
+            (encode_labels(sorted({**labels, "__name__": name}.items())), vals))
+    events = sorted((t, g, i) for g, (ts, _) in groups.items() for i, t in enumerate(ts.tolist()))
+    batch: list[tuple[bytes, int, float]] = []
+    for t, g, i in events:
+        for lb, vals in groups[g][1]:
+            batch.append((lb, t, float(vals[i])))
+            if len(batch) == 2000:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[float, list]:
     t0 = time.perf_counter()
     r = client.get(path, params=params)
     body = r.content
     elapsed = time.perf_counter() - t0
     if r.status_code != 200:
         raise RuntimeError(f"{path} {params}: {r.status_code} {body[:300]!r}")
-    return elapsed, len(r.json()["data"]["result"])
+    if len(body) > 50_000_000:  # parsing would take minutes and gigabytes: count series only
+        return elapsed, [None] * body.count(b'"metric":')
+    return elapsed, r.json()["data"]["result"]
 
 
-def range_medians(url: str, args: argparse.Namespace) -> dict[str, tuple[float, int]]:
+# query -> (median wall s, median server CPU s, number of series, result of the last run)
+RangeResults = dict[str, tuple[float, float, int, list | None]]
+
+
+def range_medians(url: str, args: argparse.Namespace, pid: int) -> RangeResults:
     start = END_MS - args.hours * 3600_000 + 3600_000  # an hour in, so 1h windows are full
     params = {"start": f"{start / 1000:.3f}", "end": f"{END_MS / 1000:.3f}",
               "step": str(args.step)}
-    out = {}
-    with httpx.Client(base_url=url, timeout=600) as c:
+    out: RangeResults = {}
+    with httpx.Client(base_url=url, timeout=1800) as c:
         for q in RANGE_QUERIES:
             timed_get(c, "/api/v1/query_range", {**params, "query": q})  # warm-up
-            runs = [timed_get(c, "/api/v1/query_range", {**params, "query": q})
-                    for _ in range(args.repeats)]
-            out[q] = (statistics.median(r[0] for r in runs), runs[0][1])
+            walls, cpus = [], []
+            for _ in range(args.repeats):
+                cpu0 = proc_cpu_s(pid)
+                wall, result = timed_get(c, "/api/v1/query_range", {**params, "query": q})
+                cpus.append(proc_cpu_s(pid) - cpu0)
+                walls.append(wall)
+            # Results are kept for the comparison, except huge ones (one point per series
+            # and step would hold gigabytes as Python objects).
+            keep = result if len(result) <= 100 else None
+            out[q] = (statistics.median(walls), statistics.median(cpus), len(result), keep)
+            print(f"  {q}: {out[q][0] * 1000:.0f} ms wall, {out[q][1] * 1000:.0f} ms CPU",
+                  flush=True)
     return out
+
+
+def same_results(a: list, b: list, rtol: float = 1e-6) -> bool:
+    """Matrix results equal: same series, timestamps and values within ``rtol``."""
+    def index(res: list) -> dict:
+        return {tuple(sorted(r["metric"].items())): r["values"] for r in res}
+    ia, ib = index(a), index(b)
+    if ia.keys() != ib.keys():
+        return False
+    for k, va in ia.items():
+        vb = ib[k]
+        if [p[0] for p in va] != [p[0] for p in vb]:
+            return False
+        x = np.array([float(p[1]) for p in va])
+        y = np.array([float(p[1]) for p in vb])
+        if not np.allclose(x, y, rtol=rtol, atol=0, equal_nan=True):
+            return False
+    return True
 
 
 def instant_mix(url: str, args: argparse.Namespace) -> tuple[float, float, float]:
@@ -165,10 +226,11 @@ def start_vigil(path: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("vigil server not ready")
 
 
-def report(name: str, ranges: dict[str, tuple[float, int]], mix: tuple[float, float, float]):
+def report(name: str, ranges: RangeResults, mix: tuple[float, float, float]) -> None:
     print(f"\n== {name}")
-    for q, (median, nseries) in ranges.items():
-        print(f"  range  {median * 1000:9.1f} ms  ({nseries} series)  {q}")
+    for q, (wall, cpu, nseries, _) in ranges.items():
+        print(f"  range  {wall * 1000:9.1f} ms wall {cpu * 1000:9.1f} ms server CPU "
+              f"({nseries} series)  {q}")
     print(f"  instant mix: {mix[0]:.1f} queries/s, p50 {mix[1] * 1000:.1f} ms, "
           f"p99 {mix[2] * 1000:.1f} ms")
 
@@ -178,7 +240,7 @@ def main() -> None:
     p.add_argument("--series", type=int, default=1000)
     p.add_argument("--hours", type=int, default=24)
     p.add_argument("--interval", type=int, default=15, help="scrape interval, s")
-    p.add_argument("--step", type=int, default=60, help="range query step, s")
+    p.add_argument("--step", type=int, default=15, help="range query step, s")
     p.add_argument("--instant-series", type=int, default=20_000)
     p.add_argument("--instant-minutes", type=int, default=10)
     p.add_argument("--instant-requests", type=int, default=100)
@@ -191,27 +253,34 @@ def main() -> None:
         root = Path(tmp)
         results = {}
         if args.only != "prometheus":
-            print(f"loading Vigil: {load_vigil(args, root / 'vigil'):.1f} s")
+            print(f"loading Vigil: {load_vigil(args, root / 'vigil'):.1f} s", flush=True)
             proc, url = start_vigil(root / "vigil")
             try:
-                results["vigil"] = (range_medians(url, args), instant_mix(url, args))
+                results["vigil"] = (range_medians(url, args, proc.pid), instant_mix(url, args))
             finally:
                 proc.terminate()
                 proc.wait(60)
         if args.only != "vigil":
-            t0 = time.monotonic()
-            create_blocks(generate(args), root / "prom" / "data")
-            print(f"loading Prometheus (promtool): {time.monotonic() - t0:.1f} s")
-            with running_prometheus(root / "prom" / "data") as prom:
-                results["prometheus"] = (range_medians(prom.url, args),
+            data = root / "prom" / "data"
+            data.mkdir(parents=True)
+            with running_prometheus(data, extra_args=["--web.enable-remote-write-receiver"]
+                                    ) as prom:
+                t0 = time.monotonic()
+                sent = remote_write(f"{prom.url}/api/v1/write", prometheus_batches(args))
+                print(f"loading Prometheus (remote write): {sent} samples, "
+                      f"{time.monotonic() - t0:.1f} s", flush=True)
+                results["prometheus"] = (range_medians(prom.url, args, prom.pid),
                                          instant_mix(prom.url, args))
         for name, (ranges, mix) in results.items():
             report(name, ranges, mix)
         if len(results) == 2:
-            print("\nVigil / Prometheus median time:")
+            print("\nVigil / Prometheus (wall, server CPU; same results?):")
             for q in RANGE_QUERIES:
-                ratio = results["vigil"][0][q][0] / results["prometheus"][0][q][0]
-                print(f"  {ratio:6.2f}x  {q}")
+                v, pr = results["vigil"][0][q], results["prometheus"][0][q]
+                same = ("not compared (large)" if v[3] is None or pr[3] is None
+                        else same_results(v[3], pr[3]))
+                print(f"  {v[0] / pr[0]:6.2f}x wall {v[1] / max(pr[1], 1e-9):6.2f}x CPU  "
+                      f"series {v[2]} vs {pr[2]}, same: {same}  {q}")
             print(f"  instant mix queries/s ratio (Vigil/Prometheus): "
                   f"{results['vigil'][1][0] / results['prometheus'][1][0]:.2f}")
 

@@ -16,10 +16,13 @@ servers, evaluating at their own wall-clock times minutes apart, see the same wi
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -27,11 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.prometheus import running_prometheus  # noqa: E402
+from tests.support.prometheus import remote_write, running_prometheus  # noqa: E402
 from vigil.model import Labels  # noqa: E402
 from vigil.promql import Engine  # noqa: E402
 from vigil.promql.value import Vector  # noqa: E402
-from vigil.remote.codec import compress, encode_write_request  # noqa: E402
+from vigil.remote.codec import encode_labels  # noqa: E402
 from vigil.rules import Manager, default_rule_files, engine_query_func, load_rule_files  # noqa: E402
 from vigil.selfmetrics import SelfMetrics  # noqa: E402
 from vigil.tsdb import DB  # noqa: E402
@@ -101,7 +104,10 @@ def summarize(alerts: list[dict[str, str]], recorded: set[str]) -> str:
     return f"{len(alerts)} active alerts {dict(sorted(states.items()))}; {len(recorded)} recorded series"
 
 
-def run_vigil(series, cycles: int, work: Path) -> tuple[list[float], list[dict], set[str]]:
+def run_vigil(series, cycles: int, work: Path, last_eval: dict[str, int]
+              ) -> tuple[list[float], list[dict], set[str]]:
+    """Evaluate every group ``cycles`` times, the last time at the instant Prometheus last
+    evaluated it (``last_eval``: group name -> ms), so both see the same windows."""
     with DB.open(work / "vigil-tsdb") as db:
         n = load_vigil(db, series)
         print(f"vigil: loaded {n} samples", flush=True)
@@ -111,14 +117,13 @@ def run_vigil(series, cycles: int, work: Path) -> tuple[list[float], list[dict],
         groups = load_rule_files(default_rule_files())
         manager.update(groups)
         per_cycle = []
-        now_ms = int(time.time() * 1000)
         for cycle in range(cycles):
-            ts = now_ms + cycle * STEP_MS
+            back = (cycles - 1 - cycle) * STEP_MS
             started = time.process_time()
             for group in groups:
-                manager.evaluate_group(group, ts)
+                manager.evaluate_group(group, last_eval[group.name] - back)
             per_cycle.append(time.process_time() - started)
-        last = now_ms + (cycles - 1) * STEP_MS
+        last = max(last_eval.values())
         alerts = engine.instant_query("ALERTS", last).value
         recorded = engine.instant_query('{__name__=~".+:.+"}', last).value
         assert isinstance(alerts, Vector) and isinstance(recorded, Vector)
@@ -131,31 +136,21 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, USER_HZ = 100
 
 
-def push_remote_write(url: str, series) -> int:
-    """Send every sample to a remote-write receiver in time order, one request per scrape
-    time (Prometheus's head takes in-order samples only)."""
-    by_ts: dict[int, list[tuple[list[tuple[str, str]], float]]] = {}
+def by_time(series) -> Iterator[list[tuple[bytes, int, float]]]:
+    """Remote-write batches of 2,000 samples in time order."""
+    by_ts: dict[int, list[tuple[bytes, float]]] = {}
     for name, labels, samples in series:
-        pairs = sorted({**labels, "__name__": name}.items())
+        encoded = encode_labels(sorted({**labels, "__name__": name}.items()))
         for ts, v in samples:
-            by_ts.setdefault(ts, []).append((pairs, float(v)))
-    sent = 0
-    with httpx.Client(timeout=60) as client:
-        for ts in sorted(by_ts):
-            rows = by_ts[ts]
-            for i in range(0, len(rows), 2000):
-                body = compress(encode_write_request(
-                    (pairs, [ts], [v]) for pairs, v in rows[i:i + 2000]))
-                r = client.post(url, content=body, headers={
-                    "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
-                    "X-Prometheus-Remote-Write-Version": "0.1.0"})
-                if r.status_code >= 300:
-                    raise RuntimeError(f"remote write refused: {r.status_code} {r.text}")
-                sent += len(rows[i:i + 2000])
-    return sent
+            by_ts.setdefault(ts, []).append((encoded, float(v)))
+    for ts in sorted(by_ts):
+        rows = by_ts[ts]
+        for i in range(0, len(rows), 2000):
+            yield [(lb, ts, v) for lb, v in rows[i:i + 2000]]
 
 
-def run_prometheus(series, cycles: int, work: Path) -> tuple[float, float, list[dict], set[str]]:
+def run_prometheus(series, cycles: int, work: Path
+                   ) -> tuple[float, float, list[dict], set[str], dict[str, int]]:
     data = work / "prom-data"
     data.mkdir()
     rule_files = "\n".join(f"  - {f}" for f in default_rule_files())
@@ -163,7 +158,7 @@ def run_prometheus(series, cycles: int, work: Path) -> tuple[float, float, list[
     with running_prometheus(data, extra_args=["--web.enable-lifecycle",
                                               "--web.enable-remote-write-receiver"],
                             config_yaml="global: {evaluation_interval: 15s}\n") as prom:
-        n = push_remote_write(f"{prom.url}/api/v1/write", series)
+        n = remote_write(f"{prom.url}/api/v1/write", by_time(series))
         print(f"prometheus: received {n} samples by remote write", flush=True)
         window = cycles * STEP_MS / 1000
         idle_start = proc_cpu_s(prom.pid)
@@ -183,7 +178,14 @@ def run_prometheus(series, cycles: int, work: Path) -> tuple[float, float, list[
                   for a in prom.api("alerts")["data"]["alerts"]]
         recorded = prom.api("query", query='{__name__=~".+:.+"}')["data"]["result"]
         rec = {_series_name(r["metric"]) for r in recorded}
-        return (busy - idle) / cycles, last_wall, alerts, rec
+        last_eval = {g["name"]: _rfc3339_ms(g["lastEvaluation"]) for g in groups}
+        return (busy - idle) / cycles, last_wall, alerts, rec, last_eval
+
+
+def _rfc3339_ms(text: str) -> int:
+    # Go prints up to nanoseconds; fromisoformat takes at most microseconds.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
 def _series_name(metric: dict[str, str]) -> str:
@@ -199,10 +201,10 @@ def main() -> None:
     now_ms = int(time.time() * 1000)
     with tempfile.TemporaryDirectory(prefix="vigil-rules-bench-") as tmp:
         work = Path(tmp)
+        prom_cpu, prom_wall, prom_alerts, prom_rec, last_eval = run_prometheus(
+            host_series(args.hosts, args.minutes, now_ms), args.cycles, work)
         vigil_cycles, vigil_alerts, vigil_rec = run_vigil(
-            host_series(args.hosts, args.minutes, now_ms), args.cycles, work)
-        prom_cpu, prom_wall, prom_alerts, prom_rec = run_prometheus(
-            host_series(args.hosts, args.minutes, now_ms), args.cycles, work)
+            host_series(args.hosts, args.minutes, now_ms), args.cycles, work, last_eval)
     groups = load_rule_files(default_rule_files())
     rules = sum(len(g.rules) for g in groups)
     print(f"\n{args.hosts} hosts, {rules} rules in {len(groups)} groups, {args.cycles} cycles")

@@ -1,8 +1,9 @@
 """A real Prometheus 2.42 (Debian package ``prometheus``) on loopback, loaded with given data.
 
-Data goes in as OpenMetrics text turned into TSDB blocks by ``promtool tsdb
-create-blocks-from openmetrics``; Prometheus then serves those blocks with no scrape targets.
-Used by the PromQL differential test and by ``bench/promql_bench.py``.
+Data goes in either as OpenMetrics text turned into TSDB blocks by ``promtool tsdb
+create-blocks-from openmetrics`` (then served with no scrape targets), or by remote write into
+a running server started with ``--web.enable-remote-write-receiver`` (:func:`remote_write`).
+Used by the PromQL differential test and by the benchmarks in ``bench/``.
 
 Times: ``ts_ms`` are int milliseconds since the epoch; OpenMetrics text carries seconds.
 """
@@ -21,7 +22,7 @@ import httpx
 from tests.support.ports import free_port
 
 __all__ = ["PROMETHEUS", "PROMTOOL", "Prometheus", "create_blocks", "format_openmetrics",
-           "running_prometheus"]
+           "remote_write", "running_prometheus"]
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
@@ -56,6 +57,27 @@ def format_openmetrics(series: Iterable[SeriesSamples]) -> Iterator[str]:
             for ts_ms, v in samples:
                 yield f"{head} {_float(v)} {ts_ms // 1000}.{ts_ms % 1000:03d}\n"
     yield "# EOF\n"
+
+
+def remote_write(url: str, batches: Iterable[Sequence[tuple[bytes, int, float]]]) -> int:
+    """POST each batch of ``(encoded labels, ts_ms, value)`` samples as one snappy
+    remote-write 1.0 request to ``url``; labels come from
+    :func:`vigil.remote.codec.encode_labels`. Raises on a refused request; returns the number
+    of samples sent. The caller orders samples in time per series (Prometheus's head takes
+    in-order samples only)."""
+    from vigil.remote.codec import compress, encode_series
+
+    sent = 0
+    headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+               "X-Prometheus-Remote-Write-Version": "0.1.0"}
+    with httpx.Client(timeout=120) as client:
+        for batch in batches:
+            body = compress(b"".join(encode_series(lb, (t,), (v,)) for lb, t, v in batch))
+            r = client.post(url, content=body, headers=headers)
+            if r.status_code >= 300:
+                raise RuntimeError(f"remote write refused: {r.status_code} {r.text}")
+            sent += len(batch)
+    return sent
 
 
 def create_blocks(series: Iterable[SeriesSamples], data_dir: Path) -> None:
