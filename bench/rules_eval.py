@@ -104,10 +104,12 @@ def summarize(alerts: list[dict[str, str]], recorded: set[str]) -> str:
     return f"{len(alerts)} active alerts {dict(sorted(states.items()))}; {len(recorded)} recorded series"
 
 
-def run_vigil(series, cycles: int, work: Path, last_eval: dict[str, int]
+def run_vigil(series, cycles: int, work: Path, last_eval: dict[str, int], since_ms: int
               ) -> tuple[list[float], list[dict], set[str]]:
-    """Evaluate every group ``cycles`` times, the last time at the instant Prometheus last
-    evaluated it (``last_eval``: group name -> ms), so both see the same windows."""
+    """Evaluate every group at the instants Prometheus evaluated it: every 15 s from its first
+    evaluation after ``since_ms`` (when the rules were loaded) to ``last_eval`` (group name ->
+    ms), so that both see the same windows and build the same recorded history. The last
+    ``cycles`` evaluations are timed."""
     with DB.open(work / "vigil-tsdb") as db:
         n = load_vigil(db, series)
         print(f"vigil: loaded {n} samples", flush=True)
@@ -117,12 +119,15 @@ def run_vigil(series, cycles: int, work: Path, last_eval: dict[str, int]
         groups = load_rule_files(default_rule_files())
         manager.update(groups)
         per_cycle = []
-        for cycle in range(cycles):
-            back = (cycles - 1 - cycle) * STEP_MS
+        history = max((t - since_ms) // STEP_MS for t in last_eval.values())
+        for back in range(history, -1, -1):
             started = time.process_time()
             for group in groups:
-                manager.evaluate_group(group, last_eval[group.name] - back)
-            per_cycle.append(time.process_time() - started)
+                at = last_eval[group.name] - back * STEP_MS
+                if at >= since_ms:
+                    manager.evaluate_group(group, at)
+            if back < cycles:
+                per_cycle.append(time.process_time() - started)
         last = max(last_eval.values())
         alerts = engine.instant_query("ALERTS", last).value
         recorded = engine.instant_query('{__name__=~".+:.+"}', last).value
@@ -150,7 +155,7 @@ def by_time(series) -> Iterator[list[tuple[bytes, int, float]]]:
 
 
 def run_prometheus(series, cycles: int, work: Path
-                   ) -> tuple[float, float, list[dict], set[str], dict[str, int]]:
+                   ) -> tuple[float, float, list[dict], set[str], dict[str, int], int]:
     data = work / "prom-data"
     data.mkdir()
     rule_files = "\n".join(f"  - {f}" for f in default_rule_files())
@@ -165,6 +170,7 @@ def run_prometheus(series, cycles: int, work: Path
         time.sleep(window)
         idle = proc_cpu_s(prom.pid) - idle_start
         (data.parent / "prometheus.yml").write_text(with_rules)
+        since_ms = int(time.time() * 1000)
         reload = httpx.post(f"{prom.url}/-/reload", timeout=60)
         if reload.status_code != 200:
             raise RuntimeError(f"Prometheus rejected the pack: {reload.text}")
@@ -179,7 +185,7 @@ def run_prometheus(series, cycles: int, work: Path
         recorded = prom.api("query", query='{__name__=~".+:.+"}')["data"]["result"]
         rec = {_series_name(r["metric"]) for r in recorded}
         last_eval = {g["name"]: _rfc3339_ms(g["lastEvaluation"]) for g in groups}
-        return (busy - idle) / cycles, last_wall, alerts, rec, last_eval
+        return (busy - idle) / cycles, last_wall, alerts, rec, last_eval, since_ms
 
 
 def _rfc3339_ms(text: str) -> int:
@@ -201,10 +207,10 @@ def main() -> None:
     now_ms = int(time.time() * 1000)
     with tempfile.TemporaryDirectory(prefix="vigil-rules-bench-") as tmp:
         work = Path(tmp)
-        prom_cpu, prom_wall, prom_alerts, prom_rec, last_eval = run_prometheus(
+        prom_cpu, prom_wall, prom_alerts, prom_rec, last_eval, since_ms = run_prometheus(
             host_series(args.hosts, args.minutes, now_ms), args.cycles, work)
         vigil_cycles, vigil_alerts, vigil_rec = run_vigil(
-            host_series(args.hosts, args.minutes, now_ms), args.cycles, work, last_eval)
+            host_series(args.hosts, args.minutes, now_ms), args.cycles, work, last_eval, since_ms)
     groups = load_rule_files(default_rule_files())
     rules = sum(len(g.rules) for g in groups)
     print(f"\n{args.hosts} hosts, {rules} rules in {len(groups)} groups, {args.cycles} cycles")
