@@ -53,13 +53,8 @@ def flatten(series: SeriesSet | Iterable[Series], mint: int, maxt: int,
         sid = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(offsets))
         counts = np.bincount(sid[keep], minlength=len(labels))
         t, v = t[keep], v[keep]
-    present = counts > 0
-    if not present.all():
-        labels = [lb for lb, p in zip(labels, present.tolist(), strict=True) if p]
-        counts = counts[present]
-    offsets = np.zeros(len(labels) + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return Flat(labels, t, v, offsets, mint, maxt - mint + 2)
+    kept = SeriesSet.from_counts(labels, counts, t, v)
+    return Flat(kept.labels, t, v, kept.offsets, mint, maxt - mint + 2)
 
 
 def instant(flat: Flat, times: np.ndarray, lookback: int

@@ -71,6 +71,18 @@ class SeriesSet:
         return cls([], np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(1, np.int64))
 
     @classmethod
+    def from_counts(cls, labels: list[Labels], counts: np.ndarray, timestamps: np.ndarray,
+                    values: np.ndarray) -> SeriesSet:
+        """Series ``i`` takes the next ``counts[i]`` samples; series with none are left out."""
+        present = counts > 0
+        if not present.all():
+            labels = [lb for lb, p in zip(labels, present.tolist(), strict=True) if p]
+            counts = counts[present]
+        offsets = np.zeros(len(labels) + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(labels, timestamps, values, offsets)
+
+    @classmethod
     def of(cls, series: Iterable[Series]) -> SeriesSet:
         """Concatenate ``series`` (in the given order)."""
         items = list(series)

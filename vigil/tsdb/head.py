@@ -344,8 +344,8 @@ def _labels_of(s: MemSeries) -> Labels:
     return s.labels
 
 
-def assemble_series_set(labels: list[Labels], sid: np.ndarray, ts: np.ndarray, vals: np.ndarray,
-              mint: int, maxt: int) -> SeriesSet:
+def assemble_series_set(labels: list[Labels], sid: np.ndarray, ts: np.ndarray,
+                        vals: np.ndarray, mint: int, maxt: int) -> SeriesSet:
     """A SeriesSet from samples tagged with their series index ``sid``: each series' samples
     must already be in time order among themselves (closed chunks before the open chunk)."""
     keep = (ts >= mint) & (ts <= maxt)
@@ -354,11 +354,4 @@ def assemble_series_set(labels: list[Labels], sid: np.ndarray, ts: np.ndarray, v
     if len(sid) > 1 and (sid[1:] < sid[:-1]).any():
         order = np.argsort(sid, kind="stable")
         sid, ts, vals = sid[order], ts[order], vals[order]
-    counts = np.bincount(sid, minlength=len(labels))
-    present = counts > 0
-    if not present.all():
-        labels = [lb for lb, p in zip(labels, present.tolist(), strict=True) if p]
-        counts = counts[present]
-    offsets = np.zeros(len(labels) + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return SeriesSet(labels, ts, vals, offsets)
+    return SeriesSet.from_counts(labels, np.bincount(sid, minlength=len(labels)), ts, vals)
