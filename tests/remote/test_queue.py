@@ -13,10 +13,10 @@ import pytest
 
 from vigil.config.model import RemoteWriteConfig
 from vigil.model import Labels
+from vigil.model.relabel import Relabeller
 from vigil.remote._fastdecode import decode_labels, scan_write_request
 from vigil.remote.codec import compress, decompress, encode_write_request
 from vigil.remote.queue import QueueManager
-from vigil.remote.relabel import Relabeller
 
 PROMETHEUS = "/usr/bin/prometheus"
 

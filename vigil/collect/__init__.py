@@ -2,6 +2,9 @@
 
     exposition   parse the Prometheus text format 0.0.4 and OpenMetrics 1.0
     scrape       one scrape loop per target: fetch, label, append, staleness markers
+    httpclient   the HTTP request of a scrape: headers, authentication, TLS options
+    filesd       ``file_sd_configs``: target groups from JSON/YAML files, watched
+    targetgen    target groups -> targets: ``relabel_configs``, dropped targets, limits
     manager      turn ``scrape_configs`` into loops; reload; target status
     local        in-process targets (Vigil's own metrics, the host collector); the
                  CollectorError a collector raises, optionally with a page to store
@@ -17,9 +20,9 @@ from vigil.collect.host import HostCollector
 from vigil.collect.local import CollectorError, LocalTarget
 from vigil.collect.manager import Manager
 from vigil.collect.scrape import ScrapeError, ScrapeLoop, ScrapeTarget
-from vigil.collect.target import TargetStatus
+from vigil.collect.target import DroppedTarget, TargetStatus
 
 __all__ = [
-    "CollectorError", "HostCollector", "LocalTarget", "Manager", "MetricMetadata", "ParseResult", "Sample",
+    "CollectorError", "DroppedTarget", "HostCollector", "LocalTarget", "Manager", "MetricMetadata", "ParseResult", "Sample",
     "ScrapeError", "ScrapeLoop", "ScrapeTarget", "TargetStatus", "parse",
 ]

@@ -1,8 +1,10 @@
 """The scrape manager: turns ``scrape_configs`` (and built-in collectors) into scrape loops.
 
-Targets come from ``static_configs`` for now; file service discovery will feed the same
-:func:`targets_from_config` output. On :meth:`Manager.apply_config` a target whose key (job,
-URL, target labels) survives keeps its staleness state; a target that disappears gets
+Targets come from ``static_configs`` and ``file_sd_configs`` (polled every
+``sd_poll_interval_s`` for changed files, and reloaded on their ``refresh_interval``); both
+go through :func:`vigil.collect.targetgen.build_targets` (``relabel_configs``, dropped
+targets, ``target_limit``). Targets with the same TLS settings share one HTTP client.
+On :meth:`Manager.apply_config` a target whose key (job, URL, target labels) survives keeps its staleness state; a target that disappears gets
 staleness markers for all its series; new targets start their own loop. Stopping the manager
 (shutdown) writes no markers, as in Prometheus.
 """
@@ -11,59 +13,102 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from urllib.parse import urlencode
+import ssl
+import time
+from collections.abc import Mapping, Sequence
 
 import httpx
 
+from vigil.collect.filesd import FileSD, TargetGroup
+from vigil.collect.httpclient import FailingScraper
 from vigil.collect.local import LocalScraper, LocalTarget
-from vigil.collect.scrape import HTTPScraper, ScrapeLoop, Scraper, ScrapeTarget
-from vigil.collect.target import TargetStatus
-from vigil.config import Config, ScrapeConfig, format_duration_ms
+from vigil.collect.scrape import (
+    HTTPOptions,
+    HTTPScraper,
+    ScrapeLoop,
+    Scraper,
+    ScrapeTarget,
+    TLSOptions,
+)
+from vigil.collect.target import DroppedTarget, TargetStatus
+from vigil.collect.targetgen import build_targets, static_groups
+from vigil.config import Config, ScrapeConfig, resolve_path
 from vigil.model.labels import Labels
 from vigil.selfmetrics import SelfMetrics
 from vigil.storage import Storage
 
-__all__ = ["Manager", "local_scrape_target", "targets_from_config"]
+__all__ = ["DroppedTarget", "Manager", "http_options", "local_scrape_target", "targets_from_config"]
 
 log = logging.getLogger(__name__)
 
 
-def _scrape_url(sc: ScrapeConfig, address: str) -> str:
-    url = f"{sc.scheme}://{address}{sc.metrics_path}"
-    if sc.params:
-        url += "?" + urlencode([(k, v) for k, vs in sc.params.items() for v in vs])
-    return url
+def http_options(config: Config, sc: ScrapeConfig) -> HTTPOptions:
+    """A scrape config's authentication and TLS settings, paths made absolute."""
+    def path(p: str | None) -> str | None:
+        return resolve_path(config, p) if p else None
+
+    tls = TLSOptions(ca_file=path(sc.tls_config.ca_file), cert_file=path(sc.tls_config.cert_file),
+                     key_file=path(sc.tls_config.key_file), server_name=sc.tls_config.server_name,
+                     insecure_skip_verify=sc.tls_config.insecure_skip_verify)
+    if sc.basic_auth is not None:
+        return HTTPOptions(basic_username=sc.basic_auth.username,
+                           basic_password=sc.basic_auth.password,
+                           basic_password_file=path(sc.basic_auth.password_file), tls=tls)
+    if sc.authorization is not None:
+        return HTTPOptions(auth_type=sc.authorization.type,
+                           auth_credentials=sc.authorization.credentials,
+                           auth_credentials_file=path(sc.authorization.credentials_file), tls=tls)
+    if sc.bearer_token is not None or sc.bearer_token_file is not None:
+        return HTTPOptions(auth_type="Bearer", auth_credentials=sc.bearer_token,
+                           auth_credentials_file=path(sc.bearer_token_file), tls=tls)
+    return HTTPOptions(tls=tls)
 
 
-def targets_from_config(config: Config) -> list[ScrapeTarget]:
-    """The HTTP targets of every scrape config, deduplicated by key, in config order."""
+def targets_from_config(config: Config, file_groups: Mapping[str, Sequence[TargetGroup]] | None = None,
+                        ) -> list[ScrapeTarget]:
+    """The active HTTP targets of every scrape config, deduplicated by key, in config order.
+    ``file_groups`` maps a job name to the groups its ``file_sd_configs`` found."""
+    return _all_targets(config, file_groups or {})[0]
+
+
+def _all_targets(config: Config, file_groups: Mapping[str, Sequence[TargetGroup]],
+                 ) -> tuple[list[ScrapeTarget], list[DroppedTarget]]:
     out: dict[tuple[str, str, Labels], ScrapeTarget] = {}
+    dropped: list[DroppedTarget] = []
     for sc in config.scrape_configs:
-        interval = config.scrape_interval(sc)
-        timeout = config.scrape_timeout(sc)
-        for group in sc.static_configs:
-            for address in group.targets:
-                labels = dict(group.labels)
-                labels.setdefault("job", sc.job_name)
-                labels.setdefault("instance", address)
-                discovered = {
-                    "__address__": address, "__metrics_path__": sc.metrics_path,
-                    "__scheme__": sc.scheme,
-                    "__scrape_interval__": format_duration_ms(round(interval * 1000)),
-                    "__scrape_timeout__": format_duration_ms(round(timeout * 1000)),
-                    "job": sc.job_name,
-                    **{f"__param_{k}": vs[0] for k, vs in sc.params.items() if vs},
-                    **group.labels,
-                }
-                target = ScrapeTarget(
-                    job=sc.job_name, instance=labels["instance"],
-                    scrape_url=_scrape_url(sc, address), labels=Labels(labels),
-                    discovered_labels=Labels(discovered), interval_s=interval, timeout_s=timeout,
-                    honor_labels=sc.honor_labels, honor_timestamps=sc.honor_timestamps,
-                    sample_limit=sc.sample_limit)
-                out.setdefault(target.key, target)
-    return list(out.values())
+        groups = [*static_groups(sc), *file_groups.get(sc.job_name, ())]
+        active, gone = build_targets(config, sc, groups, http_options(config, sc))
+        for target in active:
+            out.setdefault(target.key, target)
+        dropped.extend(gone)
+    return list(out.values()), dropped
+
+
+def _ssl_context(tls: TLSOptions) -> ssl.SSLContext | bool:
+    """httpx's ``verify`` for these options. Raises ``OSError``/``ssl.SSLError`` for
+    unreadable or invalid files (not cached, so a fixed file works after a reload)."""
+    if tls == TLSOptions():
+        return True
+    ctx = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.insecure_skip_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if tls.cert_file and tls.key_file:
+        ctx.load_cert_chain(tls.cert_file, tls.key_file)
+    return ctx
+
+
+class _ServerNameTransport(httpx.AsyncHTTPTransport):
+    """Verifies the server's certificate against ``server_name`` instead of the URL's
+    host (Prometheus's ``tls_config.server_name``), via the ``sni_hostname`` extension."""
+
+    def __init__(self, server_name: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._server_name = server_name
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions = {**request.extensions, "sni_hostname": self._server_name}
+        return await super().handle_async_request(request)
 
 
 def local_scrape_target(local: LocalTarget, config: Config) -> ScrapeTarget:
@@ -88,15 +133,21 @@ class Manager:
 
     def __init__(self, config: Config, storage: Storage, metrics: SelfMetrics, *,
                  local_targets: Sequence[LocalTarget] = (),
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 sd_poll_interval_s: float = 1.0) -> None:
         self._config = config
         self._storage = storage
         self._metrics = metrics
         self._local = {lt.scrape_url: lt for lt in local_targets}
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._tls_clients: dict[TLSOptions, httpx.AsyncClient] = {}
         self._loops: dict[tuple[str, str, Labels], ScrapeLoop] = {}
+        self._dropped: list[DroppedTarget] = []
         self._lock = asyncio.Lock()
+        self._sd_poll_interval_s = sd_poll_interval_s
+        self._file_sd: dict[str, tuple[FileSD, float]] = {}  # job -> (files, refresh_s)
+        self._sd_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start a scrape loop per target. Returns at once; scrapes happen in tasks."""
@@ -107,14 +158,26 @@ class Manager:
                 self._client = httpx.AsyncClient(
                     transport=self._transport, follow_redirects=True, trust_env=False,
                     limits=httpx.Limits(max_connections=None, max_keepalive_connections=256))
+            self._setup_file_sd(self._config)
             for target in self._desired(self._config):
                 self._start_loop(target)
+            self._sd_task = asyncio.create_task(self._watch_files(), name="file_sd")
 
     async def stop(self) -> None:
         """Stop every loop (no staleness markers: Vigil is shutting down) and the client."""
+        if self._sd_task is not None:
+            self._sd_task.cancel()
+            try:
+                await self._sd_task
+            except asyncio.CancelledError:
+                pass
+            self._sd_task = None
         async with self._lock:
             loops, self._loops = list(self._loops.values()), {}
             await asyncio.gather(*(lp.stop(mark_stale=False) for lp in loops))
+            for client in self._tls_clients.values():
+                await client.aclose()
+            self._tls_clients = {}
             if self._client is not None:
                 await self._client.aclose()
                 self._client = None
@@ -126,34 +189,101 @@ class Manager:
             self._config = config
             if self._client is None:
                 return  # not started: the new config is used by start()
-            desired = {t.key: t for t in self._desired(config)}
-            removed = [lp for key, lp in self._loops.items() if key not in desired]
-            for lp in removed:
-                del self._loops[lp.target.key]
-            await asyncio.gather(*(lp.stop(mark_stale=True) for lp in removed))
-            for key, target in desired.items():
-                old = self._loops.get(key)
-                if old is not None and old.target == target:
-                    continue
-                if old is not None:
-                    await old.stop(mark_stale=False)
-                self._start_loop(target, previous=old)
+            self._setup_file_sd(config)
+            await self._sync(config)
+
+    async def _sync(self, config: Config) -> None:
+        """Make the running loops match the desired targets. Caller holds the lock."""
+        desired = {t.key: t for t in self._desired(config)}
+        removed = [lp for key, lp in self._loops.items() if key not in desired]
+        for lp in removed:
+            del self._loops[lp.target.key]
+        await asyncio.gather(*(lp.stop(mark_stale=True) for lp in removed))
+        for key, target in desired.items():
+            old = self._loops.get(key)
+            if old is not None and old.target == target:
+                continue
+            if old is not None:
+                await old.stop(mark_stale=False)
+            self._start_loop(target, previous=old)
 
     def targets(self) -> list[TargetStatus]:
         """The status of every running target, ordered by job, then instance."""
         return sorted((lp.status() for lp in self._loops.values()),
                       key=lambda s: (s.job, s.instance, s.scrape_url, str(s.labels)))
 
+    def dropped_targets(self) -> list[DroppedTarget]:
+        """Targets that ``relabel_configs`` dropped, in config order (the API's
+        ``droppedTargets``)."""
+        return list(self._dropped)
+
     def _desired(self, config: Config) -> list[ScrapeTarget]:
         local = [local_scrape_target(lt, config) for lt in self._local.values()]
-        return [*local, *targets_from_config(config)]
+        groups = {job: sd.groups() for job, (sd, _) in self._file_sd.items()}
+        active, self._dropped = _all_targets(config, groups)
+        return [*local, *active]
+
+    def _setup_file_sd(self, config: Config) -> None:
+        """One :class:`FileSD` per job with ``file_sd_configs``, read once now."""
+        file_sd: dict[str, tuple[FileSD, float]] = {}
+        for sc in config.scrape_configs:
+            if not sc.file_sd_configs:
+                continue
+            patterns = [resolve_path(config, f) for c in sc.file_sd_configs for f in c.files]
+            sd = FileSD(patterns)
+            sd.poll()
+            file_sd[sc.job_name] = (sd, min(c.refresh_interval for c in sc.file_sd_configs))
+        self._file_sd = file_sd
+
+    async def _watch_files(self) -> None:
+        """Poll file_sd files; on a change (or every ``refresh_interval``) re-sync targets.
+        Polling mtimes is portable and cheap; a change shows within one poll interval."""
+        last_refresh = time.monotonic()
+        while True:
+            await asyncio.sleep(self._sd_poll_interval_s)
+            try:
+                changed = False
+                for sd, _ in self._file_sd.values():
+                    changed = await asyncio.to_thread(sd.poll) or changed
+                due = any(time.monotonic() - last_refresh >= refresh
+                          for _, refresh in self._file_sd.values())
+                if due:
+                    last_refresh = time.monotonic()
+                if changed or due:
+                    async with self._lock:
+                        if self._client is not None:
+                            await self._sync(self._config)
+            except Exception:  # a bad file must not end discovery for every job
+                log.exception("file_sd refresh failed")
 
     def _scraper(self, target: ScrapeTarget) -> Scraper:
         local = self._local.get(target.scrape_url)
         if local is not None and target.scrape_url.startswith("local://"):
             return LocalScraper(local)
         assert self._client is not None
-        return HTTPScraper(self._client, target.scrape_url)
+        try:
+            client = self._client_for(target.http.tls)
+        except (OSError, ssl.SSLError) as e:
+            # Shown on the target (file names and the reason only; PEM files hold no
+            # passwords here) and logged once.
+            log.error("job %s: tls_config: %s", target.job, e)
+            return FailingScraper(f"unable to load TLS configuration: {e}")
+        return HTTPScraper(client, target.scrape_url, target.http)
+
+    def _client_for(self, tls: TLSOptions) -> httpx.AsyncClient:
+        assert self._client is not None
+        if tls == TLSOptions() or self._transport is not None:
+            return self._client
+        client = self._tls_clients.get(tls)
+        if client is None:
+            verify = _ssl_context(tls)
+            transport = (_ServerNameTransport(tls.server_name, verify=verify)
+                         if tls.server_name else httpx.AsyncHTTPTransport(verify=verify))
+            client = httpx.AsyncClient(
+                transport=transport, follow_redirects=True, trust_env=False,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256))
+            self._tls_clients[tls] = client
+        return client
 
     def _start_loop(self, target: ScrapeTarget, previous: ScrapeLoop | None = None) -> None:
         loop = ScrapeLoop(target, self._scraper(target), self._storage, self._metrics)

@@ -14,6 +14,9 @@ Per scrape (Prometheus semantics):
   ``honor_timestamps``;
 * ``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped``,
   ``scrape_samples_post_metric_relabeling`` and ``scrape_series_added`` are written;
+* ``metric_relabel_configs`` then run on each sample's stored labels (dropped samples do not
+  count as ``scrape_samples_post_metric_relabeling``); ``sample_limit`` and the label limits
+  are checked on what is left, and exceeding one fails the scrape with Prometheus's message;
 * series of the previous scrape missing from this one get a staleness marker; a failed scrape
   (HTTP error, timeout, parse error, ``sample_limit`` exceeded) stores none of its samples,
   writes ``up`` 0 and marks every previous series stale. Series exposed with their own
@@ -36,44 +39,31 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-import httpx
-
-from vigil import __version__
 from vigil.collect.exposition import parse
+from vigil.collect.httpclient import (
+    ACCEPT_HEADER,
+    HTTPOptions,
+    HTTPScraper,
+    PartialScrapeError,
+    ScrapeError,
+    TLSOptions,
+)
 from vigil.collect.target import TargetStatus
-from vigil.errors import ParseError, StorageError, VigilError
+from vigil.errors import ParseError, StorageError
 from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.relabel import Relabeller
 from vigil.selfmetrics import SelfMetrics
 from vigil.storage import STALE_NAN, Appender, Storage
 
 __all__ = [
     "ACCEPT_HEADER", "REPORT_SERIES", "PartialScrapeError", "ScrapeError", "ScrapeLoop", "ScrapeTarget", "Scraper",
-    "HTTPScraper", "merge_target_labels",
+    "HTTPOptions", "HTTPScraper", "TLSOptions", "merge_target_labels",
 ]
 
 log = logging.getLogger(__name__)
 
-# Prometheus's default scrape protocols, most preferred first.
-ACCEPT_HEADER = ("application/openmetrics-text;version=1.0.0,"
-                 "application/openmetrics-text;version=0.0.1;q=0.75,"
-                 "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 REPORT_SERIES = ("up", "scrape_duration_seconds", "scrape_samples_scraped",
                  "scrape_samples_post_metric_relabeling", "scrape_series_added")
-
-
-class ScrapeError(VigilError):
-    """A scrape failed before parsing; the message is what the targets page shows."""
-
-
-class PartialScrapeError(ScrapeError):
-    """The target answered with a page but reports a failure of its own (a built-in
-    collector that cannot reach its server). The page is stored as usual and ``up`` is 1;
-    the message becomes the target's last error."""
-
-    def __init__(self, message: str, body: bytes, content_type: str | None) -> None:
-        super().__init__(message)
-        self.body = body
-        self.content_type = content_type
 
 
 @dataclass(frozen=True)
@@ -94,6 +84,12 @@ class ScrapeTarget:
     honor_labels: bool = False
     honor_timestamps: bool = True
     sample_limit: int = 0  # 0 = no limit
+    label_limit: int = 0  # labels per series incl. __name__, after relabelling; 0 = none
+    label_name_length_limit: int = 0
+    label_value_length_limit: int = 0
+    metric_relabel: Relabeller | None = None
+    http: HTTPOptions = HTTPOptions()
+    forced_error: str = ""  # set: every scrape fails with this (target_limit exceeded)
 
     @property
     def key(self) -> tuple[str, str, Labels]:
@@ -115,37 +111,9 @@ class Scraper(Protocol):
         ...
 
 
-def _format_seconds(s: float) -> str:
-    return f"{s:.6f}".rstrip("0").rstrip(".")
-
-
-class HTTPScraper:
-    """GETs a target's metrics URL with Prometheus's headers, over a shared client."""
-
-    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
-        self._client = client
-        self._url = url
-
-    async def scrape(self, timeout_s: float) -> tuple[bytes, str | None]:
-        headers = {
-            "Accept": ACCEPT_HEADER,
-            "User-Agent": f"Vigil/{__version__}",
-            "X-Prometheus-Scrape-Timeout-Seconds": _format_seconds(timeout_s),
-        }
-        try:
-            # The asyncio timeout bounds the whole exchange, httpx's only each phase.
-            async with asyncio.timeout(timeout_s):
-                resp = await self._client.get(self._url, headers=headers,
-                                              timeout=httpx.Timeout(timeout_s))
-                body = await resp.aread()
-        except (TimeoutError, httpx.TimeoutException):
-            raise ScrapeError(f'Get "{self._url}": context deadline exceeded') from None
-        except httpx.HTTPError as e:
-            raise ScrapeError(f'Get "{self._url}": {str(e) or type(e).__name__}') from None
-        if resp.status_code != 200:
-            raise ScrapeError(
-                f"server returned HTTP status {resp.status_code} {resp.reason_phrase}")
-        return body, resp.headers.get("content-type")
+def _go_quote(text: str) -> str:
+    """Go's ``%q`` for the printable strings label values usually are."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def merge_target_labels(sample: Labels, target: Labels, honor_labels: bool) -> Labels:
@@ -198,7 +166,8 @@ class ScrapeLoop:
         self._metrics = metrics
         self._clock = clock
         self._prev: set[Labels] = set()  # series of the last scrape, for staleness
-        self._label_cache: dict[Labels, Labels] = {}  # exposed labels -> stored labels
+        # exposed labels -> stored labels (None: dropped by metric relabelling)
+        self._label_cache: dict[Labels, Labels | None] = {}
         self._parse_cache: dict[str, Labels] = {}  # raw "name{labels}" -> exposed labels
         self._last_ts_ms: int | None = None
         self._task: asyncio.Task[None] | None = None
@@ -218,7 +187,8 @@ class ScrapeLoop:
         """Continue where ``old`` (same target key, older options) left off, so a reload
         that only changes e.g. the interval neither loses staleness state nor its status."""
         self._prev = old._prev
-        if old.target.honor_labels == self.target.honor_labels:
+        if (old.target.honor_labels, old.target.metric_relabel, old.target.labels) == (
+                self.target.honor_labels, self.target.metric_relabel, self.target.labels):
             self._label_cache = old._label_cache  # merged with the same rule
         self._parse_cache = old._parse_cache
         self._last_ts_ms = old._last_ts_ms
@@ -272,6 +242,8 @@ class ScrapeLoop:
         content_type: str | None = None
         error = note = ""
         try:
+            if self.target.forced_error:
+                raise ScrapeError(self.target.forced_error)
             body, content_type = await self._scraper.scrape(self.target.timeout_s)
         except PartialScrapeError as e:
             body, content_type, note = e.body, e.content_type, str(e)
@@ -327,18 +299,32 @@ class ScrapeLoop:
             if len(self._parse_cache) > 2 * len(self._prev) + 1000:
                 self._parse_cache = {}  # series churn: drop entries of vanished lines
         t = self.target
-        out.scraped = out.post_relabel = len(samples)
-        if t.sample_limit and len(samples) > t.sample_limit:
+        out.scraped = len(samples)
+        old_cache: dict[Labels, Labels | None] = self._label_cache
+        cache: dict[Labels, Labels | None] = {}
+        kept = []
+        for s in samples:
+            labels = old_cache.get(s.labels, s.labels)
+            if labels is s.labels:  # not cached (None is a cached "dropped")
+                labels = merge_target_labels(s.labels, t.labels, t.honor_labels)
+                if t.metric_relabel is not None:
+                    labels = t.metric_relabel.process(labels)
+                    if labels is not None and not labels.get(METRIC_NAME):
+                        labels = None  # nothing to store without a name
+            cache[s.labels] = labels
+            if labels is not None:
+                kept.append((s, labels))
+        out.post_relabel = len(kept)
+        if t.sample_limit and len(kept) > t.sample_limit:
             out.error = "sample limit exceeded"
             return set()
-        old_cache, cache = self._label_cache, {}
+        limit_error = self._check_label_limits(kept)
+        if limit_error:
+            out.error = limit_error
+            return set()
         current: set[Labels] = set()
         seen: set[Labels] = set()
-        for s in samples:
-            labels = old_cache.get(s.labels)
-            if labels is None:
-                labels = merge_target_labels(s.labels, t.labels, t.honor_labels)
-            cache[s.labels] = labels
+        for s, labels in kept:
             if labels in seen:
                 out.rejected += 1  # duplicate series in one page: keep the first
                 continue
@@ -351,6 +337,27 @@ class ScrapeLoop:
         self._label_cache = cache
         out.series_added = len(current - self._prev)
         return current
+
+    def _check_label_limits(self, kept: list[tuple[object, Labels]]) -> str:
+        """Prometheus's message for the first series over a label limit, else ``""``."""
+        t = self.target
+        if not (t.label_limit or t.label_name_length_limit or t.label_value_length_limit):
+            return ""
+        for _, labels in kept:
+            metric = labels.get(METRIC_NAME)[:50]
+            if t.label_limit and len(labels) > t.label_limit:
+                return (f"label_limit exceeded (metric: {metric}, number of labels: "
+                        f"{len(labels)}, limit: {t.label_limit})")
+            for name, value in labels:
+                if t.label_name_length_limit and len(name) > t.label_name_length_limit:
+                    return (f"label_name_length_limit exceeded (metric: {metric}, label name: "
+                            f"{name[:50]}, length: {len(name)}, limit: "
+                            f"{t.label_name_length_limit})")
+                if t.label_value_length_limit and len(value) > t.label_value_length_limit:
+                    return (f"label_value_length_limit exceeded (metric: {metric}, label name: "
+                            f"{name[:50]}, value: {_go_quote(value[:50])}, length: {len(value)}, "
+                            f"limit: {t.label_value_length_limit})")
+        return ""
 
     def _append(self, app: Appender, labels: Labels, ts_ms: int, value: float,
                 out: _Outcome) -> None:

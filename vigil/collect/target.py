@@ -8,6 +8,8 @@ from typing import Literal
 
 from vigil.model.labels import Labels
 
+__all__ = ["DroppedTarget", "Health", "TargetStatus"]
+
 Health = Literal["up", "down", "unknown"]
 
 
@@ -26,3 +28,11 @@ class TargetStatus:
     scrape_timeout_s: float
     samples_scraped: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DroppedTarget:
+    """A target relabelling removed: shown as Prometheus's ``droppedTargets``."""
+
+    job: str
+    discovered_labels: Labels

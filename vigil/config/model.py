@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.model.matchers import parse_matchers
 from vigil.model.regex import compile_go
+from vigil.model.relabel import check_rule as check_relabel_rule
 from vigil.model.timeinterval import TimeIntervalError, compile_interval
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -84,6 +85,100 @@ class StaticConfig(Section):
         return targets
 
 
+class RelabelConfig(Section):
+    """One relabelling step (``relabel_configs``, ``metric_relabel_configs``,
+    ``write_relabel_configs``), Prometheus's fields and defaults; the engine is
+    :mod:`vigil.model.relabel`, which also supplies the validation messages."""
+
+    source_labels: list[str] = Field(default_factory=list)
+    separator: str = ";"
+    regex: str = "(.*)"
+    modulus: int = Field(0, ge=0)
+    target_label: str = ""
+    replacement: str = "$1"
+    action: str = "replace"
+
+    @field_validator("action")
+    @classmethod
+    def _action(cls, action: str) -> str:
+        return action.lower()  # Prometheus accepts any case
+
+    @model_validator(mode="after")
+    def _valid(self) -> RelabelConfig:
+        problem = check_relabel_rule(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+WriteRelabelConfig = RelabelConfig  # the name remote write used first
+
+
+class BasicAuth(Section):
+    """HTTP basic authentication for a scrape; the password is never dumped or logged."""
+
+    username: str
+    password: str | None = Field(None, repr=False)
+    password_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> BasicAuth:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("at most one of basic_auth password & password_file must be configured")
+        return self
+
+
+class Authorization(Section):
+    """``Authorization: <type> <credentials>`` header for a scrape (Prometheus's
+    ``authorization``); credentials are never dumped or logged."""
+
+    type: str = "Bearer"
+    credentials: str | None = Field(None, repr=False)
+    credentials_file: str | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> Authorization:
+        if self.type.strip().lower() == "basic":
+            raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
+        if self.credentials is not None and self.credentials_file is not None:
+            raise ValueError("at most one of authorization credentials & credentials_file must be configured")
+        return self
+
+
+class TLSConfig(Section):
+    """TLS for https scrapes. Files are PEM; relative paths resolve against the config file."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+    @model_validator(mode="after")
+    def _pair(self) -> TLSConfig:
+        if bool(self.cert_file) != bool(self.key_file):
+            missing = "key_file" if self.cert_file else "cert_file"
+            raise ValueError(f"client cert file and client key file must both be set ({missing} missing)")
+        return self
+
+
+class FileSDConfig(Section):
+    """Targets read from JSON/YAML files (globs allowed in the last path element, as in
+    Prometheus). ``refresh_interval`` in seconds; files are also watched for changes."""
+
+    files: list[str]
+    refresh_interval: PositiveDuration = 300.0
+
+    @field_validator("files")
+    @classmethod
+    def _patterns(cls, files: list[str]) -> list[str]:
+        for f in files:
+            base = os.path.basename(f)
+            if not re.match(r"^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$", base):
+                raise ValueError(f"path name {f!r} is not valid for file discovery")
+        return files
+
+
 class ScrapeConfig(Section):
     job_name: str
     scrape_interval: PositiveDuration | None = None
@@ -94,7 +189,31 @@ class ScrapeConfig(Section):
     honor_labels: bool = False
     honor_timestamps: bool = True
     sample_limit: int = Field(0, ge=0)
+    label_limit: int = Field(0, ge=0)
+    label_name_length_limit: int = Field(0, ge=0)
+    label_value_length_limit: int = Field(0, ge=0)
+    target_limit: int = Field(0, ge=0)
     static_configs: list[StaticConfig] = Field(default_factory=list)
+    file_sd_configs: list[FileSDConfig] = Field(default_factory=list)
+    relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    metric_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    bearer_token: str | None = Field(None, repr=False)
+    bearer_token_file: str | None = None
+    tls_config: TLSConfig = TLSConfig()
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> ScrapeConfig:
+        # Prometheus's messages for conflicting authentication settings.
+        if self.bearer_token is not None and self.bearer_token_file is not None:
+            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
+        bearer = self.bearer_token is not None or self.bearer_token_file is not None
+        if self.basic_auth is not None and bearer:
+            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured")
+        if self.authorization is not None and (bearer or self.basic_auth is not None):
+            raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")
+        return self
 
     @field_validator("job_name")
     @classmethod
@@ -635,18 +754,6 @@ class AlertingConfig(Section):
         return self
 
 
-class WriteRelabelConfig(Section):
-    """One ``write_relabel_configs`` step (Prometheus relabelling, the actions remote write
-    needs). ``regex`` is fully anchored; ``replacement`` may use ``$1``/``${1}``."""
-
-    source_labels: list[str] = Field(default_factory=list)
-    separator: str = ";"
-    regex: str = "(.*)"
-    target_label: str | None = None
-    replacement: str = "$1"
-    action: Literal["replace", "keep", "drop", "labeldrop", "labelkeep"] = "replace"
-
-
 class RemoteQueueConfig(Section):
     """How samples queue for one remote-write endpoint (Prometheus ``queue_config``)."""
 
@@ -665,7 +772,7 @@ class RemoteWriteConfig(Section):
     remote_timeout: PositiveDuration = 30.0
     headers: dict[str, str] = Field(default_factory=dict)
     queue_config: RemoteQueueConfig = RemoteQueueConfig()
-    write_relabel_configs: list[WriteRelabelConfig] = Field(default_factory=list)
+    write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
 
 
 class Config(Section):

@@ -29,6 +29,7 @@ import httpx
 
 from vigil.config.model import RemoteWriteConfig
 from vigil.model.labels import Labels
+from vigil.model.relabel import Relabeller
 from vigil.remote.codec import (
     CONTENT_ENCODING,
     CONTENT_TYPE,
@@ -37,7 +38,6 @@ from vigil.remote.codec import (
     encode_labels,
     encode_series,
 )
-from vigil.remote.relabel import Relabeller
 
 __all__ = ["QueueManager"]
 
@@ -61,7 +61,7 @@ class QueueManager:
         self._capacity = q.capacity
         self._max_send = q.max_samples_per_send
         self._deadline_s = q.batch_send_deadline
-        self._relabel = Relabeller(config.write_relabel_configs)
+        self._relabel = Relabeller(config.write_relabel_configs, cache_size=100_000)
         self._queue: collections.deque[tuple[Labels, int, float]] = collections.deque()
         self._oldest = 0.0  # monotonic time the oldest queued sample arrived
         self._cond = threading.Condition()
