@@ -27,6 +27,9 @@ class _Nothing:
     def targets(self) -> list:
         return []
 
+    def dropped_targets(self) -> list:
+        return []
+
     def groups(self) -> list:
         return []
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from vigil.collect.target import TargetStatus
+from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.errors import ParseError, QueryError
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher, MatchType, match_all
@@ -168,8 +168,13 @@ def stored_series() -> list[Series]:
 class FakeTargets:
     items: list[TargetStatus]
 
+    dropped: list[DroppedTarget] = field(default_factory=list)
+
     def targets(self) -> list[TargetStatus]:
         return list(self.items)
+
+    def dropped_targets(self) -> list[DroppedTarget]:
+        return list(self.dropped)
 
 
 def sample_targets() -> list[TargetStatus]:
@@ -243,7 +248,9 @@ def sample_rules() -> list[GroupStatus]:
 def make_deps(*, ready: bool = True, reload=None, now: float = NOW_S) -> WebDeps:
     return WebDeps(
         engine=FakeEngine(),
-        targets=FakeTargets(sample_targets()),
+        targets=FakeTargets(sample_targets(), [DroppedTarget(
+            "node", Labels({"__address__": "host-9:9100", "__meta_filepath": "/etc/sd/n.json",
+                            "job": "node"}))]),
         rules=FakeRules(sample_rules()),
         storage=FakeStorage(stored_series()),
         metrics=SelfMetrics(),

@@ -227,10 +227,14 @@ def test_targets(client):
         "scrapeInterval": "15s",
         "scrapeTimeout": "10s",
     }
-    assert data["droppedTargets"] == []
-    assert data["droppedTargetCounts"] == {"api": 0, "node": 0}
+    assert data["droppedTargets"] == [{"discoveredLabels": {
+        "__address__": "host-9:9100", "__meta_filepath": "/etc/sd/n.json", "job": "node"}}]
+    assert data["droppedTargetCounts"] == {"api": 0, "node": 1}
     only = ok(client.get("/api/v1/targets", params={"scrapePool": "api", "state": "active"}))
     assert [t["labels"]["instance"] for t in only["data"]["activeTargets"]] == ["api-0:8080"]
+    assert only["data"]["droppedTargets"] == [] and only["data"]["droppedTargetCounts"] is None
+    api_pool = ok(client.get("/api/v1/targets", params={"scrapePool": "api"}))["data"]
+    assert api_pool["droppedTargets"] == []
 
 
 def test_rules(client):

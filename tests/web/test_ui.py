@@ -50,6 +50,8 @@ def test_targets_page_groups_by_job_and_shows_errors(client):
     assert "connect: connection refused" in html
     assert html.count("health-down") >= 2  # badge of the down target and of its pool
     assert "7.2s ago" in html and "12ms" in html
+    node = html[html.index('id="job-node"'):]
+    assert "1 dropped by relabelling" in node[:node.index("</h2>")]
 
 
 def test_rules_page(client):

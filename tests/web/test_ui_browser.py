@@ -85,6 +85,7 @@ def test_targets_page_shows_down_target_error(page, base_url):
     assert "DOWN" in down.locator(".badge").inner_text()
     assert "connection refused" in down.locator("td.error").inner_text()
     assert page.locator("section.target-pool h2").all_inner_texts()[1].startswith("node")
+    assert page.locator("#job-node .badge.dropped").inner_text() == "1 dropped by relabelling"
     page.screenshot(path=str(ARTIFACTS / "targets.png"), full_page=True)
 
 

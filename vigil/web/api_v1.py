@@ -336,8 +336,13 @@ def api_router(deps: WebDeps) -> APIRouter:
                 active.extend(target_json(t) for t in all_targets if t.job == name)
         data: dict[str, object] = {"activeTargets": active, "droppedTargets": []}
         if show_dropped:
-            # Relabelling in Vigil does not report dropped targets yet.
-            data["droppedTargetCounts"] = {name: 0 for name in pools}
+            dropped = deps.targets.dropped_targets()
+            counts = {name: 0 for name in pools}
+            for d in dropped:
+                counts[d.job] = counts.get(d.job, 0) + 1
+            data["droppedTargets"] = [{"discoveredLabels": d.discovered_labels.to_dict()}
+                                      for d in dropped if not pool or d.job == pool]
+            data["droppedTargetCounts"] = counts
         else:
             data["droppedTargetCounts"] = None
         return _success(data)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from vigil.alerting.service import AlertView, GroupView
 from vigil.alerting.silence import Silences
-from vigil.collect.target import TargetStatus
+from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
@@ -47,9 +47,12 @@ class QueryEngine(Protocol):
 
 
 class TargetRetriever(Protocol):
-    """The scrape targets currently active, in a stable order (job, then instance)."""
+    """The scrape targets currently active, in a stable order (job, then instance), and
+    the discovered targets that relabelling dropped."""
 
     def targets(self) -> list[TargetStatus]: ...
+
+    def dropped_targets(self) -> list[DroppedTarget]: ...
 
 
 class RulesRetriever(Protocol):

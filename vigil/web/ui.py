@@ -112,7 +112,11 @@ def ui_router(deps: WebDeps) -> APIRouter:
 
     @router.get("/targets", include_in_schema=False)
     async def targets_page(request: Request) -> HTMLResponse:
-        return render("targets.html", request, pools=target_pools(deps.targets.targets()))
+        dropped: dict[str, int] = {}
+        for d in deps.targets.dropped_targets():
+            dropped[d.job] = dropped.get(d.job, 0) + 1
+        return render("targets.html", request, pools=target_pools(deps.targets.targets()),
+                      dropped=dropped)
 
     @router.get("/rules", include_in_schema=False)
     async def rules_page(request: Request) -> HTMLResponse:
