@@ -27,6 +27,7 @@ import uvicorn
 from vigil import __version__
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.notify import OutboxWorker
+from vigil.alerting.notify.templates import load_template_files
 from vigil.alerting.service import Alerting
 from vigil.alerting.silence import Silences
 from vigil.collect.exporters import build_local_targets
@@ -69,6 +70,7 @@ def check(config_file: str | None) -> Checked:
     files = list(default_rule_files()) if config.default_rules else []
     files += [resolve_path(config, f) for f in config.rule_files]
     groups = load_rule_files(files)
+    load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
     return Checked(config, groups)
 
 

@@ -79,8 +79,8 @@ def test_alertmanager_file_with_globals_as_receiver_defaults():
 @pytest.mark.parametrize("change,where,message", [
     (("  - name: slack\n", "  - name: slack\n    opsgenie_configs: [{api_key: x}]\n"),
      "am.yml:31:5: receivers[2].opsgenie_configs", "opsgenie_configs is not supported yet"),
-    (("templates: []\n", "templates: ['/etc/am/*.tmpl']\n"),
-     "am.yml:9:1: templates", "template files are not supported yet"),
+    (("templates: []\n", "templates: 'x.tmpl'\n"),
+     "am.yml:9:1: templates", "must be a list of file globs"),
     (("  smtp_auth_username: am\n", "  smtp_auth_password: hunter2\n"),
      "am.yml:5:3: global.smtp_auth_password", "not supported yet; use smtp_auth_password_file"),
     (("    pagerduty_configs: [{routing_key: abc}]\n",

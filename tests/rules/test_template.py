@@ -112,7 +112,8 @@ def test_execution_errors(text: str, message: str) -> None:
     ("{{ if true }}x", "unexpected EOF"),
     ("{{ end }}", "unexpected {{end}}"),
     ("{{ $labels.x ", "unclosed action"),
-    ("{{ define \"x\" }}{{ end }}", "not supported"),
+    ("{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}", "unexpected {{define}}"),
+    ("{{ template x }}", "in template clause"),
 ])
 def test_parse_errors(text: str, message: str) -> None:
     with pytest.raises(TemplateError) as info:

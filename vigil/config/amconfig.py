@@ -5,14 +5,16 @@
 shape in both, so they pass through and keep their line numbers. ``global`` becomes the
 defaults of the receivers' integrations (``smtp_*`` for e-mail, ``slack_api_url`` for Slack,
 ``pagerduty_url`` for PagerDuty) and ``resolve_timeout``. Alertmanager features Vigil does not
-implement (``opsgenie_configs``, ``http_config``, template files, ...) are errors saying
+implement (``opsgenie_configs``, ``http_config``, ...) are errors saying
 "not supported yet" rather than being silently ignored. Errors read ``file:line:col: path:
-message`` and point into the Alertmanager file.
+message`` and point into the Alertmanager file. ``templates`` globs are expanded against the
+file's directory into :attr:`AlertingConfig.templates`; the alerting stage parses them.
 """
 
 from __future__ import annotations
 
 import os
+from glob import glob as expand_glob
 from typing import Any
 
 from pydantic import ValidationError
@@ -82,14 +84,15 @@ def alerting_from_alertmanager(data: Any, marks: Marks) -> AlertingConfig:
     for key in data:
         if key not in _TOP:
             raise marks.error("unknown field", (key,))
-    if data.get("templates"):
-        raise marks.error("template files are not supported yet; set the integrations' text "
-                          "fields (title, text, html, ...) instead", ("templates",))
+    templates = data.get("templates") or []
+    if not isinstance(templates, list) or not all(isinstance(t, str) for t in templates):
+        raise marks.error("must be a list of file globs", ("templates",))
     glob = data.get("global") or {}
     if not isinstance(glob, dict):
         raise marks.error("must be a mapping", ("global",))
     out: dict[str, Any] = {k: data[k] for k in ("route", "inhibit_rules", "time_intervals",
                                                 "mute_time_intervals") if data.get(k) is not None}
+    out["templates"] = _template_paths(templates, marks)
     defaults: dict[str, dict[str, Any]] = {}
     for key, value in glob.items():
         if key in _GLOBAL_UNSUPPORTED:
@@ -112,6 +115,17 @@ def alerting_from_alertmanager(data: Any, marks: Marks) -> AlertingConfig:
         return AlertingConfig.model_validate(out)
     except ValidationError as exc:
         raise validation_error(exc, marks) from None
+
+
+def _template_paths(globs: list[str], marks: Marks) -> list[str]:
+    """Alertmanager's ``templates:``: globs relative to the config file's directory, expanded
+    to sorted absolute paths (a glob that matches nothing is allowed, as in Alertmanager)."""
+    base = os.path.dirname(os.path.abspath(marks.file)) if not marks.file.startswith("<") else os.getcwd()
+    paths: list[str] = []
+    for pattern in globs:
+        full = pattern if os.path.isabs(pattern) else os.path.join(base, pattern)
+        paths += sorted(expand_glob(full))
+    return paths
 
 
 def _receiver(receiver: Any, index: int, defaults: dict[str, dict[str, Any]], marks: Marks) -> Any:

@@ -724,6 +724,9 @@ class AlertingConfig(Section):
     resolve_timeout: PositiveDuration = 300.0
     receivers: list[Receiver] = Field(default_factory=lambda: [Receiver(name="default")])
     resend_delay: Duration = 60.0
+    # Alertmanager ``templates:``: template files (absolute paths, globs expanded) whose
+    # {{define}}d templates receivers' text fields may call; set by vigil.config.amconfig.
+    templates: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertingConfig:

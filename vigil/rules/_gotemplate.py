@@ -50,6 +50,15 @@ class _Node:
     other: list[_Node] = field(default_factory=list)
 
 
+@dataclass
+class _Def:
+    """A ``{{define}}``d template: its body and the file text it came from (for error lines)."""
+
+    body: list[_Node]
+    text: str
+    source: str
+
+
 class _Parser:
     def __init__(self, text: str, name: str, funcs: Mapping[str, Any]) -> None:
         self.text = text
@@ -58,6 +67,8 @@ class _Parser:
         self.items = _lex(text, name)
         self.i = 0
         self.vars: list[str] = ["$"]
+        self.defines: dict[str, _Def] = {}
+        self.depth = 0  # nesting of if/with/range/define: {{define}} is only allowed at the top
 
     def err(self, pos: int, msg: str) -> TemplateError:
         return TemplateError(f"template: {self.name}:{_line(self.text, pos)}: {msg}")
@@ -87,16 +98,45 @@ class _Parser:
                 nodes.append(self.parse_control(word.text, item, item.toks[1:]))
             elif word.kind == "ident" and word.text in ("break", "continue"):
                 nodes.append(_Node(word.text))
-            elif word.kind == "ident" and word.text in ("define", "template", "block"):
-                raise self.err(item.pos, f"{{{{{word.text}}}}} is not supported")
+            elif word.kind == "ident" and word.text in ("define", "block"):
+                name = self.template_name(word.text, item)
+                if word.text == "define" and (self.depth or len(item.toks) != 2):
+                    raise self.err(item.pos, "unexpected {{define}}" if self.depth
+                                   else "unexpected token in define clause")
+                pipe = self.parse_pipe(item.toks[2:], item.pos) if word.text == "block" else None
+                saved, self.vars = self.vars, ["$"]  # a named template sees only its own $
+                self.depth += 1
+                body, term = self.parse_list()
+                self.depth -= 1
+                self.vars = saved
+                if term is None or term.toks[0].text != "end":
+                    raise self.err(item.pos, f"unexpected {'EOF' if term is None else '{{else}}'}"
+                                   f" in {word.text} clause")
+                self.defines[name] = _Def(body, self.text, self.name)
+                if word.text == "block":
+                    nodes.append(_Node("template", name, pipe=pipe))
+            elif word.kind == "ident" and word.text == "template":
+                name = self.template_name("template", item)
+                pipe = self.parse_pipe(item.toks[2:], item.pos) if len(item.toks) > 2 else None
+                nodes.append(_Node("template", name, pipe=pipe))
             else:
                 nodes.append(_Node("action", pipe=self.parse_pipe(item.toks, item.pos, decl_ok=True)))
         return nodes, None
 
+    def template_name(self, kind: str, item: _Item) -> str:
+        """The quoted name after ``define``/``template``/``block``."""
+        if len(item.toks) < 2 or item.toks[1].kind not in ("str", "raw"):
+            raise self.err(item.pos, f"unexpected {'end of action' if len(item.toks) < 2 else item.toks[1].text}"
+                           f" in {kind} clause")
+        t = item.toks[1]
+        return ast.literal_eval(t.text) if t.kind == "str" else t.text[1:-1]
+
     def parse_control(self, kind: str, item: _Item, toks: list[_Tok]) -> _Node:
         depth = len(self.vars)
         pipe = self.parse_pipe(toks, item.pos, decl_ok=True, range_decl=kind == "range")
+        self.depth += 1
         body, term = self.parse_list()
+        self.depth -= 1
         other: list[_Node] = []
         if term is None:
             raise self.err(len(self.text), "unexpected EOF")
@@ -109,7 +149,9 @@ class _Parser:
             else:
                 if rest:
                     raise self.err(term.pos, f"unexpected {rest[0].text!r} in else")
+                self.depth += 1
                 other, term2 = self.parse_list()
+                self.depth -= 1
                 del self.vars[depth:]
                 if term2 is None or term2.toks[0].text != "end":
                     raise self.err(term.pos, f"expected end; found {'EOF' if term2 is None else '{{else}}'}")
@@ -261,7 +303,29 @@ class Template:
         merged = {**BUILTINS, **funcs}
         self._funcs = {k: _describe(f) for k, f in merged.items()}
         self._lazy = LAZY
-        self._root = _Parser(text, name, {**self._funcs, **dict.fromkeys(LAZY)}).parse()
+        self._defines: dict[str, _Def] = {}
+        self._root = self._parse(text, name)
+
+    def _parse(self, text: str, name: str) -> list[_Node]:
+        from vigil.rules._gobuiltins import LAZY
+
+        parser = _Parser(text, name, {**self._funcs, **dict.fromkeys(LAZY)})
+        root = parser.parse()
+        self._defines.update(parser.defines)
+        return root
+
+    def add(self, name: str, text: str) -> None:
+        """Parse another file's text and add its ``{{define}}``/``{{block}}`` templates.
+
+        Like Go's ``Template.Parse`` on an associated template: a later definition of a
+        name replaces an earlier one; text outside definitions is ignored. Raises
+        :class:`TemplateError` (``template: NAME:LINE: ...``) on a parse error.
+        """
+        self._parse(text, name)
+
+    def defined(self) -> list[str]:
+        """The names of the named templates, sorted."""
+        return sorted(self._defines)
 
     def execute(self, data: Any) -> str:
         out: list[str] = []
@@ -276,13 +340,40 @@ class _Exec:
         self.t = tmpl
         self.out = out
         self.vars: list[list[Any]] = []
+        self.text = tmpl.text  # the file text and names of the template being executed
+        self.source = tmpl.name
+        self.current = tmpl.name
+        self.calls = 0
 
     def err(self, pipe: _Pipe, msg: str) -> TemplateError:
-        text = self.t.text
+        text = self.text
         line = _line(text, pipe.pos)
         col = pipe.pos - (text.rfind("\n", 0, pipe.pos) + 1)
         return TemplateError(
-            f'template: {self.t.name}:{line}:{col}: executing "{self.t.name}" at <{pipe.src}>: {msg}')
+            f'template: {self.source}:{line}:{col}: executing "{self.current}" at <{pipe.src}>: {msg}')
+
+    def call_template(self, n: _Node, dot: Any) -> None:
+        d = self.t._defines.get(n.text)
+        if d is None:
+            pos = n.pipe.pos if n.pipe is not None else 0
+            src = f'{{{{template "{n.text}"{" " + n.pipe.src if n.pipe else ""}}}}}'
+            raise self.err(_Pipe([], False, [], pos, src), f'template "{n.text}" not defined')
+        arg = None
+        if n.pipe is not None:
+            depth = len(self.vars)
+            arg = self.pipe(n.pipe, dot)
+            del self.vars[depth:]
+        # Go limits recursion depth to 100000; a Python stack is smaller.
+        if self.calls > 200:
+            raise self.err(n.pipe or _Pipe([], False, [], 0, n.text), "exceeded maximum template depth")
+        saved = (self.vars, self.text, self.source, self.current)
+        self.vars, self.text, self.source, self.current = [["$", arg]], d.text, d.source, n.text
+        self.calls += 1
+        try:
+            self.walk(d.body, arg)
+        finally:
+            self.calls -= 1
+            self.vars, self.text, self.source, self.current = saved
 
     def walk(self, nodes: list[_Node], dot: Any) -> None:
         for n in nodes:
@@ -297,6 +388,8 @@ class _Exec:
                 self.control(n, dot)
             elif n.kind == "range":
                 self.range(n, dot)
+            elif n.kind == "template":
+                self.call_template(n, dot)
             elif n.kind == "break":
                 raise _Break
             elif n.kind == "continue":
@@ -373,7 +466,16 @@ class _Exec:
                 args.append(final)
             return self.call(p, name, args)
         if len(cmd) > 1 or final is not _MISSING:
-            raise self.err(p, f"can't give argument to non-function {self.describe(head)}")
+            method = self.method(p, head, dot)
+            if method is None:
+                raise self.err(p, f"can't give argument to non-function {self.describe(head)}")
+            args = [self.arg(p, a, dot) for a in cmd[1:]]
+            if final is not _MISSING:
+                args.append(final)
+            try:
+                return method(*args)
+            except Exception as exc:  # noqa: BLE001 - a method's failure is the template's error
+                raise self.err(p, f"error calling {head[-1].rsplit('.', 1)[-1]}: {exc}") from None
         return self.arg(p, head, dot)
 
     def _not(self, p: _Pipe, args: list[Callable[[], Any]]) -> bool:
@@ -423,8 +525,27 @@ class _Exec:
             return self.fields(p, v, node[2])
         raise AssertionError(kind)
 
+    def method(self, p: _Pipe, head: Any, dot: Any) -> Callable[..., Any] | None:
+        """The Go method a ``.x.Method``/``$v.Method`` command head names, if it is one
+        (a value whose type has ``go_methods``), else None."""
+        if head[0] == "field" and head[1]:
+            base, names = dot, head[1]
+        elif head[0] == "var" and head[2]:
+            base = self.arg(p, ("var", head[1], [], head[1]), dot)
+            names = head[2]
+        else:
+            return None
+        v = self.fields(p, base, names[:-1])
+        methods = getattr(type(v), "go_methods", None)
+        return getattr(v, methods[names[-1]]) if methods and names[-1] in methods else None
+
     def fields(self, p: _Pipe, v: Any, names: list[str]) -> Any:
         for name in names:
+            methods = getattr(type(v), "go_methods", None)
+            if methods and name in methods:
+                # A method without arguments in a field chain is called, as in Go.
+                v = getattr(v, methods[name])()
+                continue
             if isinstance(v, GoStruct):
                 if name not in v:
                     raise self.err(p, f"can't evaluate field {name} in type {v.type_name}")

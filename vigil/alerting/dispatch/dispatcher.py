@@ -21,6 +21,7 @@ from vigil.alerting.dispatch.dedup import needs_update
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.inhibit import Inhibitor
 from vigil.alerting.notify.integration import Integration, build_integrations
+from vigil.alerting.notify.templates import load_template_files
 from vigil.config.model import AlertingConfig
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
@@ -77,8 +78,9 @@ class Dispatcher:
     def apply_config(self, config: AlertingConfig) -> None:
         with self._lock:
             self.route: Route = build_routes(config.route)
+            library = load_template_files(config.templates)
             self.receivers: dict[str, list[Integration]] = {
-                r.name: build_integrations(r, base_dir=self.base_dir) for r in config.receivers
+                r.name: build_integrations(r, base_dir=self.base_dir, library=library) for r in config.receivers
             }
             self.inhibitor = Inhibitor(config.inhibit_rules)
             self.time_intervals: dict[str, list[TimeInterval]] = parse_intervals({

@@ -16,6 +16,7 @@ recipient, authentication refused, message rejected) and a missing STARTTLS are 
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -50,16 +51,18 @@ class Email(RenderedIntegration):
 
     name: str
     config: EmailConfig
+    # (file name, text) of template files the texts may call ({{template "x" .}}).
+    library: Sequence[tuple[str, str]] = ()
     _headers: dict[str, NotifyTemplate] = field(init=False)
     _html: NotifyTemplate | None = field(init=False)
     _text: NotifyTemplate | None = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.config
-        self._headers = {k: NotifyTemplate(v, f"{self.name}.headers.{k}") for k, v in c.headers.items()
+        self._headers = {k: NotifyTemplate(v, f"{self.name}.headers.{k}", library=self.library) for k, v in c.headers.items()
                          if k.lower() not in _RESERVED}
-        self._html = maybe_template(c.html, f"{self.name}.html", html=True)
-        self._text = maybe_template(c.text, f"{self.name}.text")
+        self._html = maybe_template(c.html, f"{self.name}.html", html=True, library=self.library)
+        self._text = maybe_template(c.text, f"{self.name}.text", library=self.library)
 
     def render(self, n: Notification) -> dict[str, Any]:
         headers = {k: _one_line(t.render(n)) for k, t in self._headers.items()}

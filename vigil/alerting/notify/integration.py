@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -105,8 +106,12 @@ def _with_base_dir(cfg: _C, base_dir: str | None) -> _C:
     return cfg.model_copy(update=update) if update else cfg
 
 
-def build_integrations(receiver: Receiver, *, base_dir: str | None = None) -> list[Integration]:
+def build_integrations(receiver: Receiver, *, base_dir: str | None = None,
+                       library: Sequence[tuple[str, str]] = ()) -> list[Integration]:
     """The receiver's integrations, named ``<kind>/<index>`` (``slack/0``), in config order.
+
+    ``library`` is ``(file name, text)`` of Alertmanager template files (see
+    :func:`vigil.alerting.notify.templates.load_template_files`) whose named templates the integrations' texts may call.
 
     Relative ``*_file`` paths resolve against ``base_dir`` (the config file's directory);
     None leaves them relative to the working directory."""
@@ -117,10 +122,10 @@ def build_integrations(receiver: Receiver, *, base_dir: str | None = None) -> li
 
     integrations: list[Integration] = [
         Webhook(f"webhook/{i}", cfg) for i, cfg in enumerate(receiver.webhook_configs)]
-    integrations += [Slack(f"slack/{i}", _with_base_dir(cfg, base_dir))
+    integrations += [Slack(f"slack/{i}", _with_base_dir(cfg, base_dir), library)
                      for i, cfg in enumerate(receiver.slack_configs)]
-    integrations += [PagerDuty(f"pagerduty/{i}", _with_base_dir(cfg, base_dir))
+    integrations += [PagerDuty(f"pagerduty/{i}", _with_base_dir(cfg, base_dir), library)
                      for i, cfg in enumerate(receiver.pagerduty_configs)]
-    integrations += [Email(f"email/{i}", _with_base_dir(cfg, base_dir))
+    integrations += [Email(f"email/{i}", _with_base_dir(cfg, base_dir), library)
                      for i, cfg in enumerate(receiver.email_configs)]
     return integrations

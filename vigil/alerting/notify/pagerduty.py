@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,19 +70,21 @@ class PagerDuty(RenderedIntegration):
 
     name: str
     config: PagerdutyConfig
+    # (file name, text) of template files the texts may call ({{template "x" .}}).
+    library: Sequence[tuple[str, str]] = ()
     _fields: dict[str, NotifyTemplate] = field(init=False)
     _details: dict[str, NotifyTemplate] = field(init=False)
     _summary: NotifyTemplate | None = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.config
-        self._summary = maybe_template(c.description, f"{self.name}.description")
-        self._fields = {k: NotifyTemplate(v, f"{self.name}.{k}") for k, v in
+        self._summary = maybe_template(c.description, f"{self.name}.description", library=self.library)
+        self._fields = {k: NotifyTemplate(v, f"{self.name}.{k}", library=self.library) for k, v in
                         (("severity", c.severity), ("class", c.class_),
                          ("component", c.component), ("group", c.group),
                          ("source", c.source), ("client", c.client),
                          ("client_url", c.client_url)) if v is not None}
-        self._details = {k: NotifyTemplate(v, f"{self.name}.details.{k}")
+        self._details = {k: NotifyTemplate(v, f"{self.name}.details.{k}", library=self.library)
                          for k, v in c.details.items()}
 
     def render(self, n: Notification) -> dict[str, Any]:

@@ -16,6 +16,7 @@ Slack answers 200 ``ok``; 400 ``invalid_payload``/``no_text``/``invalid_blocks``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,15 +82,17 @@ class Slack(RenderedIntegration):
 
     name: str
     config: SlackConfig
+    # (file name, text) of template files the texts may call ({{template "x" .}}).
+    library: Sequence[tuple[str, str]] = ()
     _title: NotifyTemplate | None = field(init=False)
     _text: NotifyTemplate | None = field(init=False)
     _extra: dict[str, NotifyTemplate] = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.config
-        self._title = maybe_template(c.title, f"{self.name}.title")
-        self._text = maybe_template(c.text, f"{self.name}.text")
-        self._extra = {k: NotifyTemplate(v, f"{self.name}.{k}") for k, v in
+        self._title = maybe_template(c.title, f"{self.name}.title", library=self.library)
+        self._text = maybe_template(c.text, f"{self.name}.text", library=self.library)
+        self._extra = {k: NotifyTemplate(v, f"{self.name}.{k}", library=self.library) for k, v in
                        (("channel", c.channel), ("username", c.username),
                         ("icon_emoji", c.icon_emoji)) if v is not None}
 

@@ -11,7 +11,8 @@ Overrides are Go ``text/template`` (the engine of :mod:`vigil.rules.template`) w
 Alertmanager's functions ``toUpper toLower title trimSpace join match reReplaceAll safeHtml
 stringSlice humanizeDuration``. Label sets are maps (``.CommonLabels.severity``,
 ``range $k, $v := .CommonLabels``); their Alertmanager methods (``.SortedPairs``,
-``.Values``, ``.Names``, ``.Remove``) are not available, nor are ``define``/``template``.
+``.Values``, ``.Names``, ``.Remove``) are not available. Named templates (``{{define}}``/``{{template}}``/``{{block}}``) work;
+files given as ``library`` to :class:`NotifyTemplate` supply them.
 ``.Alerts.Firing`` and ``.Alerts.Resolved`` are methods of a slice in Go, which the engine
 cannot express, so the template text is rewritten to read two extra fields instead.
 
@@ -22,16 +23,20 @@ Rendering never raises: a template that fails renders as ``<error expanding temp
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from vigil.alerting.notify.payload import common_labels
+from vigil.errors import ConfigError
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
+from vigil.rules._gofmt import go_str
 from vigil.rules.template import (
     GoStruct,
     Template,
@@ -42,11 +47,12 @@ from vigil.rules.template import (
 )
 
 __all__ = ["AlertView", "Notification", "NotifyTemplate", "RenderedIntegration", "default_html", "default_text",
-           "default_title", "go_time", "notification"]
+           "default_title", "go_time", "load_template_files", "notification"]
 
 log = logging.getLogger(__name__)
 
 # `.Alerts.Firing` -> a field of the root; see the module docstring.
+_UNDEFINED_TEMPLATE = re.compile(r': template "[^"]*" not defined$')
 _ALERTS_METHOD = re.compile(r"\.Alerts\.(Firing|Resolved)\b")
 
 
@@ -106,8 +112,8 @@ class Notification:
     def template_data(self, escape: Callable[[str], str] = str) -> GoStruct:
         """The value Go templates run on; ``escape`` is applied to every string (HTML)."""
 
-        def kv(d: dict[str, str]) -> dict[str, str]:
-            return {k: escape(v) for k, v in d.items()}
+        def kv(d: dict[str, str]) -> KV:
+            return KV({k: escape(v) for k, v in d.items()})
 
         def alert(a: AlertView) -> GoStruct:
             return _AlertData(Status=a.status, Labels=kv(a.labels), Annotations=kv(a.annotations),
@@ -123,6 +129,44 @@ class Notification:
             CommonAnnotations=kv(self.common_annotations),
             ExternalURL=escape(self.external_url), GroupKey=escape(self.group_key),
         )
+
+
+class _Pair(GoStruct):
+    type_name = "template.Pair"
+
+
+class Pairs(list):  # type: ignore[type-arg]
+    """Alertmanager's ``template.Pairs``: a list of ``.Name``/``.Value`` with ``Names``/``Values``."""
+
+    go_methods = {"Names": "names", "Values": "values"}
+
+    def names(self) -> list[str]:
+        return [p["Name"] for p in self]
+
+    def values(self) -> list[str]:
+        return [p["Value"] for p in self]
+
+
+class KV(dict):  # type: ignore[type-arg]
+    """Alertmanager's ``template.KV`` (a label set in templates): a map that also has the
+    methods ``SortedPairs``, ``Names``, ``Values`` (sorted by name) and ``Remove``."""
+
+    go_methods = {"SortedPairs": "sorted_pairs", "Names": "names", "Values": "values", "Remove": "remove"}
+
+    def sorted_pairs(self) -> Pairs:
+        return Pairs(_Pair(Name=k, Value=self[k]) for k in sorted(self))
+
+    def names(self) -> list[str]:
+        return sorted(self)
+
+    def values(self) -> list[str]:
+        return [self[k] for k in sorted(self)]
+
+    def remove(self, keys: Any) -> KV:
+        if not isinstance(keys, (list, tuple)):
+            raise ValueError("Remove wants a list of names")
+        drop = set(keys)
+        return KV({k: v for k, v in self.items() if k not in drop})
 
 
 class _Data(GoStruct):
@@ -151,6 +195,12 @@ def notification(*, receiver: str, group_key: str, group_labels: Labels, alerts:
         external_url=external_url, now=now)
 
 
+def _go_html(s: str) -> str:
+    """Go's ``template.HTMLEscapeString``."""
+    return (s.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&#34;").replace("\0", "\uFFFD"))
+
+
 def _join(sep: Any, items: Any) -> str:
     if not isinstance(sep, str) or not isinstance(items, (list, tuple)):
         raise ValueError("join wants a separator string and a list")
@@ -169,6 +219,10 @@ def _funcs() -> dict[str, Callable[..., Any]]:
         "match": lambda p, s: re.search(want_str(p), want_str(s)) is not None,
         "reReplaceAll": re_replace_all, "safeHtml": want_str,
         "stringSlice": lambda *s: list(s), "humanizeDuration": humanize_duration,
+        # Go's text/template builtins that alert templates do not need.
+        "urlquery": lambda *a: urllib.parse.quote_plus("".join(go_str(x) for x in a)),
+        "html": lambda *a: _go_html("".join(go_str(x) for x in a)),
+        "js": lambda *a: json.dumps("".join(go_str(x) for x in a))[1:-1].replace("'", "\\'"),
     }
 
 
@@ -180,7 +234,10 @@ class NotifyTemplate:
     ``html/template``; this engine does not escape by itself). Thread-safe.
     """
 
-    def __init__(self, text: str, name: str, *, html: bool = False) -> None:
+    def __init__(self, text: str, name: str, *, html: bool = False,
+                 library: Sequence[tuple[str, str]] = ()) -> None:
+        """``library`` is ``(file name, text)`` of template files whose ``{{define}}``-d
+        templates ``{{template "name" .}}`` may call (Alertmanager's ``templates:``)."""
         self.source = text
         self.name = name
         self.html = html
@@ -189,12 +246,18 @@ class NotifyTemplate:
         if "{{" in text:
             try:
                 self._tmpl = Template(name, _ALERTS_METHOD.sub(r".Alerts_\1", text), _funcs())
+                for file_name, file_text in library:
+                    self._tmpl.add(file_name, _ALERTS_METHOD.sub(r".Alerts_\1", file_text))
             except TemplateError as exc:
                 # Reported at every render rather than breaking the whole receiver.
                 self._error = str(exc)
                 log.error("notification template %s: %s", name, exc)
 
-    def render(self, n: Notification) -> str:
+    def render(self, n: Notification, fallback: Callable[[Notification], str] | None = None) -> str:
+        """The text for ``n``. If the template calls a named template that no file defines,
+        the error is logged and ``fallback(n)`` (the integration's default text) is used when
+        given, so a missing/renamed template file does not garble the notification; other
+        errors render as ``<error expanding template: ...>``."""
         if self._error is not None:
             return f"<error expanding template: {self._error}>"
         if self._tmpl is None:
@@ -203,16 +266,39 @@ class NotifyTemplate:
             return self._tmpl.execute(n.template_data(html.escape if self.html else str))
         except TemplateError as exc:
             log.warning("notification template %s: %s", self.name, exc)
+            if fallback is not None and _UNDEFINED_TEMPLATE.search(str(exc)):
+                return fallback(n)
             return f"<error expanding template: {exc}>"
 
 
 def render_or(tmpl: NotifyTemplate | None, n: Notification, default: Callable[[Notification], str]) -> str:
     """The override's text if configured, else ``default(n)``."""
-    return tmpl.render(n) if tmpl is not None else default(n)
+    return tmpl.render(n, default) if tmpl is not None else default(n)
 
 
-def maybe_template(text: str | None, name: str, *, html: bool = False) -> NotifyTemplate | None:
-    return None if text is None else NotifyTemplate(text, name, html=html)
+def maybe_template(text: str | None, name: str, *, html: bool = False,
+                   library: Sequence[tuple[str, str]] = ()) -> NotifyTemplate | None:
+    return None if text is None else NotifyTemplate(text, name, html=html, library=library)
+
+
+def load_template_files(paths: Sequence[str]) -> list[tuple[str, str]]:
+    """Read and check Alertmanager template files: ``(path, text)`` in the given order.
+
+    Raises :class:`~vigil.errors.ConfigError` naming the file (``template: PATH:LINE:
+    message``) if one cannot be read or does not parse, so a bad file fails config loading.
+    """
+    out: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            Template(path, "", _funcs()).add(path, _ALERTS_METHOD.sub(r".Alerts_\1", text))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read template file: {exc.strerror}") from None
+        except TemplateError as exc:
+            raise ConfigError(str(exc)) from None
+        out.append((path, text))
+    return out
 
 
 # ---------------------------------------------------------------- defaults
