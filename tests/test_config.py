@@ -75,3 +75,13 @@ alerting:
     assert "XXXX" not in text and "R0UT1NGKEY" not in text
     assert text.count("<secret>") == 2
     assert "XXXX" not in repr(config)
+
+
+def test_retention_size_reads_units_and_points_at_a_bad_one():
+    config = load_config_text("storage: {tsdb: {retention_size: 512MB}}\n", "vigil.yml")
+    assert config.storage.tsdb.retention_size == 512 << 20
+    assert load_config(None).storage.tsdb.retention_size == 0
+    with pytest.raises(ConfigError) as info:
+        load_config_text("storage:\n  tsdb:\n    retention_size: 10 gigs\n", "vigil.yml")
+    assert str(info.value).startswith("vigil.yml:3:")
+    assert 'invalid size "10 gigs"' in str(info.value)

@@ -136,6 +136,9 @@ def test_corrupt_block_is_named_and_other_blocks_untouched(tmp_path):
     data[10:20] = b"garbage!!!"
     index.write_bytes(bytes(data))
     res = runner.invoke(cli, ["tsdb", "stats", "--data-dir", str(tmp_path / "d")])
-    assert res.exit_code == 1
-    assert f"error: {blocks[0]}: cannot load block" in res.output
+    assert res.exit_code == 0  # the store opens without the bad block
+    moved = tmp_path / "d" / "tsdb" / "corrupted" / blocks[0].name
+    assert f"warning: {blocks[0]}: cannot load block" in res.output
+    assert f"moved to {moved}" in res.output and moved.is_dir()
+    assert "blocks:                   1" in res.output
     assert {p: p.read_bytes() for p in blocks[1].iterdir()} == before

@@ -233,6 +233,13 @@ def test_corrupt_block_page_is_reported_with_its_file(tmp_path) -> None:
     with pytest.raises(StorageError, match=r"chunks: corrupt page at offset 0"):
         list(db.querier(0, 999).select([Matcher.equal("job", "t")]))
     db.close()
-    os.remove(os.path.join(os.path.dirname(chunks), "index"))
-    with pytest.raises(StorageError, match="cannot load block"):
-        DB.open(path)
+    bad = os.path.dirname(chunks)
+    os.remove(os.path.join(bad, "index"))
+    # A block that cannot be loaded is moved aside; everything else stays readable.
+    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    try:
+        assert os.listdir(os.path.join(path, "corrupted")) == [os.path.basename(bad)]
+        got = list(db.querier(0, 5000).select([Matcher.equal("job", "t")]))
+        assert len(got) == 2 and all(s.timestamps[0] == 1000 for s in got)
+    finally:
+        db.close()

@@ -68,10 +68,13 @@ def stats(
         db = _open(data_dir)
         try:
             st = summary(db, top)
+            problems = list(db.corrupted_blocks)
         finally:
             db.close()
     except VigilError as e:
         fail(e)
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
     if as_json:
         typer.echo(json.dumps(st, indent=2))
         return

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.config.durations import Duration, PositiveDuration
+from vigil.config.sizes import ByteSize
 from vigil.model.matchers import parse_matchers
 from vigil.model.regex import compile_go
 from vigil.model.relabel import check_rule as check_relabel_rule
@@ -489,6 +490,7 @@ class WebConfig(Section):
 
 class TSDBConfig(Section):
     retention_time: Duration = 15 * 86400.0
+    retention_size: ByteSize = 0  # blocks + WAL; 0 = no size limit
     wal_fsync: Literal["always", "batch", "off"] = "batch"
     wal_fsync_interval: PositiveDuration = 1.0
 

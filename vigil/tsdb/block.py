@@ -150,7 +150,10 @@ class Block:
                 self._load_index(zlib.decompress(f.read()))
         except (OSError, ValueError, KeyError, struct.error, zlib.error) as e:
             raise StorageError(f"{path}: cannot load block: {e}") from e
-        self._fd = os.open(os.path.join(path, "chunks"), os.O_RDONLY)
+        try:
+            self._fd = os.open(os.path.join(path, "chunks"), os.O_RDONLY)
+        except OSError as e:
+            raise StorageError(f"{path}: cannot load block: {e}") from e
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._refs = 0

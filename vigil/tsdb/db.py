@@ -42,9 +42,11 @@ class DB:
     """An open TSDB directory. Thread-safe. Construct with :meth:`open`."""
 
     def __init__(self, path: str, lock_fd: int, head: Head, wal: WAL, blocks: list[Block], *,
-                 retention_ms: int, block_range_ms: int, compact_interval_s: float) -> None:
+                 retention_ms: int, retention_bytes: int, block_range_ms: int,
+                 compact_interval_s: float) -> None:
         self.path = path
         self.retention_ms = retention_ms
+        self.retention_bytes = retention_bytes
         self.block_range_ms = block_range_ms
         self._lock_fd = lock_fd
         self._head = head
@@ -57,6 +59,8 @@ class DB:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._listeners: list[CommitListener] = []
+        # Blocks found unloadable at open and moved aside, one message each.
+        self.corrupted_blocks: list[str] = []
 
     @classmethod
     def open(
@@ -64,6 +68,7 @@ class DB:
         path: str | os.PathLike[str],
         *,
         retention_ms: int = DEFAULT_RETENTION_MS,
+        retention_bytes: int = 0,
         wal_fsync: FsyncPolicy = "batch",
         fsync_interval_s: float = 1.0,
         metrics: SelfMetrics | None = None,
@@ -74,7 +79,9 @@ class DB:
         """Open (creating if needed) the TSDB in directory ``path``.
 
         ``retention_ms``: blocks whose end is older than this before the newest sample are
-        deleted. ``wal_fsync``/``fsync_interval_s``: see :mod:`vigil.tsdb.wal`.
+        deleted. ``retention_bytes`` (0 = no limit): the oldest blocks are deleted while
+        blocks and WAL together take more than this. A block that cannot be loaded is
+        moved to ``<path>/corrupted/`` and reported; the rest opens. ``wal_fsync``/``fsync_interval_s``: see :mod:`vigil.tsdb.wal`.
         ``block_range_ms``: span of a block; head data is cut into blocks once the head spans
         more than 1.5 of it. Raises :class:`StorageError` if the directory is in use by
         another DB or the WAL is corrupt before its last record.
@@ -90,7 +97,8 @@ class DB:
             os.close(lock_fd)
             raise StorageError(f"{path}: TSDB directory is in use by another process") from None
         try:
-            blocks = _load_blocks(os.path.join(path, "blocks"))
+            blocks, problems = _load_blocks(os.path.join(path, "blocks"),
+                                            os.path.join(path, "corrupted"))
             head = Head(metrics)
             if blocks:
                 head.min_valid_time = max(b.max_time for b in blocks)
@@ -104,7 +112,9 @@ class DB:
         if metrics is not None:
             metrics.head_series.set(len(head.series))
         db = cls(path, lock_fd, head, wal, blocks, retention_ms=retention_ms,
-                 block_range_ms=block_range_ms, compact_interval_s=compact_interval_s)
+                 retention_bytes=retention_bytes, block_range_ms=block_range_ms,
+                 compact_interval_s=compact_interval_s)
+        db.corrupted_blocks = problems
         db._start_background(fsync_interval_s if wal_fsync == "batch" else compact_interval_s)
         return db
 
@@ -206,15 +216,26 @@ class DB:
         self._wal.checkpoint(last_segment, records)
 
     def _apply_retention(self) -> None:
+        """Delete whole blocks: those past ``retention_ms``, then the oldest while blocks and
+        WAL exceed ``retention_bytes``. The head is never cut short by retention."""
+        wal_bytes = self._wal.size_bytes() if self.retention_bytes else 0
         with self._blocks_lock:
             if not self._blocks:
                 return
             newest = max(self._head.maxt, max(b.max_time for b in self._blocks))
             cutoff = newest - self.retention_ms
-            doomed = [b for b in self._blocks if b.max_time <= cutoff]
-            self._blocks = [b for b in self._blocks if b.max_time > cutoff]
-        for b in doomed:
-            log.info("retention: deleting block %s (%d..%d)", b.path, b.min_time, b.max_time)
+            doomed = [(b, "time") for b in self._blocks if b.max_time <= cutoff]
+            kept = [b for b in self._blocks if b.max_time > cutoff]
+            if self.retention_bytes:
+                sizes = [b.size_bytes() for b in kept]  # oldest first
+                total = sum(sizes) + wal_bytes
+                while kept and total > self.retention_bytes:
+                    total -= sizes.pop(0)
+                    doomed.append((kept.pop(0), "size"))
+            self._blocks = kept
+        for b, why in doomed:
+            log.info("retention (%s): deleting block %s (%d..%d)", why, b.path, b.min_time,
+                     b.max_time)
             b.delete()
 
     def _acquire_blocks(self, mint: int, maxt: int) -> list[Block]:
@@ -279,17 +300,26 @@ class DB:
                 log.exception("%s: background TSDB maintenance failed", self.path)
 
 
-def _load_blocks(blocks_dir: str) -> list[Block]:
-    blocks = []
+def _load_blocks(blocks_dir: str, corrupted_dir: str) -> tuple[list[Block], list[str]]:
+    """The loadable blocks, and one message per block moved to ``corrupted_dir``."""
+    blocks, problems = [], []
     for name in sorted(os.listdir(blocks_dir)):
         full = os.path.join(blocks_dir, name)
         if name.endswith(".tmp"):  # a block whose writer died before the rename
             shutil.rmtree(full, ignore_errors=True)
             continue
-        if os.path.isdir(full):
+        if not os.path.isdir(full):
+            continue
+        try:
             blocks.append(Block(full))
+        except StorageError as e:
+            # Keep the store usable and the bad block for inspection, out of the way.
+            os.makedirs(corrupted_dir, exist_ok=True)
+            os.replace(full, os.path.join(corrupted_dir, name))
+            problems.append(f"{e}; moved to {os.path.join(corrupted_dir, name)}")
+            log.error("%s", problems[-1])
     blocks.sort(key=lambda b: b.min_time)
-    return blocks
+    return blocks, problems
 
 
 def _replay(wal: WAL, head: Head) -> None:
