@@ -12,6 +12,9 @@ from vigil.config.sizes import parse_bytes
 from vigil.model import Matcher
 from vigil.tsdb import DB
 
+# A retention this short leaves no larger block range to merge into (10 % of it < 3 s).
+NO_MERGE = 20_000
+
 
 def _block_bytes(path: str) -> list[int]:
     out = []
@@ -23,7 +26,7 @@ def _block_bytes(path: str) -> list[int]:
 
 def test_size_retention_deletes_oldest_blocks_until_under_the_limit(tmp_path) -> None:
     path = str(tmp_path / "d")
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600, retention_ms=NO_MERGE)
     fill(db, 20, 8000)
     assert db.compact() == 7  # [0, 1000) .. [6000, 7000); the head keeps the rest
     names, sizes = block_dirs(path), _block_bytes(path)
@@ -31,7 +34,8 @@ def test_size_retention_deletes_oldest_blocks_until_under_the_limit(tmp_path) ->
     db.close()
     # Room for the WAL and the three newest blocks, not four.
     limit = wal + sum(sizes[-3:]) + sizes[-4] // 2
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600, retention_bytes=limit)
+    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600, retention_ms=NO_MERGE,
+                 retention_bytes=limit)
     try:
         db.compact()
         assert block_dirs(path) == names[-3:]
@@ -44,7 +48,7 @@ def test_size_retention_deletes_oldest_blocks_until_under_the_limit(tmp_path) ->
 
 def test_no_size_limit_keeps_every_block(tmp_path) -> None:
     path = str(tmp_path / "d")
-    with DB.open(path, block_range_ms=1000, compact_interval_s=3600) as db:
+    with DB.open(path, block_range_ms=1000, compact_interval_s=3600, retention_ms=NO_MERGE) as db:
         fill(db, 5, 6000)
         db.compact()
         assert len(block_dirs(path)) == 5
@@ -52,12 +56,12 @@ def test_no_size_limit_keeps_every_block(tmp_path) -> None:
 
 def test_block_without_meta_is_moved_aside(tmp_path) -> None:
     path = str(tmp_path / "d")
-    with DB.open(path, block_range_ms=1000, compact_interval_s=3600) as db:
+    with DB.open(path, block_range_ms=1000, compact_interval_s=3600, retention_ms=NO_MERGE) as db:
         fill(db, 3, 6000)
         db.compact()
     first, *rest = block_dirs(path)
     os.remove(os.path.join(path, "blocks", first, "meta.json"))
-    with DB.open(path, block_range_ms=1000, compact_interval_s=3600) as db:
+    with DB.open(path, block_range_ms=1000, compact_interval_s=3600, retention_ms=NO_MERGE) as db:
         assert block_dirs(path) == rest
         assert os.listdir(os.path.join(path, "corrupted")) == [first]
         got = list(db.querier(0, 10_000).select([Matcher.equal("job", "t")]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -44,6 +45,11 @@ def test_regular_samples_encode_small() -> None:
     assert len(enc) <= 48  # zero delta-of-deltas and constant deltas vanish before compression
 
 
+# These tests are about cutting blocks from the head: a retention this short leaves no
+# larger range to merge blocks into (tests/tsdb/test_compaction.py covers merging).
+NO_MERGE = 20_000
+
+
 def fill(db: DB, series: int, until_ms: int, step_ms: int = 10, start_ms: int = 0) -> None:
     for t in range(start_ms, until_ms, step_ms):
         app = db.appender()
@@ -68,7 +74,7 @@ def block_dirs(path: str) -> list[str]:
 
 def test_compaction_cuts_blocks_and_checkpoints_wal(tmp_path) -> None:
     path = str(tmp_path / "d")
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600, wal_segment_bytes=4096)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600, wal_segment_bytes=4096)
     fill(db, 5, 5000)
     wal_before = db.stats()["wal_bytes"]
     # [0,1000) .. [3000,4000): cutting stops once the head spans <= 1.5 block ranges.
@@ -92,18 +98,18 @@ def test_compaction_cuts_blocks_and_checkpoints_wal(tmp_path) -> None:
 
 def test_restart_after_compaction_reads_blocks_checkpoint_and_segments(tmp_path) -> None:
     path = str(tmp_path / "d")
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     fill(db, 3, 5000)
     db.compact()
     fill(db, 3, 6000, start_ms=5000)  # after the checkpoint: in WAL segments
     db.close()
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     check_all(db, 3, 6000)
     db.close()
 
 
 def test_sample_older_than_cut_blocks_is_out_of_bounds(tmp_path) -> None:
-    db = DB.open(str(tmp_path / "d"), block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(str(tmp_path / "d"), retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     fill(db, 1, 5000)
     db.compact()
     app = db.appender()
@@ -116,19 +122,19 @@ def test_sample_older_than_cut_blocks_is_out_of_bounds(tmp_path) -> None:
 
 def test_crash_between_block_write_and_checkpoint_does_not_duplicate(tmp_path) -> None:
     path = str(tmp_path / "d")
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     fill(db, 2, 5000)
     db.close()  # close compacts: blocks + checkpoint
     assert len(block_dirs(path)) == 4
     # Put back a WAL that still holds everything, as if the checkpoint never happened.
     shutil.rmtree(os.path.join(path, "wal"))
     os.makedirs(os.path.join(path, "wal"))
-    db = DB.open(str(tmp_path / "full"), block_range_ms=10**9)
+    db = DB.open(str(tmp_path / "full"), retention_ms=NO_MERGE, block_range_ms=10**9)
     fill(db, 2, 5000)
     db.close()
     shutil.rmtree(os.path.join(path, "wal"))
     shutil.copytree(os.path.join(str(tmp_path / "full"), "wal"), os.path.join(path, "wal"))
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     check_all(db, 2, 5000)
     db.close()
 
@@ -160,7 +166,7 @@ def test_retention_deletes_whole_old_blocks(tmp_path) -> None:
 
 
 def test_background_thread_compacts(tmp_path) -> None:
-    db = DB.open(str(tmp_path / "d"), block_range_ms=1000, compact_interval_s=0.05)
+    db = DB.open(str(tmp_path / "d"), retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=0.05)
     fill(db, 1, 5000)
     deadline = 200
     while db.stats()["blocks"] < 4 and deadline:
@@ -172,6 +178,7 @@ def test_background_thread_compacts(tmp_path) -> None:
 
 
 def test_queries_during_compaction_see_no_gaps_or_duplicates(tmp_path) -> None:
+    # Blocks are cut and merged (20 ms -> 60 -> 180 -> 540 ms ranges) while reads go on.
     db = DB.open(str(tmp_path / "d"), block_range_ms=20, compact_interval_s=3600,
                  wal_fsync="off")
     errors: list[BaseException] = []
@@ -212,7 +219,9 @@ def test_queries_during_compaction_see_no_gaps_or_duplicates(tmp_path) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert db.stats()["blocks"] > 5
+    metas = [json.loads((p / "meta.json").read_text())
+             for p in (tmp_path / "d" / "blocks").iterdir()]
+    assert any("compaction" in m for m in metas)  # merged blocks were made and read
     got = list(db.querier(0, 10**6).select([Matcher.equal("job", "t")]))
     assert [s.timestamps.tolist() for s in got] == [list(range(600))] * 4
     db.close()
@@ -220,7 +229,7 @@ def test_queries_during_compaction_see_no_gaps_or_duplicates(tmp_path) -> None:
 
 def test_corrupt_block_page_is_reported_with_its_file(tmp_path) -> None:
     path = str(tmp_path / "d")
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     fill(db, 2, 5000)
     db.close()
     chunks = os.path.join(path, "blocks", block_dirs(path)[0], "chunks")
@@ -229,14 +238,14 @@ def test_corrupt_block_page_is_reported_with_its_file(tmp_path) -> None:
         b = f.read(1)
         f.seek(20)
         f.write(bytes([b[0] ^ 0xFF]))
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     with pytest.raises(StorageError, match=r"chunks: corrupt page at offset 0"):
         list(db.querier(0, 999).select([Matcher.equal("job", "t")]))
     db.close()
     bad = os.path.dirname(chunks)
     os.remove(os.path.join(bad, "index"))
     # A block that cannot be loaded is moved aside; everything else stays readable.
-    db = DB.open(path, block_range_ms=1000, compact_interval_s=3600)
+    db = DB.open(path, retention_ms=NO_MERGE, block_range_ms=1000, compact_interval_s=3600)
     try:
         assert os.listdir(os.path.join(path, "corrupted")) == [os.path.basename(bad)]
         got = list(db.querier(0, 5000).select([Matcher.equal("job", "t")]))

@@ -54,9 +54,12 @@ def new_ulid(now_ms: int | None = None) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int) -> str:
+def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int,
+                sources: Sequence[str] = ()) -> str:
     """Write ``series`` (sorted by labels, non-empty) as a new block whose range ends at
-    ``max_time_ms`` (exclusive); returns the block directory. Durable when it returns."""
+    ``max_time_ms`` (exclusive); returns the block directory. Durable when it returns.
+    ``sources``: ULIDs of the blocks this one replaces (compaction), recorded in meta.json
+    so that an open after a crash can finish deleting them."""
     ulid = new_ulid()
     final = os.path.join(blocks_dir, ulid)
     tmp = final + ".tmp"
@@ -112,6 +115,8 @@ def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int)
         "compression": "zlib",
         "stats": {"numSeries": len(series), "numSamples": num_samples},
     }
+    if sources:
+        meta["compaction"] = {"sources": list(sources)}
     _write_file(os.path.join(tmp, "meta.json"), json.dumps(meta, indent=2).encode())
     fsync_dir(tmp)
     os.replace(tmp, final)

@@ -28,6 +28,7 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.tsdb import _records
 from vigil.tsdb.appender import CommitListener, HeadAppender
 from vigil.tsdb.block import Block, write_block
+from vigil.tsdb.compact import compaction_ranges, drop_replaced, merged_series, plan
 from vigil.tsdb.head import MIN_TIME, Head, SeriesData
 from vigil.tsdb.querier import DBQuerier
 from vigil.tsdb.wal import WAL, FsyncPolicy
@@ -99,6 +100,7 @@ class DB:
         try:
             blocks, problems = _load_blocks(os.path.join(path, "blocks"),
                                             os.path.join(path, "corrupted"))
+            blocks = drop_replaced(blocks)
             head = Head(metrics)
             if blocks:
                 head.min_valid_time = max(b.max_time for b in blocks)
@@ -206,8 +208,28 @@ class DB:
                 head.truncate_before(end)
             if written:
                 self._checkpoint()
+            self._merge_blocks()
             self._apply_retention()
             return written
+
+    def _merge_blocks(self) -> None:
+        """Merge blocks as :mod:`vigil.tsdb.compact` plans, one group at a time."""
+        ranges = compaction_ranges(self.block_range_ms, self.retention_ms)
+        while True:
+            with self._blocks_lock:
+                group = plan(self._blocks, ranges)
+            if group is None:
+                return
+            data, end = merged_series(group)
+            merged = Block(write_block(os.path.join(self.path, "blocks"), data, end,
+                                       sources=[b.ulid for b in group]))
+            with self._blocks_lock:
+                self._blocks = sorted([b for b in self._blocks if b not in group] + [merged],
+                                      key=lambda b: b.min_time)
+            log.info("compaction: merged %d blocks into %s (%d..%d)", len(group), merged.path,
+                     merged.min_time, merged.max_time)
+            for b in group:
+                b.delete()
 
     def _checkpoint(self) -> None:
         with self._head.lock:  # no commit may land between the rotation and the snapshot
