@@ -99,6 +99,7 @@ class App:
         tsdb_cfg = self.config.storage.tsdb
         self.db = DB.open(os.path.join(data_dir, "tsdb"), retention_ms=int(tsdb_cfg.retention_time * 1000),
                           retention_bytes=tsdb_cfg.retention_size,
+                          out_of_order_window_ms=int(tsdb_cfg.out_of_order_time_window * 1000),
                           wal_fsync=tsdb_cfg.wal_fsync, fsync_interval_s=tsdb_cfg.wal_fsync_interval,
                           metrics=self.metrics)
         state_url = self.config.storage.state.url

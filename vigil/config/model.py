@@ -491,6 +491,7 @@ class WebConfig(Section):
 class TSDBConfig(Section):
     retention_time: Duration = 15 * 86400.0
     retention_size: ByteSize = 0  # blocks + WAL; 0 = no size limit
+    out_of_order_time_window: Duration = 0.0  # 0 = older samples refused, as Prometheus
     wal_fsync: Literal["always", "batch", "off"] = "batch"
     wal_fsync_interval: PositiveDuration = 1.0
 

@@ -9,6 +9,8 @@ A record payload starts with one type byte. All integers are little-endian.
   staleness marker survive).
 * ``META`` (3): ``i64 min_valid_time_ms`` — written into checkpoints only; samples older than
   this already live in blocks.
+* ``OOO_SAMPLES`` (4): as ``SAMPLES``, for samples accepted by the out-of-order window; replay
+  puts them back into the head's out-of-order buffer whatever their time.
 
 Unknown type bytes are an error: a reader never guesses.
 """
@@ -27,6 +29,7 @@ from vigil.model.labels import Labels
 SERIES = 1
 SAMPLES = 2
 META = 3
+OOO_SAMPLES = 4
 
 _U32 = struct.Struct("<I")
 _SERIES_HEAD = struct.Struct("<QH")
@@ -40,6 +43,7 @@ class SamplesRecord:
     refs: np.ndarray
     timestamps: np.ndarray
     values: np.ndarray
+    out_of_order: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ def encode_series(series: Iterable[tuple[int, Labels]]) -> bytes:
     return bytes([SERIES]) + _U32.pack(count) + b"".join(parts)
 
 
-def encode_samples(refs: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> bytes:
+def encode_samples(refs: np.ndarray, timestamps: np.ndarray, values: np.ndarray, *,
+                   out_of_order: bool = False) -> bytes:
     n = len(refs)
     return b"".join((
-        bytes([SAMPLES]),
+        bytes([OOO_SAMPLES if out_of_order else SAMPLES]),
         _U32.pack(n),
         np.ascontiguousarray(refs, dtype="<u8").tobytes(),
         np.ascontiguousarray(timestamps, dtype="<i8").tobytes(),
@@ -86,7 +91,7 @@ def decode(payload: bytes) -> list[tuple[int, Labels]] | SamplesRecord | MetaRec
     try:
         if kind == SERIES:
             return _decode_series(payload)
-        if kind == SAMPLES:
+        if kind in (SAMPLES, OOO_SAMPLES):
             return _decode_samples(payload)
         if kind == META:
             return MetaRecord(_META.unpack_from(payload, 0)[1])
@@ -125,4 +130,4 @@ def _decode_samples(payload: bytes) -> SamplesRecord:
     refs = np.frombuffer(buf, dtype="<u8", count=n, offset=5)
     ts = np.frombuffer(buf, dtype="<i8", count=n, offset=5 + 8 * n)
     vals = np.frombuffer(buf, dtype="<f8", count=n, offset=5 + 16 * n)
-    return SamplesRecord(refs, ts, vals)
+    return SamplesRecord(refs, ts, vals, out_of_order=payload[0] == OOO_SAMPLES)

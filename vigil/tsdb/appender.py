@@ -8,6 +8,9 @@ Semantics (as Prometheus's head appender):
   bit-identical value -> silently ignored; same timestamp, other value -> raises
   :class:`DuplicateSampleForTimestamp` ("duplicate sample for timestamp"); older than the
   head's minimum valid time (already cut into a block) -> :class:`~vigil.errors.OutOfBounds`.
+  With an out-of-order window (``Head.ooo_window_ms`` > 0), an older sample is accepted if
+  it is not older than the head's newest sample minus the window, and kept apart
+  (:mod:`vigil.tsdb.head`); an older one raises ``OutOfBounds`` ("too old sample").
   A rejected sample does not spoil the batch: the others still commit.
 * :meth:`HeadAppender.commit` writes one WAL batch (a series record for new series, then a
   samples record) and applies it to the head, under the head lock; then applies the fsync
@@ -64,6 +67,8 @@ class HeadAppender:
         self._pending: dict[Labels, tuple[MemSeries | None, list[int], list[float]]] = {}
         # Set by append_columns: (labels, series at append time, timestamps, values).
         self._cols: tuple[list[Labels], list[MemSeries | None], list[int], list[float]] | None = None
+        # Samples accepted by the out-of-order window: labels -> {timestamp: value}.
+        self._ooo: dict[Labels, dict[int, float]] = {}
         self._done = False
 
     def append(self, labels: Labels, ts_ms: int, value: float) -> None:
@@ -81,12 +86,20 @@ class HeadAppender:
             # Unlocked read of two attributes: at worst stale, and commit re-checks.
             s = self._head.by_labels.get(labels)
             last_ts, last_val = (s.last_ts, s.last_val) if s is not None else (None, 0.0)
-        if ts_ms < self._head.min_valid_time:
-            raise OutOfBounds(f"out of bounds: {labels} @ {ts_ms}")
-        if last_ts is not None and ts_ms <= last_ts:
-            if ts_ms < last_ts:
-                raise OutOfOrderSample(
-                    f"out of order sample: {labels} @ {ts_ms} is older than {last_ts}")
+        head = self._head
+        too_old = ts_ms < head.min_valid_time
+        if too_old or (last_ts is not None and ts_ms < last_ts):
+            if head.ooo_window_ms:
+                if ts_ms < head.maxt - head.ooo_window_ms:
+                    raise OutOfBounds(f"too old sample: {labels} @ {ts_ms} is older than the "
+                                      f"out-of-order window allows")
+                self._append_out_of_order(labels, s, ts_ms, value)
+                return
+            if too_old:
+                raise OutOfBounds(f"out of bounds: {labels} @ {ts_ms}")
+            raise OutOfOrderSample(
+                f"out of order sample: {labels} @ {ts_ms} is older than {last_ts}")
+        if last_ts is not None and ts_ms == last_ts:
             if _same_bits(value, last_val):
                 return
             raise DuplicateSampleForTimestamp(
@@ -96,6 +109,19 @@ class HeadAppender:
         else:
             buf[1].append(ts_ms)
             buf[2].append(value)
+
+    def _append_out_of_order(self, labels: Labels, s: MemSeries | None, ts_ms: int,
+                             value: float) -> None:
+        buf = self._ooo.setdefault(labels, {})
+        old = buf.get(ts_ms)
+        if old is None and s is not None:
+            old = self._head.ooo.get(s.ref, {}).get(ts_ms)
+        if old is not None:
+            if _same_bits(old, value):
+                return
+            raise DuplicateSampleForTimestamp(
+                f"duplicate sample for timestamp: {labels} @ {ts_ms}")
+        buf[ts_ms] = value
 
     def append_columns(self, labels: Sequence[Labels], ts: Sequence[int],
                        vals: Sequence[float]) -> None:
@@ -109,7 +135,7 @@ class HeadAppender:
         by_labels = self._head.by_labels
         mvt = self._head.min_valid_time
         series: list[MemSeries | None] = [by_labels.get(lb) for lb in labels]  # commit re-checks
-        if self._pending or self._cols is not None or _repeats(labels, series):
+        if self._pending or self._ooo or self._cols is not None or _repeats(labels, series):
             for lb, t, v in zip(labels, ts, vals, strict=True):
                 self.append(lb, t, v)
             return
@@ -124,6 +150,7 @@ class HeadAppender:
 
     def rollback(self) -> None:
         self._pending = {}
+        self._ooo = {}
         self._cols = None
         self._done = True
 
@@ -138,11 +165,13 @@ class HeadAppender:
             self._commit_columns(*cols)
             return
         pending, self._pending = self._pending, {}
-        if not pending:
+        late, self._ooo = self._ooo, {}
+        if not pending and not late:
             return
         head = self._head
         with head.lock:
             mvt = head.min_valid_time
+            ooo_floor = head.maxt - head.ooo_window_ms if head.ooo_window_ms else None
             new: list[MemSeries] = []
             work: list[tuple[MemSeries, list[int], list[float]]] = []
             refs: list[int] = []
@@ -159,6 +188,10 @@ class HeadAppender:
                     # Another appender got there first, or a block was cut meanwhile.
                     floor = max(s.last_ts + 1, mvt)
                     kept = [(t, v) for t, v in zip(tsl, vl, strict=True) if t >= floor]
+                    if ooo_floor is not None:  # the window takes what is now out of order
+                        for t, v in zip(tsl, vl, strict=True):
+                            if ooo_floor <= t < floor:
+                                late.setdefault(labels, {}).setdefault(t, v)
                     if not kept:
                         continue
                     tsl = [t for t, _ in kept]
@@ -172,16 +205,24 @@ class HeadAppender:
                     refs.extend([s.ref] * len(tsl))
                     all_ts.extend(tsl)
                     all_vals.extend(vl)
-            if not refs:
+            ooo_work = self._resolve_out_of_order(late, new)
+            if not refs and not ooo_work:
                 if new:
                     head.remove_series(new)
                 return
             payloads = []
             if new:
                 payloads.append(_records.encode_series((s.ref, s.labels) for s in new))
-            ts_arr = np.array(all_ts, dtype=np.int64)
-            payloads.append(_records.encode_samples(
-                np.array(refs, dtype=np.uint64), ts_arr, np.array(all_vals, dtype=np.float64)))
+            if refs:
+                ts_arr = np.array(all_ts, dtype=np.int64)
+                payloads.append(_records.encode_samples(
+                    np.array(refs, dtype=np.uint64), ts_arr, np.array(all_vals, dtype=np.float64)))
+            if ooo_work:
+                payloads.append(_records.encode_samples(
+                    np.array([s.ref for s, buf in ooo_work for _ in buf], dtype=np.uint64),
+                    np.array([t for _, buf in ooo_work for t in buf], dtype=np.int64),
+                    np.array([v for _, buf in ooo_work for v in buf.values()], dtype=np.float64),
+                    out_of_order=True))
             try:
                 self._wal.log(payloads)
             except StorageError:  # WAL closed
@@ -196,7 +237,11 @@ class HeadAppender:
                 else:
                     s.append_arrays(np.array(tsl, dtype=np.int64),
                                     np.array(vl, dtype=np.float64))
-            head.note_appended(len(refs), int(ts_arr.min()), int(ts_arr.max()))
+            if refs:
+                head.note_appended(len(refs), int(ts_arr.min()), int(ts_arr.max()))
+            for s, buf in ooo_work:
+                head.note_appended(head.add_out_of_order(s, list(buf), list(buf.values())),
+                                   min(buf), max(buf))
         self._wal.sync_after_commit()
         if self._listeners:
             batch = [(s.labels, tsl, vl) for s, tsl, vl in work]
@@ -205,6 +250,23 @@ class HeadAppender:
                     listener(batch)
                 except Exception:  # a subscriber's bug must not fail a committed write
                     log.exception("commit listener failed")
+
+    def _resolve_out_of_order(self, late: dict[Labels, dict[int, float]],
+                              new: list[MemSeries]) -> list[tuple[MemSeries, dict[int, float]]]:
+        """Under the head lock: the series of each out-of-order batch (created if needed,
+        appended to ``new``) with the samples its buffer does not hold yet."""
+        head = self._head
+        out = []
+        for labels, buf in late.items():
+            s = head.by_labels.get(labels)
+            if s is None:
+                s = head.create_series(labels)
+                new.append(s)
+            held = head.ooo.get(s.ref, {})
+            fresh = {t: v for t, v in buf.items() if t not in held}
+            if fresh:
+                out.append((s, fresh))
+        return out
 
     def _commit_columns(self, labels: list[Labels], series: list[MemSeries | None],
                         ts: list[int], vals: list[float]) -> None:

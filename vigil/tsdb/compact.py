@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from vigil.tsdb.block import Block
 from vigil.tsdb.head import SeriesData
 from vigil.tsdb.memseries import MAX_TIME, MIN_TIME
-from vigil.tsdb.querier import merge_series_sets
+from vigil.tsdb.merge import merge_series_sets
 
 __all__ = ["compaction_ranges", "drop_replaced", "merged_series", "plan"]
 

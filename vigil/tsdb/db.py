@@ -76,6 +76,7 @@ class DB:
         block_range_ms: int = DEFAULT_BLOCK_RANGE_MS,
         compact_interval_s: float = 60.0,
         wal_segment_bytes: int = 128 << 20,
+        out_of_order_window_ms: int = 0,
     ) -> DB:
         """Open (creating if needed) the TSDB in directory ``path``.
 
@@ -84,12 +85,16 @@ class DB:
         blocks and WAL together take more than this. A block that cannot be loaded is
         moved to ``<path>/corrupted/`` and reported; the rest opens. ``wal_fsync``/``fsync_interval_s``: see :mod:`vigil.tsdb.wal`.
         ``block_range_ms``: span of a block; head data is cut into blocks once the head spans
-        more than 1.5 of it. Raises :class:`StorageError` if the directory is in use by
+        more than 1.5 of it. ``out_of_order_window_ms`` (0 = off, as Prometheus): how far
+        behind the newest sample a sample older than its series' newest is still accepted.
+        Raises :class:`StorageError` if the directory is in use by
         another DB or the WAL is corrupt before its last record.
         """
         path = os.fspath(path)
         if wal_fsync not in ("always", "batch", "off"):
             raise StorageError(f"wal_fsync must be always, batch or off, not {wal_fsync!r}")
+        if out_of_order_window_ms < 0:
+            raise StorageError("out_of_order_window_ms must not be negative")
         os.makedirs(os.path.join(path, "blocks"), exist_ok=True)
         lock_fd = os.open(os.path.join(path, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -102,6 +107,7 @@ class DB:
                                             os.path.join(path, "corrupted"))
             blocks = drop_replaced(blocks)
             head = Head(metrics)
+            head.ooo_window_ms = out_of_order_window_ms
             if blocks:
                 head.min_valid_time = max(b.max_time for b in blocks)
             wal = WAL.open(os.path.join(path, "wal"), fsync=wal_fsync,
@@ -198,19 +204,39 @@ class DB:
                 if maxt - mint <= rng * 3 // 2:
                     break
                 end = (mint // rng + 1) * rng
-                data = head.collect_before(end)
-                if data:
-                    block = Block(write_block(os.path.join(self.path, "blocks"), data, end))
-                    with self._blocks_lock:
-                        self._blocks.append(block)
-                        self._blocks.sort(key=lambda b: b.min_time)
-                    written += 1
-                head.truncate_before(end)
+                written += self._cut_head_before(end)
+            written += self._cut_out_of_order()
             if written:
                 self._checkpoint()
             self._merge_blocks()
             self._apply_retention()
             return written
+
+    def _cut_out_of_order(self) -> int:
+        """Cut out-of-order samples older than the head's minimum valid time (behind blocks
+        already written) into blocks, one per aligned block range; they overlap older blocks
+        and :meth:`_merge_blocks` merges them in. Returns the number of blocks written."""
+        head, rng = self._head, self.block_range_ms
+        written = 0
+        while True:
+            oldest = head.oldest_out_of_order()
+            with head.lock:
+                mvt = head.min_valid_time
+            if oldest is None or oldest >= mvt:
+                return written
+            written += self._cut_head_before(min((oldest // rng + 1) * rng, mvt))
+
+    def _cut_head_before(self, end: int) -> int:
+        """Write the head's samples older than ``end`` as a block and drop them from the
+        head; returns 1 if a block was written."""
+        data = self._head.collect_before(end)
+        if data:
+            block = Block(write_block(os.path.join(self.path, "blocks"), data, end))
+            with self._blocks_lock:
+                self._blocks.append(block)
+                self._blocks.sort(key=lambda b: b.min_time)
+        self._head.truncate_before(end)
+        return 1 if data else 0
 
     def _merge_blocks(self) -> None:
         """Merge blocks as :mod:`vigil.tsdb.compact` plans, one group at a time."""

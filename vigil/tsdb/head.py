@@ -5,6 +5,12 @@ of the process (and across restarts while it stays in the head: refs are recorde
 WAL) and keeps its samples in encoded chunks plus an open chunk of plain arrays. Readers
 take an immutable snapshot under the lock and decode it after releasing the lock.
 
+Out-of-order samples (only with ``ooo_window_ms`` > 0): a sample older than its series'
+newest, but not older than the head's newest sample minus the window, is kept in
+:attr:`Head.ooo` (per series ref, timestamp -> value) instead of the series' chunks. Reads
+merge it in (an in-order sample wins on an equal timestamp); cutting a block takes it along,
+so a block may overlap older blocks, which compaction then merges.
+
 Thread-safety: every method takes :attr:`Head.lock`; the appender's commit holds it while
 writing the WAL so that WAL order equals apply order.
 """
@@ -26,6 +32,7 @@ from vigil.storage.interface import SeriesSet
 from vigil.tsdb import _records, chunkenc
 from vigil.tsdb.index import PostingsIndex
 from vigil.tsdb.memseries import MAX_TIME, MIN_TIME, MemSeries, Snapshot
+from vigil.tsdb.merge import merge_series_sets
 
 __all__ = ["MAX_TIME", "MIN_TIME", "Head", "MemSeries", "SeriesData", "assemble_series_set"]
 
@@ -53,6 +60,9 @@ class Head:
         self.mint = MAX_TIME
         self.maxt = MIN_TIME
         self.num_samples = 0
+        # Out-of-order window (ms, 0 = off) and the samples it let in, by series ref.
+        self.ooo_window_ms = 0
+        self.ooo: dict[int, dict[int, float]] = {}
         self._metrics = metrics
         # Label order for readers, kept lazily: sorting 100k label sets costs ~0.5 s, so
         # new series are merged in at the next read (timsort merges the two sorted runs)
@@ -82,6 +92,7 @@ class Head:
     def _remove_series(self, s: MemSeries) -> None:
         self._order_stale = True
         del self.series[s.ref]
+        self.ooo.pop(s.ref, None)
         if self.by_labels.get(s.labels) is s:
             del self.by_labels[s.labels]
         self.index.remove(s.ref, s.labels)
@@ -116,6 +127,8 @@ class Head:
         refs, ts, vals = rec.refs, rec.timestamps, rec.values
         if len(refs) == 0:
             return 0
+        if rec.out_of_order:
+            return self._replay_out_of_order(refs, ts, vals)
         applied = 0
         unknown = 0
         with self.lock:
@@ -135,6 +148,35 @@ class Head:
         if unknown:
             log.warning("WAL replay: skipped %d samples of unknown series", unknown)
         return applied
+
+    def _replay_out_of_order(self, refs: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> int:
+        """Out-of-order samples go back into the buffer whatever the window and the minimum
+        valid time: they were acknowledged, and if a block holds them already (a crash
+        before the checkpoint) reads and compaction drop the repeats."""
+        applied = 0
+        with self.lock:
+            for ref, t, v in zip(refs.tolist(), ts.tolist(), vals.tolist(), strict=True):
+                if ref in self.series:
+                    self.ooo.setdefault(ref, {})[t] = v
+                    applied += 1
+            if applied:
+                self.mint = min(self.mint, int(ts.min()))
+                self.maxt = max(self.maxt, int(ts.max()))
+            self.num_samples += applied
+        if applied < len(refs):
+            log.warning("WAL replay: skipped %d samples of unknown series", len(refs) - applied)
+        return applied
+
+    def add_out_of_order(self, s: MemSeries, ts: Sequence[int], vals: Sequence[float]) -> int:
+        """Caller holds the lock. Keep ``s``'s out-of-order samples; a timestamp already in
+        the buffer keeps its first value. Returns how many were kept."""
+        buf = self.ooo.setdefault(s.ref, {})
+        kept = 0
+        for t, v in zip(ts, vals, strict=True):
+            if t not in buf:
+                buf[t] = v
+                kept += 1
+        return kept
 
     def _replay_small(self, refs: np.ndarray, ts: np.ndarray,
                       vals: np.ndarray) -> tuple[int, int]:
@@ -172,23 +214,6 @@ class Head:
         return applied, unknown
 
     # ---- reading -----------------------------------------------------------------------
-
-    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
-        """Matching series with samples in ``[mint, maxt]``; arrays are fresh copies."""
-        picked: list[tuple[Labels, Snapshot]] = []
-        with self.lock:
-            if self.num_samples == 0 or mint > self.maxt or maxt < self.mint:
-                return []
-            for ref in self.index.select(matchers):
-                s = self.series[ref]
-                if s.count and s.last_ts >= mint and s.first_ts <= maxt:
-                    picked.append((s.labels, s.snapshot()))
-        out = []
-        for labels, snap in picked:  # decoding outside the lock: snapshots are immutable
-            ts, vals = snap.read(mint, maxt)
-            if len(ts):
-                out.append(SeriesData(labels, ts, vals))
-        return out
 
     def _label_rank(self) -> np.ndarray:
         """Caller holds the lock. Each live series' position in label order, by ref."""
@@ -251,11 +276,35 @@ class Head:
             open_counts = np.fromiter(map(len, open_t), np.int64, len(open_t))
             ot = np.frombuffer(b"".join(open_t), dtype=np.int64)
             ov = np.frombuffer(b"".join(open_v), dtype=np.float64)
+            ooo_part = self._out_of_order_set(ordered, mint, maxt) if self.ooo else None
         ct, cv, counts = chunkenc.decode_many(bufs)
         sid = np.concatenate((np.repeat(np.asarray(buf_owner, np.int64), counts),
                               np.repeat(np.asarray(open_owner, np.int64), open_counts)))
-        return assemble_series_set(labels, sid, np.concatenate((ct, ot)), np.concatenate((cv, ov)),
-                         mint, maxt)
+        in_order = assemble_series_set(labels, sid, np.concatenate((ct, ot)),
+                                       np.concatenate((cv, ov)), mint, maxt)
+        if ooo_part is None or not len(ooo_part):
+            return in_order
+        return merge_series_sets([p for p in (in_order, ooo_part) if len(p)])
+
+    def _out_of_order_set(self, refs: np.ndarray, mint: int, maxt: int) -> SeriesSet:
+        """Caller holds the lock. The out-of-order samples in ``[mint, maxt]`` of ``refs``
+        (given in label order)."""
+        labels: list[Labels] = []
+        counts: list[int] = []
+        ts: list[int] = []
+        vals: list[float] = []
+        for ref in refs.tolist():
+            buf = self.ooo.get(ref)
+            if not buf:
+                continue
+            picked = sorted((t, v) for t, v in buf.items() if mint <= t <= maxt)
+            if picked:
+                labels.append(self.series[ref].labels)
+                counts.append(len(picked))
+                ts.extend(t for t, _ in picked)
+                vals.extend(v for _, v in picked)
+        return SeriesSet.from_counts(labels, np.asarray(counts, np.int64),
+                                     np.asarray(ts, np.int64), np.asarray(vals, np.float64))
 
     def label_names(self, matchers: Sequence[Matcher]) -> set[str]:
         with self.lock:
@@ -276,22 +325,49 @@ class Head:
             self.min_valid_time = max(self.min_valid_time, t)
             snaps = [(s.labels, s.snapshot()) for s in self.series.values()
                      if s.count and s.first_ts < t]
+            ooo = [(self.series[ref].labels, sorted((x, v) for x, v in buf.items() if x < t))
+                   for ref, buf in self.ooo.items()]
         out = []
         for labels, snap in snaps:
             ts, vals = snap.read(MIN_TIME, t - 1)
             out.append(SeriesData(labels, ts, vals))
         out.sort(key=lambda d: d.labels)
-        return out
+        ooo = sorted((lb, p) for lb, p in ooo if p)
+        if not ooo:
+            return out
+        extra = SeriesSet.from_counts(
+            [lb for lb, _ in ooo], np.asarray([len(p) for _, p in ooo], np.int64),
+            np.asarray([x for _, p in ooo for x, _ in p], np.int64),
+            np.asarray([v for _, p in ooo for _, v in p], np.float64))
+        base = SeriesSet.from_counts([d.labels for d in out],
+                                     np.asarray([len(d.timestamps) for d in out], np.int64),
+                                     *_concat(out))
+        return [SeriesData(s.labels, s.timestamps.copy(), s.values.copy())
+                for s in merge_series_sets([p for p in (base, extra) if len(p)])]
+
+    def oldest_out_of_order(self) -> int | None:
+        """The oldest out-of-order sample's timestamp, None when there is none."""
+        with self.lock:
+            return min((min(buf) for buf in self.ooo.values() if buf), default=None)
 
     def truncate_before(self, t: int) -> None:
         """Drop samples ``< t``; series left without samples are removed (garbage collected)."""
         with self.lock:
             dead = []
             mint, total = MAX_TIME, 0
+            for ref in list(self.ooo):
+                buf = {x: v for x, v in self.ooo[ref].items() if x >= t}
+                if buf:
+                    self.ooo[ref] = buf
+                    mint = min(mint, min(buf))
+                    total += len(buf)
+                else:
+                    del self.ooo[ref]
             for s in self.series.values():
                 s.drop_before(t)
                 if s.count == 0:
-                    dead.append(s)
+                    if s.ref not in self.ooo:
+                        dead.append(s)
                 else:
                     mint = min(mint, s.first_ts)
                     total += s.count
@@ -311,10 +387,12 @@ class Head:
         with self.lock:
             snap = [(s.ref, s.labels, s.snapshot()) for s in self.series.values()]
             mvt = self.min_valid_time
-        return _checkpoint_payloads(snap, mvt)
+            ooo = [(ref, sorted(buf.items())) for ref, buf in self.ooo.items()]
+        return _checkpoint_payloads(snap, mvt, ooo)
 
 
-def _checkpoint_payloads(snap: list[tuple[int, Labels, Snapshot]], mvt: int) -> Iterator[bytes]:
+def _checkpoint_payloads(snap: list[tuple[int, Labels, Snapshot]], mvt: int,
+                         ooo: list[tuple[int, list[tuple[int, float]]]]) -> Iterator[bytes]:
     yield _records.encode_meta(mvt)
     for i in range(0, len(snap), 10_000):
         yield _records.encode_series((ref, lb) for ref, lb, _ in snap[i:i + 10_000])
@@ -331,6 +409,18 @@ def _checkpoint_payloads(snap: list[tuple[int, Labels, Snapshot]], mvt: int) -> 
             batch, pending = [], 0
     if batch:
         yield _encode_batch(batch)
+    if ooo:
+        yield _records.encode_samples(
+            np.asarray([ref for ref, p in ooo for _ in p], np.uint64),
+            np.asarray([t for _, p in ooo for t, _ in p], np.int64),
+            np.asarray([v for _, p in ooo for _, v in p], np.float64), out_of_order=True)
+
+
+def _concat(data: list[SeriesData]) -> tuple[np.ndarray, np.ndarray]:
+    if not data:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    return (np.concatenate([d.timestamps for d in data]),
+            np.concatenate([d.values for d in data]))
 
 
 def _encode_batch(batch: list[tuple[int, np.ndarray, np.ndarray]]) -> bytes:
