@@ -9,6 +9,7 @@ from tests.remote.conftest import read_all
 from tests.web.fakes import make_deps
 from vigil.model import Labels, Matcher
 from vigil.remote import Limits, Receiver, RemoteWriteError, compress, encode_write_request
+from vigil.tsdb import DB
 from vigil.web import create_app
 
 T0 = 1_700_000_000_000
@@ -118,3 +119,18 @@ def test_http_body_too_large_is_413(db, monkeypatch):
         assert c.post("/api/v1/write", content=b"x" * 101).status_code == 413
         assert c.post("/api/v1/write", content=body([([("__name__", "m")], [T0], [1.0])])
                       ).status_code == 204
+
+
+def test_out_of_order_window_lets_late_samples_in(tmp_path):
+    db = DB.open(str(tmp_path / "tsdb"), wal_fsync="off", out_of_order_window_ms=600_000)
+    try:
+        rx = Receiver(db)
+        rx.write(body([([("__name__", "m")], [T0], [1.0])]))
+        rx.write(body([([("__name__", "m")], [T0 - 60_000, T0 - 120_000], [0.5, 0.25])]))
+        assert read_all(db) == {Labels({"__name__": "m"}): [
+            (T0 - 120_000, 0.25), (T0 - 60_000, 0.5), (T0, 1.0)]}
+        with pytest.raises(RemoteWriteError, match="too old sample") as exc:
+            rx.write(body([([("__name__", "m")], [T0 - 601_000], [0.0])]))
+        assert exc.value.status == 400
+    finally:
+        db.close()
