@@ -38,7 +38,7 @@ from vigil.collect.pushgateway import PushGateway
 from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
 from vigil.demo import Demo
-from vigil.errors import ParseError, QueryError
+from vigil.errors import ParseError, QueryError, StorageError
 from vigil.model.labels import Labels
 from vigil.promql import Engine, parse_expr
 from vigil.promql.value import Sample, Scalar, Vector
@@ -242,7 +242,11 @@ class App:
             self.demo.close()
         for writer in self.remote_writers:
             writer.stop()
-        self.db.close()
+        try:
+            self.db.close()
+        except StorageError as e:  # e.g. a full disk during the last compaction
+            log.error("TSDB: %s; what was not cut into blocks is in the WAL and is replayed "
+                      "at the next start", e)
         self.store.close()
 
 

@@ -9,7 +9,8 @@ Layout of ``<db>/blocks/<ULID>/`` (see ``docs/tsdb-format.md`` for the byte-leve
   ids, time range, sample count, page number, offset and length of the chunk in the page).
 
 A block is written to ``<ULID>.tmp`` and renamed into place, so a crash leaves either no
-block or a whole one. :class:`Block` loads the index into memory and reads pages on demand
+block or a whole one; a block being deleted is first renamed back to ``<ULID>.tmp``.
+:class:`Block` loads the index into memory and reads pages on demand
 with ``os.pread`` through a small cache. Thread-safe.
 """
 
@@ -59,10 +60,31 @@ def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int,
     """Write ``series`` (sorted by labels, non-empty) as a new block whose range ends at
     ``max_time_ms`` (exclusive); returns the block directory. Durable when it returns.
     ``sources``: ULIDs of the blocks this one replaces (compaction), recorded in meta.json
-    so that an open after a crash can finish deleting them."""
-    ulid = new_ulid()
-    final = os.path.join(blocks_dir, ulid)
+    so that an open after a crash can finish deleting them. Raises :class:`StorageError`
+    naming the block and the OS's reason (a full disk) if it cannot be written; then
+    nothing of it is left."""
+    final = os.path.join(blocks_dir, new_ulid())
     tmp = final + ".tmp"
+    try:
+        _write_block_dir(tmp, series, max_time_ms, sources)
+        os.replace(tmp, final)
+    except BaseException as e:
+        # A full disk must not leave a partial block holding the space it has left.
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise StorageError(f"{final}: cannot write block: {e.strerror or e}") from e
+        raise
+    try:
+        fsync_dir(blocks_dir)
+    except OSError as e:
+        shutil.rmtree(final, ignore_errors=True)
+        raise StorageError(f"{final}: cannot write block: {e.strerror or e}") from e
+    return final
+
+
+def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
+                     sources: Sequence[str]) -> None:
+    ulid = os.path.basename(tmp).removesuffix(".tmp")
     os.makedirs(tmp)
     symbols = sorted({s for d in series for pair in d.labels for s in pair})
     sym_id = {s: i for i, s in enumerate(symbols)}
@@ -119,9 +141,6 @@ def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int,
         meta["compaction"] = {"sources": list(sources)}
     _write_file(os.path.join(tmp, "meta.json"), json.dumps(meta, indent=2).encode())
     fsync_dir(tmp)
-    os.replace(tmp, final)
-    fsync_dir(blocks_dir)
-    return final
 
 
 def _write_file(path: str, data: bytes) -> None:
@@ -280,7 +299,14 @@ class Block:
 
     def delete(self) -> None:
         """Remove the directory now; the open chunk file stays readable for current readers."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        # Renamed aside first: a kill halfway through the removal must leave a name that
+        # the next open deletes, not a block missing files that it reports as corrupted.
+        doomed = self.path + ".tmp"
+        try:
+            os.rename(self.path, doomed)
+        except OSError:
+            doomed = self.path
+        shutil.rmtree(doomed, ignore_errors=True)
         with self._lock:
             self._deleted = True
             close = self._refs == 0

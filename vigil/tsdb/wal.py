@@ -155,7 +155,12 @@ class WAL:
             self._size += len(data)
             self._dirty = True
             if self._size >= self.segment_bytes:
-                self._rotate_locked()
+                try:
+                    self._rotate_locked()
+                except OSError as e:
+                    # The records are written: failing now would report a commit as lost
+                    # that the next open replays. The next write retries the new segment.
+                    log.error("%s: cannot start a new WAL segment: %s", self.path, e)
 
     def sync_after_commit(self) -> None:
         """Apply the fsync policy after a commit's records were logged."""
@@ -171,16 +176,29 @@ class WAL:
                 return
             # Sync a duplicate descriptor outside the lock so that other writers are not held
             # up by the disk; a rotation meanwhile cannot close it under us.
-            fd = os.dup(self._fd)
+            try:
+                fd = os.dup(self._fd)
+            except OSError:
+                fd = -1  # out of descriptors: sync the segment's own, holding the lock
             self._dirty = False
             self._last_sync = time.monotonic()
-        start = time.perf_counter()
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            start = time.perf_counter()
+            if fd < 0:
+                self._fsync(self._fd)
+        if fd >= 0:
+            try:
+                self._fsync(fd)
+            finally:
+                os.close(fd)
         if self._metrics is not None:
             self._metrics.wal_fsync_seconds.observe(time.perf_counter() - start)
+
+    def _fsync(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as e:
+            raise StorageError(f"{self._segment_path(self._segment)}: syncing WAL: "
+                               f"{e.strerror or e}") from e
 
     def sync_if_due(self) -> None:
         """Called by a timer: in ``batch`` mode, sync records older than the interval."""
@@ -200,16 +218,42 @@ class WAL:
     def rotate(self) -> int:
         """Start a new segment; returns the number of the last *closed* segment."""
         with self._lock:
-            self._ensure_open()
-            return self._rotate_locked() - 1
+            try:
+                self._ensure_open()
+                return self._rotate_locked() - 1
+            except OSError as e:
+                raise StorageError(f"{self.path}: cannot start a new WAL segment: "
+                                   f"{e.strerror or e}") from e
 
     def checkpoint(self, upto: int, payloads: Iterable[bytes]) -> None:
         """Write ``payloads`` as ``checkpoint.<upto>`` (atomic rename), then delete segments
         ``<= upto`` and older checkpoints. The caller guarantees the payloads hold everything
-        those segments held that is still needed."""
+        those segments held that is still needed. Raises :class:`StorageError` naming the
+        checkpoint and the OS's reason if it cannot be written (a full disk); then the
+        segments stay and nothing of the checkpoint is left."""
         final = os.path.join(self.path, f"checkpoint.{upto:08d}")
         tmp = final + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            self._write_checkpoint(tmp, payloads)
+            os.replace(tmp, final)
+            fsync_dir(self.path)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise StorageError(f"{final}: cannot write WAL checkpoint: "
+                                   f"{e.strerror or e}") from e
+            raise
+        for seg in self._segments():
+            if seg <= upto:
+                os.remove(self._segment_path(seg))
+        for name in os.listdir(self.path):
+            m = _CHECKPOINT_RE.match(name)
+            if m and int(m.group(1)) < upto:
+                shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+
+    @staticmethod
+    def _write_checkpoint(tmp: str, payloads: Iterable[bytes]) -> None:
         os.makedirs(tmp)
         fd = os.open(os.path.join(tmp, "00000000"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
@@ -226,15 +270,6 @@ class WAL:
         finally:
             os.close(fd)
         fsync_dir(tmp)
-        os.replace(tmp, final)
-        fsync_dir(self.path)
-        for seg in self._segments():
-            if seg <= upto:
-                os.remove(self._segment_path(seg))
-        for name in os.listdir(self.path):
-            m = _CHECKPOINT_RE.match(name)
-            if m and int(m.group(1)) < upto:
-                shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
 
     def size_bytes(self) -> int:
         total = 0
