@@ -229,13 +229,23 @@ class DB:
     def _cut_head_before(self, end: int) -> int:
         """Write the head's samples older than ``end`` as a block and drop them from the
         head; returns 1 if a block was written."""
-        data = self._head.collect_before(end)
+        head = self._head
+        with head.lock:
+            floor = head.min_valid_time
+        data = head.collect_before(end)
         if data:
-            block = Block(write_block(os.path.join(self.path, "blocks"), data, end))
+            try:
+                block = Block(write_block(os.path.join(self.path, "blocks"), data, end))
+            except StorageError:
+                # The samples stay in the head: take the floor back so that the next cut
+                # starts at the same aligned range rather than spanning two.
+                with head.lock:
+                    head.min_valid_time = floor
+                raise
             with self._blocks_lock:
                 self._blocks.append(block)
                 self._blocks.sort(key=lambda b: b.min_time)
-        self._head.truncate_before(end)
+        head.truncate_before(end)
         return 1 if data else 0
 
     def _merge_blocks(self) -> None:
