@@ -14,6 +14,8 @@ runs :meth:`DB.compact` (cut old head data into blocks, checkpoint the WAL, appl
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
 import logging
 import os
@@ -208,8 +210,10 @@ class DB:
             written += self._cut_out_of_order()
             if written:
                 self._checkpoint()
-            self._merge_blocks()
+            merged = self._merge_blocks()
             self._apply_retention()
+            if written or merged:
+                _return_freed_memory()
             return written
 
     def _cut_out_of_order(self) -> int:
@@ -248,14 +252,17 @@ class DB:
         head.truncate_before(end)
         return 1 if data else 0
 
-    def _merge_blocks(self) -> None:
-        """Merge blocks as :mod:`vigil.tsdb.compact` plans, one group at a time."""
+    def _merge_blocks(self) -> int:
+        """Merge blocks as :mod:`vigil.tsdb.compact` plans, one group at a time; returns
+        the number of merged blocks written."""
         ranges = compaction_ranges(self.block_range_ms, self.retention_ms)
+        merged_count = 0
         while True:
             with self._blocks_lock:
                 group = plan(self._blocks, ranges)
             if group is None:
-                return
+                return merged_count
+            merged_count += 1
             data, end = merged_series(group)
             merged = Block(write_block(os.path.join(self.path, "blocks"), data, end,
                                        sources=[b.ulid for b in group]))
@@ -356,6 +363,25 @@ class DB:
                     self.compact()
             except Exception:  # keep the store running; the next round retries
                 log.exception("%s: background TSDB maintenance failed", self.path)
+
+
+def _load_libc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_malloc_trim = _load_libc()
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap pages that cutting or merging freed back to the OS. glibc keeps them
+    otherwise: measured at 100k series, a cut left ~2.5 KB per series free but held, which
+    doubled the resident memory per series (bench/head_memory.py)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _load_blocks(blocks_dir: str, corrupted_dir: str) -> tuple[list[Block], list[str]]:
