@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -252,3 +253,26 @@ def test_corrupt_block_page_is_reported_with_its_file(tmp_path) -> None:
         assert len(got) == 2 and all(s.timestamps[0] == 1000 for s in got)
     finally:
         db.close()
+
+
+def test_batch_encoding_is_byte_for_byte_the_single_one() -> None:
+    rng = np.random.default_rng(11)
+    series = []
+    for n, kind, _ in itertools.product((0, 1, 2, 3, 5, 46, 120), range(9), range(20)):
+        ts = np.sort(rng.integers(0, 10**6, n)).astype(np.int64) if kind == 8 else (
+            np.arange(n, dtype=np.int64) * 15_000 + 1_700_000_000_000
+            + rng.integers(-3, 4, n))
+        vals = [
+            np.cumsum(rng.integers(0, 50, n)).astype(float),       # counter
+            np.round(50 + np.cumsum(rng.normal(0, 0.5, n)), 2),    # 2-decimal gauge
+            np.full(n, 3.0),                                       # constant
+            rng.random(n),                                         # arbitrary floats
+            np.where(rng.random(n) < 0.2, math.nan, 1.5),          # NaN inside
+            np.where(rng.random(n) < 0.5, -0.0, 0.0),              # signed zeros
+            np.arange(n) * 2.0**50,                                # too big for decimal
+            np.round(rng.normal(0, 1e6, n), 3),                    # wide 3-decimal
+            rng.integers(-2**40, 2**40, n).astype(float),          # wide integers
+        ][kind]
+        series.append((ts, vals))
+    got = chunkenc.encode_many(series)
+    assert got == [chunkenc.encode(t, v) for t, v in series]

@@ -105,8 +105,8 @@ def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
             offset += _PAGE_HEAD.size + len(data)
             page_buf, page_len = [], 0
 
-        for d in series:
-            chunk = chunkenc.encode(d.timestamps, d.values)
+        chunks = chunkenc.encode_many([(d.timestamps, d.values) for d in series])
+        for d, chunk in zip(series, chunks, strict=True):
             ids = [sym_id[s] for pair in d.labels for s in pair]
             entries.append(
                 struct.pack(f"<H{len(ids)}I", len(d.labels), *ids)
