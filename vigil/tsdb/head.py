@@ -319,31 +319,17 @@ class Head:
     # ---- truncation --------------------------------------------------------------------
 
     def collect_before(self, t: int) -> list[SeriesData]:
-        """Raise the minimum valid time to ``t`` and return copies of all samples ``< t``,
-        sorted by labels. New appends below ``t`` are refused from now on."""
+        """Raise the minimum valid time to ``t`` and return all samples ``< t`` (out-of-order
+        ones merged in), sorted by labels. New appends below ``t`` are refused from now on.
+        Read like a query (one batch decode for all series); the arrays are views into one
+        buffer that belongs to the caller."""
         with self.lock:
             self.min_valid_time = max(self.min_valid_time, t)
-            snaps = [(s.labels, s.snapshot()) for s in self.series.values()
-                     if s.count and s.first_ts < t]
-            ooo = [(self.series[ref].labels, sorted((x, v) for x, v in buf.items() if x < t))
-                   for ref, buf in self.ooo.items()]
-        out = []
-        for labels, snap in snaps:
-            ts, vals = snap.read(MIN_TIME, t - 1)
-            out.append(SeriesData(labels, ts, vals))
-        out.sort(key=lambda d: d.labels)
-        ooo = sorted((lb, p) for lb, p in ooo if p)
-        if not ooo:
-            return out
-        extra = SeriesSet.from_counts(
-            [lb for lb, _ in ooo], np.asarray([len(p) for _, p in ooo], np.int64),
-            np.asarray([x for _, p in ooo for x, _ in p], np.int64),
-            np.asarray([v for _, p in ooo for _, v in p], np.float64))
-        base = SeriesSet.from_counts([d.labels for d in out],
-                                     np.asarray([len(d.timestamps) for d in out], np.int64),
-                                     *_concat(out))
-        return [SeriesData(s.labels, s.timestamps.copy(), s.values.copy())
-                for s in merge_series_sets([p for p in (base, extra) if len(p)])]
+        picked = self.select_set([], MIN_TIME, t - 1)
+        offsets = picked.offsets.tolist()
+        ts, vals = picked.timestamps, picked.values
+        return [SeriesData(lb, ts[a:b], vals[a:b])
+                for lb, a, b in zip(picked.labels, offsets, offsets[1:], strict=False)]
 
     def oldest_out_of_order(self) -> int | None:
         """The oldest out-of-order sample's timestamp, None when there is none."""
@@ -414,13 +400,6 @@ def _checkpoint_payloads(snap: list[tuple[int, Labels, Snapshot]], mvt: int,
             np.asarray([ref for ref, p in ooo for _ in p], np.uint64),
             np.asarray([t for _, p in ooo for t, _ in p], np.int64),
             np.asarray([v for _, p in ooo for _, v in p], np.float64), out_of_order=True)
-
-
-def _concat(data: list[SeriesData]) -> tuple[np.ndarray, np.ndarray]:
-    if not data:
-        return np.empty(0, np.int64), np.empty(0, np.float64)
-    return (np.concatenate([d.timestamps for d in data]),
-            np.concatenate([d.values for d in data]))
 
 
 def _encode_batch(batch: list[tuple[int, np.ndarray, np.ndarray]]) -> bytes:
