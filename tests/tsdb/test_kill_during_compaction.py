@@ -2,7 +2,7 @@
 is queryable exactly once, no temporary directory is left, no block lives on that a merged
 block replaced, and nothing is reported corrupted.
 
-A writer process (``_compaction_writer.py``) commits with ``wal_fsync="always"`` and prints
+A writer process (``_crash_writer.py``) commits with ``wal_fsync="always"`` and prints
 each acknowledged round while its background compactor works every few milliseconds. To
 kill it at a chosen moment, the test freezes it (SIGSTOP), looks at its directory and, if the
 directory shows that moment, kills it while frozen, so the directory the restart finds is
@@ -25,8 +25,11 @@ from pathlib import Path
 from vigil.model import Matcher
 from vigil.tsdb import DB
 
-WRITER = os.path.join(os.path.dirname(__file__), "_compaction_writer.py")
-BLOCK_RANGE_MS = 20  # as the writer
+WRITER = os.path.join(os.path.dirname(__file__), "_crash_writer.py")
+# 20 ms blocks, compaction every 5 ms, 32 KiB WAL segments: merges run constantly.
+BLOCK_RANGE_MS = 20
+WRITER_OPTIONS = [str(BLOCK_RANGE_MS), "0.005", str(32 << 10)]
+
 SERIES = 40
 # Give up waiting for a moment after this many rounds, and kill wherever the writer is.
 PATIENCE_ROUNDS = 3000
@@ -86,7 +89,8 @@ def kill_writer(path: Path, first: int, target: str | None, rng: random.Random,
     showed at the kill."""
     acks: list[int] = []
     with open(log, "a") as err:
-        proc = subprocess.Popen([sys.executable, WRITER, str(path), str(SERIES), str(first)],
+        proc = subprocess.Popen([sys.executable, WRITER, str(path), str(SERIES), str(first),
+                                 *WRITER_OPTIONS],
                                 stdout=subprocess.PIPE, stderr=err, text=True)
     assert proc.stdout is not None
     out = proc.stdout
