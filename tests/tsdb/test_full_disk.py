@@ -421,25 +421,13 @@ def remote_write_on_a_full_disk_answers_5xx(disk: Disk) -> None:
 # ---- tests -------------------------------------------------------------------------------
 
 
-def test_writes_fail_clearly_and_resume_when_space_is_freed(kind: str, tmp_path: Path) -> None:
-    run(writes_fail_clearly_and_resume_when_space_is_freed, kind, tmp_path)
-
-
-def test_cutting_and_checkpointing_run_out_of_space(kind: str, tmp_path: Path) -> None:
-    run(cutting_and_checkpointing_run_out_of_space, kind, tmp_path)
-
-
-def test_merging_runs_out_of_space(kind: str, tmp_path: Path) -> None:
-    run(merging_runs_out_of_space, kind, tmp_path)
-
-
-def test_close_on_a_full_disk_and_reopen_while_still_full(kind: str, tmp_path: Path) -> None:
-    run(close_on_a_full_disk_and_reopen_while_still_full, kind, tmp_path)
-
-
-def test_no_file_for_the_next_wal_segment(kind: str, tmp_path: Path) -> None:
-    run(no_file_for_the_next_wal_segment, kind, tmp_path)
-
-
-def test_remote_write_on_a_full_disk_answers_5xx(kind: str, tmp_path: Path) -> None:
-    run(remote_write_on_a_full_disk_answers_5xx, kind, tmp_path)
+@pytest.mark.parametrize("scenario", [
+    writes_fail_clearly_and_resume_when_space_is_freed,
+    cutting_and_checkpointing_run_out_of_space,
+    merging_runs_out_of_space,
+    close_on_a_full_disk_and_reopen_while_still_full,
+    no_file_for_the_next_wal_segment,
+    remote_write_on_a_full_disk_answers_5xx,
+], ids=lambda f: f.__name__)
+def test_full_disk(scenario: Scenario, kind: str, tmp_path: Path) -> None:
+    run(scenario, kind, tmp_path)
