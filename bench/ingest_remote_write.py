@@ -36,7 +36,7 @@ import time
 import httpx
 import numpy as np
 
-from vigil.remote.codec import compress, encode_labels, encode_series
+from vigil.remote.codec import _uvarint, compress, encode_labels, encode_series
 
 BLOCK_MS = 2 * 3600_000  # both servers' block range
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
@@ -71,15 +71,6 @@ def make_series(n: int) -> list[bytes]:
                     return out
         inst += 1
     return out
-
-
-def _uvarint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def make_payloads(series: list[bytes], scrapes: int, batch: int, t0_ms: int,
