@@ -11,13 +11,16 @@ Data (generated, seeded):
 Prometheus gets the data by remote write, in time order, into a running server (its head cuts
 blocks as it goes); Vigil gets it through its appender into a TSDB directory (compacted into
 blocks as far as its head rules allow). Then both servers run on loopback (Vigil: ``bench/promql_serve.py``,
-uvicorn, the real ``/api/v1``) and each is measured alone:
+uvicorn, the real ``/api/v1``); once both are idle (background work after loading done), one
+request runs at a time:
 
-1. each range query (``--step``) ``--repeats`` times after one warm-up: median wall time of
-   the whole HTTP request, JSON body read included, and median CPU time of the server
-   process (steadier on a shared machine); results are compared between the two servers;
+1. each range query (``--step``) ``--repeats`` times after one warm-up, the two servers taking
+   turns (Vigil, Prometheus, Vigil, ...) so that both see the same background load of a shared
+   machine: median wall time of the whole HTTP request, JSON body read included, and median
+   CPU time of the server process (steadier on a shared machine); results are compared
+   between the two servers;
 2. an instant "dashboard mix" at ``--concurrency`` clients for ``--instant-requests``
-   requests: queries/s and p50/p99 latency.
+   requests, one server after the other: queries/s and p50/p99 latency.
 
     .venv/bin/python bench/promql_bench.py --series 1000 --hours 24 --instant-series 20000
 """
@@ -25,6 +28,7 @@ uvicorn, the real ``/api/v1``) and each is measured alone:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -148,26 +152,52 @@ def timed_get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[
 RangeResults = dict[str, tuple[float, float, int, list | None]]
 
 
-def range_medians(url: str, args: argparse.Namespace, pid: int) -> RangeResults:
+def settle(pid: int, quiet_share: float = 0.02, window_s: float = 5.0, limit_s: float = 900.0
+           ) -> float:
+    """Wait until process ``pid`` uses under ``quiet_share`` of a core over ``window_s`` (a
+    server still compacting or collecting garbage after loading is not measured); at most
+    ``limit_s``. Returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        cpu0 = proc_cpu_s(pid)
+        time.sleep(window_s)
+        if proc_cpu_s(pid) - cpu0 < quiet_share * window_s:
+            break
+    return time.monotonic() - t0
+
+
+def range_medians(servers: dict[str, tuple[str, int]], args: argparse.Namespace
+                  ) -> dict[str, RangeResults]:
+    """Range-query medians per server (name -> (url, pid)), the servers taking turns."""
     start = END_MS - args.hours * 3600_000 + 3600_000  # an hour in, so 1h windows are full
     params = {"start": f"{start / 1000:.3f}", "end": f"{END_MS / 1000:.3f}",
               "step": str(args.step)}
-    out: RangeResults = {}
-    with httpx.Client(base_url=url, timeout=1800) as c:
+    out: dict[str, RangeResults] = {name: {} for name in servers}
+    with contextlib.ExitStack() as stack:
+        clients = {name: stack.enter_context(httpx.Client(base_url=url, timeout=1800))
+                   for name, (url, _) in servers.items()}
         for q in RANGE_QUERIES:
-            timed_get(c, "/api/v1/query_range", {**params, "query": q})  # warm-up
-            walls, cpus = [], []
+            walls: dict[str, list[float]] = {name: [] for name in servers}
+            cpus: dict[str, list[float]] = {name: [] for name in servers}
+            last: dict[str, list] = {}
+            for c in clients.values():
+                timed_get(c, "/api/v1/query_range", {**params, "query": q})  # warm-up
             for _ in range(args.repeats):
-                cpu0 = proc_cpu_s(pid)
-                wall, result = timed_get(c, "/api/v1/query_range", {**params, "query": q})
-                cpus.append(proc_cpu_s(pid) - cpu0)
-                walls.append(wall)
-            # Results are kept for the comparison, except huge ones (one point per series
-            # and step would hold gigabytes as Python objects).
-            keep = result if len(result) <= 100 else None
-            out[q] = (statistics.median(walls), statistics.median(cpus), len(result), keep)
-            print(f"  {q}: {out[q][0] * 1000:.0f} ms wall, {out[q][1] * 1000:.0f} ms CPU",
-                  flush=True)
+                for name, (_, pid) in servers.items():
+                    cpu0 = proc_cpu_s(pid)
+                    wall, last[name] = timed_get(clients[name], "/api/v1/query_range",
+                                                 {**params, "query": q})
+                    cpus[name].append(proc_cpu_s(pid) - cpu0)
+                    walls[name].append(wall)
+            for name in servers:
+                result = last[name]
+                # Results are kept for the comparison, except huge ones (one point per series
+                # and step would hold gigabytes as Python objects).
+                keep = result if len(result) <= 100 else None
+                out[name][q] = (statistics.median(walls[name]), statistics.median(cpus[name]),
+                                len(result), keep)
+                print(f"  {name}: {q}: {out[name][q][0] * 1000:.0f} ms wall, "
+                      f"{out[name][q][1] * 1000:.0f} ms CPU", flush=True)
     return out
 
 
@@ -249,30 +279,33 @@ def main() -> None:
     p.add_argument("--only", choices=("vigil", "prometheus"), default=None)
     args = p.parse_args()
     print(f"machine: {os.cpu_count()} CPUs; args: {vars(args)}")
-    with tempfile.TemporaryDirectory(prefix="promql-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="promql-bench-") as tmp, \
+            contextlib.ExitStack() as stack:
         root = Path(tmp)
-        results = {}
+        servers: dict[str, tuple[str, int]] = {}
         if args.only != "prometheus":
             print(f"loading Vigil: {load_vigil(args, root / 'vigil'):.1f} s", flush=True)
             proc, url = start_vigil(root / "vigil")
-            try:
-                results["vigil"] = (range_medians(url, args, proc.pid), instant_mix(url, args))
-            finally:
-                proc.terminate()
-                proc.wait(60)
+            stack.callback(proc.wait, 60)
+            stack.callback(proc.terminate)
+            servers["vigil"] = (url, proc.pid)
         if args.only != "vigil":
             data = root / "prom" / "data"
             data.mkdir(parents=True)
-            with running_prometheus(data, extra_args=["--web.enable-remote-write-receiver"]
-                                    ) as prom:
-                t0 = time.monotonic()
-                sent = remote_write(f"{prom.url}/api/v1/write", prometheus_batches(args))
-                print(f"loading Prometheus (remote write): {sent} samples, "
-                      f"{time.monotonic() - t0:.1f} s", flush=True)
-                results["prometheus"] = (range_medians(prom.url, args, prom.pid),
-                                         instant_mix(prom.url, args))
-        for name, (ranges, mix) in results.items():
-            report(name, ranges, mix)
+            prom = stack.enter_context(running_prometheus(
+                data, extra_args=["--web.enable-remote-write-receiver"]))
+            t0 = time.monotonic()
+            sent = remote_write(f"{prom.url}/api/v1/write", prometheus_batches(args))
+            print(f"loading Prometheus (remote write): {sent} samples, "
+                  f"{time.monotonic() - t0:.1f} s", flush=True)
+            servers["prometheus"] = (prom.url, prom.pid)
+        for name, (_, pid) in servers.items():
+            print(f"waiting for {name} to be idle: {settle(pid):.0f} s", flush=True)
+        ranges = range_medians(servers, args)
+        results = {name: (ranges[name], instant_mix(url, args))
+                   for name, (url, _) in servers.items()}
+        for name, (ranged, mix) in results.items():
+            report(name, ranged, mix)
         if len(results) == 2:
             print("\nVigil / Prometheus (wall, server CPU; same results?):")
             for q in RANGE_QUERIES:

@@ -9,22 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.support.shared import conformance_dir
-from vigil.promql import engine as engine_module
 from vigil.promql.promqltest import run_file
 
 CONFORMANCE_DIR = conformance_dir("promql")
 BASELINE = Path(__file__).with_name("conformance_baseline.json")
 
 
-# The engine searches selectors on flat all-series arrays for few steps and per series for
-# many; run the scripts through each path alone as well as with the default switch-over.
-@pytest.mark.parametrize("flat_max_steps", [None, 0, 10**9])
-def test_conformance_baseline(flat_max_steps: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    if flat_max_steps is not None:
-        monkeypatch.setattr(engine_module, "_FLAT_MAX_STEPS", flat_max_steps)
+def test_conformance_baseline() -> None:
     files = sorted(CONFORMANCE_DIR.glob("*.test"))
     assert files, f"no conformance scripts in {CONFORMANCE_DIR}"
     baseline = json.loads(BASELINE.read_text())

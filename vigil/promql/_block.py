@@ -4,20 +4,21 @@ An instant vector evaluated at ``N`` steps is a :class:`Block`: one row per seri
 ``[S, N]`` float64 value array and a ``[S, N]`` bool ``present`` mask ("the series has a
 sample at this step"); NaN is an ordinary value, absence is only in ``present``. A scalar
 is a :class:`ScalarSteps` (one value per step, always present). A range vector is a
-:class:`RangeArg`: each series' raw samples plus, per step, the ``[lo, hi)`` index window
-of samples inside ``(t - range, t]``.
+:class:`RangeArg`: all series' raw samples in flat arrays plus, per step, the window
+``(t - range, t]``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
 from vigil.errors import QueryError
 from vigil.model.labels import Labels
+from vigil.promql._kernel import window_bounds
 
 
 @dataclass
@@ -98,18 +99,53 @@ class FlatRows(Sequence[np.ndarray]):
 
 @dataclass
 class RangeArg:
-    """Samples of each series (staleness markers removed) and per-step windows."""
+    """Samples of each series (staleness markers removed), back to back in flat arrays,
+    and per step the window ``(range_start, range_end]``.
+
+    Series ``i`` is ``t[offsets[i]:offsets[i + 1]]`` / ``v[...]``; only series with a sample
+    in at least one window are kept. The compiled kernels (:mod:`vigil.promql._kernel`) read
+    the flat arrays directly; :meth:`bounds` gives the windows as sample indices for the
+    functions that gather windows in numpy."""
 
     labels: list[Labels]
-    timestamps: Sequence[np.ndarray]  # int64 per series
-    values: Sequence[np.ndarray]  # float64 per series
-    lo: Sequence[np.ndarray]  # int [N] per series: first sample index in the window
-    hi: Sequence[np.ndarray]  # int [N] per series: one past the last sample index
+    t: np.ndarray  # int64 ms, all series
+    v: np.ndarray  # float64
+    offsets: np.ndarray  # int64 [S + 1]
     range_start: np.ndarray  # int64 [N] ms, exclusive window start per step
     range_end: np.ndarray  # int64 [N] ms, inclusive window end per step
     range_ms: int
     extra: dict = field(default_factory=dict)
     eval_ts: np.ndarray | None = None  # int64 [N] ms: the steps, before offset and @
+    _bounds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @classmethod
+    def empty(cls, range_start: np.ndarray, range_end: np.ndarray, range_ms: int,
+              **kw: Any) -> RangeArg:
+        return cls([], np.zeros(0, np.int64), np.zeros(0), np.zeros(1, np.int64), range_start,
+                   range_end, range_ms, **kw)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat sample indices ``[lo, hi)`` [S, N] of every series' window at every step."""
+        if self._bounds is None:
+            self._bounds = window_bounds(self.t, self.offsets, self.range_start, self.range_end)
+        return self._bounds
+
+    @property
+    def timestamps(self) -> FlatRows:
+        return FlatRows(self.t, self.offsets[:-1], self.offsets[1:])
+
+    @property
+    def values(self) -> FlatRows:
+        return FlatRows(self.v, self.offsets[:-1], self.offsets[1:])
+
+    @property
+    def lo(self) -> FlatRows:
+        """Per series, window starts as indices into that series' samples."""
+        return FlatRows(self.bounds()[0], self.offsets[:-1], shift=self.offsets[:-1])
+
+    @property
+    def hi(self) -> FlatRows:
+        return FlatRows(self.bounds()[1], self.offsets[:-1], shift=self.offsets[:-1])
 
 
 METADATA_LABELS = ("__name__", "__type__", "__unit__")

@@ -1,8 +1,10 @@
 """Functions of a range vector: rate/increase/delta, irate/idelta, ``*_over_time``, ...
 
-For each series the samples of every step's window are gathered into a ``[steps, L]``
-array (``L`` = the longest window, padded and masked), so each function is a handful of
-numpy operations along axis 1 for all steps at once.
+Most are computed by the compiled kernel (:mod:`vigil.promql._kernel`), which walks every
+series' samples and the steps together. The rest (quantiles, regression, smoothing) gather
+the samples of every (series, step) window into a ``[windows, L]`` array (``L`` = the
+longest window, padded and masked), so each is a handful of numpy operations along axis 1
+for all windows of all series at once.
 """
 
 from __future__ import annotations
@@ -15,28 +17,21 @@ import numpy as np
 
 from vigil.promql._aggregate import quantile_columns
 from vigil.promql._block import Block, RangeArg
-from vigil.promql._range_fast import FAST_FUNCTIONS, fast_range
+from vigil.promql._kernel import KERNEL_FUNCTIONS, evaluate
 
 _CHUNK_ELEMENTS = 4_000_000  # bound the gathered window arrays' size
 
 
 @dataclass
 class Win:
-    """Gathered windows for a slice of steps of one series."""
+    """Gathered windows, one per row."""
 
     v: np.ndarray  # float64 [n, L], padded with NaN
     t: np.ndarray  # int64 [n, L]
     m: np.ndarray  # bool [n, L]: inside the window
     cnt: np.ndarray  # int [n]
-    rows: np.ndarray  # arange(n)
-    range_start: np.ndarray  # int64 [n]
-    range_end: np.ndarray  # int64 [n]
-    range_ms: int
     params: list[np.ndarray]  # scalar arguments, each [n]
     eval_ts: np.ndarray  # int64 [n] ms: the evaluation time of each step
-
-    def last(self, arr: np.ndarray) -> np.ndarray:
-        return arr[self.rows, np.maximum(self.cnt - 1, 0)]
 
 
 def _windows(t: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -64,171 +59,45 @@ def _windows(t: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray
 RangeFunc = Callable[[Win], tuple[np.ndarray, np.ndarray]]
 
 
-def _kahan_inc_scalar(inc: float, s: float, c: float) -> tuple[float, float]:
-    t = s + inc
-    if math.isinf(t):
-        return t, 0.0
-    if abs(s) >= abs(inc):
-        return t, c + ((s - t) + inc)
-    return t, c + ((inc - t) + s)
-
-
-def sum_exact(values: np.ndarray) -> float:
-    """Prometheus's compensated sum_over_time of one window, sample by sample."""
-    s = c = 0.0
-    for f in values.tolist():
-        s, c = _kahan_inc_scalar(f, s, c)
-    return s if math.isinf(s) else s + c
-
-
-def avg_exact(values: np.ndarray) -> float:
-    """Prometheus's avg_over_time of one window: compensated sum, incremental on overflow."""
-    vals = values.tolist()
-    s, count, mean, c, incremental = vals[0], 1.0, 0.0, 0.0, False
-    for i, f in enumerate(vals[1:]):
-        count = float(i + 2)
-        if not incremental:
-            ns, nc = _kahan_inc_scalar(f, s, c)
-            if not math.isinf(ns):
-                s, c = ns, nc
-                continue
-            incremental = True
-            mean = s / (count - 1)
-            c /= count - 1
-        q = (count - 1) / count
-        mean, c = _kahan_inc_scalar(f / count, q * mean, q * c)
-    if incremental:
-        return mean + c
-    return s / count + c / count
-
-
-def window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, avg: bool) -> np.ndarray | None:
-    """Sums (or means) of ``v[lo:hi]`` for every step, or None for the general path.
-
-    Each window is summed on its own (``np.add.reduceat`` over interleaved bounds), so a
-    result depends only on the window's samples, never on what else was loaded. Windows
-    whose values cancel are redone sample by sample with Prometheus's compensated sum.
-    None (non-finite values or overflow) means "use the general path".
-    """
-    if len(v) and not np.isfinite(v).all():
-        return None
-    n = len(lo)
-    if len(v) == 0:
-        return np.zeros(n)
-    padded = np.append(v, 0.0)  # reduceat needs every index < len
-    bounds = np.empty(2 * n, dtype=np.int64)
-    bounds[0::2], bounds[1::2] = lo, hi
-    with np.errstate(all="ignore"):
-        res = np.add.reduceat(padded, bounds)[0::2]
-        magnitude = np.add.reduceat(np.abs(padded), bounds)[0::2]
-    empty = hi <= lo
-    res = np.where(empty, 0.0, res)
-    if not np.isfinite(magnitude[~empty]).all():
-        return None
-    risky = ~empty & (magnitude > 1e6 * np.abs(res))
-    cnt = np.maximum(hi - lo, 1)
-    if avg:
-        res = res / cnt
-    for k in np.nonzero(risky)[0]:
-        window = v[lo[k]:hi[k]]
-        res[k] = avg_exact(window) if avg else sum_exact(window)
-    return res
-
-
-def _fast_sum(arg: RangeArg, i: int, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-    cnt = (arg.hi[i] - arg.lo[i]).astype(np.float64)
-    if name == "count_over_time":
-        return cnt, cnt > 0
-    res = window_sums(arg.values[i], arg.lo[i], arg.hi[i], avg=name == "avg_over_time")
-    if res is None:
-        return None
-    return res, cnt > 0
-
-
-_FAST = {"sum_over_time", "avg_over_time", "count_over_time"}
-
-
-def apply_range(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray], keep_name: bool,
-                name: str = "") -> Block:
-    """Run ``fn`` over every series' windows; returns values and presence per step."""
-    n = len(arg.range_end)
-    if name in FAST_FUNCTIONS and "flat" in arg.extra and "mode" not in arg.extra:
-        return _apply_flat(arg, name, keep_name)
-    if "flat" in arg.extra and "mode" not in arg.extra and name not in _FAST:
-        return _apply_flat_windows(arg, fn, params, keep_name)
-    labels, vals, pres = [], [], []
+def apply_range(arg: RangeArg, fn: RangeFunc | None, params: list[np.ndarray],
+                keep_name: bool, name: str) -> Block:
+    """Range function ``name`` over every series' windows: the kernel's if it has one,
+    else ``fn`` over the gathered windows."""
+    if name in KERNEL_FUNCTIONS:
+        values, ok = evaluate(name, arg.t, arg.v, arg.offsets, arg.range_start,
+                              arg.range_end, arg.range_ms)
+    else:
+        assert fn is not None
+        values, ok = _gathered(arg, fn, params)
+    drop = np.full(len(arg.labels), not keep_name)
     drop_rows = arg.extra.get("drop_rows")
-    drops = []
-    for i, lb in enumerate(arg.labels):
-        out_v = np.full(n, np.nan)
-        out_p = np.zeros(n, dtype=bool)
-        if name in _FAST:
-            fast = _fast_sum(arg, i, name)
-        else:
-            fast = fast_range(name, arg.timestamps[i], arg.values[i], arg.lo[i], arg.hi[i],
-                              arg.range_start, arg.range_end, arg.range_ms)
-        if fast is not None:
-            out_v, out_p = fast
-            out_v = np.where(out_p, out_v, np.nan)
-        for sl, vv, tt, m, c in (() if fast is not None else
-                                 _windows(arg.timestamps[i], arg.values[i], arg.lo[i], arg.hi[i])):
-            w = Win(vv, tt, m, c, np.arange(len(c)), arg.range_start[sl], arg.range_end[sl],
-                    arg.range_ms, [p[sl] for p in params],
-                    (arg.eval_ts if arg.eval_ts is not None else arg.range_end)[sl])
-            with np.errstate(all="ignore"):
-                r, ok = fn(w)
-            out_v[sl] = r
-            out_p[sl] = ok & (c > 0)
-        if not out_p.any():
-            continue
-        labels.append(lb)
-        vals.append(out_v)
-        pres.append(out_p)
-        inherited = bool(drop_rows[i]) if drop_rows is not None else False
-        drops.append(inherited or not keep_name)
-    if not labels:
-        return Block.empty(n)
-    return Block(labels, np.vstack(vals), np.vstack(pres), np.array(drops, dtype=bool))
+    if drop_rows is not None:
+        drop |= drop_rows
+    rows = np.flatnonzero(ok.any(axis=1))
+    if len(rows) == len(arg.labels):
+        return Block(arg.labels, values, ok, drop)
+    return Block([arg.labels[i] for i in rows.tolist()], values[rows], ok[rows], drop[rows])
 
 
-def _apply_flat(arg: RangeArg, name: str, keep_name: bool) -> Block:
-    """All series at once, on the selector's flat sample arrays."""
-    t, v, glo, ghi, offsets, start = arg.extra["flat"]
-    seg = np.broadcast_to(start[:, None], glo.shape)
-    res = fast_range(name, t, v, glo, ghi, arg.range_start, arg.range_end, arg.range_ms, seg,
-                     offsets)
-    assert res is not None
-    values, ok = res
-    ok = ok & (ghi > glo)
-    rows = np.nonzero(ok.any(axis=1))[0]
-    labels = [arg.labels[i] for i in rows]
-    return Block(labels, np.where(ok, values, np.nan)[rows], ok[rows],
-                 np.full(len(rows), not keep_name, dtype=bool))
-
-
-def _apply_flat_windows(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray],
-                        keep_name: bool) -> Block:
-    """Every (series, step) window of the selector's flat arrays as one row of a Win, so
-    the function runs once over all series instead of once per series."""
-    t, v, glo, ghi = arg.extra["flat"][:4]
+def _gathered(arg: RangeArg, fn: RangeFunc, params: list[np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Every (series, step) window as one row of a Win, so ``fn`` runs once over all
+    series instead of once per series. Values (NaN where absent) and present, [S, N]."""
+    glo, ghi = arg.bounds()
     s, n = glo.shape
     lo, hi = glo.reshape(-1), ghi.reshape(-1)
-    eval_ts = arg.eval_ts if arg.eval_ts is not None else arg.range_end
-    range_start, range_end = np.tile(arg.range_start, s), np.tile(arg.range_end, s)
-    eval_ts, params = np.tile(eval_ts, s), [np.tile(p, s) for p in params]
+    eval_ts = np.tile(arg.eval_ts if arg.eval_ts is not None else arg.range_end, s)
+    params = [np.tile(p, s) for p in params]
     out_v = np.full(s * n, np.nan)
     out_p = np.zeros(s * n, dtype=bool)
-    for sl, vv, tt, m, c in _windows(t, v, lo, hi):
-        w = Win(vv, tt, m, c, np.arange(len(c)), range_start[sl], range_end[sl], arg.range_ms,
-                [p[sl] for p in params], eval_ts[sl])
+    for sl, vv, tt, m, c in _windows(arg.t, arg.v, lo, hi):
+        w = Win(vv, tt, m, c, [p[sl] for p in params], eval_ts[sl])
         with np.errstate(all="ignore"):
             r, ok = fn(w)
         out_v[sl] = r
         out_p[sl] = ok & (c > 0)
-    out_v, out_p = out_v.reshape(s, n), out_p.reshape(s, n)
-    rows = np.flatnonzero(out_p.any(axis=1))
-    return Block([arg.labels[i] for i in rows], np.where(out_p, out_v, np.nan)[rows],
-                 out_p[rows], np.full(len(rows), not keep_name, dtype=bool))
+    out_p = out_p.reshape(s, n)
+    return np.where(out_p, out_v.reshape(s, n), np.nan), out_p
 
 
 # Below this many rows per window column, summing each row with math.fsum (one C call per
@@ -269,97 +138,6 @@ def _neumaier_columns(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     return s + c
 
 
-# -- rate family -------------------------------------------------------------------------
-def _extrapolated(w: Win, is_counter: bool, is_rate: bool) -> tuple[np.ndarray, np.ndarray]:
-    ok = w.cnt >= 2
-    first_v = w.v[:, 0]
-    last_v = w.last(w.v)
-    first_t = w.t[:, 0]
-    last_t = w.last(w.t)
-    result = last_v - first_v
-    if is_counter and w.v.shape[1] > 1:
-        prev, cur = w.v[:, :-1], w.v[:, 1:]
-        valid = w.m[:, 1:]
-        result = result + np.where(valid & (cur < prev), prev, 0.0).sum(axis=1)
-    to_start = (first_t - w.range_start) / 1000
-    to_end = (w.range_end - last_t) / 1000
-    sampled = (last_t - first_t) / 1000
-    avg = sampled / np.maximum(w.cnt - 1, 1)
-    threshold = avg * 1.1
-    to_start = np.where(to_start >= threshold, avg / 2, to_start)
-    if is_counter:
-        to_zero = np.where((result > 0) & (first_v >= 0), sampled * (first_v / result), to_start)
-        to_start = np.minimum(to_start, to_zero)
-    to_end = np.where(to_end >= threshold, avg / 2, to_end)
-    factor = np.where(sampled != 0, (sampled + to_start + to_end) / np.where(sampled != 0, sampled, 1), 1.0)
-    if is_rate:
-        factor = factor / (w.range_ms / 1000)
-    return result * factor, ok
-
-
-def _instant(w: Win, is_rate: bool) -> tuple[np.ndarray, np.ndarray]:
-    ok = w.cnt >= 2
-    idx_last = np.maximum(w.cnt - 1, 0)
-    idx_prev = np.maximum(w.cnt - 2, 0)
-    last_v = w.v[w.rows, idx_last]
-    prev_v = w.v[w.rows, idx_prev]
-    dt = (w.t[w.rows, idx_last] - w.t[w.rows, idx_prev]) / 1000
-    if not is_rate:
-        return last_v - prev_v, ok
-    res = np.where(last_v < prev_v, last_v, last_v - prev_v)
-    ok = ok & (dt != 0)
-    return res / np.where(dt != 0, dt, 1), ok
-
-
-# -- over_time ---------------------------------------------------------------------------
-def _sum(w: Win) -> tuple[np.ndarray, np.ndarray]:
-    # Reached only for windows with non-finite values; exactness over speed.
-    return np.array([sum_exact(w.v[k, :c]) if c else np.nan
-                     for k, c in enumerate(w.cnt.tolist())]), w.cnt > 0
-
-
-def _avg(w: Win) -> tuple[np.ndarray, np.ndarray]:
-    return np.array([avg_exact(w.v[k, :c]) if c else np.nan
-                     for k, c in enumerate(w.cnt.tolist())]), w.cnt > 0
-
-
-def _min(w: Win) -> tuple[np.ndarray, np.ndarray]:
-    return np.fmin.reduce(w.v, axis=1), w.cnt > 0
-
-
-def _max(w: Win) -> tuple[np.ndarray, np.ndarray]:
-    return np.fmax.reduce(w.v, axis=1), w.cnt > 0
-
-
-def _kahan_inc(inc: np.ndarray, s: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = s + inc
-    big = np.abs(s) >= np.abs(inc)
-    comp = np.where(big, (s - t) + inc, (inc - t) + s)
-    return t, np.where(np.isinf(t), 0.0, c + comp)
-
-
-def _variance(w: Win) -> np.ndarray:
-    """Welford's method with compensated sums, in sample order (as Prometheus)."""
-    rows = w.v.shape[0]
-    count = np.zeros(rows)
-    mean = np.zeros(rows)
-    c_mean = np.zeros(rows)
-    aux = np.zeros(rows)
-    c_aux = np.zeros(rows)
-    for j in range(w.v.shape[1]):
-        inside = w.m[:, j]
-        f = w.v[:, j]
-        cnt = count + 1
-        delta = f - (mean + c_mean)
-        nm, nc = _kahan_inc(delta / cnt, mean, c_mean)
-        na, nca = _kahan_inc(delta * (f - (nm + nc)), aux, c_aux)
-        count = np.where(inside, cnt, count)
-        mean = np.where(inside, nm, mean)
-        c_mean = np.where(inside, nc, c_mean)
-        aux = np.where(inside, na, aux)
-        c_aux = np.where(inside, nca, c_aux)
-    return (aux + c_aux) / np.maximum(count, 1)
-
 
 def _quantile(w: Win) -> tuple[np.ndarray, np.ndarray]:
     return quantile_columns(w.v.T, w.m.T, w.params[0]), w.cnt > 0
@@ -372,17 +150,6 @@ def _mad(w: Win) -> tuple[np.ndarray, np.ndarray]:
     res = quantile_columns(dev.T, w.m.T, half)
     # A NaN sample leaves the median undefined: the result is NaN, as in Prometheus.
     return np.where((np.isnan(w.v) & w.m).any(axis=1), np.nan, res), w.cnt > 0
-
-
-def _changes(w: Win, resets: bool) -> tuple[np.ndarray, np.ndarray]:
-    if w.v.shape[1] < 2:
-        return np.zeros(len(w.cnt)), w.cnt > 0
-    prev, cur = w.v[:, :-1], w.v[:, 1:]
-    if resets:
-        hit = cur < prev
-    else:
-        hit = ~((cur == prev) | (np.isnan(cur) & np.isnan(prev)))
-    return (hit & w.m[:, 1:]).sum(axis=1).astype(np.float64), w.cnt > 0
 
 
 def _regression(w: Win, intercept_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -434,47 +201,14 @@ def _double_exp(w: Win) -> tuple[np.ndarray, np.ndarray]:
     return s1, ok
 
 
-def _ts_of(w: Win, which: str) -> tuple[np.ndarray, np.ndarray]:
-    if which == "first":
-        idx = np.zeros(len(w.cnt), dtype=np.int64)
-    elif which == "last":
-        idx = np.maximum(w.cnt - 1, 0)
-    else:
-        v = np.where(w.m, w.v, np.nan)
-        filled = np.where(np.isnan(v), -np.inf if which == "max" else np.inf, v)
-        # Last occurrence of the extreme value wins, as in Prometheus.
-        rev = filled[:, ::-1]
-        pos = np.argmax(rev, axis=1) if which == "max" else np.argmin(rev, axis=1)
-        idx = filled.shape[1] - 1 - pos
-    return w.t[w.rows, idx] / 1000, w.cnt > 0
 
-
-RANGE_FUNCTIONS: dict[str, tuple[RangeFunc, bool]] = {
-    # name: (implementation, keeps the metric name)
-    "rate": (lambda w: _extrapolated(w, True, True), False),
-    "increase": (lambda w: _extrapolated(w, True, False), False),
-    "delta": (lambda w: _extrapolated(w, False, False), False),
-    "irate": (lambda w: _instant(w, True), False),
-    "idelta": (lambda w: _instant(w, False), False),
-    "sum_over_time": (_sum, False),
-    "avg_over_time": (_avg, False),
-    "min_over_time": (_min, False),
-    "max_over_time": (_max, False),
-    "count_over_time": (lambda w: (w.cnt.astype(np.float64), w.cnt > 0), False),
-    "last_over_time": (lambda w: (w.last(w.v), w.cnt > 0), True),
-    "first_over_time": (lambda w: (w.v[:, 0], w.cnt > 0), True),
-    "present_over_time": (lambda w: (np.ones(len(w.cnt)), w.cnt > 0), False),
-    "stddev_over_time": (lambda w: (np.sqrt(_variance(w)), w.cnt > 0), False),
-    "stdvar_over_time": (lambda w: (_variance(w), w.cnt > 0), False),
+RANGE_FUNCTIONS: dict[str, tuple[RangeFunc | None, bool]] = {
+    # name: (implementation over gathered windows, or None for the kernel's; keeps the
+    # metric name)
+    **{name: (None, name in ("first_over_time", "last_over_time")) for name in KERNEL_FUNCTIONS},
     "quantile_over_time": (_quantile, False),
     "mad_over_time": (_mad, False),
-    "changes": (lambda w: _changes(w, False), False),
-    "resets": (lambda w: _changes(w, True), False),
     "deriv": (_deriv, False),
     "predict_linear": (_predict_linear, False),
     "double_exponential_smoothing": (_double_exp, False),
-    "ts_of_first_over_time": (lambda w: _ts_of(w, "first"), False),
-    "ts_of_last_over_time": (lambda w: _ts_of(w, "last"), False),
-    "ts_of_min_over_time": (lambda w: _ts_of(w, "min"), False),
-    "ts_of_max_over_time": (lambda w: _ts_of(w, "max"), False),
 }

@@ -26,7 +26,6 @@ from vigil.promql._aggregate import eval_aggregate
 from vigil.promql._binary import eval_binary
 from vigil.promql._block import (
     Block,
-    FlatRows,
     RangeArg,
     ScalarSteps,
     StringValue,
@@ -34,6 +33,8 @@ from vigil.promql._block import (
 )
 from vigil.promql._durations import resolve
 from vigil.promql._extended import smoothed_instant
+from vigil.promql._fused import fused_sum
+from vigil.promql._kernel import any_window, instant_select
 from vigil.promql.ast import go_g
 from vigil.promql.functions import eval_call
 from vigil.promql.parser import parse_expr
@@ -46,14 +47,12 @@ from vigil.promql.value import (
     String,
     Vector,
 )
-from vigil.storage.interface import SeriesSet, Storage, stale_mask
+from vigil.storage.interface import STALE_NAN, SeriesSet, Storage, stale_mask
 
 __all__ = ["DEFAULT_SUBQUERY_STEP_MS", "Engine", "Evaluator"]
 
 DEFAULT_SUBQUERY_STEP_MS = 60_000
-# Up to this many steps, selectors search all series at once on flat arrays (cheap for
-# instant queries, e.g. rule evaluation); beyond it, per-series searches are faster.
-_FLAT_MAX_STEPS = 16
+_STALE_BITS = int(np.array([STALE_NAN]).view(np.uint64)[0])
 
 EvalValue = Block | ScalarSteps | StringValue | RangeArg
 
@@ -146,18 +145,15 @@ def _instant_result(val: EvalValue, ts_ms: int):
     if isinstance(val, StringValue):
         return String(ts_ms, val.value)
     if isinstance(val, RangeArg):
-        out = []
-        for i, lb in enumerate(val.labels):
-            lo, hi = int(val.lo[i][0]), int(val.hi[i][0])
-            if hi > lo:
-                out.append(RangeSeries(lb, val.timestamps[i][lo:hi].copy(), val.values[i][lo:hi].copy()))
+        lo, hi = val.bounds()
         drop_rows = val.extra.get("drop_rows")
-        if drop_rows is not None:
-            out = [
-                RangeSeries(s.labels.without_name(), s.timestamps, s.values) if d else s
-                for s, d in zip(out, drop_rows[[i for i, _ in enumerate(val.labels)
-                                                 if val.hi[i][0] > val.lo[i][0]]], strict=True)
-            ]
+        out = []
+        for i in np.flatnonzero(hi[:, 0] > lo[:, 0]).tolist():
+            lb = val.labels[i]
+            if drop_rows is not None and drop_rows[i]:
+                lb = lb.without_name()
+            a, b = int(lo[i, 0]), int(hi[i, 0])
+            out.append(RangeSeries(lb, val.t[a:b].copy(), val.v[a:b].copy()))
         return Matrix(out)
     blk = finalize_names(val)
     return Vector([
@@ -253,7 +249,8 @@ class Evaluator:
         if isinstance(expr, ast.BinaryExpr):
             return eval_binary(self, expr, ts)
         if isinstance(expr, ast.AggregateExpr):
-            return eval_aggregate(self, expr, ts)
+            fused = fused_sum(self, expr, ts)
+            return fused if fused is not None else eval_aggregate(self, expr, ts)
         if isinstance(expr, ast.Call):
             return eval_call(self, expr, ts)
         raise QueryError(f"unhandled expression of type {type(expr).__name__}")
@@ -298,44 +295,16 @@ class Evaluator:
             return Block.empty(0), np.zeros((0, 0), dtype=np.int64)
         if vs.smoothed:
             return self._smoothed_selector(vs, times)
-        mint, maxt = int(times.min()) - self.lookback + 1, int(times.max())
-        series = self._select(vs, mint, maxt)
-        if n > _FLAT_MAX_STEPS:
-            return self._vector_selector_per_series(series, times)
-        flat = _select.flatten(series, mint, maxt, drop_stale=False)
-        values, present, stamps = _select.instant(flat, times, self.lookback)
-        rows = np.nonzero(present.any(axis=1))[0]
+        # Samples outside (min - lookback, max] never get picked: no need to cut them off.
+        series = self._select(vs, int(times.min()) - self.lookback + 1, int(times.max()))
+        values, present, stamps = instant_select(series.timestamps, series.values,
+                                                 series.offsets, times, self.lookback,
+                                                 _STALE_BITS)
         self.count_samples(int(present.sum()))
-        if len(rows) < len(flat.labels):
+        rows = np.flatnonzero(present.any(axis=1))
+        if len(rows) < len(series.labels):
             values, present, stamps = values[rows], present[rows], stamps[rows]
-        return Block([flat.labels[i] for i in rows], values, present), stamps
-
-    def _vector_selector_per_series(self, series: SeriesSet, times: np.ndarray
-                                    ) -> tuple[Block, np.ndarray]:
-        # With many steps, per-series searches on small arrays beat one search over all.
-        n = len(times)
-        labels, vals, pres, stamps = [], [], [], []
-        for s in series:
-            t_arr = np.asarray(s.timestamps, dtype=np.int64)
-            v_arr = np.asarray(s.values, dtype=np.float64)
-            if len(t_arr) == 0:
-                continue
-            idx = np.maximum(np.searchsorted(t_arr, times, side="right") - 1, -1)
-            ok = idx >= 0
-            idx_c = np.maximum(idx, 0)
-            chosen_t = t_arr[idx_c]
-            chosen_v = v_arr[idx_c]
-            ok &= (chosen_t > times - self.lookback) & ~stale_mask(chosen_v)
-            if not ok.any():
-                continue
-            self.count_samples(int(ok.sum()))
-            labels.append(s.labels)
-            vals.append(chosen_v)
-            pres.append(ok)
-            stamps.append(chosen_t)
-        if not labels:
-            return Block.empty(n), np.zeros((0, n), dtype=np.int64)
-        return Block(labels, np.vstack(vals), np.vstack(pres)), np.vstack(stamps)
+        return Block([series.labels[i] for i in rows.tolist()], values, present), stamps
 
     def _smoothed_selector(self, vs: ast.VectorSelector, times: np.ndarray
                            ) -> tuple[Block, np.ndarray]:
@@ -373,48 +342,20 @@ class Evaluator:
             if vs.smoothed:
                 times = times + self.lookback
         if len(ts) == 0:
-            return RangeArg([], [], [], [], [], starts, times, ms.range_ms, extra=extra, eval_ts=ts)
+            return RangeArg.empty(starts, times, ms.range_ms, extra=extra, eval_ts=ts)
         mint, maxt = int(starts.min()) + 1, int(times.max())
         flat = _select.flatten(self._select(vs, mint, maxt), mint, maxt, drop_stale=True)
-        if len(ts) > _FLAT_MAX_STEPS:
-            return self._matrix_per_series(flat, ms, starts, times, extra, ts)
-        glo, ghi = _select.windows(flat, starts, times)
-        rows = np.nonzero((ghi > glo).any(axis=1))[0]
         # Samples held in memory: each loaded sample once, however many windows use it.
         self.count_samples(len(flat.t))
-        start, end = flat.offsets[rows], flat.offsets[rows + 1]
-        glo, ghi = glo[rows], ghi[rows]
-        extra["flat"] = (flat.t, flat.v, glo, ghi, flat.offsets, start)
-        return RangeArg([flat.labels[i] for i in rows], FlatRows(flat.t, start, end),
-                        FlatRows(flat.v, start, end), FlatRows(glo, start, shift=start),
-                        FlatRows(ghi, start, shift=start), starts, times, ms.range_ms,
-                        extra=extra, eval_ts=ts)
-
-    def _matrix_per_series(self, flat: _select.Flat, ms: ast.MatrixSelector, starts: np.ndarray,
-                           times: np.ndarray, extra: dict, ts: np.ndarray) -> RangeArg:
-        labels, tss, vss, los, his = [], [], [], [], []
-        off = flat.offsets
-        self.count_samples(len(flat.t))
-        for i, lb in enumerate(flat.labels):
-            t_arr, v_arr = flat.t[off[i]:off[i + 1]], flat.v[off[i]:off[i + 1]]
-            lo = np.searchsorted(t_arr, starts, side="right")
-            hi = np.searchsorted(t_arr, times, side="right")
-            if not (hi > lo).any():
-                continue
-            labels.append(lb)
-            tss.append(t_arr)
-            vss.append(v_arr)
-            los.append(lo)
-            his.append(hi)
-        return RangeArg(labels, tss, vss, los, his, starts, times, ms.range_ms, extra=extra,
-                        eval_ts=ts)
+        return _windowed(RangeArg(flat.labels, flat.t, flat.v, flat.offsets, starts, times,
+                                  ms.range_ms, extra=extra, eval_ts=ts))
 
     def subquery(self, sq: ast.SubqueryExpr, ts: np.ndarray) -> RangeArg:
         times = self._times(sq.at, sq.offset_ms, ts)
         step = sq.step_ms or self.engine.default_subquery_step_ms
         starts = times - sq.range_ms
         if len(ts) == 0:
-            return RangeArg([], [], [], [], [], starts, times, sq.range_ms)
+            return RangeArg.empty(starts, times, sq.range_ms)
         mint = int(starts.min())
         first = mint - (mint % step)
         if first <= mint:
@@ -425,24 +366,30 @@ class Evaluator:
         inner = self.eval(sq.expr, sub_steps)
         if isinstance(inner, ScalarSteps):
             inner = Block([Labels()], inner.values[None, :], np.ones((1, len(sub_steps)), bool))
-        assert isinstance(inner, Block)
-        labels, tss, vss, los, his, rows = [], [], [], [], [], []
-        for i, lb in enumerate(inner.labels):
-            p = inner.present[i]
-            t_arr = sub_steps[p]
-            v_arr = inner.values[i][p]
-            lo = np.searchsorted(t_arr, starts, side="right")
-            hi = np.searchsorted(t_arr, times, side="right")
-            if not (hi > lo).any():
-                continue
-            self.count_samples(len(t_arr))
-            labels.append(lb)
-            tss.append(t_arr)
-            vss.append(v_arr)
-            los.append(lo)
-            his.append(hi)
-            rows.append(i)
-        assert inner.drop is not None
-        drop_rows = inner.drop[np.array(rows, dtype=np.int64)]
-        return RangeArg(labels, tss, vss, los, his, starts, times, sq.range_ms,
-                        extra={"drop_rows": drop_rows}, eval_ts=ts)
+        assert isinstance(inner, Block) and inner.drop is not None
+        pres = inner.present
+        offsets = np.zeros(len(inner) + 1, np.int64)
+        np.cumsum(pres.sum(axis=1), out=offsets[1:])
+        # Row-major masking keeps each series' points together and in time order.
+        t = np.broadcast_to(sub_steps, pres.shape)[pres]
+        arg = _windowed(RangeArg(inner.labels, t, inner.values[pres], offsets, starts, times,
+                                 sq.range_ms, extra={"drop_rows": inner.drop}, eval_ts=ts))
+        self.count_samples(len(arg.t))
+        return arg
+
+
+def _windowed(arg: RangeArg) -> RangeArg:
+    """``arg`` without the series that have no sample in any window."""
+    keep = any_window(arg.t, arg.offsets, arg.range_start, arg.range_end)
+    if keep.all():
+        return arg
+    counts = np.diff(arg.offsets)
+    sample_keep = np.repeat(keep, counts)
+    offsets = np.zeros(int(keep.sum()) + 1, np.int64)
+    np.cumsum(counts[keep], out=offsets[1:])
+    extra = dict(arg.extra)
+    if "drop_rows" in extra:
+        extra["drop_rows"] = extra["drop_rows"][keep]
+    return RangeArg([lb for lb, k in zip(arg.labels, keep.tolist(), strict=True) if k],
+                    arg.t[sample_keep], arg.v[sample_keep], offsets, arg.range_start,
+                    arg.range_end, arg.range_ms, extra=extra, eval_ts=arg.eval_ts)

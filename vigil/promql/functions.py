@@ -53,12 +53,9 @@ def eval_call(ev: Evaluator, node: ast.Call, ts: np.ndarray):
             params = [ev.eval_scalar(args[1], ts)]
         elif name == "double_exponential_smoothing":
             params = [ev.eval_scalar(args[1], ts), ev.eval_scalar(args[2], ts)]
-        rng = ev.eval(margs[0], ts)
-        assert isinstance(rng, RangeArg)
+        rng = range_argument(ev, node, margs[0], ts)
         if "mode" in rng.extra:
             return eval_extended(name, rng, rng.extra["mode"])
-        if name in ("rate", "increase") and isinstance(margs[0], ast.MatrixSelector):
-            _check_counter_names(ev, rng)
         return apply_range(rng, fn, params, keep_name, name)
     if name in _SIMPLE:
         blk = ev.eval_block(args[0], ts)
@@ -104,15 +101,22 @@ def eval_call(ev: Evaluator, node: ast.Call, ts: np.ndarray):
 _COUNTER_SUFFIXES = ("_total", "_sum", "_count", "_bucket")
 
 
+def range_argument(ev: Evaluator, node: ast.Call, expr: ast.Expr, ts: np.ndarray) -> RangeArg:
+    """The range-vector argument ``expr`` of call ``node``, evaluated; rate and increase
+    of a selector add Prometheus's hint about names that do not look like counters."""
+    rng = ev.eval(expr, ts)
+    assert isinstance(rng, RangeArg)
+    if (node.func in ("rate", "increase") and isinstance(expr, ast.MatrixSelector)
+            and "mode" not in rng.extra):
+        _check_counter_names(ev, rng)
+    return rng
+
+
 def _check_counter_names(ev: Evaluator, rng: RangeArg) -> None:
-    # One look per distinct name: a selector usually yields thousands of series of one name.
-    rows_by_name: dict[str, list[int]] = {}
-    for i, lb in enumerate(rng.labels):
-        rows_by_name.setdefault(lb.name, []).append(i)
-    for name, rows in rows_by_name.items():
-        if not name or name.endswith(_COUNTER_SUFFIXES):
-            continue
-        if any((rng.hi[i] > rng.lo[i]).any() for i in rows):
+    # A range vector only holds series with samples in some window, so every name in it
+    # was read. One look per distinct name: thousands of series usually share one.
+    for name in dict.fromkeys(lb.name for lb in rng.labels):
+        if name and not name.endswith(_COUNTER_SUFFIXES):
             ev.info("metric might not be a counter, name does not end in "
                     f'_total/_sum/_count/_bucket: "{name}"')
 
@@ -207,9 +211,8 @@ def _absent(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
 def _absent_over_time(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
     rng = ev.eval(args[0], ts)
     assert isinstance(rng, RangeArg)
-    any_present = np.zeros(len(ts), dtype=bool)
-    for lo, hi in zip(rng.lo, rng.hi, strict=True):
-        any_present |= hi > lo
+    lo, hi = rng.bounds()
+    any_present = (hi > lo).any(axis=0) if len(lo) else np.zeros(len(ts), dtype=bool)
     return Block([_absent_labels(args[0])], np.ones((1, len(ts))), ~any_present[None, :]).compact()
 
 
