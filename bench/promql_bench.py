@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -136,16 +137,36 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+_KEEP_BODY_BYTES = 50_000_000
+_SERIES_MARK = b'"metric":'
+
+
 def timed_get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[float, list]:
+    """(seconds for the whole request, body read, ``data.result``). A body over 50 MB is
+    streamed and only its series counted: parsing it would take minutes and gigabytes, and
+    holding several at once (two servers' 1.8 GB answers) could exhaust memory."""
     t0 = time.perf_counter()
-    r = client.get(path, params=params)
-    body = r.content
+    kept: list[bytes] | None = []
+    size = series = 0
+    tail = b""
+    with client.stream("GET", path, params=params) as r:
+        for chunk in r.iter_bytes():
+            size += len(chunk)
+            if kept is not None:
+                kept.append(chunk)
+                if size > _KEEP_BODY_BYTES and r.status_code == 200:
+                    kept = None
+            # A mark split between chunks is found in the carried-over tail plus the chunk.
+            joined = tail + chunk
+            series += joined.count(_SERIES_MARK)
+            tail = joined[-(len(_SERIES_MARK) - 1):]
+        status = r.status_code
     elapsed = time.perf_counter() - t0
-    if r.status_code != 200:
-        raise RuntimeError(f"{path} {params}: {r.status_code} {body[:300]!r}")
-    if len(body) > 50_000_000:  # parsing would take minutes and gigabytes: count series only
-        return elapsed, [None] * body.count(b'"metric":')
-    return elapsed, r.json()["data"]["result"]
+    if status != 200:
+        raise RuntimeError(f"{path} {params}: {status} {b''.join(kept or [])[:300]!r}")
+    if kept is None:
+        return elapsed, [None] * series
+    return elapsed, json.loads(b"".join(kept))["data"]["result"]
 
 
 # query -> (median wall s, median server CPU s, number of series, result of the last run)

@@ -168,8 +168,16 @@ def _range_result(val: EvalValue, steps: np.ndarray) -> Matrix:
         return Matrix([RangeSeries(Labels(), steps.copy(), val.values.astype(np.float64))])
     assert isinstance(val, Block)
     blk = finalize_names(val)
+    # A series present at every step (the usual case) shares one read-only copy of the steps
+    # and views its row of values (copying both per series took 0.7 s at 10,000 x 5,521).
+    all_steps = steps.copy()
+    all_steps.flags.writeable = False
+    full = blk.present.all(axis=1).tolist()
     out = []
     for i, lb in enumerate(blk.labels):
+        if full[i]:
+            out.append(RangeSeries(lb, all_steps, blk.values[i]))
+            continue
         p = blk.present[i]
         if p.any():
             out.append(RangeSeries(lb, steps[p], blk.values[i][p]))
