@@ -33,18 +33,13 @@ from vigil.errors import StorageError
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.storage.interface import SeriesSet
-from vigil.tsdb import chunkenc
+from vigil.tsdb import block_index, chunkenc
 from vigil.tsdb.head import SeriesData, assemble_series_set
-from vigil.tsdb.index import PostingsIndex
+from vigil.tsdb.labels_pool import LabelsPool
 from vigil.tsdb.wal import fsync_dir
 
-INDEX_MAGIC = b"VGIX"
-FORMAT_VERSION = 1
 PAGE_TARGET_BYTES = 256 << 10
 _PAGE_HEAD = struct.Struct("<II")
-_U32 = struct.Struct("<I")
-_PAGE_ENTRY = struct.Struct("<QI")
-_SERIES_TAIL = struct.Struct("<qqIIII")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -86,14 +81,11 @@ def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
                      sources: Sequence[str]) -> None:
     ulid = os.path.basename(tmp).removesuffix(".tmp")
     os.makedirs(tmp)
-    symbols = sorted({s for d in series for pair in d.labels for s in pair})
-    sym_id = {s: i for i, s in enumerate(symbols)}
+    cols = block_index.SeriesColumns(len(series))
     pages: list[tuple[int, int]] = []
-    entries: list[bytes] = []
     page_buf: list[bytes] = []
     page_len = 0
     offset = 0
-    mint, num_samples = max_time_ms, 0
 
     with open(os.path.join(tmp, "chunks"), "wb") as f:
         def flush() -> None:
@@ -106,16 +98,15 @@ def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
             page_buf, page_len = [], 0
 
         chunks = chunkenc.encode_many([(d.timestamps, d.values) for d in series])
-        for d, chunk in zip(series, chunks, strict=True):
-            ids = [sym_id[s] for pair in d.labels for s in pair]
-            entries.append(
-                struct.pack(f"<H{len(ids)}I", len(d.labels), *ids)
-                + _SERIES_TAIL.pack(int(d.timestamps[0]), int(d.timestamps[-1]),
-                                    len(d.timestamps), len(pages), page_len, len(chunk)))
+        for i, (d, chunk) in enumerate(zip(series, chunks, strict=True)):
+            cols.mint[i] = d.timestamps[0]
+            cols.maxt[i] = d.timestamps[-1]
+            cols.count[i] = len(d.timestamps)
+            cols.page[i] = len(pages)
+            cols.offset[i] = page_len
+            cols.length[i] = len(chunk)
             page_buf.append(chunk)
             page_len += len(chunk)
-            mint = min(mint, int(d.timestamps[0]))
-            num_samples += len(d.timestamps)
             if page_len >= PAGE_TARGET_BYTES:
                 flush()
         if page_buf:
@@ -123,19 +114,13 @@ def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
         f.flush()
         os.fsync(f.fileno())
 
-    index = [INDEX_MAGIC, bytes([FORMAT_VERSION]), _U32.pack(len(symbols))]
-    for s in symbols:
-        b = s.encode()
-        index += [_U32.pack(len(b)), b]
-    index.append(_U32.pack(len(pages)))
-    index += [_PAGE_ENTRY.pack(o, n) for o, n in pages]
-    index.append(_U32.pack(len(entries)))
-    index += entries
-    _write_file(os.path.join(tmp, "index"), zlib.compress(b"".join(index), 6))
+    index = block_index.encode([d.labels for d in series], cols, pages)
+    _write_file(os.path.join(tmp, "index"), zlib.compress(index, 6))
     meta = {
-        "ulid": ulid, "version": FORMAT_VERSION, "minTime": mint, "maxTime": max_time_ms,
-        "compression": "zlib",
-        "stats": {"numSeries": len(series), "numSamples": num_samples},
+        "ulid": ulid, "version": block_index.FORMAT_VERSION,
+        "minTime": int(cols.mint.min()) if len(series) else max_time_ms,
+        "maxTime": max_time_ms, "compression": "zlib",
+        "stats": {"numSeries": len(series), "numSamples": int(cols.count.sum())},
     }
     if sources:
         meta["compaction"] = {"sources": list(sources)}
@@ -150,19 +135,12 @@ def _write_file(path: str, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-class _Entry:
-    __slots__ = ("labels", "mint", "maxt", "n", "page", "off", "length")
-
-    def __init__(self, labels: Labels, tail: tuple[int, int, int, int, int, int]) -> None:
-        self.labels = labels
-        self.mint, self.maxt, self.n, self.page, self.off, self.length = tail
-
-
 class Block:
     """A loaded block. Queriers :meth:`acquire` it while reading; :meth:`delete` removes the
     directory at once and closes the chunk file when the last reader releases."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, pool: LabelsPool | None = None) -> None:
+        """``pool``: where the series' labels are shared with the head and other blocks."""
         self.path = path
         try:
             with open(os.path.join(path, "meta.json"), "rb") as f:
@@ -171,7 +149,8 @@ class Block:
             self.min_time: int = self.meta["minTime"]
             self.max_time: int = self.meta["maxTime"]
             with open(os.path.join(path, "index"), "rb") as f:
-                self._load_index(zlib.decompress(f.read()))
+                self.index = block_index.BlockIndex(zlib.decompress(f.read()),
+                                                    LabelsPool() if pool is None else pool)
         except (OSError, ValueError, KeyError, struct.error, zlib.error) as e:
             raise StorageError(f"{path}: cannot load block: {e}") from e
         try:
@@ -183,42 +162,18 @@ class Block:
         self._refs = 0
         self._deleted = False
 
-    def _load_index(self, buf: bytes) -> None:
-        if buf[:4] != INDEX_MAGIC or buf[4] != FORMAT_VERSION:
-            raise ValueError("bad index magic or version")
-        pos = 5
-        (nsym,) = _U32.unpack_from(buf, pos)
-        pos += 4
-        symbols = []
-        for _ in range(nsym):
-            (ln,) = _U32.unpack_from(buf, pos)
-            symbols.append(buf[pos + 4:pos + 4 + ln].decode())
-            pos += 4 + ln
-        (npages,) = _U32.unpack_from(buf, pos)
-        pos += 4
-        self._pages = [_PAGE_ENTRY.unpack_from(buf, pos + i * _PAGE_ENTRY.size)
-                       for i in range(npages)]
-        pos += npages * _PAGE_ENTRY.size
-        (nseries,) = _U32.unpack_from(buf, pos)
-        pos += 4
-        self._entries: list[_Entry] = []
-        self.index = PostingsIndex()
-        for i in range(nseries):
-            (nl,) = struct.unpack_from("<H", buf, pos)
-            ids = struct.unpack_from(f"<{2 * nl}I", buf, pos + 2)
-            pos += 2 + 8 * nl
-            tail = _SERIES_TAIL.unpack_from(buf, pos)
-            pos += _SERIES_TAIL.size
-            # Pairs were written sorted, so build the tuple directly.
-            labels = tuple.__new__(Labels, ((symbols[ids[j]], symbols[ids[j + 1]])
-                                            for j in range(0, 2 * nl, 2)))
-            self._entries.append(_Entry(labels, tail))
-            self.index.add(i, labels)
-        self.num_samples = sum(e.n for e in self._entries)
-
     @property
     def num_series(self) -> int:
-        return len(self._entries)
+        return len(self.index)
+
+    @property
+    def num_samples(self) -> int:
+        return self.index.num_samples
+
+    @property
+    def series_labels(self) -> list[Labels]:
+        """Every series' labels, in label order."""
+        return self.index.labels
 
     def _page(self, i: int) -> bytes:
         with self._lock:
@@ -226,7 +181,7 @@ class Block:
             if data is not None:
                 self._cache.move_to_end(i)
                 return data
-        offset, length = self._pages[i]
+        offset, length = int(self.index.page_offset[i]), int(self.index.page_length[i])
         raw = os.pread(self._fd, _PAGE_HEAD.size + length, offset)
         clen, crc = _PAGE_HEAD.unpack_from(raw, 0)
         body = raw[_PAGE_HEAD.size:]
@@ -239,34 +194,39 @@ class Block:
                 self._cache.popitem(last=False)
         return data
 
+    def _chunks(self, matchers: Sequence[Matcher], mint: int,
+                maxt: int) -> tuple[list[Labels], list[bytes]]:
+        """Labels and encoded chunk of each series matching and overlapping [mint, maxt], in
+        label order."""
+        idx = self.index
+        refs = idx.select(matchers)
+        refs = refs[(idx.maxt[refs] >= mint) & (idx.mint[refs] <= maxt)]
+        labels = idx.labels
+        out_labels: list[Labels] = []
+        bufs: list[bytes] = []
+        for i, p, off, ln in zip(refs.tolist(), idx.page[refs].tolist(),
+                                 idx.offset[refs].tolist(), idx.length[refs].tolist(),
+                                 strict=True):
+            out_labels.append(labels[i])
+            bufs.append(self._page(p)[off:off + ln])
+        return out_labels, bufs
+
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
         out = []
-        for i in self.index.select(matchers):
-            e = self._entries[i]
-            if e.maxt < mint or e.mint > maxt:
-                continue
-            page = self._page(e.page)
-            ts, vals = chunkenc.decode(page[e.off:e.off + e.length])
-            if mint > e.mint or maxt < e.maxt:
+        for lb, buf in zip(*self._chunks(matchers, mint, maxt), strict=True):
+            ts, vals = chunkenc.decode(buf)
+            if mint > ts[0] or maxt < ts[-1]:
                 lo = int(ts.searchsorted(mint, "left"))
                 hi = int(ts.searchsorted(maxt, "right"))
                 ts, vals = ts[lo:hi], vals[lo:hi]
             if len(ts):
-                out.append(SeriesData(e.labels, ts, vals))
+                out.append(SeriesData(lb, ts, vals))
         return out
 
     def select_set(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
-        """Like :meth:`select`, as one :class:`SeriesSet` in index order; all chunks are
+        """Like :meth:`select`, as one :class:`SeriesSet` in label order; all chunks are
         decoded together."""
-        labels: list[Labels] = []
-        bufs: list[bytes] = []
-        for i in sorted(self.index.select(matchers)):  # entries are in label order
-            e = self._entries[i]
-            if e.maxt < mint or e.mint > maxt:
-                continue
-            page = self._page(e.page)
-            labels.append(e.labels)
-            bufs.append(page[e.off:e.off + e.length])
+        labels, bufs = self._chunks(matchers, mint, maxt)
         ts, vals, counts = chunkenc.decode_many(bufs)
         sid = np.repeat(np.arange(len(labels), dtype=np.int64), counts)
         return assemble_series_set(labels, sid, ts, vals, mint, maxt)

@@ -32,6 +32,7 @@ from vigil.tsdb.appender import CommitListener, HeadAppender
 from vigil.tsdb.block import Block, write_block
 from vigil.tsdb.compact import compaction_ranges, drop_replaced, merged_series, plan
 from vigil.tsdb.head import MIN_TIME, Head, SeriesData
+from vigil.tsdb.labels_pool import LabelsPool
 from vigil.tsdb.querier import DBQuerier
 from vigil.tsdb.wal import WAL, FsyncPolicy
 
@@ -46,8 +47,9 @@ class DB:
 
     def __init__(self, path: str, lock_fd: int, head: Head, wal: WAL, blocks: list[Block], *,
                  retention_ms: int, retention_bytes: int, block_range_ms: int,
-                 compact_interval_s: float) -> None:
+                 compact_interval_s: float, labels_pool: LabelsPool) -> None:
         self.path = path
+        self._labels_pool = labels_pool
         self.retention_ms = retention_ms
         self.retention_bytes = retention_bytes
         self.block_range_ms = block_range_ms
@@ -105,9 +107,11 @@ class DB:
             os.close(lock_fd)
             raise StorageError(f"{path}: TSDB directory is in use by another process") from None
         try:
+            labels_pool = LabelsPool()
             blocks, problems = _load_blocks(os.path.join(path, "blocks"),
-                                            os.path.join(path, "corrupted"))
+                                            os.path.join(path, "corrupted"), labels_pool)
             blocks = drop_replaced(blocks)
+            labels_pool.sweep()  # series only the replaced blocks listed
             head = Head(metrics)
             head.ooo_window_ms = out_of_order_window_ms
             if blocks:
@@ -123,7 +127,7 @@ class DB:
             metrics.head_series.set(len(head.series))
         db = cls(path, lock_fd, head, wal, blocks, retention_ms=retention_ms,
                  retention_bytes=retention_bytes, block_range_ms=block_range_ms,
-                 compact_interval_s=compact_interval_s)
+                 compact_interval_s=compact_interval_s, labels_pool=labels_pool)
         db.corrupted_blocks = problems
         db._start_background(fsync_interval_s if wal_fsync == "batch" else compact_interval_s)
         return db
@@ -152,7 +156,8 @@ class DB:
         from now on (as after a restart). Returns the block directory."""
         self._check_open()
         with self._compact_lock:
-            block = Block(write_block(os.path.join(self.path, "blocks"), data, end_ms))
+            block = Block(write_block(os.path.join(self.path, "blocks"), data, end_ms),
+                          self._labels_pool)
             with self._blocks_lock:
                 self._blocks.append(block)
                 self._blocks.sort(key=lambda b: b.min_time)
@@ -239,7 +244,8 @@ class DB:
         data = head.collect_before(end)
         if data:
             try:
-                block = Block(write_block(os.path.join(self.path, "blocks"), data, end))
+                block = Block(write_block(os.path.join(self.path, "blocks"), data, end),
+                              self._labels_pool)
             except StorageError:
                 # The samples stay in the head: take the floor back so that the next cut
                 # starts at the same aligned range rather than spanning two.
@@ -261,11 +267,13 @@ class DB:
             with self._blocks_lock:
                 group = plan(self._blocks, ranges)
             if group is None:
+                if merged_count:
+                    self._labels_pool.sweep()  # the deleted blocks' series
                 return merged_count
             merged_count += 1
             data, end = merged_series(group)
             merged = Block(write_block(os.path.join(self.path, "blocks"), data, end,
-                                       sources=[b.ulid for b in group]))
+                                       sources=[b.ulid for b in group]), self._labels_pool)
             with self._blocks_lock:
                 self._blocks = sorted([b for b in self._blocks if b not in group] + [merged],
                                       key=lambda b: b.min_time)
@@ -302,6 +310,9 @@ class DB:
             log.info("retention (%s): deleting block %s (%d..%d)", why, b.path, b.min_time,
                      b.max_time)
             b.delete()
+        if doomed:
+            del b, doomed
+            self._labels_pool.sweep()
 
     def _acquire_blocks(self, mint: int, maxt: int) -> list[Block]:
         with self._blocks_lock:
@@ -339,7 +350,7 @@ class DB:
         with self._blocks_lock:
             blocks = list(self._blocks)
         for b in blocks:
-            out.update(e.labels for e in b._entries)  # same package: the block index
+            out.update(b.series_labels)
         return out
 
     def _check_open(self) -> None:
@@ -384,7 +395,8 @@ def _return_freed_memory() -> None:
         _malloc_trim(0)
 
 
-def _load_blocks(blocks_dir: str, corrupted_dir: str) -> tuple[list[Block], list[str]]:
+def _load_blocks(blocks_dir: str, corrupted_dir: str,
+                 labels_pool: LabelsPool) -> tuple[list[Block], list[str]]:
     """The loadable blocks, and one message per block moved to ``corrupted_dir``."""
     blocks, problems = [], []
     for name in sorted(os.listdir(blocks_dir)):
@@ -395,7 +407,7 @@ def _load_blocks(blocks_dir: str, corrupted_dir: str) -> tuple[list[Block], list
         if not os.path.isdir(full):
             continue
         try:
-            blocks.append(Block(full))
+            blocks.append(Block(full, labels_pool))
         except StorageError as e:
             # Keep the store usable and the bad block for inspection, out of the way.
             os.makedirs(corrupted_dir, exist_ok=True)
