@@ -63,6 +63,10 @@ class Receiver:
         self._storage = storage
         self.limits = limits or Limits()
         self._labels: dict[bytes, Labels] = {}
+        # One tuple per distinct (name, value) pair, shared by every series that has it: a
+        # node_exporter-like series otherwise holds ~780 bytes of its own strings and pairs
+        # (bench/head_memory.py), though nearly all of them repeat across series.
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
 
     def write(self, body: bytes) -> int:
         """Store one snappy-compressed WriteRequest; returns the number of samples stored."""
@@ -87,6 +91,7 @@ class Receiver:
             labels = self._validate(decode_labels(raw))
             if len(self._labels) >= self.limits.label_cache_size:
                 self._labels.clear()  # crude but bounded; refills within one round of sends
+                self._pairs.clear()
             self._labels[raw] = labels
         return labels
 
@@ -109,7 +114,8 @@ class Receiver:
                     len(value.encode("utf-8")) > lim.max_label_value_bytes:
                 raise codec.WireError(f"value of label {name!r} is {len(value.encode())} bytes, "
                                       f"more than the limit of {lim.max_label_value_bytes}")
-        labels = Labels(pairs)
+        shared = self._pairs.setdefault
+        labels = tuple.__new__(Labels, [shared(p, p) for p in Labels(pairs)])
         if not labels.get(METRIC_NAME):
             raise codec.WireError(f"series {_brief(pairs)} has no {METRIC_NAME} label")
         return labels
