@@ -87,3 +87,32 @@ def test_a_crash_before_sources_are_deleted_is_finished_at_open(tmp_path) -> Non
         check_all(db, 3, 5000)
     finally:
         db.close()
+
+
+def test_a_merge_in_many_slices_of_series_keeps_every_sample(tmp_path, monkeypatch) -> None:
+    """The merge reads a slice of series at a time; series missing from some blocks,
+    overlapping samples and slice boundaries between them change nothing."""
+    monkeypatch.setattr("vigil.tsdb.compact.MERGE_BATCH_SAMPLES", 50)
+    rng = np.random.default_rng(4)
+    blocks_dir = str(tmp_path)
+    expected: dict[Labels, dict[int, float]] = {}
+    blocks = []
+    for k in range(3):
+        data = []
+        for i in sorted(rng.choice(300, 200, replace=False).tolist(), key=str):
+            lb = Labels.of(job="t", i=str(i))
+            ts = np.unique(rng.integers(k * 800, k * 800 + 1200, 12)).astype(np.int64)
+            vals = rng.random(len(ts))
+            for t, v in zip(ts.tolist(), vals.tolist(), strict=True):
+                expected.setdefault(lb, {}).setdefault(t, v)  # oldest block's copy wins
+            data.append(SeriesData(lb, ts, vals))
+        blocks.append(Block(write_block(blocks_dir, sorted(data, key=lambda d: d.labels),
+                                        (k + 1) * 1000 + 1200)))
+    stream, end = merged_series(blocks)
+    got = {d.labels: dict(zip(d.timestamps.tolist(), d.values.tolist(), strict=True))
+           for d in stream}
+    assert end == 3 * 1000 + 1200
+    assert got == expected
+    merged = Block(write_block(blocks_dir, merged_series(blocks)[0], end))
+    assert merged.series_labels == sorted(expected)
+    assert merged.num_samples == sum(len(v) for v in expected.values())

@@ -25,7 +25,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -50,10 +50,12 @@ def new_ulid(now_ms: int | None = None) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int,
+def write_block(blocks_dir: str, series: Iterable[SeriesData], max_time_ms: int,
                 sources: Sequence[str] = ()) -> str:
-    """Write ``series`` (sorted by labels, non-empty) as a new block whose range ends at
-    ``max_time_ms`` (exclusive); returns the block directory. Durable when it returns.
+    """Write ``series`` (sorted by labels, each with samples) as a new block whose range
+    ends at ``max_time_ms`` (exclusive); returns the block directory. Durable when it
+    returns. ``series`` may be a generator: it is consumed in batches, so a caller that
+    produces series a batch at a time never holds more than a batch's samples.
     ``sources``: ULIDs of the blocks this one replaces (compaction), recorded in meta.json
     so that an open after a crash can finish deleting them. Raises :class:`StorageError`
     naming the block and the OS's reason (a full disk) if it cannot be written; then
@@ -77,11 +79,31 @@ def write_block(blocks_dir: str, series: Sequence[SeriesData], max_time_ms: int,
     return final
 
 
-def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
+# Series encoded together: enough for encode_many's row batching to pay, few enough
+# samples that its temporary 2-D arrays stay at tens of MB whatever the series' length.
+_ENCODE_BATCH_SERIES = 4096
+_ENCODE_BATCH_SAMPLES = 500_000
+
+
+def _batches(series: Iterable[SeriesData]) -> Iterator[list[SeriesData]]:
+    batch: list[SeriesData] = []
+    samples = 0
+    for d in series:
+        batch.append(d)
+        samples += len(d.timestamps)
+        if len(batch) >= _ENCODE_BATCH_SERIES or samples >= _ENCODE_BATCH_SAMPLES:
+            yield batch
+            batch, samples = [], 0
+    if batch:
+        yield batch
+
+
+def _write_block_dir(tmp: str, series: Iterable[SeriesData], max_time_ms: int,
                      sources: Sequence[str]) -> None:
     ulid = os.path.basename(tmp).removesuffix(".tmp")
     os.makedirs(tmp)
-    cols = block_index.SeriesColumns(len(series))
+    labels: list[Labels] = []
+    cols: list[tuple[int, int, int, int, int, int]] = []  # mint, maxt, n, page, offset, length
     pages: list[tuple[int, int]] = []
     page_buf: list[bytes] = []
     page_len = 0
@@ -97,30 +119,29 @@ def _write_block_dir(tmp: str, series: Sequence[SeriesData], max_time_ms: int,
             offset += _PAGE_HEAD.size + len(data)
             page_buf, page_len = [], 0
 
-        chunks = chunkenc.encode_many([(d.timestamps, d.values) for d in series])
-        for i, (d, chunk) in enumerate(zip(series, chunks, strict=True)):
-            cols.mint[i] = d.timestamps[0]
-            cols.maxt[i] = d.timestamps[-1]
-            cols.count[i] = len(d.timestamps)
-            cols.page[i] = len(pages)
-            cols.offset[i] = page_len
-            cols.length[i] = len(chunk)
-            page_buf.append(chunk)
-            page_len += len(chunk)
-            if page_len >= PAGE_TARGET_BYTES:
-                flush()
+        for batch in _batches(series):
+            chunks = chunkenc.encode_many([(d.timestamps, d.values) for d in batch])
+            for d, chunk in zip(batch, chunks, strict=True):
+                labels.append(d.labels)
+                cols.append((int(d.timestamps[0]), int(d.timestamps[-1]), len(d.timestamps),
+                             len(pages), page_len, len(chunk)))
+                page_buf.append(chunk)
+                page_len += len(chunk)
+                if page_len >= PAGE_TARGET_BYTES:
+                    flush()
         if page_buf:
             flush()
         f.flush()
         os.fsync(f.fileno())
 
-    index = block_index.encode([d.labels for d in series], cols, pages)
+    columns = block_index.SeriesColumns.of(cols)
+    index = block_index.encode(labels, columns, pages)
     _write_file(os.path.join(tmp, "index"), zlib.compress(index, 6))
     meta = {
         "ulid": ulid, "version": block_index.FORMAT_VERSION,
-        "minTime": int(cols.mint.min()) if len(series) else max_time_ms,
+        "minTime": int(columns.mint.min()) if labels else max_time_ms,
         "maxTime": max_time_ms, "compression": "zlib",
-        "stats": {"numSeries": len(series), "numSamples": int(cols.count.sum())},
+        "stats": {"numSeries": len(labels), "numSamples": int(columns.count.sum())},
     }
     if sources:
         meta["compaction"] = {"sources": list(sources)}
@@ -200,7 +221,10 @@ class Block:
         label order."""
         idx = self.index
         refs = idx.select(matchers)
-        refs = refs[(idx.maxt[refs] >= mint) & (idx.mint[refs] <= maxt)]
+        return self._chunks_at(refs[(idx.maxt[refs] >= mint) & (idx.mint[refs] <= maxt)])
+
+    def _chunks_at(self, refs: np.ndarray) -> tuple[list[Labels], list[bytes]]:
+        idx = self.index
         labels = idx.labels
         out_labels: list[Labels] = []
         bufs: list[bytes] = []
@@ -230,6 +254,13 @@ class Block:
         ts, vals, counts = chunkenc.decode_many(bufs)
         sid = np.repeat(np.arange(len(labels), dtype=np.int64), counts)
         return assemble_series_set(labels, sid, ts, vals, mint, maxt)
+
+    def read_positions(self, lo: int, hi: int) -> SeriesSet:
+        """All samples of the series at positions ``lo`` to ``hi`` (exclusive) of
+        :attr:`series_labels`: compaction reads a block a slice of series at a time."""
+        labels, bufs = self._chunks_at(np.arange(lo, hi))
+        ts, vals, counts = chunkenc.decode_many(bufs)
+        return SeriesSet.from_counts(labels, counts, ts, vals)
 
     def label_names(self, matchers: Sequence[Matcher]) -> set[str]:
         return self.index.label_names(self.index.select(matchers) if matchers else None)

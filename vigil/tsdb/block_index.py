@@ -33,16 +33,18 @@ _V1_TAIL = struct.Struct("<qqIIII")
 
 
 class SeriesColumns:
-    """What :func:`encode` needs per series, in label order: its labels and where its chunk
-    lies (time range, sample count, page number, offset and length in the page's data)."""
+    """What :func:`encode` needs per series besides its labels, in label order: where its
+    chunk lies (time range, sample count, page number, offset and length in the page's
+    data)."""
 
-    def __init__(self, n: int) -> None:
-        self.mint = np.empty(n, np.int64)
-        self.maxt = np.empty(n, np.int64)
-        self.count = np.empty(n, np.uint32)
-        self.page = np.empty(n, np.uint32)
-        self.offset = np.empty(n, np.uint32)
-        self.length = np.empty(n, np.uint32)
+    def __init__(self, rows: np.ndarray) -> None:
+        self.mint, self.maxt = rows[:, 0], rows[:, 1]
+        self.count, self.page, self.offset, self.length = (
+            rows[:, k].astype(np.uint32) for k in range(2, 6))
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, int, int, int, int, int]]) -> SeriesColumns:
+        return cls(np.asarray(rows, np.int64).reshape(-1, 6))
 
 
 def encode(labels: Sequence[Labels], cols: SeriesColumns,

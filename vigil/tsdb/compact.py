@@ -13,12 +13,12 @@ deletes the sources the merged block lists (:func:`drop_replaced`).
 
 from __future__ import annotations
 
+import bisect
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from vigil.tsdb.block import Block
 from vigil.tsdb.head import SeriesData
-from vigil.tsdb.memseries import MAX_TIME, MIN_TIME
 from vigil.tsdb.merge import merge_series_sets
 
 __all__ = ["compaction_ranges", "drop_replaced", "merged_series", "plan"]
@@ -63,13 +63,38 @@ def plan(blocks: Sequence[Block], ranges: Sequence[int]) -> list[Block] | None:
     return None
 
 
-def merged_series(blocks: Sequence[Block]) -> tuple[list[SeriesData], int]:
+# Samples decoded at a time while merging (16 bytes each, and as much again for the merged
+# copy): bounds the memory of a merge whatever the number of series and the range.
+MERGE_BATCH_SAMPLES = 2_000_000
+
+
+def merged_series(blocks: Sequence[Block]) -> tuple[Iterator[SeriesData], int]:
     """Every series of ``blocks`` merged (label order, time order, one sample per
-    timestamp) and the merged block's end (exclusive)."""
-    sets = [b.select_set([], MIN_TIME, MAX_TIME) for b in sorted(blocks, key=lambda b: b.min_time)]
-    merged = merge_series_sets([s for s in sets if len(s)])
-    data = [SeriesData(s.labels, s.timestamps, s.values) for s in merged]
-    return data, max(b.max_time for b in blocks)
+    timestamp), produced a slice of series at a time, and the merged block's end
+    (exclusive)."""
+    ordered = sorted(blocks, key=lambda b: b.min_time)
+    return _merge_in_slices(ordered), max(b.max_time for b in blocks)
+
+
+def _merge_in_slices(blocks: list[Block]) -> Iterator[SeriesData]:
+    # Each block lists its series in label order, so the series of a slice of the merged
+    # label order are one contiguous range of positions in every block.
+    union = sorted(set().union(*(b.series_labels for b in blocks)))
+    if not union:
+        return
+    samples = sum(b.num_samples for b in blocks)
+    step = max(64, int(MERGE_BATCH_SAMPLES * len(union) / max(samples, 1)))
+    starts = [0] * len(blocks)
+    for lo in range(0, len(union), step):
+        last = union[min(lo + step, len(union)) - 1]
+        parts = []
+        for k, b in enumerate(blocks):
+            end = bisect.bisect_right(b.series_labels, last, starts[k])
+            if end > starts[k]:
+                parts.append(b.read_positions(starts[k], end))
+            starts[k] = end
+        for s in merge_series_sets(parts):
+            yield SeriesData(s.labels, s.timestamps, s.values)
 
 
 def drop_replaced(blocks: list[Block]) -> list[Block]:
