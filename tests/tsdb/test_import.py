@@ -113,6 +113,26 @@ def test_cli_import_and_stats(tmp_path):
     assert "Highest cardinality metric names" in res.output and "http_requests_total" in res.output
 
 
+def test_cli_import_keeps_data_older_than_the_default_retention(tmp_path):
+    """A backfill of 30 days is the server's to keep or drop with its own retention; the
+    import tool (which knows no config) must not delete it with the 15-day default."""
+    day = 86400
+    rows = [("temp", float(d), T0 + d * day) for d in range(31)]
+    f = tmp_path / "month.om"
+    f.write_text(om(rows))
+    (tmp_path / "d").mkdir()
+    res = CliRunner().invoke(cli, ["tsdb", "import", str(f), "--data-dir", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    path = str(tmp_path / "d" / "tsdb")
+    with DB.open(path, retention_ms=60 * day * 1000, compact_interval_s=3600) as db:
+        assert len(read(db, "temp")[Labels.of(__name__="temp")]) == 31
+    # A server configured with the default retention drops what is older than it.
+    with DB.open(path, compact_interval_s=3600) as db:
+        db.compact()
+        kept = read(db, "temp")[Labels.of(__name__="temp")]
+        assert 15 <= len(kept) <= 20 and kept[-1] == ((T0 + 30 * day) * 1000, 30.0)
+
+
 def test_cli_reports_line_of_bad_input(tmp_path):
     f = tmp_path / "bad.om"
     f.write_text("up 1 100\nup{ 2 200\n# EOF\n")

@@ -24,7 +24,9 @@ def _open(data_dir: str):
     path = os.path.join(data_dir, "tsdb")
     if not os.path.isdir(data_dir):
         fail(f"{data_dir}: no such directory")
-    return DB.open(path, compact_interval_s=3600.0)
+    # Retention is the server's to apply, with its configured limits: a backfill of data
+    # older than the default 15 days must not be deleted by the tool that loaded it.
+    return DB.open(path, compact_interval_s=3600.0, apply_retention=False)
 
 
 @tsdb_cli.command("import")

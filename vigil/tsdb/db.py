@@ -64,6 +64,7 @@ class DB:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._listeners: list[CommitListener] = []
+        self.apply_retention = True
         # Blocks found unloadable at open and moved aside, one message each.
         self.corrupted_blocks: list[str] = []
 
@@ -81,6 +82,7 @@ class DB:
         compact_interval_s: float = 60.0,
         wal_segment_bytes: int = 128 << 20,
         out_of_order_window_ms: int = 0,
+        apply_retention: bool = True,
     ) -> DB:
         """Open (creating if needed) the TSDB in directory ``path``.
 
@@ -91,6 +93,9 @@ class DB:
         ``block_range_ms``: span of a block; head data is cut into blocks once the head spans
         more than 1.5 of it. ``out_of_order_window_ms`` (0 = off, as Prometheus): how far
         behind the newest sample a sample older than its series' newest is still accepted.
+        ``apply_retention=False``: never delete blocks for their age or size — for tools that
+        open a server's store (``vigil tsdb import``), which leave retention to the server
+        and its configured limits.
         Raises :class:`StorageError` if the directory is in use by
         another DB or the WAL is corrupt before its last record.
         """
@@ -128,6 +133,7 @@ class DB:
         db = cls(path, lock_fd, head, wal, blocks, retention_ms=retention_ms,
                  retention_bytes=retention_bytes, block_range_ms=block_range_ms,
                  compact_interval_s=compact_interval_s, labels_pool=labels_pool)
+        db.apply_retention = apply_retention
         db.corrupted_blocks = problems
         db._start_background(fsync_interval_s if wal_fsync == "batch" else compact_interval_s)
         return db
@@ -291,6 +297,8 @@ class DB:
     def _apply_retention(self) -> None:
         """Delete whole blocks: those past ``retention_ms``, then the oldest while blocks and
         WAL exceed ``retention_bytes``. The head is never cut short by retention."""
+        if not self.apply_retention:
+            return
         wal_bytes = self._wal.size_bytes() if self.retention_bytes else 0
         with self._blocks_lock:
             if not self._blocks:
