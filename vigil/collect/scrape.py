@@ -169,6 +169,9 @@ class ScrapeLoop:
         # exposed labels -> stored labels (None: dropped by metric relabelling)
         self._label_cache: dict[Labels, Labels | None] = {}
         self._parse_cache: dict[str, Labels] = {}  # raw "name{labels}" -> exposed labels
+        # One tuple per distinct (name, value) pair among the stored labels: the target's
+        # pairs (job, instance, ...) repeat in every series of the page.
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._last_ts_ms: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._status = TargetStatus(
@@ -191,6 +194,7 @@ class ScrapeLoop:
                 self.target.honor_labels, self.target.metric_relabel, self.target.labels):
             self._label_cache = old._label_cache  # merged with the same rule
         self._parse_cache = old._parse_cache
+        self._pairs = old._pairs
         self._last_ts_ms = old._last_ts_ms
         self._status = replace(old._status, labels=self.target.labels,
                                discovered_labels=self.target.discovered_labels,
@@ -298,6 +302,7 @@ class ScrapeLoop:
         finally:
             if len(self._parse_cache) > 2 * len(self._prev) + 1000:
                 self._parse_cache = {}  # series churn: drop entries of vanished lines
+                self._pairs = {}
         t = self.target
         out.scraped = len(samples)
         old_cache: dict[Labels, Labels | None] = self._label_cache
@@ -311,6 +316,9 @@ class ScrapeLoop:
                     labels = t.metric_relabel.process(labels)
                     if labels is not None and not labels.get(METRIC_NAME):
                         labels = None  # nothing to store without a name
+                if labels is not None:
+                    shared = self._pairs.setdefault
+                    labels = tuple.__new__(Labels, [shared(p, p) for p in labels])
             cache[s.labels] = labels
             if labels is not None:
                 kept.append((s, labels))
