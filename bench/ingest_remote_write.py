@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -263,16 +264,25 @@ def _metric(base: str, name: str) -> float:
     raise SystemExit(f"{base}/metrics has no {name}")
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now: a fixed port may be held by another
+    benchmark's server on a shared machine, which would then answer in ours' place."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def run_prometheus(work: str, payloads: list[bytes], blocks: int, last_ts: int,
                    skip_disk: bool) -> tuple[dict, int | None]:
     cfg = os.path.join(work, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1h\n")
     data = os.path.join(work, "prom-data")
+    port = free_port()
     run = Run("prometheus", [
         "/usr/bin/prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
-        "--web.listen-address=127.0.0.1:19090", "--web.enable-remote-write-receiver",
-        "--web.enable-admin-api"], "http://127.0.0.1:19090", data, work)
+        f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver",
+        "--web.enable-admin-api"], f"http://127.0.0.1:{port}", data, work)
     try:
         m = run.measure(payloads, blocks, last_ts)
         disk = None
@@ -291,10 +301,11 @@ def run_vigil(work: str, payloads: list[bytes], blocks: int, last_ts: int,
     with open(cfg, "w") as f:
         f.write("default_rules: false\ncollectors:\n  host:\n    enabled: false\n")
     data = os.path.join(work, "vigil-data")
+    port = free_port()
     run = Run("vigil", [
         sys.executable, "-m", "vigil", "up", "--config", cfg, "--data-dir", data,
-        "--listen", "127.0.0.1:19494", "--log-level", "warning"],
-        "http://127.0.0.1:19494", os.path.join(data, "tsdb", "blocks"), work)
+        "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
+        f"http://127.0.0.1:{port}", os.path.join(data, "tsdb", "blocks"), work)
     try:
         m = run.measure(payloads, blocks, last_ts)
     finally:

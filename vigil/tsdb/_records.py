@@ -51,19 +51,24 @@ class MetaRecord:
     min_valid_time_ms: int
 
 
-def encode_series(series: Iterable[tuple[int, Labels]]) -> bytes:
+def encode_series(series: Iterable[tuple[int, Labels]],
+                  pair_cache: dict[tuple[str, str], bytes] | None = None) -> bytes:
+    """``pair_cache``: encoded label pairs, kept by the caller across calls; most pairs
+    repeat across series, and a checkpoint writes every series of the head."""
+    cache = {} if pair_cache is None else pair_cache
     parts: list[bytes] = []
+    append = parts.append
     count = 0
     for ref, labels in series:
         count += 1
-        parts.append(_SERIES_HEAD.pack(ref, len(labels)))
-        for name, value in labels:
-            nb = name.encode()
-            vb = value.encode()
-            parts.append(_U32.pack(len(nb)))
-            parts.append(nb)
-            parts.append(_U32.pack(len(vb)))
-            parts.append(vb)
+        append(_SERIES_HEAD.pack(ref, len(labels)))
+        for pair in labels:
+            b = cache.get(pair)
+            if b is None:
+                nb = pair[0].encode()
+                vb = pair[1].encode()
+                b = cache[pair] = b"".join((_U32.pack(len(nb)), nb, _U32.pack(len(vb)), vb))
+            append(b)
     return bytes([SERIES]) + _U32.pack(count) + b"".join(parts)
 
 

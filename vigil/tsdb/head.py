@@ -31,10 +31,11 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.storage.interface import SeriesSet
 from vigil.tsdb import _records, chunkenc
 from vigil.tsdb.index import PostingsIndex
-from vigil.tsdb.memseries import MAX_TIME, MIN_TIME, MemSeries, Snapshot
+from vigil.tsdb.memseries import MAX_TIME, MIN_TIME, MemSeries
 from vigil.tsdb.merge import merge_series_sets
 
-__all__ = ["MAX_TIME", "MIN_TIME", "Head", "MemSeries", "SeriesData", "assemble_series_set"]
+__all__ = ["MAX_TIME", "MIN_TIME", "Head", "HeadCut", "MemSeries", "SeriesData",
+           "assemble_series_set"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ class Head:
         self._unordered: list[MemSeries] = []
         self._order_stale = False
         self._rank = np.zeros(0, np.int64)
+        # Samples a cut or a checkpoint decodes at once, a batch of series at a time: each
+        # batch makes a few copies of its samples, so this bounds their memory (~tens of MB)
+        # however large the head is, and is still large enough to amortise numpy's calls.
+        self.batch_samples = 500_000
 
     # ---- series ------------------------------------------------------------------------
 
@@ -237,58 +242,58 @@ class Head:
         """Like :meth:`select`, as one :class:`SeriesSet` in label order. Under the
         lock only references to the immutable closed chunks and a byte copy of each open
         chunk are taken; all chunks are then decoded together (:func:`chunkenc.decode_many`)."""
-        labels: list[Labels] = []
+        with self.lock:
+            if self.num_samples == 0 or mint > self.maxt or maxt < self.mint:
+                return SeriesSet.empty()
+            refs = self.index.select(matchers)
+            ordered = np.fromiter(refs, np.int64, len(refs))
+            ordered = ordered[np.argsort(self._label_rank()[ordered], kind="stable")]
+            got = self._gather(ordered.tolist(), mint, maxt)
+            ooo_part = self._out_of_order_set(ordered, mint, maxt) if self.ooo else None
+        sid, ts, vals = got.decode()
+        in_order = assemble_series_set([s.labels for s in got.series], sid, ts, vals, mint, maxt)
+        if ooo_part is None or not len(ooo_part):
+            return in_order
+        return merge_series_sets([p for p in (in_order, ooo_part) if len(p)])
+
+    def _gather(self, refs: list[int], mint: int, maxt: int) -> _Gathered:
+        """Caller holds the lock. The samples of ``refs`` that may lie in ``[mint, maxt]``,
+        in the given order, ready to decode after the lock is released."""
+        picked: list[MemSeries] = []
         bufs: list[bytes] = []
         buf_owner: list[int] = []
         open_t: list[array] = []
         open_v: list[array] = []
         open_owner: list[int] = []
-        with self.lock:
-            if self.num_samples == 0 or mint > self.maxt or maxt < self.mint:
-                return SeriesSet.empty()
-            series = self.series
-            refs = self.index.select(matchers)
-            ordered = np.fromiter(refs, np.int64, len(refs))
-            ordered = ordered[np.argsort(self._label_rank()[ordered], kind="stable")]
-            # The hot loop of every query over many series: no property calls, and a series
-            # whose samples all lie after maxt is trimmed by assemble_series_set instead.
-            i = 0
-            for ref in ordered.tolist():
-                s = series[ref]
-                if s.last_ts < mint or not s.count:
-                    continue
-                labels.append(s.labels)
-                chunks = s.chunks
-                if chunks and chunks[-1].maxt >= mint:
-                    j = len(chunks) - 1
-                    while j and chunks[j - 1].maxt >= mint:  # only the chunks the window reaches
-                        j -= 1
-                    for c in chunks[j:]:
-                        if c.mint <= maxt:
-                            bufs.append(c.data)
-                            buf_owner.append(i)
-                if s.ts:
-                    open_t.append(s.ts)
-                    open_v.append(s.vals)
-                    open_owner.append(i)
-                i += 1
-            # Joined under the lock: the open chunks are still being appended to.
-            open_counts = np.fromiter(map(len, open_t), np.int64, len(open_t))
-            ot = np.frombuffer(b"".join(open_t), dtype=np.int64)
-            ov = np.frombuffer(b"".join(open_v), dtype=np.float64)
-            ooo_part = self._out_of_order_set(ordered, mint, maxt) if self.ooo else None
-        ct, cv, counts = chunkenc.decode_many(bufs)
-        sid = np.concatenate((np.repeat(np.asarray(buf_owner, np.int64), counts),
-                              np.repeat(np.asarray(open_owner, np.int64), open_counts)))
-        in_order = assemble_series_set(labels, sid, np.concatenate((ct, ot)),
-                                       np.concatenate((cv, ov)), mint, maxt)
-        if ooo_part is None or not len(ooo_part):
-            return in_order
-        return merge_series_sets([p for p in (in_order, ooo_part) if len(p)])
+        series = self.series
+        # The hot loop of every query over many series: no property calls, and a series
+        # whose samples all lie after maxt is trimmed by assemble_series_set instead.
+        i = 0
+        for ref in refs:
+            s = series.get(ref)
+            if s is None or s.last_ts < mint or not s.count:
+                continue
+            picked.append(s)
+            chunks = s.chunks
+            if chunks and chunks[-1].maxt >= mint:
+                j = len(chunks) - 1
+                while j and chunks[j - 1].maxt >= mint:  # only the chunks the window reaches
+                    j -= 1
+                for c in chunks[j:]:
+                    if c.mint <= maxt:
+                        bufs.append(c.data)
+                        buf_owner.append(i)
+            if s.ts:
+                open_t.append(s.ts)
+                open_v.append(s.vals)
+                open_owner.append(i)
+            i += 1
+        return _Gathered(picked, bufs, buf_owner, open_t, open_v, open_owner)
 
-    def _out_of_order_set(self, refs: np.ndarray, mint: int, maxt: int) -> SeriesSet:
+    def _out_of_order_set(self, refs: np.ndarray, mint: int, maxt: int,
+                          taken: dict[int, list[int]] | None = None) -> SeriesSet:
         """Caller holds the lock. The out-of-order samples in ``[mint, maxt]`` of ``refs``
-        (given in label order)."""
+        (given in label order); their timestamps by ref are added to ``taken`` if given."""
         labels: list[Labels] = []
         counts: list[int] = []
         ts: list[int] = []
@@ -303,6 +308,8 @@ class Head:
                 counts.append(len(picked))
                 ts.extend(t for t, _ in picked)
                 vals.extend(v for _, v in picked)
+                if taken is not None:
+                    taken[ref] = [t for t, _ in picked]
         return SeriesSet.from_counts(labels, np.asarray(counts, np.int64),
                                      np.asarray(ts, np.int64), np.asarray(vals, np.float64))
 
@@ -318,31 +325,36 @@ class Head:
 
     # ---- truncation --------------------------------------------------------------------
 
-    def collect_before(self, t: int) -> list[SeriesData]:
-        """Raise the minimum valid time to ``t`` and return all samples ``< t`` (out-of-order
-        ones merged in), sorted by labels. New appends below ``t`` are refused from now on.
-        Read like a query (one batch decode for all series); the arrays are views into one
-        buffer that belongs to the caller."""
+    def cut_before(self, t: int) -> HeadCut:
+        """Raise the minimum valid time to ``t`` (new appends below it are refused from now
+        on) and return the samples ``< t``, to be read once in batches of series."""
         with self.lock:
             self.min_valid_time = max(self.min_valid_time, t)
-        picked = self.select_set([], MIN_TIME, t - 1)
-        offsets = picked.offsets.tolist()
-        ts, vals = picked.timestamps, picked.values
-        return [SeriesData(lb, ts[a:b], vals[a:b])
-                for lb, a, b in zip(picked.labels, offsets, offsets[1:], strict=False)]
+            ordered = np.fromiter(self.series, np.int64, len(self.series))
+            ordered = ordered[np.argsort(self._label_rank()[ordered], kind="stable")]
+            per_series = self.num_samples / max(1, len(self.series))
+        batch = int(max(1, self.batch_samples / max(per_series, 1.0)))
+        return HeadCut(self, t, ordered, batch)
 
     def oldest_out_of_order(self) -> int | None:
         """The oldest out-of-order sample's timestamp, None when there is none."""
         with self.lock:
             return min((min(buf) for buf in self.ooo.values() if buf), default=None)
 
-    def truncate_before(self, t: int) -> None:
-        """Drop samples ``< t``; series left without samples are removed (garbage collected)."""
+    def truncate_before(self, t: int, cut: HeadCut | None = None) -> None:
+        """Drop samples ``< t``; series left without samples are removed (garbage collected).
+        Given the ``cut`` that read them, out-of-order samples ``< t`` that it did not read
+        (they came in during the cut) stay, for the next cut to take."""
+        taken = cut.ooo_taken if cut is not None else None
         with self.lock:
             dead = []
             mint, total = MAX_TIME, 0
             for ref in list(self.ooo):
-                buf = {x: v for x, v in self.ooo[ref].items() if x >= t}
+                if taken is None:
+                    buf = {x: v for x, v in self.ooo[ref].items() if x >= t}
+                else:
+                    gone = set(taken.get(ref, ()))
+                    buf = {x: v for x, v in self.ooo[ref].items() if x >= t or x not in gone}
                 if buf:
                     self.ooo[ref] = buf
                     mint = min(mint, min(buf))
@@ -369,44 +381,142 @@ class Head:
     def checkpoint_records(self) -> Iterator[bytes]:
         """Records that rebuild the head as it is now. Takes a consistent snapshot under the
         lock immediately (the caller rotates the WAL under the same lock), then encodes
-        lazily."""
+        lazily, a batch of series at a time."""
         with self.lock:
-            snap = [(s.ref, s.labels, s.snapshot()) for s in self.series.values()]
+            everyone = list(self.series.values())
+            got = self._gather([s.ref for s in everyone], MIN_TIME, MAX_TIME)
             mvt = self.min_valid_time
             ooo = [(ref, sorted(buf.items())) for ref, buf in self.ooo.items()]
-        return _checkpoint_payloads(snap, mvt, ooo)
+            per_series = self.num_samples / max(1, len(everyone))
+        batch = int(max(1, self.batch_samples / max(per_series, 1.0)))
+        return _checkpoint_payloads(everyone, got, mvt, ooo, batch)
 
 
-def _checkpoint_payloads(snap: list[tuple[int, Labels, Snapshot]], mvt: int,
-                         ooo: list[tuple[int, list[tuple[int, float]]]]) -> Iterator[bytes]:
+class _Gathered:
+    """Samples of some series as taken under the head lock (:meth:`Head._gather`): the
+    immutable closed chunks by reference, the open chunks copied (they are appended to in
+    place). Decoded after the lock is released, all at once or a slice of series at a time."""
+
+    __slots__ = ("series", "_bufs", "_buf_owner", "_open_counts", "_open_t", "_open_v",
+                 "_open_owner", "_open_start")
+
+    def __init__(self, series: list[MemSeries], bufs: list[bytes], buf_owner: list[int],
+                 open_t: list[array], open_v: list[array], open_owner: list[int]) -> None:
+        self.series = series  # the series with samples, each given its index here
+        self._bufs = bufs
+        self._buf_owner = np.asarray(buf_owner, np.int64)
+        self._open_counts = np.fromiter(map(len, open_t), np.int64, len(open_t))
+        # Joined while the lock is held: the open chunks are still being appended to.
+        self._open_t = b"".join(open_t)
+        self._open_v = b"".join(open_v)
+        self._open_owner = np.asarray(open_owner, np.int64)
+        self._open_start: np.ndarray | None = None
+
+    def decode(self, lo: int = 0, hi: int | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]:
+        """``(sid, timestamps, values)`` of series ``lo..hi-1``, ``sid`` counting from
+        ``lo``; each series' samples in time order, series interleaved."""
+        if hi is None:
+            hi = len(self.series)
+        if lo == 0 and hi == len(self.series):
+            b0, b1, o0, o1 = 0, len(self._bufs), 0, len(self._open_owner)
+        else:
+            b0, b1 = self._buf_owner.searchsorted((lo, hi)).tolist()
+            o0, o1 = self._open_owner.searchsorted((lo, hi)).tolist()
+        if self._open_start is None:
+            self._open_start = np.zeros(len(self._open_counts) + 1, np.int64)
+            np.cumsum(self._open_counts, out=self._open_start[1:])
+        s0, s1 = int(self._open_start[o0]), int(self._open_start[o1])
+        ot = np.frombuffer(self._open_t, np.int64, s1 - s0, 8 * s0)
+        ov = np.frombuffer(self._open_v, np.float64, s1 - s0, 8 * s0)
+        ct, cv, counts = chunkenc.decode_many(self._bufs[b0:b1])
+        sid = np.concatenate((np.repeat(self._buf_owner[b0:b1] - lo, counts),
+                              np.repeat(self._open_owner[o0:o1] - lo, self._open_counts[o0:o1])))
+        return sid, np.concatenate((ct, ot)), np.concatenate((cv, ov))
+
+
+class HeadCut:
+    """The head's samples older than a time ``t`` (:meth:`Head.cut_before`), in label
+    order, read once, a batch of series at a time, so that cutting a block never holds
+    more than a batch's decoded samples. Every read happens after the minimum valid time
+    was raised to ``t``, so no sample below ``t`` can be appended in order meanwhile;
+    out-of-order samples can, and :attr:`ooo_taken` records which were read, for
+    :meth:`Head.truncate_before`."""
+
+    def __init__(self, head: Head, t: int, ordered: np.ndarray, batch_series: int) -> None:
+        self._head = head
+        self.t = t
+        self._ordered = ordered
+        self._batch = batch_series
+        self.ooo_taken: dict[int, list[int]] = {}
+        self._reader = self._read()
+        self._first: list[SeriesData] | None = None
+
+    def is_empty(self) -> bool:
+        """Whether there is no sample ``< t``; asked before :meth:`batches` is read (it
+        reads up to the first batch that has one)."""
+        if self._first is None:
+            self._first = next(self._reader, [])
+        return not self._first
+
+    def batches(self) -> Iterator[list[SeriesData]]:
+        """Each batch's series (those with samples ``< t``, none empty), in label order;
+        the arrays are views into buffers of the batch that belong to the caller."""
+        if not self.is_empty():
+            first, self._first = self._first, []
+            yield first
+            del first
+        yield from self._reader
+
+    def series(self) -> Iterator[SeriesData]:
+        """The series of all :meth:`batches`, one after the other."""
+        for batch in self.batches():
+            yield from batch
+
+    def _read(self) -> Iterator[list[SeriesData]]:
+        head, maxt = self._head, self.t - 1
+        for a in range(0, len(self._ordered), self._batch):
+            refs = self._ordered[a:a + self._batch]
+            with head.lock:
+                got = head._gather(refs.tolist(), MIN_TIME, maxt)
+                ooo_part = (head._out_of_order_set(refs, MIN_TIME, maxt, self.ooo_taken)
+                            if head.ooo else None)
+            sid, ts, vals = got.decode()
+            picked = assemble_series_set([s.labels for s in got.series], sid, ts, vals,
+                                         MIN_TIME, maxt)
+            del sid, ts, vals, got  # the batch's copies, before the next batch makes its own
+            if ooo_part is not None and len(ooo_part):
+                picked = merge_series_sets([p for p in (picked, ooo_part) if len(p)])
+            if not len(picked):
+                continue
+            offsets = picked.offsets.tolist()
+            pts, pvals = picked.timestamps, picked.values
+            yield [SeriesData(lb, pts[x:y], pvals[x:y])
+                   for lb, x, y in zip(picked.labels, offsets, offsets[1:], strict=False)]
+
+
+def _checkpoint_payloads(everyone: list[MemSeries], got: _Gathered, mvt: int,
+                         ooo: list[tuple[int, list[tuple[int, float]]]],
+                         batch: int) -> Iterator[bytes]:
     yield _records.encode_meta(mvt)
-    for i in range(0, len(snap), 10_000):
-        yield _records.encode_series((ref, lb) for ref, lb, _ in snap[i:i + 10_000])
-    batch: list[tuple[int, np.ndarray, np.ndarray]] = []
-    pending = 0
-    for ref, _lb, series_snap in snap:
-        ts, vals = series_snap.read()
-        if len(ts) == 0:
-            continue
-        batch.append((ref, ts, vals))
-        pending += len(ts)
-        if pending >= 500_000:
-            yield _encode_batch(batch)
-            batch, pending = [], 0
-    if batch:
-        yield _encode_batch(batch)
+    pairs: dict[tuple[str, str], bytes] = {}
+    for i in range(0, len(everyone), 10_000):
+        yield _records.encode_series(((s.ref, s.labels) for s in everyone[i:i + 10_000]), pairs)
+        if len(pairs) > 100_000:  # labels unique per series: no use keeping them
+            pairs.clear()
+    del pairs
+    refs = np.fromiter((s.ref for s in got.series), np.uint64, len(got.series))
+    for lo in range(0, len(refs), batch):
+        sid, ts, vals = got.decode(lo, lo + batch)
+        if len(sid) > 1 and (sid[1:] < sid[:-1]).any():  # one run per series, as before
+            order = np.argsort(sid, kind="stable")
+            sid, ts, vals = sid[order], ts[order], vals[order]
+        yield _records.encode_samples(refs[lo:lo + batch][sid], ts, vals)
     if ooo:
         yield _records.encode_samples(
             np.asarray([ref for ref, p in ooo for _ in p], np.uint64),
             np.asarray([t for _, p in ooo for t, _ in p], np.int64),
             np.asarray([v for _, p in ooo for _, v in p], np.float64), out_of_order=True)
-
-
-def _encode_batch(batch: list[tuple[int, np.ndarray, np.ndarray]]) -> bytes:
-    refs = np.concatenate([np.full(len(ts), ref, dtype=np.uint64) for ref, ts, _ in batch])
-    ts = np.concatenate([t for _, t, _ in batch])
-    vals = np.concatenate([v for _, _, v in batch])
-    return _records.encode_samples(refs, ts, vals)
 
 
 def _labels_of(s: MemSeries) -> Labels:
