@@ -11,7 +11,9 @@ writes run on one worker thread, as the server hands requests to worker threads 
 * with ``--compact`` (needs a span over 3 h): process memory after ``DB.compact()`` on
   another thread, as the server's background thread runs it, and after ``malloc_trim(0)``,
   which tells memory the allocator holds apart from memory still in use; the walk then
-  comes last, so that its own garbage does not blur the figures;
+  comes last, so that its own garbage does not blur the figures. Also the CPU time and the
+  peak RSS (VmHWM, reset through ``/proc/self/clear_refs`` as each phase starts) of the cut
+  (collect + write the block + truncate the head) and of the WAL checkpoint, each apart;
 * with ``--loaded-blocks K``, instead: the memory K loaded blocks of the same series take
   (a block keeps its series index in memory; retention keeps many blocks loaded).
 
@@ -59,12 +61,45 @@ _LIBC = ctypes.CDLL("libc.so.6")
 _LIBC.mallinfo2.restype = _MallInfo2
 
 
-def rss() -> int:
+def rss(key: str = "VmRSS") -> int:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {key} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    """Start VmHWM afresh at the current RSS (Linux 4.0+), so a phase's own peak shows."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+class Phases:
+    """CPU seconds and peak RSS of the compaction's phases, by wrapping the DB's methods."""
+
+    def __init__(self, db: DB, base_rss: int) -> None:
+        self.cpu: Counter[str] = Counter()
+        self.peak: dict[str, int] = {}
+        self._base = base_rss
+        for name, attr in (("cut", "_cut_head_before"), ("checkpoint", "_checkpoint")):
+            setattr(db, attr, self._timed(name, getattr(db, attr)))
+
+    def _timed(self, name: str, fn):  # noqa: ANN202 - a bench-only wrapper
+        def run(*args, **kwargs):  # noqa: ANN202
+            reset_peak_rss()
+            t = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.cpu[name] += time.process_time() - t
+                self.peak[name] = max(self.peak.get(name, 0), rss("VmHWM") - self._base)
+        return run
+
+    def report(self, n: int) -> None:
+        for name in ("cut", "checkpoint"):
+            print(f"# {name}: {self.cpu[name]:.2f}s CPU, peak RSS growth "
+                  f"{self.peak.get(name, 0) / n:,.0f} B/series")
 
 
 def pymalloc() -> dict[str, int]:
@@ -156,20 +191,19 @@ def walk(db: DB, receiver: Receiver) -> Counter[str]:
             once("labels: name and value strings", value)
             out["postings: sets of refs"] += size(refs)
     out["postings: set of all refs"] += size(idx._all)
-    for b in db._blocks:  # each loaded block keeps its whole series index in memory
-        for e in b._entries:
-            out["blocks: _Entry objects + their ints"] += size(e) + sum(
-                size(v) for v in (e.mint, e.maxt, e.n, e.page, e.off, e.length)
-                if not -5 <= v <= 256)
-            once("blocks: Labels tuples", e.labels)
-            for pair in e.labels:
+    for b in db._blocks:  # each loaded block keeps its series index in memory, as columns
+        idx = b.index
+        for lb in idx.labels:
+            once("blocks: Labels tuples (shared through the DB's pool)", lb)
+            for pair in lb:
                 once("blocks: (name, value) tuples", pair)
                 for x in pair:
                     once("blocks: symbol strings", x)
-        out["blocks: entry list"] += size(b._entries)
-        out["blocks: postings sets + dicts"] += size(b.index._all) + size(b.index._postings) + sum(
-            size(values) + sum(size(refs) for refs in values.values())
-            for values in b.index._postings.values())
+        out["blocks: labels list"] += size(idx.labels)
+        out["blocks: numpy columns + postings"] += sum(
+            a.nbytes for a in vars(idx).values() if isinstance(a, np.ndarray))
+        out["blocks: symbol list + name ranges"] += size(idx.symbols) + size(idx._name_pairs)
+    out["labels pool dict"] += size(db._labels_pool._by_value)
     cache = receiver._labels
     out["receiver label cache: dict"] += size(cache)
     for raw in cache:
@@ -261,11 +295,13 @@ def main() -> None:
         else:  # the walk's own garbage would blur what the compaction leaves behind
             if not blocks:
                 raise SystemExit("--compact needs a --span-h over 3 so that a block is due")
+            phases = Phases(db, base["rss"])
             cpu = time.process_time()
             th = threading.Thread(target=db.compact)
             th.start()
             th.join()
             print(f"\n# compaction: {time.process_time() - cpu:.1f}s CPU")
+            phases.report(n)
             process_memory("after compaction (on another thread)", base, n)
             _LIBC.malloc_trim(0)
             growth = process_memory("after compaction and malloc_trim(0)", base, n)
