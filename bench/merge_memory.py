@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+from head_memory import reset_peak_rss, rss  # noqa: E402
 from ingest_remote_write import make_series  # noqa: E402
 
 from vigil.model.labels import Labels  # noqa: E402
@@ -32,14 +33,6 @@ from vigil.tsdb.head import SeriesData  # noqa: E402
 from vigil.tsdb.merge import merge_series_sets  # noqa: E402
 
 BLOCK_MS = 7_200_000
-
-
-def status_kb(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {key} in /proc/self/status")
 
 
 def main() -> None:
@@ -59,9 +52,8 @@ def main() -> None:
             blocks.append(Block(path))
         del labels
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        base = status_kb("VmRSS")
+        reset_peak_rss()
+        base = rss()
         cpu = time.process_time()
         if args.whole:
             sets = [b.select_set([], -(2**62), 2**62) for b in blocks]
@@ -71,7 +63,7 @@ def main() -> None:
             stream, end = merged_series(blocks)
             write_block(work, stream, end)
         cpu = time.process_time() - cpu
-        peak = status_kb("VmHWM") - base
+        peak = rss("VmHWM") - base
         for b in blocks:
             b.close()
     how = "whole group decoded first" if args.whole else "slices of series"
