@@ -76,12 +76,12 @@ def test_block_selects_what_the_head_index_selects(tmp_path) -> None:
 def test_select_reads_the_samples_of_the_matching_series(tmp_path) -> None:
     labels = _random_series(random.Random(5), 50)
     block = _block_of(tmp_path, labels)
-    got = block.select([Matcher(MatchType.REGEX, "instance", "h1.*")], 0, 5000)
+    got = list(block.select_set([Matcher(MatchType.REGEX, "instance", "h1.*")], 0, 5000))
     want = [(lb, i) for i, lb in enumerate(labels) if lb.get("instance").startswith("h1")]
     assert [(d.labels, d.values[1]) for d in got] == [(lb, float(i)) for lb, i in want]
     # A window inside the chunk trims it; one past it selects nothing.
-    assert [d.timestamps.tolist() for d in block.select([], 1500, 2500)] == [[2000]] * 50
-    assert block.select([], 2001, 9000) == []
+    assert [d.timestamps.tolist() for d in block.select_set([], 1500, 2500)] == [[2000]] * 50
+    assert list(block.select_set([], 2001, 9000)) == []
 
 
 def test_block_of_the_first_index_version_opens_and_answers(tmp_path) -> None:

@@ -50,7 +50,7 @@ from vigil.collect.httpclient import (
 )
 from vigil.collect.target import TargetStatus
 from vigil.errors import ParseError, StorageError
-from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.labels import METRIC_NAME, Labels, with_shared_pairs
 from vigil.model.relabel import Relabeller
 from vigil.selfmetrics import SelfMetrics
 from vigil.storage import STALE_NAN, Appender, Storage
@@ -317,8 +317,7 @@ class ScrapeLoop:
                     if labels is not None and not labels.get(METRIC_NAME):
                         labels = None  # nothing to store without a name
                 if labels is not None:
-                    shared = self._pairs.setdefault
-                    labels = tuple.__new__(Labels, [shared(p, p) for p in labels])
+                    labels = with_shared_pairs(labels, self._pairs)
             cache[s.labels] = labels
             if labels is not None:
                 kept.append((s, labels))

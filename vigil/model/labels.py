@@ -83,3 +83,10 @@ class Labels(tuple[tuple[str, str], ...]):
 def _sorted_labels(pairs: Iterable[tuple[str, str]]) -> Labels:
     """Labels from pairs already sorted by name with no empty values (not checked)."""
     return tuple.__new__(Labels, pairs)
+
+
+def with_shared_pairs(labels: Labels, pairs: dict[tuple[str, str], tuple[str, str]]) -> Labels:
+    """``labels`` rebuilt from the pair tuples in ``pairs`` (adding those it lacks), so that
+    series with a pair in common hold one tuple and one copy of its strings."""
+    shared = pairs.setdefault
+    return tuple.__new__(Labels, [shared(p, p) for p in labels])

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from vigil.errors import StorageError, VigilError
-from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.labels import METRIC_NAME, Labels, with_shared_pairs
 from vigil.remote import codec
 from vigil.remote._fastdecode import decode_labels, scan_write_request
 from vigil.storage import Storage
@@ -114,8 +114,7 @@ class Receiver:
                     len(value.encode("utf-8")) > lim.max_label_value_bytes:
                 raise codec.WireError(f"value of label {name!r} is {len(value.encode())} bytes, "
                                       f"more than the limit of {lim.max_label_value_bytes}")
-        shared = self._pairs.setdefault
-        labels = tuple.__new__(Labels, [shared(p, p) for p in Labels(pairs)])
+        labels = with_shared_pairs(Labels(pairs), self._pairs)
         if not labels.get(METRIC_NAME):
             raise codec.WireError(f"series {_brief(pairs)} has no {METRIC_NAME} label")
         return labels

@@ -235,21 +235,9 @@ class Block:
             bufs.append(self._page(p)[off:off + ln])
         return out_labels, bufs
 
-    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
-        out = []
-        for lb, buf in zip(*self._chunks(matchers, mint, maxt), strict=True):
-            ts, vals = chunkenc.decode(buf)
-            if mint > ts[0] or maxt < ts[-1]:
-                lo = int(ts.searchsorted(mint, "left"))
-                hi = int(ts.searchsorted(maxt, "right"))
-                ts, vals = ts[lo:hi], vals[lo:hi]
-            if len(ts):
-                out.append(SeriesData(lb, ts, vals))
-        return out
-
     def select_set(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
-        """Like :meth:`select`, as one :class:`SeriesSet` in label order; all chunks are
-        decoded together."""
+        """The samples in ``[mint, maxt]`` of the series matching ``matchers``, as one
+        :class:`SeriesSet` in label order; all chunks are decoded together."""
         labels, bufs = self._chunks(matchers, mint, maxt)
         ts, vals, counts = chunkenc.decode_many(bufs)
         sid = np.repeat(np.arange(len(labels), dtype=np.int64), counts)

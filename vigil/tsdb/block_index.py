@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -231,8 +231,14 @@ class BlockIndex:
                 return []
             k = lo + int(np.searchsorted(self._pair_value[lo:hi], v))
             return [k] if k < hi and self._pair_value[k] == v else []
+        return self._pairs_where(m.name, m.matches)
+
+    def _pairs_where(self, name: str, keep: Callable[[str], bool]) -> list[int]:
+        """The pairs of label ``name`` whose value ``keep`` accepts."""
+        lo, hi = self._pair_range(name)
+        sym = self.symbols
         return [k for k, v in zip(range(lo, hi), self._pair_value[lo:hi].tolist(), strict=True)
-                if m.matches(sym[v])]
+                if keep(sym[v])]
 
     def _series_with(self, pairs: list[int]) -> np.ndarray:
         """Series having any of ``pairs`` (ascending, unique)."""
@@ -259,9 +265,7 @@ class BlockIndex:
             if not m.matches_empty():
                 continue
             # Keeps series without the label; drops those whose value fails the matcher.
-            lo, hi = self._pair_range(m.name)
-            failing = [k for k, v in zip(range(lo, hi), self._pair_value[lo:hi].tolist(),
-                                         strict=True) if not m.matches(self.symbols[v])]
+            failing = self._pairs_where(m.name, lambda v, m=m: not m.matches(v))
             if failing:
                 result = np.setdiff1d(result, self._series_with(failing), assume_unique=True)
         return result

@@ -250,11 +250,7 @@ class Head:
             ordered = ordered[np.argsort(self._label_rank()[ordered], kind="stable")]
             got = self._gather(ordered.tolist(), mint, maxt)
             ooo_part = self._out_of_order_set(ordered, mint, maxt) if self.ooo else None
-        sid, ts, vals = got.decode()
-        in_order = assemble_series_set([s.labels for s in got.series], sid, ts, vals, mint, maxt)
-        if ooo_part is None or not len(ooo_part):
-            return in_order
-        return merge_series_sets([p for p in (in_order, ooo_part) if len(p)])
+        return _decoded(got, ooo_part, mint, maxt)
 
     def _gather(self, refs: list[int], mint: int, maxt: int) -> _Gathered:
         """Caller holds the lock. The samples of ``refs`` that may lie in ``[mint, maxt]``,
@@ -481,18 +477,24 @@ class HeadCut:
                 got = head._gather(refs.tolist(), MIN_TIME, maxt)
                 ooo_part = (head._out_of_order_set(refs, MIN_TIME, maxt, self.ooo_taken)
                             if head.ooo else None)
-            sid, ts, vals = got.decode()
-            picked = assemble_series_set([s.labels for s in got.series], sid, ts, vals,
-                                         MIN_TIME, maxt)
-            del sid, ts, vals, got  # the batch's copies, before the next batch makes its own
-            if ooo_part is not None and len(ooo_part):
-                picked = merge_series_sets([p for p in (picked, ooo_part) if len(p)])
+            picked = _decoded(got, ooo_part, MIN_TIME, maxt)
+            del got, ooo_part  # the batch's copies, before the next batch makes its own
             if not len(picked):
                 continue
             offsets = picked.offsets.tolist()
             pts, pvals = picked.timestamps, picked.values
             yield [SeriesData(lb, pts[x:y], pvals[x:y])
                    for lb, x, y in zip(picked.labels, offsets, offsets[1:], strict=False)]
+
+
+def _decoded(got: _Gathered, ooo_part: SeriesSet | None, mint: int, maxt: int) -> SeriesSet:
+    """The samples in ``[mint, maxt]`` of a read taken under the lock, out-of-order ones
+    merged in; decoded after the lock is released."""
+    sid, ts, vals = got.decode()
+    in_order = assemble_series_set([s.labels for s in got.series], sid, ts, vals, mint, maxt)
+    if ooo_part is None or not len(ooo_part):
+        return in_order
+    return merge_series_sets([p for p in (in_order, ooo_part) if len(p)])
 
 
 def _checkpoint_payloads(everyone: list[MemSeries], got: _Gathered, mvt: int,
