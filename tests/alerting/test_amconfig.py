@@ -112,3 +112,18 @@ def test_vigil_config_points_at_an_alertmanager_file(tmp_path):
         load_config(str(tmp_path / "vigil.yml"))
     assert str(info.value).startswith(f"{tmp_path / 'am.yml'}:19:")
     assert "undefined receiver 'nobody'" in str(info.value)
+
+
+@pytest.mark.parametrize("alerting, where, message", [
+    ("  resend_delay: soon\n", ":3:", "alerting.resend_delay"),
+    ("  route: {receiver: x}\n", ":3:", "move route into the Alertmanager file"),
+])
+def test_main_config_errors_beside_alertmanager_config_point_at_the_main_file(
+        tmp_path, alerting, where, message):
+    (tmp_path / "am.yml").write_text(AM)
+    main = tmp_path / "vigil.yml"
+    main.write_text("alerting:\n  alertmanager_config: am.yml\n" + alerting)
+    with pytest.raises(ConfigError) as info:
+        load_config(str(main))
+    assert str(info.value).startswith(f"{main}{where}"), str(info.value)
+    assert message in str(info.value)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from vigil.config.loader import validation_error
+from vigil.config.located import validation_error
 from vigil.config.model import AlertingConfig
 from vigil.config.yamlmarks import Marks, load_yaml, load_yaml_file
 

@@ -1,44 +1,44 @@
-"""Reading a configuration file into a :class:`Config`, with located errors."""
+"""Reading a configuration file into a :class:`Config`, with located errors.
+
+Reading files is loading, not validation: a main config whose alerting section is
+``alertmanager_config: alertmanager.yml`` has that file read here, before the model is
+validated, so the model's validators never touch the file system.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from pydantic import ValidationError
 
-from vigil.config.model import Config, LocatedValueError
+from vigil.config.amconfig import load_alertmanager_config
+from vigil.config.located import validation_error
+from vigil.config.model import AlertingConfig, Config
 from vigil.config.yamlmarks import Marks, format_path, load_yaml, load_yaml_file
-from vigil.errors import ConfigError
 
 
-def _message(err: dict) -> str:
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    msg = err.get("msg", "invalid value")
-    return msg.removeprefix("Value error, ")
-
-
-def _loc_to_yaml_path(loc: tuple) -> tuple:
-    # pydantic reports aliases as written in YAML (global, continue); keep ints as indexes.
-    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-
-
-def validation_error(exc: ValidationError, marks: Marks) -> ConfigError:
-    """The first error of a pydantic validation, located in the YAML source."""
-    first = exc.errors()[0]
-    path = _loc_to_yaml_path(first["loc"])
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, LocatedValueError):
-        path = (*path, *cause.path)
-    err = marks.error(_message(first), path)
-    extra = len(exc.errors()) - 1
-    if extra:
-        err.message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-        err.args = (str(err),)
-    return err
+def _alertmanager_file(data: dict[str, Any], marks: Marks) -> dict[str, Any]:
+    """``alerting: {alertmanager_config: alertmanager.yml}`` reads the alerting section
+    from an Alertmanager file (relative to this file); its errors point into it."""
+    alerting = data.get("alerting")
+    if not isinstance(alerting, dict) or alerting.get("alertmanager_config") is None:
+        return data
+    others = sorted(set(alerting) - {"alertmanager_config", "resend_delay"})
+    if others:
+        raise marks.error("alertmanager_config replaces the alerting section; "
+                          f"move {others[0]} into the Alertmanager file", ("alerting", others[0]))
+    path = str(alerting["alertmanager_config"])
+    if not os.path.isabs(path) and not marks.file.startswith("<"):
+        path = os.path.join(os.path.dirname(os.path.abspath(marks.file)), path)
+    loaded = load_alertmanager_config(path)
+    if "resend_delay" in alerting:
+        try:
+            delay = AlertingConfig.model_validate({"resend_delay": alerting["resend_delay"]})
+        except ValidationError as exc:
+            raise validation_error(exc, marks, ("alerting",)) from None
+        loaded = loaded.model_copy(update={"resend_delay": delay.resend_delay})
+    return {**data, "alerting": loaded}
 
 
 def parse_config(data: object, marks: Marks) -> Config:
@@ -46,7 +46,7 @@ def parse_config(data: object, marks: Marks) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise marks.error("the configuration must be a YAML mapping")
-    data = {**data, "source_file": marks.file}
+    data = _alertmanager_file({**data, "source_file": marks.file}, marks)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.config.durations import Duration, PositiveDuration
+from vigil.config.located import LocatedValueError
 from vigil.config.sizes import ByteSize
 from vigil.model.matchers import parse_matchers
 from vigil.model.regex import compile_go
@@ -23,15 +24,6 @@ from vigil.model.timeinterval import TimeIntervalError, compile_interval
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 DEFAULT_LISTEN = "127.0.0.1:9494"
-
-
-class LocatedValueError(ValueError):
-    """A validation error about a field below the one being validated; ``path`` is
-    relative to it, so the loader can point at the exact line."""
-
-    def __init__(self, message: str, path: tuple[str | int, ...]) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 class Section(BaseModel):
@@ -797,30 +789,6 @@ class Config(Section):
 
     # Where the config came from; relative paths in it resolve against this directory.
     source_file: str | None = Field(None, exclude=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _alertmanager_file(cls, data: object) -> object:
-        """``alerting: {alertmanager_config: alertmanager.yml}`` reads the alerting section
-        from an Alertmanager file (relative to this file); its errors point into it."""
-        alerting = data.get("alerting") if isinstance(data, dict) else None
-        if not isinstance(alerting, dict) or alerting.get("alertmanager_config") is None:
-            return data
-        from vigil.config.amconfig import load_alertmanager_config
-
-        others = sorted(set(alerting) - {"alertmanager_config", "resend_delay"})
-        if others:
-            raise LocatedValueError("alertmanager_config replaces the alerting section; "
-                                    f"move {others[0]} into the Alertmanager file", ("alerting", others[0]))
-        path = str(alerting["alertmanager_config"])
-        source = data.get("source_file")
-        if not os.path.isabs(path) and isinstance(source, str) and not source.startswith("<"):
-            path = os.path.join(os.path.dirname(os.path.abspath(source)), path)
-        loaded = load_alertmanager_config(path)
-        if "resend_delay" in alerting:
-            loaded = loaded.model_copy(update={"resend_delay": AlertingConfig.model_validate(
-                {"resend_delay": alerting["resend_delay"]}).resend_delay})
-        return {**data, "alerting": loaded}
 
     @model_validator(mode="after")
     def _unique_jobs(self) -> Config:
