@@ -15,7 +15,7 @@ import uvicorn
 from vigil.errors import ParseError
 from vigil.model.matchers import Matcher
 from vigil.promql import Engine, parse_expr
-from vigil.promql.ast import VectorSelector
+from vigil.promql.parser.ast import VectorSelector
 from vigil.selfmetrics import SelfMetrics
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app

@@ -259,7 +259,7 @@ class _Server(uvicorn.Server):
 
 
 def _selector_matchers(text: str):
-    from vigil.promql.ast import VectorSelector
+    from vigil.promql.parser.ast import VectorSelector
 
     expr = parse_expr(text)
     if not isinstance(expr, VectorSelector):

@@ -8,9 +8,8 @@ import pytest
 
 from vigil.errors import ParseError
 from vigil.model.matchers import MatchType
-from vigil.promql import ast
-from vigil.promql.lexer import lex
-from vigil.promql.parser import parse_duration_ms, parse_expr
+from vigil.promql.parser import ast, parse_duration_ms, parse_expr
+from vigil.promql.parser.lexer import lex
 
 # query -> canonical text printed back by str(expr)
 ROUND_TRIP = [

@@ -14,7 +14,6 @@ import numpy as np
 
 from vigil.errors import QueryError
 from vigil.model.labels import Labels
-from vigil.promql import ast
 from vigil.promql._block import (
     METADATA_LABELS,
     Block,
@@ -23,7 +22,8 @@ from vigil.promql._block import (
     group_reduce,
     group_sum,
 )
-from vigil.promql.ast import format_float, go_g
+from vigil.promql.parser import ast
+from vigil.promql.parser.ast import format_float, go_g
 
 if TYPE_CHECKING:
     from vigil.promql.engine import Evaluator

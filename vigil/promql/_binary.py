@@ -13,8 +13,8 @@ import numpy as np
 
 from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
-from vigil.promql import ast
 from vigil.promql._block import METADATA_LABELS, Block, ScalarSteps, group_ids
+from vigil.promql.parser import ast
 
 if TYPE_CHECKING:
     from vigil.promql.engine import Evaluator

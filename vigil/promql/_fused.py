@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vigil.promql import ast
 from vigil.promql._aggregate import grouped
 from vigil.promql._block import Block
 from vigil.promql._kernel import KERNEL_FUNCTIONS, evaluate_sum
 from vigil.promql._range_funcs import RANGE_FUNCTIONS
 from vigil.promql.functions import range_argument
+from vigil.promql.parser import ast
 
 if TYPE_CHECKING:
     from vigil.promql.engine import Evaluator

@@ -16,8 +16,8 @@ import numpy as np
 from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.model.matchers import Matcher, MatchType
-from vigil.promql import ast
 from vigil.promql._block import Block
+from vigil.promql.parser import ast
 
 if TYPE_CHECKING:
     from vigil.promql.engine import Evaluator

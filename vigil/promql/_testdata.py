@@ -13,8 +13,7 @@ import numpy as np
 
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
-from vigil.promql._literals import parse_duration_ms, parse_number
-from vigil.promql.parser import parse_expr
+from vigil.promql.parser import parse_duration_ms, parse_expr, parse_number
 from vigil.storage.interface import STALE_NAN, Series, SeriesSet
 
 

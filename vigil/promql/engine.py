@@ -21,7 +21,7 @@ import numpy as np
 
 from vigil.errors import QueryError, VigilError
 from vigil.model.labels import Labels
-from vigil.promql import _select, ast
+from vigil.promql import _select
 from vigil.promql._aggregate import eval_aggregate
 from vigil.promql._binary import eval_binary
 from vigil.promql._block import (
@@ -31,13 +31,12 @@ from vigil.promql._block import (
     StringValue,
     finalize_names,
 )
-from vigil.promql._durations import resolve
 from vigil.promql._extended import smoothed_instant
 from vigil.promql._fused import fused_sum
 from vigil.promql._kernel import any_window, instant_select
-from vigil.promql.ast import go_g
 from vigil.promql.functions import eval_call
-from vigil.promql.parser import parse_expr
+from vigil.promql.parser import ast, parse_expr, resolve_durations
+from vigil.promql.parser.ast import go_g
 from vigil.promql.value import (
     Matrix,
     QueryResult,
@@ -99,7 +98,7 @@ class Engine:
 
     def instant_query(self, query: str | ast.Expr, ts_ms: int) -> QueryResult:
         """Evaluate at one instant: a Vector, Scalar, String, or Matrix (range selector)."""
-        expr = resolve(self.parse(query), 0, 0)
+        expr = resolve_durations(self.parse(query), 0, 0)
         ev = Evaluator(self, _Window(ts_ms, ts_ms, 0))
         with _unexpected_as_query_error():
             val = ev.eval(expr, np.array([ts_ms], dtype=np.int64))
@@ -115,7 +114,7 @@ class Engine:
                              "Try a positive integer")
         if end_ms < start_ms:
             raise QueryError("end timestamp must not be before start time")
-        expr = resolve(self.parse(query), step_ms, end_ms - start_ms)
+        expr = resolve_durations(self.parse(query), step_ms, end_ms - start_ms)
         if expr.type not in (ast.SCALAR, ast.VECTOR):
             raise QueryError(f'invalid expression type "{ast.DOCUMENTED_TYPE[expr.type]}" for range '
                              "query, must be Scalar or instant Vector")

@@ -14,13 +14,13 @@ import numpy as np
 from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.model.matchers import MatchType
-from vigil.promql import ast
 from vigil.promql._block import Block, RangeArg, ScalarSteps, StringValue
 from vigil.promql._extended import eval_extended
 from vigil.promql._histogram import histogram_fraction, histogram_quantile, histogram_quantiles
 from vigil.promql._info import eval_info
 from vigil.promql._label_funcs import label_join, label_replace
 from vigil.promql._range_funcs import RANGE_FUNCTIONS, apply_range
+from vigil.promql.parser import ast
 
 if TYPE_CHECKING:
     from vigil.promql.engine import Evaluator

@@ -23,7 +23,6 @@ import numpy as np
 
 from vigil.errors import VigilError
 from vigil.model.labels import Labels
-from vigil.promql import ast
 from vigil.promql._quoting import unquote
 from vigil.promql._testdata import (
     LoadedStorage,
@@ -34,7 +33,7 @@ from vigil.promql._testdata import (
     parse_value,
 )
 from vigil.promql.engine import Engine
-from vigil.promql.parser import parse_expr
+from vigil.promql.parser import ast, parse_expr
 from vigil.promql.value import Matrix, Scalar, String, Vector
 
 __all__ = ["FileResult", "LoadedStorage", "almost_equal", "expand_values", "main",

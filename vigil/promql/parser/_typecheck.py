@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vigil.promql import ast
-from vigil.promql.ast import DOCUMENTED_TYPE, SCALAR, STRING, VECTOR
-from vigil.promql.functions_meta import FUNCTIONS
+from vigil.promql.parser import ast
+from vigil.promql.parser.ast import DOCUMENTED_TYPE, SCALAR, STRING, VECTOR
+from vigil.promql.parser.functions_meta import FUNCTIONS
 
 if TYPE_CHECKING:
-    from vigil.promql.parser import Parser
+    from vigil.promql.parser.parse import Parser
 
 
 def check(p: Parser, node: ast.Expr) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vigil.promql.ast import MATRIX, SCALAR, STRING, VECTOR
+from vigil.promql.parser.ast import MATRIX, SCALAR, STRING, VECTOR
 
 _TYPE = {"V": VECTOR, "M": MATRIX, "S": SCALAR, "T": STRING}
 

@@ -2,7 +2,7 @@
 
 Prometheus accepts arithmetic on durations inside brackets and after ``offset`` behind a
 feature flag. A constant expression is folded to milliseconds at parse time; one that uses
-``step()`` or ``range()`` is kept and resolved per query by :func:`resolve`.
+``step()`` or ``range()`` is kept and resolved per query by :func:`resolve_durations`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import math
 from typing import TYPE_CHECKING
 
 from vigil.errors import QueryError
-from vigil.promql import ast
-from vigil.promql._literals import parse_number
-from vigil.promql.lexer import DURATION, IDENTIFIER, KEYWORD, NUMBER, OP, PUNCT
+from vigil.promql.parser import ast
+from vigil.promql.parser._literals import parse_number
+from vigil.promql.parser.lexer import DURATION, IDENTIFIER, KEYWORD, NUMBER, OP, PUNCT
 
 if TYPE_CHECKING:
-    from vigil.promql.parser import Parser
+    from vigil.promql.parser.parse import Parser
 
 _PREC = {"+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "^": 6}
 _FUNCS = ("step", "range", "min_of", "max_of")
@@ -145,7 +145,7 @@ def needs_resolving(expr: ast.Expr) -> bool:
                for attr in ("offset_expr", "range_expr", "step_expr"))
 
 
-def resolve(expr: ast.Expr, step_ms: int, range_ms: int) -> ast.Expr:
+def resolve_durations(expr: ast.Expr, step_ms: int, range_ms: int) -> ast.Expr:
     """A copy of ``expr`` with every step()/range()-dependent duration computed."""
     if not needs_resolving(expr):
         return expr

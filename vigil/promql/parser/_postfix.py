@@ -6,14 +6,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from vigil.promql import ast
-from vigil.promql._durations import constant_ms, duration_expr, offset_operand
-from vigil.promql._literals import parse_number
-from vigil.promql.lexer import DURATION, KEYWORD, NUMBER, OP, PUNCT
+from vigil.promql.parser import ast
+from vigil.promql.parser._durations import constant_ms, duration_expr, offset_operand
+from vigil.promql.parser._literals import parse_number
+from vigil.promql.parser.lexer import DURATION, KEYWORD, NUMBER, OP, PUNCT
 
 if TYPE_CHECKING:
     from vigil.errors import ParseError
-    from vigil.promql.lexer import Token
+    from vigil.promql.parser.lexer import Token
 
 
 class Deferred(Exception):

@@ -1,9 +1,9 @@
-"""PromQL parser: :func:`parse_expr` turns query text into an :mod:`vigil.promql.ast` tree.
+"""PromQL parser: :func:`parse_expr` turns query text into an :mod:`vigil.promql.parser.ast` tree.
 
 A hand-written precedence-climbing parser that accepts the Prometheus 3.x grammar and
 reports errors in Prometheus's words and positions (``1:5: parse error: ...``). As in
 Prometheus, syntax is checked first and types only when the syntax is valid
-(:mod:`vigil.promql._typecheck`).
+(:mod:`vigil.promql.parser._typecheck`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import re
 from vigil.errors import ParseError
 from vigil.model.labels import METRIC_NAME
 from vigil.model.matchers import Matcher, MatchType
-from vigil.promql import ast
-from vigil.promql._literals import parse_duration_ms, parse_number
-from vigil.promql._postfix import PostfixMixin
 from vigil.promql._quoting import go_quote, unquote
-from vigil.promql._typecheck import check
-from vigil.promql.functions_meta import FUNCTIONS
-from vigil.promql.lexer import (
+from vigil.promql.parser import ast
+from vigil.promql.parser._literals import parse_duration_ms, parse_number
+from vigil.promql.parser._postfix import PostfixMixin
+from vigil.promql.parser._typecheck import check
+from vigil.promql.parser.functions_meta import FUNCTIONS
+from vigil.promql.parser.lexer import (
     AGGR,
     DURATION,
     EOF,
