@@ -24,7 +24,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from vigil.alerting.notify.integration import read_secret_file
+from vigil.alerting.notify.integration import read_secret_file, register_integration
 from vigil.alerting.notify.templates import (
     Notification,
     NotifyTemplate,
@@ -139,3 +139,6 @@ def _message(payload: dict[str, Any]) -> EmailMessage:
     else:
         msg.set_content(html, subtype="html")
     return msg
+
+
+register_integration("email", "email_configs", Email)

@@ -1,12 +1,17 @@
 """Integrations: one configured way of telling a receiver (a webhook URL, Slack, PagerDuty,
-e-mail). Each builds its payload from a flush and sends a stored payload."""
+e-mail). Each builds its payload from a flush and sends a stored payload.
+
+This module is below the integrations: it holds what they share (the protocol, HTTP status
+rules, secret files) and a registry. Each integration module registers its kind with
+:func:`register_integration`; the package (:mod:`vigil.alerting.notify`) imports them all, so
+:func:`build_integrations` finds every kind without importing the modules that import it."""
 
 from __future__ import annotations
 
 import email.utils
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -106,26 +111,56 @@ def _with_base_dir(cfg: _C, base_dir: str | None) -> _C:
     return cfg.model_copy(update=update) if update else cfg
 
 
+# Makes one integration from its name ("slack/0"), its config entry and the template library.
+IntegrationFactory = Callable[[str, Any, Sequence[tuple[str, str]]], Integration]
+
+
+@dataclass(frozen=True)
+class IntegrationKind:
+    """How one ``<kind>_configs`` list of a receiver becomes integrations."""
+
+    kind: str  # names the integrations: "slack" -> slack/0, slack/1, ...
+    configs_field: str  # the Receiver field holding its config entries: "slack_configs"
+    factory: IntegrationFactory
+
+
+_KINDS: dict[str, IntegrationKind] = {}
+
+
+def register_integration(kind: str, configs_field: str, factory: IntegrationFactory) -> None:
+    """Make ``configs_field`` entries of a receiver buildable as ``kind`` integrations."""
+    if configs_field not in Receiver.model_fields:
+        raise ValueError(f"Receiver has no field {configs_field!r}")
+    _KINDS[configs_field] = IntegrationKind(kind, configs_field, factory)
+
+
+def registered_integrations() -> dict[str, IntegrationKind]:
+    """The registered kinds by their Receiver field."""
+    return dict(_KINDS)
+
+
 def build_integrations(receiver: Receiver, *, base_dir: str | None = None,
                        library: Sequence[tuple[str, str]] = ()) -> list[Integration]:
-    """The receiver's integrations, named ``<kind>/<index>`` (``slack/0``), in config order.
+    """The receiver's integrations, named ``<kind>/<index>`` (``slack/0``), in the order of
+    the Receiver's fields, then of the entries.
 
     ``library`` is ``(file name, text)`` of Alertmanager template files (see
-    :func:`vigil.alerting.notify.templates.load_template_files`) whose named templates the integrations' texts may call.
+    :func:`vigil.alerting.notify.templates.load_template_files`) whose named templates the
+    integrations' texts may call.
 
     Relative ``*_file`` paths resolve against ``base_dir`` (the config file's directory);
     None leaves them relative to the working directory."""
-    # Imported here: the integrations import this module's helpers.
-    from vigil.alerting.notify.email import Email
-    from vigil.alerting.notify.pagerduty import PagerDuty
-    from vigil.alerting.notify.slack import Slack
-
-    integrations: list[Integration] = [
-        Webhook(f"webhook/{i}", cfg) for i, cfg in enumerate(receiver.webhook_configs)]
-    integrations += [Slack(f"slack/{i}", _with_base_dir(cfg, base_dir), library)
-                     for i, cfg in enumerate(receiver.slack_configs)]
-    integrations += [PagerDuty(f"pagerduty/{i}", _with_base_dir(cfg, base_dir), library)
-                     for i, cfg in enumerate(receiver.pagerduty_configs)]
-    integrations += [Email(f"email/{i}", _with_base_dir(cfg, base_dir), library)
-                     for i, cfg in enumerate(receiver.email_configs)]
+    integrations: list[Integration] = []
+    for field in Receiver.model_fields:
+        configs = getattr(receiver, field)
+        if not field.endswith("_configs") or not configs:
+            continue
+        kind = _KINDS.get(field)
+        if kind is None:
+            raise LookupError(f"no integration is registered for {field}")
+        integrations += [kind.factory(f"{kind.kind}/{i}", _with_base_dir(cfg, base_dir), library)
+                         for i, cfg in enumerate(configs)]
     return integrations
+
+
+register_integration("webhook", "webhook_configs", lambda name, cfg, _library: Webhook(name, cfg))

@@ -25,7 +25,11 @@ from typing import Any
 
 import httpx
 
-from vigil.alerting.notify.integration import raise_for_status, read_secret_file
+from vigil.alerting.notify.integration import (
+    raise_for_status,
+    read_secret_file,
+    register_integration,
+)
 from vigil.alerting.notify.payload import rfc3339
 from vigil.alerting.notify.templates import (
     Notification,
@@ -169,3 +173,6 @@ def _links(n: Notification) -> list[dict[str, str]]:
     if n.external_url:
         add(n.alerts_url, "Alerts in Vigil")
     return links
+
+
+register_integration("pagerduty", "pagerduty_configs", PagerDuty)

@@ -22,7 +22,11 @@ from typing import Any
 
 import httpx
 
-from vigil.alerting.notify.integration import raise_for_status, read_secret_file
+from vigil.alerting.notify.integration import (
+    raise_for_status,
+    read_secret_file,
+    register_integration,
+)
 from vigil.alerting.notify.templates import (
     AlertView,
     Notification,
@@ -171,3 +175,6 @@ def _alert_blocks(a: AlertView) -> list[dict[str, Any]]:
     return [_section("\n".join(lines)),
             {"type": "context",
              "elements": [{"type": "mrkdwn", "text": cut(" · ".join(context), MAX_SECTION_TEXT)}]}]
+
+
+register_integration("slack", "slack_configs", Slack)
