@@ -14,10 +14,11 @@ import vigil
 
 ROOT = Path(vigil.__file__).parent
 
-BASE = {"errors", "model"}
+BASE = {"errors", "model", "gocompat"}
 # Which stages each stage may import. Later stages see earlier ones; never the reverse.
 ALLOWED: dict[str, set[str]] = {
-    "errors": set(), "model": {"errors"}, "storage": BASE, "selfmetrics": set(),
+    "errors": set(), "gocompat": {"errors"}, "model": {"errors"}, "storage": BASE,
+    "selfmetrics": set(),
     "config": BASE,
     "tsdb": BASE | {"storage", "selfmetrics"},
     "collect": BASE | {"storage", "config", "selfmetrics"},

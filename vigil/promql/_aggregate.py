@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vigil.errors import QueryError
+from vigil.gocompat.quote import quote
 from vigil.model.labels import Labels
 from vigil.promql._block import (
     METADATA_LABELS,
@@ -317,7 +318,7 @@ def _ratio_hash(lb: Labels) -> float:
 
 def _count_values(blk: Block, label: str, node: ast.AggregateExpr, n: int) -> Block:
     if not _LABEL_NAME_OK.match(label):
-        raise QueryError(f'invalid label name "{label}"')
+        raise QueryError(f"invalid label name {quote(label)}")
     counts: dict[Labels, np.ndarray] = {}
     rows, cols = np.nonzero(blk.present)
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
