@@ -1,10 +1,11 @@
-"""The TCP and DNS probe modules and target resolution (see :mod:`.probe`)."""
+"""The TCP and DNS probe modules, target resolution, and the :class:`ProbeResult` they all
+fill in (see :mod:`.probe`, which runs them)."""
 
 from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import dns.exception
 import dns.message
@@ -15,12 +16,19 @@ import dns.rdatatype
 from vigil.collect.exporters._tls import client_context, earliest_expiry, tls_version
 from vigil.config.model import ProbeConfig
 
-if TYPE_CHECKING:
-    from vigil.collect.exporters.probe import ProbeResult
-
-__all__ = ["probe_dns", "probe_tcp", "resolve"]
+__all__ = ["ProbeResult", "probe_dns", "probe_tcp", "resolve"]
 
 _FAMILIES = {"ip4": socket.AF_INET, "ip6": socket.AF_INET6, "auto": socket.AF_UNSPEC}
+
+
+@dataclass
+class ProbeResult:
+    """What one probe found; ``metrics`` are module-specific samples (name -> value)."""
+
+    success: bool = False
+    error: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    tls_version: str | None = None
 
 
 def split_host_port(address: str) -> tuple[str, int]:

@@ -25,27 +25,16 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
 
 from vigil.collect.exporters._expfmt import Page
-from vigil.collect.exporters._probe_net import probe_dns, probe_tcp, resolve
+from vigil.collect.exporters._probe_net import ProbeResult, probe_dns, probe_tcp, resolve
 from vigil.collect.exporters._tls import client_context, earliest_expiry, tls_version
 from vigil.config.model import ProbeConfig
 
 __all__ = ["ProbeCollector", "ProbeResult"]
-
-
-@dataclass
-class ProbeResult:
-    """What one probe found; ``metrics`` are module-specific samples (name -> value)."""
-
-    success: bool = False
-    error: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    tls_version: str | None = None
 
 
 class ProbeCollector:
