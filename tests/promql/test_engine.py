@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from vigil.errors import QueryError
+from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql.engine import Engine
 from vigil.promql.value import Matrix, Scalar, String, Vector
@@ -321,7 +322,7 @@ def test_fill_modifier_evaluation() -> None:
     s.add_series({"__name__": "l", "k": "b"}, [0], [20.0])
     s.add_series({"__name__": "r", "k": "a"}, [0], [100.0])
     s.add_series({"__name__": "r", "k": "c"}, [0], [300.0])
-    eng = Engine(s, experimental=True)
+    eng = Engine(s, features=ALL_FEATURES)
     assert vec(eng.instant_query("l + fill(0) r", 0)) == {
         L(k="a"): 110.0, L(k="b"): 20.0, L(k="c"): 300.0}
     assert vec(eng.instant_query("l + fill_right(1) r", 0)) == {L(k="a"): 110.0, L(k="b"): 21.0}
@@ -331,7 +332,7 @@ def test_fill_modifier_evaluation() -> None:
 def test_duration_expressions_use_query_step() -> None:
     s = MemStorage()
     s.add_series({"__name__": "m"}, list(range(0, 100_000, 1000)), [1.0] * 100)
-    eng = Engine(s, experimental=True)
+    eng = Engine(s, features=ALL_FEATURES)
     m = eng.range_query("count_over_time(m[step() * 2])", 50_000, 60_000, 5_000).value
     assert isinstance(m, Matrix) and m.series[0].values.tolist() == [10.0, 10.0, 10.0]
     assert vec(eng.instant_query("count_over_time(m[10s + 5s])", 50_000)) == {L(): 15.0}

@@ -7,6 +7,12 @@ import math
 import pytest
 
 from vigil.errors import ParseError
+from vigil.model.features import (
+    ALL_FEATURES,
+    BINOP_FILL_MODIFIERS,
+    EXPERIMENTAL_FUNCTIONS,
+    EXTENDED_RANGE_SELECTORS,
+)
 from vigil.model.matchers import MatchType
 from vigil.promql.parser import ast, parse_duration_ms, parse_expr
 from vigil.promql.parser.lexer import lex
@@ -232,47 +238,81 @@ def test_parse_error_carries_position() -> None:
 
 
 def test_experimental_functions_need_opt_in() -> None:
-    assert isinstance(parse_expr('sort_by_label(x, "a")', experimental=True), ast.Call)
-    assert isinstance(parse_expr("limitk(2, x)", experimental=True), ast.AggregateExpr)
+    assert isinstance(parse_expr('sort_by_label(x, "a")', features=ALL_FEATURES), ast.Call)
+    assert isinstance(parse_expr("limitk(2, x)", features=ALL_FEATURES), ast.AggregateExpr)
+    only = {EXPERIMENTAL_FUNCTIONS}
+    assert isinstance(parse_expr('sort_by_label(x, "a")', features=only), ast.Call)
+    assert isinstance(parse_expr("limit_ratio(0.5, x)", features=only), ast.AggregateExpr)
+
+
+# Each feature gates exactly what Prometheus 3.14 gates, with its words and position.
+@pytest.mark.parametrize(("query", "feature", "message"), [
+    ('sort_by_label(x, "a")', EXPERIMENTAL_FUNCTIONS,
+     '1:1: parse error: function "sort_by_label" is not enabled'),
+    ("1 + step()", EXPERIMENTAL_FUNCTIONS, '1:5: parse error: function "step" is not enabled'),
+    ("sum(limitk(2, x))", EXPERIMENTAL_FUNCTIONS,
+     "1:5: parse error: limitk() is experimental and must be enabled with "
+     "--enable-feature=promql-experimental-functions"),
+    ("rate(x[5m] anchored)", EXTENDED_RANGE_SELECTORS,
+     "1:6: parse error: anchored modifier is experimental and not enabled"),
+    ("x smoothed", EXTENDED_RANGE_SELECTORS,
+     "1:1: parse error: smoothed modifier is experimental and not enabled"),
+    ("(a) + fill(0) b", BINOP_FILL_MODIFIERS,
+     "1:1: parse error: binop fill modifiers are experimental and not enabled"),
+    ("1 - a * on(x) fill_left(1) b", BINOP_FILL_MODIFIERS,
+     "1:5: parse error: binop fill modifiers are experimental and not enabled"),
+])
+def test_features_gate_syntax(query: str, feature: str, message: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_expr(query)
+    assert str(info.value) == message
+    with pytest.raises(ParseError):
+        parse_expr(query, features=ALL_FEATURES - {feature})
+    parse_expr(query, features={feature})
+
+
+def test_duration_expressions_need_no_flag() -> None:
+    # On by default since Prometheus 3.14; promql-duration-expr is accepted and changes nothing.
+    assert parse_expr("foo[5m + 1m]").range_ms == 360_000  # type: ignore[attr-defined]
+    assert str(parse_expr("x offset step()")) == "x offset step()"
 
 
 def test_duration_expressions_fold_to_constants() -> None:
-    e = parse_expr("rate(x[2m * 15])", experimental=True)
+    e = parse_expr("rate(x[2m * 15])", features=ALL_FEATURES)
     assert e.args[0].range_ms == 30 * 60_000  # type: ignore[attr-defined]
-    e = parse_expr("x[1h / 2 : 10s + 20s] offset (1m + 1m)", experimental=True)
+    e = parse_expr("x[1h / 2 : 10s + 20s] offset (1m + 1m)", features=ALL_FEATURES)
     assert isinstance(e, ast.SubqueryExpr)
     assert (e.range_ms, e.step_ms, e.offset_ms) == (1_800_000, 30_000, 120_000)
     # Without parentheses only one operand belongs to offset: (x offset 2) ^ 2.
-    e = parse_expr("x offset 2 ^ 2", experimental=True)
+    e = parse_expr("x offset 2 ^ 2", features=ALL_FEATURES)
     assert isinstance(e, ast.BinaryExpr) and e.lhs.offset_ms == 2000  # type: ignore[attr-defined]
     # step() stays symbolic until the query runs.
-    e = parse_expr("count_over_time(x[step() + 1s])", experimental=True)
+    e = parse_expr("count_over_time(x[step() + 1s])", features=ALL_FEATURES)
     ms = e.args[0]  # type: ignore[attr-defined]
     assert ms.range_expr is not None and str(e) == "count_over_time(x[step() + 1s])"
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("foo[5m + 1m]", "1:8: parse error: experimental duration expression is not enabled"),
     ("foo[5s/0d]", "1:7: parse error: division by zero"),
     ("foo[5s%0d]", "1:7: parse error: modulo by zero"),
     ("foo[0s]", "1:5: parse error: duration must be greater than 0"),
 ])
 def test_duration_expression_errors(query: str, message: str) -> None:
     with pytest.raises(ParseError) as info:
-        parse_expr(query, experimental="+" not in query)
+        parse_expr(query, features=ALL_FEATURES)
     assert str(info.value) == message
 
 
 def test_fill_modifiers() -> None:
-    e = parse_expr("a + on(x) fill_left(1) fill_right(-2) b", experimental=True)
+    e = parse_expr("a + on(x) fill_left(1) fill_right(-2) b", features=ALL_FEATURES)
     assert isinstance(e, ast.BinaryExpr) and e.matching is not None
     assert (e.matching.fill_lhs, e.matching.fill_rhs) == (1, -2)
     assert str(e) == "a + on (x) fill_left (1) fill_right (-2) b"
-    assert str(parse_expr("a + fill(0) b", experimental=True)) == "a + fill (0) b"
+    assert str(parse_expr("a + fill(0) b", features=ALL_FEATURES)) == "a + fill (0) b"
     with pytest.raises(ParseError, match="fill modifiers are experimental"):
         parse_expr("a + fill(0) b")
     with pytest.raises(ParseError, match="filling in missing series not allowed for set operators"):
-        parse_expr("a and fill(0) b", experimental=True)
+        parse_expr("a and fill(0) b", features=ALL_FEATURES)
     # "fill" is still an ordinary metric name.
     assert isinstance(parse_expr("fill + 1"), ast.BinaryExpr)
 

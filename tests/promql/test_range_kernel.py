@@ -16,6 +16,7 @@ import statistics
 import numpy as np
 import pytest
 
+from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql import _kernel
 from vigil.promql.engine import Engine
@@ -71,7 +72,7 @@ def engine() -> Engine:
     store = MemStorage()
     for lb, (ts, vs) in DATA.items():
         store.add_series(lb, ts, vs)
-    return Engine(store, experimental=True)
+    return Engine(store, features=ALL_FEATURES)
 
 
 def _is_stale(v: float) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,11 +22,9 @@ from vigil.promql._block import (
     group_reduce,
     group_sum,
 )
+from vigil.promql._context import EvalContext
 from vigil.promql.parser import ast
 from vigil.promql.parser.ast import format_float, go_g
-
-if TYPE_CHECKING:
-    from vigil.promql.engine import Evaluator
 
 _LABEL_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -59,7 +56,7 @@ def grouped(labels: list[Labels], grouping: list[str], without: bool
     return ids, [Labels(zip(names, key, strict=True)) for key in index]
 
 
-def eval_aggregate(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Block:
+def eval_aggregate(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block:
     blk = ev.eval_block(node.expr, ts)
     n = len(ts)
     op = node.op
@@ -261,7 +258,7 @@ def quantile_columns(v: np.ndarray, present: np.ndarray, q: np.ndarray) -> np.nd
     return np.where(cnt > 0, res, np.nan)
 
 
-def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: Evaluator) -> Block:
+def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: EvalContext) -> Block:
     n = blk.values.shape[1]
     if node.op in ("topk", "bottomk", "limitk"):
         if np.isnan(param).any():

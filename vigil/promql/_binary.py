@@ -7,17 +7,13 @@ whole ``[pairs, steps]`` arrays. Per-step rules (at most one match per signature
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.promql._block import METADATA_LABELS, Block, ScalarSteps, group_ids
+from vigil.promql._context import EvalContext
 from vigil.promql.parser import ast
-
-if TYPE_CHECKING:
-    from vigil.promql.engine import Evaluator
 
 
 def arith(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,7 +53,7 @@ def compare(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     raise QueryError(f'operator "{op}" not allowed for Scalar operations')
 
 
-def eval_binary(ev: Evaluator, node: ast.BinaryExpr, ts: np.ndarray):
+def eval_binary(ev: EvalContext, node: ast.BinaryExpr, ts: np.ndarray):
     lhs = ev.eval(node.lhs, ts)
     rhs = ev.eval(node.rhs, ts)
     op = node.op

@@ -8,22 +8,18 @@ Kahan-Neumaier compensation Prometheus's ``sum`` uses, series in order.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from vigil.promql._aggregate import grouped
 from vigil.promql._block import Block
+from vigil.promql._context import EvalContext
 from vigil.promql._kernel import KERNEL_FUNCTIONS, evaluate_sum
 from vigil.promql._range_funcs import RANGE_FUNCTIONS
 from vigil.promql.functions import range_argument
 from vigil.promql.parser import ast
 
-if TYPE_CHECKING:
-    from vigil.promql.engine import Evaluator
 
-
-def fused_sum(ev: Evaluator, node: ast.AggregateExpr, ts: np.ndarray) -> Block | None:
+def fused_sum(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block | None:
     """``node`` evaluated, if it is a ``sum`` of a range function the kernel computes over
     a plain range selector or subquery; else None (evaluate it the ordinary way)."""
     if node.op != "sum":

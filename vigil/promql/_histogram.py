@@ -7,15 +7,11 @@ same set of present buckets in one vectorised pass.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from vigil.model.labels import Labels
 from vigil.promql._block import Block, group_ids
-
-if TYPE_CHECKING:
-    from vigil.promql.engine import Evaluator
+from vigil.promql._context import EvalContext
 
 _SMALL_DELTA = 1e-12
 _MIN_NORMAL = 2.2250738585072014e-308
@@ -28,13 +24,14 @@ def _parse_le(text: str) -> float | None:
         return None
 
 
-def histogram_quantile(q: np.ndarray, blk: Block, ev: Evaluator) -> Block:
+def histogram_quantile(q: np.ndarray, blk: Block, ev: EvalContext) -> Block:
     """``histogram_quantile(q, buckets)`` for every step (q is per step)."""
 
     def fn(cols: np.ndarray, ub: np.ndarray, counts: np.ndarray, key: Labels) -> np.ndarray:
         res, forced = _bucket_quantile(q[cols], ub, counts)
         if forced:
-            suffix = f' for metric name "{key.name}"' if key.name else ""
+            name = key.name if ev.delayed_name_removal else ""
+            suffix = f' for metric name "{name}"' if name else ""
             ev.info("input to histogram_quantile needed to be fixed for monotonicity (see "
                     "https://prometheus.io/docs/prometheus/latest/querying/functions/"
                     "#histogram_quantile)" + suffix)
@@ -43,7 +40,7 @@ def histogram_quantile(q: np.ndarray, blk: Block, ev: Evaluator) -> Block:
     return _per_histogram(blk, ev, len(q), fn)
 
 
-def histogram_fraction(lower: np.ndarray, upper: np.ndarray, blk: Block, ev: Evaluator) -> Block:
+def histogram_fraction(lower: np.ndarray, upper: np.ndarray, blk: Block, ev: EvalContext) -> Block:
     """Fraction of observations between ``lower`` and ``upper`` (per step)."""
 
     def fn(cols: np.ndarray, ub: np.ndarray, counts: np.ndarray, key: Labels) -> np.ndarray:
@@ -53,7 +50,7 @@ def histogram_fraction(lower: np.ndarray, upper: np.ndarray, blk: Block, ev: Eva
     return _per_histogram(blk, ev, len(lower), fn)
 
 
-def histogram_quantiles(blk: Block, label: str, qs: list[np.ndarray], ev: Evaluator) -> Block:
+def histogram_quantiles(blk: Block, label: str, qs: list[np.ndarray], ev: EvalContext) -> Block:
     """One ``histogram_quantile`` per q, told apart by the label ``label`` = q."""
     parts = []
     for q in qs:
@@ -76,14 +73,16 @@ def _format_openmetrics(v: float) -> str:
     return repr(float(v))
 
 
-def _per_histogram(blk: Block, ev: Evaluator, n: int, fn) -> Block:
+def _per_histogram(blk: Block, ev: EvalContext, n: int, fn) -> Block:
     """Group bucket series into histograms and run ``fn(cols, upper_bounds, counts)``
     for each set of steps that share the same present buckets."""
     rows, keys, les = [], [], []
     for i, lb in enumerate(blk.labels):
         le = _parse_le(lb.get("le")) if lb.get("le") else None
         if le is None:
-            suffix = f' for metric name "{lb.name}"' if lb.name else ""
+            # Without delayed name removal Prometheus names no metric here.
+            name = lb.name if ev.delayed_name_removal else ""
+            suffix = f' for metric name "{name}"' if name else ""
             ev.warn(f'bucket label "le" is missing or has a malformed value of "{lb.get("le")}"'
                     + suffix)
             continue

@@ -9,7 +9,6 @@ rules (conflicts, missing info series) are easier to keep exact that way.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,10 +16,8 @@ from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.model.matchers import Matcher, MatchType
 from vigil.promql._block import Block
+from vigil.promql._context import EvalContext
 from vigil.promql.parser import ast
-
-if TYPE_CHECKING:
-    from vigil.promql.engine import Evaluator
 
 TARGET_INFO = "target_info"
 IDENTIFYING = ("instance", "job")
@@ -45,7 +42,7 @@ def _first_selector(expr: ast.Expr) -> tuple[int, ast.AtModifier | None]:
     return offset, at
 
 
-def eval_info(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def eval_info(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     base = ev.eval_block(args[0], ts)
     n = len(ts)
     data: dict[str, list[Matcher]] = {}

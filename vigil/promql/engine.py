@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from vigil.errors import QueryError, VigilError
+from vigil.model.features import DEFAULT_FEATURES, DELAYED_NAME_REMOVAL
 from vigil.model.labels import Labels
 from vigil.promql import _select
 from vigil.promql._aggregate import eval_aggregate
@@ -31,6 +31,7 @@ from vigil.promql._block import (
     StringValue,
     finalize_names,
 )
+from vigil.promql._context import EvalValue, QueryWindow
 from vigil.promql._extended import smoothed_instant
 from vigil.promql._fused import fused_sum
 from vigil.promql._kernel import any_window, instant_select
@@ -53,24 +54,13 @@ __all__ = ["DEFAULT_SUBQUERY_STEP_MS", "Engine", "Evaluator"]
 DEFAULT_SUBQUERY_STEP_MS = 60_000
 _STALE_BITS = int(np.array([STALE_NAN]).view(np.uint64)[0])
 
-EvalValue = Block | ScalarSteps | StringValue | RangeArg
-
-
-@dataclass(frozen=True)
-class _Window:
-    """What the query as a whole covers; ``@ start()`` / ``@ end()`` refer to it."""
-
-    start_ms: int
-    end_ms: int
-    step_ms: int
-
-
 class Engine:
     """Runs PromQL queries.
 
     ``lookback_delta_ms``: how far back an instant selector looks for a sample.
     ``timeout_s``: wall-clock budget per query. ``max_samples``: most samples one query may
-    load. ``experimental``: allow Prometheus's experimental functions.
+    load. ``features``: the enabled ``--enable-feature`` names (:mod:`vigil.model.features`);
+    the default is Prometheus's default.
     """
 
     def __init__(
@@ -80,26 +70,26 @@ class Engine:
         lookback_delta_ms: int = 300_000,
         timeout_s: float = 120.0,
         max_samples: int = 50_000_000,
-        experimental: bool = False,
+        features: Iterable[str] = DEFAULT_FEATURES,
         default_subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS,
     ) -> None:
         self.storage = storage
         self.lookback_delta_ms = lookback_delta_ms
         self.timeout_s = timeout_s
         self.max_samples = max_samples
-        self.experimental = experimental
+        self.features = frozenset(features)
         self.default_subquery_step_ms = default_subquery_step_ms
 
     def parse(self, query: str | ast.Expr) -> ast.Expr:
         """``query`` parsed with this engine's options (an Expr is returned as is)."""
         if isinstance(query, ast.Expr):
             return query
-        return parse_expr(query, experimental=self.experimental)
+        return parse_expr(query, features=self.features)
 
     def instant_query(self, query: str | ast.Expr, ts_ms: int) -> QueryResult:
         """Evaluate at one instant: a Vector, Scalar, String, or Matrix (range selector)."""
         expr = resolve_durations(self.parse(query), 0, 0)
-        ev = Evaluator(self, _Window(ts_ms, ts_ms, 0))
+        ev = Evaluator(self, QueryWindow(ts_ms, ts_ms, 0))
         with _unexpected_as_query_error():
             val = ev.eval(expr, np.array([ts_ms], dtype=np.int64))
             value = _instant_result(val, ts_ms)
@@ -119,7 +109,7 @@ class Engine:
             raise QueryError(f'invalid expression type "{ast.DOCUMENTED_TYPE[expr.type]}" for range '
                              "query, must be Scalar or instant Vector")
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        ev = Evaluator(self, _Window(start_ms, end_ms, step_ms))
+        ev = Evaluator(self, QueryWindow(start_ms, end_ms, step_ms))
         with _unexpected_as_query_error():
             val = ev.eval(expr, steps)
             value = _range_result(val, steps)
@@ -187,12 +177,13 @@ def _range_result(val: EvalValue, steps: np.ndarray) -> Matrix:
 class Evaluator:
     """Evaluates one query. Not shared between threads."""
 
-    def __init__(self, engine: Engine, window: _Window) -> None:
+    def __init__(self, engine: Engine, window: QueryWindow) -> None:
         self.engine = engine
         self.window = window
         self.lookback = engine.lookback_delta_ms
         self.deadline = time.monotonic() + engine.timeout_s
         self.samples = 0
+        self.delayed_name_removal = DELAYED_NAME_REMOVAL in engine.features
         self.warnings: list[str] = []
         self.infos: list[str] = []
 
@@ -231,6 +222,16 @@ class Evaluator:
     # -- dispatch --------------------------------------------------------------------
     def eval(self, expr: ast.Expr, ts: np.ndarray) -> EvalValue:
         """Value of ``expr`` at each time in ``ts`` (int64 ms)."""
+        val = self._eval_node(expr, ts)
+        if (not self.delayed_name_removal and isinstance(val, Block) and val.drop is not None
+                and val.drop.any()):
+            # Prometheus's default: the function or operator that drops the metric name
+            # drops it at once, so a parent sees no name and two series that become equal
+            # are an error here. With delayed removal the rows stay flagged until the end.
+            val = finalize_names(val)
+        return val
+
+    def _eval_node(self, expr: ast.Expr, ts: np.ndarray) -> EvalValue:
         self.check_deadline()
         n = len(ts)
         if isinstance(expr, ast.NumberLiteral):

@@ -7,7 +7,6 @@ functions in :mod:`vigil.promql._label_funcs` and :mod:`vigil.promql._histogram`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,15 +14,13 @@ from vigil.errors import QueryError
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.model.matchers import MatchType
 from vigil.promql._block import Block, RangeArg, ScalarSteps, StringValue
+from vigil.promql._context import EvalContext
 from vigil.promql._extended import eval_extended
 from vigil.promql._histogram import histogram_fraction, histogram_quantile, histogram_quantiles
 from vigil.promql._info import eval_info
 from vigil.promql._label_funcs import label_join, label_replace
 from vigil.promql._range_funcs import RANGE_FUNCTIONS, apply_range
 from vigil.promql.parser import ast
-
-if TYPE_CHECKING:
-    from vigil.promql.engine import Evaluator
 
 _SIMPLE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "ln": np.log,
@@ -38,7 +35,7 @@ _DATE_FUNCS = {"day_of_month", "day_of_week", "day_of_year", "days_in_month", "h
                "minute", "month", "year"}
 
 
-def eval_call(ev: Evaluator, node: ast.Call, ts: np.ndarray):
+def eval_call(ev: EvalContext, node: ast.Call, ts: np.ndarray):
     name = node.func
     args = node.args
     if name in RANGE_FUNCTIONS:
@@ -101,7 +98,7 @@ def eval_call(ev: Evaluator, node: ast.Call, ts: np.ndarray):
 _COUNTER_SUFFIXES = ("_total", "_sum", "_count", "_bucket")
 
 
-def range_argument(ev: Evaluator, node: ast.Call, expr: ast.Expr, ts: np.ndarray) -> RangeArg:
+def range_argument(ev: EvalContext, node: ast.Call, expr: ast.Expr, ts: np.ndarray) -> RangeArg:
     """The range-vector argument ``expr`` of call ``node``, evaluated; rate and increase
     of a selector add Prometheus's hint about names that do not look like counters."""
     rng = ev.eval(expr, ts)
@@ -112,7 +109,7 @@ def range_argument(ev: Evaluator, node: ast.Call, expr: ast.Expr, ts: np.ndarray
     return rng
 
 
-def _check_counter_names(ev: Evaluator, rng: RangeArg) -> None:
+def _check_counter_names(ev: EvalContext, rng: RangeArg) -> None:
     # A range vector only holds series with samples in some window, so every name in it
     # was read. One look per distinct name: thousands of series usually share one.
     for name in dict.fromkeys(lb.name for lb in rng.labels):
@@ -121,13 +118,13 @@ def _check_counter_names(ev: Evaluator, rng: RangeArg) -> None:
                     f'_total/_sum/_count/_bucket: "{name}"')
 
 
-def _string_arg(ev: Evaluator, expr: ast.Expr, ts: np.ndarray) -> str:
+def _string_arg(ev: EvalContext, expr: ast.Expr, ts: np.ndarray) -> str:
     val = ev.eval(expr, ts)
     assert isinstance(val, StringValue)
     return val.value
 
 
-def _clamp(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _clamp(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     blk = ev.eval_block(args[0], ts)
     lo = ev.eval_scalar(args[1], ts)[None, :]
     hi = ev.eval_scalar(args[2], ts)[None, :]
@@ -138,7 +135,7 @@ def _clamp(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
 
 
 def _clamp_one(which: str):
-    def fn(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+    def fn(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
         blk = ev.eval_block(args[0], ts)
         bound = ev.eval_scalar(args[1], ts)[None, :]
         vals = np.maximum(blk.values, bound) if which == "min" else np.minimum(blk.values, bound)
@@ -147,7 +144,7 @@ def _clamp_one(which: str):
     return fn
 
 
-def _round(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _round(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     blk = ev.eval_block(args[0], ts)
     to = ev.eval_scalar(args[1], ts)[None, :] if len(args) > 1 else np.ones((1, len(ts)))
     with np.errstate(all="ignore"):
@@ -156,7 +153,7 @@ def _round(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
     return Block(blk.labels, vals, blk.present, np.ones(len(blk), dtype=bool))
 
 
-def _timestamp(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _timestamp(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     arg = args[0]
     while isinstance(arg, ast.ParenExpr):
         arg = arg.expr
@@ -168,12 +165,12 @@ def _timestamp(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
     return Block(blk.labels, vals, blk.present, np.ones(len(blk), dtype=bool))
 
 
-def _vector(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _vector(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     v = ev.eval_scalar(args[0], ts)
     return Block([Labels()], v[None, :].copy(), np.ones((1, len(ts)), dtype=bool))
 
 
-def _scalar(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
+def _scalar(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
     blk = ev.eval_block(args[0], ts)
     if len(blk) == 0:
         return ScalarSteps(np.full(len(ts), np.nan))
@@ -202,13 +199,13 @@ def _absent_labels(expr: ast.Expr) -> Labels:
     return Labels(out)
 
 
-def _absent(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _absent(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     blk = ev.eval_block(args[0], ts)
     any_present = blk.present.any(axis=0) if len(blk) else np.zeros(len(ts), dtype=bool)
     return Block([_absent_labels(args[0])], np.ones((1, len(ts))), ~any_present[None, :]).compact()
 
 
-def _absent_over_time(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _absent_over_time(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
     rng = ev.eval(args[0], ts)
     assert isinstance(rng, RangeArg)
     lo, hi = rng.bounds()
@@ -217,7 +214,7 @@ def _absent_over_time(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Bl
 
 
 def _sort(desc: bool):
-    def fn(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+    def fn(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
         blk = ev.eval_block(args[0], ts)
         if len(ts) != 1 or len(blk) == 0:
             return blk
@@ -230,7 +227,7 @@ def _sort(desc: bool):
 
 
 def _sort_by_label(desc: bool):
-    def fn(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> Block:
+    def fn(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> Block:
         blk = ev.eval_block(args[0], ts)
         names = [_string_arg(ev, a, ts) for a in args[1:]]
         order = sorted(range(len(blk)), key=lambda i: (
@@ -253,7 +250,7 @@ def _natural_labels(lb: Labels) -> list:
 
 
 def _window_scalar(which: str):
-    def fn(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
+    def fn(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
         w = ev.window
         value = {"step": w.step_ms, "range": w.end_ms - w.start_ms,
                  "start": w.start_ms, "end": w.end_ms}[which] / 1000.0
@@ -263,22 +260,22 @@ def _window_scalar(which: str):
 
 
 def _min_max_of(which: str):
-    def fn(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
+    def fn(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
         a, b = ev.eval_scalar(args[0], ts), ev.eval_scalar(args[1], ts)
         return ScalarSteps(np.minimum(a, b) if which == "min" else np.maximum(a, b))
 
     return fn
 
 
-def _time(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
+def _time(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
     return ScalarSteps(ts / 1000.0)
 
 
-def _pi(ev: Evaluator, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
+def _pi(ev: EvalContext, args: list[ast.Expr], ts: np.ndarray) -> ScalarSteps:
     return ScalarSteps(np.full(len(ts), np.pi))
 
 
-def _date_func(ev: Evaluator, name: str, args: list[ast.Expr], ts: np.ndarray) -> Block:
+def _date_func(ev: EvalContext, name: str, args: list[ast.Expr], ts: np.ndarray) -> Block:
     if args:
         blk = ev.eval_block(args[0], ts)
     else:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from vigil.errors import VigilError
+from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql._quoting import unquote
 from vigil.promql._testdata import (
@@ -92,7 +93,7 @@ def run_file(path: str | Path, *, verbose: bool = False) -> FileResult:
     lines = Path(path).read_text().splitlines()
     res = FileResult(Path(path).name)
     store = LoadedStorage()
-    engine = Engine(store, experimental=True, max_samples=50_000_000)
+    engine = Engine(store, features=ALL_FEATURES, max_samples=50_000_000)
     hist_metrics: set[str] = set()
     i = 0
     while i < len(lines):
@@ -320,7 +321,7 @@ def _check_at_modifier_variants(engine: Engine, case: EvalCase) -> str | None:
     """Prometheus re-runs instant cases with ``@ <eval time>`` on every selector at other
     evaluation times: the result must not change (step invariance)."""
     t = case.end_ms
-    fixed = with_at_modifiers(parse_expr(case.expr, experimental=True), t)
+    fixed = with_at_modifiers(parse_expr(case.expr, features=ALL_FEATURES), t)
     if fixed is None:
         return None
     text = str(fixed)

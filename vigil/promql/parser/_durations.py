@@ -1,7 +1,7 @@
 """Duration expressions: ``foo[5m + 1m]``, ``foo offset step() * 2``, ``x[1h:step()]``.
 
-Prometheus accepts arithmetic on durations inside brackets and after ``offset`` behind a
-feature flag. A constant expression is folded to milliseconds at parse time; one that uses
+Prometheus 3.14 accepts arithmetic on durations inside brackets and after ``offset``
+always (its ``promql-duration-expr`` flag became a no-op), and so does Vigil. A constant expression is folded to milliseconds at parse time; one that uses
 ``step()`` or ``range()`` is kept and resolved per query by :func:`resolve_durations`.
 """
 
@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING
 
 from vigil.errors import QueryError
 from vigil.promql.parser import ast
+from vigil.promql.parser._cursor import TokenCursor
 from vigil.promql.parser._literals import parse_number
 from vigil.promql.parser.lexer import DURATION, IDENTIFIER, KEYWORD, NUMBER, OP, PUNCT
-
-if TYPE_CHECKING:
-    from vigil.promql.parser.parse import Parser
 
 _PREC = {"+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "^": 6}
 _FUNCS = ("step", "range", "min_of", "max_of")
 
 
-def _word(p: Parser) -> str | None:
+def _word(p: TokenCursor) -> str | None:
     t = p.peek()
     if t.type in (KEYWORD, IDENTIFIER) and t.val.lower() in _FUNCS:
         n = p.peek(1)
@@ -32,12 +29,7 @@ def _word(p: Parser) -> str | None:
     return None
 
 
-def _experimental(p: Parser, pos: int) -> None:
-    if not p.experimental:
-        raise p.err(pos, "experimental duration expression is not enabled")
-
-
-def duration_expr(p: Parser, context: str, min_prec: int = 0) -> ast.Expr:
+def duration_expr(p: TokenCursor, context: str, min_prec: int = 0) -> ast.Expr:
     """A full duration expression (binary operators allowed)."""
     lhs = _unary(p, context)
     while True:
@@ -46,14 +38,13 @@ def duration_expr(p: Parser, context: str, min_prec: int = 0) -> ast.Expr:
             return lhs
         op = t.val
         p.next()
-        _experimental(p, t.pos)
         rhs = duration_expr(p, context, _PREC[op] if op == "^" else _PREC[op] + 1)
         if op in ("/", "%") and isinstance(rhs, ast.NumberLiteral) and rhs.val == 0:
             raise p.err(t.pos, "division by zero" if op == "/" else "modulo by zero")
         lhs = ast.DurationExpr(op, lhs, rhs)
 
 
-def _unary(p: Parser, context: str) -> ast.Expr:
+def _unary(p: TokenCursor, context: str) -> ast.Expr:
     t = p.peek()
     if t.type == OP and t.val in ("+", "-"):
         p.next()
@@ -70,7 +61,7 @@ def _apply_sign(sign: str, operand: ast.Expr) -> ast.Expr:
     return ast.DurationExpr("neg", None, operand)
 
 
-def _atom(p: Parser, context: str) -> ast.Expr:
+def _atom(p: TokenCursor, context: str) -> ast.Expr:
     t = p.peek()
     if t.type == NUMBER:
         p.next()
@@ -82,7 +73,6 @@ def _atom(p: Parser, context: str) -> ast.Expr:
         return ast.NumberLiteral(p.duration_value(t) / 1000, duration=True)
     word = _word(p)
     if word is not None:
-        _experimental(p, t.pos)
         p.next()
         p.expect("(", context)
         if word in ("step", "range"):
@@ -94,7 +84,6 @@ def _atom(p: Parser, context: str) -> ast.Expr:
         p.expect(")", context)
         return ast.DurationExpr(word, a, b)
     if t.type == PUNCT and t.val == "(":
-        _experimental(p, t.pos)
         p.next()
         inner = duration_expr(p, context)
         p.expect(")", context)
@@ -104,7 +93,7 @@ def _atom(p: Parser, context: str) -> ast.Expr:
     raise p.unexpected(t, context, "number, duration, step(), or range()")
 
 
-def offset_operand(p: Parser) -> ast.Expr:
+def offset_operand(p: TokenCursor) -> ast.Expr:
     """What follows ``offset``: one signed operand; "foo offset 2 ^ 2" is "(foo offset 2) ^ 2"."""
     t = p.peek()
     if t.type == OP and t.val in ("+", "-"):
@@ -113,7 +102,7 @@ def offset_operand(p: Parser) -> ast.Expr:
     return _atom(p, "offset")
 
 
-def _check_range(p: Parser, pos: int, seconds: float) -> None:
+def _check_range(p: TokenCursor, pos: int, seconds: float) -> None:
     if not math.isfinite(seconds) or abs(seconds) * 1000 > (1 << 63) // 1_000_000:
         raise p.err(pos, "duration out of range")
 

@@ -1,38 +1,24 @@
 """Parsing of what may follow a selector or subquery: ``[range]``, ``[range:step]``,
-``offset``, ``@`` and the ``anchored``/``smoothed`` modifiers (a mixin of the parser)."""
+``offset``, ``@`` and the ``anchored``/``smoothed`` modifiers (the base of the parser)."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
+from vigil.model.features import EXTENDED_RANGE_SELECTORS
 from vigil.promql.parser import ast
+from vigil.promql.parser._cursor import TokenCursor
 from vigil.promql.parser._durations import constant_ms, duration_expr, offset_operand
 from vigil.promql.parser._literals import parse_number
 from vigil.promql.parser.lexer import DURATION, KEYWORD, NUMBER, OP, PUNCT
-
-if TYPE_CHECKING:
-    from vigil.errors import ParseError
-    from vigil.promql.parser.lexer import Token
 
 
 class Deferred(Exception):
     """An error whose position is the start of the expression being modified."""
 
 
-class PostfixMixin:
-    if TYPE_CHECKING:
-        def peek(self, k: int = 0) -> Token: ...
-        def next(self) -> Token: ...
-        def err(self, pos: int, msg: str) -> ParseError: ...
-        def unexpected(self, tok: Token, context: str = "", expected: str = "") -> ParseError: ...
-        def expect(self, val: str, context: str = "") -> Token: ...
-        def span(self, node: ast.Expr, start: int, end: int) -> ast.Expr: ...
-        def start(self, node: ast.Expr) -> int: ...
-        def last_end(self) -> int: ...
-        def duration_value(self, t: Token) -> int: ...
-        spans: dict[int, tuple[int, int]]
-        experimental: bool
+class Postfix(TokenCursor):
+    """The postfix part of the grammar; :class:`~vigil.promql.parser.parse.Parser` extends it."""
 
     # -- postfix: [range], [range:step], offset, @ ------------------------------------
     def postfix(self, expr: ast.Expr) -> ast.Expr:
@@ -148,7 +134,7 @@ class PostfixMixin:
 
     def set_extended(self, expr: ast.Expr, mode: str) -> None:
         start = self.start(expr)
-        if not self.experimental:
+        if EXTENDED_RANGE_SELECTORS not in self.features:
             raise self.err(start, f"{mode} modifier is experimental and not enabled")
         if isinstance(expr, ast.SubqueryExpr):
             raise self.err(start, f"{mode} modifier is not supported for subqueries")

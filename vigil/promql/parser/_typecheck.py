@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from vigil.promql.parser import ast
+from vigil.promql.parser._cursor import TokenCursor
 from vigil.promql.parser.ast import DOCUMENTED_TYPE, SCALAR, STRING, VECTOR
 from vigil.promql.parser.functions_meta import FUNCTIONS
 
-if TYPE_CHECKING:
-    from vigil.promql.parser.parse import Parser
 
-
-def check(p: Parser, node: ast.Expr) -> str:
+def check(p: TokenCursor, node: ast.Expr) -> str:
     """Check ``node`` and its children; return its type; raise the first ParseError."""
     if isinstance(node, ast.AggregateExpr):
         _expect(p, node.expr, VECTOR, "aggregation expression")
@@ -44,7 +40,7 @@ def check(p: Parser, node: ast.Expr) -> str:
     return node.type
 
 
-def _expect(p: Parser, node: ast.Expr | None, want: str, context: str) -> None:
+def _expect(p: TokenCursor, node: ast.Expr | None, want: str, context: str) -> None:
     assert node is not None
     t = check(p, node)
     if t != want:
@@ -52,7 +48,7 @@ def _expect(p: Parser, node: ast.Expr | None, want: str, context: str) -> None:
                                    f"got {DOCUMENTED_TYPE[t]}")
 
 
-def _op_pos(p: Parser, node: ast.BinaryExpr) -> int:
+def _op_pos(p: TokenCursor, node: ast.BinaryExpr) -> int:
     pos = p.end(node.lhs)
     raw = p.query.encode()
     while pos < len(raw) and raw[pos:pos + 1].isspace():
@@ -61,7 +57,7 @@ def _op_pos(p: Parser, node: ast.BinaryExpr) -> int:
     return pos
 
 
-def _check_binary(p: Parser, n: ast.BinaryExpr) -> None:
+def _check_binary(p: TokenCursor, n: ast.BinaryExpr) -> None:
     lt = check(p, n.lhs)
     rt = check(p, n.rhs)
     vm = n.matching
@@ -94,7 +90,7 @@ def _check_binary(p: Parser, n: ast.BinaryExpr) -> None:
         raise p.err(start, f'set operator "{n.op}" not allowed in binary scalar expression')
 
 
-def _check_call(p: Parser, n: ast.Call) -> None:
+def _check_call(p: TokenCursor, n: ast.Call) -> None:
     fn = FUNCTIONS[n.func]
     nargs = len(fn.arg_types)
     start = p.start(n)

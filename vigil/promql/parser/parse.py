@@ -9,14 +9,15 @@ Prometheus, syntax is checked first and types only when the syntax is valid
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from vigil.errors import ParseError
+from vigil.model.features import BINOP_FILL_MODIFIERS, DEFAULT_FEATURES, EXPERIMENTAL_FUNCTIONS
 from vigil.model.labels import METRIC_NAME
 from vigil.model.matchers import Matcher, MatchType
 from vigil.promql._quoting import go_quote, unquote
 from vigil.promql.parser import ast
 from vigil.promql.parser._literals import parse_duration_ms, parse_number
-from vigil.promql.parser._postfix import PostfixMixin
+from vigil.promql.parser._postfix import Postfix
 from vigil.promql.parser._typecheck import check
 from vigil.promql.parser.functions_meta import FUNCTIONS
 from vigil.promql.parser.lexer import (
@@ -30,9 +31,6 @@ from vigil.promql.parser.lexer import (
     OP,
     PUNCT,
     STRING,
-    Token,
-    lex,
-    parse_error,
 )
 
 __all__ = ["PRECEDENCE", "Parser", "parse_duration_ms", "parse_expr", "parse_number"]
@@ -49,56 +47,8 @@ PRECEDENCE = {
 _UNARY_PREC = 5  # unary minus binds like "*": -a^b is -(a^b), -a*b is (-a)*b
 _PARAM_AGGS = {"topk", "bottomk", "count_values", "quantile", "limitk", "limit_ratio"}
 
-class Parser(PostfixMixin):
+class Parser(Postfix):
     """Parses one query. Use :func:`parse_expr`; the class is public for its helpers."""
-
-    def __init__(self, query: str, *, experimental: bool = False) -> None:
-        self.query = query
-        self.experimental = experimental
-        self.toks = lex(query)
-        self.i = 0
-        # Byte offset ranges of nodes, keyed by id(node); nodes stay alive in the tree.
-        self.spans: dict[int, tuple[int, int]] = {}
-
-    # -- helpers -------------------------------------------------------------------------
-    def peek(self, k: int = 0) -> Token:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
-
-    def next(self) -> Token:
-        t = self.toks[self.i]
-        if t.type != EOF:
-            self.i += 1
-        return t
-
-    def err(self, pos: int, msg: str) -> ParseError:
-        return parse_error(self.query, pos, msg)
-
-    def unexpected(self, tok: Token, context: str = "", expected: str = "") -> ParseError:
-        msg = f"unexpected {tok.describe()}"
-        if context:
-            msg += f" in {context}"
-        if expected:
-            msg += f", expected {expected}"
-        return self.err(tok.pos, msg)
-
-    def expect(self, val: str, context: str = "") -> Token:
-        t = self.peek()
-        if t.type == PUNCT and t.val == val:
-            return self.next()
-        raise self.unexpected(t, context, go_quote(val))
-
-    def span(self, node: ast.Expr, start: int, end: int) -> ast.Expr:
-        self.spans[id(node)] = (start, end)
-        return node
-
-    def start(self, node: ast.Expr) -> int:
-        return self.spans[id(node)][0]
-
-    def end(self, node: ast.Expr) -> int:
-        return self.spans[id(node)][1]
-
-    def last_end(self) -> int:
-        return self.toks[self.i - 1].end if self.i else 0
 
     # -- grammar -------------------------------------------------------------------------
     def parse(self) -> ast.Expr:
@@ -124,6 +74,12 @@ class Parser(PostfixMixin):
             self.next()
             return_bool, matching = self.bin_modifiers(op)
             rhs = self.binary(prec if op == "^" else prec + 1)
+            if ((matching.fill_lhs is not None or matching.fill_rhs is not None)
+                    and BINOP_FILL_MODIFIERS not in self.features):
+                # Prometheus checks this once the whole expression is built and reports it
+                # at the expression's start.
+                raise self.err(self.start(lhs), "binop fill modifiers are experimental and not "
+                                                "enabled")
             node = ast.BinaryExpr(op, lhs, rhs, return_bool, matching)
             self.spans[id(node)] = (self.start(lhs), self.end(rhs))
             lhs = node
@@ -156,8 +112,6 @@ class Parser(PostfixMixin):
             if not (t.type == IDENTIFIER and word in ("fill", "fill_left", "fill_right")
                     and self.peek(1).type == PUNCT and self.peek(1).val == "("):
                 return
-            if not self.experimental:
-                raise self.err(t.pos, "binop fill modifiers are experimental and not enabled")
             self.next()
             self.next()
             sign = 1.0
@@ -264,12 +218,6 @@ class Parser(PostfixMixin):
             return self.selector(t.val, t.pos)
         raise self.unexpected(t)
 
-    def duration_value(self, t: Token) -> int:
-        try:
-            return parse_duration_ms(t.val)
-        except ValueError as e:
-            raise self.err(t.pos, str(e)) from None
-
     def selector(self, name: str, start: int) -> ast.Expr:
         matchers: list[Matcher] = []
         end = self.last_end()
@@ -349,7 +297,7 @@ class Parser(PostfixMixin):
         if len(args) != want:
             raise self.err(t.pos, "wrong number of arguments for aggregate expression provided, "
                                   f"expected {want}, got {len(args)}")
-        if op in ("limitk", "limit_ratio") and not self.experimental:
+        if op in ("limitk", "limit_ratio") and EXPERIMENTAL_FUNCTIONS not in self.features:
             raise self.err(t.pos, f"{op}() is experimental and must be enabled with "
                                   "--enable-feature=promql-experimental-functions")
         param = args[0] if want == 2 else None
@@ -382,16 +330,16 @@ class Parser(PostfixMixin):
         fn = FUNCTIONS.get(t.val if t.type == IDENTIFIER else t.val.lower())
         if fn is None:
             raise self.err(t.pos, f"unknown function with name {go_quote(t.val)}")
-        if fn.experimental and not self.experimental:
+        if fn.experimental and EXPERIMENTAL_FUNCTIONS not in self.features:
             raise self.err(t.pos, f"function {go_quote(t.val)} is not enabled")
         args = self.call_args()
         return self.span(ast.Call(fn.name, args, fn.return_type), t.pos, self.last_end())
 
 
-def parse_expr(text: str, *, experimental: bool = False) -> ast.Expr:
+def parse_expr(text: str, *, features: Iterable[str] = DEFAULT_FEATURES) -> ast.Expr:
     """Parse a PromQL expression; raises :class:`vigil.errors.ParseError` (Prometheus wording).
 
-    ``experimental`` enables the functions and aggregations Prometheus keeps behind
-    ``--enable-feature=promql-experimental-functions``.
+    ``features`` are the enabled ``--enable-feature`` names (:mod:`vigil.model.features`);
+    without any, what Prometheus accepts by default is accepted.
     """
-    return Parser(text, experimental=experimental).parse()
+    return Parser(text, features).parse()
