@@ -1,12 +1,18 @@
 """Assembly: the one place where stages are built from a :class:`Config` and wired.
 
-Data flows one way and each stage gets only the narrow callables it needs:
+Data flows one way and each stage gets only the narrow objects it needs (see
+docs/architecture.md):
 
-    collect.Manager --Appender--> tsdb.DB <--Querier-- promql.Engine
-    rules.Manager(query=engine, notify=dispatcher.put, storage=db, state=store)
-    alerting.Dispatcher --outbox--> alerting.notify.OutboxWorker --> receivers
-    web.create_app(engine, targets, rules, storage, metrics)
+    collect.Manager (scrapes, local collectors, push gateway) --append--> tsdb.DB
+    remote.Receiver (remote write)                            --append--> tsdb.DB
+    tsdb.DB --subscribe--> remote.queue.QueueManager --> remote_write endpoints
+    promql.Engine(db)
+    rules.Manager(query=engine, notify=dispatcher.put, storage=db, state_store=store)
+    alerting.Dispatcher(store, silencer=silences) --outbox--> alerting.notify.OutboxWorker
+        --> receivers' integrations (webhook, Slack, PagerDuty, e-mail)
+    web.create_app(WebDeps(engine, targets, rules, storage, alerting, remote_write, ...))
 
+``store`` is the state layer (:class:`vigil.state.Store`), below rules and alerting.
 :func:`check` validates a configuration completely (including rule files) without starting
 anything, so that ``vigil up`` never starts half-configured.
 """
@@ -19,7 +25,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -39,6 +45,7 @@ from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
 from vigil.demo import Demo
 from vigil.errors import ParseError, QueryError, StorageError
+from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.promql import Engine, parse_expr
 from vigil.promql.value import Sample, Scalar, Vector
@@ -83,7 +90,8 @@ class App:
     """A running Vigil. Build with :meth:`build`, run with :meth:`serve`."""
 
     def __init__(self, checked: Checked, *, data_dir: str, listen: str | None = None,
-                 config_file: str | None = None, demo: bool = False) -> None:
+                 config_file: str | None = None, demo: bool = False,
+                 features: Iterable[str] = ()) -> None:
         self.config_file = config_file
         self.config = checked.config
         self.data_dir = data_dir
@@ -104,7 +112,10 @@ class App:
                           metrics=self.metrics)
         state_url = self.config.storage.state.url
         self.store = Store.open(state_url) if state_url else Store.open_in(data_dir)
-        self.engine = Engine(self.db)
+        # The PromQL features of the config and of `vigil up --enable-feature`, for the
+        # engine that serves the API and evaluates the rules.
+        self.features = parse_features([*self.config.enable_features, *features])
+        self.engine = Engine(self.db, features=self.features)
 
         self.outbox = OutboxWorker(self.store, {}, self.metrics)
         self.silences = Silences(self.store)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.sizes import ByteSize
+from vigil.model.features import UnknownFeatureError, parse_features
 from vigil.model.matchers import parse_matchers
 from vigil.model.regex import compile_go
 from vigil.model.relabel import check_rule as check_relabel_rule
@@ -784,8 +785,21 @@ class Config(Section):
     default_rules: bool = True
     alerting: AlertingConfig = AlertingConfig()
     remote_write: list[RemoteWriteConfig] = Field(default_factory=list)
+    # Prometheus's --enable-feature names (vigil.model.features); `vigil up --enable-feature`
+    # adds to them.
+    enable_features: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("enable_features")
+    @classmethod
+    def _known_features(cls, names: list[str]) -> list[str]:
+        for index, name in enumerate(names):
+            try:
+                parse_features([name])
+            except UnknownFeatureError as exc:
+                raise LocatedValueError(str(exc), (index,)) from None
+        return names
 
     # Where the config came from; relative paths in it resolve against this directory.
     source_file: str | None = Field(None, exclude=True)

@@ -1,0 +1,61 @@
+"""Prometheus's feature switch end to end: ``vigil up --enable-feature`` and the config's
+``enable_features`` reach the engine that serves the API and the rules."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from vigil.app import App, check
+from vigil.cli import cli
+from vigil.config import load_config_text
+from vigil.errors import ConfigError
+from vigil.model.features import (
+    BINOP_FILL_MODIFIERS,
+    DELAYED_NAME_REMOVAL,
+    EXPERIMENTAL_FUNCTIONS,
+    KNOWN_FEATURES,
+)
+
+
+def test_config_lists_features() -> None:
+    config = load_config_text("enable_features:\n  - promql-experimental-functions\n")
+    assert config.enable_features == [EXPERIMENTAL_FUNCTIONS]
+    assert load_config_text("").enable_features == []
+
+
+def test_config_names_the_line_of_an_unknown_feature() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config_text("enable_features:\n  - promql-duration-expr\n  - exemplar-storage\n",
+                         "vigil.yml")
+    assert str(info.value).startswith(
+        "vigil.yml:3:5: enable_features[1]: unknown feature 'exemplar-storage'; known features: ")
+    assert all(name in str(info.value) for name in KNOWN_FEATURES)
+
+
+def test_cli_rejects_an_unknown_feature_with_exit_2() -> None:
+    result = CliRunner().invoke(cli, ["up", "--enable-feature",
+                                      "promql-experimental-functions,nope"])
+    assert result.exit_code == 2
+    assert "unknown feature 'nope'" in result.output
+    assert "promql-extended-range-selectors" in result.output
+
+
+def test_app_engine_gets_config_and_command_line_features(tmp_path) -> None:
+    (tmp_path / "vigil.yml").write_text(
+        "default_rules: false\ncollectors: {host: {enabled: false}}\n"
+        "enable_features: [promql-binop-fill-modifiers]\n")
+    checked = check(str(tmp_path / "vigil.yml"))
+    app = App(checked, data_dir=str(tmp_path / "data"), listen="127.0.0.1:0",
+              features=[f"{EXPERIMENTAL_FUNCTIONS},{DELAYED_NAME_REMOVAL}"])
+    try:
+        assert app.engine.features == {BINOP_FILL_MODIFIERS, EXPERIMENTAL_FUNCTIONS,
+                                       DELAYED_NAME_REMOVAL}
+    finally:
+        app.close()
+    app = App(check(str(tmp_path / "vigil.yml")), data_dir=str(tmp_path / "data"),
+              listen="127.0.0.1:0")
+    try:
+        assert app.engine.features == {BINOP_FILL_MODIFIERS}
+    finally:
+        app.close()
