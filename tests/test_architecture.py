@@ -24,7 +24,10 @@ ALLOWED: dict[str, set[str]] = {
     "collect": BASE | {"storage", "config", "selfmetrics"},
     "remote": BASE | {"storage", "config"},
     "promql": BASE | {"storage"},
-    "rules": BASE | {"storage", "config", "promql", "selfmetrics"},
+    # Prometheus's PromQL test scripts run against the engine over a real TSDB.
+    "promqltest": BASE | {"storage", "tsdb", "promql"},
+    # promqltest: the test scripts' series notation, for the rule unit tests.
+    "rules": BASE | {"storage", "config", "promql", "promqltest", "selfmetrics"},
     "state": BASE | {"config", "rules"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},

@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 
-MODULES = ["vigil.promql", "vigil.promql.engine", "vigil.promql.parser", "vigil.promql.promqltest"]
+MODULES = ["vigil.promql", "vigil.promql.engine", "vigil.promql.parser", "vigil.promqltest.runner",
+           "vigil.promqltest.notation"]
 
 
 @pytest.mark.parametrize("name", MODULES)

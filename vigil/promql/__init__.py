@@ -1,7 +1,7 @@
 """PromQL: parser (:func:`parse_expr`), engine (:class:`Engine`) and result values.
 
 The engine evaluates whole series over all steps as numpy arrays; see
-:mod:`vigil.promql.engine`. :mod:`vigil.promql.promqltest` runs Prometheus's test scripts.
+:mod:`vigil.promql.engine`. :mod:`vigil.promqltest` runs Prometheus's test scripts against it.
 """
 
 from vigil.promql.engine import Engine

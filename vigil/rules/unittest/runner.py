@@ -1,7 +1,7 @@
 """Running ``promtool test rules`` files against Vigil's own rule engine and PromQL engine.
 
 For each test group: the input series are expanded (Prometheus's series notation, through
-:mod:`vigil.promql.promqltest`), the rule files are loaded into a real
+:mod:`vigil.promqltest.notation`), the rule files are loaded into a real
 :class:`vigil.rules.Manager` over an in-memory store, and time steps from the group's start
 to its latest ``eval_time`` by ``evaluation_interval``. At each step the input samples up
 to that instant are appended, then every group is evaluated in ``group_eval_order`` with
@@ -25,7 +25,7 @@ from vigil.config.durations import format_duration_ms
 from vigil.errors import VigilError
 from vigil.model.labels import Labels
 from vigil.promql.engine import Engine
-from vigil.promql.promqltest import expand_values, parse_series_desc
+from vigil.promqltest.notation import expand_values, parse_series_desc
 from vigil.promql.value import Scalar, Vector
 from vigil.rules._engine import engine_query_func
 from vigil.rules.manager import Manager
