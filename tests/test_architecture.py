@@ -26,9 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "promql": BASE | {"storage"},
     # Prometheus's PromQL test scripts run against the engine over a real TSDB.
     "promqltest": BASE | {"storage", "tsdb", "promql"},
+    # The state store sits below the stages it serves (rules, alerting, later on-call).
+    "state": BASE | {"config"},
     # promqltest: the test scripts' series notation, for the rule unit tests.
-    "rules": BASE | {"storage", "config", "promql", "promqltest", "selfmetrics"},
-    "state": BASE | {"config", "rules"},
+    "rules": BASE | {"storage", "config", "promql", "promqltest", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",

@@ -5,8 +5,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import inspect
 
 from vigil.model import Labels
-from vigil.rules.status import StoredAlert
-from vigil.state import Store
+from vigil.state import Store, StoredAlert
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 

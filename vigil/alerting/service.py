@@ -13,7 +13,7 @@ from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.silence import Silences
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
-from vigil.state.store import OutboxEntry
+from vigil.state import OutboxEntry
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 :class:`Manager` evaluates them through a :data:`QueryFunc` (an instant query), appends
 recorded series and ``ALERTS``/``ALERTS_FOR_STATE`` to a :class:`vigil.storage.Storage`,
 hands alerts to a :data:`NotifyFunc` and persists alert state through a
-:class:`RuleStateStore`. :func:`default_rule_files` lists the shipped runbook rule pack.
+:class:`RuleStateStore` (the state layer's, re-exported here). :func:`default_rule_files`
+lists the shipped runbook rule pack.
 """
 
 from vigil.rules._base import QueryFunc, RuleEvalError
@@ -14,14 +15,9 @@ from vigil.rules.manager import Manager, NotifyFunc
 from vigil.rules.pack import default_rule_files
 from vigil.rules.recording import RecordingRule
 from vigil.rules.rulefmt import Rule, RuleGroup, load_rule_files, load_rule_text
-from vigil.rules.status import (
-    ActiveAlert,
-    GroupStatus,
-    RuleStateStore,
-    RuleStatus,
-    StoredAlert,
-)
+from vigil.rules.status import ActiveAlert, GroupStatus, RuleStatus
 from vigil.rules.template import AlertTemplate, TemplateError
+from vigil.state.records import RuleStateStore, StoredAlert  # what Manager persists through
 
 __all__ = [
     "ActiveAlert", "AlertTemplate", "AlertingRule", "GroupStatus", "Manager", "NotifyFunc",

@@ -22,8 +22,9 @@ from vigil.model.labels import METRIC_NAME, Labels
 from vigil.promql.value import Sample
 from vigil.rules._base import QueryFunc, RuleEvalError, RuleHealth, dt_to_ms, ms_to_dt
 from vigil.rules.rulefmt import Rule, parse_promql, rule_labels
-from vigil.rules.status import ActiveAlert, AlertState, RuleStatus, StoredAlert
+from vigil.rules.status import ActiveAlert, RuleStatus
 from vigil.rules.template import AlertTemplate, expand_alert_text
+from vigil.state.records import AlertState, StoredAlert
 
 RESOLVED_RETENTION_MS = 15 * 60 * 1000
 """How long a resolved alert is kept (and re-sent as resolved) before it is dropped."""

@@ -20,8 +20,9 @@ from vigil.rules._base import QueryFunc, ms_to_dt
 from vigil.rules.alerting import AlertingRule
 from vigil.rules.recording import RecordingRule
 from vigil.rules.rulefmt import RuleGroup
-from vigil.rules.status import GroupStatus, StoredAlert
+from vigil.rules.status import GroupStatus
 from vigil.selfmetrics import SelfMetrics
+from vigil.state.records import StoredAlert
 from vigil.storage import STALE_NAN, Storage
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ from vigil.model.alert import Alert
 from vigil.rules._base import QueryFunc
 from vigil.rules.group import Group, Options
 from vigil.rules.rulefmt import RuleGroup
-from vigil.rules.status import ActiveAlert, GroupStatus, RuleStateStore, StoredAlert
+from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
+from vigil.state.records import RuleStateStore, StoredAlert
 from vigil.storage import Storage
 
 log = logging.getLogger(__name__)

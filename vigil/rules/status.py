@@ -1,15 +1,18 @@
-"""What the rule engine reports about its groups, rules and alerts (for the API and UI),
-and the state store protocol it persists alert state through."""
+"""What the rule engine reports about its groups, rules and alerts (for the API and UI).
+
+The alert state it persists between restarts (:class:`~vigil.state.records.StoredAlert`,
+through a :class:`~vigil.state.records.RuleStateStore`) is the state layer's vocabulary."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from vigil.model.labels import Labels
+from vigil.state.records import AlertState
 
-AlertState = Literal["inactive", "pending", "firing"]
+__all__ = ["ActiveAlert", "AlertState", "GroupStatus", "RuleStatus"]
 
 
 @dataclass(frozen=True)
@@ -52,29 +55,3 @@ class GroupStatus:
     last_evaluation: datetime | None
     evaluation_time_s: float
     rules: tuple[RuleStatus, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class StoredAlert:
-    """One rule alert as persisted between restarts."""
-
-    group_key: str  # "<file>;<group name>"
-    rule_name: str
-    labels: Labels
-    annotations: Labels
-    state: AlertState
-    active_at: datetime
-    fired_at: datetime | None
-    resolved_at: datetime | None
-    last_sent_at: datetime | None
-    value: float
-    keep_firing_since: datetime | None = None
-
-
-class RuleStateStore(Protocol):
-    """Durable alert state of the rule engine. ``save_group`` replaces a group's alerts
-    atomically; ``load`` returns every stored alert (called once at start)."""
-
-    def load_rule_alerts(self) -> list[StoredAlert]: ...
-
-    def save_rule_alerts(self, group_key: str, alerts: list[StoredAlert]) -> None: ...

@@ -7,7 +7,6 @@ Datetimes go in and come out timezone-aware UTC (SQLite drops the zone; we put i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from importlib import resources
@@ -21,31 +20,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
-from vigil.rules.status import StoredAlert
 from vigil.state import schema
+from vigil.state.records import OutboxEntry, SilenceRow, StoredAlert
 
 
 def _utc(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    id: int
-    group_key: str
-    receiver: str
-    integration: str
-    payload: dict[str, Any]
-    firing: list[str]
-    resolved: list[str]
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str
-    created_at: datetime
-    sent_at: datetime | None
 
 
 class Store:
@@ -77,7 +59,7 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    # --- rule engine (implements vigil.rules.status.RuleStateStore) ---
+    # --- rule engine (implements vigil.state.records.RuleStateStore) ---
 
     def load_rule_alerts(self) -> list[StoredAlert]:
         with self.engine.connect() as conn:
@@ -320,10 +302,6 @@ class Store:
                 t.c.group_key == group_key, t.c.receiver == receiver,
                 t.c.integration == integration, t.c.status == "pending",
             ).values(status="superseded"))
-
-
-class SilenceRow(dict):
-    """A silence as stored: keys id, matchers, starts_at, ends_at, created_by, comment, updated_at."""
 
 
 def _silence_row(r: Any) -> SilenceRow:

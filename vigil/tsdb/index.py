@@ -1,6 +1,7 @@
 """In-memory inverted index: label name -> label value -> set of series refs.
 
-Used by the head and by loaded blocks. Matcher semantics follow Prometheus: a matcher on a
+Used by the head (:mod:`vigil.tsdb.head`) for its in-memory series; loaded blocks answer
+from their columnar index instead (:mod:`vigil.tsdb.block_index`). Matcher semantics follow Prometheus: a matcher on a
 label the series does not have sees the empty string, so a matcher that matches ``""``
 (``a!="x"``, ``a=~"x|"``, ``a=""``) also selects series without label ``a``.
 

@@ -25,7 +25,7 @@ from vigil.alerting.silence import (
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import parse_matchers
-from vigil.state.store import OutboxEntry
+from vigil.state import OutboxEntry
 from vigil.web.deps import WebDeps
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

@@ -24,7 +24,7 @@ from vigil.model.matchers import Matcher
 from vigil.promql.value import QueryResult
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
-from vigil.state.store import OutboxEntry
+from vigil.state import OutboxEntry
 from vigil.storage import Querier
 
 __all__ = ["AlertmanagerBackend", "PushGateway", "QueryEngine", "RemoteWriteReceiver", "RulesRetriever", "SeriesReader", "TSDBStats", "TargetRetriever", "WebDeps"]

@@ -26,7 +26,7 @@ from vigil.config.model import AlertingConfig
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.timeinterval import TimeInterval, contains_any, parse_intervals
-from vigil.state.store import Store
+from vigil.state import Store
 
 log = logging.getLogger(__name__)
 

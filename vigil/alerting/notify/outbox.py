@@ -24,7 +24,7 @@ from vigil.alerting.notify.integration import Integration
 from vigil.alerting.notify.ratelimit import TokenBucket
 from vigil.errors import NotifyError
 from vigil.selfmetrics import SelfMetrics
-from vigil.state.store import OutboxEntry, Store
+from vigil.state import OutboxEntry, Store
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ A flush becomes a :class:`Notification` (plain Python, used by the default texts
 Overrides are Go ``text/template`` (the engine of :mod:`vigil.rules.template`) with
 Alertmanager's functions ``toUpper toLower title trimSpace join match reReplaceAll safeHtml
 stringSlice humanizeDuration``. Label sets are maps (``.CommonLabels.severity``,
-``range $k, $v := .CommonLabels``); their Alertmanager methods (``.SortedPairs``,
-``.Values``, ``.Names``, ``.Remove``) are not available. Named templates (``{{define}}``/``{{template}}``/``{{block}}``) work;
-files given as ``library`` to :class:`NotifyTemplate` supply them.
+``range $k, $v := .CommonLabels``) that also have Alertmanager's methods ``.SortedPairs``,
+``.Names``, ``.Values`` and ``.Remove`` (:class:`KV`). Named templates
+(``{{define}}``/``{{template}}``/``{{block}}``) work; files given as ``library`` to
+:class:`NotifyTemplate` supply them.
 ``.Alerts.Firing`` and ``.Alerts.Resolved`` are methods of a slice in Go, which the engine
 cannot express, so the template text is rewritten to read two extra fields instead.
 

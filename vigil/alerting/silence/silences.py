@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from vigil.alerting.silence.model import Silence, matcher_from_json
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
-from vigil.state.store import Store
+from vigil.state import Store
 
 
 class SilenceError(ValueError):
