@@ -6,7 +6,7 @@ docs/architecture.md):
     collect.Manager (scrapes, local collectors, push gateway) --append--> tsdb.DB
     remote.Receiver (remote write)                            --append--> tsdb.DB
     tsdb.DB --subscribe--> remote.queue.QueueManager --> remote_write endpoints
-    promql.Engine(db)
+    promql.Engine(db, features=enabled experimental features)
     rules.Manager(query=engine, notify=dispatcher.put, storage=db, state_store=store)
     alerting.Dispatcher(store, silencer=silences) --outbox--> alerting.notify.OutboxWorker
         --> receivers' integrations (webhook, Slack, PagerDuty, e-mail)
