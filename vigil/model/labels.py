@@ -7,9 +7,41 @@ dropped on construction, as Prometheus treats an empty label as an absent one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 METRIC_NAME = "__name__"
+
+# Prometheus's classic ("legacy") character sets, as regex text for lexers that embed them.
+LABEL_NAME_PATTERN = r"[a-zA-Z_][a-zA-Z0-9_]*"
+METRIC_NAME_PATTERN = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_LABEL_NAME = re.compile(LABEL_NAME_PATTERN)
+_METRIC_NAME = re.compile(METRIC_NAME_PATTERN)
+
+
+def is_label_name(name: str) -> bool:
+    """Whether ``name`` is a label name in Prometheus's classic character set
+    (``[a-zA-Z_][a-zA-Z0-9_]*``). Rules some callers add (no ``__`` prefix for user labels)
+    stay with them."""
+    return _LABEL_NAME.fullmatch(name) is not None
+
+
+def is_metric_name(name: str) -> bool:
+    """Whether ``name`` is a metric name in the classic character set
+    (``[a-zA-Z_:][a-zA-Z0-9_:]*``)."""
+    return _METRIC_NAME.fullmatch(name) is not None
+
+
+def is_utf8_label_name(name: str) -> bool:
+    """Whether ``name`` is a label name under Prometheus 3's UTF-8 scheme: not empty and
+    valid UTF-8 (a str holding lone surrogates, e.g. undecodable bytes, is not)."""
+    if not name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _escape(value: str) -> str:

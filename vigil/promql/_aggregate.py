@@ -7,13 +7,12 @@ Rows are mapped to groups once; each aggregation is a grouped numpy reduction ov
 from __future__ import annotations
 
 import hashlib
-import re
 
 import numpy as np
 
 from vigil.errors import QueryError
 from vigil.gocompat.quote import quote
-from vigil.model.labels import Labels
+from vigil.model.labels import Labels, is_label_name
 from vigil.promql._block import (
     METADATA_LABELS,
     Block,
@@ -25,8 +24,6 @@ from vigil.promql._block import (
 from vigil.promql._context import EvalContext
 from vigil.promql.parser import ast
 from vigil.promql.parser.ast import format_float, go_g
-
-_LABEL_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def group_key(lb: Labels, grouping: list[str], without: bool) -> Labels:
@@ -314,7 +311,7 @@ def _ratio_hash(lb: Labels) -> float:
 
 
 def _count_values(blk: Block, label: str, node: ast.AggregateExpr, n: int) -> Block:
-    if not _LABEL_NAME_OK.match(label):
+    if not is_label_name(label):
         raise QueryError(f"invalid label name {quote(label)}")
     counts: dict[Labels, np.ndarray] = {}
     rows, cols = np.nonzero(blk.present)

@@ -7,22 +7,11 @@ import re
 import numpy as np
 
 from vigil.errors import QueryError
-from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.labels import METRIC_NAME, Labels, is_utf8_label_name
 from vigil.model.regex import compile_go
 from vigil.promql._block import Block, merge_same_labels
 
 _EXPAND = re.compile(r"\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
-
-
-def valid_label_name(name: str) -> bool:
-    """UTF-8 label names are allowed (Prometheus 3.x), but not empty or invalid UTF-8."""
-    if not name:
-        return False
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def expand(template: str, m: re.Match[str]) -> str:
@@ -62,7 +51,7 @@ def label_replace(blk: Block, dst: str, repl: str, src: str, regex: str) -> Bloc
         rx = compile_go(f"(?s:{regex})")
     except re.error:
         raise QueryError(f"invalid regular expression in label_replace(): {regex}") from None
-    if not valid_label_name(dst):
+    if not is_utf8_label_name(dst):
         raise QueryError(f"invalid destination label name in label_replace(): {dst}")
     assert blk.drop is not None
     labels = list(blk.labels)
@@ -79,9 +68,9 @@ def label_replace(blk: Block, dst: str, repl: str, src: str, regex: str) -> Bloc
 
 def label_join(blk: Block, dst: str, sep: str, *srcs: str) -> Block:
     for s in srcs:
-        if not valid_label_name(s):
+        if not is_utf8_label_name(s):
             raise QueryError(f"invalid source label name in label_join(): {s}")
-    if not valid_label_name(dst):
+    if not is_utf8_label_name(dst):
         raise QueryError(f"invalid destination label name in label_join(): {dst}")
     assert blk.drop is not None
     labels = []

@@ -7,11 +7,10 @@ Durations and timestamps are int milliseconds. Value types are the strings ``"sc
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from vigil.model.labels import METRIC_NAME
+from vigil.model.labels import METRIC_NAME, is_label_name, is_metric_name
 from vigil.model.matchers import Matcher, MatchType
 from vigil.promql._quoting import go_quote
 
@@ -71,7 +70,7 @@ def go_g(v: float) -> str:
 
 
 def _label_name(name: str) -> str:
-    if re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+    if is_label_name(name):
         return name
     return go_quote(name)
 
@@ -228,7 +227,7 @@ class VectorSelector(Expr):
                     and m.value)
         )
         name = self.name
-        if name and not _is_legacy_metric(name):
+        if name and not is_metric_name(name):
             parts.insert(0, StringLiteral(name).__str__())
             name = ""
             return "{" + ",".join(parts) + "}"
@@ -240,10 +239,6 @@ class VectorSelector(Expr):
     def __str__(self) -> str:
         return (self.selector_str() + (str(self.at) if self.at else "") + self.modifier_str()
                 + _offset_str(self.offset_ms, self.offset_expr))
-
-
-def _is_legacy_metric(name: str) -> bool:
-    return re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name) is not None
 
 
 def _matcher_str(m: Matcher) -> str:
