@@ -3,16 +3,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from vigil.web.formatting import (
-    Raw,
-    dumps,
-    format_duration,
-    format_float_e,
-    format_float_f,
-    format_sample_value,
-    format_timestamp,
-    rfc3339,
-)
+from vigil.gocompat.durations import format_duration_ms
+from vigil.gocompat.floats import format_float_e, format_float_f, format_sample_value
+from vigil.gocompat.times import format_rfc3339_nano as rfc3339
+from vigil.web.formatting import Raw, dumps, format_timestamp, json_string
+
+# The web API's spellings of values, times and durations (vigil.gocompat, tested there against
+# Go's own tables); here the cases the API's clients see most.
 
 
 # Expected strings are what Go's strconv.FormatFloat / Prometheus's jsonutil produce.
@@ -64,7 +61,7 @@ def test_rfc3339_trims_fraction_and_uses_utc():
     (86400 * 14, "2w"), (86400 * 365, "1y"), (86400 * 8, "8d"),
 ])
 def test_duration_as_model_duration(seconds, expected):
-    assert format_duration(seconds) == expected
+    assert format_duration_ms(round(seconds * 1000)) == expected
 
 
 def test_dumps_is_compact_go_json():
@@ -75,3 +72,10 @@ def test_dumps_is_compact_go_json():
 def test_dumps_rejects_non_finite():
     with pytest.raises(ValueError):
         dumps(math.nan)
+
+
+def test_invalid_utf8_becomes_replacement_character():
+    # Go's encoding/json writes each byte that is not UTF-8 as U+FFFD (a Vigil string holds
+    # such a byte as a surrogate code point, which could not even be encoded).
+    assert json_string("a\udcc5z") == '"a\ufffdz"'
+    assert dumps({"\udcff": "x"}).encode() == '{"\ufffd":"x"}'.encode()

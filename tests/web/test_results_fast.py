@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 
+from vigil.gocompat.floats import format_sample_value
 from vigil.model.labels import Labels
 from vigil.promql.value import Matrix, QueryResult, RangeSeries
-from vigil.web.formatting import format_sample_value, format_timestamp
+from vigil.web.formatting import format_timestamp
 from vigil.web.results import labels_json, query_data, sample_values_text
 
 

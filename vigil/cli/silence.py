@@ -130,7 +130,7 @@ def format_time(dt: datetime) -> str:
 
 def parse_duration(text: str) -> timedelta:
     """A positive Prometheus duration."""
-    from vigil.config import parse_duration_ms
+    from vigil.gocompat.durations import parse_duration_ms
 
     try:
         ms = parse_duration_ms(text)

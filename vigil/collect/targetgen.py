@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 from vigil.collect.filesd import TargetGroup
 from vigil.collect.scrape import HTTPOptions, ScrapeTarget
 from vigil.collect.target import DroppedTarget
-from vigil.config import Config, ScrapeConfig, format_duration_ms, parse_duration_ms
+from vigil.config import Config, ScrapeConfig
+from vigil.gocompat.durations import format_duration_ms, parse_duration_ms
 from vigil.model.labels import Labels
 from vigil.model.relabel import Relabeller
 

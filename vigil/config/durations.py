@@ -1,50 +1,16 @@
-"""Prometheus duration strings (``1h30m``, ``5m``, ``250ms``, ``0s``) as seconds."""
+"""Configuration fields holding a duration: read from a Prometheus duration string (or a
+number of seconds), kept as float seconds, written back as Prometheus writes it. The
+spelling itself is :mod:`vigil.gocompat.durations`."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
-_UNITS_MS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000,
-             "m": 60_000, "s": 1000, "ms": 1}
-_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
-_ORDER = ["y", "w", "d", "h", "m", "s", "ms"]
+from vigil.gocompat.durations import format_duration_ms, parse_duration_ms
 
-
-def parse_duration_ms(text: str) -> int:
-    """Milliseconds in a Prometheus duration. Units must appear largest first, each once."""
-    if text == "0":
-        return 0
-    if not text:
-        raise ValueError("empty duration string")
-    pos, total, last = 0, 0, -1
-    for m in _PART.finditer(text):
-        if m.start() != pos:
-            break
-        unit = _ORDER.index(m.group(2))
-        if unit <= last:
-            raise ValueError(f'not a valid duration string: "{text}"')
-        last = unit
-        total += int(m.group(1)) * _UNITS_MS[m.group(2)]
-        pos = m.end()
-    if pos != len(text):
-        raise ValueError(f'not a valid duration string: "{text}"')
-    return total
-
-
-def format_duration_ms(ms: int) -> str:
-    """The shortest Prometheus spelling of a duration, e.g. ``90000`` -> ``1m30s``."""
-    if ms == 0:
-        return "0s"
-    out = ""
-    for unit in _ORDER:
-        size = _UNITS_MS[unit]
-        if ms >= size:
-            out += f"{ms // size}{unit}"
-            ms %= size
-    return out
+__all__ = ["Duration", "PositiveDuration"]
 
 
 def _to_seconds(value: object) -> float:

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.config.durations import parse_duration_ms
 from vigil.config.yamlmarks import Marks, load_yaml, load_yaml_file
 from vigil.errors import ParseError
+from vigil.gocompat.durations import parse_duration_ms
 from vigil.model.labels import METRIC_NAME, Labels
 
 __all__ = ["Rule", "RuleGroup", "load_rule_files", "load_rule_text", "parse_promql"]

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from vigil.config.durations import parse_duration_ms
+from vigil.gocompat.durations import parse_duration_ms
 from vigil.model.labels import Labels
 from vigil.rules._gofmt import GoStruct, format_g, go_type
 from vigil.rules._gotemplate import Template, TemplateError

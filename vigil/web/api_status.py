@@ -13,6 +13,8 @@ import threading
 from collections import Counter
 from datetime import UTC, datetime
 
+from vigil.gocompat.durations import format_duration_ms
+from vigil.gocompat.times import format_rfc3339_nano
 from vigil.web.deps import TSDBStats
 
 __all__ = ["flags", "runtime_info", "tsdb_status"]
@@ -60,35 +62,22 @@ def tsdb_status(tsdb: TSDBStats, limit: int = 10) -> dict[str, object]:
     }
 
 
-def _retention(ms: int) -> str:
-    """Prometheus's spelling of a retention, e.g. ``15d`` or ``36h``."""
-    for unit, size in (("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000),
-                       ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms and ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms}ms"
-
-
-def _rfc3339(unix_s: float) -> str:
-    return datetime.fromtimestamp(unix_s, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
 def runtime_info(tsdb: TSDBStats | None, start_s: float, last_config_s: float
                  ) -> dict[str, object]:
     """``/api/v1/status/runtimeinfo``: Prometheus's fields, filled with what Python knows
     (``goroutineCount`` is the live thread count; ``GOMAXPROCS`` the CPU count)."""
     return {
-        "startTime": _rfc3339(start_s),
+        "startTime": format_rfc3339_nano(datetime.fromtimestamp(start_s, tz=UTC)),
         "CWD": os.getcwd(),
         "reloadConfigSuccess": True,
-        "lastConfigTime": _rfc3339(last_config_s),
+        "lastConfigTime": format_rfc3339_nano(datetime.fromtimestamp(last_config_s, tz=UTC)),
         "corruptionCount": 0,
         "goroutineCount": threading.active_count(),
         "GOMAXPROCS": os.cpu_count() or 1,
         "GOMEMLIMIT": 0,
         "GOGC": "",
         "GODEBUG": "",
-        "storageRetention": _retention(tsdb.retention_ms) if tsdb is not None else "",
+        "storageRetention": format_duration_ms(tsdb.retention_ms) if tsdb is not None else "",
     }
 
 
@@ -99,5 +88,5 @@ def flags(tsdb: TSDBStats | None) -> dict[str, str]:
            "query.max-samples": "50000000"}
     if tsdb is not None:
         out["storage.tsdb.path"] = tsdb.path
-        out["storage.tsdb.retention.time"] = _retention(tsdb.retention_ms)
+        out["storage.tsdb.retention.time"] = format_duration_ms(tsdb.retention_ms)
     return out

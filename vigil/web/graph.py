@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from vigil.gocompat.floats import format_sample_value
 from vigil.promql.value import Matrix
-from vigil.web.formatting import dumps, format_sample_value
+from vigil.web.formatting import dumps
 
 __all__ = ["PALETTE", "Plot", "SeriesPlot", "Tick", "build_plot", "format_tick_value",
            "hover_data"]

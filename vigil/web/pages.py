@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from vigil.collect.target import TargetStatus
-from vigil.config.durations import parse_duration_ms
+from vigil.gocompat.durations import parse_duration_ms
 from vigil.rules.status import ActiveAlert
 
 __all__ = ["AlertGroup", "TargetPool", "alert_groups", "parse_range", "severity_class",

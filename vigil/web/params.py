@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
 
 from starlette.requests import Request
 
-from vigil.config.durations import parse_duration_ms
+from vigil.gocompat.durations import parse_seconds_or_duration_ns
+from vigil.gocompat.floats import parse_float
+from vigil.gocompat.quote import quote
+from vigil.gocompat.times import parse_rfc3339
 
 __all__ = ["Form", "MAX_TIME_MS", "MIN_TIME_MS", "parse_duration_ns", "parse_limit",
            "parse_time_ms", "read_form"]
@@ -23,9 +25,6 @@ __all__ = ["Form", "MAX_TIME_MS", "MIN_TIME_MS", "parse_duration_ns", "parse_lim
 MIN_TIME_MS = (-(2**63) // 1000 + 1 + 62135596801) * 1000
 MAX_TIME_MS = ((2**63 - 1) // 1000 - 62135596801) * 1000 + 999
 
-_GO_FLOAT = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE)
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 
 class Form:
@@ -57,40 +56,23 @@ async def read_form(request: Request) -> Form:
     return Form(pairs)
 
 
-def _go_parse_float(text: str) -> float | None:
-    if not _GO_FLOAT.fullmatch(text):
-        return None
-    return float(text)
-
-
 def parse_time_ms(text: str) -> int:
     """Unix seconds (the fraction rounded to ms) or RFC 3339 -> int ms since the epoch."""
-    value = _go_parse_float(text)
-    if value is not None and math.isfinite(value):
+    try:
+        value = parse_float(text)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value):
         fraction, whole = math.modf(value)
         return int(fraction * 1000 + (0.5 if fraction >= 0 else -0.5)) + int(whole) * 1000
-    if _RFC3339.fullmatch(text):
-        try:
-            dt = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return round(dt.timestamp() * 1000)
-    raise ValueError(f'cannot parse "{text}" to a valid timestamp')
-
-
-def parse_duration_ns(text: str) -> int:
-    """Float seconds or a Prometheus duration string -> int nanoseconds (may be <= 0)."""
-    value = _go_parse_float(text)
-    if value is not None:
-        ns = value * 1e9
-        if ns > 2**63 - 1 or ns < -(2**63):
-            raise ValueError(f'cannot parse "{text}" to a valid duration. It overflows int64')
-        return 0 if math.isnan(ns) else int(ns)
     try:
-        return parse_duration_ms(text) * 1_000_000
+        return round(parse_rfc3339(text).timestamp() * 1000)
     except ValueError:
-        raise ValueError(f'cannot parse "{text}" to a valid duration') from None
+        raise ValueError(f"cannot parse {quote(text)} to a valid timestamp") from None
+
+
+# The API's duration parameters (step, timeout): Prometheus's parseDuration.
+parse_duration_ns = parse_seconds_or_duration_ns
 
 
 def parse_limit(text: str) -> int:

@@ -7,20 +7,18 @@ from collections.abc import Iterable
 import numpy as np
 
 from vigil.collect.target import TargetStatus
+from vigil.gocompat.durations import format_duration_ms
+from vigil.gocompat.floats import (
+    format_float_e,
+    format_float_f,
+    format_json_float,
+    format_sample_value,
+)
+from vigil.gocompat.times import format_rfc3339_nano
 from vigil.model.labels import Labels
 from vigil.promql.value import Matrix, QueryResult, Scalar, String, Value, Vector
 from vigil.rules.status import ActiveAlert, GroupStatus, RuleStatus
-from vigil.web.formatting import (
-    Raw,
-    format_duration,
-    format_float_e,
-    format_float_f,
-    format_sample_value,
-    format_timestamp,
-    json_float,
-    json_string,
-    rfc3339,
-)
+from vigil.web.formatting import Raw, format_timestamp, json_string
 
 __all__ = ["alert_json", "group_json", "labels_json", "query_data", "target_json", "truncate"]
 
@@ -79,7 +77,7 @@ def _result(value: Value) -> str:
     if isinstance(value, Matrix):
         return _matrix(value)
     # Scalars and strings go through Go's plain float64 encoding of the timestamp.
-    ts = json_float(value.ts_ms / 1000)
+    ts = format_json_float(value.ts_ms / 1000)
     if isinstance(value, Scalar):
         return f'[{ts},"{format_float_f(value.value)}"]'
     assert isinstance(value, String)
@@ -112,11 +110,11 @@ def target_json(t: TargetStatus) -> dict[str, object]:
         # Vigil does not rewrite localhost to an external name, so both URLs agree.
         "globalUrl": t.scrape_url,
         "lastError": t.last_error,
-        "lastScrape": rfc3339(t.last_scrape),
+        "lastScrape": format_rfc3339_nano(t.last_scrape),
         "lastScrapeDuration": float(t.last_scrape_duration_s),
         "health": t.health,
-        "scrapeInterval": format_duration(t.scrape_interval_s),
-        "scrapeTimeout": format_duration(t.scrape_timeout_s),
+        "scrapeInterval": format_duration_ms(round(t.scrape_interval_s * 1000)),
+        "scrapeTimeout": format_duration_ms(round(t.scrape_timeout_s * 1000)),
     }
 
 
@@ -125,10 +123,10 @@ def alert_json(a: ActiveAlert) -> dict[str, object]:
         "labels": labels_json(a.labels),
         "annotations": labels_json(a.annotations),
         "state": a.state,
-        "activeAt": rfc3339(a.active_at),
+        "activeAt": format_rfc3339_nano(a.active_at),
     }
     if a.keep_firing_since is not None:
-        out["keepFiringSince"] = rfc3339(a.keep_firing_since)
+        out["keepFiringSince"] = format_rfc3339_nano(a.keep_firing_since)
     # Prometheus spells alert values in exponent form ('e', -1), unlike sample values.
     out["value"] = format_float_e(a.value)
     return out
@@ -154,7 +152,7 @@ def _rule_json(r: RuleStatus, with_alerts: bool) -> dict[str, object]:
     if r.last_error:
         out["lastError"] = r.last_error
     out["evaluationTime"] = float(r.evaluation_time_s)
-    out["lastEvaluation"] = rfc3339(r.last_evaluation)
+    out["lastEvaluation"] = format_rfc3339_nano(r.last_evaluation)
     out["type"] = r.type
     return out
 
@@ -167,5 +165,5 @@ def group_json(g: GroupStatus, rules: Iterable[RuleStatus], with_alerts: bool) -
         "interval": float(g.interval_s),
         "limit": 0,
         "evaluationTime": float(g.evaluation_time_s),
-        "lastEvaluation": rfc3339(g.last_evaluation),
+        "lastEvaluation": format_rfc3339_nano(g.last_evaluation),
     }

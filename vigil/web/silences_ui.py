@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vigil.alerting.silence import SilenceError, SilenceInput
-from vigil.config.durations import parse_duration_ms
+from vigil.gocompat.durations import parse_duration_ms
 from vigil.model.matchers import parse_matchers
 from vigil.web.deps import WebDeps
 

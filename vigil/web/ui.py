@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from vigil.errors import ParseError, QueryError
+from vigil.gocompat.durations import format_duration_ms
+from vigil.gocompat.floats import format_sample_value
+from vigil.gocompat.times import format_rfc3339, format_rfc3339_nano
 from vigil.model.matchers import Matcher
 from vigil.promql.value import Matrix, Scalar, String, Vector
 from vigil.rules.status import ActiveAlert
 from vigil.web.api_v1 import parse_error_message
 from vigil.web.deps import WebDeps
-from vigil.web.formatting import format_duration, format_sample_value, rfc3339
 from vigil.web.graph import build_plot, hover_data
 from vigil.web.overview import host_overview
 from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
@@ -51,9 +53,9 @@ def _environment(deps: WebDeps) -> jinja2.Environment:
         return _human_seconds(deps.now() - dt.timestamp()) + " ago"
 
     env.filters["ago"] = ago
-    env.filters["utc"] = lambda dt: "" if dt is None else rfc3339(dt.replace(microsecond=0))
+    env.filters["utc"] = lambda dt: "" if dt is None else format_rfc3339(dt)
     env.filters["seconds"] = _human_seconds
-    env.filters["duration"] = format_duration
+    env.filters["duration"] = lambda seconds: format_duration_ms(round(seconds * 1000))
     env.filters["sample"] = format_sample_value
     env.filters["severity_class"] = severity_class
     env.filters["matcher_text"] = lambda labels: ", ".join(
@@ -158,7 +160,7 @@ async def _evaluate(deps: WebDeps, expr: str, range_input: str, end_input: str
     except QueryError as e:
         return {"error": str(e)}
     out: dict[str, object] = {"step_s": step_ms / 1000, "warnings": list(ranged.warnings),
-                              "eval_time": rfc3339(datetime.fromtimestamp(end_ms / 1000,
+                              "eval_time": format_rfc3339_nano(datetime.fromtimestamp(end_ms / 1000,
                                                                           tz=timezone.utc))}
     if isinstance(ranged.value, Matrix):
         plot = build_plot(ranged.value, start_ms, end_ms, step_ms)

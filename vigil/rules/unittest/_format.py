@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from vigil.config.durations import parse_duration_ms
 from vigil.config.yamlmarks import Marks
 from vigil.errors import ConfigError
+from vigil.gocompat.durations import parse_duration_ms
 
 Path = tuple[str | int, ...]
 
