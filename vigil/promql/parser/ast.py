@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
 
+from vigil.gocompat.durations import format_duration_ms as format_duration
+from vigil.gocompat.floats import format_float_f as format_float
 from vigil.model.labels import METRIC_NAME, is_label_name, is_metric_name
 from vigil.model.matchers import Matcher, MatchType
 from vigil.promql._quoting import go_quote
@@ -23,36 +24,6 @@ DOCUMENTED_TYPE = {SCALAR: "scalar", VECTOR: "instant vector", MATRIX: "range ve
 
 COMPARISON_OPS = {"==", "!=", "<", "<=", ">", ">="}
 SET_OPS = {"and", "or", "unless"}
-
-_UNITS = [("y", 365 * 86400_000), ("w", 7 * 86400_000), ("d", 86400_000), ("h", 3600_000),
-          ("m", 60_000), ("s", 1000), ("ms", 1)]
-
-
-def format_duration(ms: int) -> str:
-    """Prometheus ``model.Duration`` text: ``1h30m``, ``0s``, ``1d``, ``500ms``."""
-    if ms == 0:
-        return "0s"
-    out = []
-    for unit, size in _UNITS:
-        if ms >= size:
-            n, ms = divmod(ms, size)
-            out.append(f"{n}{unit}")
-    return "".join(out)
-
-
-def format_float(v: float) -> str:
-    """Go ``strconv.FormatFloat(v, 'f', -1, 64)``."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    r = repr(v)
-    if "e" in r or "E" in r:
-        r = format(Decimal(r), "f")
-    if r.endswith(".0"):
-        r = r[:-2]
-    return r
-
 
 def go_g(v: float) -> str:
     """Go's ``%g`` for a float64 (shortest representation)."""
