@@ -14,12 +14,13 @@ import typer
 
 from vigil.cli._common import fail
 from vigil.errors import VigilError
+from vigil.model.labels import LABEL_NAME_PATTERN
 
 alerts_cli = typer.Typer(help="Alerting tools (routing tree tests).", no_args_is_help=True)
 routes_cli = typer.Typer(help="The routing tree.", no_args_is_help=True)
 alerts_cli.add_typer(routes_cli, name="routes")
 
-_LABEL = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*(.*?)\s*$')
+_LABEL = re.compile(rf'^\s*({LABEL_NAME_PATTERN})\s*=\s*(.*?)\s*$')
 
 
 def parse_label_args(args: list[str]) -> dict[str, str]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+from vigil.model.labels import LABEL_NAME_PATTERN as LABEL_NAME
+from vigil.model.labels import METRIC_NAME_PATTERN as METRIC_NAME
+
 _LABEL_VALUE = r'"(?:[^"\\]|\\.)*"'
 
 # OpenMetrics numbers: decimal reals, plus case-insensitive inf/infinity/nan for values.

@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple
 from vigil.collect import _lex
 from vigil.collect._openmetrics import FamilyChecker, SemanticError
 from vigil.errors import ParseError
-from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.labels import METRIC_NAME, Labels, is_metric_name
 
 __all__ = [
     "OPENMETRICS_CONTENT_TYPE", "TEXT_CONTENT_TYPE", "Format", "MetricMetadata", "ParseResult",
@@ -172,7 +172,7 @@ def _om_meta_error(line: str) -> str:
     if len(parts) < 2 or parts[1] not in ("HELP", "TYPE", "UNIT"):
         word = parts[1] if len(parts) > 1 else ""
         return f"unknown comment {word!r}: expected HELP, TYPE, UNIT or EOF"
-    if len(parts) < 3 or not re.fullmatch(_lex.METRIC_NAME, parts[2]):
+    if len(parts) < 3 or not is_metric_name(parts[2]):
         return f"expected metric name after # {parts[1]}"
     return f"expected ' ' and a value after the metric name in # {parts[1]}"
 

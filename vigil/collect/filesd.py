@@ -12,17 +12,17 @@ import glob
 import json
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import yaml
 
+from vigil.model.labels import is_label_name
+
 __all__ = ["FileSD", "TargetGroup", "parse_target_groups"]
 
 log = logging.getLogger(__name__)
 
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def parse_target_groups(path: str, data: bytes) -> list[TargetGroup]:
         if not isinstance(labels, dict):
             raise ValueError(f"group {i}: labels must be a map")
         for name, value in labels.items():
-            if not isinstance(name, str) or not _LABEL_NAME.match(name):
+            if not isinstance(name, str) or not is_label_name(name):
                 raise ValueError(f'group {i}: "{name}" is not a valid label name')
             if not isinstance(value, str):
                 raise ValueError(f"group {i}: value of label {name!r} must be a string")

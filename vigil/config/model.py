@@ -18,12 +18,12 @@ from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.sizes import ByteSize
 from vigil.model.features import UnknownFeatureError, parse_features
+from vigil.model.labels import is_label_name, is_metric_name
 from vigil.model.matchers import parse_matchers
 from vigil.model.regex import compile_go
 from vigil.model.relabel import check_rule as check_relabel_rule
 from vigil.model.timeinterval import TimeIntervalError, compile_interval
 
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 DEFAULT_LISTEN = "127.0.0.1:9494"
 
 
@@ -33,7 +33,7 @@ class Section(BaseModel):
 
 def _check_label_names(labels: dict[str, str]) -> dict[str, str]:
     for name in labels:
-        if not _LABEL_NAME.match(name):
+        if not is_label_name(name):
             raise ValueError(f"invalid label name {name!r}")
     return labels
 
@@ -386,7 +386,7 @@ class MQTTCollectorConfig(_Secret):
     @field_validator("metric_prefix")
     @classmethod
     def _prefix(cls, prefix: str) -> str:
-        if not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", prefix):
+        if not is_metric_name(prefix):
             raise ValueError(f"metric_prefix {prefix!r} must start a valid metric name")
         return prefix
 
@@ -404,7 +404,7 @@ class SQLQueryConfig(Section):
     @field_validator("metric")
     @classmethod
     def _metric(cls, name: str) -> str:
-        if not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", name):
+        if not is_metric_name(name):
             raise ValueError(f"invalid metric name {name!r}")
         return name
 
@@ -412,7 +412,7 @@ class SQLQueryConfig(Section):
     @classmethod
     def _labels(cls, labels: list[str]) -> list[str]:
         for name in labels:
-            if not _LABEL_NAME.match(name) or name.startswith("__"):
+            if not is_label_name(name) or name.startswith("__"):
                 raise ValueError(f"invalid label name {name!r}")
         return labels
 

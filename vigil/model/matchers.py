@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-from vigil.model.labels import Labels
+from vigil.model.labels import METRIC_NAME_PATTERN, Labels
 from vigil.model.regex import compile_go
 
 
@@ -63,9 +63,10 @@ def match_all(matchers: list[Matcher] | tuple[Matcher, ...], labels: Labels) -> 
 
 
 # Alertmanager's matcher strings: severity="critical", env=~"prod|staging", team!=ops.
+# Alertmanager accepts the metric-name character set (with ':') for the label name here.
 
 _AM_MATCHER = re.compile(
-    r'^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>"(?:[^"\\]|\\.)*"|[^,{}"]*?)\s*$'
+    rf'^\s*(?P<name>{METRIC_NAME_PATTERN})\s*(?P<op>=~|!~|!=|=)\s*(?P<value>"(?:[^"\\]|\\.)*"|[^,{{}}"]*?)\s*$'
 )
 _AM_OPS = {"=": MatchType.EQUAL, "!=": MatchType.NOT_EQUAL, "=~": MatchType.REGEX, "!~": MatchType.NOT_REGEX}
 

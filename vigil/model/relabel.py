@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from vigil.model.labels import Labels
+from vigil.model.labels import Labels, is_label_name
 from vigil.model.regex import compile_go
 
 __all__ = ["ACTIONS", "DEFAULT_REGEX", "RelabelRule", "RelabelStep", "Relabeller", "check_rule",
@@ -31,7 +31,6 @@ ACTIONS = ("replace", "keep", "drop", "keepequal", "dropequal", "hashmod", "labe
 DEFAULT_REGEX = "(.*)"
 _DEFAULT_SEPARATOR = ";"
 _DEFAULT_REPLACEMENT = "$1"
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 # A target label that may still contain group references ($1, ${name}).
 _TARGET_TEMPLATE = re.compile(r"(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+\Z")
 _REF = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
@@ -75,7 +74,7 @@ def check_rule(rule: RelabelRule) -> str | None:
     if action not in ACTIONS:
         return f"unknown relabel action {action!r}"
     for name in rule.source_labels:
-        if not _LABEL_NAME.match(name):
+        if not is_label_name(name):
             return f'"{name}" is not a valid label name'
     try:
         compile_go(f"(?:{rule.regex})")
@@ -90,7 +89,7 @@ def check_rule(rule: RelabelRule) -> str | None:
     if action == "replace" and not _TARGET_TEMPLATE.match(target):
         return f'"{target}" is invalid \'target_label\' for {action} action'
     if action in ("hashmod", "lowercase", "uppercase", "keepequal", "dropequal") \
-            and not _LABEL_NAME.match(target):
+            and not is_label_name(target):
         return f'"{target}" is invalid \'target_label\' for {action} action'
     if action in ("lowercase", "uppercase", "keepequal", "dropequal") \
             and rule.replacement != _DEFAULT_REPLACEMENT:
@@ -233,7 +232,7 @@ def _apply(step: _Compiled, lbs: dict[str, str]) -> bool:
         if m is None:
             return True
         target = _expand(rule.target_label, m)
-        if not _LABEL_NAME.match(target):
+        if not is_label_name(target):
             return True
         _set(lbs, target, _expand(rule.replacement, m))
     elif action == "lowercase":

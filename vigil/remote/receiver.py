@@ -17,18 +17,16 @@ series seen before costs one dict lookup instead of decoding, validating and sor
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from vigil.errors import StorageError, VigilError
-from vigil.model.labels import METRIC_NAME, Labels, with_shared_pairs
+from vigil.model.labels import METRIC_NAME, Labels, is_label_name, with_shared_pairs
 from vigil.remote import codec
 from vigil.remote._fastdecode import decode_labels, scan_write_request
 from vigil.storage import Storage
 
 __all__ = ["Limits", "Receiver", "RemoteWriteError"]
 
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
 class RemoteWriteError(VigilError):
@@ -102,7 +100,7 @@ class Receiver:
                                   f"{lim.max_labels_per_series}")
         seen: set[str] = set()
         for name, value in pairs:
-            if not _LABEL_NAME.match(name):
+            if not is_label_name(name):
                 raise codec.WireError(f"invalid label name {name[:200]!r}")
             if name in seen:
                 raise codec.WireError(f"duplicate label name {name!r} in {_brief(pairs)}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +17,10 @@ from typing import Any
 from vigil.config.yamlmarks import Marks, load_yaml, load_yaml_file
 from vigil.errors import ParseError
 from vigil.gocompat.durations import parse_duration_ms
-from vigil.model.labels import METRIC_NAME, Labels
+from vigil.model.labels import METRIC_NAME, Labels, is_label_name, is_metric_name
 
 __all__ = ["Rule", "RuleGroup", "load_rule_files", "load_rule_text", "parse_promql"]
 
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 _GROUP_FIELDS = {"name", "interval", "query_offset", "limit", "rules"}
 _RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
@@ -214,10 +211,10 @@ def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: boo
     labels = _string_map(r, "labels", marks, path)
     annotations = _string_map(r, "annotations", marks, path)
     for k, _ in labels:
-        if not _LABEL_NAME.fullmatch(k) or k == METRIC_NAME:
+        if not is_label_name(k) or k == METRIC_NAME:
             raise marks.error(f"invalid label name: {k}", (*path, "labels", k))
     for k, _ in annotations:
-        if not _LABEL_NAME.fullmatch(k):
+        if not is_label_name(k):
             raise marks.error(f"invalid annotation name: {k}", (*path, "annotations", k))
     for_ms = _duration(r, "for", marks, path)
     keep_ms = _duration(r, "keep_firing_for", marks, path)
@@ -226,7 +223,7 @@ def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: boo
                              ("annotations", "annotations" in r)):
             if present:
                 raise marks.error(f"invalid field '{key}' in recording rule", (*path, key))
-        if not _METRIC_NAME.fullmatch(record):
+        if not is_metric_name(record):
             raise marks.error(f"invalid recording rule name: {record}", (*path, "record"))
     else:
         _check_templates(alert, labels, annotations, marks, path)

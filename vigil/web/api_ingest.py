@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import re
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from vigil.errors import ParseError
+from vigil.model.labels import is_label_name
 from vigil.remote.receiver import RemoteWriteError
 from vigil.web.deps import WebDeps
 
 __all__ = ["ingest_router"]
 
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 MAX_BODY_BYTES = 64 << 20  # a larger request is answered 413 before it is read in full
 
 
@@ -107,7 +106,7 @@ def parse_grouping(path: str) -> dict[str, str]:
                 value = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 raise ValueError(f"invalid base64 value for label {name!r}") from None
-        if not _LABEL_NAME.match(name) or name.startswith("__"):
+        if not is_label_name(name) or name.startswith("__"):
             raise ValueError(f"invalid label name {name!r} in grouping key")
         if name in out:
             raise ValueError(f"duplicate label {name!r} in grouping key")

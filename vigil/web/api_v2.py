@@ -23,12 +23,10 @@ from vigil.alerting.silence import (
     parse_matchers_json,
 )
 from vigil.model.alert import Alert
-from vigil.model.labels import Labels
+from vigil.model.labels import Labels, is_label_name
 from vigil.model.matchers import parse_matchers
 from vigil.state import OutboxEntry
 from vigil.web.deps import WebDeps
-
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def _time(dt: datetime | None) -> str:
@@ -129,7 +127,7 @@ def _postable_alert(item: Any, index: int) -> Alert:
         if not isinstance(value, str):
             raise ValueError(f"{where}: value of {name!r} must be a string")
     for name in labels:
-        if not _LABEL_NAME.match(name):
+        if not is_label_name(name):
             raise ValueError(f"{where}: invalid label name {name!r}")
     now = datetime.now(timezone.utc)
     starts = parse_time(item.get("startsAt"), f"{where}: startsAt") or now

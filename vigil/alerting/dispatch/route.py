@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from vigil.config.model import Route as RouteConfig
@@ -99,5 +98,3 @@ def _pick(own: float | None, inherited: float | None | bool, default: float) -> 
     return default
 
 
-def valid_label_name(name: str) -> bool:
-    return re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) is not None
