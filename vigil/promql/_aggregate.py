@@ -6,8 +6,6 @@ Rows are mapped to groups once; each aggregation is a grouped numpy reduction ov
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from vigil.errors import QueryError
@@ -22,6 +20,7 @@ from vigil.promql._block import (
     group_sum,
 )
 from vigil.promql._context import EvalContext
+from vigil.promql._labels_hash import labels_hash
 from vigil.promql.parser import ast
 from vigil.promql.parser.ast import format_float, go_g
 
@@ -304,10 +303,9 @@ def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: EvalCo
 
 
 def _ratio_hash(lb: Labels) -> float:
-    """A stable position in [0, 1) for a series, so limit_ratio(r) and limit_ratio(r - 1)
-    split the series between them (Prometheus hashes the labels the same way in spirit)."""
-    h = int.from_bytes(hashlib.blake2b(repr(tuple(lb)).encode(), digest_size=8).digest(), "big")
-    return h / 2**64
+    """The series' place in [0, 1) for limit_ratio, as Prometheus's HashRatioSampler computes
+    it (``labels.Hash() / MaxUint64``), so limit_ratio picks the same series."""
+    return float(labels_hash(lb)) / float((1 << 64) - 1)
 
 
 def _count_values(blk: Block, label: str, node: ast.AggregateExpr, n: int) -> Block:
