@@ -18,9 +18,9 @@ from vigil.alerting.notify.templates import (
 )
 from vigil.config.amconfig import load_alertmanager_config
 from vigil.errors import ConfigError
+from vigil.gocompat.template import Template, TemplateError
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
-from vigil.rules._gotemplate import Template, TemplateError
 
 
 def test_define_and_template_with_pipeline_argument() -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from vigil.gocompat.times import (
+    format_go_time,
     format_rfc3339,
     format_rfc3339_millis,
     format_rfc3339_nano,
@@ -61,3 +62,13 @@ def test_parse(text: str, expected: datetime) -> None:
 def test_parse_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="parsing time"):
         parse_rfc3339(text)
+
+
+@pytest.mark.parametrize(("dt", "text"), [
+    # time.Time.String's layout "2006-01-02 15:04:05.999999999 -0700 MST" (src/time/format.go)
+    (datetime(2026, 11, 22, 8, 0, tzinfo=UTC), "2026-11-22 08:00:00 +0000 UTC"),
+    (datetime(2009, 11, 10, 23, 0, 0, 250_000, UTC), "2009-11-10 23:00:00.25 +0000 UTC"),
+    (None, "0001-01-01 00:00:00 +0000 UTC"),
+])
+def test_go_time_string(dt: datetime | None, text: str) -> None:
+    assert format_go_time(dt) == text

@@ -11,6 +11,9 @@ Three spellings, each where its Go counterpart is used:
   digits, ``2024-05-01T10:00:00.250Z``. Alertmanager's API v2 and amtool write this.
 * :func:`format_rfc3339` - ``time.RFC3339``: whole seconds, ``2024-05-01T10:00:00Z``.
 
+And :func:`format_go_time`, ``time.Time.String`` (``2024-05-01 10:00:00.25 +0000 UTC``), which
+is what an Alertmanager template prints for ``{{ .StartsAt }}``.
+
 ``None`` stands for Go's zero ``time.Time`` (``0001-01-01T00:00:00Z``). :func:`parse_rfc3339`
 is ``time.Parse(time.RFC3339, s)``, which also takes any fraction of up to nine digits.
 """
@@ -22,7 +25,8 @@ from datetime import datetime, timedelta, timezone
 
 from vigil.gocompat.quote import quote
 
-__all__ = ["format_rfc3339", "format_rfc3339_millis", "format_rfc3339_nano", "parse_rfc3339"]
+__all__ = ["format_go_time", "format_rfc3339", "format_rfc3339_millis", "format_rfc3339_nano",
+           "parse_rfc3339"]
 
 _ZERO = "0001-01-01T00:00:00"
 
@@ -56,6 +60,18 @@ def format_rfc3339(dt: datetime | None) -> str:
     if dt is None:
         return _ZERO + "Z"
     return _utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_go_time(dt: datetime | None) -> str:
+    """Go ``time.Time.String`` of a UTC time (layout ``2006-01-02 15:04:05.999999999 -0700
+    MST``: the fraction without trailing zeros, none when zero)."""
+    if dt is None:
+        return "0001-01-01 00:00:00 +0000 UTC"
+    dt = _utc(dt)
+    text = dt.strftime("%Y-%m-%d %H:%M:%S")
+    if dt.microsecond:
+        text += "." + f"{dt.microsecond:06d}".rstrip("0")
+    return text + " +0000 UTC"
 
 
 _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?"

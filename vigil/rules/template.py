@@ -24,11 +24,12 @@ from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from vigil.gocompat.durations import parse_duration_ms
+from vigil.gocompat.floats import format_float
+from vigil.gocompat.quote import quote
+from vigil.gocompat.template import GoStruct, Template, TemplateError, go_type
 from vigil.model.labels import Labels
-from vigil.rules._gofmt import GoStruct, format_g, go_type
-from vigil.rules._gotemplate import Template, TemplateError
 
-__all__ = ["AlertTemplate", "GoStruct", "Template", "TemplateError", "TemplateQuery", "check_alert_template",
+__all__ = ["AlertTemplate", "TemplateError", "TemplateQuery", "check_alert_template",
            "humanize_duration", "re_replace_all", "title"]
 
 TemplateQuery = Callable[[str], list[tuple[Labels, float]]]
@@ -49,6 +50,11 @@ class _Data(GoStruct):
                  "ExternalURL string; Value interface {} }")
 
 
+def _g4(x: float) -> str:
+    """Go's ``%.4g``, the precision every humanize function prints with."""
+    return format_float(x, "g", 4)
+
+
 def _to_float(v: Any) -> float:
     """Prometheus ``convertToFloat``: floats, ints and numeric strings."""
     if isinstance(v, bool):
@@ -57,11 +63,11 @@ def _to_float(v: Any) -> float:
         return float(v)
     if isinstance(v, str):
         if v != v.strip() or not v:
-            raise ValueError(f'strconv.ParseFloat: parsing "{v}": invalid syntax')
+            raise ValueError(f"strconv.ParseFloat: parsing {quote(v)}: invalid syntax")
         try:
             return float(v.replace("_", "") if "_" in v and v.lower().startswith("0x") else v)
         except ValueError:
-            raise ValueError(f'strconv.ParseFloat: parsing "{v}": invalid syntax') from None
+            raise ValueError(f"strconv.ParseFloat: parsing {quote(v)}: invalid syntax") from None
     raise ValueError(f"can't convert {go_type(v)} to float")
 
 
@@ -75,41 +81,41 @@ def humanize(v: Any) -> str:
     """SI prefixes, 4 significant digits: ``1234567`` -> ``1.235M``, ``0.001`` -> ``1m``."""
     x = _to_float(v)
     if x == 0 or math.isnan(x) or math.isinf(x):
-        return format_g(x, 4)
+        return _g4(x)
     prefix = ""
     if abs(x) >= 1:
         for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
             if abs(x) < 1000:
                 break
             prefix, x = p, x / 1000
-        return format_g(x, 4) + prefix
+        return _g4(x) + prefix
     for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
         if abs(x) >= 1:
             break
         prefix, x = p, x * 1000
-    return format_g(x, 4) + prefix
+    return _g4(x) + prefix
 
 
 def humanize1024(v: Any) -> str:
     """Binary prefixes: ``1048576`` -> ``1Mi``."""
     x = _to_float(v)
     if abs(x) <= 1 or math.isnan(x) or math.isinf(x):
-        return format_g(x, 4)
+        return _g4(x)
     prefix = ""
     for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
         if abs(x) < 1024:
             break
         prefix, x = p, x / 1024
-    return format_g(x, 4) + prefix
+    return _g4(x) + prefix
 
 
 def humanize_duration(v: Any) -> str:
     """Seconds as ``1d 2h 3m 4s`` (whole seconds from a minute up), ``1.5s``, ``20ms``."""
     x = _to_float(v)
     if math.isnan(x) or math.isinf(x):
-        return format_g(x, 4)
+        return _g4(x)
     if x == 0:
-        return format_g(x, 4) + "s"
+        return _g4(x) + "s"
     if abs(x) >= 1:
         sign = "-" if x < 0 else ""
         x = abs(x)
@@ -121,25 +127,25 @@ def humanize_duration(v: Any) -> str:
             return f"{sign}{hours}h {mins}m {secs}s"
         if mins:
             return f"{sign}{mins}m {secs}s"
-        return f"{sign}{format_g(x, 4)}s"
+        return f"{sign}{_g4(x)}s"
     prefix = ""
     for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
         if abs(x) >= 1:
             break
         prefix, x = p, x * 1000
-    return f"{format_g(x, 4)}{prefix}s"
+    return f"{_g4(x)}{prefix}s"
 
 
 def humanize_percentage(v: Any) -> str:
     """A ratio as a percentage: ``0.1234`` -> ``12.34%``."""
-    return format_g(_to_float(v) * 100, 4) + "%"
+    return _g4(_to_float(v) * 100) + "%"
 
 
 def humanize_timestamp(v: Any) -> str:
     """Unix seconds as Go prints a UTC ``time.Time``: ``1970-01-01 00:00:01 +0000 UTC``."""
     x = _to_float(v)
     if math.isnan(x) or math.isinf(x):
-        return format_g(x, 4)
+        return _g4(x)
     secs = int(x)
     nanos = int(round((x - secs) * 1e9))
     t = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)

@@ -30,7 +30,6 @@ from vigil.alerting.notify.integration import (
     read_secret_file,
     register_integration,
 )
-from vigil.alerting.notify.payload import rfc3339
 from vigil.alerting.notify.templates import (
     Notification,
     NotifyTemplate,
@@ -40,6 +39,7 @@ from vigil.alerting.notify.templates import (
 )
 from vigil.config.model import PagerdutyConfig
 from vigil.errors import NotifyError
+from vigil.gocompat.times import format_rfc3339_nano
 
 __all__ = ["MAX_DETAIL_ALERTS", "MAX_SUMMARY", "PagerDuty", "dedup_key", "pagerduty_severity"]
 
@@ -102,7 +102,7 @@ class PagerDuty(RenderedIntegration):
             "summary": _cut(summary.strip() or default_title(n), MAX_SUMMARY),
             "source": rendered.get("source") or n.common_labels.get("instance") or client,
             "severity": self._severity(n, rendered.get("severity", "")),
-            "timestamp": rfc3339(min(a.starts_at for a in n.firing)),
+            "timestamp": format_rfc3339_nano(min(a.starts_at for a in n.firing)),
         }
         for k in ("component", "group", "class"):
             if rendered.get(k):
@@ -127,7 +127,7 @@ class PagerDuty(RenderedIntegration):
 
     def _custom_details(self, n: Notification) -> dict[str, Any]:
         alerts = [{"status": a.status, "labels": a.labels, "annotations": a.annotations,
-                   "startsAt": rfc3339(a.starts_at), "endsAt": rfc3339(a.ends_at),
+                   "startsAt": format_rfc3339_nano(a.starts_at), "endsAt": format_rfc3339_nano(a.ends_at),
                    "generatorURL": a.generator_url} for a in n.firing + n.resolved]
         details: dict[str, Any] = {k: t.render(n) for k, t in self._details.items()}
         details.update(num_firing=len(n.firing), num_resolved=len(n.resolved),

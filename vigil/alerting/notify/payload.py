@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from vigil.gocompat.times import format_rfc3339_nano
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
-
-_ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def rfc3339(dt: datetime | None) -> str:
-    if dt is None:
-        return _ZERO_TIME
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def common_labels(sets: list[Labels]) -> dict[str, str]:
@@ -36,8 +29,8 @@ def webhook_payload(*, receiver: str, group_key: str, group_labels: Labels, aler
             "status": "resolved" if a.resolved(now) else "firing",
             "labels": a.labels.to_dict(),
             "annotations": a.annotations.to_dict(),
-            "startsAt": rfc3339(a.starts_at),
-            "endsAt": rfc3339(a.ends_at if a.resolved(now) else None),
+            "startsAt": format_rfc3339_nano(a.starts_at),
+            "endsAt": format_rfc3339_nano(a.ends_at if a.resolved(now) else None),
             "generatorURL": a.generator_url,
             "fingerprint": a.fingerprint(),
         }

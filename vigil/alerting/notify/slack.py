@@ -33,12 +33,12 @@ from vigil.alerting.notify.templates import (
     NotifyTemplate,
     RenderedIntegration,
     default_title,
-    go_time,
     maybe_template,
     render_or,
 )
 from vigil.config.model import SlackConfig
 from vigil.errors import NotifyError
+from vigil.gocompat.times import format_go_time
 
 __all__ = ["MAX_BLOCKS", "MAX_HEADER", "MAX_SECTION_TEXT", "MAX_TEXT", "Slack", "severity_rank"]
 
@@ -165,9 +165,9 @@ def _alert_blocks(a: AlertView) -> list[dict[str, Any]]:
             lines.append(f"*{mrkdwn_escape(k)}:* {mrkdwn_escape(v)}")
     lines.append(" ".join(f"`{mrkdwn_escape(k)}={mrkdwn_escape(v)}`"
                           for k, v in sorted(a.labels.items())))
-    context = [f"Started {go_time(a.starts_at)}"]
+    context = [f"Started {format_go_time(a.starts_at)}"]
     if a.ends_at is not None:
-        context.append(f"ended {go_time(a.ends_at)}")
+        context.append(f"ended {format_go_time(a.ends_at)}")
     if a.annotations.get("runbook_url"):
         context.append(_link(a.annotations["runbook_url"], "Runbook"))
     if a.generator_url:

@@ -7,9 +7,9 @@ A flush becomes a :class:`Notification` (plain Python, used by the default texts
     .CommonAnnotations .ExternalURL .GroupKey
     each alert: .Status .Labels .Annotations .StartsAt .EndsAt .GeneratorURL .Fingerprint
 
-Overrides are Go ``text/template`` (the engine of :mod:`vigil.rules.template`) with
+Overrides are Go ``text/template`` (:mod:`vigil.gocompat.template`, with Go's builtins) with
 Alertmanager's functions ``toUpper toLower title trimSpace join match reReplaceAll safeHtml
-stringSlice humanizeDuration``. Label sets are maps (``.CommonLabels.severity``,
+stringSlice humanizeDuration`` registered. Label sets are maps (``.CommonLabels.severity``,
 ``range $k, $v := .CommonLabels``) that also have Alertmanager's methods ``.SortedPairs``,
 ``.Names``, ``.Values`` and ``.Remove`` (:class:`KV`). Named templates
 (``{{define}}``/``{{template}}``/``{{block}}``) work; files given as ``library`` to
@@ -24,44 +24,29 @@ Rendering never raises: a template that fails renders as ``<error expanding temp
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from vigil.alerting.notify.payload import common_labels
 from vigil.errors import ConfigError
+from vigil.gocompat.template import GoStruct, Template, TemplateError
+from vigil.gocompat.times import format_go_time
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
-from vigil.rules._gofmt import go_str
-from vigil.rules.template import (
-    GoStruct,
-    Template,
-    TemplateError,
-    humanize_duration,
-    re_replace_all,
-    title,
-)
+from vigil.rules.template import humanize_duration, re_replace_all, title
 
 __all__ = ["AlertView", "Notification", "NotifyTemplate", "RenderedIntegration", "default_html", "default_text",
-           "default_title", "go_time", "load_template_files", "notification"]
+           "default_title", "load_template_files", "notification"]
 
 log = logging.getLogger(__name__)
 
 # `.Alerts.Firing` -> a field of the root; see the module docstring.
 _UNDEFINED_TEMPLATE = re.compile(r': template "[^"]*" not defined$')
 _ALERTS_METHOD = re.compile(r"\.Alerts\.(Firing|Resolved)\b")
-
-
-def go_time(dt: datetime | None) -> str:
-    """A UTC time as Go prints ``time.Time``: ``2026-11-22 08:00:00 +0000 UTC``."""
-    if dt is None:
-        return "0001-01-01 00:00:00 +0000 UTC"
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
 @dataclass(frozen=True)
@@ -118,7 +103,7 @@ class Notification:
 
         def alert(a: AlertView) -> GoStruct:
             return _AlertData(Status=a.status, Labels=kv(a.labels), Annotations=kv(a.annotations),
-                              StartsAt=go_time(a.starts_at), EndsAt=go_time(a.ends_at),
+                              StartsAt=format_go_time(a.starts_at), EndsAt=format_go_time(a.ends_at),
                               GeneratorURL=escape(a.generator_url), Fingerprint=a.fingerprint)
 
         return _Data(
@@ -196,12 +181,6 @@ def notification(*, receiver: str, group_key: str, group_labels: Labels, alerts:
         external_url=external_url, now=now)
 
 
-def _go_html(s: str) -> str:
-    """Go's ``template.HTMLEscapeString``."""
-    return (s.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&#34;").replace("\0", "\uFFFD"))
-
-
 def _join(sep: Any, items: Any) -> str:
     if not isinstance(sep, str) or not isinstance(items, (list, tuple)):
         raise ValueError("join wants a separator string and a list")
@@ -220,10 +199,6 @@ def _funcs() -> dict[str, Callable[..., Any]]:
         "match": lambda p, s: re.search(want_str(p), want_str(s)) is not None,
         "reReplaceAll": re_replace_all, "safeHtml": want_str,
         "stringSlice": lambda *s: list(s), "humanizeDuration": humanize_duration,
-        # Go's text/template builtins that alert templates do not need.
-        "urlquery": lambda *a: urllib.parse.quote_plus("".join(go_str(x) for x in a)),
-        "html": lambda *a: _go_html("".join(go_str(x) for x in a)),
-        "js": lambda *a: json.dumps("".join(go_str(x) for x in a))[1:-1].replace("'", "\\'"),
     }
 
 
@@ -334,9 +309,9 @@ def default_text(n: Notification) -> str:
             for k, v in sorted(a.annotations.items()):
                 if k != "summary":
                     lines.append(f"  {k}: {v}")
-            lines.append(f"  Started: {go_time(a.starts_at)}")
+            lines.append(f"  Started: {format_go_time(a.starts_at)}")
             if a.ends_at is not None:
-                lines.append(f"  Ended: {go_time(a.ends_at)}")
+                lines.append(f"  Ended: {format_go_time(a.ends_at)}")
             if a.generator_url:
                 lines.append(f"  Source: {a.generator_url}")
         lines.append("")
@@ -359,9 +334,9 @@ def default_html(n: Notification) -> str:
             parts.append(f"<h4>{e(a.summary)}</h4><table>")
             rows = [("Labels", _pairs(a.labels))]
             rows += [(k, v) for k, v in sorted(a.annotations.items()) if k != "summary"]
-            rows.append(("Started", go_time(a.starts_at)))
+            rows.append(("Started", format_go_time(a.starts_at)))
             if a.ends_at is not None:
-                rows.append(("Ended", go_time(a.ends_at)))
+                rows.append(("Ended", format_go_time(a.ends_at)))
             parts += [f"<tr><th align=\"left\">{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows]
             parts.append("</table>")
             if a.generator_url:

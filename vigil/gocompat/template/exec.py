@@ -1,4 +1,4 @@
-"""A Go ``text/template`` work-alike, for the subset alert templates use.
+"""A Go ``text/template`` work-alike: the executor and :class:`Template`.
 
 Supported: text and ``{{ }}`` actions with ``{{-``/``-}}`` trimming and ``{{/* */}}`` comments;
 pipelines (``a | f b``), parenthesised pipelines with a field chain, variables (``$x := ...``,
@@ -6,8 +6,10 @@ pipelines (``a | f b``), parenthesised pipelines with a field chain, variables (
 Prometheus's ``missingkey=zero``), string/raw-string/number/bool/nil literals, ``if``/``else
 if``/``else``/``end``, ``with``, ``range`` (slices, maps in key order, ints; ``$i, $e :=``;
 ``else``; ``break``/``continue``) and the builtins ``and or not eq ne lt le gt ge len index
-print println printf``; ``define``/``template``/``block`` (named templates shared through
-``Template.defs``). Not supported: method calls. The parser is :mod:`vigil.rules._goparse`.
+print println printf slice html js urlquery``; ``define``/``template``/``block`` (named
+templates shared by every file added to one :class:`Template`); methods of values whose type
+lists them in ``go_methods``. The lexer is :mod:`~vigil.gocompat.template.lex`, the parser
+:mod:`~vigil.gocompat.template.parse`, the builtins :mod:`~vigil.gocompat.template.builtins`.
 
 Errors are :class:`TemplateError` with Go's wording (``template: NAME:LINE: function "x" not
 defined``; ``template: NAME:LINE:COL: executing "NAME" at <...>: ...``).
@@ -20,11 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vigil.rules._gofmt import GoStruct, go_str, go_type
-from vigil.rules._golex import TemplateError, _line
-from vigil.rules._goparse import _Def, _Node, _Parser, _Pipe
+from vigil.gocompat.template.builtins import BUILTINS, LAZY
+from vigil.gocompat.template.lex import TemplateError, line_of
+from vigil.gocompat.template.parse import Definition, Node, Parser, Pipe
+from vigil.gocompat.template.values import GoStruct, go_str, go_type, truth
 
-__all__ = ["Template", "TemplateError", "truth"]
+__all__ = ["Template"]
 
 _MISSING = object()
 
@@ -38,19 +41,6 @@ class _Break(Exception):
 
 class _Continue(Exception):
     pass
-
-
-def truth(v: Any) -> bool:
-    """Go template truth: false, 0, nil and empty strings/slices/maps are false."""
-    if v is None:
-        return False
-    if isinstance(v, (bool, int, float)):
-        return bool(v)
-    if isinstance(v, GoStruct):
-        return True
-    if isinstance(v, (str, list, tuple, dict)):
-        return len(v) > 0
-    return True
 
 
 @dataclass(frozen=True)
@@ -69,23 +59,21 @@ def _describe(fn: Callable[..., Any]) -> _Func:
 
 
 class Template:
-    """A parsed template. ``funcs`` maps names to Python callables taking Go-typed values."""
+    """A parsed template. ``funcs`` maps names to Python callables taking Go-typed values;
+    they are added to (and may replace) the builtins, as Go's ``Template.Funcs`` does.
+    Prometheus's and Alertmanager's template functions register this way."""
 
     def __init__(self, name: str, text: str, funcs: Mapping[str, Callable[..., Any]]) -> None:
-        from vigil.rules._gobuiltins import BUILTINS, LAZY
-
         self.name = name
         self.text = text
         merged = {**BUILTINS, **funcs}
         self._funcs = {k: _describe(f) for k, f in merged.items()}
         self._lazy = LAZY
-        self._defines: dict[str, _Def] = {}
+        self._defines: dict[str, Definition] = {}
         self._root = self._parse(text, name)
 
-    def _parse(self, text: str, name: str) -> list[_Node]:
-        from vigil.rules._gobuiltins import LAZY
-
-        parser = _Parser(text, name, {**self._funcs, **dict.fromkeys(LAZY)})
+    def _parse(self, text: str, name: str) -> list[Node]:
+        parser = Parser(text, name, {**self._funcs, **dict.fromkeys(LAZY)})
         root = parser.parse()
         self._defines.update(parser.defines)
         return root
@@ -121,19 +109,19 @@ class _Exec:
         self.current = tmpl.name
         self.calls = 0
 
-    def err(self, pipe: _Pipe, msg: str) -> TemplateError:
+    def err(self, pipe: Pipe, msg: str) -> TemplateError:
         text = self.text
-        line = _line(text, pipe.pos)
+        line = line_of(text, pipe.pos)
         col = pipe.pos - (text.rfind("\n", 0, pipe.pos) + 1)
         return TemplateError(
             f'template: {self.source}:{line}:{col}: executing "{self.current}" at <{pipe.src}>: {msg}')
 
-    def call_template(self, n: _Node, dot: Any) -> None:
+    def call_template(self, n: Node, dot: Any) -> None:
         d = self.t._defines.get(n.text)
         if d is None:
             pos = n.pipe.pos if n.pipe is not None else 0
             src = f'{{{{template "{n.text}"{" " + n.pipe.src if n.pipe else ""}}}}}'
-            raise self.err(_Pipe([], False, [], pos, src), f'template "{n.text}" not defined')
+            raise self.err(Pipe([], False, [], pos, src), f'template "{n.text}" not defined')
         arg = None
         if n.pipe is not None:
             depth = len(self.vars)
@@ -141,7 +129,7 @@ class _Exec:
             del self.vars[depth:]
         # Go limits recursion depth to 100000; a Python stack is smaller.
         if self.calls > 200:
-            raise self.err(n.pipe or _Pipe([], False, [], 0, n.text), "exceeded maximum template depth")
+            raise self.err(n.pipe or Pipe([], False, [], 0, n.text), "exceeded maximum template depth")
         saved = (self.vars, self.text, self.source, self.current)
         self.vars, self.text, self.source, self.current = [["$", arg]], d.text, d.source, n.text
         self.calls += 1
@@ -151,7 +139,7 @@ class _Exec:
             self.calls -= 1
             self.vars, self.text, self.source, self.current = saved
 
-    def walk(self, nodes: list[_Node], dot: Any) -> None:
+    def walk(self, nodes: list[Node], dot: Any) -> None:
         for n in nodes:
             if n.kind == "text":
                 self.out.append(n.text)
@@ -171,7 +159,7 @@ class _Exec:
             elif n.kind == "continue":
                 raise _Continue
 
-    def control(self, n: _Node, dot: Any) -> None:
+    def control(self, n: Node, dot: Any) -> None:
         assert n.pipe is not None
         depth = len(self.vars)
         v = self.pipe(n.pipe, dot)
@@ -181,11 +169,11 @@ class _Exec:
             self.walk(n.other, dot)
         del self.vars[depth:]
 
-    def range(self, n: _Node, dot: Any) -> None:
+    def range(self, n: Node, dot: Any) -> None:
         assert n.pipe is not None
         depth = len(self.vars)
         decl = n.pipe.decl  # the declarations bind per element, not to the pipe's value
-        v = self.pipe(_Pipe([], False, n.pipe.cmds, n.pipe.pos, n.pipe.src), dot)
+        v = self.pipe(Pipe([], False, n.pipe.cmds, n.pipe.pos, n.pipe.src), dot)
         if isinstance(v, dict):
             pairs = [(k, v[k]) for k in sorted(v)]
         elif isinstance(v, (list, tuple)):
@@ -212,7 +200,7 @@ class _Exec:
         if not pairs:
             self.walk(n.other, dot)
 
-    def pipe(self, p: _Pipe, dot: Any) -> Any:
+    def pipe(self, p: Pipe, dot: Any) -> Any:
         v: Any = _MISSING
         for cmd in p.cmds:
             v = self.command(p, cmd, dot, v)
@@ -226,7 +214,7 @@ class _Exec:
                 self.vars.append([p.decl[0], v])
         return v
 
-    def command(self, p: _Pipe, cmd: list[Any], dot: Any, final: Any) -> Any:
+    def command(self, p: Pipe, cmd: list[Any], dot: Any, final: Any) -> Any:
         head = cmd[0]
         if head[0] == "func":
             name = head[1]
@@ -254,12 +242,12 @@ class _Exec:
                 raise self.err(p, f"error calling {head[-1].rsplit('.', 1)[-1]}: {exc}") from None
         return self.arg(p, head, dot)
 
-    def _not(self, p: _Pipe, args: list[Callable[[], Any]]) -> bool:
+    def _not(self, p: Pipe, args: list[Callable[[], Any]]) -> bool:
         if len(args) != 1:
             raise self.err(p, f"wrong number of args for not: want 1 got {len(args)}")
         return not truth(args[0]())
 
-    def call(self, p: _Pipe, name: str, args: list[Any]) -> Any:
+    def call(self, p: Pipe, name: str, args: list[Any]) -> Any:
         f = self.t._funcs[name]
         if len(args) < f.min_args or (f.max_args is not None and len(args) > f.max_args):
             want = f.min_args if f.max_args == f.min_args else f"at least {f.min_args}"
@@ -279,7 +267,7 @@ class _Exec:
             return node[-1]
         return "."
 
-    def arg(self, p: _Pipe, node: Any, dot: Any) -> Any:
+    def arg(self, p: Pipe, node: Any, dot: Any) -> Any:
         kind = node[0]
         if kind == "lit":
             return node[1]
@@ -301,7 +289,7 @@ class _Exec:
             return self.fields(p, v, node[2])
         raise AssertionError(kind)
 
-    def method(self, p: _Pipe, head: Any, dot: Any) -> Callable[..., Any] | None:
+    def method(self, p: Pipe, head: Any, dot: Any) -> Callable[..., Any] | None:
         """The Go method a ``.x.Method``/``$v.Method`` command head names, if it is one
         (a value whose type has ``go_methods``), else None."""
         if head[0] == "field" and head[1]:
@@ -315,7 +303,7 @@ class _Exec:
         methods = getattr(type(v), "go_methods", None)
         return getattr(v, methods[names[-1]]) if methods and names[-1] in methods else None
 
-    def fields(self, p: _Pipe, v: Any, names: list[str]) -> Any:
+    def fields(self, p: Pipe, v: Any, names: list[str]) -> Any:
         for name in names:
             methods = getattr(type(v), "go_methods", None)
             if methods and name in methods:

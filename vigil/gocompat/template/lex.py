@@ -1,4 +1,4 @@
-"""Lexing of Go ``text/template`` source into text and action items (see ``_gotemplate``)."""
+"""Lexing of Go ``text/template`` source into text and action items, and the engine's error."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from vigil.errors import VigilError
+
+__all__ = ["Item", "TemplateError", "Token", "lex", "line_of"]
 
 
 class TemplateError(VigilError):
@@ -29,41 +31,46 @@ _TOKEN = re.compile(r"""
 
 
 @dataclass(frozen=True)
-class _Tok:
+class Token:
+    """One token inside an action: its kind (a group of the token pattern), text and offset."""
+
     kind: str
     text: str
     pos: int
 
 
 @dataclass
-class _Item:
+class Item:
+    """A run of text or one ``{{ }}`` action (with its tokens)."""
+
     kind: str  # "text" or "action"
     text: str
     pos: int
-    toks: list[_Tok] = field(default_factory=list)
+    toks: list[Token] = field(default_factory=list)
 
 
-def _lex(text: str, name: str) -> list[_Item]:
-    items: list[_Item] = []
+def lex(text: str, name: str) -> list[Item]:
+    """The text and action items of a template; ``name`` is used in error messages."""
+    items: list[Item] = []
     pos = 0
     while True:
         start = text.find("{{", pos)
         if start < 0:
-            items.append(_Item("text", text[pos:], pos))
+            items.append(Item("text", text[pos:], pos))
             return items
         chunk = text[pos:start]
         i = start + 2
         if text.startswith("-", i) and i + 1 < len(text) and text[i + 1] in " \t\r\n":
             chunk = chunk.rstrip(" \t\r\n")
             i += 2
-        items.append(_Item("text", chunk, pos))
+        items.append(Item("text", chunk, pos))
         stripped = i
         while stripped < len(text) and text[stripped] in " \t\r\n":
             stripped += 1
         if text.startswith("/*", stripped):
             end = text.find("*/", stripped + 2)
             if end < 0:
-                raise TemplateError(f"template: {name}:{_line(text, start)}: unclosed comment")
+                raise TemplateError(f"template: {name}:{line_of(text, start)}: unclosed comment")
             j = end + 2
             trim = False
             if re.match(r"[ \t\r\n]+-}}", text[j:]):
@@ -72,11 +79,11 @@ def _lex(text: str, name: str) -> list[_Item]:
             elif text.startswith("}}", j):
                 j += 2
             else:
-                raise TemplateError(f"template: {name}:{_line(text, start)}: comment ends before closing delimiter")
+                raise TemplateError(f"template: {name}:{line_of(text, start)}: comment ends before closing delimiter")
             pos = _trim_after(text, j) if trim else j
             continue
         toks, j, trim = _lex_action(text, i, name, start)
-        items.append(_Item("action", text[i:j], start, toks))
+        items.append(Item("action", text[i:j], start, toks))
         pos = _trim_after(text, j) if trim else j
 
 
@@ -86,11 +93,11 @@ def _trim_after(text: str, j: int) -> int:
     return j
 
 
-def _lex_action(text: str, i: int, name: str, start: int) -> tuple[list[_Tok], int, bool]:
-    toks: list[_Tok] = []
+def _lex_action(text: str, i: int, name: str, start: int) -> tuple[list[Token], int, bool]:
+    toks: list[Token] = []
     while True:
         if i >= len(text):
-            raise TemplateError(f"template: {name}:{_line(text, start)}: unclosed action")
+            raise TemplateError(f"template: {name}:{line_of(text, start)}: unclosed action")
         if text.startswith("}}", i):
             return toks, i + 2, False
         m = re.match(r"[ \t\r\n]+-}}", text[i:])
@@ -99,11 +106,12 @@ def _lex_action(text: str, i: int, name: str, start: int) -> tuple[list[_Tok], i
         m = _TOKEN.match(text, i)
         if not m or (m.lastgroup == "op" and text.startswith("}", i)):
             raise TemplateError(
-                f"template: {name}:{_line(text, i)}: unexpected {text[i]!r} in command")
+                f"template: {name}:{line_of(text, i)}: unexpected {text[i]!r} in command")
         if m.lastgroup != "ws":
-            toks.append(_Tok(m.lastgroup or "", m.group(), i))
+            toks.append(Token(m.lastgroup or "", m.group(), i))
         i = m.end()
 
 
-def _line(text: str, pos: int) -> int:
+def line_of(text: str, pos: int) -> int:
+    """The 1-based line of an offset (Go's error messages name lines)."""
     return text.count("\n", 0, pos) + 1

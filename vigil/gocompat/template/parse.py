@@ -1,4 +1,4 @@
-"""Parsing Go ``text/template`` source into the tree :mod:`vigil.rules._gotemplate` runs.
+"""Parsing Go ``text/template`` source into the tree :mod:`vigil.gocompat.template.exec` runs.
 
 The parser checks what Go's checks at parse time (unknown functions, unbalanced blocks,
 undefined variables) so that a rule file with a broken template fails when it is loaded.
@@ -6,19 +6,23 @@ undefined variables) so that a rule file with a broken template fails when it is
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.rules._golex import TemplateError, _Item, _lex, _line, _Tok
+from vigil.gocompat.quote import unquote
+from vigil.gocompat.template.lex import Item, TemplateError, Token, lex, line_of
+
+__all__ = ["Definition", "Node", "Parser", "Pipe"]
 
 # ---------------------------------------------------------------- parse tree
 
 
 @dataclass
-class _Pipe:
+class Pipe:
+    """A pipeline: optional variable declaration, then commands separated by ``|``."""
+
     decl: list[str]
     assign: bool
     cmds: list[list[Any]]  # each command: list of operand nodes
@@ -27,52 +31,56 @@ class _Pipe:
 
 
 @dataclass
-class _Node:
+class Node:
+    """A node of the parse tree (text, an action, a control structure, a template call)."""
+
     kind: str  # text, action, if, with, range, break, continue
     text: str = ""
-    pipe: _Pipe | None = None
-    body: list[_Node] = field(default_factory=list)
-    other: list[_Node] = field(default_factory=list)
+    pipe: Pipe | None = None
+    body: list[Node] = field(default_factory=list)
+    other: list[Node] = field(default_factory=list)
 
 
 @dataclass
-class _Def:
+class Definition:
     """A ``{{define}}``d template: its body and the file text it came from (for error lines)."""
 
-    body: list[_Node]
+    body: list[Node]
     text: str
     source: str
 
 
-class _Parser:
+class Parser:
+    """Parses one file's text; ``funcs`` are the names that may be called."""
+
     def __init__(self, text: str, name: str, funcs: Mapping[str, Any]) -> None:
         self.text = text
         self.name = name
         self.funcs = funcs
-        self.items = _lex(text, name)
+        self.items = lex(text, name)
         self.i = 0
         self.vars: list[str] = ["$"]
-        self.defines: dict[str, _Def] = {}
+        self.defines: dict[str, Definition] = {}
         self.depth = 0  # nesting of if/with/range/define: {{define}} is only allowed at the top
 
     def err(self, pos: int, msg: str) -> TemplateError:
-        return TemplateError(f"template: {self.name}:{_line(self.text, pos)}: {msg}")
+        return TemplateError(f"template: {self.name}:{line_of(self.text, pos)}: {msg}")
 
-    def parse(self) -> list[_Node]:
+    def parse(self) -> list[Node]:
         nodes, term = self.parse_list()
         if term is not None:
             raise self.err(term.pos, f"unexpected {{{{{term.toks[0].text}}}}}")
         return nodes
 
-    def parse_list(self) -> tuple[list[_Node], _Item | None]:
+    def parse_list(self) -> tuple[list[Node], Item | None]:
         """Nodes up to a ``{{end}}``/``{{else}}`` (returned as the terminator) or the end."""
-        nodes: list[_Node] = []
+        nodes: list[Node] = []
         while self.i < len(self.items):
             item = self.items[self.i]
             self.i += 1
             if item.kind == "text":
                 if item.text:
-                    nodes.append(_Node("text", item.text))
+                    nodes.append(Node("text", item.text))
                 continue
             if not item.toks:
                 raise self.err(item.pos, "missing value for command")
@@ -82,7 +90,7 @@ class _Parser:
             if word.kind == "ident" and word.text in ("if", "with", "range"):
                 nodes.append(self.parse_control(word.text, item, item.toks[1:]))
             elif word.kind == "ident" and word.text in ("break", "continue"):
-                nodes.append(_Node(word.text))
+                nodes.append(Node(word.text))
             elif word.kind == "ident" and word.text in ("define", "block"):
                 name = self.template_name(word.text, item)
                 if word.text == "define" and (self.depth or len(item.toks) != 2):
@@ -97,32 +105,39 @@ class _Parser:
                 if term is None or term.toks[0].text != "end":
                     raise self.err(item.pos, f"unexpected {'EOF' if term is None else '{{else}}'}"
                                    f" in {word.text} clause")
-                self.defines[name] = _Def(body, self.text, self.name)
+                self.defines[name] = Definition(body, self.text, self.name)
                 if word.text == "block":
-                    nodes.append(_Node("template", name, pipe=pipe))
+                    nodes.append(Node("template", name, pipe=pipe))
             elif word.kind == "ident" and word.text == "template":
                 name = self.template_name("template", item)
                 pipe = self.parse_pipe(item.toks[2:], item.pos) if len(item.toks) > 2 else None
-                nodes.append(_Node("template", name, pipe=pipe))
+                nodes.append(Node("template", name, pipe=pipe))
             else:
-                nodes.append(_Node("action", pipe=self.parse_pipe(item.toks, item.pos, decl_ok=True)))
+                nodes.append(Node("action", pipe=self.parse_pipe(item.toks, item.pos, decl_ok=True)))
         return nodes, None
 
-    def template_name(self, kind: str, item: _Item) -> str:
+    def template_name(self, kind: str, item: Item) -> str:
         """The quoted name after ``define``/``template``/``block``."""
         if len(item.toks) < 2 or item.toks[1].kind not in ("str", "raw"):
             raise self.err(item.pos, f"unexpected {'end of action' if len(item.toks) < 2 else item.toks[1].text}"
                            f" in {kind} clause")
         t = item.toks[1]
-        return ast.literal_eval(t.text) if t.kind == "str" else t.text[1:-1]
+        return self.unquote(t)
 
-    def parse_control(self, kind: str, item: _Item, toks: list[_Tok]) -> _Node:
+    def unquote(self, t: Token) -> str:
+        """The value of a string, raw string or character token, with Go's escapes."""
+        try:
+            return unquote(t.text)
+        except (ValueError, IndexError):
+            raise self.err(t.pos, f"unquote: invalid syntax: {t.text}") from None
+
+    def parse_control(self, kind: str, item: Item, toks: list[Token]) -> Node:
         depth = len(self.vars)
         pipe = self.parse_pipe(toks, item.pos, decl_ok=True, range_decl=kind == "range")
         self.depth += 1
         body, term = self.parse_list()
         self.depth -= 1
-        other: list[_Node] = []
+        other: list[Node] = []
         if term is None:
             raise self.err(len(self.text), "unexpected EOF")
         del self.vars[depth:]
@@ -142,10 +157,10 @@ class _Parser:
                     raise self.err(term.pos, f"expected end; found {'EOF' if term2 is None else '{{else}}'}")
         elif len(term.toks) > 1:
             raise self.err(term.pos, f"unexpected {term.toks[1].text!r} in end")
-        return _Node(kind, pipe=pipe, body=body, other=other)
+        return Node(kind, pipe=pipe, body=body, other=other)
 
-    def parse_pipe(self, toks: list[_Tok], pos: int, *, decl_ok: bool = False,
-                   range_decl: bool = False) -> _Pipe:
+    def parse_pipe(self, toks: list[Token], pos: int, *, decl_ok: bool = False,
+                   range_decl: bool = False) -> Pipe:
         decl: list[str] = []
         assign = False
         k = 0
@@ -166,9 +181,9 @@ class _Parser:
             raise self.err(pos, "missing value for command")
         start = toks[0].pos if toks else pos
         end = toks[-1].pos + len(toks[-1].text) if toks else pos
-        return _Pipe(decl, assign, cmds, pos, self.text[start:end])
+        return Pipe(decl, assign, cmds, pos, self.text[start:end])
 
-    def parse_cmds(self, toks: list[_Tok], k: int, pos: int) -> tuple[list[list[Any]], int]:
+    def parse_cmds(self, toks: list[Token], k: int, pos: int) -> tuple[list[list[Any]], int]:
         cmds: list[list[Any]] = []
         cmd: list[Any] = []
         while k < len(toks):
@@ -190,14 +205,17 @@ class _Parser:
             raise self.err(pos, "missing command")
         return cmds, k
 
-    def parse_operand(self, toks: list[_Tok], k: int) -> tuple[Any, int]:
+    def parse_operand(self, toks: list[Token], k: int) -> tuple[Any, int]:
         t = toks[k]
         if t.kind == "str":
-            return ("lit", ast.literal_eval(t.text)), k + 1
+            return ("lit", self.unquote(t)), k + 1
         if t.kind == "raw":
             return ("lit", t.text[1:-1]), k + 1
         if t.kind == "char":
-            return ("lit", ord(ast.literal_eval(t.text))), k + 1
+            value = self.unquote(t)
+            if len(value) != 1:
+                raise self.err(t.pos, f"malformed character constant: {t.text}")
+            return ("lit", ord(value)), k + 1
         if t.kind == "num":
             txt = t.text.replace("_", "")
             if re.fullmatch(r"[+-]?0[xX][0-9a-fA-F]+", txt):
@@ -228,7 +246,7 @@ class _Parser:
                 raise self.err(t.pos, "unclosed left paren")
             if not cmds:
                 raise self.err(t.pos, "missing value for parenthesized pipeline")
-            pipe = _Pipe([], False, cmds, t.pos, self.text[t.pos:toks[j].pos + 1])
+            pipe = Pipe([], False, cmds, t.pos, self.text[t.pos:toks[j].pos + 1])
             j += 1
             chain: list[str] = []
             if j < len(toks) and toks[j].kind == "field" and toks[j].pos == toks[j - 1].pos + 1:
