@@ -1,8 +1,10 @@
-"""Builds a rule :class:`Manager` over an in-memory store for tests, with time injected.
+"""Builds a rule :class:`Manager` over a real TSDB in a temp dir (the ``tsdb_store``
+fixture) for tests, with time injected; and runs promtool-format unit-test files as
+``vigil rules test`` does.
 
 ``Scripted`` is a hand-written query function: the vector each expression returns is set by
 the test (keyed by the expression's canonical text), so the alert state machine can be
-driven sample by sample. ``Harness(..., engine=True)`` uses the real PromQL engine instead.
+driven sample by sample. ``Harness(tsdb_store, rules, engine=True)`` uses the real PromQL engine instead.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tests.rules.memstore import MemStorage
+from tests.support.tsdb_store import TempTSDB
+from vigil.cli.rules import temporary_tsdb
 from vigil.errors import QueryError
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
@@ -24,6 +27,7 @@ from vigil.rules import (
     load_rule_text,
 )
 from vigil.rules.rulefmt import parse_promql
+from vigil.rules.unittest import FileOutcome, UnitTestOptions, run_test_file
 from vigil.selfmetrics import SelfMetrics
 
 T0 = 1_700_000_000_000  # an arbitrary epoch ms, a multiple of every interval used
@@ -72,6 +76,7 @@ class MemStateStore:
 
 @dataclass
 class Harness:
+    store: TempTSDB  # the test's ``tsdb_store``
     rules: str
     query: Scripted | None = None
     engine: bool = False
@@ -79,7 +84,6 @@ class Harness:
     resend_delay_s: float = 60.0
     external_url: str = "http://vigil.example:9090"
     external_labels: dict[str, str] = field(default_factory=dict)
-    store: MemStorage = field(default_factory=MemStorage)
     sent: list[list[Alert]] = field(default_factory=list)
     metrics: SelfMetrics = field(default_factory=SelfMetrics)
     now_s: float = T0 / 1000
@@ -117,6 +121,12 @@ class Harness:
     def states(self) -> dict[str, str]:
         """``str(labels) -> state`` of every pending/firing alert."""
         return {str(a.labels): a.state for a in self.manager.alerts()}
+
+
+def run_unit_tests(path: str, options: UnitTestOptions | None = None) -> FileOutcome:
+    """Run a promtool-format unit-test file as ``vigil rules test`` does: each test group
+    on a TSDB in a temporary directory."""
+    return run_test_file(path, options, storage=temporary_tsdb)
 
 
 def at(ms: int) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.rules.harness import MIN, T0, Harness, at
+from tests.support.tsdb_store import TempTSDB
 from vigil.model.labels import Labels
 from vigil.storage import is_stale
 
@@ -25,15 +26,15 @@ ALERT = Labels({"alertname": "InstanceDown", "instance": "a:9100", "job": "node"
                 "severity": "critical", "where": "node/a:9100"})
 
 
-def down_harness(**kw) -> Harness:
-    h = Harness(DOWN, **kw)
+def down_harness(store: TempTSDB, **kw) -> Harness:
+    h = Harness(store, DOWN, **kw)
     assert h.query is not None
     h.query.set("up == 0", (SERIES, 0.0))
     return h
 
 
-def test_pending_then_firing_after_for() -> None:
-    h = down_harness()
+def test_pending_then_firing_after_for(tsdb_store: TempTSDB) -> None:
+    h = down_harness(tsdb_store)
     for m in range(5):
         assert h.eval(T0 + m * MIN) == []
         assert h.states() == {str(ALERT): "pending"}
@@ -50,14 +51,14 @@ def test_pending_then_firing_after_for() -> None:
     assert active.active_at == at(T0) and active.fired_at == at(T0 + 5 * MIN)
 
 
-def test_alerts_series() -> None:
-    h = down_harness()
+def test_alerts_series(tsdb_store: TempTSDB) -> None:
+    h = down_harness(tsdb_store)
     for m in range(6):
         h.eval(T0 + m * MIN)
     pending = ALERT.merge({"__name__": "ALERTS", "alertstate": "pending"})
     firing = ALERT.merge({"__name__": "ALERTS", "alertstate": "firing"})
     for_state = ALERT.merge({"__name__": "ALERTS_FOR_STATE"})
-    s = h.store.series
+    s = h.store.series()
     assert [t for t, v in s[pending] if not is_stale(v)] == [T0 + m * MIN for m in range(5)]
     assert h.store.is_stale_at(pending, T0 + 5 * MIN)  # the pending series ends when it fires
     assert s[firing] == [(T0 + 5 * MIN, 1.0)]
@@ -68,8 +69,8 @@ def test_alerts_series() -> None:
     assert h.store.is_stale_at(for_state, T0 + 6 * MIN)
 
 
-def test_resend_and_resolve() -> None:
-    h = down_harness()
+def test_resend_and_resolve(tsdb_store: TempTSDB) -> None:
+    h = down_harness(tsdb_store)
     for m in range(6):
         h.eval(T0 + m * MIN)
     assert h.eval(T0 + 6 * MIN) == []  # sent at 5m; resend only once 60s have *passed*
@@ -89,8 +90,8 @@ def test_resend_and_resolve() -> None:
     assert all(a.resolved() for batch in h.sent[2:] for a in batch)
 
 
-def test_pending_alert_that_goes_away_is_never_sent() -> None:
-    h = down_harness()
+def test_pending_alert_that_goes_away_is_never_sent(tsdb_store: TempTSDB) -> None:
+    h = down_harness(tsdb_store)
     h.eval(T0)
     h.query.set("up == 0")
     assert h.eval(T0 + MIN) == []
@@ -101,8 +102,8 @@ def test_pending_alert_that_goes_away_is_never_sent() -> None:
     assert active.active_at == at(T0 + 2 * MIN)
 
 
-def test_for_zero_fires_at_once_and_a_returning_series_is_a_new_alert() -> None:
-    h = Harness("""
+def test_for_zero_fires_at_once_and_a_returning_series_is_a_new_alert(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, """
 groups:
   - name: g
     interval: 1m
@@ -132,8 +133,8 @@ groups:
 """
 
 
-def test_keep_firing_for() -> None:
-    h = Harness(KEEP)
+def test_keep_firing_for(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, KEEP)
     h.query.set("x > 1", ({"job": "j"}, 2.0))
     h.eval(T0)
     h.query.set("x > 1")
@@ -147,8 +148,8 @@ def test_keep_firing_for() -> None:
     assert h.manager.alerts() == []
 
 
-def test_keep_firing_for_resets_when_the_series_returns() -> None:
-    h = Harness(KEEP)
+def test_keep_firing_for_resets_when_the_series_returns(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, KEEP)
     h.query.set("x > 1", ({"job": "j"}, 2.0))
     h.eval(T0)
     h.query.set("x > 1")
@@ -166,8 +167,8 @@ def test_keep_firing_for_resets_when_the_series_returns() -> None:
     assert h.states() == {}
 
 
-def test_rule_labels_override_and_empty_removes() -> None:
-    h = Harness("""
+def test_rule_labels_override_and_empty_removes(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, """
 groups:
   - name: g
     rules:
@@ -180,8 +181,8 @@ groups:
     assert a.labels == Labels({"alertname": "A", "job": "override", "env": "p"})
 
 
-def test_template_error_is_shown_not_raised() -> None:
-    h = Harness("""
+def test_template_error_is_shown_not_raised(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, """
 groups:
   - name: g
     rules:
@@ -199,8 +200,8 @@ groups:
     assert "strconv.ParseFloat" in a.annotations.get("bad")
 
 
-def test_template_query_calls_back() -> None:
-    h = Harness("""
+def test_template_query_calls_back(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, """
 groups:
   - name: g
     rules:
@@ -216,8 +217,8 @@ groups:
     assert ("sum(x)", T0) in h.query.calls
 
 
-def test_failing_query_marks_rule_unhealthy_and_others_go_on() -> None:
-    h = Harness("""
+def test_failing_query_marks_rule_unhealthy_and_others_go_on(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, """
 groups:
   - name: g
     rules:
@@ -239,8 +240,8 @@ groups:
     assert h.manager.groups()[0].rules[0].health == "ok"
 
 
-def test_duplicate_labelsets_after_dropping_the_name_are_an_error() -> None:
-    h = Harness("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: '{job=\"j\"}'\n")
+def test_duplicate_labelsets_after_dropping_the_name_are_an_error(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: '{job=\"j\"}'\n")
     h.query.set('{job="j"}', ({"__name__": "a", "job": "j"}, 1.0), ({"__name__": "b", "job": "j"}, 1.0))
     h.eval(T0)
     (rule,) = h.manager.groups()[0].rules
@@ -248,8 +249,8 @@ def test_duplicate_labelsets_after_dropping_the_name_are_an_error() -> None:
     assert rule.last_error == "vector contains metrics with the same labelset after applying alert labels"
 
 
-def test_group_limit() -> None:
-    h = Harness("groups:\n  - name: g\n    limit: 1\n    rules:\n      - alert: A\n        expr: x\n")
+def test_group_limit(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, "groups:\n  - name: g\n    limit: 1\n    rules:\n      - alert: A\n        expr: x\n")
     h.query.set("x", ({"i": "1"}, 1.0), ({"i": "2"}, 1.0))
     assert h.eval(T0) == []
     (rule,) = h.manager.groups()[0].rules
@@ -257,8 +258,8 @@ def test_group_limit() -> None:
     assert h.manager.alerts() == []
 
 
-def test_rule_status_reports_alerts() -> None:
-    h = down_harness()
+def test_rule_status_reports_alerts(tsdb_store: TempTSDB) -> None:
+    h = down_harness(tsdb_store)
     h.eval(T0)
     g = h.manager.groups()[0]
     assert (g.name, g.file, g.interval_s, g.last_evaluation) == ("g", "rules.yml", 60.0, at(T0))
@@ -269,8 +270,8 @@ def test_rule_status_reports_alerts() -> None:
     assert h.metrics.alerts_active.labels("pending")._value.get() == 1
 
 
-def test_query_offset_shifts_query_time_not_alert_time() -> None:
-    h = Harness("""
+def test_query_offset_shifts_query_time_not_alert_time(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, """
 groups:
   - name: g
     query_offset: 30s
@@ -283,11 +284,11 @@ groups:
     assert h.query.calls == [("x", T0 - 30_000)]
     assert a.starts_at == at(T0)
     alerts = Labels({"__name__": "ALERTS", "alertname": "A", "alertstate": "firing", "i": "1"})
-    assert h.store.series[alerts] == [(T0 - 30_000, 1.0)]
+    assert h.store.series()[alerts] == [(T0 - 30_000, 1.0)]
 
 
-def test_query_and_generator_url_use_the_canonical_expression() -> None:
-    h = Harness("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum(x)by(job)>1\n")
+def test_query_and_generator_url_use_the_canonical_expression(tsdb_store: TempTSDB) -> None:
+    h = Harness(tsdb_store, "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum(x)by(job)>1\n")
     h.query.set("sum by (job) (x) > 1", ({"job": "j"}, 2.0))
     (a,) = h.eval(T0)
     assert h.manager.groups()[0].rules[0].query == "sum by (job) (x) > 1"

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tests.rules.harness import MIN, T0, Harness, MemStateStore, Scripted, at
+from tests.support.tsdb_store import TempTSDB
 from vigil.model.labels import Labels
 from vigil.rules import RuleStateStore
 
@@ -28,24 +29,24 @@ WARN = Labels({"alertname": "HighLoad", "instance": "a", "severity": "warning"})
 CRIT = WARN.merge({"severity": "critical"})
 
 
-def harness(store: RuleStateStore, load: float, rules: str = RULES) -> Harness:
+def harness(tsdb: TempTSDB, state: RuleStateStore, load: float, rules: str = RULES) -> Harness:
     q = Scripted()
     q.set("load > 1", ({"instance": "a"}, load) if load > 1 else ({}, 0.0))
     if load <= 1:
         q.set("load > 1")
     q.set("load > 2", *([({"instance": "a"}, load)] if load > 2 else []))
-    return Harness(rules, query=q, state_store=store)
+    return Harness(tsdb, rules, query=q, state_store=state)
 
 
-def test_restart_keeps_for_progress() -> None:
+def test_restart_keeps_for_progress(tsdb_store: TempTSDB) -> None:
     store = MemStateStore()
-    h1 = harness(store, 3.0)
+    h1 = harness(tsdb_store, store, 3.0)
     h1.eval(T0)
     h1.eval(T0 + 2 * MIN)
     saved = store.groups["rules.yml;g"]
     assert {a.labels: a.state for a in saved} == {WARN: "pending", CRIT: "pending"}
 
-    h2 = harness(store, 3.0)  # a new process over the same state store
+    h2 = harness(tsdb_store, store, 3.0)  # a new process over the same state store
     assert {str(a.labels): a.active_at for a in h2.manager.alerts()} == {
         str(WARN): at(T0), str(CRIT): at(T0)}
     assert h2.eval(T0 + 4 * MIN) == []
@@ -53,13 +54,13 @@ def test_restart_keeps_for_progress() -> None:
     assert sorted(a.labels.get("severity") for a in sent) == ["critical", "warning"]
 
 
-def test_restart_keeps_firing_alerts_without_renotifying() -> None:
+def test_restart_keeps_firing_alerts_without_renotifying(tsdb_store: TempTSDB) -> None:
     store = MemStateStore()
-    h1 = harness(store, 3.0)
+    h1 = harness(tsdb_store, store, 3.0)
     for m in range(6):
         h1.eval(T0 + m * MIN)
     assert len(h1.sent) == 1  # both alerts in one batch at 5m
-    h2 = harness(store, 3.0)
+    h2 = harness(tsdb_store, store, 3.0)
     assert set(h2.states().values()) == {"firing"}
     assert h2.eval(T0 + 6 * MIN) == []  # last sent at 5m: not due again yet
     assert len(h2.eval(T0 + 7 * MIN)) == 2
@@ -67,20 +68,20 @@ def test_restart_keeps_firing_alerts_without_renotifying() -> None:
     assert a.fired_at == at(T0 + 5 * MIN)
 
 
-def test_restored_alert_that_is_gone_resolves() -> None:
+def test_restored_alert_that_is_gone_resolves(tsdb_store: TempTSDB) -> None:
     store = MemStateStore()
-    h1 = harness(store, 3.0)
+    h1 = harness(tsdb_store, store, 3.0)
     for m in range(6):
         h1.eval(T0 + m * MIN)
-    h2 = harness(store, 0.5)
+    h2 = harness(tsdb_store, store, 0.5)
     sent = h2.eval(T0 + 6 * MIN)
     assert len(sent) == 2 and all(a.ends_at == at(T0 + 6 * MIN) for a in sent)
     assert store.groups["rules.yml;g"] and all(a.state == "inactive" for a in store.groups["rules.yml;g"])
 
 
-def test_state_is_saved_only_when_it_changes() -> None:
+def test_state_is_saved_only_when_it_changes(tsdb_store: TempTSDB) -> None:
     store = MemStateStore()
-    h = harness(store, 1.5)
+    h = harness(tsdb_store, store, 1.5)
     h.eval(T0)
     n = store.saves
     h.eval(T0 + MIN)
@@ -92,18 +93,18 @@ def test_state_is_saved_only_when_it_changes() -> None:
     assert {a.state for a in store.groups["rules.yml;g"]} == {"firing"}
 
 
-def test_restore_happens_only_on_the_first_update() -> None:
+def test_restore_happens_only_on_the_first_update(tsdb_store: TempTSDB) -> None:
     store = MemStateStore()
-    h1 = harness(store, 3.0)
+    h1 = harness(tsdb_store, store, 3.0)
     h1.eval(T0)
-    h2 = harness(store, 3.0, rules="groups: []\n")
+    h2 = harness(tsdb_store, store, 3.0, rules="groups: []\n")
     assert h2.manager.alerts() == []
     h2.reload(RULES)  # a group that appears later starts fresh
     assert h2.manager.alerts() == []
 
 
-def test_reload_keeps_state_of_rules_that_still_exist() -> None:
-    h = harness(MemStateStore(), 3.0)
+def test_reload_keeps_state_of_rules_that_still_exist(tsdb_store: TempTSDB) -> None:
+    h = harness(tsdb_store, MemStateStore(), 3.0)
     h.eval(T0)
     h.eval(T0 + 2 * MIN)
     # Change the group: a new rule, the critical rule dropped, an annotation added.
@@ -124,15 +125,15 @@ def test_reload_keeps_state_of_rules_that_still_exist() -> None:
     assert h.store.is_stale_at(crit_alerts, T0 + 5 * MIN)  # series of the removed rule end
 
 
-def test_reload_with_changed_labels_starts_over() -> None:
-    h = harness(MemStateStore(), 1.5)
+def test_reload_with_changed_labels_starts_over(tsdb_store: TempTSDB) -> None:
+    h = harness(tsdb_store, MemStateStore(), 1.5)
     h.eval(T0)
     h.reload(RULES.replace("{severity: warning}", "{severity: info}"))
     assert h.manager.alerts() == []
 
 
-def test_unchanged_reload_keeps_everything() -> None:
-    h = harness(MemStateStore(), 1.5)
+def test_unchanged_reload_keeps_everything(tsdb_store: TempTSDB) -> None:
+    h = harness(tsdb_store, MemStateStore(), 1.5)
     h.eval(T0)
     before = h.manager.alerts()
     h.reload(RULES)
@@ -140,9 +141,9 @@ def test_unchanged_reload_keeps_everything() -> None:
     assert h.manager.groups()[0].last_evaluation == at(T0)
 
 
-def test_removed_group_is_cleared_and_its_series_marked_stale() -> None:
+def test_removed_group_is_cleared_and_its_series_marked_stale(tsdb_store: TempTSDB) -> None:
     store = MemStateStore()
-    h = harness(store, 3.0)
+    h = harness(tsdb_store, store, 3.0)
     h.eval(T0)
     h.now_s = (T0 + 30_000) / 1000
     h.reload("groups: []\n")
@@ -151,14 +152,14 @@ def test_removed_group_is_cleared_and_its_series_marked_stale() -> None:
     assert h.manager.groups() == []
 
 
-def test_evaluate_unknown_group() -> None:
-    h = harness(MemStateStore(), 0.5)
-    other = Harness("groups:\n  - name: other\n").groups[0]
+def test_evaluate_unknown_group(tsdb_store: TempTSDB) -> None:
+    h = harness(tsdb_store, MemStateStore(), 0.5)
+    other = Harness(tsdb_store, "groups:\n  - name: other\n").groups[0]
     with pytest.raises(KeyError):
         h.manager.evaluate_group(other, T0)
 
 
-def test_notify_failure_does_not_stop_evaluation() -> None:
+def test_notify_failure_does_not_stop_evaluation(tsdb_store: TempTSDB) -> None:
     calls = []
 
     def broken(alerts):
@@ -167,20 +168,20 @@ def test_notify_failure_does_not_stop_evaluation() -> None:
 
     q = Scripted()
     q.set("load > 1", ({"instance": "a"}, 3.0))
-    h = Harness(RULES.replace("for: 5m", "for: 0s"), query=q, notify=broken)
+    h = Harness(tsdb_store, RULES.replace("for: 5m", "for: 0s"), query=q, notify=broken)
     h.eval(T0)
     h.eval(T0 + MIN)
     assert len(calls) == 1
     assert set(h.states().values()) == {"firing"}
 
 
-def test_run_evaluates_on_schedule_until_cancelled() -> None:
+def test_run_evaluates_on_schedule_until_cancelled(tsdb_store: TempTSDB) -> None:
     import time
 
     q = Scripted()
     q.set("x > 0", ({"i": "1"}, 1.0))
     got = asyncio.Event()
-    h = Harness("""
+    h = Harness(tsdb_store, """
 groups:
   - name: fast
     interval: 50ms
@@ -194,7 +195,7 @@ groups:
         task = asyncio.create_task(h.manager.run())
         await asyncio.wait_for(got.wait(), timeout=10)
         # A reload while running replaces the group's task.
-        h.manager.update(h.groups + Harness("groups:\n  - name: more\n    interval: 50ms\n").groups)
+        h.manager.update(h.groups + Harness(tsdb_store, "groups:\n  - name: more\n    interval: 50ms\n").groups)
         await asyncio.sleep(0.2)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -212,27 +213,27 @@ groups:
     assert names["fast"] is not None
 
 
-def test_restart_through_the_sqlite_state_store(tmp_path) -> None:
+def test_restart_through_the_sqlite_state_store(tmp_path, tsdb_store: TempTSDB) -> None:
     from vigil.state import Store
 
     store = Store.open_in(str(tmp_path))
     try:
-        h1 = harness(store, 3.0)
+        h1 = harness(tsdb_store, store, 3.0)
         for m in range(3):
             h1.eval(T0 + m * MIN)
     finally:
         store.close()
     store = Store.open_in(str(tmp_path))
     try:
-        h2 = harness(store, 3.0)
+        h2 = harness(tsdb_store, store, 3.0)
         assert {a.active_at for a in h2.manager.alerts()} == {at(T0)}
         assert len(h2.eval(T0 + 5 * MIN)) == 2
     finally:
         store.close()
 
 
-def test_reload_with_longer_for_turns_firing_back_to_pending() -> None:
-    h = harness(MemStateStore(), 1.5, rules=RULES.replace("for: 5m", "for: 1m"))
+def test_reload_with_longer_for_turns_firing_back_to_pending(tsdb_store: TempTSDB) -> None:
+    h = harness(tsdb_store, MemStateStore(), 1.5, rules=RULES.replace("for: 5m", "for: 1m"))
     h.eval(T0)
     h.eval(T0 + MIN)
     assert h.states() == {str(WARN): "firing"}

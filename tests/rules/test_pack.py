@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.rules.harness import MIN, T0, Harness
+from tests.support.tsdb_store import TempTSDB
 from vigil.model.alert import Alert
 from vigil.rules import default_rule_files, load_rule_files
 
@@ -73,13 +74,13 @@ KINDS: dict[str, tuple[str, Callable[[Harness, float], None], float, float]] = {
 }
 
 
-def pack_harness() -> Harness:
+def pack_harness(store: TempTSDB) -> Harness:
     path = next(f for f in default_rule_files() if f.endswith("infrastructure.yml"))
-    return Harness(Path(path).read_text(encoding="utf-8"), engine=True)
+    return Harness(store, Path(path).read_text(encoding="utf-8"), engine=True)
 
 
-def run(kind: str, high: float) -> tuple[Harness, dict[int, list[Alert]], dict[int, dict[str, str]]]:
-    h = pack_harness()
+def run(store: TempTSDB, kind: str, high: float) -> tuple[Harness, dict[int, list[Alert]], dict[int, dict[str, str]]]:
+    h = pack_harness(store)
     KINDS[kind][1](h, high)
     sent: dict[int, list[Alert]] = {}
     states: dict[int, dict[str, str]] = {}
@@ -108,11 +109,11 @@ def test_pack_is_shipped_and_valid() -> None:
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("level", ["below", "warning", "critical"])
-def test_thresholds_for_and_resolve(kind: str, level: str) -> None:
+def test_thresholds_for_and_resolve(kind: str, level: str, tsdb_store: TempTSDB) -> None:
     alertname, _, warn, crit = KINDS[kind]
     high = {"below": warn - 0.05, "warning": (warn + crit) / 2, "critical": crit + 0.05}[level]
     expected = {"below": set(), "warning": {"warning"}, "critical": {"warning", "critical"}}[level]
-    h, sent, states = run(kind, high)
+    h, sent, states = run(tsdb_store, kind, high)
 
     if not expected:
         assert all(not s for s in states.values())
@@ -139,8 +140,8 @@ def test_thresholds_for_and_resolve(kind: str, level: str) -> None:
     assert states[(END - T0) // MIN] == {}
 
 
-def test_pack_ignores_other_instances_below_threshold() -> None:
-    h = pack_harness()
+def test_pack_ignores_other_instances_below_threshold(tsdb_store: TempTSDB) -> None:
+    h = pack_harness(tsdb_store)
     write_cpu(h, 0.95, instance="busy:9100")
     write_cpu(h, 0.20, instance="idle:9100")
     for m in range(6):

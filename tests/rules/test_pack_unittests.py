@@ -11,10 +11,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.rules.harness import run_unit_tests
 from vigil.cli import cli
 from vigil.rules import default_rule_files, load_rule_files
 from vigil.rules.pack import pack_test_files
-from vigil.rules.unittest import run_test_file
 
 PACK_DIR = Path(default_rule_files()[0]).parent
 TEST_FILES = pack_test_files()
@@ -52,7 +52,7 @@ def test_every_alert_is_labelled_and_links_its_runbook() -> None:
 
 @pytest.mark.parametrize("path", TEST_FILES, ids=[Path(f).name for f in TEST_FILES])
 def test_pack_unit_tests_pass(path: str) -> None:
-    res = run_test_file(path)
+    res = run_unit_tests(path)
     assert res.ok, "\n".join(res.errors)
     assert not res.skipped
 
@@ -84,7 +84,7 @@ def test_a_broken_rule_fails_its_unit_test(tmp_path: Path) -> None:
     assert "pg_replication_lag_seconds > 30" in text
     rules.write_text(text.replace("pg_replication_lag_seconds > 30", "pg_replication_lag_seconds > 60"),
                      encoding="utf-8")
-    res = run_test_file(str(copy / "tests" / "database.yml"))
+    res = run_unit_tests(str(copy / "tests" / "database.yml"))
     assert not res.ok
     assert any("alertname: PostgresReplicationLag, time: 2m" in e for e in res.errors)
 

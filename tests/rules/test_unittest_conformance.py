@@ -8,9 +8,10 @@ import os
 import pytest
 from typer.testing import CliRunner
 
+from tests.rules.harness import run_unit_tests
 from tests.support.shared import conformance_dir
 from vigil.cli import cli
-from vigil.rules.unittest import UnitTestOptions, run_test_file
+from vigil.rules.unittest import UnitTestOptions
 
 # file -> (extra arguments, expected exit code), from SOURCE.txt.
 EXPECTED: list[tuple[str, tuple[str, ...], int]] = [
@@ -58,7 +59,7 @@ def test_upstream_outcome(in_promtool_dir, name: str, args: tuple[str, ...], cod
 
 
 def test_failures_read_like_promtool(in_promtool_dir) -> None:
-    res = run_test_file("failing.yml")
+    res = run_unit_tests("failing.yml")
     text = "\n".join(res.errors)
     assert "    name: Failing alert test,\n    alertname: InstanceDown, time: 5m, \n" in text
     assert 'Labels:{alertname="InstanceDown", job="test", severity="page"}' in text
@@ -69,24 +70,24 @@ def test_failures_read_like_promtool(in_promtool_dir) -> None:
 
 
 def test_rule_error_stops_the_group_with_time(in_promtool_dir) -> None:
-    res = run_test_file("bad-rules-error-test.yml")
+    res = run_unit_tests("bad-rules-error-test.yml")
     assert len(res.errors) == 1
     assert res.errors[0].startswith("    rule: joined, time: 0s, err: ")
     assert "many-to-many matching not allowed" in res.errors[0]
 
 
 def test_syntax_error_names_file_and_line(in_promtool_dir) -> None:
-    res = run_test_file("bad-rules-syntax-test.yml")
+    res = run_unit_tests("bad-rules-syntax-test.yml")
     assert res.errors and res.errors[0].startswith("bad-rules-syntax.yml:7:")
 
 
 def test_native_histogram_checks_are_skipped_not_passed(in_promtool_dir) -> None:
-    res = run_test_file("unittest.yml")
+    res = run_unit_tests("unittest.yml")
     assert res.ok
     assert len(res.skipped) == 3
     assert all("native histogram" in s for s in res.skipped)
 
 
 def test_run_filter_counts_groups(in_promtool_dir) -> None:
-    assert run_test_file("rules_run.yml", UnitTestOptions(run=("correct",))).groups_run == 1
-    assert run_test_file("rules_run.yml").groups_run == 2
+    assert run_unit_tests("rules_run.yml", UnitTestOptions(run=("correct",))).groups_run == 1
+    assert run_unit_tests("rules_run.yml").groups_run == 2

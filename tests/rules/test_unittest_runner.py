@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigil.rules.unittest import UnitTestOptions, run_test_file
+from tests.rules.harness import run_unit_tests
+from vigil.rules.unittest import UnitTestOptions
 
 RULES = """\
 groups:
@@ -38,7 +39,7 @@ def write(tmp_path: Path, test: str) -> str:
 
 def test_unknown_field_is_located(tmp_path: Path) -> None:
     path = write(tmp_path, "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    inputs: []\n")
-    res = run_test_file(path)
+    res = run_unit_tests(path)
     assert res.errors == [f"{path}:4:5: tests[0].inputs: field inputs not found in type main.testGroup"]
 
 
@@ -52,9 +53,9 @@ tests:
           - labels: y
             value: 2
 """
-    unordered = run_test_file(write(tmp_path, "rule_files: [rules.yml]\n" + body))
+    unordered = run_unit_tests(write(tmp_path, "rule_files: [rules.yml]\n" + body))
     assert unordered.errors and 'got: nil' in unordered.errors[0]
-    ordered = run_test_file(write(tmp_path, "rule_files: [rules.yml]\n"
+    ordered = run_unit_tests(write(tmp_path, "rule_files: [rules.yml]\n"
                                             "group_eval_order: [first, second]\n" + body))
     assert ordered.ok, ordered.errors
 
@@ -79,17 +80,17 @@ tests:
           - exp_labels: {severity: page, instance: cam-1}
             exp_annotations: {summary: "cam-1 down in barn"}
 """
-    res = run_test_file(write(tmp_path, test))
+    res = run_unit_tests(write(tmp_path, test))
     assert res.ok, res.errors
 
 
 def test_missing_alertname_and_repeated_group_order(tmp_path: Path) -> None:
-    res = run_test_file(write(tmp_path, "tests:\n  - name: g\n    alert_rule_test:\n"
+    res = run_unit_tests(write(tmp_path, "tests:\n  - name: g\n    alert_rule_test:\n"
                                         "      - eval_time: 1m\n"))
     assert res.errors == ["an item under alert_rule_test misses required attribute alertname "
                           "at eval_time 1m (in TestGroup g)"]
     path = write(tmp_path, "group_eval_order: [a, a]\ntests: []\n")
-    assert "group name repeated in evaluation order: a" in run_test_file(path).errors[0]
+    assert "group name repeated in evaluation order: a" in run_unit_tests(path).errors[0]
 
 
 def test_values_keep_their_text_and_run_filters(tmp_path: Path) -> None:
@@ -112,6 +113,45 @@ tests:
           - value: 2
 """
     path = write(tmp_path, test)
-    assert run_test_file(path, UnitTestOptions(run=("hex",))).ok
-    res = run_test_file(path)
+    assert run_unit_tests(path, UnitTestOptions(run=("hex",))).ok
+    res = run_unit_tests(path)
     assert res.errors == ['    expr: "vector(1)", time: 0s,\n        exp: {} 2\n        got: {} 1']
+
+
+def test_gaps_and_staleness_markers_in_input_series(tmp_path: Path) -> None:
+    # 1 at 0m, nothing at 1m, 3 at 2m, a staleness marker at 3m, 5 at 4m: the store keeps
+    # the marker, which ends the series at once rather than after the 5m lookback.
+    test = """
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'm{a="x"}'
+        values: 1 _ 3 stale 5
+    promql_expr_test:
+      - expr: m
+        eval_time: 1m
+        exp_samples:
+          - labels: 'm{a="x"}'
+            value: 1
+      - expr: m
+        eval_time: 3m
+        exp_samples: []
+      - expr: count_over_time(m[10m])
+        eval_time: 4m
+        exp_samples:
+          - labels: '{a="x"}'
+            value: 3
+      - expr: timestamp(m)
+        eval_time: 4m30s
+        exp_samples:
+          - labels: '{a="x"}'
+            value: 240
+"""
+    res = run_unit_tests(write(tmp_path, test))
+    assert res.ok, res.errors
+    # The same run with a wrong expectation at the marker fails: the check can fail.
+    res = run_unit_tests(write(tmp_path, test.replace("exp_samples: []", "exp_samples:\n"
+                                                      "          - labels: 'm{a=\"x\"}'\n"
+                                                      "            value: 3")))
+    assert res.errors == ['    expr: "m", time: 3m,\n        exp: {__name__="m", a="x"} 3\n'
+                          '        got: nil']

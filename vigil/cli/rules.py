@@ -4,15 +4,38 @@ and ``promtool test rules`` do (same report shape, exit 0 on success and 1 other
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from vigil.cli._common import fail
 from vigil.errors import VigilError
+from vigil.storage import Storage
 
 rules_cli = typer.Typer(help="Check rule files and run rule unit tests (R1, R2).",
                         no_args_is_help=True)
+
+
+# The unit-test store holds one test group's series for seconds and is then thrown away:
+# nothing is ever worth cutting into blocks (a group may span centuries: promtool's
+# long-period.yml does, and a day per block as in Prometheus's teststorage cost a thousand
+# block writes on close), no retention, no fsync.
+_NEVER_CUT_MS = 2**62
+
+
+@contextmanager
+def temporary_tsdb() -> Iterator[Storage]:
+    """An empty TSDB in a new temporary directory, closed and removed on exit: the store
+    each rule unit-test group runs on, as promtool runs its groups on a real TSDB."""
+    from vigil.tsdb import DB
+
+    with tempfile.TemporaryDirectory(prefix="vigil-rules-test-") as path:
+        with DB.open(path, wal_fsync="off", block_range_ms=_NEVER_CUT_MS,
+                     retention_ms=_NEVER_CUT_MS, compact_interval_s=3600.0) as db:
+            yield db
 
 
 @rules_cli.command("check")
@@ -64,5 +87,5 @@ def test(
     logging.getLogger("vigil.rules").setLevel(logging.ERROR)
     code = run_test_files(paths, UnitTestOptions(run=tuple(run or ()),
                                                  ignore_unknown_fields=ignore_unknown_fields),
-                          out=typer.echo, err=lambda s: typer.echo(s, err=True))
+                          storage=temporary_tsdb, out=typer.echo, err=lambda s: typer.echo(s, err=True))
     raise typer.Exit(code)

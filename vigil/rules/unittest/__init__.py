@@ -2,19 +2,27 @@
 
 :func:`run_test_file` runs one file and returns a :class:`FileOutcome`;
 :func:`run_test_files` runs several, printing promtool's report, and returns the exit code
-(0 when every file passed). The file format is promtool's (see ``docs/rules.md``).
+(0 when every file passed). The file format is promtool's (see ``docs/rules.md``). Each
+test group runs on an empty store the caller's :data:`StorageFactory` opens: this stage
+may not build one itself (``vigil rules test`` passes a TSDB in a temporary directory).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from vigil.rules.unittest.runner import FileOutcome, UnitTestOptions, run_test_file
+from vigil.rules.unittest.runner import (
+    FileOutcome,
+    StorageFactory,
+    UnitTestOptions,
+    run_test_file,
+)
 
-__all__ = ["FileOutcome", "UnitTestOptions", "run_test_file", "run_test_files"]
+__all__ = ["FileOutcome", "StorageFactory", "UnitTestOptions", "run_test_file", "run_test_files"]
 
 
 def run_test_files(paths: Sequence[str], options: UnitTestOptions | None = None, *,
+                   storage: StorageFactory,
                    out: Callable[[str], None] = print,
                    err: Callable[[str], None] = print) -> int:
     """Run each file and report as promtool does (``Unit Testing:  FILE``, then ``SUCCESS``
@@ -22,7 +30,7 @@ def run_test_files(paths: Sequence[str], options: UnitTestOptions | None = None,
     failed = False
     for path in paths:
         out(f"Unit Testing:  {path}")
-        res = run_test_file(path, options)
+        res = run_test_file(path, options, storage=storage)
         for w in res.warnings:
             err(f"  WARNING: {w}")
         for s in res.skipped:

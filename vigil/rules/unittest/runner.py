@@ -2,7 +2,9 @@
 
 For each test group: the input series are expanded (Prometheus's series notation, through
 :mod:`vigil.promqltest.notation`), the rule files are loaded into a real
-:class:`vigil.rules.Manager` over an in-memory store, and time steps from the group's start
+:class:`vigil.rules.Manager` over a fresh, empty store from the caller's
+:data:`StorageFactory` (``vigil rules test`` passes a TSDB in a temporary directory, as
+promtool runs on a real TSDB), and time steps from the group's start
 to its latest ``eval_time`` by ``evaluation_interval``. At each step the input samples up
 to that instant are appended, then every group is evaluated in ``group_eval_order`` with
 :meth:`~vigil.rules.Manager.evaluate_group`; an ``alert_rule_test`` whose ``eval_time``
@@ -19,22 +21,26 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from vigil.config.durations import format_duration_ms
 from vigil.errors import VigilError
 from vigil.model.labels import Labels
 from vigil.promql.engine import Engine
-from vigil.promqltest.notation import expand_values, parse_series_desc
 from vigil.promql.value import Scalar, Vector
+from vigil.promqltest.notation import expand_values, parse_series_desc
 from vigil.rules._engine import engine_query_func
 from vigil.rules.manager import Manager
 from vigil.rules.rulefmt import RuleGroup, load_rule_files
 from vigil.rules.unittest._format import AlertTest, ExprTest, TestFile, TestGroup, load_test_file
-from vigil.rules.unittest._store import MemoryStorage
 from vigil.selfmetrics import SelfMetrics
+from vigil.storage import Storage
 
-__all__ = ["FileOutcome", "UnitTestOptions", "run_test_file"]
+__all__ = ["FileOutcome", "StorageFactory", "UnitTestOptions", "run_test_file"]
+
+StorageFactory = Callable[[], AbstractContextManager[Storage]]
+"""Opens an empty store for one test group and disposes of it when the context exits."""
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
@@ -64,8 +70,10 @@ class FileOutcome:
         return not self.errors
 
 
-def run_test_file(path: str, options: UnitTestOptions | None = None) -> FileOutcome:
-    """Run every test group of one unit-test file (see the module docstring)."""
+def run_test_file(path: str, options: UnitTestOptions | None = None, *,
+                  storage: StorageFactory) -> FileOutcome:
+    """Run every test group of one unit-test file (see the module docstring), each on a
+    store of its own from ``storage``."""
     options = options or UnitTestOptions()
     out = FileOutcome(path)
     try:
@@ -79,16 +87,18 @@ def run_test_file(path: str, options: UnitTestOptions | None = None) -> FileOutc
         if runs and not any(r.search(tg.name) for r in runs):
             continue
         out.groups_run += 1
-        _GroupRun(tf, tg, options, out).run()
+        with storage() as store:
+            _GroupRun(tf, tg, options, out, store).run()
     return out
 
 
 class _GroupRun:
     """One test group's evaluation (see the module docstring)."""
 
-    def __init__(self, tf: TestFile, tg: TestGroup, options: UnitTestOptions, out: FileOutcome):
+    def __init__(self, tf: TestFile, tg: TestGroup, options: UnitTestOptions, out: FileOutcome,
+                 store: Storage):
         self.tf, self.tg, self.options, self.out = tf, tg, options, out
-        self.store = MemoryStorage()
+        self.store = store
         self.engine = Engine(self.store, default_subquery_step_ms=tf.evaluation_interval_ms)
         self.histogram_metrics: set[str] = set()
         self.equal: Callable[[float, float], bool] = _fuzzy_equal if tf.fuzzy_compare else _equal
