@@ -153,6 +153,7 @@ class App:
             config_yaml=self._config_yaml, reload=self.reload, alerting=self.alerting,
             remote_write=Receiver(self.db), pushgateway=self.pushgateway,
             tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
+            max_request_body_bytes=self.config.web.max_request_body_size,
         ))
         self._stop = asyncio.Event()
 

@@ -68,10 +68,7 @@ def test_out_of_order_against_committed_sample_is_400(db):
     assert exc.value.status == 400
 
 
-def test_body_limits(db):
-    rx = Receiver(db, Limits(max_body_bytes=100))
-    with pytest.raises(RemoteWriteError, match="exceeds the limit of 100 bytes"):
-        rx.write(b"x" * 101)
+def test_decompressed_size_limit(db):
     rx = Receiver(db, Limits(max_decompressed_bytes=1000))
     with pytest.raises(RemoteWriteError, match="exceeds the limit of 1000 bytes"):
         rx.write(body([([("__name__", "m"), ("v", "y" * 2000)], [T0], [1.0])]))
@@ -110,11 +107,10 @@ def test_series_without_samples_next_to_one_with_two(db):
     assert read_all(db) == {Labels({"__name__": "two"}): [(T0, 1.0), (T0 + 1, 2.0)]}
 
 
-def test_http_body_too_large_is_413(db, monkeypatch):
-    from vigil.web import api_ingest
-    monkeypatch.setattr(api_ingest, "MAX_BODY_BYTES", 100)
+def test_http_body_too_large_is_413(db):
     deps = make_deps()
     deps.remote_write = Receiver(db)
+    deps.max_request_body_bytes = 100  # the web app's one limit (tests/web/test_body_limit.py)
     with TestClient(create_app(deps)) as c:
         assert c.post("/api/v1/write", content=b"x" * 101).status_code == 413
         assert c.post("/api/v1/write", content=body([([("__name__", "m")], [T0], [1.0])])

@@ -25,6 +25,7 @@ from vigil.model.relabel import check_rule as check_relabel_rule
 from vigil.model.timeinterval import TimeIntervalError, compile_interval
 
 DEFAULT_LISTEN = "127.0.0.1:9494"
+DEFAULT_MAX_REQUEST_BODY_BYTES = 32 << 20
 
 
 class Section(BaseModel):
@@ -471,6 +472,9 @@ class CollectorsConfig(Section):
 class WebConfig(Section):
     listen_address: str = DEFAULT_LISTEN
     external_url: str | None = None
+    # Every request body the web app reads (remote write, pushes, API v2 alerts and silences,
+    # forms ...); a larger one is answered 413.
+    max_request_body_size: ByteSize = Field(DEFAULT_MAX_REQUEST_BODY_BYTES, gt=0)
 
     @field_validator("listen_address")
     @classmethod

@@ -42,10 +42,10 @@ class Limits:
     """Per-request limits. Prometheus has none by default; these bound the memory one
     request can take (a sender that hits them has a bug, not a big fleet).
 
-    ``max_body_bytes``: compressed request; ``max_decompressed_bytes``: declared snappy
-    size; label limits apply per series, in UTF-8 bytes."""
+    The compressed request's size is bounded by the web app for every request body
+    (``web.max_request_body_size``, :mod:`vigil.web.body_limit`); ``max_decompressed_bytes``
+    bounds the declared snappy size; label limits apply per series, in UTF-8 bytes."""
 
-    max_body_bytes: int = 32 << 20
     max_decompressed_bytes: int = 128 << 20
     max_labels_per_series: int = 256
     max_label_name_bytes: int = 1024
@@ -69,9 +69,6 @@ class Receiver:
     def write(self, body: bytes) -> int:
         """Store one snappy-compressed WriteRequest; returns the number of samples stored."""
         lim = self.limits
-        if len(body) > lim.max_body_bytes:
-            raise RemoteWriteError(f"request body of {len(body)} bytes exceeds the limit of "
-                                   f"{lim.max_body_bytes} bytes", 400)
         try:
             cols = scan_write_request(codec.decompress(body, max_bytes=lim.max_decompressed_bytes),
                                       self._labels)

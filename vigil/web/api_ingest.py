@@ -23,30 +23,6 @@ from vigil.web.deps import WebDeps
 
 __all__ = ["ingest_router"]
 
-MAX_BODY_BYTES = 64 << 20  # a larger request is answered 413 before it is read in full
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large() -> Response:
-    return PlainTextResponse(f"request body larger than {MAX_BODY_BYTES} bytes\n", status_code=413)
-
-
 def ingest_router(deps: WebDeps) -> APIRouter:
     router = APIRouter()
 
@@ -55,10 +31,7 @@ def ingest_router(deps: WebDeps) -> APIRouter:
         receiver = deps.remote_write
         if receiver is None:
             return PlainTextResponse("remote write receiver needs to be enabled", status_code=404)
-        try:
-            body = await _read_body(request)
-        except _TooLarge:
-            return _too_large()
+        body = await request.body()  # its size is bounded for the whole app (body_limit)
         try:
             await asyncio.to_thread(receiver.write, body)
         except RemoteWriteError as e:
@@ -78,10 +51,7 @@ def ingest_router(deps: WebDeps) -> APIRouter:
         if request.method == "DELETE":
             await asyncio.to_thread(gateway.delete, grouping)
             return Response(status_code=202)
-        try:
-            body = await _read_body(request)
-        except _TooLarge:
-            return _too_large()
+        body = await request.body()
         try:
             await asyncio.to_thread(gateway.push, grouping, body, request.headers.get("content-type"),
                                     replace=request.method == "PUT")

@@ -13,6 +13,7 @@ from vigil.errors import VigilError
 from vigil.web.api_ingest import ingest_router
 from vigil.web.api_v1 import api_router
 from vigil.web.api_v2 import api_v2_router
+from vigil.web.body_limit import RequestBodyLimit
 from vigil.web.deps import WebDeps
 from vigil.web.runbooks import runbooks_router
 from vigil.web.ui import ui_router
@@ -28,6 +29,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app = FastAPI(title="Vigil", version=deps.version, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.deps = deps
+    app.add_middleware(RequestBodyLimit, max_bytes=deps.max_request_body_bytes)
     app.include_router(api_router(deps))
     if deps.alerting is not None:
         app.include_router(api_v2_router(deps))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from vigil.alerting.service import AlertView, GroupView
 from vigil.alerting.silence import Silences
 from vigil.collect.target import DroppedTarget, TargetStatus
+from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
@@ -158,3 +159,5 @@ class WebDeps:
     # Parses a query and prints it back in canonical form (``/api/v1/format_query``); raises
     # ParseError. None: the endpoint answers 404.
     format_query: Callable[[str], str] | None = None
+    # Larger request bodies are answered 413 (web.max_request_body_size; read at start).
+    max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
