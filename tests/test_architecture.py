@@ -1,11 +1,13 @@
-"""The shape of the house (docs/architecture.md): data flows one way between stages, every
-package says what it is, and each module's ``__all__`` names only what exists."""
+"""The shape of the house (docs/architecture.md): data flows one way between stages, no
+module imports itself through a circle of others, every package says what it is, and each
+module's ``__all__`` names only what exists."""
 
 from __future__ import annotations
 
 import ast
 import importlib
 import pkgutil
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,146 @@ def test_stages_import_only_earlier_stages():
             if other and other != stage and other not in ALLOWED[stage]:
                 violations.append(f"{path.relative_to(ROOT.parent)} imports {module}")
     assert violations == []
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import that can run: at module level, in functions and classes, in ``try`` and
+    ``else`` branches; not the body of ``if TYPE_CHECKING:`` (only type checkers read it)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the vigil modules it imports at run time. ``from pkg import name`` points
+    at ``pkg.name`` when that is a module, else at ``pkg``."""
+    paths = {_module_name(p, root): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in _runtime_imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in paths)
+                continue
+            base = node.module or ""
+            if node.level:  # relative: from . import x, from ..y import z
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                if target in paths:
+                    edges.add(target)
+                elif base in paths:
+                    edges.add(base)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The circles (``[a, b, ..., a]``, starting at their smallest module) among modules
+    that import each other: for every module in such a group, the shortest circle through it."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        # Tarjan's algorithm, iteratively: (node, its remaining successors).
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for succ in successors:
+                if succ not in index:
+                    index[succ] = low[succ] = len(index)
+                    stack.append(succ)
+                    on_stack.add(succ)
+                    work.append((succ, iter(sorted(graph[succ]))))
+                    advanced = True
+                    break
+                if succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.add(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    groups.append(group)
+    circles = set()
+    for group in groups:
+        for module in group:
+            circle = _shortest_circle(graph, group, module)[:-1]
+            turn = circle.index(min(circle))
+            circles.add((*circle[turn:], *circle[:turn], min(circle)))
+    return sorted(list(c) for c in circles)
+
+
+def _shortest_circle(graph: dict[str, set[str]], group: set[str], first: str) -> list[str]:
+    came_from: dict[str, str] = {}
+    queue = deque([first])
+    while queue:
+        node = queue.popleft()
+        for succ in sorted(graph[node] & group):
+            if succ == first:
+                path = [node]
+                while path[-1] != first:
+                    path.append(came_from[path[-1]])
+                return [first, *reversed(path[:-1]), first]
+            if succ not in came_from:
+                came_from[succ] = node
+                queue.append(succ)
+    raise AssertionError(f"no circle through {first}")  # a strongly connected group has one
+
+
+def test_no_import_circles():
+    circles = import_circles(import_graph())
+    for circle in circles:
+        print("import circle:", " -> ".join(circle))
+    assert circles == [], "import circles:\n" + "\n".join(" -> ".join(c) for c in circles)
+
+
+def test_circle_finder_sees_a_circle_through_a_function_level_import():
+    graph: dict[str, set[str]] = {"a": {"b", "d"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert import_circles(graph) == [["a", "b", "c", "a"]]
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x\n"
+                     "else:\n    import y\ndef f():\n    import z\n")
+    imported = sorted(a.module or "" if isinstance(a, ast.ImportFrom) else a.names[0].name
+                      for a in _runtime_imports(tree))
+    assert imported == ["typing", "y", "z"]
 
 
 def test_every_stage_is_listed():
