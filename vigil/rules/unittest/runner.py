@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from vigil.config.durations import format_duration_ms
 from vigil.errors import VigilError
-from vigil.model.labels import Labels
+from vigil.model.labels import METRIC_NAME_PATTERN, Labels
 from vigil.promql.engine import Engine
 from vigil.promql.value import Scalar, Vector
 from vigil.promqltest.notation import expand_values, parse_series_desc
@@ -42,7 +42,7 @@ __all__ = ["FileOutcome", "StorageFactory", "UnitTestOptions", "run_test_file"]
 StorageFactory = Callable[[], AbstractContextManager[Storage]]
 """Opens an empty store for one test group and disposes of it when the context exits."""
 
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_NAME = re.compile(METRIC_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
