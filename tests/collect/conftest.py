@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from .memstore import MemStorage
+from tests.support.tsdb_store import TempTSDB
 
 
 @dataclass
@@ -68,5 +68,6 @@ def target_server() -> Iterator[TargetServer]:
 
 
 @pytest.fixture
-def store() -> MemStorage:
-    return MemStorage()
+def store(tsdb_store: TempTSDB) -> TempTSDB:
+    """The store scrapes write to: a real TSDB in a temp dir (``tests/support/tsdb_store.py``)."""
+    return tsdb_store

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.support.tsdb_store import TempTSDB
 from vigil.collect.local import LocalTarget
 from vigil.collect.manager import Manager, targets_from_config
 from vigil.config import Config
@@ -16,7 +17,6 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.storage import is_stale
 
 from .conftest import TargetServer
-from .memstore import MemStorage
 
 
 def make_config(*jobs: tuple[str, list[str]], interval: str = "200ms", **extra: Any) -> Config:
@@ -36,7 +36,7 @@ async def wait_until(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 def test_failing_target_does_not_stop_others_and_statuses_report_both(
-        target_server: TargetServer, store: MemStorage) -> None:
+        target_server: TargetServer, store: TempTSDB) -> None:
     target_server.set("a 1\n")
     config = make_config(("good", [target_server.address]), ("bad", ["127.0.0.1:1"]))
 
@@ -44,9 +44,9 @@ def test_failing_target_does_not_stop_others_and_statuses_report_both(
         mgr = Manager(config, store, SelfMetrics())
         await mgr.start()
         try:
-            await wait_until(lambda: len(store.find("up", job="good")) == 1
+            await wait_until(lambda: len(store.series("up", job="good")) == 1
                              and len(store.values("up", job="good")) >= 2
-                             and len(store.find("up", job="bad")) == 1
+                             and len(store.series("up", job="bad")) == 1
                              and len(store.values("up", job="bad")) >= 2)
         finally:
             await mgr.stop()
@@ -60,7 +60,7 @@ def test_failing_target_does_not_stop_others_and_statuses_report_both(
     assert not any(is_stale(v) for v in store.values("a"))
 
 
-def test_targets_status_and_reload(target_server: TargetServer, store: MemStorage) -> None:
+def test_targets_status_and_reload(target_server: TargetServer, store: TempTSDB) -> None:
     target_server.set("a 1\n")
     first = make_config(("app", [target_server.address]), ("other", ["127.0.0.1:1"]))
     second = make_config(("other", ["127.0.0.1:1"]))
@@ -95,7 +95,7 @@ def test_targets_status_and_reload(target_server: TargetServer, store: MemStorag
 
 
 def test_reload_with_changed_options_keeps_series_state(target_server: TargetServer,
-                                                        store: MemStorage) -> None:
+                                                        store: TempTSDB) -> None:
     target_server.set("a 1\nb 1\n")
     first = make_config(("app", [target_server.address]))
     second = make_config(("app", [target_server.address]), sample_limit=100)
@@ -104,7 +104,7 @@ def test_reload_with_changed_options_keeps_series_state(target_server: TargetSer
         mgr = Manager(first, store, SelfMetrics())
         await mgr.start()
         try:
-            await wait_until(lambda: bool(store.find("b")))
+            await wait_until(lambda: bool(store.series("b")))
             await mgr.apply_config(second)
             target_server.set("a 2\n")
             await wait_until(lambda: is_stale(store.values("b")[-1]))
@@ -118,7 +118,7 @@ def test_reload_with_changed_options_keeps_series_state(target_server: TargetSer
     assert not any(is_stale(v) for v in store.values("a"))
 
 
-def test_local_targets_are_scraped_like_http_targets(store: MemStorage) -> None:
+def test_local_targets_are_scraped_like_http_targets(store: TempTSDB) -> None:
     pages = iter(["own_metric 1\nextra 2\n"] + ["own_metric 2\n"] * 1000)
     broken_calls = 0
 
@@ -134,9 +134,9 @@ def test_local_targets_are_scraped_like_http_targets(store: MemStorage) -> None:
         mgr = Manager(make_config(), store, SelfMetrics(), local_targets=locals_)
         await mgr.start()
         try:
-            await wait_until(lambda: bool(store.find("extra")) and is_stale(
+            await wait_until(lambda: bool(store.series("extra")) and is_stale(
                 store.values("extra")[-1]) and broken_calls >= 1
-                and bool(store.find("up", job="node")))
+                and bool(store.series("up", job="node")))
             return mgr.targets()
         finally:
             await mgr.stop()
@@ -149,7 +149,7 @@ def test_local_targets_are_scraped_like_http_targets(store: MemStorage) -> None:
     assert "no /proc here" in by_job["node"].last_error
     assert store.values("up", job="vigil", instance="localhost:9494")[0] == 1.0
     assert store.values("up", job="node", instance="box")[0] == 0.0
-    assert store.find("own_metric", job="vigil", instance="localhost:9494")
+    assert store.series("own_metric", job="vigil", instance="localhost:9494")
 
 
 def test_targets_from_config_labels_and_dedup() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.tsdb_store import TempTSDB
 from vigil.collect.manager import targets_from_config
 from vigil.collect.scrape import HTTPScraper, ScrapeLoop, merge_target_labels
 from vigil.config import Config
@@ -19,7 +20,6 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.storage import is_stale
 
 from .conftest import TargetServer
-from .memstore import MemStorage
 
 T0 = 1_700_000_000.0
 
@@ -38,7 +38,7 @@ def config_for(address: str, **scrape: Any) -> Config:
                                   "scrape_configs": [sc]})
 
 
-def run_loop(store: MemStorage, address: str,
+def run_loop(store: TempTSDB, address: str,
              body: Callable[[ScrapeLoop, Clock], Awaitable[None]], **scrape: Any) -> ScrapeLoop:
     target = targets_from_config(config_for(address, **scrape))[0]
     clock = Clock()
@@ -54,7 +54,7 @@ def run_loop(store: MemStorage, address: str,
 
 
 def test_scrape_writes_samples_report_series_and_sends_prometheus_headers(
-        target_server: TargetServer, store: MemStorage) -> None:
+        target_server: TargetServer, store: TempTSDB) -> None:
     target_server.set('# TYPE reqs counter\nreqs{path="/a"} 3\nreqs{path="/b"} 4\n')
 
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
@@ -63,7 +63,7 @@ def test_scrape_writes_samples_report_series_and_sends_prometheus_headers(
     loop = run_loop(store, target_server.address, body, metrics_path="/stats",
                     params={"module": ["x"]})
     inst = target_server.address
-    assert store.find("reqs", path="/a", job="app", instance=inst)[
+    assert store.series("reqs", path="/a", job="app", instance=inst)[
         Labels.of(__name__="reqs", path="/a", job="app", instance=inst)] == [(T0 * 1000, 3.0)]
     assert store.values("up", job="app", instance=inst) == [1.0]
     assert store.values("scrape_samples_scraped", job="app") == [2.0]
@@ -81,21 +81,22 @@ def test_scrape_writes_samples_report_series_and_sends_prometheus_headers(
 
 
 def test_conflicting_labels_become_exported_unless_honor_labels(
-        target_server: TargetServer, store: MemStorage) -> None:
+        target_server: TargetServer, store: TempTSDB,
+        make_tsdb_store: Callable[[], TempTSDB]) -> None:
     target_server.set('m{job="inner",instance="i1",exported_job="taken"} 1\n')
 
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         await loop.scrape_once()
 
     run_loop(store, target_server.address, body)
-    (labels,) = store.find("m")
+    (labels,) = store.series("m")
     assert labels == Labels.of(__name__="m", job="app", instance=target_server.address,
                                exported_instance="i1", exported_job="taken",
                                exported_exported_job="inner")
 
-    honored = MemStorage()
+    honored = make_tsdb_store()
     run_loop(honored, target_server.address, body, honor_labels=True)
-    (labels,) = honored.find("m")
+    (labels,) = honored.series("m")
     assert labels == Labels.of(__name__="m", job="inner", instance="i1", exported_job="taken")
 
 
@@ -106,7 +107,7 @@ def test_merge_target_labels_fills_gaps_when_honoring() -> None:
 
 
 def test_disappearing_series_get_stale_markers(target_server: TargetServer,
-                                               store: MemStorage) -> None:
+                                               store: TempTSDB) -> None:
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         target_server.set("a 1\nb 2\n")
         await loop.scrape_once()
@@ -121,13 +122,13 @@ def test_disappearing_series_get_stale_markers(target_server: TargetServer,
     assert store.values("a") == [1.0, 3.0, 4.0]
     b = store.values("b")
     assert b[0] == 2.0 and is_stale(b[1]) and b[2] == 5.0
-    (b_points,) = store.find("b").values()
+    (b_points,) = store.series("b").values()
     assert b_points[1][0] == (T0 + 1) * 1000  # the marker is at the scrape that missed it
     assert store.values("scrape_series_added") == [2.0, 0.0, 1.0]
 
 
 def test_failed_scrape_marks_everything_stale_and_writes_up_zero(
-        target_server: TargetServer, store: MemStorage) -> None:
+        target_server: TargetServer, store: TempTSDB) -> None:
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         target_server.set("a 1\nb 2\n")
         await loop.scrape_once()
@@ -149,7 +150,7 @@ def test_failed_scrape_marks_everything_stale_and_writes_up_zero(
 
 
 def test_parse_error_fails_the_scrape_and_stores_nothing_from_it(
-        target_server: TargetServer, store: MemStorage) -> None:
+        target_server: TargetServer, store: TempTSDB) -> None:
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         target_server.set("a 1\n")
         await loop.scrape_once()
@@ -160,12 +161,12 @@ def test_parse_error_fails_the_scrape_and_stores_nothing_from_it(
     loop = run_loop(store, target_server.address, body)
     vals = store.values("a")
     assert vals[0] == 1.0 and is_stale(vals[1])
-    assert store.find("new_series") == {}
+    assert store.series("new_series") == {}
     assert store.values("up") == [1.0, 0.0]
     assert loop.status().last_error == "line 3: expected '\"' to start label value"
 
 
-def test_timeout_fails_the_scrape(target_server: TargetServer, store: MemStorage) -> None:
+def test_timeout_fails_the_scrape(target_server: TargetServer, store: TempTSDB) -> None:
     target_server.set("a 1\n", delay_s=2.0)
 
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
@@ -173,12 +174,12 @@ def test_timeout_fails_the_scrape(target_server: TargetServer, store: MemStorage
 
     loop = run_loop(store, target_server.address, body, scrape_timeout="200ms")
     assert store.values("up") == [0.0]
-    assert store.find("a") == {}
+    assert store.series("a") == {}
     assert "context deadline exceeded" in loop.status().last_error
 
 
 def test_sample_limit_exceeded_fails_the_scrape(target_server: TargetServer,
-                                                 store: MemStorage) -> None:
+                                                 store: TempTSDB) -> None:
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         target_server.set("a 1\n")
         await loop.scrape_once()
@@ -188,7 +189,7 @@ def test_sample_limit_exceeded_fails_the_scrape(target_server: TargetServer,
 
     loop = run_loop(store, target_server.address, body, sample_limit=2)
     assert loop.status().last_error == "sample limit exceeded"
-    assert store.find("b") == {} and store.find("c") == {}
+    assert store.series("b") == {} and store.series("c") == {}
     assert is_stale(store.values("a")[-1])
     assert store.values("up") == [1.0, 0.0]
     assert store.values("scrape_samples_scraped") == [1.0, 3.0]
@@ -196,19 +197,19 @@ def test_sample_limit_exceeded_fails_the_scrape(target_server: TargetServer,
 
 @pytest.mark.parametrize("honor", [True, False])
 def test_exposed_timestamps_used_only_when_honored(target_server: TargetServer,
-                                                   store: MemStorage, honor: bool) -> None:
+                                                   store: TempTSDB, honor: bool) -> None:
     target_server.set("with_ts 1 1600000000000\n")
 
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         await loop.scrape_once()
 
     run_loop(store, target_server.address, body, honor_timestamps=honor)
-    ((ts, _),) = next(iter(store.find("with_ts").values()))
+    ((ts, _),) = next(iter(store.series("with_ts").values()))
     assert ts == (1_600_000_000_000 if honor else T0 * 1000)
 
 
 def test_openmetrics_page_is_parsed_by_content_type(target_server: TargetServer,
-                                                    store: MemStorage) -> None:
+                                                    store: TempTSDB) -> None:
     target_server.set("# TYPE c counter\nc_total 5 1600000000.5\n# EOF\n",
                       content_type="application/openmetrics-text; version=1.0.0; charset=utf-8")
 
@@ -216,11 +217,11 @@ def test_openmetrics_page_is_parsed_by_content_type(target_server: TargetServer,
         await loop.scrape_once()
 
     run_loop(store, target_server.address, body)
-    ((ts, v),) = next(iter(store.find("c_total").values()))
+    ((ts, v),) = next(iter(store.series("c_total").values()))
     assert (ts, v) == (1_600_000_000_500, 5.0)
 
 
-def test_connection_refused_is_reported(store: MemStorage) -> None:
+def test_connection_refused_is_reported(store: TempTSDB) -> None:
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         await loop.scrape_once()
 
@@ -231,7 +232,7 @@ def test_connection_refused_is_reported(store: MemStorage) -> None:
 
 
 def test_stop_with_staleness_marks_samples_and_report_series(target_server: TargetServer,
-                                                             store: MemStorage) -> None:
+                                                             store: TempTSDB) -> None:
     async def body(loop: ScrapeLoop, clock: Clock) -> None:
         target_server.set("a 1\n")
         await loop.scrape_once()
@@ -243,6 +244,6 @@ def test_stop_with_staleness_marks_samples_and_report_series(target_server: Targ
         Labels.of(__name__=n, job="app", instance=target_server.address)
         for n in ("a", "up", "scrape_duration_seconds", "scrape_samples_scraped",
                   "scrape_samples_post_metric_relabeling", "scrape_series_added")}
-    (points,) = store.find("a").values()
+    (points,) = store.series("a").values()
     assert points[-1][0] == (T0 + 0.5) * 1000
     assert not math.isnan(points[0][1])

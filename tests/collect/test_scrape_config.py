@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.tsdb_store import TempTSDB
 from vigil.collect.manager import Manager, http_options, targets_from_config
 from vigil.collect.scrape import HTTPScraper, ScrapeLoop
 from vigil.collect.target import TargetStatus
@@ -33,7 +34,6 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.storage import is_stale
 
 from .conftest import TargetServer
-from .memstore import MemStorage
 from .test_manager import wait_until
 
 # -- helpers ----------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def make_config(targets: list[str], **scrape: Any) -> Config:
                                   "scrape_configs": [sc]})
 
 
-def scrape_once(config: Config, store: MemStorage) -> TargetStatus:
+def scrape_once(config: Config, store: TempTSDB) -> TargetStatus:
     """One scrape of the config's first target through a real HTTP client."""
     target = targets_from_config(config)[0]
 
@@ -59,7 +59,7 @@ def scrape_once(config: Config, store: MemStorage) -> TargetStatus:
     return asyncio.run(main())
 
 
-def run_manager(config: Config, store: MemStorage, until: Any, **kw: Any) -> Manager:
+def run_manager(config: Config, store: TempTSDB, until: Any, **kw: Any) -> Manager:
     async def main() -> Manager:
         mgr = Manager(config, store, SelfMetrics(), **kw)
         await mgr.start()
@@ -111,7 +111,7 @@ def auth_server() -> Iterator[AuthServer]:
 
 
 def test_metric_relabel_drops_and_renames_after_target_labels(
-        target_server: TargetServer, store: MemStorage) -> None:
+        target_server: TargetServer, store: TempTSDB) -> None:
     target_server.set('keep_me{code="200"} 1\ndrop_me 2\nold_name{job="exposed"} 3\n')
     config = make_config([target_server.address], honor_labels=True, metric_relabel_configs=[
         {"source_labels": ["__name__"], "regex": "drop_.*", "action": "drop"},
@@ -122,11 +122,11 @@ def test_metric_relabel_drops_and_renames_after_target_labels(
     ])
     status = scrape_once(config, store)
     assert status.health == "up"
-    assert store.find("drop_me") == {} and store.find("old_name") == {}
-    (labels,) = store.find("new_name")
+    assert store.series("drop_me") == {} and store.series("old_name") == {}
+    (labels,) = store.series("new_name")
     assert labels.to_dict() == {"__name__": "new_name", "job": "exposed", "origin": "exposed",
                                 "instance": target_server.address}
-    assert store.find("keep_me", origin="app")
+    assert store.series("keep_me", origin="app")
     assert store.values("scrape_samples_scraped") == [3.0]
     assert store.values("scrape_samples_post_metric_relabeling") == [2.0]
 
@@ -139,16 +139,16 @@ def test_metric_relabel_drops_and_renames_after_target_labels(
      'label_value_length_limit exceeded (metric: m, label name: instance, value: '),
     ({"sample_limit": 1}, "sample limit exceeded"),
 ])
-def test_limits_fail_the_scrape_like_prometheus(target_server: TargetServer, store: MemStorage,
+def test_limits_fail_the_scrape_like_prometheus(target_server: TargetServer, store: TempTSDB,
                                                 limit: dict[str, int], message: str) -> None:
     target_server.set('m{a="b"} 1\nn 2\n')
     status = scrape_once(make_config([target_server.address], **limit), store)
     assert status.health == "down"
     assert status.last_error.startswith(message)
-    assert store.values("up") == [0.0] and store.find("m") == {}
+    assert store.values("up") == [0.0] and store.series("m") == {}
 
 
-def test_limits_not_exceeded_scrape_normally(target_server: TargetServer, store: MemStorage) -> None:
+def test_limits_not_exceeded_scrape_normally(target_server: TargetServer, store: TempTSDB) -> None:
     target_server.set('m{a="b"} 1\n')
     status = scrape_once(make_config([target_server.address], label_limit=4, sample_limit=1,
                                      label_name_length_limit=8, label_value_length_limit=20),
@@ -156,15 +156,15 @@ def test_limits_not_exceeded_scrape_normally(target_server: TargetServer, store:
     assert status.health == "up" and store.values("m") == [1.0]
 
 
-def test_target_limit_and_dropped_targets(target_server: TargetServer, store: MemStorage) -> None:
+def test_target_limit_and_dropped_targets(target_server: TargetServer, store: TempTSDB) -> None:
     addr = target_server.address
     config = make_config([addr, "127.0.0.1:1", "127.0.0.1:2"], target_limit=1, relabel_configs=[
         {"source_labels": ["__address__"], "regex": ".*:2", "action": "drop"}])
     mgr = run_manager(config, store, lambda m: all(t.health == "down" for t in m.targets())
                       and len(m.targets()) == 2)
     assert [d.discovered_labels.get("__address__") for d in mgr.dropped_targets()] == ["127.0.0.1:2"]
-    assert {v for samples in store.find("up").values() for _, v in samples} == {0.0}
-    assert not store.find("up_metric")  # the reachable target was not scraped either
+    assert {v for samples in store.series("up").values() for _, v in samples} == {0.0}
+    assert not store.series("up_metric")  # the reachable target was not scraped either
     (target,) = [t for t in targets_from_config(config) if addr in t.scrape_url]
     assert target.forced_error == "target_limit exceeded (number of targets: 2, limit: 1)"
 
@@ -173,7 +173,7 @@ def test_target_limit_and_dropped_targets(target_server: TargetServer, store: Me
 
 
 def test_basic_auth_rejected_without_and_accepted_with_credentials(
-        auth_server: AuthServer, store: MemStorage, tmp_path: Path) -> None:
+        auth_server: AuthServer, store: TempTSDB, tmp_path: Path) -> None:
     auth_server.expected = "Basic dXNlcjpzM2NyZXQ="  # user:s3cret
     status = scrape_once(make_config([auth_server.address]), store)
     assert (status.health, status.last_error) == ("down", "server returned HTTP status 401 Unauthorized")
@@ -188,7 +188,7 @@ def test_basic_auth_rejected_without_and_accepted_with_credentials(
     assert store.values("ok") == [1.0, 1.0]
 
 
-def test_bearer_and_authorization(auth_server: AuthServer, store: MemStorage, tmp_path: Path) -> None:
+def test_bearer_and_authorization(auth_server: AuthServer, store: TempTSDB, tmp_path: Path) -> None:
     auth_server.expected = "Bearer tok3n"
     assert scrape_once(make_config([auth_server.address]), store).health == "down"
     assert scrape_once(make_config([auth_server.address], bearer_token="tok3n"), store).health == "up"
@@ -303,7 +303,7 @@ def tls_server(pki: PKI) -> Iterator[tuple[str, ssl.SSLContext]]:
 
 
 def test_tls_verifies_against_the_ca_and_server_name(tls_server: tuple[str, ssl.SSLContext],
-                                                     pki: PKI, store: MemStorage) -> None:
+                                                     pki: PKI, store: TempTSDB) -> None:
     address, _ = tls_server
     results = {}
     for case, tls in {
@@ -324,7 +324,7 @@ def test_tls_verifies_against_the_ca_and_server_name(tls_server: tuple[str, ssl.
 
 
 def test_tls_client_certificate(tls_server: tuple[str, ssl.SSLContext], pki: PKI,
-                                store: MemStorage) -> None:
+                                store: TempTSDB) -> None:
     address, ctx = tls_server
     ctx.verify_mode = ssl.CERT_REQUIRED
     base = {"ca_file": str(pki.ca), "server_name": "metrics.test"}
@@ -333,10 +333,10 @@ def test_tls_client_certificate(tls_server: tuple[str, ssl.SSLContext], pki: PKI
     with_cert = _manager_status(make_config([address], scheme="https", tls_config={
         **base, "cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}), store)
     assert with_cert.health == "up", with_cert.last_error
-    assert store.find("secure")
+    assert store.series("secure")
 
 
-def _manager_status(config: Config, store: MemStorage) -> TargetStatus:
+def _manager_status(config: Config, store: TempTSDB) -> TargetStatus:
     seen: list[TargetStatus] = []
 
     def done(m: Manager) -> bool:
@@ -350,7 +350,7 @@ def _manager_status(config: Config, store: MemStorage) -> TargetStatus:
 # -- file_sd ----------------------------------------------------------------------------
 
 
-def test_file_sd_add_change_remove_and_malformed(target_server: TargetServer, store: MemStorage,
+def test_file_sd_add_change_remove_and_malformed(target_server: TargetServer, store: TempTSDB,
                                                  tmp_path: Path) -> None:
     sd_dir = tmp_path / "sd"
     sd_dir.mkdir()
@@ -377,7 +377,7 @@ def test_file_sd_add_change_remove_and_malformed(target_server: TargetServer, st
             (sd_dir / "b.yml").write_text("- targets: ['127.0.0.1:1']\n")
             await wait_until(lambda: sorted(d["team"] if "team" in d else d["instance"]
                                             for d in labels(mgr)) == ["127.0.0.1:1", "b"]
-                             and bool(store.find("up", job="sd", team="b")))
+                             and bool(store.series("up", job="sd", team="b")))
             # A malformed file keeps its previous targets.
             (sd_dir / "b.yml").write_text("- targets: [unclosed\n")
             (sd_dir / "a.json").write_text(json.dumps([{"targets": [addr], "labels": {"team": "c"}}]))

@@ -15,12 +15,11 @@ import yaml
 
 from tests.support.metrics_server import MetricsServer
 from tests.support.prometheus import PROMETHEUS, running_prometheus
+from tests.support.tsdb_store import TempTSDB
 from vigil.collect.manager import targets_from_config
 from vigil.collect.scrape import HTTPScraper, ScrapeLoop
 from vigil.config import Config
 from vigil.selfmetrics import SelfMetrics
-
-from .memstore import MemStorage
 
 pytestmark = pytest.mark.skipif(not os.path.exists(PROMETHEUS), reason="needs prometheus 2.42")
 
@@ -57,13 +56,14 @@ def _series(labels: list[dict[str, str]]) -> list[list[tuple[str, str]]]:
                   if not lb["__name__"].startswith("scrape_"))
 
 
-def test_scraped_series_and_limit_errors_match_prometheus(tmp_path: Path) -> None:
+def test_scraped_series_and_limit_errors_match_prometheus(tmp_path: Path,
+                                                         tsdb_store: TempTSDB) -> None:
     with MetricsServer(PAGE) as server:
         raw = {"global": {"scrape_interval": "1s", "scrape_timeout": "900ms"},
                "scrape_configs": [{**job, "static_configs": [{"targets": [server.address]}]}
                                   for job in JOBS]}
         config = Config.model_validate(raw)
-        store = MemStorage()
+        store = tsdb_store
         vigil_errors: dict[str, str] = {}
 
         async def scrape_all() -> None:
@@ -88,7 +88,7 @@ def test_scraped_series_and_limit_errors_match_prometheus(tmp_path: Path) -> Non
             prom_errors = {t["scrapePool"]: t["lastError"] for t in targets}
             prom_series = prom.api("series", **{"match[]": '{job=~".+"}'})["data"]
 
-    vigil_series = [lb.to_dict() for lb in store.data]
+    vigil_series = [lb.to_dict() for lb in store.series()]
     assert _series(vigil_series) == _series(prom_series)
     assert vigil_errors == prom_errors, prom_errors
     # The cases exercise what they claim.

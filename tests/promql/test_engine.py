@@ -1,20 +1,20 @@
-"""Engine tests against a real (in-memory) store: selectors, functions, operators, errors."""
+"""Engine tests against a real TSDB in a temp dir: selectors, functions, operators, errors."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from tests.support.tsdb_store import TempTSDB
 from vigil.errors import QueryError
 from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql.engine import Engine
 from vigil.promql.value import Matrix, Scalar, String, Vector
 from vigil.storage.interface import STALE_NAN
-
-from .memstore import MemStorage
 
 MIN = 60_000
 
@@ -24,18 +24,16 @@ def L(**kw: str) -> Labels:
 
 
 @pytest.fixture()
-def store() -> MemStorage:
-    s = MemStorage()
+def store(tsdb_store: TempTSDB) -> TempTSDB:
+    s = tsdb_store
     # A counter at 1/s, scraped every 15s for an hour, one per job.
     ts = list(range(0, 3600_000 + 1, 15_000))
-    s.add_series({"__name__": "req_total", "job": "api", "instance": "a"}, ts, [t / 1000 for t in ts])
-    s.add_series({"__name__": "req_total", "job": "api", "instance": "b"}, ts,
-                 [2 * t / 1000 for t in ts])
-    s.add_series({"__name__": "req_total", "job": "web", "instance": "a"}, ts,
-                 [3 * t / 1000 for t in ts])
+    for job, instance, per_s in (("api", "a", 1), ("api", "b", 2), ("web", "a", 3)):
+        s.add({"__name__": "req_total", "job": job, "instance": instance},
+              [(t, per_s * t / 1000) for t in ts])
     # A gauge every minute for 10 minutes.
-    s.add_series({"__name__": "temp", "room": "x"}, [i * MIN for i in range(11)],
-                 [float(v) for v in (1, 3, 2, 5, 4, 4, 8, 7, 6, 9, 10)])
+    s.add({"__name__": "temp", "room": "x"},
+          [(i * MIN, float(v)) for i, v in enumerate((1, 3, 2, 5, 4, 4, 8, 7, 6, 9, 10))])
     return s
 
 
@@ -44,7 +42,7 @@ def vec(result) -> dict[Labels, float]:
     return {s.labels: s.value for s in result.value.samples}
 
 
-def test_instant_selector_and_lookback(store: MemStorage) -> None:
+def test_instant_selector_and_lookback(store: TempTSDB) -> None:
     eng = Engine(store)
     r = vec(eng.instant_query('req_total{job="api"}', 600_000))
     assert r == {L(__name__="req_total", job="api", instance="a"): 600.0,
@@ -57,9 +55,9 @@ def test_instant_selector_and_lookback(store: MemStorage) -> None:
     assert vec(Engine(store, lookback_delta_ms=MIN).instant_query("temp", 11 * MIN)) == {}
 
 
-def test_staleness_marker_ends_series() -> None:
-    s = MemStorage()
-    s.add_series({"__name__": "up"}, [0, 15_000, 30_000], [1.0, 1.0, STALE_NAN])
+def test_staleness_marker_ends_series(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
+    s.add({"__name__": "up"}, zip([0, 15_000, 30_000], [1.0, 1.0, STALE_NAN], strict=True))
     eng = Engine(s)
     assert vec(eng.instant_query("up", 20_000)) == {L(__name__="up"): 1.0}
     assert vec(eng.instant_query("up", 30_000)) == {}
@@ -69,7 +67,7 @@ def test_staleness_marker_ends_series() -> None:
     assert vec(r) == {L(): 2.0}
 
 
-def test_offset_and_at(store: MemStorage) -> None:
+def test_offset_and_at(store: TempTSDB) -> None:
     eng = Engine(store)
     q = 'req_total{job="web"}'
     assert list(vec(eng.instant_query(f"{q} offset 5m", 600_000)).values()) == [900.0]
@@ -80,7 +78,7 @@ def test_offset_and_at(store: MemStorage) -> None:
     assert r.series[0].values.tolist() == [360.0, 360.0, 360.0]
 
 
-def test_rate_extrapolation(store: MemStorage) -> None:
+def test_rate_extrapolation(store: TempTSDB) -> None:
     eng = Engine(store)
     r = vec(eng.instant_query("rate(req_total[5m])", 1800_000))
     assert r[L(job="api", instance="a")] == pytest.approx(1.0)
@@ -92,10 +90,10 @@ def test_rate_extrapolation(store: MemStorage) -> None:
     assert list(ir.values()) == [pytest.approx(3.0)]
 
 
-def test_rate_counter_reset_and_extrapolation_to_zero() -> None:
-    s = MemStorage()
+def test_rate_counter_reset_and_extrapolation_to_zero(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
     # Reset between 20 and 5: increase is 10 + 5 + 5 = 20 over 30s of samples.
-    s.add_series({"__name__": "c"}, [10_000, 20_000, 30_000, 40_000], [10.0, 20.0, 5.0, 10.0])
+    s.add({"__name__": "c"}, zip([10_000, 20_000, 30_000, 40_000], [10.0, 20.0, 5.0, 10.0], strict=True))
     eng = Engine(s)
     # Window (0, 40s]: samples cover 10s..40s; 10s to the window start is below 1.1 * avg
     # interval, but the counter would hit zero 10s * 10/20... before 10s -> 5s? no: 30s*(10/20)=15s.
@@ -108,7 +106,7 @@ def test_rate_counter_reset_and_extrapolation_to_zero() -> None:
     assert list(d.values()) == [pytest.approx(0.0)]
 
 
-def test_range_query_matches_instant_queries(store: MemStorage) -> None:
+def test_range_query_matches_instant_queries(store: TempTSDB) -> None:
     eng = Engine(store)
     queries = [
         "rate(req_total[5m])",
@@ -137,7 +135,7 @@ def test_range_query_matches_instant_queries(store: MemStorage) -> None:
                 assert got[lb] == pytest.approx(v, nan_ok=True), (q, t, lb)
 
 
-def test_scalar_results(store: MemStorage) -> None:
+def test_scalar_results(store: TempTSDB) -> None:
     eng = Engine(store)
     r = eng.instant_query("1 + 2 * 3", 0)
     assert r.value == Scalar(0, 7.0)
@@ -150,14 +148,14 @@ def test_scalar_results(store: MemStorage) -> None:
     assert eng.instant_query('"hi"', 0).value == String(0, "hi")
 
 
-def test_range_selector_instant_result(store: MemStorage) -> None:
+def test_range_selector_instant_result(store: TempTSDB) -> None:
     r = Engine(store).instant_query("temp[2m]", 5 * MIN).value
     assert isinstance(r, Matrix)
     # (3m, 5m]: samples at 4m and 5m.
     assert r.series[0].timestamps.tolist() == [4 * MIN, 5 * MIN]
 
 
-def test_aggregations(store: MemStorage) -> None:
+def test_aggregations(store: TempTSDB) -> None:
     eng = Engine(store)
     t = 600_000
     assert vec(eng.instant_query("sum(req_total)", t)) == {L(): 3600.0}
@@ -183,7 +181,7 @@ def test_aggregations(store: MemStorage) -> None:
     assert cv == {L(v="4"): 1.0}
 
 
-def test_binary_operators(store: MemStorage) -> None:
+def test_binary_operators(store: TempTSDB, make_tsdb_store: Callable[[], TempTSDB]) -> None:
     eng = Engine(store)
     t = 600_000
     diff = vec(eng.instant_query('req_total{job="web"} - ignoring(job) req_total{job="api"}', t))
@@ -197,16 +195,16 @@ def test_binary_operators(store: MemStorage) -> None:
     assert vec(eng.instant_query("2 ^ 3 ^ 2 + temp", 0)) == {L(room="x"): 513.0}
     assert vec(eng.instant_query("temp % 2", 3 * MIN)) == {L(room="x"): 1.0}
     # group_left copies labels from the "one" side.
-    s = MemStorage()
-    s.add_series({"__name__": "info", "instance": "a", "version": "1.2"}, [0], [1.0])
-    s.add_series({"__name__": "m", "instance": "a", "path": "/x"}, [0], [5.0])
-    s.add_series({"__name__": "m", "instance": "a", "path": "/y"}, [0], [6.0])
+    s = make_tsdb_store()
+    s.add({"__name__": "info", "instance": "a", "version": "1.2"}, [(0, 1.0)])
+    s.add({"__name__": "m", "instance": "a", "path": "/x"}, [(0, 5.0)])
+    s.add({"__name__": "m", "instance": "a", "path": "/y"}, [(0, 6.0)])
     r = vec(Engine(s).instant_query("m * on(instance) group_left(version) info", 0))
     assert r == {L(instance="a", path="/x", version="1.2"): 5.0,
                  L(instance="a", path="/y", version="1.2"): 6.0}
 
 
-def test_set_operators(store: MemStorage) -> None:
+def test_set_operators(store: TempTSDB) -> None:
     eng = Engine(store)
     t = 600_000
     a = vec(eng.instant_query('req_total and on(instance) req_total{job="web"}', t))
@@ -218,15 +216,15 @@ def test_set_operators(store: MemStorage) -> None:
     assert set(o) == {L(__name__="req_total", job="web", instance="a"), L(__name__="temp", room="x")}
 
 
-def test_matching_errors(store: MemStorage) -> None:
+def test_matching_errors(store: TempTSDB, make_tsdb_store: Callable[[], TempTSDB]) -> None:
     eng = Engine(store)
     with pytest.raises(QueryError, match="multiple matches for labels: many-to-one matching "
                                           r"must be explicit \(group_left/group_right\)"):
         # Both lhs series have the signature {instance="a"} once "job" is ignored.
         eng.instant_query('req_total{instance="a"} - ignoring(job) req_total{job="api"}', 600_000)
-    s = MemStorage()
+    s = make_tsdb_store()
     for name in ("a", "b", "c"):
-        s.add_series({"__name__": name, "x": "1"}, [0], [1.0])
+        s.add({"__name__": name, "x": "1"}, [(0, 1.0)])
     with pytest.raises(QueryError, match="grouping labels must ensure unique matches"):
         # a and b both become {x="1"} once arithmetic drops the name.
         Engine(s).instant_query('{__name__=~"a|b"} + on(x) group_left c', 0)
@@ -236,7 +234,7 @@ def test_matching_errors(store: MemStorage) -> None:
         eng.instant_query('label_replace(req_total, "instance", "", "", "")', 600_000)
 
 
-def test_functions(store: MemStorage) -> None:
+def test_functions(store: TempTSDB) -> None:
     eng = Engine(store)
     t = 3 * MIN
     assert vec(eng.instant_query("abs(-temp)", t)) == {L(room="x"): 5.0}
@@ -267,10 +265,10 @@ def test_functions(store: MemStorage) -> None:
     assert eng.instant_query("days_in_month(vector(86400 * 40))", 0).value.samples[0].value == 28.0  # type: ignore[union-attr]
 
 
-def test_histogram_quantile_classic_buckets() -> None:
-    s = MemStorage()
+def test_histogram_quantile_classic_buckets(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
     for le, count in (("0.1", 10), ("0.5", 50), ("1", 90), ("+Inf", 100)):
-        s.add_series({"__name__": "lat_bucket", "le": le, "job": "x"}, [0], [float(count)])
+        s.add({"__name__": "lat_bucket", "le": le, "job": "x"}, [(0, float(count))])
     eng = Engine(s)
     r = vec(eng.instant_query("histogram_quantile(0.5, lat_bucket)", 0))
     assert r == {L(job="x"): pytest.approx(0.5)}
@@ -280,7 +278,7 @@ def test_histogram_quantile_classic_buckets() -> None:
     assert vec(eng.instant_query("histogram_quantile(0.99, lat_bucket)", 0)) == {L(job="x"): 1.0}
 
 
-def test_subquery(store: MemStorage) -> None:
+def test_subquery(store: TempTSDB) -> None:
     eng = Engine(store)
     r = vec(eng.instant_query("max_over_time(temp[5m:1m])", 10 * MIN))
     assert r == {L(room="x"): 10.0}
@@ -288,16 +286,16 @@ def test_subquery(store: MemStorage) -> None:
     assert list(r.values()) == [pytest.approx(3.0)]
 
 
-def test_limits() -> None:
-    s = MemStorage()
-    s.add_series({"__name__": "x"}, list(range(0, 100_000, 1000)), [1.0] * 100)
+def test_limits(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
+    s.add({"__name__": "x"}, [(t, 1.0) for t in range(0, 100_000, 1000)])
     with pytest.raises(QueryError, match="too many samples"):
         Engine(s, max_samples=10).instant_query("count_over_time(x[100s])", 100_000)
     with pytest.raises(QueryError, match="timed out"):
         Engine(s, timeout_s=-1).instant_query("x", 0)
 
 
-def test_range_query_validation(store: MemStorage) -> None:
+def test_range_query_validation(store: TempTSDB) -> None:
     eng = Engine(store)
     with pytest.raises(QueryError, match='invalid expression type "range vector"'):
         eng.range_query("temp[1m]", 0, 10, 1)
@@ -305,10 +303,10 @@ def test_range_query_validation(store: MemStorage) -> None:
         eng.range_query("temp", 0, 10, 0)
 
 
-def test_name_collision_after_dropping_name() -> None:
-    s = MemStorage()
-    s.add_series({"__name__": "a", "x": "1"}, [0], [1.0])
-    s.add_series({"__name__": "b", "x": "1"}, [0], [2.0])
+def test_name_collision_after_dropping_name(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
+    s.add({"__name__": "a", "x": "1"}, [(0, 1.0)])
+    s.add({"__name__": "b", "x": "1"}, [(0, 2.0)])
     eng = Engine(s)
     with pytest.raises(QueryError, match="same labelset"):
         eng.instant_query('abs({__name__=~"a|b"})', 0)
@@ -316,12 +314,12 @@ def test_name_collision_after_dropping_name() -> None:
     assert len(vec(eng.instant_query('last_over_time({__name__=~"a|b"}[1m])', 0))) == 2
 
 
-def test_fill_modifier_evaluation() -> None:
-    s = MemStorage()
-    s.add_series({"__name__": "l", "k": "a"}, [0], [10.0])
-    s.add_series({"__name__": "l", "k": "b"}, [0], [20.0])
-    s.add_series({"__name__": "r", "k": "a"}, [0], [100.0])
-    s.add_series({"__name__": "r", "k": "c"}, [0], [300.0])
+def test_fill_modifier_evaluation(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
+    s.add({"__name__": "l", "k": "a"}, [(0, 10.0)])
+    s.add({"__name__": "l", "k": "b"}, [(0, 20.0)])
+    s.add({"__name__": "r", "k": "a"}, [(0, 100.0)])
+    s.add({"__name__": "r", "k": "c"}, [(0, 300.0)])
     eng = Engine(s, features=ALL_FEATURES)
     assert vec(eng.instant_query("l + fill(0) r", 0)) == {
         L(k="a"): 110.0, L(k="b"): 20.0, L(k="c"): 300.0}
@@ -329,9 +327,9 @@ def test_fill_modifier_evaluation() -> None:
     assert vec(eng.instant_query("l - fill_left(1) r", 0)) == {L(k="a"): -90.0, L(k="c"): -299.0}
 
 
-def test_duration_expressions_use_query_step() -> None:
-    s = MemStorage()
-    s.add_series({"__name__": "m"}, list(range(0, 100_000, 1000)), [1.0] * 100)
+def test_duration_expressions_use_query_step(tsdb_store: TempTSDB) -> None:
+    s = tsdb_store
+    s.add({"__name__": "m"}, [(t, 1.0) for t in range(0, 100_000, 1000)])
     eng = Engine(s, features=ALL_FEATURES)
     m = eng.range_query("count_over_time(m[step() * 2])", 50_000, 60_000, 5_000).value
     assert isinstance(m, Matrix) and m.series[0].values.tolist() == [10.0, 10.0, 10.0]
@@ -341,7 +339,7 @@ def test_duration_expressions_use_query_step() -> None:
         eng.instant_query("count_over_time(m[10s - 20s])", 50_000)
 
 
-def test_annotations(store: MemStorage) -> None:
+def test_annotations(store: TempTSDB) -> None:
     eng = Engine(store)
     r = eng.instant_query("rate(temp[5m])", 5 * MIN)
     assert r.infos == ('PromQL info: metric might not be a counter, name does not end in '

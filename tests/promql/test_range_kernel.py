@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from tests.support.tsdb_store import TempTSDB, open_temp_tsdb
 from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql import _kernel
 from vigil.promql.engine import Engine
 from vigil.promql.value import Matrix, Vector
 from vigil.storage.interface import STALE_NAN
-
-from .memstore import MemStorage
 
 SEC = 1000
 Window = list[tuple[int, float]]
@@ -68,11 +68,14 @@ DATA = _data()
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    store = MemStorage()
-    for lb, (ts, vs) in DATA.items():
-        store.add_series(lb, ts, vs)
-    return Engine(store, features=ALL_FEATURES)
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    store = open_temp_tsdb(tmp_path_factory.mktemp("range_kernel"))
+    try:
+        for lb, (ts, vs) in DATA.items():
+            store.add(lb, zip(ts, vs, strict=True))
+        yield Engine(store, features=ALL_FEATURES)
+    finally:
+        store.close()
 
 
 def _is_stale(v: float) -> bool:
@@ -265,13 +268,12 @@ def test_sum_over_kernel_function_equals_sum_of_its_series(engine: Engine, query
         assert [s.labels for s in fused.samples] == [s.labels for s in plain.samples]
 
 
-def test_fused_sum_is_compensated() -> None:
+def test_fused_sum_is_compensated(tsdb_store: TempTSDB) -> None:
     # 1e16 + 1 + ... - 1e16: a plain float sum loses the ones; Prometheus's Kahan sum keeps
     # them, and so does the fused path.
-    store = MemStorage()
     for i, v in enumerate([1e16, 1.0, 1.0, -1e16]):
-        store.add_series({"__name__": "m", "i": str(i)}, [10 * SEC], [v])
-    r = Engine(store).instant_query("sum(last_over_time(m[1m]))", 30 * SEC)
+        tsdb_store.add({"__name__": "m", "i": str(i)}, [(10 * SEC, v)])
+    r = Engine(tsdb_store).instant_query("sum(last_over_time(m[1m]))", 30 * SEC)
     assert isinstance(r.value, Vector) and [s.value for s in r.value.samples] == [2.0]
 
 

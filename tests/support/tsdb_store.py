@@ -4,13 +4,14 @@ Tests that need a :class:`vigil.storage.Storage` use the ``tsdb_store`` fixture 
 for the whole tree by ``tests/conftest.py``): a :class:`TempTSDB`, which *is* a
 :class:`vigil.tsdb.DB` opened in ``tmp_path`` and closed at teardown, so appends, staleness
 markers, duplicate and out-of-order checks behave exactly as in a running Vigil. It adds a
-few helpers to put samples in and read them back for assertions. For a store shared by a
-module, open one with :func:`open_temp_tsdb` in a directory from ``tmp_path_factory``.
+few helpers to put samples in and read them back for assertions. A test that needs more
+than one store calls the ``make_tsdb_store`` fixture; for a store shared by a module, open
+one with :func:`open_temp_tsdb` in a directory from ``tmp_path_factory``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from vigil.model.matchers import Matcher, MatchType
 from vigil.storage import is_stale
 from vigil.tsdb import DB
 
-__all__ = ["TempTSDB", "open_temp_tsdb", "tsdb_store"]
+__all__ = ["TempTSDB", "make_tsdb_store", "open_temp_tsdb", "tsdb_store"]
 
 _ALL_TIME = (-(2**63), 2**63 - 1)
 # As teststorage: blocks of a day, so that test data (hours at most) stays in the head and
@@ -86,10 +87,22 @@ def open_temp_tsdb(path: str | Path) -> TempTSDB:
 
 
 @pytest.fixture
-def tsdb_store(tmp_path: Path) -> Iterator[TempTSDB]:
-    """A real TSDB in ``tmp_path``, closed when the test ends."""
-    db = open_temp_tsdb(tmp_path / "tsdb")
+def make_tsdb_store(tmp_path: Path) -> Iterator[Callable[[], TempTSDB]]:
+    """Opens a new, empty TSDB under ``tmp_path`` at each call; all closed when the test ends."""
+    opened: list[TempTSDB] = []
+
+    def make() -> TempTSDB:
+        opened.append(open_temp_tsdb(tmp_path / f"tsdb-{len(opened)}"))
+        return opened[-1]
+
     try:
-        yield db
+        yield make
     finally:
-        db.close()
+        for db in opened:
+            db.close()
+
+
+@pytest.fixture
+def tsdb_store(make_tsdb_store: Callable[[], TempTSDB]) -> TempTSDB:
+    """A real TSDB in a directory under ``tmp_path``, closed when the test ends."""
+    return make_tsdb_store()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tsdb_store import TempTSDB
 from vigil.collect.exporters import build_local_targets
 from vigil.collect.manager import Manager
 from vigil.config import Config, load_config_text
@@ -16,7 +17,6 @@ from vigil.config.model import CollectorsConfig
 from vigil.errors import ConfigError
 from vigil.selfmetrics import SelfMetrics
 
-from ..memstore import MemStorage
 from .conftest import RedisServer
 
 
@@ -59,7 +59,7 @@ collectors:
 
 
 def test_scraped_by_the_manager(tmp_path: Path, redis_server: RedisServer,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                monkeypatch: pytest.MonkeyPatch, store: TempTSDB) -> None:
     """Two backups collectors both run; a Redis with the wrong password still stores its
     page (``redis_up`` 0, ``vigil_collector_up`` 0, ``up`` 1) and its last error says why."""
     for name in ("a", "b"):
@@ -76,7 +76,6 @@ def test_scraped_by_the_manager(tmp_path: Path, redis_server: RedisServer,
             "redis": [{"name": "cache", "address": redis_server.address,
                        "password_env": "VIGIL_TEST_REDIS_PW"}],
         }})
-    store = MemStorage()
 
     async def main() -> dict[tuple[str, str], object]:
         mgr = Manager(config, store, SelfMetrics(),
@@ -84,9 +83,9 @@ def test_scraped_by_the_manager(tmp_path: Path, redis_server: RedisServer,
         await mgr.start()
         try:
             deadline = time.monotonic() + 10
-            while not (store.find("vigil_backup_files", instance="a")
-                       and store.find("vigil_backup_files", instance="b")
-                       and store.find("up", job="redis")):
+            while not (store.series("vigil_backup_files", instance="a")
+                       and store.series("vigil_backup_files", instance="b")
+                       and store.series("up", job="redis")):
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.05)
             return {(t.job, t.instance): t for t in mgr.targets()}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tsdb_store import TempTSDB
 from vigil.collect.exporters import CollectorError, build_local_targets
 from vigil.collect.exporters._health import failure_page, guarded
 from vigil.collect.local import LocalTarget
@@ -17,7 +18,6 @@ from vigil.collect.manager import Manager
 from vigil.config import Config
 from vigil.selfmetrics import SelfMetrics
 
-from ..memstore import MemStorage
 from .conftest import free_port
 from .pages import values
 
@@ -51,7 +51,8 @@ def test_failure_page_bounds_the_error_label() -> None:
     assert len(key) < 600
 
 
-def test_failed_collectors_are_visible_and_do_not_stop_the_others(tmp_path: Path) -> None:
+def test_failed_collectors_are_visible_and_do_not_stop_the_others(tmp_path: Path,
+                                                                 store: TempTSDB) -> None:
     dead = free_port()  # nothing listens here
     config = Config.model_validate({
         "global": {"scrape_interval": "200ms", "scrape_timeout": "3s"},
@@ -71,16 +72,15 @@ def test_failed_collectors_are_visible_and_do_not_stop_the_others(tmp_path: Path
 
     targets = [*build_local_targets(config.collectors),
                LocalTarget("fine", "here", healthy, interval_s=0.2)]
-    store = MemStorage()
 
     async def main() -> dict[str, object]:
         mgr = Manager(config, store, SelfMetrics(), local_targets=targets)
         await mgr.start()
         try:
             deadline = time.monotonic() + 15
-            while not (store.find("pg_up") and store.find("redis_up")
-                       and store.find("vigil_collector_up", job="backup")
-                       and len(store.find("demo_ok")) == 1
+            while not (store.series("pg_up") and store.series("redis_up")
+                       and store.series("vigil_collector_up", job="backup")
+                       and len(store.series("demo_ok")) == 1
                        and len(store.values("demo_ok")) >= 3):
                 assert time.monotonic() < deadline, "collectors did not report in time"
                 await asyncio.sleep(0.05)
@@ -94,7 +94,7 @@ def test_failed_collectors_are_visible_and_do_not_stop_the_others(tmp_path: Path
     assert store.last("up", job="postgres", instance="main") == 1
     assert store.last("redis_up", job="redis", instance="cache") == 0
     assert store.last("vigil_collector_up", job="backup", collector="gone") == 0
-    errors = store.find("vigil_collector_last_error_info", job="postgres")
+    errors = store.series("vigil_collector_last_error_info", job="postgres")
     assert len(errors) == 1 and "failed" in next(iter(errors)).get("error")
     pg = status["postgres"]
     assert pg.health == "up"  # type: ignore[attr-defined]
