@@ -22,6 +22,11 @@ import typer
 
 from vigil.cli._common import fail
 
+# amtool sends times as go-openapi strfmt.DateTime (milliseconds) and reads them with
+# time.Parse(time.RFC3339, ...).
+from vigil.gocompat.times import format_rfc3339_millis
+from vigil.gocompat.times import parse_rfc3339 as go_parse_rfc3339
+
 silence_cli = typer.Typer(help="Silences on a running Vigil (add, query, update, expire).",
                           no_args_is_help=True)
 
@@ -114,18 +119,19 @@ def matcher_text(m: dict[str, Any]) -> str:
 
 
 def parse_rfc3339(text: str, option: str) -> datetime:
-    """An RFC 3339 time with a zone (``Z`` or ``+hh:mm``), as UTC."""
+    """An RFC 3339 time with a zone (``Z`` or ``+hh:mm``), as UTC: amtool's
+    ``time.Parse(time.RFC3339, ...)``."""
     try:
-        value = datetime.fromisoformat(text.strip())
+        return go_parse_rfc3339(text.strip())
     except ValueError:
-        raise ValueError(f"{option}: {text!r} is not an RFC 3339 time") from None
-    if value.tzinfo is None:
+        pass
+    try:
+        zoneless = datetime.fromisoformat(text.strip()).tzinfo is None
+    except ValueError:
+        zoneless = False
+    if zoneless:
         raise ValueError(f"{option}: {text!r} has no time zone (add Z or +hh:mm)")
-    return value.astimezone(timezone.utc)
-
-
-def format_time(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    raise ValueError(f"{option}: {text!r} is not an RFC 3339 time")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -172,7 +178,7 @@ def add(
             ends = starts + parse_duration(duration or "1h")
         if ends < starts:
             raise ValueError("the end time must not be before the start time")
-        body = {"matchers": body_matchers, "startsAt": format_time(starts), "endsAt": format_time(ends),
+        body = {"matchers": body_matchers, "startsAt": format_rfc3339_millis(starts), "endsAt": format_rfc3339_millis(ends),
                 "createdBy": author or os.environ.get("USER") or "vigil", "comment": comment}
         typer.echo(_client(url).post(body))
     except (ValueError, SilenceClientError) as exc:
@@ -259,10 +265,10 @@ def update(
         silence = client.get(silence_id)
         body = {k: silence[k] for k in ("id", "matchers", "startsAt", "endsAt", "createdBy", "comment")}
         if end is not None:
-            body["endsAt"] = format_time(parse_rfc3339(end, "--end"))
+            body["endsAt"] = format_rfc3339_millis(parse_rfc3339(end, "--end"))
         elif duration is not None:
             starts = parse_rfc3339(silence["startsAt"], "startsAt")
-            body["endsAt"] = format_time(max(starts, datetime.now(timezone.utc)) + parse_duration(duration))
+            body["endsAt"] = format_rfc3339_millis(max(starts, datetime.now(timezone.utc)) + parse_duration(duration))
         if comment is not None:
             body["comment"] = comment
         typer.echo(client.post(body))

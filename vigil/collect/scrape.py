@@ -50,6 +50,7 @@ from vigil.collect.httpclient import (
 )
 from vigil.collect.target import TargetStatus
 from vigil.errors import ParseError, StorageError
+from vigil.gocompat.quote import quote
 from vigil.model.labels import METRIC_NAME, Labels, with_shared_pairs
 from vigil.model.relabel import Relabeller
 from vigil.selfmetrics import SelfMetrics
@@ -109,11 +110,6 @@ class Scraper(Protocol):
     async def scrape(self, timeout_s: float) -> tuple[bytes, str | None]:
         """The body and its Content-Type header (None if absent)."""
         ...
-
-
-def _go_quote(text: str) -> str:
-    """Go's ``%q`` for the printable strings label values usually are."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def merge_target_labels(sample: Labels, target: Labels, honor_labels: bool) -> Labels:
@@ -362,7 +358,7 @@ class ScrapeLoop:
                             f"{t.label_name_length_limit})")
                 if t.label_value_length_limit and len(value) > t.label_value_length_limit:
                     return (f"label_value_length_limit exceeded (metric: {metric}, label name: "
-                            f"{name[:50]}, value: {_go_quote(value[:50])}, length: {len(value)}, "
+                            f"{name[:50]}, value: {quote(value[:50])}, length: {len(value)}, "
                             f"limit: {t.label_value_length_limit})")
         return ""
 

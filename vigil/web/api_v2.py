@@ -22,6 +22,7 @@ from vigil.alerting.silence import (
     SilenceNotFound,
     parse_matchers_json,
 )
+from vigil.gocompat.times import format_rfc3339_millis, parse_rfc3339
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels, is_label_name
 from vigil.model.matchers import parse_matchers
@@ -30,9 +31,8 @@ from vigil.web.deps import WebDeps
 
 
 def _time(dt: datetime | None) -> str:
-    if dt is None:
-        return "0001-01-01T00:00:00.000Z"
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # Alertmanager's API writes go-openapi strfmt.DateTime (three fraction digits).
+    return format_rfc3339_millis(dt)
 
 
 def parse_time(value: Any, field: str) -> datetime | None:
@@ -41,12 +41,10 @@ def parse_time(value: Any, field: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{field}: expected an RFC 3339 time string")
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", value.strip())
-    if not m:
-        raise ValueError(f"{field}: {value!r} is not an RFC 3339 time")
-    fraction = (m.group(2) or ".0")[:7].ljust(7, "0")
-    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    return datetime.fromisoformat(m.group(1) + fraction + zone).astimezone(timezone.utc)
+    try:
+        return parse_rfc3339(value.strip())
+    except ValueError:
+        raise ValueError(f"{field}: {value!r} is not an RFC 3339 time") from None
 
 
 def _error(status: int, message: str) -> Response:

@@ -14,7 +14,6 @@ import glob
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import yaml
@@ -22,6 +21,8 @@ import yaml
 from vigil.config.yamlmarks import Marks
 from vigil.errors import ConfigError
 from vigil.gocompat.durations import parse_duration_ms
+from vigil.gocompat.floats import parse_float
+from vigil.gocompat.times import parse_rfc3339
 
 Path = tuple[str | int, ...]
 
@@ -214,12 +215,13 @@ class _Reader:
         if v is None:
             return 0
         text = _scalar_text(v)
+        # promtool's parseTime: strconv.ParseFloat seconds, else RFC 3339.
         try:
-            return round(float(text) * 1000)
-        except ValueError:
+            return round(parse_float(text) * 1000)
+        except (ValueError, OverflowError):
             pass
         try:
-            return round(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+            return round(parse_rfc3339(text).timestamp() * 1000)
         except ValueError:
             raise self.marks.error(
                 f"start_timestamp: cannot parse {text!r} as a Unix timestamp or RFC3339 time",
