@@ -127,3 +127,12 @@ def test_main_config_errors_beside_alertmanager_config_point_at_the_main_file(
         load_config(str(main))
     assert str(info.value).startswith(f"{main}{where}"), str(info.value)
     assert message in str(info.value)
+
+
+def test_the_model_does_not_read_files():
+    from pydantic import ValidationError
+
+    from vigil.config.model import Config
+
+    with pytest.raises(ValidationError, match="read by the config loader"):
+        Config.model_validate({"alerting": {"alertmanager_config": "am.yml"}})

@@ -728,6 +728,16 @@ class AlertingConfig(Section):
     # {{define}}d templates receivers' text fields may call; set by vigil.config.amconfig.
     templates: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_read_here(cls, data: object) -> object:
+        # Reading the Alertmanager file is the loader's job (vigil.config.loader); a section
+        # naming one that reaches the model unread would silently be the default instead.
+        if isinstance(data, dict) and data.get("alertmanager_config") is not None:
+            raise ValueError("alertmanager_config is read by the config loader "
+                             "(vigil.config.load_config), not by validation")
+        return data
+
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertingConfig:
         names = [r.name for r in self.receivers]
