@@ -6,19 +6,21 @@ Prometheus's own behaviour. The targets are never scraped (1h interval)."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.prometheus import PROMETHEUS, running_prometheus
+from tests.support.prometheus import require_prometheus, running_prometheus
 from vigil.collect.manager import http_options
 from vigil.collect.targetgen import build_targets, static_groups
 from vigil.config import Config
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PROMETHEUS), reason="needs prometheus 2.42")
+
+@pytest.fixture(autouse=True)
+def _prometheus_installed() -> None:
+    require_prometheus()
 
 HOSTS = [f"host-{i}.example.org:{9100 + i}" for i in range(12)] + ["bare.example.org", "10.0.0.7"]
 

@@ -5,7 +5,6 @@ and the errors of scrapes over a limit must be identical."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -14,14 +13,17 @@ import pytest
 import yaml
 
 from tests.support.metrics_server import MetricsServer
-from tests.support.prometheus import PROMETHEUS, running_prometheus
+from tests.support.prometheus import require_prometheus, running_prometheus
 from tests.support.tsdb_store import TempTSDB
 from vigil.collect.manager import targets_from_config
 from vigil.collect.scrape import HTTPScraper, ScrapeLoop
 from vigil.config import Config
 from vigil.selfmetrics import SelfMetrics
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PROMETHEUS), reason="needs prometheus 2.42")
+
+@pytest.fixture(autouse=True)
+def _prometheus_installed() -> None:
+    require_prometheus()
 
 PAGE = """# TYPE http_requests_total counter
 http_requests_total{code="200",job="exposed",instance="x"} 10

@@ -11,6 +11,7 @@ Times: ``ts_ms`` are int milliseconds since the epoch; OpenMetrics text carries 
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,17 +19,27 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.ports import free_port
 
 __all__ = ["PROMETHEUS", "PROMTOOL", "Prometheus", "create_blocks", "format_openmetrics",
-           "remote_write", "running_prometheus"]
+           "remote_write", "require_prometheus", "running_prometheus"]
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 
 # One series: a metric name, its labels (without __name__) and (ts_ms, value) samples.
 SeriesSamples = tuple[str, dict[str, str], Sequence[tuple[int, float]]]
+
+
+def require_prometheus() -> None:
+    """Fail the calling test (never skip it) when Prometheus 2.42 or promtool is missing:
+    a differential test that did not run must not look like one that passed."""
+    for binary in (PROMETHEUS, PROMTOOL):
+        if not os.access(binary, os.X_OK):
+            pytest.fail(f"{binary} is not installed: apt-get install prometheus "
+                        "(Debian's Prometheus 2.42; scripts/test installs it)", pytrace=False)
 
 
 def _escape(value: str) -> str:
