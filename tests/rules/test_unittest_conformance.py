@@ -63,8 +63,8 @@ def test_failures_read_like_promtool(in_promtool_dir) -> None:
     text = "\n".join(res.errors)
     assert "    name: Failing alert test,\n    alertname: InstanceDown, time: 5m, \n" in text
     assert 'Labels:{alertname="InstanceDown", job="test", severity="page"}' in text
-    assert '    expr: "test", time: 0s,\n        exp: {__name__="test"} 1\n' \
-           '        got: {__name__="test"} 0' in text
+    assert '    expr: "test", time: 0s,\n        exp: {__name__="test"} 1E+00\n' \
+           '        got: {__name__="test"} 0E+00' in text
     assert "alertname: Test, time: 0s" in text
     assert len(res.errors) == 4
 

@@ -115,7 +115,7 @@ tests:
     path = write(tmp_path, test)
     assert run_unit_tests(path, UnitTestOptions(run=("hex",))).ok
     res = run_unit_tests(path)
-    assert res.errors == ['    expr: "vector(1)", time: 0s,\n        exp: {} 2\n        got: {} 1']
+    assert res.errors == ['    expr: "vector(1)", time: 0s,\n        exp: {} 2E+00\n        got: {} 1E+00']
 
 
 def test_gaps_and_staleness_markers_in_input_series(tmp_path: Path) -> None:
@@ -153,5 +153,5 @@ tests:
     res = run_unit_tests(write(tmp_path, test.replace("exp_samples: []", "exp_samples:\n"
                                                       "          - labels: 'm{a=\"x\"}'\n"
                                                       "            value: 3")))
-    assert res.errors == ['    expr: "m", time: 3m,\n        exp: {__name__="m", a="x"} 3\n'
+    assert res.errors == ['    expr: "m", time: 3m,\n        exp: {__name__="m", a="x"} 3E+00\n'
                           '        got: nil']

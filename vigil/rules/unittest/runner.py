@@ -24,8 +24,10 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from vigil.config.durations import format_duration_ms
 from vigil.errors import VigilError
+from vigil.gocompat.durations import format_duration_ms
+from vigil.gocompat.floats import format_float
+from vigil.gocompat.quote import quote
 from vigil.model.labels import METRIC_NAME_PATTERN, Labels
 from vigil.promql.engine import Engine
 from vigil.promql.value import Scalar, Vector
@@ -203,7 +205,7 @@ class _GroupRun:
 
     def _check_expr(self, t: ExprTest) -> None:
         when = format_duration_ms(t.eval_time_ms)
-        head = f"    expr: {_go_quote(t.expr)}, time: {when}"
+        head = f"    expr: {quote(t.expr)}, time: {when}"
         if any(s.histogram for s in t.exp_samples) or self._reads_histograms(t.expr):
             self.out.skipped.append(f"{head}: native histogram samples are not supported")
             return
@@ -224,7 +226,7 @@ class _GroupRun:
             try:
                 exp.append((parse_series_desc(s.labels)[0], s.value))
             except VigilError as exc:
-                self.out.errors.append(f"{head}, err: labels {_go_quote(s.labels)}: {exc}")
+                self.out.errors.append(f"{head}, err: labels {quote(s.labels)}: {exc}")
                 return
         got.sort(key=lambda x: x[0])
         exp.sort(key=lambda x: x[0])
@@ -261,23 +263,13 @@ def _alerts_text(alerts: Sequence[tuple[Labels, Labels]]) -> str:
 def _samples_text(samples: Sequence[tuple[Labels, float]]) -> str:
     if not samples:
         return "nil"
-    return ", ".join(f"{_go_labels(lb)} {_go_float(v)}" for lb, v in samples)
+    # promtool: labels.String() and strconv.FormatFloat(v, 'E', -1, 64), e.g. {a="b"} 1E+00
+    return ", ".join(f"{_go_labels(lb)} {format_float(v, 'E')}" for lb, v in samples)
 
 
 def _go_labels(lb: Labels) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in lb) + "}"
-
-
-def _go_float(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v) if not v.is_integer() or abs(v) >= 1e21 else str(int(v))
-
-
-def _go_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """Prometheus ``labels.Labels.String``: values quoted with Go's ``strconv.Quote``."""
+    return "{" + ", ".join(f"{k}={quote(v)}" for k, v in lb) + "}"
 
 
 def _indent(text: str, indent: str) -> str:
