@@ -6,8 +6,8 @@ Vigil's earlier copies disagreed.
 * :mod:`~vigil.gocompat.quote` - ``strconv.Quote``/``QuoteRune`` (``%q``) and ``Unquote``,
   including Go's ``\\xHH`` for bytes that are not UTF-8.
 * :mod:`~vigil.gocompat.durations` - prometheus/common ``model.ParseDuration`` and
-  ``model.Duration.String`` (``90d`` stays ``90d``), Go's ``time.Duration.String``, and the
-  HTTP API's "float seconds or duration" parameters.
+  ``model.Duration.String`` (``90d`` stays ``90d``), and the HTTP API's "float seconds or
+  duration" parameters.
 * :mod:`~vigil.gocompat.floats` - ``strconv.FormatFloat`` (``'e' 'f' 'g'``, shortest or fixed
   precision), ``%v`` of a float64, Prometheus's sample value spelling, ``encoding/json``'s
   float spelling, ``strconv.ParseFloat``.

@@ -7,8 +7,6 @@
 * :func:`format_duration_ms` - ``model.Duration.String``: ``0s``, ``1m30s``, ``2w``, ``90d``,
   ``23d1h``. Years and weeks are written only when they divide the duration exactly, so
   ``90d`` stays ``90d`` (not ``12w6d``); a negative duration gets a leading ``-``.
-* :func:`format_go_duration_ns` - Go's ``time.Duration.String``: ``1h2m3.5s``, ``1.5ms``,
-  ``250µs``, ``0s``.
 * :func:`parse_seconds_or_duration_ns` - the HTTP API's duration parameters (``step``,
   ``timeout``): float seconds first, then a Prometheus duration (web/api/v1 ``parseDuration``).
 
@@ -26,6 +24,12 @@ Vigil had four formatters and three parsers of these before they met here. They 
   with the message ``duration out of range``. Every caller now gets that.
 * Unknown units: only the PromQL reader said ``unknown unit "x" in duration "1x"``; the
   others said ``not a valid duration string``. Go says the former, now everywhere.
+* The API's ``step``/``timeout``: ``1e400`` was taken as infinite seconds ("overflows
+  int64"); ``strconv.ParseFloat`` reports a range error there, so Prometheus answers
+  ``cannot parse "1e400" to a valid duration``, as Vigil now does.
+
+Go's own ``time.Duration.String`` (``1h2m3.5s``) is not here: nothing Vigil writes is
+spelled that way (Prometheus and Alertmanager print their durations as ``model.Duration``).
 
 Callers that need more than Go's rules (a positive duration for ``amtool silence add
 --duration``, a silence form, rule ``for:``) check the parsed value themselves.
@@ -41,7 +45,6 @@ from vigil.gocompat.quote import quote
 
 __all__ = [
     "format_duration_ms",
-    "format_go_duration_ns",
     "parse_duration_ms",
     "parse_seconds_or_duration_ns",
 ]
@@ -106,37 +109,6 @@ def format_duration_ms(ms: int) -> str:
             out.append(f"{ms // size}{unit}")
             ms %= size
     return sign + "".join(out)
-
-
-def _frac(value: int, digits: int) -> tuple[str, int]:
-    """Go's ``fmtFrac``: the last ``digits`` decimal digits of ``value`` as ``.ddd`` without
-    trailing zeros (nothing when they are all zero), and what is left of ``value``."""
-    whole, frac = divmod(value, 10**digits)
-    text = f"{frac:0{digits}d}".rstrip("0")
-    return ("." + text if text else ""), whole
-
-
-def format_go_duration_ns(ns: int) -> str:
-    """Go ``time.Duration.String`` of a duration in nanoseconds: ``72h3m0.5s``, ``1.5µs``."""
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    u = abs(ns)
-    if u < 1_000_000_000:
-        # Below a second Go switches to the unit that keeps a digit before the point.
-        for unit, digits, below in (("ns", 0, 1_000), ("µs", 3, 1_000_000), ("ms", 6, 10**9)):
-            if u < below:
-                frac, whole = _frac(u, digits)
-                return f"{sign}{whole}{frac}{unit}"
-    frac, seconds = _frac(u, 9)
-    minutes, seconds = divmod(seconds, 60)
-    text = f"{seconds}{frac}s"
-    if minutes:
-        hours, minutes = divmod(minutes, 60)
-        text = f"{minutes}m{text}"
-        if hours:
-            text = f"{hours}h{text}"
-    return sign + text
 
 
 def parse_seconds_or_duration_ns(text: str) -> int:
