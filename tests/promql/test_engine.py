@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.support.tsdb_store import TempTSDB
-from vigil.errors import QueryError
+from vigil.errors import ParseError, QueryError
 from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql.engine import Engine
@@ -297,7 +297,8 @@ def test_limits(tsdb_store: TempTSDB) -> None:
 
 def test_range_query_validation(store: TempTSDB) -> None:
     eng = Engine(store)
-    with pytest.raises(QueryError, match='invalid expression type "range vector"'):
+    # Rejected before evaluation, as Prometheus's NewRangeQuery does (a bad "query" parameter).
+    with pytest.raises(ParseError, match='invalid expression type "range vector"'):
         eng.range_query("temp[1m]", 0, 10, 1)
     with pytest.raises(QueryError, match="zero or negative"):
         eng.range_query("temp", 0, 10, 0)
@@ -334,8 +335,8 @@ def test_duration_expressions_use_query_step(tsdb_store: TempTSDB) -> None:
     m = eng.range_query("count_over_time(m[step() * 2])", 50_000, 60_000, 5_000).value
     assert isinstance(m, Matrix) and m.series[0].values.tolist() == [10.0, 10.0, 10.0]
     assert vec(eng.instant_query("count_over_time(m[10s + 5s])", 50_000)) == {L(): 15.0}
-    # A negative expression parses; it fails when the query runs.
-    with pytest.raises(QueryError, match="duration must be greater than 0"):
+    # A negative expression parses; it fails when the query is prepared for its step.
+    with pytest.raises(ParseError, match="duration must be greater than 0"):
         eng.instant_query("count_over_time(m[10s - 20s])", 50_000)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from vigil.errors import QueryError, VigilError
+from vigil.errors import ParseError, QueryError, VigilError
 from vigil.model.features import DEFAULT_FEATURES, DELAYED_NAME_REMOVAL
 from vigil.model.labels import Labels
 from vigil.promql import _select
@@ -86,9 +86,19 @@ class Engine:
             return query
         return parse_expr(query, features=self.features)
 
+    def _prepare(self, query: str | ast.Expr, step_ms: int, range_ms: int) -> ast.Expr:
+        """The query parsed, with its step()/range() durations computed. What fails here is
+        a ParseError: Prometheus rejects it when the query is created, before evaluation,
+        and its API answers it as a bad "query" parameter."""
+        expr = self.parse(query)
+        try:
+            return resolve_durations(expr, step_ms, range_ms)
+        except QueryError as e:
+            raise ParseError(str(e)) from None
+
     def instant_query(self, query: str | ast.Expr, ts_ms: int) -> QueryResult:
         """Evaluate at one instant: a Vector, Scalar, String, or Matrix (range selector)."""
-        expr = resolve_durations(self.parse(query), 0, 0)
+        expr = self._prepare(query, 0, 0)
         ev = Evaluator(self, QueryWindow(ts_ms, ts_ms, 0))
         with _unexpected_as_query_error():
             val = ev.eval(expr, np.array([ts_ms], dtype=np.int64))
@@ -98,15 +108,16 @@ class Engine:
     def range_query(
         self, query: str | ast.Expr, start_ms: int, end_ms: int, step_ms: int
     ) -> QueryResult:
-        """Evaluate at ``start_ms, start_ms + step_ms, ... <= end_ms``; always a Matrix."""
+        """Evaluate at ``start_ms, start_ms + step_ms, ... <= end_ms``; always a Matrix.
+        An expression that is not a scalar or instant vector is a ParseError."""
         if step_ms <= 0:
             raise QueryError("zero or negative query resolution step widths are not accepted. "
                              "Try a positive integer")
         if end_ms < start_ms:
             raise QueryError("end timestamp must not be before start time")
-        expr = resolve_durations(self.parse(query), step_ms, end_ms - start_ms)
+        expr = self._prepare(query, step_ms, end_ms - start_ms)
         if expr.type not in (ast.SCALAR, ast.VECTOR):
-            raise QueryError(f'invalid expression type "{ast.DOCUMENTED_TYPE[expr.type]}" for range '
+            raise ParseError(f'invalid expression type "{ast.DOCUMENTED_TYPE[expr.type]}" for range '
                              "query, must be Scalar or instant Vector")
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         ev = Evaluator(self, QueryWindow(start_ms, end_ms, step_ms))
@@ -124,7 +135,8 @@ def _unexpected_as_query_error() -> Iterator[None]:
         yield
     except VigilError:
         raise
-    except (ArithmeticError, ValueError, IndexError, KeyError, TypeError, AssertionError) as e:
+    except (ArithmeticError, ValueError, IndexError, KeyError, TypeError, AssertionError,
+            RecursionError) as e:
         raise QueryError(f"unexpected error: {type(e).__name__}: {e}") from e
 
 
@@ -195,8 +207,7 @@ class Evaluator:
     def count_samples(self, n: int) -> None:
         self.samples += n
         if self.samples > self.engine.max_samples:
-            raise QueryError("query processing would load too many samples into memory in "
-                             "query execution")
+            raise _too_many_samples()
 
     def warn(self, msg: str) -> None:
         """Add a "PromQL warning" annotation (deduplicated)."""
@@ -370,6 +381,9 @@ class Evaluator:
             # Windows are open on the left: a point exactly at mint is never inside.
             first += step
         last = int(times.max())
+        if last >= first and (last - first) // step + 1 > self.engine.max_samples:
+            # Every inner series would hold a sample per step; don't allocate the steps.
+            raise _too_many_samples()
         sub_steps = np.arange(first, last + 1, step, dtype=np.int64)
         inner = self.eval(sq.expr, sub_steps)
         if isinstance(inner, ScalarSteps):
@@ -384,6 +398,11 @@ class Evaluator:
                                  sq.range_ms, extra={"drop_rows": inner.drop}, eval_ts=ts))
         self.count_samples(len(arg.t))
         return arg
+
+
+def _too_many_samples() -> QueryError:
+    return QueryError("query processing would load too many samples into memory in query "
+                      "execution")
 
 
 def _windowed(arg: RangeArg) -> RangeArg:

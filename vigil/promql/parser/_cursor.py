@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from vigil.errors import ParseError
 from vigil.promql._quoting import go_quote
 from vigil.promql.parser import ast
-from vigil.promql.parser._literals import parse_duration_ms
+from vigil.promql.parser._literals import parse_duration_ms, parse_number
 from vigil.promql.parser.lexer import EOF, PUNCT, Token, lex, parse_error
 
 __all__ = ["TokenCursor"]
@@ -78,3 +78,14 @@ class TokenCursor:
             return parse_duration_ms(t.val)
         except ValueError as e:
             raise self.err(t.pos, str(e)) from None
+
+    def number(self, t: Token) -> float:
+        """A NUMBER token's value; one Go cannot read is a parse error in Prometheus's words
+        (``error parsing number: strconv.ParseFloat: ...``)."""
+        try:
+            return parse_number(t.val)
+        except ValueError as e:
+            detail = str(e)
+            if not detail.startswith("strconv."):
+                detail = f"strconv.ParseFloat: parsing {go_quote(t.val)}: invalid syntax"
+            raise self.err(t.pos, f"error parsing number: {detail}") from None

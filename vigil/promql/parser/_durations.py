@@ -13,7 +13,6 @@ import math
 from vigil.errors import QueryError
 from vigil.promql.parser import ast
 from vigil.promql.parser._cursor import TokenCursor
-from vigil.promql.parser._literals import parse_number
 from vigil.promql.parser.lexer import DURATION, IDENTIFIER, KEYWORD, NUMBER, OP, PUNCT
 
 _PREC = {"+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "^": 6}
@@ -65,7 +64,7 @@ def _atom(p: TokenCursor, context: str) -> ast.Expr:
     t = p.peek()
     if t.type == NUMBER:
         p.next()
-        val = parse_number(t.val)
+        val = p.number(t)
         _check_range(p, t.pos, val)
         return ast.NumberLiteral(val)
     if t.type == DURATION:

@@ -9,7 +9,6 @@ from vigil.model.features import EXTENDED_RANGE_SELECTORS
 from vigil.promql.parser import ast
 from vigil.promql.parser._cursor import TokenCursor
 from vigil.promql.parser._durations import constant_ms, duration_expr, offset_operand
-from vigil.promql.parser._literals import parse_number
 from vigil.promql.parser.lexer import DURATION, KEYWORD, NUMBER, OP, PUNCT
 
 
@@ -104,7 +103,7 @@ class Postfix(TokenCursor):
             raise self.unexpected(t, "@", "timestamp")
         self.next()
         if t.type == NUMBER:
-            v = parse_number(t.val)
+            v = self.number(t)
         else:
             v = self.duration_value(t) / 1000
         v = -v if neg else v

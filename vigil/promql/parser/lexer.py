@@ -98,6 +98,8 @@ def _is_alnum(c: str) -> bool:
 
 
 _SPACE = " \t\n\r"
+# What Go's lexer reads past the end (its eof, -1); %q prints it as '\ufffd'.
+_EOF_RUNE = -1
 
 
 class Lexer:
@@ -173,7 +175,7 @@ class Lexer:
             n = self.peek()
             self.i += 1
             if n != "=":
-                raise self.error(start, f"unexpected character after '!': {go_quote_rune(n)}")
+                raise self.error(start, f"unexpected character after '!': {go_quote_rune(n or _EOF_RUNE)}")
             self.emit(OP, start, self.i)
         elif c in "<>":
             if self.peek() == "=":
@@ -267,7 +269,7 @@ class Lexer:
                 self.emit(PUNCT, start, self.i)
             else:
                 raise self.error(
-                    start, f"unexpected character after '!' inside braces: {go_quote_rune(n)}"
+                    start, f"unexpected character after '!' inside braces: {go_quote_rune(n or _EOF_RUNE)}"
                 )
         elif c == "{":
             raise self.error(self.i, "unexpected left brace '{'")

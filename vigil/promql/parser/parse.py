@@ -8,9 +8,11 @@ Prometheus, syntax is checked first and types only when the syntax is valid
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
+from vigil.errors import ParseError
 from vigil.model.features import BINOP_FILL_MODIFIERS, DEFAULT_FEATURES, EXPERIMENTAL_FUNCTIONS
 from vigil.model.labels import METRIC_NAME
 from vigil.model.matchers import Matcher, MatchType
@@ -32,6 +34,8 @@ from vigil.promql.parser.lexer import (
     PUNCT,
     STRING,
 )
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["PRECEDENCE", "Parser", "parse_duration_ms", "parse_expr", "parse_number"]
 
@@ -123,7 +127,7 @@ class Parser(Postfix):
             if n.type != NUMBER:
                 raise self.unexpected(n, "fill modifier", "number")
             self.next()
-            value = sign * parse_number(n.val)
+            value = sign * self.number(n)
             self.expect(")", "fill modifier")
             if word in ("fill", "fill_left"):
                 vm.fill_lhs = value
@@ -176,13 +180,7 @@ class Parser(Postfix):
         t = self.peek()
         if t.type == NUMBER:
             self.next()
-            try:
-                val = parse_number(t.val)
-            except ValueError:
-                # Go's wording (Prometheus prints strconv's error), not Python's.
-                raise self.err(t.pos, f'error parsing number: strconv.ParseFloat: parsing '
-                                      f'"{t.val}": invalid syntax') from None
-            return self.span(ast.NumberLiteral(val), t.pos, t.end)
+            return self.span(ast.NumberLiteral(self.number(t)), t.pos, t.end)
         if t.type == DURATION:
             self.next()
             ms = self.duration_value(t)
@@ -342,4 +340,13 @@ def parse_expr(text: str, *, features: Iterable[str] = DEFAULT_FEATURES) -> ast.
     ``features`` are the enabled ``--enable-feature`` names (:mod:`vigil.model.features`);
     without any, what Prometheus accepts by default is accepted.
     """
-    return Parser(text, features).parse()
+    try:
+        return Parser(text, features).parse()
+    except ParseError:
+        raise
+    except (ArithmeticError, ValueError, IndexError, KeyError, TypeError, AssertionError,
+            RecursionError) as e:
+        # A bug (or nesting too deep for Python) is what Prometheus's parser reports for a
+        # recovered panic: "unexpected error", logged with the query, never a crash.
+        _log.exception("parser failed on %r", text[:200])
+        raise ParseError("unexpected error") from e
