@@ -136,7 +136,7 @@ def _unexpected_as_query_error() -> Iterator[None]:
     except VigilError:
         raise
     except (ArithmeticError, ValueError, IndexError, KeyError, TypeError, AssertionError,
-            RecursionError) as e:
+            RecursionError, MemoryError) as e:
         raise QueryError(f"unexpected error: {type(e).__name__}: {e}") from e
 
 

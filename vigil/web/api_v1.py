@@ -4,6 +4,12 @@ error messages so that Grafana and other Prometheus clients work unchanged.
 Every response is ``{"status": "success", "data": ...}`` or
 ``{"status": "error", "errorType": ..., "error": ...}``; ``bad_data`` is 400, ``execution``
 422, ``timeout`` 503, ``internal`` 500. Query evaluation runs in a worker thread.
+
+A query's errors map as Prometheus's ``returnAPIError`` does: one that does not parse, or
+that Prometheus rejects when it creates the query (a range query of a range vector, a
+duration expression that resolves to nothing), is ``bad_data`` on the ``query`` parameter;
+everything the engine raises while evaluating is ``execution``, a timeout ``timeout``. Only a
+failing store or a bug outside the engine is ``internal``, still in this JSON shape.
 """
 
 from __future__ import annotations
