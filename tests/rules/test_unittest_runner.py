@@ -155,3 +155,25 @@ tests:
                                                       "            value: 3")))
     assert res.errors == ['    expr: "m", time: 3m,\n        exp: {__name__="m", a="x"} 3E+00\n'
                           '        got: nil']
+
+
+def test_a_series_given_twice_keeps_its_last_definition(tmp_path: Path) -> None:
+    # As promtool's load command: the second definition replaces the first (the store would
+    # otherwise refuse the same timestamps with other values).
+    test = """
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x{a="1"}'
+        values: 1 2 3
+      - series: 'x{a="1"}'
+        values: 5 6 7
+    promql_expr_test:
+      - expr: sum_over_time(x[5m])
+        eval_time: 2m
+        exp_samples:
+          - labels: '{a="1"}'
+            value: 18
+"""
+    res = run_unit_tests(write(tmp_path, test))
+    assert res.ok, res.errors

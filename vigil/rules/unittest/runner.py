@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from vigil.errors import VigilError
+from vigil.errors import StorageError, VigilError
 from vigil.gocompat.durations import format_duration_ms
 from vigil.gocompat.floats import format_float
 from vigil.gocompat.quote import quote
@@ -133,10 +133,15 @@ class _GroupRun:
         ts = start
         while ts <= maxt:
             app = self.store.appender()
-            while loaded < len(samples) and samples[loaded][1] <= ts:
-                app.append(*samples[loaded])
-                loaded += 1
-            app.commit()
+            try:
+                while loaded < len(samples) and samples[loaded][1] <= ts:
+                    app.append(*samples[loaded])
+                    loaded += 1
+                app.commit()
+            except StorageError as exc:  # e.g. a series with no labels at all, as promtool
+                app.rollback()
+                errors.append(f"    {exc}")
+                return
             eval_errors = self._evaluate(manager, groups, ts)
             if eval_errors:
                 errors.extend(eval_errors)
@@ -151,21 +156,22 @@ class _GroupRun:
     # ------------------------------------------------------------ set-up
 
     def _input_samples(self) -> list[tuple[Labels, int, float]]:
-        """Every input sample as ``(labels, ts_ms, value)``, sorted by time."""
-        out: list[tuple[Labels, int, float]] = []
-        interval = self.tg.interval_ms
+        """Every input sample as ``(labels, ts_ms, value)``, sorted by time. A series given
+        twice keeps its last definition, as promtool's load command does."""
+        series: dict[Labels, list[float | None]] = {}
         for s in self.tg.input_series:
             try:
                 labels = parse_series_desc(s.series)[0]
                 if "{{" in s.values:
                     self.histogram_metrics.add(labels.name)
+                    series.pop(labels, None)
                     continue
-                values = expand_values(s.values)
+                series[labels] = expand_values(s.values)
             except (VigilError, ValueError) as exc:
                 raise ValueError(f"load command: series {s.series!r} values {s.values!r}: {exc}") from None
-            for i, v in enumerate(values):
-                if v is not None:
-                    out.append((labels, self.tg.start_ms + i * interval, v))
+        start, interval = self.tg.start_ms, self.tg.interval_ms
+        out = [(labels, start + i * interval, v) for labels, values in series.items()
+               for i, v in enumerate(values) if v is not None]
         out.sort(key=lambda x: x[1])
         return out
 
