@@ -45,9 +45,9 @@ def test_app_engine_gets_config_and_command_line_features(tmp_path) -> None:
     (tmp_path / "vigil.yml").write_text(
         "default_rules: false\ncollectors: {host: {enabled: false}}\n"
         "enable_features: [promql-binop-fill-modifiers]\n")
-    checked = check(str(tmp_path / "vigil.yml"))
-    app = App(checked, data_dir=str(tmp_path / "data"), listen="127.0.0.1:0",
-              features=[f"{EXPERIMENTAL_FUNCTIONS},{DELAYED_NAME_REMOVAL}"])
+    checked = check(str(tmp_path / "vigil.yml"),
+                    [EXPERIMENTAL_FUNCTIONS, DELAYED_NAME_REMOVAL])
+    app = App(checked, data_dir=str(tmp_path / "data"), listen="127.0.0.1:0")
     try:
         assert app.engine.features == {BINOP_FILL_MODIFIERS, EXPERIMENTAL_FUNCTIONS,
                                        DELAYED_NAME_REMOVAL}
@@ -59,3 +59,15 @@ def test_app_engine_gets_config_and_command_line_features(tmp_path) -> None:
         assert app.engine.features == {BINOP_FILL_MODIFIERS}
     finally:
         app.close()
+
+
+def test_rule_files_may_use_the_enabled_features(tmp_path) -> None:
+    (tmp_path / "rules.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - record: sorted\n"
+        "    expr: sort_by_label(up, \"job\")\n")
+    (tmp_path / "vigil.yml").write_text(
+        "default_rules: false\nrule_files: [rules.yml]\n")
+    with pytest.raises(ConfigError, match='function "sort_by_label" is not enabled'):
+        check(str(tmp_path / "vigil.yml"))
+    checked = check(str(tmp_path / "vigil.yml"), [EXPERIMENTAL_FUNCTIONS])
+    assert [r.expr for g in checked.rule_groups for r in g.rules] == ['sort_by_label(up, "job")']

@@ -26,7 +26,7 @@ import os
 import signal
 import socket
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import uvicorn
 
@@ -67,18 +67,25 @@ class Checked:
 
     config: Config
     rule_groups: list[RuleGroup]
+    # The PromQL features in force: the config's enable_features and the command line's
+    # (command_line_features, kept so that a reload checks with them again).
+    features: frozenset[str] = frozenset()
+    command_line_features: frozenset[str] = frozenset()
 
 
-def check(config_file: str | None) -> Checked:
-    """Load and validate the configuration and every rule file it names.
+def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
+    """Load and validate the configuration and every rule file it names; rule expressions
+    may use the features of the config and ``features`` (``vigil up --enable-feature``).
 
     Raises :class:`ConfigError` (or ``ParseError`` wrapped in one) naming file and line."""
     config = load_config(config_file)
+    extra = frozenset(features)
+    enabled = parse_features([*config.enable_features, *extra])
     files = list(default_rule_files()) if config.default_rules else []
     files += [resolve_path(config, f) for f in config.rule_files]
-    groups = load_rule_files(files)
+    groups = load_rule_files(files, features=enabled)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
-    return Checked(config, groups)
+    return Checked(config, groups, enabled, extra)
 
 
 def data_dir_of(config: Config, override: str | None = None) -> str:
@@ -90,8 +97,7 @@ class App:
     """A running Vigil. Build with :meth:`build`, run with :meth:`serve`."""
 
     def __init__(self, checked: Checked, *, data_dir: str, listen: str | None = None,
-                 config_file: str | None = None, demo: bool = False,
-                 features: Iterable[str] = ()) -> None:
+                 config_file: str | None = None, demo: bool = False) -> None:
         self.config_file = config_file
         self.config = checked.config
         self.data_dir = data_dir
@@ -112,9 +118,10 @@ class App:
                           metrics=self.metrics)
         state_url = self.config.storage.state.url
         self.store = Store.open(state_url) if state_url else Store.open_in(data_dir)
-        # The PromQL features of the config and of `vigil up --enable-feature`, for the
-        # engine that serves the API and evaluates the rules.
-        self.features = parse_features([*self.config.enable_features, *features])
+        # The engine that serves the API and evaluates the rules. Features are fixed at
+        # start, as Prometheus's flags: a reload does not change them.
+        self.features = checked.features
+        self.command_line_features = checked.command_line_features
         self.engine = Engine(self.db, features=self.features)
 
         self.outbox = OutboxWorker(self.store, {}, self.metrics)
@@ -172,7 +179,7 @@ class App:
     def _with_demo(self, checked: Checked) -> Checked:
         if self.demo is None:
             return checked
-        return Checked(checked.config, [*checked.rule_groups, *self.demo.rule_groups()])
+        return replace(checked, rule_groups=[*checked.rule_groups, *self.demo.rule_groups()])
 
     def _rule_query(self, expr, ts_ms: int) -> Vector:
         value = self.engine.instant_query(expr, ts_ms).value
@@ -187,7 +194,10 @@ class App:
 
     async def reload(self) -> None:
         """Re-read the configuration and rules; on any error keep running the old ones."""
-        checked = self._with_demo(await asyncio.to_thread(check, self.config_file))
+        checked = self._with_demo(await asyncio.to_thread(check, self.config_file,
+                                                          self.command_line_features))
+        if checked.features != self.features:
+            log.warning("enable_features changed; the PromQL features change at the next start")
         self.config = checked.config
         self.rules.update(checked.rule_groups)
         self.dispatcher.apply_config(checked.config.alerting)

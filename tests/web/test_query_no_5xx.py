@@ -44,8 +44,8 @@ def client(tmp_path_factory, scripts) -> Iterator[TestClient]:
         "default_rules: false\ncollectors: {host: {enabled: false}}\n"
         # Scripts load the same series at the same times; the later loads must get in.
         "storage: {tsdb: {out_of_order_time_window: 3650d}}\n")
-    app = App(check(str(root / "vigil.yml")), data_dir=str(root / "data"),
-              listen="127.0.0.1:0", features=ALL_FEATURES)
+    app = App(check(str(root / "vigil.yml"), ALL_FEATURES), data_dir=str(root / "data"),
+              listen="127.0.0.1:0")
     try:
         for script in scripts:
             for load in (c for c in script.commands if isinstance(c, Load)):

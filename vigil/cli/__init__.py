@@ -63,9 +63,9 @@ def up(
     from vigil.app import App, check, data_dir_of
 
     try:
-        checked = check(config)
+        checked = check(config, parse_features(enable_feature or []))
         app = App(checked, data_dir=data_dir_of(checked.config, data_dir), listen=listen,
-                  config_file=config, demo=demo, features=parse_features(enable_feature or []))
+                  config_file=config, demo=demo)
     except VigilError as exc:
         _fail(exc)
     except OSError as exc:

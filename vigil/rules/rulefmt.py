@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,20 +76,22 @@ class RuleGroup:
         return f"{self.file};{self.name}"
 
 
-def parse_promql(text: str) -> Any:
-    """Parse PromQL with :func:`vigil.promql.parse_expr` (imported here, not at module load)."""
-    try:
-        from vigil.promql import parse_expr  # type: ignore[attr-defined]
-    except ImportError:
-        from vigil.promql.parser import parse_expr
-    return parse_expr(text)
+def parse_promql(text: str, features: Iterable[str] = ()) -> Any:
+    """Parse PromQL with :func:`vigil.promql.parse_expr` (imported here, not at module load)
+    with the enabled ``--enable-feature`` names, as Prometheus parses rules with its
+    server's parser options."""
+    from vigil.promql.parser import parse_expr
+
+    return parse_expr(text, features=features)
 
 
-def load_rule_files(paths: Sequence[str], *, ignore_unknown_fields: bool = False) -> list[RuleGroup]:
+def load_rule_files(paths: Sequence[str], *, ignore_unknown_fields: bool = False,
+                    features: Iterable[str] = ()) -> list[RuleGroup]:
     """Load and validate rule files. Glob patterns are expanded (sorted); a pattern that matches
     nothing is ignored, as Prometheus does, but a plain path that does not exist is an error.
     ``ignore_unknown_fields`` accepts fields Prometheus does not know (promtool's
-    ``--ignore-unknown-fields``) instead of rejecting them."""
+    ``--ignore-unknown-fields``) instead of rejecting them. ``features``: the PromQL feature
+    names expressions may use (:mod:`vigil.model.features`)."""
     groups: list[RuleGroup] = []
     seen: set[str] = set()
     for pattern in paths:
@@ -99,14 +101,15 @@ def load_rule_files(paths: Sequence[str], *, ignore_unknown_fields: bool = False
                 continue
             seen.add(f)
             data, marks = load_yaml_file(f)
-            groups.extend(_groups(data, marks, ignore_unknown_fields))
+            groups.extend(_groups(data, marks, ignore_unknown_fields, features))
     return groups
 
 
-def load_rule_text(text: str, file: str, *, ignore_unknown_fields: bool = False) -> list[RuleGroup]:
+def load_rule_text(text: str, file: str, *, ignore_unknown_fields: bool = False,
+                   features: Iterable[str] = ()) -> list[RuleGroup]:
     """Validate rule-file text; ``file`` names it in errors and in the groups' keys."""
     data, marks = load_yaml(text, file)
-    return _groups(data, marks, ignore_unknown_fields)
+    return _groups(data, marks, ignore_unknown_fields, features)
 
 
 def _check_fields(obj: Any, allowed: set[str], type_name: str, marks: Marks,
@@ -124,7 +127,8 @@ def _yaml_type(v: Any) -> str:
             bool: "a boolean", type(None): "null"}.get(type(v), type(v).__name__)
 
 
-def _groups(data: Any, marks: Marks, ignore_unknown: bool = False) -> list[RuleGroup]:
+def _groups(data: Any, marks: Marks, ignore_unknown: bool = False,
+            features: Iterable[str] = ()) -> list[RuleGroup]:
     if data is None:
         return []
     top = _check_fields(data, {"groups"}, "rulefmt.RuleGroups", marks, (), ignore_unknown)
@@ -150,7 +154,7 @@ def _groups(data: Any, marks: Marks, ignore_unknown: bool = False) -> list[RuleG
         rules_raw = g.get("rules") or []
         if not isinstance(rules_raw, list):
             raise marks.error(f"expected a list of rules, got {_yaml_type(rules_raw)}", (*path, "rules"))
-        rules = tuple(_rule(r, marks, (*path, "rules", ri), ignore_unknown)
+        rules = tuple(_rule(r, marks, (*path, "rules", ri), ignore_unknown, features)
                       for ri, r in enumerate(rules_raw))
         out.append(RuleGroup(
             name=name, file=marks.file, rules=rules,
@@ -188,7 +192,8 @@ def _string_map(obj: dict[str, Any], key: str, marks: Marks, path: tuple[str | i
     return tuple(sorted(out))
 
 
-def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: bool) -> Rule:
+def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: bool,
+          features: Iterable[str]) -> Rule:
     r = _check_fields(r, _RULE_FIELDS, "rulefmt.Rule", marks, path, ignore_unknown)
     record, alert = r.get("record"), r.get("alert")
     for key, v in (("record", record), ("alert", alert)):
@@ -205,7 +210,7 @@ def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: boo
         raise marks.error(f"expected a PromQL expression, got {_yaml_type(expr)}", (*path, "expr"))
     expr = str(expr)
     try:
-        parsed = parse_promql(expr)
+        parsed = parse_promql(expr, features)
     except ParseError as exc:
         raise marks.error(f"could not parse expression: {exc}", (*path, "expr")) from None
     labels = _string_map(r, "labels", marks, path)
