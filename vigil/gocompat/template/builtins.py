@@ -19,16 +19,13 @@ class _Err(ValueError):
     pass
 
 
+_BASIC_KINDS = frozenset({"bool", "int", "float64", "string"})
+
+
 def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "string"
-    return "other"
+    """The basic kind Go's comparison functions accept, or "other"."""
+    kind = go_type(v)
+    return kind if kind in _BASIC_KINDS else "other"
 
 
 def _eq(a: Any, *others: Any) -> bool:
