@@ -30,8 +30,10 @@ CASES = [
     ("query", {"query": 'count_values("a\\xc5z", testmetric)'}, True),
     ("query", {"query": 'rate({__name__=~"testmetric|other_total"}[1m])'}, True),
     ("query", {"query": 'label_replace(testmetric, "src", "", "", "")'}, True),
-    # Which series the message names, and in what order, differs between versions.
-    ("query", {"query": "testmetric + on() testmetric"}, False),
+    ("query", {"query": "testmetric + on() testmetric"}, True),
+    ("query", {"query": "testmetric + ignoring(src, dst) other_total"}, True),
+    ("query", {"query": "other_total + on() group_left testmetric"}, True),
+    ("query", {"query": "testmetric + on() group_right other_total"}, True),
     ("query", {"query": "sum("}, True),
     ("query", {"query": "1e309"}, True),
     ("query", {"query": "x @ 1e3082"}, True),

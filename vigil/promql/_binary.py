@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from vigil.errors import QueryError
-from vigil.model.labels import METRIC_NAME, Labels
+from vigil.gocompat.quote import quote as go_quote
+from vigil.model.labels import METRIC_NAME, Labels, is_label_name
 from vigil.promql._block import METADATA_LABELS, Block, ScalarSteps, group_ids
 from vigil.promql._context import EvalContext
 from vigil.promql.parser import ast
@@ -130,19 +131,21 @@ def _or(lhs: Block, rhs: Block, vm: ast.VectorMatching) -> Block:
     return out.compact()
 
 
-def _dup_error(blk: Block, rows: np.ndarray, step_mask: np.ndarray, sig: Labels, side: str,
-               vm: ast.VectorMatching) -> QueryError:
+def _dup_error(blk: Block, rows: np.ndarray, step_mask: np.ndarray, sig: Labels,
+               side: str) -> QueryError:
     hits = [int(r) for r in rows if blk.present[r][step_mask].any()][:2]
-    names = sorted(str(blk.labels[r]) for r in hits)
-    matched = sig if vm.on else sig
+    # Prometheus names the series it was at, then the earlier one with the same signature.
+    names = [_go_labels(blk.labels[r]) for r in reversed(hits)]
     return QueryError(
-        f"found duplicate series for the match group {_fmt(matched)} on the {side} hand-side of "
-        f"the operation: [{', '.join(names)}];many-to-many matching not allowed: matching "
+        f"found duplicate series for the match group {_go_labels(sig)} on the {side} hand-side "
+        f"of the operation: [{', '.join(names)}];many-to-many matching not allowed: matching "
         "labels must be unique on one side")
 
 
-def _fmt(lb: Labels) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in lb) + "}"
+def _go_labels(lb: Labels) -> str:
+    """Labels as Prometheus's ``Labels.String()`` writes them: ``{__name__="a", b="c"}``."""
+    return "{" + ", ".join(f"{k if is_label_name(k) else go_quote(k)}={go_quote(v)}"
+                           for k, v in lb) + "}"
 
 
 def _vector_vector(lhs: Block, rhs: Block, op: str, vm: ast.VectorMatching,
@@ -163,7 +166,7 @@ def _vector_vector(lhs: Block, rhs: Block, op: str, vm: ast.VectorMatching,
         mask = np.zeros(n, dtype=bool)
         mask[step] = True
         side = "left" if swap else "right"
-        raise _dup_error(one, rows, mask, keys[g], side, vm)
+        raise _dup_error(one, rows, mask, keys[g], side)
     # Pair every "many" row with every "one" row of its signature.
     by_sig: dict[int, list[int]] = {}
     for j, g in enumerate(oid):
