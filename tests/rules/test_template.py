@@ -34,6 +34,9 @@ CASES = [
     ("humanizeDuration secs", "{{ humanizeDuration 1.5 }}", "1.5s"),
     ("humanizeDuration ms", "{{ humanizeDuration 0.02 }}", "20ms"),
     ("humanizeTimestamp", "{{ humanizeTimestamp 1700000000 }}", "2023-11-14 22:13:20 +0000 UTC"),
+    # Prometheus's floatToTime keeps milliseconds; Go's Time.String trims the fraction.
+    ("humanizeTimestamp ms", "{{ humanizeTimestamp 1.123456789 }}", "1970-01-01 00:00:01.123 +0000 UTC"),
+    ("humanizeTimestamp negative", "{{ humanizeTimestamp -1.5 }}", "1969-12-31 23:59:58.5 +0000 UTC"),
     ("printf float", '{{ printf "%.2f" $value }}', "0.87"),
     ("printf piped", '{{ $value | printf "%.1f%%" }}', "0.9%"),
     ("printf several", '{{ printf "%s=%d" "n" 3 }}', "n=3"),

@@ -24,9 +24,10 @@ from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from vigil.gocompat.durations import parse_duration_ms
-from vigil.gocompat.floats import format_float
+from vigil.gocompat.floats import format_float, format_float_v
 from vigil.gocompat.quote import quote
 from vigil.gocompat.template import GoStruct, Template, TemplateError, go_type
+from vigil.gocompat.times import format_go_time
 from vigil.model.labels import Labels
 
 __all__ = ["AlertTemplate", "TemplateError", "TemplateQuery", "check_alert_template",
@@ -48,6 +49,9 @@ class _Sample(GoStruct):
 class _Data(GoStruct):
     type_name = ("struct { Labels map[string]string; ExternalLabels map[string]string; "
                  "ExternalURL string; Value interface {} }")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _g4(x: float) -> str:
@@ -142,15 +146,18 @@ def humanize_percentage(v: Any) -> str:
 
 
 def humanize_timestamp(v: Any) -> str:
-    """Unix seconds as Go prints a UTC ``time.Time``: ``1970-01-01 00:00:01 +0000 UTC``."""
+    """Unix seconds as Go prints a UTC ``time.Time``: ``1970-01-01 00:00:01 +0000 UTC``.
+    Prometheus's ``floatToTime`` keeps milliseconds (``model.TimeFromUnixNano``)."""
     x = _to_float(v)
     if math.isnan(x) or math.isinf(x):
         return _g4(x)
-    secs = int(x)
-    nanos = int(round((x - secs) * 1e9))
-    t = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)
-    frac = f".{nanos:09d}".rstrip("0") if nanos else ""
-    return t.strftime("%Y-%m-%d %H:%M:%S") + frac.rstrip(".") + " +0000 UTC"
+    ns = x * 1e9
+    if ns > float(2**63 - 1) or ns < -float(2**63):
+        raise ValueError(f"{format_float_v(x)} cannot be represented as a nanoseconds timestamp "
+                         "since it overflows int64")
+    whole_ns = int(ns)
+    ms = abs(whole_ns) // 1_000_000 * (1 if whole_ns >= 0 else -1)  # Go divides toward zero
+    return format_go_time(_EPOCH + timedelta(milliseconds=ms))
 
 
 def title(v: Any) -> str:
