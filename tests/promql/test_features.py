@@ -75,3 +75,14 @@ def test_engine_parses_with_its_features(store) -> None:
     engine = Engine(store, features=ALL_FEATURES)
     assert list(_vector(engine, 'sort_by_label(a_total, "job")')) == [
         Labels({"__name__": "a_total", "job": "j"})]
+
+
+def test_sum_of_a_rate_sees_the_collision_only_without_delayed_removal(store) -> None:
+    query = 'sum(rate({__name__=~"a_total|b_total"}[1m]))'
+    with pytest.raises(QueryError, match="vector cannot contain metrics with the same labelset"):
+        Engine(store).instant_query(query, 4 * MIN)
+    assert _vector(Engine(store, features={DELAYED_NAME_REMOVAL}), query) == {
+        Labels(): pytest.approx(2.0)}
+    # Grouping by the name: the names are gone before sum groups (one group), or kept.
+    assert _vector(Engine(store), 'sum by (__name__) (rate(a_total[1m]))') == {
+        Labels(): pytest.approx(1.0)}

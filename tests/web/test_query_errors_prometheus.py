@@ -41,6 +41,10 @@ CASES = [
     ("query", {"query": "x{a!"}, True),
     ("query", {"query": 'quantile_over_time(2, testmetric[5m])'}, True),
     ("query", {"query": "topk(-1, testmetric)"}, True),
+    ("query", {"query": "topk(NaN, testmetric)"}, False),  # 2.42: "overflows int64"
+    ("query", {"query": "topk(9223372036854775807, testmetric)"}, True),
+    ("query", {"query": "bottomk(2^63, testmetric)"}, True),
+    ("query", {"query": 'sum(rate({__name__=~"testmetric|other_total"}[1m]))'}, True),
     ("query", {"query": 'histogram_quantile(0.5, testmetric)'}, True),
     # 3.14 says "unknown position" for an empty query, 2.42 "1:1".
     ("query", {"query": ""}, False),

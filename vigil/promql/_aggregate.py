@@ -24,6 +24,9 @@ from vigil.promql._labels_hash import labels_hash
 from vigil.promql.parser import ast
 from vigil.promql.parser.ast import format_float, go_g
 
+# Go's float64(math.MinInt64) and float64(math.MaxInt64), the bounds of a topk/bottomk k.
+_MIN_INT64, _MAX_INT64 = float(-(2**63)), float(2**63 - 1)
+
 
 def group_key(lb: Labels, grouping: list[str], without: bool) -> Labels:
     if without:
@@ -257,9 +260,16 @@ def quantile_columns(v: np.ndarray, present: np.ndarray, q: np.ndarray) -> np.nd
 def _select_k(blk: Block, param: np.ndarray, node: ast.AggregateExpr, ev: EvalContext) -> Block:
     n = blk.values.shape[1]
     if node.op in ("topk", "bottomk", "limitk"):
-        if np.isnan(param).any():
-            raise QueryError("Parameter value is NaN")
-        k = np.clip(param, -(2**62), 2**62).astype(np.int64)
+        # Prometheus's order: all k below 1 is simply empty; else NaN, then k out of int64.
+        # (np.max is NaN when any k is, as Go's math.Max.)
+        if len(param) and not param.max() < 1:
+            if np.isnan(param).any():
+                raise QueryError("Parameter value is NaN")
+            if param.min() <= _MIN_INT64:
+                raise QueryError(f"Scalar value {go_g(float(param.min()))} underflows int64")
+            if param.max() >= _MAX_INT64:
+                raise QueryError(f"Scalar value {go_g(float(param.max()))} overflows int64")
+        k = np.clip(np.nan_to_num(param), -(2**62), 2**62).astype(np.int64)
     else:
         if np.isnan(param).any():
             raise QueryError("Ratio value is NaN")

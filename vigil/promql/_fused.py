@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from vigil.promql._aggregate import grouped
-from vigil.promql._block import Block
+from vigil.promql._block import Block, drop_metadata
 from vigil.promql._context import EvalContext
 from vigil.promql._kernel import KERNEL_FUNCTIONS, evaluate_sum
 from vigil.promql._range_funcs import RANGE_FUNCTIONS
@@ -33,7 +33,18 @@ def fused_sum(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block
     if isinstance(arg, ast.MatrixSelector) and (arg.vs.anchored or arg.vs.smoothed):
         return None
     rng = range_argument(ev, call, arg, ts)
-    ids, groups = grouped(rng.labels, node.grouping, node.without)
+    drop_rows = np.full(len(rng.labels), not RANGE_FUNCTIONS[call.func][1])
+    if "drop_rows" in rng.extra:
+        drop_rows |= rng.extra["drop_rows"]
+    labels = rng.labels
+    if not ev.delayed_name_removal and drop_rows.any():
+        # The function drops the name before sum sees the series (Prometheus's default).
+        labels = [drop_metadata(lb) if d else lb
+                  for lb, d in zip(labels, drop_rows.tolist(), strict=True)]
+        if len(set(labels)) < len(labels):
+            return None  # series that become equal: the ordinary path merges or rejects them
+        drop_rows = np.zeros(len(labels), dtype=bool)
+    ids, groups = grouped(labels, node.grouping, node.without)
     sums, count, present_rows = evaluate_sum(call.func, rng.t, rng.v, rng.offsets,
                                              rng.range_start, rng.range_end, rng.range_ms,
                                              ids, len(groups))
@@ -41,9 +52,6 @@ def fused_sum(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block
     member_ids = ids[present_rows]
     _, first = np.unique(member_ids, return_index=True)
     order = member_ids[np.sort(first)]
-    drop_rows = np.full(len(rng.labels), not RANGE_FUNCTIONS[call.func][1])
-    if "drop_rows" in rng.extra:
-        drop_rows |= rng.extra["drop_rows"]
     drop = np.zeros(len(groups), dtype=bool)
     np.logical_or.at(drop, member_ids, drop_rows[present_rows])
     return Block([groups[g] for g in order.tolist()], sums[order], count[order] > 0, drop[order])
