@@ -1,6 +1,7 @@
 import pytest
 
-from vigil.web.params import MAX_TIME_MS, MIN_TIME_MS, parse_duration_ns, parse_limit, parse_time_ms
+from vigil.gocompat.durations import parse_seconds_or_duration_ns as parse_duration_ns
+from vigil.web.params import MAX_TIME_MS, MIN_TIME_MS, parse_limit, parse_time_ms
 
 
 @pytest.mark.parametrize("text, ms", [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from vigil.errors import QueryError
+from vigil.gocompat.floats import format_float_v as go_g
 from vigil.gocompat.quote import quote
 from vigil.model.labels import Labels, is_label_name
 from vigil.promql._block import (
@@ -22,7 +23,7 @@ from vigil.promql._block import (
 from vigil.promql._context import EvalContext
 from vigil.promql._labels_hash import labels_hash
 from vigil.promql.parser import ast
-from vigil.promql.parser.ast import format_float, go_g
+from vigil.promql.parser.ast import format_float
 
 # Go's float64(math.MinInt64) and float64(math.MaxInt64), the bounds of a topk/bottomk k.
 _MIN_INT64, _MAX_INT64 = float(-(2**63)), float(2**63 - 1)

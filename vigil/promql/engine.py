@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from vigil.errors import ParseError, QueryError, VigilError
+from vigil.gocompat.floats import format_float_v as go_g
 from vigil.model.features import DEFAULT_FEATURES, DELAYED_NAME_REMOVAL
 from vigil.model.labels import Labels
 from vigil.promql import _select
@@ -37,7 +38,6 @@ from vigil.promql._fused import fused_sum
 from vigil.promql._kernel import any_window, instant_select
 from vigil.promql.functions import eval_call
 from vigil.promql.parser import ast, parse_expr, resolve_durations
-from vigil.promql.parser.ast import go_g
 from vigil.promql.value import (
     Matrix,
     QueryResult,

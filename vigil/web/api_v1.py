@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from vigil.errors import ParseError, QueryError, VigilError
+from vigil.gocompat.durations import parse_seconds_or_duration_ns
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.promql.value import QueryResult
@@ -34,7 +35,6 @@ from vigil.web.params import (
     MAX_TIME_MS,
     MIN_TIME_MS,
     Form,
-    parse_duration_ns,
     parse_limit,
     parse_time_ms,
     read_form,
@@ -133,7 +133,7 @@ def _required_time(form: Form, name: str) -> int:
 
 def _duration_param(form: Form, name: str) -> int:
     try:
-        return parse_duration_ns(form.get(name))
+        return parse_seconds_or_duration_ns(form.get(name))
     except ValueError as e:
         raise _invalid(name, str(e)) from None
 

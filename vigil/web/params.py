@@ -13,12 +13,11 @@ import re
 
 from starlette.requests import Request
 
-from vigil.gocompat.durations import parse_seconds_or_duration_ns
 from vigil.gocompat.floats import parse_float
 from vigil.gocompat.quote import quote
 from vigil.gocompat.times import parse_rfc3339
 
-__all__ = ["Form", "MAX_TIME_MS", "MIN_TIME_MS", "parse_duration_ns", "parse_limit",
+__all__ = ["Form", "MAX_TIME_MS", "MIN_TIME_MS", "parse_limit",
            "parse_time_ms", "read_form"]
 
 # Prometheus's defaults for open time ranges (web/api/v1 MinTime/MaxTime), in ms.
@@ -70,9 +69,6 @@ def parse_time_ms(text: str) -> int:
     except ValueError:
         raise ValueError(f"cannot parse {quote(text)} to a valid timestamp") from None
 
-
-# The API's duration parameters (step, timeout): Prometheus's parseDuration.
-parse_duration_ns = parse_seconds_or_duration_ns
 
 
 def parse_limit(text: str) -> int:

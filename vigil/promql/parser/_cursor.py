@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vigil.errors import ParseError
-from vigil.promql._quoting import go_quote
+from vigil.gocompat.quote import quote as go_quote
 from vigil.promql.parser import ast
 from vigil.promql.parser._literals import parse_duration_ms, parse_number
 from vigil.promql.parser.lexer import EOF, PUNCT, Token, lex, parse_error

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from vigil.gocompat.durations import parse_duration_ms
-from vigil.promql._quoting import go_quote
+from vigil.gocompat.quote import quote as go_quote
 
 __all__ = ["parse_duration_ms", "parse_number"]
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from vigil.gocompat.durations import format_duration_ms as format_duration
 from vigil.gocompat.floats import format_float_f as format_float
+from vigil.gocompat.quote import quote as go_quote
 from vigil.model.labels import METRIC_NAME, is_label_name, is_metric_name
 from vigil.model.matchers import Matcher, MatchType
-from vigil.promql._quoting import go_quote
 
 SCALAR = "scalar"
 VECTOR = "vector"
@@ -24,21 +24,6 @@ DOCUMENTED_TYPE = {SCALAR: "scalar", VECTOR: "instant vector", MATRIX: "range ve
 
 COMPARISON_OPS = {"==", "!=", "<", "<=", ">", ">="}
 SET_OPS = {"and", "or", "unless"}
-
-def go_g(v: float) -> str:
-    """Go's ``%g`` for a float64 (shortest representation)."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    r = repr(v)
-    if "e" in r:
-        mant, exp = r.split("e")
-        mant = mant[:-2] if mant.endswith(".0") else mant
-        sign = "-" if exp.startswith("-") else "+"
-        return f"{mant}e{sign}{int(exp.lstrip('+-')):02d}"
-    return r[:-2] if r.endswith(".0") else r
-
 
 def _label_name(name: str) -> str:
     if is_label_name(name):

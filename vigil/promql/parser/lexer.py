@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigil.errors import ParseError
-from vigil.promql._quoting import go_quote, go_quote_rune
+from vigil.gocompat.quote import quote as go_quote
+from vigil.gocompat.quote import quote_rune as go_quote_rune
 
 EOF = "EOF"
 NUMBER = "NUMBER"

@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable
 
 from vigil.errors import ParseError
+from vigil.gocompat.quote import quote as go_quote
+from vigil.gocompat.quote import unquote
 from vigil.model.features import BINOP_FILL_MODIFIERS, DEFAULT_FEATURES, EXPERIMENTAL_FUNCTIONS
 from vigil.model.labels import METRIC_NAME
 from vigil.model.matchers import Matcher, MatchType
-from vigil.promql._quoting import go_quote, unquote
 from vigil.promql.parser import ast
 from vigil.promql.parser._literals import parse_duration_ms, parse_number
 from vigil.promql.parser._postfix import Postfix
