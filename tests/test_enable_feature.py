@@ -71,3 +71,41 @@ def test_rule_files_may_use_the_enabled_features(tmp_path) -> None:
         check(str(tmp_path / "vigil.yml"))
     checked = check(str(tmp_path / "vigil.yml"), [EXPERIMENTAL_FUNCTIONS])
     assert [r.expr for g in checked.rule_groups for r in g.rules] == ['sort_by_label(up, "job")']
+
+
+def _rules_with_limitk(tmp_path):
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:\n  - name: g\n    rules:\n"
+                     "      - record: top\n        expr: limitk(2, up)\n")
+    return rules
+
+
+def test_rules_check_parses_with_the_features_given(tmp_path) -> None:
+    rules = _rules_with_limitk(tmp_path)
+    without = CliRunner().invoke(cli, ["rules", "check", str(rules)])
+    assert without.exit_code == 1
+    assert "limitk" in without.output
+    with_flag = CliRunner().invoke(cli, ["rules", "check", "--enable-feature",
+                                         EXPERIMENTAL_FUNCTIONS, str(rules)])
+    assert with_flag.exit_code == 0, with_flag.output
+    assert "SUCCESS: 1 rules found" in with_flag.output
+    bad = CliRunner().invoke(cli, ["rules", "check", "--enable-feature", "nope", str(rules)])
+    assert bad.exit_code == 2
+
+
+def test_rules_test_evaluates_with_the_features_given(tmp_path) -> None:
+    _rules_with_limitk(tmp_path)
+    (tmp_path / "test.yml").write_text(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n"
+        "  - interval: 1m\n    input_series:\n"
+        "      - {series: 'up{job=\"a\"}', values: '1 1'}\n"
+        "    promql_expr_test:\n"
+        "      - expr: count(limitk(5, up))\n        eval_time: 1m\n"
+        "        exp_samples: [{labels: '{}', value: 1}]\n")
+    test_file = str(tmp_path / "test.yml")
+    without = CliRunner().invoke(cli, ["rules", "test", test_file])
+    assert without.exit_code == 1
+    with_flag = CliRunner().invoke(cli, ["rules", "test", "--enable-feature",
+                                         EXPERIMENTAL_FUNCTIONS, test_file])
+    assert with_flag.exit_code == 0, with_flag.output
+    assert "SUCCESS" in with_flag.output

@@ -15,13 +15,14 @@ from typing import Annotated
 import typer
 
 from vigil import __version__
+from vigil.cli._common import FeaturesOption
 from vigil.cli._common import fail as _fail
 from vigil.cli.alerts import alerts_cli
 from vigil.cli.rules import rules_cli
 from vigil.cli.silence import silence_cli
 from vigil.cli.tsdb import tsdb_cli
 from vigil.errors import VigilError
-from vigil.model.features import KNOWN_FEATURES, UnknownFeatureError, parse_features
+from vigil.model.features import parse_features
 
 cli = typer.Typer(help="Vigil: monitoring, alerting and incident response.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -35,15 +36,6 @@ cli.add_typer(tsdb_cli, name="tsdb")
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
 
 
-def _features_option(names: list[str] | None) -> list[str] | None:
-    """An unknown name is a usage error (exit 2) that lists the known ones."""
-    try:
-        parse_features(names or [])
-    except UnknownFeatureError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    return names
-
-
 @cli.command()
 def up(
     config: ConfigOption = None,
@@ -51,10 +43,7 @@ def up(
     listen: Annotated[str | None, typer.Option(help="host:port to serve on (overrides web.listen_address).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     demo: Annotated[bool, typer.Option("--demo", help="Also run simulated sources (a web app, milk meters) with demo alerts, labelled demo=\"true\".")] = False,
-    enable_feature: Annotated[list[str] | None, typer.Option(
-        "--enable-feature", metavar="NAME[,NAME...]", callback=_features_option,
-        help=f"Enable Prometheus features (repeatable, comma-separated): {', '.join(KNOWN_FEATURES)}. "
-             "Adds to the config's enable_features.")] = None,
+    enable_feature: FeaturesOption = None,  # added to the config's enable_features
 ) -> None:
     """Start Vigil: collect, store, evaluate rules, notify, serve the UI and API."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,

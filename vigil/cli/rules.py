@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli._common import fail
+from vigil.cli._common import FeaturesOption, fail
 from vigil.errors import VigilError
 from vigil.storage import Storage
 
@@ -43,15 +43,19 @@ def check(
     files: Annotated[list[str], typer.Argument(help="Rule files to validate.")],
     ignore_unknown_fields: Annotated[bool, typer.Option(
         "--ignore-unknown-fields", help="Accept fields Prometheus does not know.")] = False,
+    enable_feature: FeaturesOption = None,
 ) -> None:
     """Validate rule files: YAML shape, PromQL, templates, names. Errors read file:line:col."""
+    from vigil.model.features import parse_features
     from vigil.rules.rulefmt import load_rule_files
 
+    features = parse_features(enable_feature or [])
     failed = False
     for f in files:
         typer.echo(f"Checking {f}")
         try:
-            groups = load_rule_files([f], ignore_unknown_fields=ignore_unknown_fields)
+            groups = load_rule_files([f], ignore_unknown_fields=ignore_unknown_fields,
+                                     features=features)
         except (VigilError, OSError) as exc:
             typer.echo("  FAILED:", err=True)
             typer.echo(str(exc), err=True)
@@ -74,8 +78,10 @@ def test(
                       "(repeatable).")] = None,
     ignore_unknown_fields: Annotated[bool, typer.Option(
         "--ignore-unknown-fields", help="Accept unknown fields in the rule files.")] = False,
+    enable_feature: FeaturesOption = None,
 ) -> None:
     """Run rule unit tests written in promtool's format against Vigil's engines."""
+    from vigil.model.features import parse_features
     from vigil.rules.pack import pack_test_files
     from vigil.rules.unittest import UnitTestOptions, run_test_files
 
@@ -86,6 +92,7 @@ def test(
     # A failing rule is reported in the test output; the engine's own warning would repeat it.
     logging.getLogger("vigil.rules").setLevel(logging.ERROR)
     code = run_test_files(paths, UnitTestOptions(run=tuple(run or ()),
-                                                 ignore_unknown_fields=ignore_unknown_fields),
+                                                 ignore_unknown_fields=ignore_unknown_fields,
+                                                 features=parse_features(enable_feature or [])),
                           storage=temporary_tsdb, out=typer.echo, err=lambda s: typer.echo(s, err=True))
     raise typer.Exit(code)

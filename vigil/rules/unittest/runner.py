@@ -50,10 +50,12 @@ _NAME = re.compile(METRIC_NAME_PATTERN)
 @dataclass(frozen=True)
 class UnitTestOptions:
     """``run``: regular expressions; only test groups whose name matches one (anywhere in
-    the name) run. ``ignore_unknown_fields``: accept unknown fields in the rule files."""
+    the name) run. ``ignore_unknown_fields``: accept unknown fields in the rule files.
+    ``features``: the PromQL features (``--enable-feature`` names) rules and expressions use."""
 
     run: tuple[str, ...] = ()
     ignore_unknown_fields: bool = False
+    features: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -101,7 +103,8 @@ class _GroupRun:
                  store: Storage):
         self.tf, self.tg, self.options, self.out = tf, tg, options, out
         self.store = store
-        self.engine = Engine(self.store, default_subquery_step_ms=tf.evaluation_interval_ms)
+        self.engine = Engine(self.store, default_subquery_step_ms=tf.evaluation_interval_ms,
+                             features=self.options.features)
         self.histogram_metrics: set[str] = set()
         self.equal: Callable[[float, float], bool] = _fuzzy_equal if tf.fuzzy_compare else _equal
 
@@ -177,7 +180,8 @@ class _GroupRun:
 
     def _rule_groups(self) -> list[RuleGroup]:
         groups = load_rule_files(list(self.tf.rule_files),
-                                 ignore_unknown_fields=self.options.ignore_unknown_fields)
+                                 ignore_unknown_fields=self.options.ignore_unknown_fields,
+                                 features=self.options.features)
         order = {name: i for i, name in enumerate(self.tf.group_eval_order)}
         # A partial order, as promtool's: groups not named sort with the first named one.
         return sorted(groups, key=lambda g: order.get(g.name, 0))
