@@ -15,7 +15,7 @@ from pathlib import Path
 from vigil.errors import VigilError
 from vigil.model.features import ALL_FEATURES
 from vigil.promql.engine import Engine
-from vigil.promqltest.cases import QueryFailed, run_case
+from vigil.promqltest.cases import Backend, QueryFailed, run_case
 from vigil.promqltest.classify import DataState, unsupported_reason
 from vigil.promqltest.compare import Answer
 from vigil.promqltest.report import FileReport
@@ -108,7 +108,7 @@ def _append(db: DB, load: Load) -> None:
     app.commit()
 
 
-def _eval(report: FileReport, state: DataState, backend, case: EvalCase) -> None:
+def _eval(report: FileReport, state: DataState, backend: Backend, case: EvalCase) -> None:
     reason = unsupported_reason(case, state)
     if reason is not None:
         report.unsupported(case.identity, reason)
