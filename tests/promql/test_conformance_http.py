@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.promql.test_conformance import changed_outcomes
 from tests.support.shared import conformance_dir
+from vigil.promqltest.classify import DataState, unsupported_reason
 from vigil.promqltest.http import openmetrics_text, run_files
 from vigil.promqltest.script import parse_script
 
@@ -43,20 +44,27 @@ def test_openmetrics_text_carries_what_it_can(tmp_path: Path) -> None:
     path.write_text(
         "load 1m\n"
         '  m{a="x\\"y"} 1 NaN stale 4\n'
-        '  {"odd.name", b="1"} 0.5 -Inf\n'
+        '  n{b="1"} 0.5 -Inf\n'
+        '  {"odd.name", b="1"} 0.5\n'
         '  {c="nameless"} 1\n'
         "\n"
-        "eval instant at 0 m\n"
+        "eval instant at 0 m\n\n"
+        'eval instant at 0 n\n\n'
+        'eval instant at 0 {"odd.name"}\n\n'
+        'eval instant at 0 {c="nameless"}\n'
     )
-    from vigil.promqltest.classify import DataState
-
+    script = parse_script(path)
     state = DataState()
-    state.add(parse_script(path).commands[0])
+    state.add(script.commands[0])
     assert openmetrics_text(state).splitlines() == [
         'm{a="x\\"y"} 1.0 0.000',
         'm{a="x\\"y"} NaN 60.000',
         'm{a="x\\"y"} 4.0 180.000',
-        '{"odd.name",b="1"} 0.5 0.000',
-        '{"odd.name",b="1"} -Inf 60.000',
+        'n{b="1"} 0.5 0.000',
+        'n{b="1"} -Inf 60.000',
         "# EOF",
     ]
+    assert [unsupported_reason(c, state, http=True) for c in script.evals()] == [
+        "stale markers", None, "series OpenMetrics cannot write",
+        "series OpenMetrics cannot write"]
+    assert [unsupported_reason(c, state) for c in script.evals()] == [None] * 4

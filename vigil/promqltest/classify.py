@@ -22,8 +22,9 @@ which cannot express everything; it adds (:data:`HTTP_ONLY_REASONS`):
 
 * ``stale markers`` -- a selector matches a series with a ``stale`` sample (OpenMetrics has
   no staleness marker; a written NaN is an ordinary NaN).
-* ``series without a metric name`` -- a selector matches a loaded series with no
-  ``__name__`` (every OpenMetrics sample line starts with its name).
+* ``series OpenMetrics cannot write`` -- a selector matches a loaded series with no
+  ``__name__``, or whose metric or label names are not of the classic character set
+  (OpenMetrics 1.0 text, which ``vigil tsdb import`` reads, has no quoted names).
 
 A case whose selectors match only float series the store holds is never unsupported. Only
 the series loaded in the case's own data state count; a query that does not parse has no
@@ -41,12 +42,15 @@ from vigil.promql.parser import ast
 from vigil.promqltest.script import EvalCase, Load
 from vigil.storage.interface import is_stale
 
-__all__ = ["HTTP_ONLY_REASONS", "NATIVE_HISTOGRAM_FUNCTIONS", "DataState", "unsupported_reason"]
+__all__ = ["HTTP_ONLY_REASONS", "NATIVE_HISTOGRAM_FUNCTIONS", "DataState", "openmetrics_writable",
+           "unsupported_reason"]
 
 NATIVE_HISTOGRAM_FUNCTIONS = frozenset({
     "histogram_avg", "histogram_count", "histogram_stddev", "histogram_stdvar", "histogram_sum",
 })
-HTTP_ONLY_REASONS = ("stale markers", "series without a metric name")
+HTTP_ONLY_REASONS = ("stale markers", "series OpenMetrics cannot write")
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _NHCB_SUFFIXES = ("_bucket", "_count", "_sum")
 _TRIM_OPERATOR = re.compile(r"[<>]/")
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
@@ -77,8 +81,16 @@ class DataState:
     def stale_series(self) -> set[Labels]:
         return {lb for lb, pts in self.floats.items() if any(is_stale(v) for v in pts.values())}
 
-    def nameless_series(self) -> set[Labels]:
-        return {lb for lb in self.floats if not lb.get("__name__")}
+    def unwritable_series(self) -> set[Labels]:
+        """Series OpenMetrics 1.0 text cannot carry (see the module docstring)."""
+        return {lb for lb in self.floats if not openmetrics_writable(lb)}
+
+
+def openmetrics_writable(labels: Labels) -> bool:
+    """Has a metric name, and all names in OpenMetrics 1.0's character sets."""
+    name = labels.get("__name__") or ""
+    return _METRIC_NAME.fullmatch(name) is not None and all(
+        _LABEL_NAME.fullmatch(k) for k, _ in labels if k != "__name__")
 
 
 def _nhcb_series(load: Load) -> set[Labels]:
@@ -115,8 +127,8 @@ def unsupported_reason(case: EvalCase, state: DataState, *, http: bool = False) 
     if http:
         if _reads(expr, state.stale_series()):
             return "stale markers"
-        if _reads(expr, state.nameless_series()):
-            return "series without a metric name"
+        if _reads(expr, state.unwritable_series()):
+            return "series OpenMetrics cannot write"
     return None
 
 

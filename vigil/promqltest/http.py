@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -39,7 +38,7 @@ from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql.value import Matrix, RangeSeries, Sample, Scalar, String, Value, Vector
 from vigil.promqltest.cases import QueryFailed, run_case
-from vigil.promqltest.classify import DataState, unsupported_reason
+from vigil.promqltest.classify import DataState, openmetrics_writable, unsupported_reason
 from vigil.promqltest.compare import Answer
 from vigil.promqltest.report import FileReport
 from vigil.promqltest.script import Clear, EvalCase, Load, parse_script
@@ -89,16 +88,15 @@ def _copy(data: DataState) -> DataState:
 
 def openmetrics_text(data: DataState) -> str:
     """The state's float samples as OpenMetrics text, every sample with its timestamp.
-    Left out, because OpenMetrics cannot say them: staleness markers and series without a
-    metric name (cases reading those are unsupported over HTTP)."""
+    Left out, because OpenMetrics 1.0 cannot say them: staleness markers, and series without
+    a metric name or with names outside its character sets (cases reading those are
+    unsupported over HTTP)."""
     lines = []
     for lb in sorted(data.floats, key=lambda lb: (lb.get("__name__") or "", str(lb))):
-        name = lb.get("__name__")
-        if not name:
+        if not openmetrics_writable(lb):
             continue
         rest = ",".join(f'{k}="{_escape(v)}"' for k, v in lb if k != "__name__")
-        series = f"{name}{{{rest}}}" if _legacy_name(name) else f'{{"{_escape(name)}"' + (
-            f",{rest}}}" if rest else "}")
+        series = f"{lb.get('__name__')}{{{rest}}}"
         for ts in sorted(data.floats[lb]):
             v = data.floats[lb][ts]
             if is_stale(v):
@@ -106,10 +104,6 @@ def openmetrics_text(data: DataState) -> str:
             lines.append(f"{series} {_float(v)} {ts // 1000}.{ts % 1000:03d}")
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
-
-
-def _legacy_name(name: str) -> bool:
-    return re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name) is not None
 
 
 def _escape(v: str) -> str:
@@ -275,7 +269,7 @@ def run_state(state: State, stopping: list[threading.Thread]) -> FileReport:
     Path(data_file).write_text(openmetrics_text(state.data))
     data_dir = os.path.join(root, "data")
     os.mkdir(data_dir)
-    if any(lb.get("__name__") for lb in state.data.floats):
+    if any(openmetrics_writable(lb) for lb in state.data.floats):
         done = subprocess.run([sys.executable, "-m", "vigil", "tsdb", "import", data_file,
                                "--data-dir", data_dir], capture_output=True, text=True)
         if done.returncode != 0:
