@@ -30,8 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "promqltest": BASE | {"storage", "tsdb", "promql"},
     # The state store sits below the stages it serves (rules, alerting, later on-call).
     "state": BASE | {"config"},
-    # promqltest: the test scripts' series notation, for the rule unit tests.
-    "rules": BASE | {"storage", "config", "promql", "promqltest", "state", "selfmetrics"},
+    "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tests.support.shared import conformance_dir
 from vigil.model.labels import Labels
+from vigil.promql.parser.series_notation import expand_values, parse_load_line, parse_series_desc
 from vigil.promqltest.classify import DataState, unsupported_reason
-from vigil.promqltest.notation import expand_values, parse_load_line, parse_series_desc
 from vigil.promqltest.runner import run_file
 from vigil.promqltest.script import parse_script
 

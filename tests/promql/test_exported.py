@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = ["vigil.promql", "vigil.promql.engine", "vigil.promql.parser", "vigil.promqltest.runner",
-           "vigil.promqltest.notation"]
+           "vigil.promql.parser.series_notation"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,7 +15,12 @@ from vigil.errors import VigilError
 from vigil.model.features import ALL_FEATURES
 from vigil.model.labels import Labels
 from vigil.promql.parser import ast, parse_expr
-from vigil.promqltest.notation import SeriesLine, parse_load_line, parse_time_ms, parse_value
+from vigil.promql.parser.series_notation import (
+    SeriesLine,
+    parse_load_line,
+    parse_time_ms,
+    parse_value,
+)
 
 __all__ = ["Clear", "EvalCase", "Expect", "Load", "Script", "parse_script"]
 

@@ -5,7 +5,9 @@ modifiers in :mod:`._postfix` and duration arithmetic in :mod:`._durations`), th
 type-checks (:mod:`._typecheck`) against the function signatures in :mod:`.functions_meta`.
 
 The syntax tree (:mod:`.ast`) lives here too, as in Prometheus: the parser is what makes it,
-and the engine only reads it. Number and duration literals are read by :mod:`._literals`.
+and the engine only reads it. Number and duration literals are read by :mod:`._literals`. The test scripts' series
+notation (``a+bxN``, ``_``, ``stale``), which Prometheus keeps in its parser too, is
+:mod:`.series_notation`; the conformance runner and the rule unit tests read it.
 
 This package imports nothing from the rest of :mod:`vigil.promql`; the engine depends on it,
 never the other way round.

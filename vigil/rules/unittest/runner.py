@@ -1,7 +1,7 @@
 """Running ``promtool test rules`` files against Vigil's own rule engine and PromQL engine.
 
 For each test group: the input series are expanded (Prometheus's series notation, through
-:mod:`vigil.promqltest.notation`), the rule files are loaded into a real
+:mod:`vigil.promql.parser.series_notation`), the rule files are loaded into a real
 :class:`vigil.rules.Manager` over a fresh, empty store from the caller's
 :data:`StorageFactory` (``vigil rules test`` passes a TSDB in a temporary directory, as
 promtool runs on a real TSDB), and time steps from the group's start
@@ -30,8 +30,8 @@ from vigil.gocompat.floats import format_float
 from vigil.gocompat.quote import quote
 from vigil.model.labels import METRIC_NAME_PATTERN, Labels
 from vigil.promql.engine import Engine
+from vigil.promql.parser.series_notation import expand_values, parse_series_desc
 from vigil.promql.value import Scalar, Vector
-from vigil.promqltest.notation import expand_values, parse_series_desc
 from vigil.rules._engine import engine_query_func
 from vigil.rules.manager import Manager
 from vigil.rules.rulefmt import RuleGroup, load_rule_files

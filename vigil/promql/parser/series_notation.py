@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from vigil.model.labels import Labels
-from vigil.promql.parser import parse_duration_ms, parse_expr, parse_number
+from vigil.promql.parser._literals import parse_duration_ms, parse_number
+from vigil.promql.parser.parse import parse_expr
 from vigil.storage.interface import STALE_NAN
 
 __all__ = ["SeriesLine", "expand_values", "parse_load_line", "parse_series_desc", "parse_time_ms",
