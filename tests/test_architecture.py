@@ -30,11 +30,13 @@ ALLOWED: dict[str, set[str]] = {
     "promqltest": BASE | {"storage", "tsdb", "promql"},
     # The state store sits below the stages it serves (rules, alerting, later on-call).
     "state": BASE | {"config"},
+    # People and access (issue 14): below every stage that checks who is asking.
+    "access": BASE | {"config", "state"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",
-                   "alerting", "selfmetrics"},
+                   "alerting", "selfmetrics", "access"},
 }
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_people
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.sizes import ByteSize
@@ -805,6 +806,10 @@ class Config(Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    # People and access (vigil.config.access): provisioned users and teams, access settings.
+    users: list[UserConfig] = Field(default_factory=list)
+    teams: list[TeamConfig] = Field(default_factory=list)
+    access: AccessConfig = AccessConfig()
     @field_validator("enable_features")
     @classmethod
     def _known_features(cls, names: list[str]) -> list[str]:
@@ -821,6 +826,11 @@ class Config(Section):
     @model_validator(mode="after")
     def _unique_jobs(self) -> Config:
         jobs = [s.job_name for s in self.scrape_configs]
+    @model_validator(mode="after")
+    def _people(self) -> Config:
+        check_people(self.users, self.teams)
+        return self
+
         dup = {j for j in jobs if jobs.count(j) > 1}
         if dup:
             index = max(i for i, j in enumerate(jobs) if j in dup)

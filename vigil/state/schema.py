@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -101,4 +103,97 @@ silence_events = Table(
     Column("comment", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("snapshot", JSON, nullable=False),
+)
+
+# --- people and access (issue 14); see vigil.state.access_store --------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("display_name", String(256), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),
+    Column("time_zone", String(64), nullable=False, default="UTC"),
+    Column("role", String(16), nullable=False),  # viewer | responder | editor | admin
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("password_hash", Text),  # argon2id; None: no local password (token or SSO only)
+    Column("provisioned", Boolean, nullable=False, default=False),  # from the config file
+    Column("failed_logins", Integer, nullable=False, default=0),  # since the last success
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("display_name", String(256), nullable=False, default=""),
+    Column("provisioned", Boolean, nullable=False, default=False),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# How to reach a user: kind is email | slack_member | slack_webhook | webhook | phone.
+contact_methods = Table(
+    "contact_methods",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", String(32), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("label", String(128), nullable=False, default=""),
+)
+
+# API tokens: only the SHA-256 of the secret is kept (the secret has 256 random bits, so a
+# fast hash is enough); ``prefix`` is the start of the secret, to tell tokens apart.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("created_by", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Login sessions: the cookie holds a random id; the table holds its SHA-256.
+login_sessions = Table(
+    "login_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("remote_addr", String(64), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Append-only: rows are inserted, and deleted only by retention (oldest first).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(256), nullable=False),
+    Column("remote_addr", String(64), nullable=False, default=""),
+    Column("action", String(64), nullable=False),
+    Column("target", String(512), nullable=False, default=""),
+    Column("before", JSON),
+    Column("after", JSON),
 )

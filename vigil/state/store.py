@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.state import schema
+from vigil.state.access_store import AccessStore
 from vigil.state.records import OutboxEntry, SilenceRow, StoredAlert
 
 
@@ -58,6 +59,11 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @cached_property
+    def access(self) -> AccessStore:
+        """Users, teams, tokens, sessions and the audit log (issue 14)."""
+        return AccessStore(self.engine)
 
     # --- rule engine (implements vigil.state.records.RuleStateStore) ---
 

@@ -1,0 +1,26 @@
+"""People and access (issue 14): users, teams, roles, API tokens, login sessions and the
+audit log, over the state database's access tables (:mod:`vigil.state.access_store`).
+
+- :mod:`vigil.access.roles`: the ordered roles viewer < responder < editor < admin;
+- :mod:`vigil.access.credentials`: argon2 password hashes, token and session secrets;
+- :mod:`vigil.access.service`: authentication (passwords with lockout and throttling,
+  tokens, sessions), people and token management, the audit log;
+- :mod:`vigil.access.provisioning`: the config file's ``users:``/``teams:`` sections.
+
+It sits below the web layer (which enforces it per route) and the CLI; it imports only
+errors, model, config, state and gocompat.
+"""
+
+from vigil.access.provisioning import ProvisioningResult, apply_people, read_passwords
+from vigil.access.roles import Role, parse_role
+from vigil.access.service import (
+    AccessService,
+    AuthenticationError,
+    LoginThrottled,
+    Principal,
+    TokenExpired,
+)
+
+__all__ = ["AccessService", "AuthenticationError", "LoginThrottled", "Principal",
+           "ProvisioningResult", "Role", "TokenExpired", "apply_people", "parse_role",
+           "read_passwords"]
