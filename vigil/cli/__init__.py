@@ -17,6 +17,7 @@ import typer
 from vigil import __version__
 from vigil.cli._common import FeaturesOption
 from vigil.cli._common import fail as _fail
+from vigil.cli.access import audit, tokens_cli, users_cli
 from vigil.cli.alerts import alerts_cli
 from vigil.cli.rules import rules_cli
 from vigil.cli.silence import silence_cli
@@ -32,6 +33,9 @@ cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(silence_cli, name="silence")
 cli.add_typer(tsdb_cli, name="tsdb")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
+cli.command("audit")(audit)
 
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
 
