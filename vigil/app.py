@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 
 from vigil import __version__
+from vigil.access.webconfig import LiveWebConfig, load_web_config
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.notify import OutboxWorker
 from vigil.alerting.notify.templates import load_template_files
@@ -57,6 +58,7 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
+from vigil.web.webconfig_auth import WebConfigGate
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,16 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     files += [resolve_path(config, f) for f in config.rule_files]
     groups = load_rule_files(files, features=enabled)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
+    if config.web.config_file:
+        load_web_config(resolve_path(config, config.web.config_file))
     return Checked(config, groups, enabled, extra)
+
+
+def web_config_of(config: Config, override: str | None = None) -> LiveWebConfig | None:
+    """Prometheus's web configuration file in force: ``vigil up --web.config.file`` wins,
+    else the config's ``web.config_file`` (relative to the config); None when neither."""
+    path = override or (resolve_path(config, config.web.config_file) if config.web.config_file else None)
+    return LiveWebConfig(path) if path else None
 
 
 def data_dir_of(config: Config, override: str | None = None) -> str:
@@ -97,8 +108,12 @@ class App:
     """A running Vigil. Build with :meth:`build`, run with :meth:`serve`."""
 
     def __init__(self, checked: Checked, *, data_dir: str, listen: str | None = None,
-                 config_file: str | None = None, demo: bool = False) -> None:
+                 config_file: str | None = None, demo: bool = False,
+                 web_config: LiveWebConfig | None = None) -> None:
         self.config_file = config_file
+        # TLS and basic auth from Prometheus's web config file (None: plain HTTP, no gate).
+        self.web_config = web_config
+        self.scheme = "https" if web_config and web_config.current().tls else "http"
         self.config = checked.config
         self.data_dir = data_dir
         self.listen = listen or self.config.web.listen_address
@@ -107,7 +122,7 @@ class App:
         checked = self._with_demo(checked)
         host, _, port = self.listen.rpartition(":")
         self.host, self.port = host.strip("[]") or "127.0.0.1", int(port)
-        self.external_url = self.config.web.external_url or f"http://{self.listen}"
+        self.external_url = self.config.web.external_url or f"{self.scheme}://{self.listen}"
 
         self.metrics = SelfMetrics()
         tsdb_cfg = self.config.storage.tsdb
@@ -227,15 +242,24 @@ class App:
             loop.add_signal_handler(signal.SIGTERM, self._stop.set)
             loop.add_signal_handler(signal.SIGINT, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_logged()))
-        server = _Server(uvicorn.Config(self.web, host=self.host, port=self.port, log_level="warning",
-                                        access_log=False, lifespan="off"))
+        web, ssl_factory = self.web, None
+        if self.web_config is not None:
+            live = self.web_config
+            web = WebConfigGate(self.web, live.current)
+            if live.current().tls is not None:
+                def ssl_factory(_config, _default):
+                    return live.server_ssl_context()
+        server = _Server(uvicorn.Config(web, host=self.host, port=self.port, log_level="warning",
+                                        access_log=False, lifespan="off",
+                                        ssl_context_factory=ssl_factory))
         await self.collect.start()
         tasks = [asyncio.create_task(c, name=n) for n, c in (
             ("web", server.serve()), ("rules", self.rules.run()),
             ("dispatcher", self.dispatcher.run()), ("outbox", self.outbox.run()),
             ("housekeeping", self._housekeeping()),
         )]
-        log.info("Vigil %s listening on http://%s, data in %s", __version__, self.listen, self.data_dir)
+        log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
+                 self.data_dir)
         stop = asyncio.create_task(self._stop.wait())
         done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in done:

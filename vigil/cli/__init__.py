@@ -48,17 +48,19 @@ def up(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     demo: Annotated[bool, typer.Option("--demo", help="Also run simulated sources (a web app, milk meters) with demo alerts, labelled demo=\"true\".")] = False,
     enable_feature: FeaturesOption = None,  # added to the config's enable_features
+    web_config_file: Annotated[str | None, typer.Option("--web.config.file", help="Prometheus's web configuration file: TLS and basic auth users (overrides web.config_file).")] = None,
 ) -> None:
     """Start Vigil: collect, store, evaluate rules, notify, serve the UI and API."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from vigil.app import App, check, data_dir_of
+    from vigil.app import App, check, data_dir_of, web_config_of
 
     try:
         checked = check(config, parse_features(enable_feature or []))
+        web_config = web_config_of(checked.config, web_config_file)
         app = App(checked, data_dir=data_dir_of(checked.config, data_dir), listen=listen,
-                  config_file=config, demo=demo)
+                  config_file=config, demo=demo, web_config=web_config)
     except VigilError as exc:
         _fail(exc)
     except OSError as exc:
@@ -78,6 +80,19 @@ def check_config(file: Annotated[str, typer.Argument(help="Configuration file to
     rules = sum(len(g.rules) for g in checked.rule_groups)
     typer.echo(f"{file}: OK ({len(checked.config.scrape_configs)} scrape configs, "
                f"{len(checked.rule_groups)} rule groups, {rules} rules)")
+
+
+@check_cli.command("web-config")
+def check_web_config(file: Annotated[str, typer.Argument(help="Web configuration file to validate.")]) -> None:
+    """Validate a web configuration file (TLS, basic auth users), as promtool check web-config."""
+    from vigil.access.webconfig import load_web_config
+
+    try:
+        loaded = load_web_config(file)
+    except VigilError as exc:
+        _fail(exc)
+    typer.echo(f"{file}: OK (TLS {'on' if loaded.tls else 'off'}, "
+               f"{len(loaded.basic_auth_users)} basic auth users)")
 
 
 @cli.command()

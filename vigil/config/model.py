@@ -476,6 +476,9 @@ class WebConfig(Section):
     # Every request body the web app reads (remote write, pushes, API v2 alerts and silences,
     # forms ...); a larger one is answered 413.
     max_request_body_size: ByteSize = Field(DEFAULT_MAX_REQUEST_BODY_BYTES, gt=0)
+    # Prometheus's web configuration file (TLS, basic auth users), relative to this file;
+    # `vigil up --web.config.file` wins. See vigil.access.webconfig.
+    config_file: str | None = None
 
     @field_validator("listen_address")
     @classmethod
@@ -803,13 +806,13 @@ class Config(Section):
     # Prometheus's --enable-feature names (vigil.model.features); `vigil up --enable-feature`
     # adds to them.
     enable_features: list[str] = Field(default_factory=list)
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     # People and access (vigil.config.access): provisioned users and teams, access settings.
     users: list[UserConfig] = Field(default_factory=list)
     teams: list[TeamConfig] = Field(default_factory=list)
     access: AccessConfig = AccessConfig()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     @field_validator("enable_features")
     @classmethod
     def _known_features(cls, names: list[str]) -> list[str]:
@@ -824,13 +827,13 @@ class Config(Section):
     source_file: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _unique_jobs(self) -> Config:
-        jobs = [s.job_name for s in self.scrape_configs]
-    @model_validator(mode="after")
     def _people(self) -> Config:
         check_people(self.users, self.teams)
         return self
 
+    @model_validator(mode="after")
+    def _unique_jobs(self) -> Config:
+        jobs = [s.job_name for s in self.scrape_configs]
         dup = {j for j in jobs if jobs.count(j) > 1}
         if dup:
             index = max(i for i, j in enumerate(jobs) if j in dup)

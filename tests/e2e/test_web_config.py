@@ -1,0 +1,211 @@
+"""Vigil with Prometheus's web config file (``vigil up --web.config.file``): HTTPS and basic
+auth as Prometheus and Alertmanager serve them. A real Prometheus 2.42 remote-writes to Vigil
+and sends it alerts over HTTPS with basic auth; the real amtool queries alerts and adds a
+silence with ``--http.config.file``; wrong credentials get 401; a required client
+certificate that is missing refuses the connection; a bad file stops ``vigil up``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import httpx
+import pytest
+
+from tests.support.ports import free_port
+from tests.support.prometheus import PROMETHEUS
+from tests.support.tls import SecureVigil, TestCA, bcrypt_hash
+from tests.support.vigil_proc import eventually
+
+pytestmark = pytest.mark.e2e
+
+VIGIL_CONFIG = ("default_rules: false\ncollectors: {host: {enabled: false}}\n"
+                "alerting:\n  receivers: [{name: ops}]\n  route: {receiver: ops, group_by: [alertname]}\n")
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory) -> TestCA:
+    ca = TestCA(tmp_path_factory.mktemp("pki"))
+    ca.issue("server", server=True)
+    return ca
+
+
+@pytest.fixture(scope="module")
+def vigil(tmp_path_factory, ca):
+    """Vigil over HTTPS with two basic-auth users and an extra response header."""
+    tmp = tmp_path_factory.mktemp("web-config-vigil")
+    web = tmp / "web.yml"
+    web.write_text(textwrap.dedent(f"""\
+        tls_server_config:
+          cert_file: {ca.directory / "server.crt"}
+          key_file: {ca.directory / "server.key"}
+        http_server_config:
+          headers: {{X-Frame-Options: deny}}
+        basic_auth_users:
+          prometheus: {bcrypt_hash("remote-secret", cost=10)}
+          amtool: {bcrypt_hash("silencer")}
+    """))
+    (tmp / "vigil.yml").write_text(VIGIL_CONFIG)
+    proc = SecureVigil(tmp / "vigil.yml", tmp / "data", web, ca, auth=("amtool", "silencer")).start()
+    yield proc
+    proc.stop()
+
+
+def test_requests_without_valid_credentials_get_401(vigil):
+    for auth in (None, ("amtool", "wrong"), ("nobody", "silencer")):
+        with vigil.client(auth=auth) as http:
+            resp = http.get("/api/v2/alerts")
+        assert resp.status_code == 401, auth
+        assert resp.headers["www-authenticate"] == "Basic"
+        assert "silencer" not in resp.text and "amtool" not in resp.text
+    with vigil.client() as http:
+        resp = http.get("/api/v2/status")
+    assert resp.status_code == 200 and resp.headers["x-frame-options"] == "deny"
+    with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on the TLS port
+        httpx.get(f"http://127.0.0.1:{vigil.port}/-/ready", timeout=5)
+
+
+def test_prometheus_remote_writes_and_sends_alerts_over_https_with_basic_auth(vigil, ca, tmp_path):
+    prom_port = free_port()
+    (tmp_path / "rules.yml").write_text(textwrap.dedent("""
+        groups:
+          - name: always
+            interval: 1s
+            rules:
+              - alert: AlwaysFiringOverTLS
+                expr: vector(1)
+                labels: {severity: page}
+    """))
+    auth = "basic_auth: {username: prometheus, password: remote-secret}"
+    tls = f"tls_config: {{ca_file: {ca.cert_file}}}"
+    (tmp_path / "prometheus.yml").write_text(textwrap.dedent(f"""
+        global: {{scrape_interval: 1s, evaluation_interval: 1s, external_labels: {{cluster: tls}}}}
+        rule_files: [rules.yml]
+        scrape_configs:
+          - job_name: prom
+            static_configs: [{{targets: ["127.0.0.1:{prom_port}"]}}]
+        remote_write:
+          - url: {vigil.url}/api/v1/write
+            {auth}
+            {tls}
+            queue_config: {{batch_send_deadline: 1s}}
+        alerting:
+          alertmanagers:
+            - scheme: https
+              api_version: v2
+              {auth}
+              {tls}
+              static_configs: [{{targets: ["127.0.0.1:{vigil.port}"]}}]
+    """))
+    log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 (closed below)
+    prom = subprocess.Popen(
+        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'prom'}", "--rules.alert.resend-delay=1s",
+         f"--web.listen-address=127.0.0.1:{prom_port}"],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with vigil.client() as http:
+            def samples():
+                resp = http.get("/api/v1/query", params={"query": 'up{job="prom"}'})
+                assert resp.status_code == 200, resp.text
+                return resp.json()["data"]["result"]
+
+            [up] = eventually(samples, timeout=60, what="remote-written samples in Vigil")
+            assert up["metric"] == {"__name__": "up", "job": "prom", "instance": f"127.0.0.1:{prom_port}",
+                                    "cluster": "tls"}
+            assert up["value"][1] == "1"
+
+            def alerts():
+                resp = http.get("/api/v2/alerts")
+                assert resp.status_code == 200, resp.text
+                return [a for a in resp.json() if a["labels"]["alertname"] == "AlwaysFiringOverTLS"]
+
+            [alert] = eventually(alerts, timeout=60, what="alert from Prometheus in Vigil")
+            assert alert["labels"] == {"alertname": "AlwaysFiringOverTLS", "severity": "page",
+                                       "cluster": "tls"}
+            assert alert["status"]["state"] == "active"
+    finally:
+        prom.terminate()
+        prom.wait(30)
+        log.close()
+    assert "401" not in (tmp_path / "prometheus.log").read_text()
+
+
+def _amtool(vigil, http_config, *args: str) -> str:
+    result = subprocess.run(["amtool", f"--alertmanager.url={vigil.url}",
+                             f"--http.config.file={http_config}", *args],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_amtool_queries_alerts_and_silences_over_https_with_basic_auth(vigil, ca, tmp_path):
+    config = tmp_path / "amtool-http.yml"
+    config.write_text(f"basic_auth: {{username: amtool, password: silencer}}\n"
+                      f"tls_config: {{ca_file: {ca.cert_file}}}\n")
+    _amtool(vigil, config, "alert", "add", "alertname=DiskFullTLS", "instance=db-1")
+    [alert] = [a for a in json.loads(_amtool(vigil, config, "alert", "query", "-o", "json"))
+               if a["labels"]["alertname"] == "DiskFullTLS"]
+    assert alert["labels"] == {"alertname": "DiskFullTLS", "instance": "db-1"}
+    silence_id = _amtool(vigil, config, "silence", "add", "alertname=DiskFullTLS",
+                         "--author=alice", "--comment=over TLS", "--duration=1h").strip()
+    assert len(silence_id) == 36
+    silences = json.loads(_amtool(vigil, config, "silence", "query", "-o", "json"))
+    assert [(s["id"], s["createdBy"]) for s in silences] == [(silence_id, "alice")]
+
+    wrong = tmp_path / "amtool-wrong.yml"
+    wrong.write_text(f"basic_auth: {{username: amtool, password: guess}}\n"
+                     f"tls_config: {{ca_file: {ca.cert_file}}}\n")
+    refused = subprocess.run(["amtool", f"--alertmanager.url={vigil.url}",
+                              f"--http.config.file={wrong}", "alert", "query"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "401" in refused.stderr + refused.stdout
+
+
+def test_a_required_client_certificate_refuses_clients_without_one(ca, tmp_path):
+    client = ca.issue("client", server=False)
+    web = tmp_path / "web.yml"
+    web.write_text(textwrap.dedent(f"""\
+        tls_server_config:
+          cert_file: {ca.directory / "server.crt"}
+          key_file: {ca.directory / "server.key"}
+          client_auth_type: RequireAndVerifyClientCert
+          client_ca_file: {ca.cert_file}
+          min_version: TLS12
+    """))
+    (tmp_path / "vigil.yml").write_text(VIGIL_CONFIG)
+    proc = SecureVigil(tmp_path / "vigil.yml", tmp_path / "data", web, ca, client=client).start()
+    try:
+        with proc.client() as http:
+            assert http.get("/api/v2/status").status_code == 200
+        for verify in (ca.client_context(), ca.client_context(TestCA(tmp_path / "rogue").issue("rogue", server=False))):
+            with pytest.raises(httpx.HTTPError), proc.client(verify=verify) as http:
+                http.get("/api/v2/status")
+    finally:
+        proc.stop()
+
+
+def test_a_bad_web_config_file_stops_vigil_up_with_file_and_line(ca, tmp_path):
+    web = tmp_path / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: {ca.directory / 'server.crt'}\n"
+                   f"  key_file: {tmp_path / 'missing.key'}\nbasic_auth_users:\n  alice: secret\n")
+    port = free_port()
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "vigil", "up", "--data-dir", str(data),
+                           "--listen", f"127.0.0.1:{port}", "--web.config.file", str(web)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"{web}:3:3: tls_server_config.key_file: cannot read key_file" in done.stderr, done.stderr
+    assert not data.exists(), "nothing may start half-configured"
+
+    # The same file named by the config's web.config_file, relative to the config.
+    (tmp_path / "vigil.yml").write_text("web: {config_file: web.yml}\n")
+    checked = subprocess.run([sys.executable, "-m", "vigil", "check", "config", str(tmp_path / "vigil.yml")],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 1 and f"{web}:3:3:" in checked.stderr, checked.stderr
+    web.write_text(web.read_text().replace(str(tmp_path / "missing.key"), str(ca.directory / "server.key")))
+    checked = subprocess.run([sys.executable, "-m", "vigil", "check", "web-config", str(web)],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 1 and f"{web}:5:3: basic_auth_users.alice: not a bcrypt hash" in checked.stderr
