@@ -81,6 +81,9 @@ BAD = {
     "unknown top-level key": ("rate_limit: {interval: 1s, burst: 2}\n", "web.yml:1:1: rate_limit: unknown field"),
     "unknown tls key": ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cert: inline\n",
                         "web.yml:4:3: tls_server_config.cert: unknown field"),
+    "client SANs": ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                    "  client_allowed_sans: [a]\n",
+                    "web.yml:4:3: tls_server_config.client_allowed_sans: not supported"),
     "missing key file": ("tls_server_config:\n  cert_file: server.crt\n  key_file: nothere.key\n",
                          "web.yml:3:3: tls_server_config.key_file: cannot read key_file"),
     "no key file": ("tls_server_config:\n  cert_file: server.crt\n", "web.yml:1:1: tls_server_config: missing key_file"),

@@ -245,10 +245,17 @@ def load_web_config(path: str) -> WebConfig:
     return WebConfig(path, tls=tls, http2=http2, headers=headers, basic_auth_users=users)
 
 
+# Keys of the toolkit's format that Vigil cannot honour: refused by name rather than ignored.
+_UNSUPPORTED = {"client_allowed_sans": "Vigil does not match client certificate SANs; "
+                                       "use client_ca_file with RequireAndVerifyClientCert"}
+
+
 def _mapping(value: Any, marks: Marks, where: tuple, keys: set[str]) -> None:
     if not isinstance(value, dict):
         raise marks.error("must be a mapping", where)
     for key in value:
+        if key in _UNSUPPORTED and where == ("tls_server_config",):
+            raise marks.error(f"not supported: {_UNSUPPORTED[key]}", (*where, key))
         if key not in keys:
             raise marks.error("unknown field", (*where, key))
 
