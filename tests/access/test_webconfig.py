@@ -15,7 +15,7 @@ import pytest
 from tests.support.tls import TestCA, bcrypt_hash
 from vigil.access.webconfig import LiveWebConfig, load_web_config
 from vigil.errors import ConfigError
-from vigil.web.webconfig_auth import WebConfigGate, basic_credentials
+from vigil.web.webconfig_auth import WEBCONFIG_USER, WebConfigGate, basic_credentials
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +214,7 @@ def test_basic_credentials_parse_as_go_does():
 
 
 async def _inner(scope, receive, send):
+    assert scope[WEBCONFIG_USER] == "alice"
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"), (b"x-frame-options", b"sameorigin")]})
     await send({"type": "http.response.body", "body": b"inside"})

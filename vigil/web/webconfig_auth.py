@@ -6,7 +6,8 @@ Prometheus and Alertmanager do. A user of the file has full access.
 It knows the file only through :class:`WebConfigView` (implemented by
 ``vigil.access.webconfig.WebConfig``); ``source`` returns the one in force at each request,
 so changes to the file apply without a restart. It sits outside Vigil's own authentication
-and can later be folded into it.
+and can later be folded into it: a request it let in with a user of the file carries that
+user's name in ``scope[WEBCONFIG_USER]``, and Vigil's own gate gives it full access.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["WebConfigGate", "WebConfigView", "basic_credentials"]
+__all__ = ["WEBCONFIG_USER", "WebConfigGate", "WebConfigView", "basic_credentials"]
+
+# The ASGI scope key naming the web config file's user a request authenticated as.
+WEBCONFIG_USER = "vigil.webconfig_user"
 
 
 class WebConfigView(Protocol):
@@ -62,7 +66,10 @@ class WebConfigGate:
             return
         config = self.source()
         extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in config.headers.items()]
-        if config.requires_basic_auth and not await self._authenticated(config, scope):
+        user = await self._authenticated(config, scope) if config.requires_basic_auth else None
+        if user is not None:
+            scope = {**scope, WEBCONFIG_USER: user}
+        elif config.requires_basic_auth:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -89,12 +96,14 @@ class WebConfigGate:
         await self.app(scope, receive, send_with_headers)
 
     @staticmethod
-    async def _authenticated(config: WebConfigView, scope: Scope) -> bool:
+    async def _authenticated(config: WebConfigView, scope: Scope) -> str | None:
+        """The user of the file the request's basic auth names, if its password matches."""
         header = next((v for k, v in scope.get("headers", []) if k == b"authorization"), None)
         credentials = basic_credentials(header)
         if credentials is None:
-            return False
-        if config.basic_user_cached(*credentials):
-            return True
-        # bcrypt takes tens of milliseconds by design: off the event loop.
-        return await asyncio.to_thread(config.verify_basic_user, *credentials)
+            return None
+        # bcrypt takes tens of milliseconds by design: off the event loop on a cache miss.
+        if config.basic_user_cached(*credentials) or await asyncio.to_thread(
+                config.verify_basic_user, *credentials):
+            return credentials[0]
+        return None
