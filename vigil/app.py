@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 
 from vigil import __version__
+from vigil.access import AccessService, apply_people, check_exposure, is_loopback, read_passwords
 from vigil.access.webconfig import LiveWebConfig, load_web_config
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.notify import OutboxWorker
@@ -45,7 +46,7 @@ from vigil.collect.pushgateway import PushGateway
 from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
 from vigil.demo import Demo
-from vigil.errors import ParseError, QueryError, StorageError
+from vigil.errors import ParseError, QueryError, StorageError, VigilError
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.promql import Engine, parse_expr
@@ -58,6 +59,7 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
+from vigil.web.access_gate import AccessPolicy
 from vigil.web.webconfig_auth import WebConfigGate
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     files += [resolve_path(config, f) for f in config.rule_files]
     groups = load_rule_files(files, features=enabled)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
+    read_passwords(config.users, resolve_path(config, "."))  # provisioned users' password files and variables
     if config.web.config_file:
         load_web_config(resolve_path(config, config.web.config_file))
     return Checked(config, groups, enabled, extra)
@@ -133,6 +136,16 @@ class App:
                           metrics=self.metrics)
         state_url = self.config.storage.state.url
         self.store = Store.open(state_url) if state_url else Store.open_in(data_dir)
+        # People and access: the config's users and teams are applied before serving.
+        self.access = AccessService(self.store.access, self.config.access)
+        try:
+            apply_people(self.access, self.config.users, self.config.teams,
+                         base_dir=resolve_path(self.config, "."))
+            access_policy = self._access_policy()
+        except VigilError:
+            self.store.close()
+            self.db.close()
+            raise
         # The engine that serves the API and evaluates the rules. Features are fixed at
         # start, as Prometheus's flags: a reload does not change them.
         self.features = checked.features
@@ -176,8 +189,19 @@ class App:
             remote_write=Receiver(self.db), pushgateway=self.pushgateway,
             tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
             max_request_body_bytes=self.config.web.max_request_body_size,
+            access=access_policy,
         ))
         self._stop = asyncio.Event()
+
+    def _access_policy(self) -> AccessPolicy:
+        """Refuse to serve a network address to everyone (vigil.access.exposure); with
+        nobody configured on loopback (or when allowed), requests act as the local admin."""
+        allow = self.config.access.allow_unauthenticated
+        # Basic auth users of Prometheus's web config file guard every request (its gate).
+        webconfig_auth = self.web_config is not None and self.web_config.current().requires_basic_auth
+        check_exposure(self.host, self.listen, users_configured=self.access.authentication_configured(),
+                       other_auth=webconfig_auth, allow_unauthenticated=allow)
+        return AccessPolicy(self.access, open_when_unconfigured=is_loopback(self.host) or allow)
 
     def _local_targets(self, config: Config) -> list[LocalTarget]:
         targets = [LocalTarget(job="vigil", instance=self.listen, collect=self.metrics.exposition),
@@ -214,10 +238,15 @@ class App:
         if checked.features != self.features:
             log.warning("enable_features changed; the PromQL features change at the next start")
         self.config = checked.config
+        self.access.settings = checked.config.access
+        await asyncio.to_thread(apply_people, self.access, checked.config.users, checked.config.teams,
+                                base_dir=resolve_path(checked.config, "."))
         self.rules.update(checked.rule_groups)
         self.dispatcher.apply_config(checked.config.alerting)
         self.outbox.set_integrations(self.dispatcher.integrations())
         await self.collect.apply_config(checked.config)
+        await asyncio.to_thread(self.access.audit, actor="system", action="config.reload",
+                                target=self.config_file or "<default>")
         log.info("configuration reloaded")
 
     async def _reload_logged(self) -> None:
@@ -233,6 +262,7 @@ class App:
             try:
                 await asyncio.to_thread(self.silences.gc)
                 await asyncio.to_thread(self.silences.reload)
+                await asyncio.to_thread(self.access.housekeeping)  # audit retention, old sessions
             except Exception:
                 log.exception("housekeeping failed")
 

@@ -10,6 +10,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from vigil.errors import VigilError
+from vigil.web.access_gate import AccessGate, AccessPolicy
+from vigil.web.api_access import access_router
 from vigil.web.api_ingest import ingest_router
 from vigil.web.api_v1 import api_router
 from vigil.web.api_v2 import api_v2_router
@@ -29,7 +31,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     app = FastAPI(title="Vigil", version=deps.version, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.deps = deps
+    policy = deps.access or AccessPolicy()
+    # The gate runs inside the body limit, so the CSRF check never reads an oversized body.
+    app.add_middleware(AccessGate, policy=policy)
     app.add_middleware(RequestBodyLimit, max_bytes=deps.max_request_body_bytes)
+    app.include_router(access_router(deps, policy))
     app.include_router(api_router(deps))
     if deps.alerting is not None:
         app.include_router(api_v2_router(deps))

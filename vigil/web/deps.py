@@ -27,6 +27,7 @@ from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
 from vigil.state import OutboxEntry
 from vigil.storage import Querier
+from vigil.web.access_gate import AccessPolicy
 
 __all__ = ["AlertmanagerBackend", "PushGateway", "QueryEngine", "RemoteWriteReceiver", "RulesRetriever", "SeriesReader", "TSDBStats", "TargetRetriever", "WebDeps"]
 
@@ -161,3 +162,6 @@ class WebDeps:
     format_query: Callable[[str], str] | None = None
     # Larger request bodies are answered 413 (web.max_request_body_size; read at start).
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    # Who may call what (vigil.web.access_gate). None: no access database, everyone acts
+    # as the local admin (tests of other stages); the app passes its policy.
+    access: AccessPolicy | None = None

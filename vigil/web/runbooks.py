@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from vigil.web.access_gate import template_context as _access_context
 from vigil.web.deps import WebDeps
 
 __all__ = ["Runbook", "Step", "load_runbooks", "runbooks_router"]
@@ -82,7 +83,8 @@ def runbooks_router(deps: WebDeps) -> APIRouter:
     env.globals["version"] = deps.version
 
     def render(name: str, request: Request, status: int = 200, **context: object) -> HTMLResponse:
-        html = env.get_template(name).render(path=request.url.path, **context)
+        html = env.get_template(name).render(path=request.url.path,
+                                                   **_access_context(request), **context)
         return HTMLResponse(html, status_code=status)
 
     @router.get("/runbooks", include_in_schema=False)

@@ -21,6 +21,7 @@ from vigil.gocompat.times import format_rfc3339, format_rfc3339_nano
 from vigil.model.matchers import Matcher
 from vigil.promql.value import Matrix, Scalar, String, Vector
 from vigil.rules.status import ActiveAlert
+from vigil.web.access_gate import template_context as _access_context
 from vigil.web.api_v1 import parse_error_message
 from vigil.web.deps import WebDeps
 from vigil.web.graph import build_plot, hover_data
@@ -87,7 +88,8 @@ def ui_router(deps: WebDeps) -> APIRouter:
     env = _environment(deps)
 
     def render(name: str, request: Request, **context: object) -> HTMLResponse:
-        html = env.get_template(name).render(path=request.url.path, **context)
+        html = env.get_template(name).render(path=request.url.path,
+                                                   **_access_context(request), **context)
         return HTMLResponse(html)
 
     async def alerts_page(request: Request) -> HTMLResponse:

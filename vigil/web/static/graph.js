@@ -12,6 +12,10 @@
       }
     });
   }
+  // Legend colours come as data attributes: the CSP forbids inline style attributes.
+  document.querySelectorAll(".swatch[data-color]").forEach(function (swatch) {
+    swatch.style.background = swatch.getAttribute("data-color");
+  });
   var svg = document.querySelector("svg.graph");
   if (!svg) { return; }
   function group(i) { return svg.querySelector('g.series[data-series="' + i + '"]'); }

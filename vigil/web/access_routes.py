@@ -1,0 +1,157 @@
+"""Every route of the web app, classified: who may call it (docs/security.md).
+
+The table is the authority; the access gate (:mod:`vigil.web.access_gate`) looks each
+request up in it, and ``tests/web/test_access_routes.py`` fails when a route of the app is
+missing from it or a mutating route is open to anonymous users or viewers.
+
+Classes: ``PUBLIC`` (no authentication: health, static files, the login form, CORS
+preflight), then the roles. ``INGEST`` routes need the responder role like acknowledging
+does, so that a sender (Prometheus remote write or alerting, a push) gets a token that can
+write data but cannot edit rules or manage people; their calls are not audited one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.routing import Mount, compile_path
+
+from vigil.access import Role
+
+__all__ = ["INGEST", "PUBLIC", "READ_ONLY_UNSAFE", "ROUTES", "Requirement", "classify",
+           "iter_routes"]
+
+PUBLIC = "public"
+INGEST = "ingest"
+V, R, E, A = Role.VIEWER, Role.RESPONDER, Role.EDITOR, Role.ADMIN
+
+# path template -> {method: PUBLIC | INGEST | Role}. HEAD follows GET.
+ROUTES: dict[str, dict[str, Any]] = {
+    # Prometheus HTTP API: reads (POST is the same read for long queries).
+    "/api/v1/{path:path}": {"OPTIONS": PUBLIC},
+    "/api/v1/query": {"GET": V, "POST": V},
+    "/api/v1/query_range": {"GET": V, "POST": V},
+    "/api/v1/series": {"GET": V, "POST": V},
+    "/api/v1/labels": {"GET": V, "POST": V},
+    "/api/v1/label/{name}/values": {"GET": V},
+    "/api/v1/targets": {"GET": V},
+    "/api/v1/rules": {"GET": V},
+    "/api/v1/alerts": {"GET": V},
+    "/api/v1/status/buildinfo": {"GET": V},
+    "/api/v1/status/config": {"GET": V},  # secrets are redacted
+    "/api/v1/status/runtimeinfo": {"GET": V},
+    "/api/v1/status/flags": {"GET": V},
+    "/api/v1/status/tsdb": {"GET": V},
+    "/api/v1/format_query": {"GET": V, "POST": V},
+    "/api/v1/metadata": {"GET": V},
+    "/api/v1/query_exemplars": {"GET": V, "POST": V},
+    # Ingest.
+    "/api/v1/write": {"POST": INGEST},
+    "/metrics/job/{rest:path}": {"PUT": INGEST, "POST": INGEST, "DELETE": INGEST},
+    # Alertmanager API v2: alerts come from Prometheus (ingest); silences are responders' work.
+    "/api/v2/alerts": {"GET": V, "POST": INGEST},
+    "/api/v2/alerts/groups": {"GET": V},
+    "/api/v2/silences": {"GET": V, "POST": R},
+    "/api/v2/silence/{silence_id}": {"GET": V, "DELETE": R},
+    "/api/v2/notifications": {"GET": V},
+    "/api/v2/receivers": {"GET": V},
+    "/api/v2/status": {"GET": V},
+    # UI pages.
+    "/": {"GET": V},
+    "/overview": {"GET": V},
+    "/alerts": {"GET": V},
+    "/targets": {"GET": V},
+    "/rules": {"GET": V},
+    "/graph": {"GET": V},
+    "/silences": {"GET": V, "POST": R},
+    "/silences/{silence_id}/expire": {"POST": R},
+    "/notifications": {"GET": V},
+    "/runbooks": {"GET": V},
+    "/runbooks/{alertname}": {"GET": V},
+    "/static": {"*": PUBLIC},
+    # Login.
+    "/login": {"GET": PUBLIC, "POST": PUBLIC},
+    "/logout": {"POST": V},
+    # Self-metrics and lifecycle.
+    "/metrics": {"GET": V},
+    "/-/healthy": {"GET": PUBLIC},
+    "/-/ready": {"GET": PUBLIC},
+    "/-/reload": {"POST": A, "PUT": A},
+    # Vigil's access API.
+    "/api/vigil/v1/whoami": {"GET": V},
+    "/api/vigil/v1/audit": {"GET": A},
+    "/api/vigil/v1/users": {"GET": A, "POST": A},
+    "/api/vigil/v1/users/{name}/disable": {"POST": A},
+    "/api/vigil/v1/tokens": {"GET": A, "POST": A},
+    "/api/vigil/v1/tokens/{name}": {"DELETE": A},
+}
+
+# Unsafe methods that change nothing, with why they may be open to viewers or anyone.
+READ_ONLY_UNSAFE: dict[tuple[str, str], str] = {
+    **{(p, "POST"): "PromQL read sent as a form (long queries), as Prometheus accepts"
+       for p in ("/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
+                 "/api/v1/format_query", "/api/v1/query_exemplars")},
+    ("/login", "POST"): "logging in: the credentials are the authorization",
+    ("/logout", "POST"): "ends the caller's own session only",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a request needs: ``role`` (None: nobody needs to be logged in); ``ingest`` for
+    ingest routes; ``audited`` when a successful call is a change worth an audit entry."""
+
+    role: Role | None
+    template: str
+    ingest: bool = False
+    audited: bool = False
+
+
+def _compile() -> list[tuple[re.Pattern[str], str, dict[str, Any]]]:
+    compiled = []
+    for template, methods in ROUTES.items():
+        if template == "/static":
+            regex = re.compile(r"^/static(/.*)?$")
+        else:
+            regex, _, _ = compile_path(template)
+        compiled.append((regex, template, methods))
+    return compiled
+
+
+_COMPILED = _compile()
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def classify(path: str, method: str) -> Requirement:
+    """The requirement of one request. A path or method the table does not know needs a
+    viewer to read and an admin to do anything else (the app answers 404/405 after)."""
+    for regex, template, methods in _COMPILED:
+        if not regex.match(path):
+            continue
+        rule = methods.get(method) or methods.get("*") or (
+            methods.get("GET") if method == "HEAD" else None)
+        if rule is None:
+            continue
+        unsafe = method not in _SAFE and (template, method) not in READ_ONLY_UNSAFE
+        if rule == PUBLIC:
+            return Requirement(None, template)
+        if rule == INGEST:
+            return Requirement(Role.RESPONDER, template, ingest=True)
+        return Requirement(rule, template, audited=unsafe)
+    return Requirement(Role.VIEWER if method in _SAFE else Role.ADMIN, "", audited=method not in _SAFE)
+
+
+def iter_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """(path template, methods) of every route, walking included routers and mounts
+    (a mount's methods are ``{"*"}``)."""
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's included router
+            yield from iter_routes(route.original_router.routes,
+                                   prefix + route.include_context.prefix)
+        elif isinstance(route, Mount):
+            yield prefix + route.path, {"*"}
+        else:
+            yield prefix + route.path, set(route.methods or ())

@@ -1,0 +1,203 @@
+"""Logging in and out, and Vigil's access API for admins (``/api/vigil/v1/...``): who am I,
+the audit log, users and tokens. Routes are classified in :mod:`vigil.web.access_routes`;
+the access gate has already checked the caller's role (and CSRF token) before they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from vigil.access import AuthenticationError, LoginThrottled, Principal, parse_role
+from vigil.gocompat.durations import parse_duration_ms
+from vigil.gocompat.times import parse_rfc3339
+from vigil.web.access_gate import SESSION_COOKIE, AccessPolicy
+from vigil.web.deps import WebDeps
+
+__all__ = ["access_router"]
+
+
+def _principal(request: Request) -> Principal:
+    return request.state.principal
+
+
+def _remote(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _ok(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse({"status": "success", "data": data}, status_code=status)
+
+
+def _bad(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"status": "error", "errorType": "bad_data", "error": message},
+                        status_code=status)
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this server: no scheme, no //host, no backslash tricks.
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
+    router = APIRouter()
+    env = jinja2.Environment(loader=jinja2.PackageLoader("vigil.web", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals["version"] = deps.version
+    service = policy.service
+
+    def login_page(next_: str, error: str = "", username: str = "", status: int = 200) -> HTMLResponse:
+        html = env.get_template("login.html").render(next=_safe_next(next_), error=error,
+                                                     username=username)
+        return HTMLResponse(html, status_code=status)
+
+    @router.get("/login", include_in_schema=False)
+    async def login_form(request: Request) -> Response:
+        return login_page(request.query_params.get("next", "/"))
+
+    @router.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        next_ = _safe_next(str(form.get("next", "/")))
+        if service is None or policy.anonymous() is not None:
+            return RedirectResponse(next_, status_code=303)  # nobody needs to log in
+        try:
+            session_id, _ = await asyncio.to_thread(service.login, username, password,
+                                                    remote_addr=_remote(request))
+        except LoginThrottled as exc:
+            response = login_page(next_, str(exc), username, 429)
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
+        except AuthenticationError:
+            return login_page(next_, "Invalid user name or password.", username, 401)
+        response = RedirectResponse(next_, status_code=303)
+        response.set_cookie(SESSION_COOKIE, session_id, max_age=int(service.settings.session_ttl),
+                            path="/", httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
+        return response
+
+    @router.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and service is not None:
+            await asyncio.to_thread(service.logout, cookie, _principal(request),
+                                    remote_addr=_remote(request))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        return response
+
+    @router.get("/api/vigil/v1/whoami", include_in_schema=False)
+    async def whoami(request: Request) -> Response:
+        p = _principal(request)
+        return _ok({"name": p.name, "role": p.role.label, "kind": p.kind,
+                    "csrfToken": p.csrf_token})
+
+    if service is None:
+        return router
+
+    @router.get("/api/vigil/v1/audit", include_in_schema=False)
+    async def audit(request: Request) -> Response:
+        q = request.query_params
+        since = None
+        if q.get("since"):
+            try:
+                since = _since(q["since"])
+            except ValueError as exc:
+                return _bad(str(exc))
+        try:
+            limit = int(q.get("limit", "1000"))
+        except ValueError:
+            return _bad("limit must be an integer")
+        entries = await asyncio.to_thread(service.audit_entries, since=since,
+                                          actor=q.get("user") or None,
+                                          action=q.get("action") or None, limit=max(1, limit))
+        return _ok([e.to_dict() for e in entries])
+
+    @router.get("/api/vigil/v1/users", include_in_schema=False)
+    async def users() -> Response:
+        return _ok([u.public() for u in await asyncio.to_thread(service.users)])
+
+    @router.post("/api/vigil/v1/users", include_in_schema=False)
+    async def add_user(request: Request) -> Response:
+        body = await _json(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            user = await asyncio.to_thread(
+                service.add_user, str(body.get("name", "")), parse_role(str(body.get("role", "viewer"))),
+                actor=_principal(request).actor, email=str(body.get("email", "")),
+                display_name=str(body.get("display_name", "")),
+                password=body.get("password") if isinstance(body.get("password"), str) else None,
+                remote_addr=_remote(request))
+        except ValueError as exc:
+            return _bad(str(exc))
+        return _ok(user.public(), 201)
+
+    @router.post("/api/vigil/v1/users/{name}/disable", include_in_schema=False)
+    async def disable_user(name: str, request: Request) -> Response:
+        try:
+            user = await asyncio.to_thread(service.disable_user, name,
+                                           actor=_principal(request).actor,
+                                           remote_addr=_remote(request))
+        except ValueError as exc:
+            return _bad(str(exc), 404)
+        return _ok(user.public())
+
+    @router.get("/api/vigil/v1/tokens", include_in_schema=False)
+    async def tokens() -> Response:
+        return _ok([t.public() for t in await asyncio.to_thread(service.tokens)])
+
+    @router.post("/api/vigil/v1/tokens", include_in_schema=False)
+    async def create_token(request: Request) -> Response:
+        body = await _json(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            expires = body.get("expires")
+            expires_in = timedelta(milliseconds=parse_duration_ms(str(expires))) if expires else None
+            secret = await asyncio.to_thread(
+                service.create_token, str(body.get("name", "")),
+                parse_role(str(body.get("role", "viewer"))), actor=_principal(request).actor,
+                user=body.get("user") or None, expires_in=expires_in, remote_addr=_remote(request))
+        except ValueError as exc:
+            return _bad(str(exc))
+        return _ok({"name": body.get("name"), "token": secret}, 201)
+
+    @router.delete("/api/vigil/v1/tokens/{name}", include_in_schema=False)
+    async def revoke_token(name: str, request: Request) -> Response:
+        try:
+            await asyncio.to_thread(service.revoke_token, name, actor=_principal(request).actor,
+                                    remote_addr=_remote(request))
+        except ValueError as exc:
+            return _bad(str(exc), 404)
+        return _ok({"name": name, "revoked": True})
+
+    return router
+
+
+def _since(text: str) -> datetime:
+    try:
+        return datetime.now(timezone.utc) - timedelta(milliseconds=parse_duration_ms(text))
+    except ValueError:
+        pass
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        raise ValueError(f"since: {text!r} is neither a duration (24h) nor an RFC 3339 time") from None
+
+
+async def _json(request: Request) -> dict[str, Any] | Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return _bad("the body must be a JSON object")
+    return body if isinstance(body, dict) else _bad("the body must be a JSON object")
