@@ -216,15 +216,13 @@ class AccessService:
         if row.expires_at is not None and row.expires_at <= now:
             raise TokenExpired(row.expires_at)
         role = parse_role(row.role)
-        user_id = None
         if row.user is not None:
-            owner = self.store.user(row.user)
-            if owner is None or owner.disabled:
+            if row.user_disabled or row.user_role is None:
                 raise AuthenticationError()
-            role, user_id = min(role, parse_role(owner.role)), owner.id
+            role = min(role, parse_role(row.user_role))
         if self._due(("token", row.id)):
             self.store.token_used(row.id, now)
-        return Principal(row.name, role, "token", user_id)
+        return Principal(row.name, role, "token")
 
     # --- passwords and sessions ---
 
@@ -237,7 +235,7 @@ class AccessService:
             self.audit(actor=name, action=f"{via}.throttled", target=f"user:{name}",
                        remote_addr=remote_addr)
             raise LoginThrottled(retry)
-        user = self.store.user(name)
+        user = self.store.user_brief(name=name)
         now = self.clock()
         if via == "basic" and user is not None and self._basic_cached(user, password):
             return Principal(user.name, parse_role(user.role), "user", user.id)
@@ -296,7 +294,7 @@ class AccessService:
         now = self.clock()
         if row is None or row.expires_at <= now:
             return None
-        user = self.store.user_by_id(row.user_id)
+        user = self.store.user_brief(user_id=row.user_id)
         if user is None or user.disabled:
             return None
         if self._due(("session", key)):

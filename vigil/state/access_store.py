@@ -82,6 +82,9 @@ class TokenRow:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    # The owner's state when the row was read (None for a service token).
+    user_role: str | None = None
+    user_disabled: bool | None = None
 
     def public(self) -> dict[str, Any]:
         """The token as listings show it: its prefix, never its secret or hash."""
@@ -133,6 +136,14 @@ class AccessStore:
     def user_by_id(self, user_id: int) -> UserRow | None:
         with self.engine.connect() as conn:
             return self._user(conn, schema.users.c.id == user_id)
+
+    def user_brief(self, *, name: str | None = None, user_id: int | None = None) -> UserRow | None:
+        """A user without contacts and teams: one query, for the per-request checks."""
+        u = schema.users
+        where = u.c.name == name if name is not None else u.c.id == user_id
+        with self.engine.connect() as conn:
+            r = conn.execute(select(u).where(where)).mappings().first()
+        return None if r is None else _user_row(r)
 
     def users(self) -> list[UserRow]:
         with self.engine.connect() as conn:
@@ -354,27 +365,35 @@ class AccessStore:
         contacts = conn.execute(select(c).where(c.c.user_id == r["id"]).order_by(c.c.id)).mappings().all()
         teams = conn.execute(select(t.c.name).join(m, m.c.team_id == t.c.id)
                              .where(m.c.user_id == r["id"]).order_by(t.c.name)).scalars().all()
-        return UserRow(
-            id=r["id"], name=r["name"], display_name=r["display_name"], email=r["email"],
-            time_zone=r["time_zone"], role=r["role"], disabled=bool(r["disabled"]),
-            password_hash=r["password_hash"], provisioned=bool(r["provisioned"]),
-            failed_logins=r["failed_logins"], locked_until=_utc(r["locked_until"]),
-            created_at=_utc(r["created_at"]), updated_at=_utc(r["updated_at"]),
-            contacts=tuple(ContactMethod(x["kind"], x["address"], x["label"]) for x in contacts),
-            teams=tuple(teams))
+        return _user_row(r, contacts=tuple(ContactMethod(x["kind"], x["address"], x["label"])
+                                           for x in contacts), teams=tuple(teams))
 
     def _token(self, conn: Connection, where: Any) -> TokenRow | None:
         t, u = schema.api_tokens, schema.users
-        r = conn.execute(select(t, u.c.name.label("user_name"))
+        r = conn.execute(select(t, u.c.name.label("user_name"), u.c.role.label("user_role"),
+                                u.c.disabled.label("user_disabled"))
                          .outerjoin(u, u.c.id == t.c.user_id).where(where)).mappings().first()
         return None if r is None else _token_row(r)
+
+
+def _user_row(r: Any, contacts: tuple[ContactMethod, ...] = (),
+              teams: tuple[str, ...] = ()) -> UserRow:
+    return UserRow(
+        id=r["id"], name=r["name"], display_name=r["display_name"], email=r["email"],
+        time_zone=r["time_zone"], role=r["role"], disabled=bool(r["disabled"]),
+        password_hash=r["password_hash"], provisioned=bool(r["provisioned"]),
+        failed_logins=r["failed_logins"], locked_until=_utc(r["locked_until"]),
+        created_at=_utc(r["created_at"]), updated_at=_utc(r["updated_at"]),
+        contacts=contacts, teams=teams)
 
 
 def _token_row(r: Any) -> TokenRow:
     return TokenRow(id=r["id"], name=r["name"], prefix=r["prefix"], role=r["role"],
                     user=r["user_name"], created_by=r["created_by"],
                     created_at=_utc(r["created_at"]), expires_at=_utc(r["expires_at"]),
-                    last_used_at=_utc(r["last_used_at"]), revoked_at=_utc(r["revoked_at"]))
+                    last_used_at=_utc(r["last_used_at"]), revoked_at=_utc(r["revoked_at"]),
+                    user_role=r.get("user_role"),
+                    user_disabled=None if r.get("user_disabled") is None else bool(r["user_disabled"]))
 
 
 def _audit(conn: Connection, *, now: datetime, actor: str, action: str, target: str = "",
