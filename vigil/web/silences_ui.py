@@ -22,6 +22,15 @@ _STATES = ("active", "pending", "expired")
 _OUTBOX_STATES = ("pending", "sent", "dead", "superseded")
 
 
+def _author(request: Request) -> str:
+    """Who the UI acts for: the logged-in user, else (the implicit local admin) the
+    operating-system user running Vigil, as before access control."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.kind == "user":
+        return principal.name
+    return os.environ.get("USER", "")
+
+
 def silences_router(deps: WebDeps, render) -> APIRouter:
     """``render(template, request, **context)`` is the UI's page renderer."""
     router = APIRouter()
@@ -36,7 +45,7 @@ def silences_router(deps: WebDeps, render) -> APIRouter:
             by_state[silence.state(now)].append(silence)
         by_state["expired"].sort(key=lambda s: s.ends_at, reverse=True)
         defaults = {"matchers": request.query_params.get("matchers", ""), "duration": "2h",
-                    "author": os.environ.get("USER", ""), "comment": ""}
+                    "author": _author(request), "comment": ""}
         response = render("silences.html", request, by_state=by_state, error=error,
                           form={**defaults, **(form or {})})
         response.status_code = status
@@ -64,7 +73,7 @@ def silences_router(deps: WebDeps, render) -> APIRouter:
     @router.post("/silences/{silence_id}/expire", include_in_schema=False)
     async def expire_silence(request: Request, silence_id: str) -> Response:
         try:
-            backend.silences.expire(silence_id, author=os.environ.get("USER", ""),
+            backend.silences.expire(silence_id, author=_author(request),
                                     comment="expired from the UI")
         except SilenceError as exc:
             return page(request, error=str(exc), status=400)
