@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 CASES = {
     "unknown key": ("vigil.yml", "global:\n  scrape_intervall: 5s\n", "vigil.yml:2:3: global.scrape_intervall: unknown field"),
     "wrong type": ("vigil.yml", "scrape_configs:\n  - job_name: a\n    sample_limit: lots\n", "vigil.yml:3:5: scrape_configs[0].sample_limit"),
-    "bad duration": ("vigil.yml", "global:\n  scrape_interval: 1 minute\n", 'vigil.yml:2:3: global.scrape_interval: not a valid duration string: "1 minute"'),
+    "bad duration": ("vigil.yml", "global:\n  scrape_interval: 1 minute\n", 'vigil.yml:2:3: global.scrape_interval: unknown unit " minute" in duration "1 minute"'),
     "invalid PromQL in a rule": ("rules.yml", textwrap.dedent("""\
         groups:
           - name: g
