@@ -216,3 +216,28 @@ def test_admin_api_users_and_tokens(people, tmp_path):
     assert [e["action"] for e in audit if e["actor"] == "root"] == [
         "user.create", "http.post", "token.create", "http.post", "token.revoke", "http.delete",
         "user.disable", "http.post"]
+
+
+def test_admin_pages_people_and_tokens(people, tmp_path):
+    with TestClient(app_for(people, tmp_path)) as client:
+        client.post("/login", data={"username": "ann", "password": "ann-pw"})
+        assert client.get("/people").status_code == 403  # a responder
+        client.post("/logout", data={"_csrf": _csrf(client.get("/silences").text)})
+        client.post("/login", data={"username": "root", "password": "root-pw"})
+        page = client.get("/people")
+        assert page.status_code == 200 and 'id="user-ann"' in page.text
+        token = _csrf(page.text)
+        r = client.post("/people/tokens", data={"name": "grafana", "role": "viewer",
+                                                "expires": "30d", "_csrf": token})
+        secret = re.search(r'id="new-token">([^<]+)<', r.text).group(1)
+        assert secret.startswith("vgl_")
+        assert secret not in client.get("/people").text  # shown once
+        r = client.post("/people/users", data={"name": "dee", "role": "editor", "_csrf": token},
+                        follow_redirects=False)
+        assert r.status_code == 303 and people.store.user("dee").role == "editor"
+        assert client.post("/people/users/dee/disable", data={"_csrf": "x"}).status_code == 403
+        client.post("/people/users/dee/disable", data={"_csrf": token})
+        client.post("/people/tokens/grafana/revoke", data={"_csrf": token})
+        audit = client.get("/audit?since=1h").text
+    assert people.store.user("dee").disabled
+    assert "token.revoke" in audit and "user.disable" in audit and secret not in audit

@@ -71,6 +71,13 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/notifications": {"GET": V},
     "/runbooks": {"GET": V},
     "/runbooks/{alertname}": {"GET": V},
+    # Admin pages of people and access.
+    "/audit": {"GET": A},
+    "/people": {"GET": A},
+    "/people/users": {"POST": A},
+    "/people/users/{name}/disable": {"POST": A},
+    "/people/tokens": {"POST": A},
+    "/people/tokens/{name}/revoke": {"POST": A},
     "/static": {"*": PUBLIC},
     # Login.
     "/login": {"GET": PUBLIC, "POST": PUBLIC},
