@@ -32,6 +32,7 @@ import uvicorn
 
 from vigil import __version__
 from vigil.access import AccessService, apply_people, check_exposure, is_loopback, read_passwords
+from vigil.access.oidc import OIDCLogin, read_client_secret
 from vigil.access.webconfig import LiveWebConfig, load_web_config
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.notify import OutboxWorker
@@ -90,6 +91,8 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     groups = load_rule_files(files, features=enabled)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
     read_passwords(config.users, resolve_path(config, "."))  # provisioned users' password files and variables
+    if config.access.oidc is not None:
+        read_client_secret(config.access.oidc, resolve_path(config, "."))
     if config.web.config_file:
         load_web_config(resolve_path(config, config.web.config_file))
     return Checked(config, groups, enabled, extra)
@@ -138,6 +141,10 @@ class App:
         self.store = Store.open(state_url) if state_url else Store.open_in(data_dir)
         # People and access: the config's users and teams are applied before serving.
         self.access = AccessService(self.store.access, self.config.access)
+        oidc = self.config.access.oidc  # single sign-on: set at start, a reload keeps it
+        self.oidc = OIDCLogin(oidc, redirect_url=f"{self.external_url.rstrip('/')}/login/oidc/callback",
+                              client_secret=read_client_secret(oidc, resolve_path(self.config, "."))
+                              ) if oidc is not None else None
         try:
             apply_people(self.access, self.config.users, self.config.teams,
                          base_dir=resolve_path(self.config, "."))
@@ -200,8 +207,9 @@ class App:
         # Basic auth users of Prometheus's web config file guard every request (its gate).
         webconfig_auth = self.web_config is not None and self.web_config.current().requires_basic_auth
         check_exposure(self.host, self.listen, users_configured=self.access.authentication_configured(),
-                       other_auth=webconfig_auth, allow_unauthenticated=allow)
-        return AccessPolicy(self.access, open_when_unconfigured=is_loopback(self.host) or allow)
+                       other_auth=webconfig_auth or self.oidc is not None, allow_unauthenticated=allow)
+        return AccessPolicy(self.access, open_when_unconfigured=is_loopback(self.host) or allow,
+                            oidc=self.oidc)
 
     def _local_targets(self, config: Config) -> list[LocalTarget]:
         targets = [LocalTarget(job="vigil", instance=self.listen, collect=self.metrics.exposition),

@@ -54,3 +54,19 @@ def test_app_refuses_then_starts_with_a_user(tmp_path, monkeypatch):
         app.close()
     allowed = _config(tmp_path, listen + "access: {allow_unauthenticated: true}\n")
     App(check(allowed), data_dir=str(tmp_path / "d3")).close()
+
+
+def test_single_sign_on_counts_as_authentication(tmp_path, monkeypatch):
+    monkeypatch.setenv("OIDC_SECRET", "s3cret")
+    config = _config(tmp_path, "web:\n  listen_address: 0.0.0.0:0\n"
+                     "access:\n  oidc: {issuer: 'https://idp.example', client_id: vigil, "
+                     "client_secret_env: OIDC_SECRET, role_groups: {viewer: [staff]}}\n")
+    app = App(check(config), data_dir=str(tmp_path / "d"))
+    try:
+        assert app.oidc is not None and app.oidc.client_secret == "s3cret"
+        assert app.oidc.redirect_url == "http://0.0.0.0:0/login/oidc/callback"
+    finally:
+        app.close()
+    monkeypatch.delenv("OIDC_SECRET")
+    with pytest.raises(ConfigError, match="OIDC_SECRET .access.oidc.client_secret_env. is unset"):
+        check(config)

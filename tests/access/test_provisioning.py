@@ -107,6 +107,12 @@ def test_unreadable_password_file_names_the_user(service, tmp_path):
     ("teams:\n  - name: t\n    members: [ghost]\n",
      "vigil.yml:3:15: teams[0].members[0]: team 't': member 'ghost' is not in the users section"),
     ("access:\n  lockout_after: 0\n", "vigil.yml:2:3: access.lockout_after:"),
+    ("access:\n  oidc: {issuer: 'ftp://idp', client_id: v}\n",
+     "access.oidc.issuer: issuer 'ftp://idp' must be an http:// or https:// URL"),
+    ("access:\n  oidc: {issuer: 'https://idp', client_id: v, scopes: [email]}\n",
+     "access.oidc.scopes: scopes must include openid"),
+    ("access:\n  oidc: {issuer: 'https://idp', client_id: v, role_groups: {root: [x]}}\n",
+     "access.oidc.role_groups.root"),
 ])
 def test_config_errors_are_located(text, message):
     with pytest.raises(ConfigError) as exc:

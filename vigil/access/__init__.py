@@ -6,7 +6,8 @@ audit log, over the state database's access tables (:mod:`vigil.state.access_sto
 - :mod:`vigil.access.service`: authentication (passwords with lockout and throttling,
   tokens, sessions), people and token management, the audit log;
 - :mod:`vigil.access.provisioning`: the config file's ``users:``/``teams:`` sections;
-- :mod:`vigil.access.exposure`: the refusal to serve a network address to everyone.
+- :mod:`vigil.access.exposure`: the refusal to serve a network address to everyone;
+- :mod:`vigil.access.oidc`: single sign-on with OpenID Connect (code flow with PKCE).
 
 It sits below the web layer (which enforces it per route) and the CLI; it imports only
 errors, model, config, state and gocompat.

@@ -278,6 +278,29 @@ class AccessService:
         """Check the password and open a session: the session id for the cookie, and the
         principal (with the session's CSRF token)."""
         principal = self.check_password(name, password, remote_addr=remote_addr)
+        return self._open_session(principal, remote_addr)
+
+    def sso_login(self, *, username: str, role: Role, email: str = "", display_name: str = "",
+                  remote_addr: str = "") -> tuple[str, Principal]:
+        """Open a session for a user the identity provider vouched for. A new user is
+        created with the role from their groups; an existing one follows their groups too,
+        unless the config file provisions them (the file wins). Disabled users are refused."""
+        check_name(username)
+        user = self.store.user_brief(name=username)
+        if user is not None and user.disabled:
+            self.audit(actor=username, action="sso.failure", target=f"user:{username}",
+                       remote_addr=remote_addr, after={"reason": "disabled"})
+            raise AuthenticationError()
+        if user is None or not user.provisioned:
+            user = self.set_user(username, actor="sso", remote_addr=remote_addr,
+                                 action="user.sso_create" if user is None else "user.sso_update",
+                                 role=role.label, email=email, display_name=display_name)
+        self.audit(actor=username, action="sso.success", target=f"user:{username}",
+                   remote_addr=remote_addr)
+        return self._open_session(Principal(user.name, parse_role(user.role), "user", user.id),
+                                  remote_addr)
+
+    def _open_session(self, principal: Principal, remote_addr: str) -> tuple[str, Principal]:
         session_id, csrf = new_session_id(), new_session_id()
         now = self.clock()
         self.store.add_session(digest(session_id), user_id=principal.user_id or 0,

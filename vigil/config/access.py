@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 
-__all__ = ["AccessConfig", "CONTACT_KINDS", "ContactConfig", "ROLE_NAMES", "TeamConfig",
+__all__ = ["AccessConfig", "CONTACT_KINDS", "ContactConfig", "OIDCConfig", "ROLE_NAMES", "TeamConfig",
            "UserConfig", "check_name", "check_people"]
 
 ROLE_NAMES = ("viewer", "responder", "editor", "admin")
@@ -123,17 +123,61 @@ class TeamConfig(Section):
     _name = field_validator("name")(check_name)
 
 
+class OIDCConfig(Section):
+    """Single sign-on with OpenID Connect (authorization code flow with PKCE). ``issuer``
+    is the provider's issuer URL (its discovery document is at
+    ``<issuer>/.well-known/openid-configuration``); the redirect URL to register is
+    ``<web.external_url>/login/oidc/callback``. The role is the highest one whose
+    ``role_groups`` list shares a group with the ``groups_claim`` of the ID token (or of
+    the userinfo answer); with none, ``default_role``, and without one the login is refused.
+    The client secret comes from ``client_secret_file`` or ``client_secret_env`` (none: a
+    public client, PKCE only)."""
+
+    issuer: str
+    client_id: str = Field(min_length=1)
+    client_secret_file: str | None = None
+    client_secret_env: str | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email", "groups"])
+    username_claim: str = "preferred_username"
+    groups_claim: str = "groups"
+    role_groups: dict[RoleName, list[str]] = Field(default_factory=dict)
+    default_role: RoleName | None = None
+    button_text: str = "Log in with single sign-on"
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"issuer {url!r} must be an http:// or https:// URL")
+        return url.rstrip("/")
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, scopes: list[str]) -> list[str]:
+        if "openid" not in scopes:
+            raise ValueError("scopes must include openid")
+        return scopes
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> OIDCConfig:
+        if self.client_secret_file and self.client_secret_env:
+            raise LocatedValueError("set at most one of client_secret_file and client_secret_env",
+                                    ("client_secret_env",))
+        return self
+
+
 class AccessConfig(Section):
     """``allow_unauthenticated``: serve a non-loopback address with nobody configured
     (everyone is admin); without it Vigil refuses to start that way. ``session_ttl``: how
     long a login lasts; ``lockout_after`` failed passwords lock the user for
-    ``lockout_duration``; ``audit_retention``: how long audit entries are kept."""
+    ``lockout_duration``; ``audit_retention``: how long audit entries are kept; ``oidc``: single sign-on."""
 
     allow_unauthenticated: bool = False
     session_ttl: PositiveDuration = 12 * 3600.0
     lockout_after: int = Field(5, ge=1)
     lockout_duration: Duration = 15 * 60.0
     audit_retention: PositiveDuration = 365 * 86400.0
+    oidc: OIDCConfig | None = None
 
 
 def check_people(users: list[UserConfig], teams: list[TeamConfig]) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil.access import AccessService, AuthenticationError, LoginThrottled, Principal, Role
+from vigil.access.oidc import OIDCLogin
 from vigil.web.access_routes import classify
 from vigil.web.webconfig_auth import WEBCONFIG_USER, basic_credentials
 
@@ -56,15 +57,17 @@ class AccessPolicy:
     """How the gate decides. ``service`` None: no access database (tests of other
     stages), everyone is the local admin. ``open_when_unconfigured``: with no enabled user,
     anonymous requests act as the local admin (a loopback address, or
-    ``access.allow_unauthenticated``)."""
+    ``access.allow_unauthenticated``). ``oidc``: the single sign-on provider, if any."""
 
     service: AccessService | None = None
     open_when_unconfigured: bool = True
+    oidc: OIDCLogin | None = None  # single sign-on, when access.oidc is configured
 
     def anonymous(self) -> Principal | None:
         if self.service is None:
             return LOCAL_ADMIN
-        if self.open_when_unconfigured and not self.service.authentication_configured():
+        if self.open_when_unconfigured and self.oidc is None \
+                and not self.service.authentication_configured():
             return LOCAL_ADMIN
         return None
 

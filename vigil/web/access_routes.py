@@ -81,6 +81,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/static": {"*": PUBLIC},
     # Login.
     "/login": {"GET": PUBLIC, "POST": PUBLIC},
+    "/login/oidc": {"GET": PUBLIC},
+    "/login/oidc/callback": {"GET": PUBLIC},
     "/logout": {"POST": V},
     # Self-metrics and lifecycle.
     "/metrics": {"GET": V},

@@ -15,12 +15,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from vigil.access import AuthenticationError, LoginThrottled, Principal, parse_role
+from vigil.access.oidc import OIDCError
 from vigil.gocompat.durations import parse_duration_ms
 from vigil.gocompat.times import parse_rfc3339
 from vigil.web.access_gate import SESSION_COOKIE, AccessPolicy
 from vigil.web.deps import WebDeps
 
 __all__ = ["access_router"]
+
+_OIDC_STATE_COOKIE = "vigil_oidc_state"
 
 
 def _principal(request: Request) -> Principal:
@@ -55,8 +58,9 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
     service = policy.service
 
     def login_page(next_: str, error: str = "", username: str = "", status: int = 200) -> HTMLResponse:
+        sso = policy.oidc.settings.button_text if policy.oidc is not None else ""
         html = env.get_template("login.html").render(next=_safe_next(next_), error=error,
-                                                     username=username)
+                                                     username=username, sso=sso)
         return HTMLResponse(html, status_code=status)
 
     @router.get("/login", include_in_schema=False)
@@ -83,6 +87,51 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
         response.set_cookie(SESSION_COOKIE, session_id, max_age=int(service.settings.session_ttl),
                             path="/", httponly=True, samesite="lax",
                             secure=request.url.scheme == "https")
+        return response
+
+    @router.get("/login/oidc", include_in_schema=False)
+    async def sso_start(request: Request) -> Response:
+        oidc = policy.oidc
+        if oidc is None:
+            return login_page("/", "Single sign-on is not configured.", status=404)
+        next_ = _safe_next(request.query_params.get("next", "/"))
+        try:
+            url, state = await asyncio.to_thread(oidc.begin, next_)
+        except OIDCError as exc:
+            return login_page(next_, f"Single sign-on is unavailable: {exc}", status=502)
+        response = RedirectResponse(url, status_code=303)
+        # Binds the login to this browser; Lax is sent on the provider's redirect back.
+        response.set_cookie(_OIDC_STATE_COOKIE, state, max_age=600, path="/login/oidc",
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return response
+
+    @router.get("/login/oidc/callback", include_in_schema=False)
+    async def sso_callback(request: Request) -> Response:
+        oidc = policy.oidc
+        if oidc is None or service is None:
+            return login_page("/", "Single sign-on is not configured.", status=404)
+        q = request.query_params
+        remote = _remote(request)
+        try:
+            if q.get("error"):
+                raise OIDCError(f"the provider refused: {q['error']} {q.get('error_description', '')}".strip())
+            identity, next_ = await asyncio.to_thread(
+                oidc.finish, state=q.get("state", ""), code=q.get("code", ""),
+                bound_state=request.cookies.get(_OIDC_STATE_COOKIE))
+            session_id, _ = await asyncio.to_thread(
+                service.sso_login, username=identity.username, role=identity.role,
+                email=identity.email, display_name=identity.display_name, remote_addr=remote)
+        except (OIDCError, ValueError) as exc:
+            await asyncio.to_thread(service.audit, actor="sso", action="sso.failure",
+                                    remote_addr=remote, after={"reason": str(exc)})
+            return login_page("/", f"Single sign-on failed: {exc}", status=403)
+        except AuthenticationError:
+            return login_page("/", "Single sign-on failed: this user is disabled.", status=403)
+        response = RedirectResponse(next_, status_code=303)
+        response.set_cookie(SESSION_COOKIE, session_id, max_age=int(service.settings.session_ttl),
+                            path="/", httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
+        response.delete_cookie(_OIDC_STATE_COOKIE, path="/login/oidc")
         return response
 
     @router.post("/logout", include_in_schema=False)

@@ -1,0 +1,125 @@
+"""Single sign-on against an OpenID Connect provider the test starts (discovery, JWKS,
+authorization code + PKCE, token endpoint): the role comes from the groups claim, the user
+is created, the session works; forged, replayed or misdirected answers are refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from tests.access.oidc_provider import Provider
+from tests.web.fakes import make_deps
+from vigil.access import AccessService
+from vigil.access.oidc import OIDCLogin
+from vigil.config.access import OIDCConfig
+from vigil.state import Store
+from vigil.web import create_app
+from vigil.web.access_gate import AccessPolicy
+
+CALLBACK = "http://testserver/login/oidc/callback"
+
+
+@pytest.fixture(scope="module")
+def provider():
+    p = Provider(client_id="vigil", client_secret="s3cret", redirect_uri=CALLBACK).start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def service(tmp_path):
+    store = Store.open_in(str(tmp_path))
+    yield AccessService(store.access)
+    store.close()
+
+
+@pytest.fixture
+def client(provider, service):
+    provider.tamper = ""
+    provider.groups_in_id_token = True
+    provider.user = {"sub": "u-1", "preferred_username": "olga", "email": "olga@example.com",
+                     "name": "Olga", "groups": ["staff", "oncall"]}
+    settings = OIDCConfig(issuer=provider.issuer, client_id="vigil",
+                          role_groups={"responder": ["oncall"], "admin": ["sre-leads"],
+                                       "viewer": ["staff"]})
+    oidc = OIDCLogin(settings, redirect_url=CALLBACK, client_secret="s3cret")
+    deps = dataclasses.replace(make_deps(), access=AccessPolicy(service, oidc=oidc))
+    with TestClient(create_app(deps)) as c:
+        yield c
+
+
+def sso(client, next_path="/alerts"):
+    """Walk the redirects: Vigil -> provider -> Vigil's callback. The callback's answer."""
+    start = client.get(f"/login/oidc?next={next_path}", follow_redirects=False)
+    assert start.status_code == 303
+    authorize = httpx.get(start.headers["location"], follow_redirects=False, timeout=10)
+    assert authorize.status_code == 302, authorize.text
+    callback = authorize.headers["location"]
+    assert callback.startswith(CALLBACK + "?")
+    return client.get(callback.removeprefix("http://testserver"), follow_redirects=False)
+
+
+def test_login_page_offers_single_sign_on(client):
+    page = client.get("/login?next=/rules")
+    assert 'href="/login/oidc?next=/rules"' in page.text and "single sign-on" in page.text
+
+
+def test_sso_login_creates_the_user_with_the_role_of_their_groups(client, service, provider):
+    done = sso(client)
+    assert (done.status_code, done.headers["location"]) == (303, "/alerts")
+    assert "HttpOnly" in done.headers["set-cookie"]
+    me = client.get("/api/vigil/v1/whoami").json()["data"]
+    assert (me["name"], me["role"], me["kind"]) == ("olga", "responder", "user")
+    user = service.store.user("olga")
+    assert (user.email, user.display_name, user.password_hash) == ("olga@example.com", "Olga", None)
+    request = provider.token_requests[-1]
+    assert request["grant_type"] == "authorization_code" and len(request["code_verifier"]) >= 43
+    actions = [e.action for e in service.audit_entries()]
+    assert actions == ["user.sso_create", "sso.success"]
+    # Groups change at the provider: the next login follows them.
+    provider.user = {**provider.user, "groups": ["sre-leads"]}
+    sso(client)
+    assert service.store.user("olga").role == "admin"
+
+
+def test_groups_from_userinfo_when_the_id_token_has_none(client, provider):
+    provider.groups_in_id_token = False
+    assert sso(client).status_code == 303
+    assert client.get("/api/vigil/v1/whoami").json()["data"]["role"] == "responder"
+
+
+@pytest.mark.parametrize("tamper", ["signature", "nonce", "audience", "expired", "issuer",
+                                    "alg-none"])
+def test_forged_or_misdirected_id_tokens_are_refused(client, provider, service, tamper):
+    provider.tamper = tamper
+    refused = sso(client)
+    assert refused.status_code == 403 and "Single sign-on failed" in refused.text
+    assert "vigil_session" not in refused.headers.get("set-cookie", "")
+    assert service.store.user("olga") is None
+    assert service.audit_entries(action="sso.failure")[-1].after["reason"]
+
+
+def test_no_group_no_role_and_disabled_users(client, provider, service):
+    provider.user = {**provider.user, "groups": ["contractors"]}
+    refused = sso(client)
+    assert refused.status_code == 403 and "no group that gives a role" in refused.text
+    provider.user = {**provider.user, "groups": ["oncall"]}
+    assert sso(client).status_code == 303
+    service.disable_user("olga", actor="test")
+    assert sso(client).status_code == 403
+
+
+def test_state_must_match_the_browser_and_codes_are_used_once(client, provider):
+    start = client.get("/login/oidc", follow_redirects=False)
+    authorize = httpx.get(start.headers["location"], follow_redirects=False, timeout=10)
+    callback = authorize.headers["location"].removeprefix("http://testserver")
+    other_browser = TestClient(client.app)
+    assert other_browser.get(callback, follow_redirects=False).status_code == 403
+    # The stranger's attempt did not use up the login: its own browser finishes it, once.
+    assert client.get(callback, follow_redirects=False).status_code == 303
+    assert client.get(callback, follow_redirects=False).status_code == 403
+    forged = client.get("/login/oidc/callback?code=x&state=y", follow_redirects=False)
+    assert forged.status_code == 403
