@@ -11,10 +11,11 @@ network, once per way of asking:
 - ``basic auth (remembered)``: a user row, then the remembered argon2 success;
 - ``basic auth (argon2 each time)``: the cache is cleared before every request.
 
-Prints the median microseconds per request and the difference to the first line. The state
+Prints each case's best median over ``--rounds`` rounds (microseconds per request) and the
+difference to the first line. The state
 database is SQLite in a temporary directory.
 
-Run: ``.venv/bin/python bench/access_auth.py [--requests 2000]``
+Run: ``.venv/bin/python bench/access_auth.py [--requests 2000] [--rounds 3]``
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ async def _measure(app, n: int, headers: dict[str, str], before=None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open_in(tmp)
@@ -86,13 +88,18 @@ def main() -> None:
             ("basic auth (argon2 each time)", app(AccessPolicy(service)), {"Authorization": basic},
              service._basic_ok.clear),
         ]
-        baseline = None
+        # Rounds over all cases, keeping each case's best median: the machine is shared,
+        # and a slow moment should not be charged to one way of authenticating.
+        best: dict[str, float] = {}
+        for _ in range(args.rounds):
+            for name, application, headers, before in cases:
+                n = args.requests if before is None else max(20, args.requests // 50)
+                median = asyncio.run(_measure(application, n, headers, before))
+                best[name] = min(best.get(name, median), median)
+        baseline = best[cases[0][0]]
         print(f"{'case':32} {'median µs/request':>18} {'over baseline':>14}")
-        for name, application, headers, before in cases:
-            n = args.requests if before is None else max(20, args.requests // 50)
-            median = asyncio.run(_measure(application, n, headers, before))
-            baseline = median if baseline is None else baseline
-            print(f"{name:32} {median:18.0f} {median - baseline:14.0f}")
+        for name, *_ in cases:
+            print(f"{name:32} {best[name]:18.0f} {best[name] - baseline:14.0f}")
         store.close()
         open_store.close()
 

@@ -313,12 +313,12 @@ class AccessService:
         """The logged-in user of a session cookie, or None when it is unknown, expired, or
         its user was disabled."""
         key = digest(session_id)
-        row = self.store.session(key)
+        found = self.store.session_user(key)
         now = self.clock()
-        if row is None or row.expires_at <= now:
+        if found is None:
             return None
-        user = self.store.user_brief(user_id=row.user_id)
-        if user is None or user.disabled:
+        row, user = found
+        if row.expires_at <= now or user.disabled:
             return None
         if self._due(("session", key)):
             self.store.touch_session(key, now)

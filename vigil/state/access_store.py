@@ -133,10 +133,6 @@ class AccessStore:
         with self.engine.connect() as conn:
             return self._user(conn, schema.users.c.name == name)
 
-    def user_by_id(self, user_id: int) -> UserRow | None:
-        with self.engine.connect() as conn:
-            return self._user(conn, schema.users.c.id == user_id)
-
     def user_brief(self, *, name: str | None = None, user_id: int | None = None) -> UserRow | None:
         """A user without contacts and teams: one query, for the per-request checks."""
         u = schema.users
@@ -294,14 +290,18 @@ class AccessStore:
                 remote_addr=remote_addr[:64], created_at=now, last_seen_at=now,
                 expires_at=expires_at))
 
-    def session(self, id_sha256: str) -> SessionRow | None:
-        s = schema.login_sessions
+    def session_user(self, id_sha256: str) -> tuple[SessionRow, UserRow] | None:
+        """A session and its user in one query (the per-request check)."""
+        s, u = schema.login_sessions, schema.users
+        query = select(u, s.c.csrf_token, s.c.created_at.label("s_created_at"),
+                       s.c.last_seen_at, s.c.expires_at).join(u, u.c.id == s.c.user_id) \
+            .where(s.c.id_sha256 == id_sha256)
         with self.engine.connect() as conn:
-            r = conn.execute(select(s).where(s.c.id_sha256 == id_sha256)).mappings().first()
+            r = conn.execute(query).mappings().first()
         if r is None:
             return None
-        return SessionRow(r["user_id"], r["csrf_token"], _utc(r["created_at"]),
-                          _utc(r["last_seen_at"]), _utc(r["expires_at"]))
+        return (SessionRow(r["id"], r["csrf_token"], _utc(r["s_created_at"]),
+                           _utc(r["last_seen_at"]), _utc(r["expires_at"])), _user_row(r))
 
     def touch_session(self, id_sha256: str, now: datetime) -> None:
         s = schema.login_sessions
