@@ -1,0 +1,95 @@
+"""Single sign-on in a real browser (headless Debian Chromium): the login page's link
+(``a#sso``) goes through the test OpenID provider and back to the page asked for, logged in
+with the role of the user's groups; a refused sign-in shows why on the login page and leaves
+the browser logged out. No Content-Security-Policy violation on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.access.oidc_provider import Provider
+from tests.web.sso_support import serve_vigil_with_sso
+from vigil.access import AccessService, Role
+from vigil.state import Store
+
+pytestmark = pytest.mark.browser
+from playwright import sync_api  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> Iterator[AccessService]:
+    store = Store.open_in(str(tmp_path_factory.mktemp("access")))
+    service = AccessService(store.access)
+    service.add_user("root", Role.ADMIN, actor="test", password="root-password")
+    yield service
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, service) -> Iterator[tuple[str, Provider]]:
+    with serve_vigil_with_sso(service, tmp_path_factory.mktemp("am")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[tuple[object, list[str]]]:
+    """A fresh browser context's page, and the CSP violations it reports."""
+    violations: list[str] = []
+    context = browser.new_context()
+    page = context.new_page()
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    yield page, violations
+    context.close()
+
+
+def test_sign_in_with_the_provider_in_a_browser(page, served, service):
+    base_url, provider = served
+    provider.tamper = ""
+    provider.user = {"sub": "sub-bea", "preferred_username": "bea", "email": "bea@example.org",
+                     "name": "Bea", "groups": ["staff", "sre"]}
+    p, violations = page
+    p.goto(base_url + "/silences")
+    assert p.url == f"{base_url}/login?next=/silences"
+    p.click("a#sso")
+    p.wait_for_url(f"{base_url}/silences")
+    assert "bea · responder" in p.content()
+    cookies = {c["name"]: c for c in p.context.cookies()}
+    assert cookies["vigil_session"]["httpOnly"] and cookies["vigil_session"]["sameSite"] == "Lax"
+    assert "vigil_oidc_state" not in cookies  # used once, then dropped
+    assert violations == []
+    assert service.store.user("bea").role == "responder"
+
+
+def test_a_refused_sign_in_shows_why_in_the_browser(page, served, service):
+    base_url, provider = served
+    provider.user = {"sub": "sub-cy", "preferred_username": "cy", "groups": ["sre"]}
+    provider.tamper = "audience"
+    p, violations = page
+    try:
+        p.goto(base_url + "/login?next=/alerts")
+        p.click("a#sso")
+        p.wait_for_selector(".error")
+        message = p.inner_text(".error")
+        assert "Single sign-on failed" in message and "not meant for this client" in message
+        assert "vigil_session" not in {c["name"] for c in p.context.cookies()}
+    finally:
+        provider.tamper = ""
+    assert violations == []
+    assert service.store.user("cy") is None
