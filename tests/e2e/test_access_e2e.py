@@ -141,6 +141,23 @@ def test_amtool_as_viewer_and_as_responder(vigil, tmp_path):
         assert secret not in everything
 
 
+def test_vigil_silence_takes_a_token_from_the_environment(vigil):
+    created = vigil_cli("tokens", "create", "silencer", "--role", "responder",
+                        "--data-dir", str(vigil.data_dir))
+    token = created.stdout.strip()
+    base = {k: v for k, v in os.environ.items() if k not in ("VIGIL_URL", "VIGIL_TOKEN")}
+    args = [sys.executable, "-m", "vigil", "silence", "add", "alertname=Y", "--comment", "c",
+            "--duration", "1h", "--url", vigil.url]
+    refused = subprocess.run(args, capture_output=True, text=True, timeout=30, env=base)
+    assert refused.returncode == 1 and refused.stderr == "error: authentication required\n"
+    added = subprocess.run(args, capture_output=True, text=True, timeout=30,
+                           env={**base, "VIGIL_TOKEN": token})
+    assert added.returncode == 0, added.stderr
+    entries = json.loads(vigil_cli("audit", "--json", "--user", "token:silencer", "--data-dir",
+                                   str(vigil.data_dir)).stdout)
+    assert [(e["action"], e["target"]) for e in entries] == [("http.post", "/api/v2/silences")]
+
+
 def test_reload_disables_a_user_removed_from_the_config(vigil):
     (vigil.config).write_text(BASE + USERS.replace(
         "  - {name: vic, role: viewer, password_env: VIC_PW}\n", ""))

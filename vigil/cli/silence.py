@@ -7,7 +7,8 @@ argument may also hold a comma-separated list in braces). Times are RFC 3339; du
 are Prometheus durations (``2h``, ``1h30m``).
 
 The server is ``--url``, else ``$VIGIL_URL``, else ``http://`` + Vigil's default listen
-address. Every failure prints ``error: <message>`` and exits 1: an unreachable server
+address. When Vigil has users, ``$VIGIL_TOKEN`` holds an API token (``vigil tokens create``;
+silencing needs the responder role), sent as ``Authorization: Bearer``. Every failure prints ``error: <message>`` and exits 1: an unreachable server
 says so with its URL, an API error (400/404) gives the server's own message.
 """
 
@@ -47,14 +48,17 @@ class SilenceClientError(Exception):
 class Client:
     """Calls Vigil's API v2. ``base_url`` without a trailing slash; times out after 10 s."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token if token is not None else os.environ.get("VIGIL_TOKEN") or None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
 
         try:
-            resp = httpx.request(method, self.base_url + path, timeout=_TIMEOUT_S, **kwargs)
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            resp = httpx.request(method, self.base_url + path, timeout=_TIMEOUT_S,
+                                 headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise SilenceClientError(f"cannot reach Vigil at {self.base_url}: {exc}") from None
         if resp.status_code >= 400:
@@ -81,6 +85,8 @@ def _api_message(status: int, text: str) -> str:
         body = json.loads(text)
     except ValueError:
         body = text
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        body = body["error"]  # Vigil's access errors (401/403) use Prometheus's envelope
     message = body if isinstance(body, str) else text
     return message.strip() or f"HTTP {status}"
 
