@@ -161,3 +161,12 @@ def test_audit_retention(service, clock):
     service.audit(actor="a", action="new")
     assert service.housekeeping() == (1, 0)
     assert [e.action for e in service.audit_entries()] == ["new"]
+
+
+def test_a_new_password_ends_the_users_sessions(service):
+    service.add_user("ann", Role.VIEWER, actor="cli:test", password="first-pw")
+    session_id, _ = service.login("ann", "first-pw")
+    service.set_user("ann", actor="cli:test", email="ann@example.com")
+    assert service.session(session_id) is not None  # other changes keep it
+    service.set_user("ann", actor="cli:test", password="second-pw")
+    assert service.session(session_id) is None

@@ -125,13 +125,15 @@ class AccessService:
                  action: str = "user.update", contacts: list[ContactMethod] | None = None,
                  **values: Any) -> UserRow:
         """Change columns of an existing or new user (``role`` as a name, ``password`` in
-        clear: it is hashed here). Disabling a user ends their sessions."""
+        clear: it is hashed here). Disabling a user or changing their password ends their
+        sessions."""
         if "password" in values:
             password = values.pop("password")
             values["password_hash"] = None if password is None else hash_password(password)
+        before = self.store.user_brief(name=name)
         user = self._write_user(name, values, actor=actor, action=action, contacts=contacts,
                                 remote_addr=remote_addr)
-        if user.disabled:
+        if user.disabled or (before is not None and before.password_hash != user.password_hash):
             self.store.delete_sessions_of(user.id)
         self._configured = None
         return user
@@ -257,6 +259,8 @@ class AccessService:
         if user.failed_logins:
             self.store.record_login_success(user.id)
         if via == "basic":
+            if len(self._basic_ok) > 10_000:  # bound memory: forget everything, re-verify
+                self._basic_ok.clear()
             self._basic_ok[(user.name, digest(password), user.password_hash or "")] = \
                 time.monotonic() + _BASIC_CACHE_S
         else:
