@@ -95,8 +95,13 @@ class AccessGate:
         remote = (scope.get("client") or ("", 0))[0] or ""
         try:
             webconfig_user = scope.get(WEBCONFIG_USER)
-            principal = Principal(webconfig_user, Role.ADMIN, "webconfig") if webconfig_user \
-                else await self._authenticate(headers, remote)
+            try:
+                principal = Principal(webconfig_user, Role.ADMIN, "webconfig") if webconfig_user \
+                    else await self._authenticate(headers, remote)
+            except _Denied:
+                if need.role is not None:
+                    raise
+                principal = None  # public routes (health, login form) ignore bad credentials
             if need.role is not None:
                 if principal is None:
                     if method in ("GET", "HEAD") and _wants_html(headers, path):
