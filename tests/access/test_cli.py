@@ -88,3 +88,35 @@ def test_hash_password_is_accepted_by_the_config(tmp_path):
         assert service.check_password("dee", "s3cret").name == "dee"
     finally:
         store.close()
+
+
+def test_enable_set_role_set_password(tmp_path):
+    d = str(tmp_path)
+    assert run("users", "add", "ann", "--role", "viewer", "--password-stdin", "--data-dir", d,
+               stdin="old-pw\n").exit_code == 0
+    store = Store.open_in(d)
+    try:
+        service = AccessService(store.access)
+        for _ in range(5):  # lock her out
+            try:
+                service.check_password("ann", "guess")
+            except Exception:  # noqa: BLE001 (AuthenticationError expected)
+                pass
+        assert store.access.user("ann").locked_until is not None
+        assert run("users", "set-password", "ann", "--data-dir", d, stdin="new-pw\n").exit_code == 0
+        assert store.access.user("ann").locked_until is None
+        assert service.check_password("ann", "new-pw").name == "ann"
+        assert run("users", "set-role", "ann", "editor", "--data-dir", d).exit_code == 0
+        assert store.access.user("ann").role == "editor"
+        assert run("users", "set-role", "ann", "root", "--data-dir", d).exit_code == 2
+        assert run("users", "disable", "ann", "--data-dir", d).exit_code == 0
+        assert run("users", "enable", "ann", "--data-dir", d).exit_code == 0
+        assert not store.access.user("ann").disabled
+        assert run("users", "enable", "nobody", "--data-dir", d).exit_code == 1
+        actions = [e.action for e in service.audit_entries() if e.actor.startswith("cli:")]
+        assert actions == ["user.create", "user.password", "user.update", "user.disable",
+                           "user.enable"]
+        dump = json.dumps([e.to_dict() for e in service.audit_entries()])
+        assert "new-pw" not in dump and "old-pw" not in dump
+    finally:
+        store.close()

@@ -144,6 +144,18 @@ class AccessService:
         return self.set_user(name, actor=actor, remote_addr=remote_addr, action="user.disable",
                              disabled=True)
 
+    def change_user(self, name: str, *, actor: str, action: str, remote_addr: str = "",
+                    **values: Any) -> UserRow:
+        """Change an existing user (``role``, ``disabled``, ``password`` ...); enabling a
+        user or setting their password also lifts a lockout. ValueError if there is none."""
+        if self.store.user(name) is None:
+            raise ValueError(f"no user {name!r}")
+        if "role" in values:
+            values["role"] = parse_role(values["role"]).label
+        if values.get("disabled") is False or values.get("password") is not None:
+            values.update(failed_logins=0, locked_until=None)
+        return self.set_user(name, actor=actor, remote_addr=remote_addr, action=action, **values)
+
     def _write_user(self, name: str, values: dict[str, Any], *, actor: str, action: str,
                     remote_addr: str, contacts: list[ContactMethod] | None = None) -> UserRow:
         before = self.store.user(name)

@@ -24,7 +24,7 @@ from vigil.cli._common import fail
 if TYPE_CHECKING:
     from vigil.access import AccessService, Role
 
-users_cli = typer.Typer(help="Users in the state database (add, list, disable).",
+users_cli = typer.Typer(help="Users in the state database (add, list, disable, enable, set-role, set-password).",
                         no_args_is_help=True)
 tokens_cli = typer.Typer(help="API tokens (create, list, revoke).", no_args_is_help=True)
 
@@ -138,6 +138,45 @@ def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
         except ValueError as exc:
             fail(exc)
     typer.echo(f"user {name} disabled")
+
+
+@users_cli.command("enable")
+def users_enable(name: Annotated[str, typer.Argument(help="User name.")],
+                 config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Enable a disabled user again (also lifts a lockout)."""
+    _change(name, config, data_dir, "user.enable", disabled=False)
+    typer.echo(f"user {name} enabled")
+
+
+@users_cli.command("set-role")
+def users_set_role(name: Annotated[str, typer.Argument(help="User name.")],
+                   role: Annotated[str, typer.Argument(callback=_role,
+                                                       help="viewer, responder, editor or admin.")],
+                   config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Give a user another role. (A user from the config file gets the file's role back at
+    the next reload.)"""
+    _change(name, config, data_dir, "user.update", role=role)
+    typer.echo(f"user {name} is now {role}")
+
+
+@users_cli.command("set-password")
+def users_set_password(name: Annotated[str, typer.Argument(help="User name.")],
+                       config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Set a user's password from standard input (one line); ends their sessions and lifts
+    a lockout."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        fail("standard input holds no password")
+    _change(name, config, data_dir, "user.password", password=password)
+    typer.echo(f"password of {name} set")
+
+
+def _change(name: str, config: str | None, data_dir: str | None, action: str, **values) -> None:
+    with _service(config, data_dir) as service:
+        try:
+            service.change_user(name, actor=actor(), action=action, **values)
+        except ValueError as exc:
+            fail(exc)
 
 
 @users_cli.command("hash-password")
