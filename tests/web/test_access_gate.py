@@ -243,3 +243,15 @@ def test_admin_pages_people_and_tokens(people, tmp_path):
         audit = client.get("/audit?since=1h").text
     assert people.store.user("dee").disabled
     assert "token.revoke" in audit and "user.disable" in audit and secret not in audit
+
+
+def test_remembered_basic_auth_still_sees_disabling_and_password_changes(people, tmp_path):
+    with TestClient(app_for(people, tmp_path)) as client:
+        for _ in range(2):  # the second one is served from the remembered success
+            assert client.get("/api/v1/targets", headers=_basic("vic", "vic-pw")).status_code == 200
+        assert people._basic_ok  # remembered
+        people.set_user("vic", actor="test", password="vic-new")
+        assert client.get("/api/v1/targets", headers=_basic("vic", "vic-pw")).status_code == 401
+        assert client.get("/api/v1/targets", headers=_basic("vic", "vic-new")).status_code == 200
+        people.disable_user("vic", actor="test")
+        assert client.get("/api/v1/targets", headers=_basic("vic", "vic-new")).status_code == 401
