@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from vigil.state import schema
 
@@ -252,18 +264,22 @@ class AccessStore:
             _audit(conn, now=now, **audit)
 
     def token_by_hash(self, secret_sha256: str) -> TokenRow | None:
+        # The per-request check: the statement is built once (cached_property below).
         with self.engine.connect() as conn:
-            return self._token(conn, schema.api_tokens.c.secret_sha256 == secret_sha256)
+            r = conn.execute(self._token_by_hash, {"digest": secret_sha256}).mappings().first()
+        return None if r is None else _token_row(r)
+
+    @cached_property
+    def _token_by_hash(self) -> Select:
+        return _token_select().where(schema.api_tokens.c.secret_sha256 == bindparam("digest"))
 
     def token(self, name: str) -> TokenRow | None:
         with self.engine.connect() as conn:
             return self._token(conn, schema.api_tokens.c.name == name)
 
     def tokens(self) -> list[TokenRow]:
-        t, u = schema.api_tokens, schema.users
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t, u.c.name.label("user_name"))
-                                .outerjoin(u, u.c.id == t.c.user_id).order_by(t.c.name)).mappings().all()
+            rows = conn.execute(_token_select().order_by(schema.api_tokens.c.name)).mappings().all()
         return [_token_row(r) for r in rows]
 
     def token_used(self, token_id: int, now: datetime) -> None:
@@ -292,16 +308,19 @@ class AccessStore:
 
     def session_user(self, id_sha256: str) -> tuple[SessionRow, UserRow] | None:
         """A session and its user in one query (the per-request check)."""
-        s, u = schema.login_sessions, schema.users
-        query = select(u, s.c.csrf_token, s.c.created_at.label("s_created_at"),
-                       s.c.last_seen_at, s.c.expires_at).join(u, u.c.id == s.c.user_id) \
-            .where(s.c.id_sha256 == id_sha256)
         with self.engine.connect() as conn:
-            r = conn.execute(query).mappings().first()
+            r = conn.execute(self._session_user, {"digest": id_sha256}).mappings().first()
         if r is None:
             return None
         return (SessionRow(r["id"], r["csrf_token"], _utc(r["s_created_at"]),
                            _utc(r["last_seen_at"]), _utc(r["expires_at"])), _user_row(r))
+
+    @cached_property
+    def _session_user(self) -> Select:
+        s, u = schema.login_sessions, schema.users
+        return select(u, s.c.csrf_token, s.c.created_at.label("s_created_at"), s.c.last_seen_at,
+                      s.c.expires_at).join(u, u.c.id == s.c.user_id) \
+            .where(s.c.id_sha256 == bindparam("digest"))
 
     def touch_session(self, id_sha256: str, now: datetime) -> None:
         s = schema.login_sessions
@@ -369,10 +388,7 @@ class AccessStore:
                                            for x in contacts), teams=tuple(teams))
 
     def _token(self, conn: Connection, where: Any) -> TokenRow | None:
-        t, u = schema.api_tokens, schema.users
-        r = conn.execute(select(t, u.c.name.label("user_name"), u.c.role.label("user_role"),
-                                u.c.disabled.label("user_disabled"))
-                         .outerjoin(u, u.c.id == t.c.user_id).where(where)).mappings().first()
+        r = conn.execute(_token_select().where(where)).mappings().first()
         return None if r is None else _token_row(r)
 
 
@@ -387,13 +403,20 @@ def _user_row(r: Any, contacts: tuple[ContactMethod, ...] = (),
         contacts=contacts, teams=teams)
 
 
+def _token_select() -> Select:
+    """Tokens with their owner's name, role and state (None for a service token)."""
+    t, u = schema.api_tokens, schema.users
+    return select(t, u.c.name.label("user_name"), u.c.role.label("user_role"),
+                  u.c.disabled.label("user_disabled")).outerjoin(u, u.c.id == t.c.user_id)
+
+
 def _token_row(r: Any) -> TokenRow:
     return TokenRow(id=r["id"], name=r["name"], prefix=r["prefix"], role=r["role"],
                     user=r["user_name"], created_by=r["created_by"],
                     created_at=_utc(r["created_at"]), expires_at=_utc(r["expires_at"]),
                     last_used_at=_utc(r["last_used_at"]), revoked_at=_utc(r["revoked_at"]),
-                    user_role=r.get("user_role"),
-                    user_disabled=None if r.get("user_disabled") is None else bool(r["user_disabled"]))
+                    user_role=r["user_role"],
+                    user_disabled=None if r["user_disabled"] is None else bool(r["user_disabled"]))
 
 
 def _audit(conn: Connection, *, now: datetime, actor: str, action: str, target: str = "",
