@@ -123,3 +123,48 @@ def test_state_must_match_the_browser_and_codes_are_used_once(client, provider):
     assert client.get(callback, follow_redirects=False).status_code == 403
     forged = client.get("/login/oidc/callback?code=x&state=y", follow_redirects=False)
     assert forged.status_code == 403
+
+
+def test_a_provider_name_cannot_take_over_a_local_account(client, provider, service):
+    """Whoever can pick 'root' as their name at the provider must not become Vigil's root."""
+    from vigil.access.roles import parse_role
+
+    service.add_user("root", parse_role("admin"), actor="test", password="local secret")
+    provider.user = {"sub": "attacker-7", "preferred_username": "root", "groups": ["staff"]}
+    refused = sso(client)
+    assert refused.status_code == 403 and "belongs to another Vigil account" in refused.text
+    assert "vigil_session" not in refused.headers.get("set-cookie", "")
+    root = service.store.user("root")
+    assert (root.role, root.sso_subject) == ("admin", None)
+    assert service.audit_entries(action="sso.failure")[-1].after["reason"]
+
+
+def test_the_account_follows_the_subject_not_the_name(client, provider, service):
+    assert sso(client).status_code == 303  # olga, sub u-1: a new account bound to u-1
+    assert service.store.user("olga").sso_subject == f"{provider.issuer} u-1"
+    # Another identity calling itself olga does not get olga's account.
+    provider.user = {**provider.user, "sub": "u-2"}
+    assert sso(client).status_code == 403
+    # The same identity under a new name at the provider still signs in as olga.
+    provider.user = {**provider.user, "sub": "u-1", "preferred_username": "olga.renamed"}
+    assert sso(client).status_code == 303
+    assert client.get("/api/vigil/v1/whoami").json()["data"]["name"] == "olga"
+
+
+def test_an_account_without_password_is_linked_once(client, provider, service):
+    from vigil.access.roles import parse_role
+
+    service.add_user("olga", parse_role("editor"), actor="test")  # no password: SSO only
+    assert sso(client).status_code == 303
+    olga = service.store.user("olga")
+    assert olga.sso_subject == f"{provider.issuer} u-1"
+    assert "user.sso_update" in [e.action for e in service.audit_entries()]
+
+
+def test_email_stands_in_for_the_name_only_when_verified(client, provider, service):
+    provider.user = {"sub": "u-9", "email": "ivy@example.com", "groups": ["oncall"]}
+    refused = sso(client)
+    assert refused.status_code == 403 and "no preferred_username claim" in refused.text
+    provider.user = {**provider.user, "email_verified": True}
+    assert sso(client).status_code == 303
+    assert client.get("/api/vigil/v1/whoami").json()["data"]["name"] == "ivy@example.com"

@@ -257,9 +257,16 @@ class OIDCLogin:
         return self._keys
 
     def _identity(self, claims: dict[str, Any]) -> Identity:
-        username = claims.get(self.settings.username_claim) or claims.get("email") or ""
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise OIDCError("the ID token has no sub claim")
+        username = claims.get(self.settings.username_claim)
+        if not username and claims.get("email_verified") is True:
+            # Only an address the provider checked may stand in for the name.
+            username = claims.get("email")
         if not isinstance(username, str) or not username:
-            raise OIDCError(f"the ID token has no {self.settings.username_claim} claim")
+            raise OIDCError(f"the ID token has no {self.settings.username_claim} claim "
+                            "(and no verified email)")
         raw_groups = claims.get(self.settings.groups_claim) or []
         groups = tuple(g for g in raw_groups if isinstance(g, str)) \
             if isinstance(raw_groups, list) else ()
@@ -274,7 +281,7 @@ class OIDCLogin:
             raise OIDCError(f"{username} is in no group that gives a role")
         return Identity(username=username, email=str(claims.get("email") or ""),
                         display_name=str(claims.get("name") or ""), groups=groups, role=role,
-                        subject=str(claims.get("sub") or ""))
+                        subject=f"{self.settings.issuer} {subject}")
 
     def _get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:

@@ -305,22 +305,38 @@ class AccessService:
         principal = self.check_password(name, password, remote_addr=remote_addr)
         return self._open_session(principal, remote_addr)
 
-    def sso_login(self, *, username: str, role: Role, email: str = "", display_name: str = "",
-                  remote_addr: str = "") -> tuple[str, Principal]:
-        """Open a session for a user the identity provider vouched for. A new user is
-        created with the role from their groups; an existing one follows their groups too,
-        unless the config file provisions them (the file wins). Disabled users are refused."""
+    def sso_login(self, *, subject: str, username: str, role: Role, email: str = "",
+                  display_name: str = "", remote_addr: str = "") -> tuple[str, Principal]:
+        """Open a session for the identity the provider vouched for (``subject``: its issuer
+        and ``sub``, which the provider never reassigns). The account is found by that
+        subject. The first time, a new account is created under ``username``, or a
+        config-provisioned account of that name without a password is linked to it; a name
+        that belongs to an account with a password or another identity is refused
+        (ValueError), since anyone able to choose that name at the provider would otherwise
+        take the account over. The role follows the groups, unless the config file
+        provisions the user (the file wins). Disabled users are refused."""
         check_name(username)
-        user = self.store.user_brief(name=username)
+        user = self.store.user_brief(sso_subject=subject)
+        if user is None:
+            user = self.store.user_brief(name=username)
+            if user is not None and (user.sso_subject is not None
+                                     or user.password_hash is not None):
+                raise ValueError(f"the user name {username!r} belongs to another Vigil account; "
+                                 "an admin must rename one of them or remove its password")
         if user is not None and user.disabled:
             self.audit(actor=username, action="sso.failure", target=f"user:{username}",
                        remote_addr=remote_addr, after={"reason": "disabled"})
             raise AuthenticationError()
         if user is None or not user.provisioned:
-            user = self.set_user(username, actor="sso", remote_addr=remote_addr,
+            user = self.set_user(username if user is None else user.name, actor="sso",
+                                 remote_addr=remote_addr,
                                  action="user.sso_create" if user is None else "user.sso_update",
-                                 role=role.label, email=email, display_name=display_name)
-        self.audit(actor=username, action="sso.success", target=f"user:{username}",
+                                 role=role.label, email=email, display_name=display_name,
+                                 sso_subject=subject)
+        elif user.sso_subject is None:
+            user = self.set_user(user.name, actor="sso", remote_addr=remote_addr,
+                                 action="user.sso_link", sso_subject=subject)
+        self.audit(actor=user.name, action="sso.success", target=f"user:{user.name}",
                    remote_addr=remote_addr)
         return self._open_session(Principal(user.name, parse_role(user.role), "user", user.id),
                                   remote_addr)

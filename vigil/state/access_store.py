@@ -62,12 +62,14 @@ class UserRow:
     updated_at: datetime
     contacts: tuple[ContactMethod, ...] = ()
     teams: tuple[str, ...] = ()
+    sso_subject: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The user as the API and the audit log show it: never the password hash."""
         return {"name": self.name, "display_name": self.display_name, "email": self.email,
                 "time_zone": self.time_zone, "role": self.role, "disabled": self.disabled,
                 "provisioned": self.provisioned, "has_password": self.password_hash is not None,
+                "single_sign_on": self.sso_subject is not None,
                 "contacts": [{"kind": c.kind, "address": c.address, "label": c.label}
                              for c in self.contacts],
                 "teams": list(self.teams)}
@@ -145,10 +147,17 @@ class AccessStore:
         with self.engine.connect() as conn:
             return self._user(conn, schema.users.c.name == name)
 
-    def user_brief(self, *, name: str | None = None, user_id: int | None = None) -> UserRow | None:
-        """A user without contacts and teams: one query, for the per-request checks."""
+    def user_brief(self, *, name: str | None = None, user_id: int | None = None,
+                   sso_subject: str | None = None) -> UserRow | None:
+        """A user without contacts and teams: one query, for the per-request checks. Found
+        by exactly one of name, id or single sign-on subject."""
         u = schema.users
-        where = u.c.name == name if name is not None else u.c.id == user_id
+        if name is not None:
+            where = u.c.name == name
+        elif sso_subject is not None:
+            where = u.c.sso_subject == sso_subject
+        else:
+            where = u.c.id == user_id
         with self.engine.connect() as conn:
             r = conn.execute(select(u).where(where)).mappings().first()
         return None if r is None else _user_row(r)
@@ -175,7 +184,7 @@ class AccessStore:
             if row is None:
                 defaults = {"display_name": "", "email": "", "time_zone": "UTC", "role": "viewer",
                             "disabled": False, "password_hash": None, "provisioned": False,
-                            "failed_logins": 0, "locked_until": None}
+                            "failed_logins": 0, "locked_until": None, "sso_subject": None}
                 user_id = conn.execute(insert(u).values(
                     {**defaults, **values, "name": name, "created_at": now, "updated_at": now}
                 )).inserted_primary_key[0]
@@ -400,7 +409,7 @@ def _user_row(r: Any, contacts: tuple[ContactMethod, ...] = (),
         password_hash=r["password_hash"], provisioned=bool(r["provisioned"]),
         failed_logins=r["failed_logins"], locked_until=_utc(r["locked_until"]),
         created_at=_utc(r["created_at"]), updated_at=_utc(r["updated_at"]),
-        contacts=contacts, teams=teams)
+        contacts=contacts, teams=teams, sso_subject=r["sso_subject"])
 
 
 def _token_select() -> Select:

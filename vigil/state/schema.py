@@ -121,6 +121,9 @@ users = Table(
     Column("provisioned", Boolean, nullable=False, default=False),  # from the config file
     Column("failed_logins", Integer, nullable=False, default=0),  # since the last success
     Column("locked_until", DateTime(timezone=True)),
+    # "<issuer> <sub>" of the single sign-on identity this account belongs to: SSO finds
+    # its user by this, never by a name the identity provider lets people choose.
+    Column("sso_subject", String(1024), unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -119,7 +119,8 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
                 oidc.finish, state=q.get("state", ""), code=q.get("code", ""),
                 bound_state=request.cookies.get(_OIDC_STATE_COOKIE))
             session_id, _ = await asyncio.to_thread(
-                service.sso_login, username=identity.username, role=identity.role,
+                service.sso_login, subject=identity.subject, username=identity.username,
+                role=identity.role,
                 email=identity.email, display_name=identity.display_name, remote_addr=remote)
         except (OIDCError, ValueError) as exc:
             await asyncio.to_thread(service.audit, actor="sso", action="sso.failure",

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("provisioned", sa.Boolean, nullable=False),
         sa.Column("failed_logins", sa.Integer, nullable=False),
         sa.Column("locked_until", TZ),
+        sa.Column("sso_subject", sa.String(1024), unique=True),
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
     )
