@@ -141,7 +141,7 @@ def test_amtool_as_viewer_and_as_responder(vigil, tmp_path):
         assert secret not in everything
 
 
-def test_vigil_silence_takes_a_token_from_the_environment(vigil):
+def test_vigil_silence_takes_a_token_from_the_environment_or_option(vigil):
     created = vigil_cli("tokens", "create", "silencer", "--role", "responder",
                         "--data-dir", str(vigil.data_dir))
     token = created.stdout.strip()
@@ -153,9 +153,12 @@ def test_vigil_silence_takes_a_token_from_the_environment(vigil):
     added = subprocess.run(args, capture_output=True, text=True, timeout=30,
                            env={**base, "VIGIL_TOKEN": token})
     assert added.returncode == 0, added.stderr
+    by_option = subprocess.run([*args, "--token", token], capture_output=True, text=True,
+                               timeout=30, env=base)
+    assert by_option.returncode == 0, by_option.stderr
     entries = json.loads(vigil_cli("audit", "--json", "--user", "token:silencer", "--data-dir",
                                    str(vigil.data_dir)).stdout)
-    assert [(e["action"], e["target"]) for e in entries] == [("http.post", "/api/v2/silences")]
+    assert [(e["action"], e["target"]) for e in entries] == [("http.post", "/api/v2/silences")] * 2
 
 
 def test_reload_disables_a_user_removed_from_the_config(vigil):

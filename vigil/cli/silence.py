@@ -7,8 +7,9 @@ argument may also hold a comma-separated list in braces). Times are RFC 3339; du
 are Prometheus durations (``2h``, ``1h30m``).
 
 The server is ``--url``, else ``$VIGIL_URL``, else ``http://`` + Vigil's default listen
-address. When Vigil has users, ``$VIGIL_TOKEN`` holds an API token (``vigil tokens create``;
-silencing needs the responder role), sent as ``Authorization: Bearer``. Every failure prints ``error: <message>`` and exits 1: an unreachable server
+address. When Vigil has users, ``--token`` (else ``$VIGIL_TOKEN``) gives an API token
+(``vigil tokens create``; silencing needs the responder role), sent as
+``Authorization: Bearer``. Every failure prints ``error: <message>`` and exits 1: an unreachable server
 says so with its URL, an API error (400/404) gives the server's own message.
 """
 
@@ -34,6 +35,9 @@ silence_cli = typer.Typer(help="Silences on a running Vigil (add, query, update,
 UrlOption = Annotated[str | None, typer.Option(
     "--url", envvar="VIGIL_URL",
     help="Vigil's base URL. (default: $VIGIL_URL, else http://127.0.0.1:9494)")]
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", envvar="VIGIL_TOKEN",
+    help="API token sent as a bearer token, needed once Vigil has users. (default: $VIGIL_TOKEN)")]
 DurationOption = Annotated[str | None, typer.Option(
     "--duration", "-d", help="How long the silence lasts (Prometheus duration, e.g. 2h).")]
 EndOption = Annotated[str | None, typer.Option("--end", help="End time (RFC 3339).")]
@@ -153,12 +157,12 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(milliseconds=ms)
 
 
-def _client(url: str | None) -> Client:
+def _client(url: str | None, token: str | None) -> Client:
     if url is None:
         from vigil.config import DEFAULT_LISTEN
 
         url = f"http://{DEFAULT_LISTEN}"
-    return Client(url)
+    return Client(url, token)
 
 
 @silence_cli.command("add")
@@ -171,6 +175,7 @@ def add(
     end: EndOption = None,
     start: Annotated[str | None, typer.Option("--start", help="Start time (RFC 3339). (default: now)")] = None,
     url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Add a silence and print its id. Without --duration or --end it lasts 1h."""
     try:
@@ -186,7 +191,7 @@ def add(
             raise ValueError("the end time must not be before the start time")
         body = {"matchers": body_matchers, "startsAt": format_rfc3339_millis(starts), "endsAt": format_rfc3339_millis(ends),
                 "createdBy": author or os.environ.get("USER") or "vigil", "comment": comment}
-        typer.echo(_client(url).post(body))
+        typer.echo(_client(url, token).post(body))
     except (ValueError, SilenceClientError) as exc:
         fail(exc)
 
@@ -197,11 +202,12 @@ def query(
     expired: Annotated[bool, typer.Option("--expired", help="Include expired silences.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List active and pending silences (with --expired, expired ones too)."""
     try:
         parse_matcher_args(matchers or [])  # a clear message before the server's
-        silences = _client(url).list(matchers or [])
+        silences = _client(url, token).list(matchers or [])
     except (ValueError, SilenceClientError) as exc:
         fail(exc)
     if not expired:
@@ -234,9 +240,10 @@ def _print_table(silences: list[dict[str, Any]]) -> None:
 def expire(
     ids: Annotated[list[str], typer.Argument(help="Ids of the silences to expire.")],
     url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Expire silences now. Tries every id; exits 1 if any failed."""
-    client = _client(url)
+    client = _client(url, token)
     failed = False
     for silence_id in ids:
         try:
@@ -256,6 +263,7 @@ def update(
     end: EndOption = None,
     comment: Annotated[str | None, typer.Option("--comment", "-c", help="New comment.")] = None,
     url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Change a silence's end or comment and print the resulting id.
 
@@ -267,7 +275,7 @@ def update(
             raise ValueError("give --duration or --end, not both")
         if duration is None and end is None and comment is None:
             raise ValueError("nothing to change: give --duration, --end or --comment")
-        client = _client(url)
+        client = _client(url, token)
         silence = client.get(silence_id)
         body = {k: silence[k] for k in ("id", "matchers", "startsAt", "endsAt", "createdBy", "comment")}
         if end is not None:
