@@ -4,7 +4,6 @@ retention (revision 0003 applied by the store on open)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,25 +11,8 @@ import pytest
 from vigil.access import AccessService, AuthenticationError, Role, apply_people
 from vigil.config import load_config_text
 from vigil.config.access import AccessConfig
-from vigil.state import Store
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store.open_in(str(tmp_path))
-    else:
-        server = request.getfixturevalue("postgres_server")
-        dbname = f"vigil_access_{tmp_path.name.lower().replace('-', '_')}"[:60]
-        with server.connect(autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        s = Store.open(f"postgresql+psycopg://{server.user}:{server.password}"
-                       f"@127.0.0.1:{server.port}/{dbname}")
-    yield s
-    s.close()
 
 
 def test_people_tokens_sessions_audit(store, tmp_path, monkeypatch):

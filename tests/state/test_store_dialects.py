@@ -3,32 +3,13 @@ migrations, and the alert upsert that POST /api/v2/alerts goes through."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-
-import pytest
 
 from vigil.model import Labels
 from vigil.model.alert import Alert
 from vigil.state import Store
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store.open_in(str(tmp_path))
-    else:
-        server = request.getfixturevalue("postgres_server")
-        dbname = f"vigil_state_{tmp_path.name.lower().replace('-', '_')}"[:60]
-        with server.connect(autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        s = Store.open(f"postgresql+psycopg://{server.user}:{server.password}"
-                       f"@127.0.0.1:{server.port}/{dbname}")
-    yield s
-    s.close()
 
 
 def _alert(i: int, summary: str, ends: datetime | None) -> Alert:

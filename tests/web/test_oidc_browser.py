@@ -6,21 +6,16 @@ the browser logged out. No Content-Security-Policy violation on the way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.access.oidc_provider import Provider
+from tests.support.browser import record_csp_violations
 from tests.web.sso_support import serve_vigil_with_sso
 from vigil.access import AccessService, Role
 from vigil.state import Store
 
 pytestmark = pytest.mark.browser
-from playwright import sync_api  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
@@ -38,23 +33,12 @@ def served(tmp_path_factory, service) -> Iterator[tuple[str, Provider]]:
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium"
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser) -> Iterator[tuple[object, list[str]]]:
     """A fresh browser context's page, and the CSP violations it reports."""
-    violations: list[str] = []
     context = browser.new_context()
     page = context.new_page()
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    violations = record_csp_violations(page)
     yield page, violations
     context.close()
 
