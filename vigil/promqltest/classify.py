@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vigil.model.labels import Labels
+from vigil.model.labels import Labels, is_label_name, is_metric_name
 from vigil.model.matchers import Matcher
 from vigil.promql.parser import ast
 from vigil.promqltest.script import EvalCase, Load
@@ -49,8 +49,6 @@ NATIVE_HISTOGRAM_FUNCTIONS = frozenset({
     "histogram_avg", "histogram_count", "histogram_stddev", "histogram_stdvar", "histogram_sum",
 })
 HTTP_ONLY_REASONS = ("stale markers", "series OpenMetrics cannot write")
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _NHCB_SUFFIXES = ("_bucket", "_count", "_sum")
 _TRIM_OPERATOR = re.compile(r"[<>]/")
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
@@ -89,8 +87,8 @@ class DataState:
 def openmetrics_writable(labels: Labels) -> bool:
     """Has a metric name, and all names in OpenMetrics 1.0's character sets."""
     name = labels.get("__name__") or ""
-    return _METRIC_NAME.fullmatch(name) is not None and all(
-        _LABEL_NAME.fullmatch(k) for k, _ in labels if k != "__name__")
+    return is_metric_name(name) and all(
+        is_label_name(k) for k, _ in labels if k != "__name__")
 
 
 def _nhcb_series(load: Load) -> set[Labels]:
