@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vigil.access import AccessService, AuthenticationError, LoginThrottled, Principal, Role
 from vigil.access.oidc import OIDCLogin
 from vigil.web.access_routes import classify
+from vigil.web.audit_detail import AUDIT_DETAIL
 from vigil.web.webconfig_auth import WEBCONFIG_USER, basic_credentials
 
 __all__ = ["LOCAL_ADMIN", "SECURITY_HEADERS", "SESSION_COOKIE", "AccessGate", "AccessPolicy",
@@ -137,9 +138,12 @@ class AccessGate:
 
         await self.app(scope, receive, watch)
         if 0 < status < 400:
+            detail = scope["state"].get(AUDIT_DETAIL)
+            if detail is None:
+                detail = {"action": f"http.{method.lower()}", "target": path,
+                          "after": {"status": status}}
             await asyncio.to_thread(self.policy.service.audit, actor=principal.actor,
-                                    action=f"http.{method.lower()}", target=path,
-                                    remote_addr=remote, after={"status": status})
+                                    remote_addr=remote, **detail)
 
     async def _authenticate(self, headers: dict[str, str], remote: str) -> Principal | None:
         # Nobody configured and open access allowed: everyone is the local admin and

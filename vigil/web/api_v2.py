@@ -27,6 +27,7 @@ from vigil.model.alert import Alert
 from vigil.model.labels import Labels, is_label_name
 from vigil.model.matchers import parse_matchers
 from vigil.state import OutboxEntry
+from vigil.web.audit_detail import describe_change
 from vigil.web.deps import WebDeps
 
 
@@ -227,11 +228,15 @@ def api_v2_router(deps: WebDeps) -> APIRouter:
     @router.post("/silences")
     async def post_silence(request: Request) -> Response:
         try:
-            silence_id = backend.silences.set(_postable_silence(await _json(request)))
+            posted = _postable_silence(await _json(request))
+            before = _silence_or_none(posted.id)
+            silence_id = backend.silences.set(posted)
         except SilenceNotFound as exc:
             return _error(404, str(exc))
         except (SilenceError, ValueError) as exc:
             return _error(400, str(exc))
+        _describe_silence(request, "silence.create" if before is None else "silence.update",
+                          silence_id, before)
         return JSONResponse({"silenceID": silence_id})
 
     @router.get("/silence/{silence_id}")
@@ -243,14 +248,31 @@ def api_v2_router(deps: WebDeps) -> APIRouter:
         return JSONResponse(silence_json(silence, datetime.now(timezone.utc)))
 
     @router.delete("/silence/{silence_id}")
-    async def delete_silence(silence_id: str) -> Response:
+    async def delete_silence(request: Request, silence_id: str) -> Response:
         try:
+            before = backend.silences.get(silence_id)
             backend.silences.expire(silence_id)
         except SilenceNotFound as exc:
             return _error(404, str(exc))
         except SilenceError as exc:
             return _error(400, str(exc))
+        _describe_silence(request, "silence.expire", silence_id, before)
         return Response(status_code=200)
+
+    def _silence_or_none(silence_id: str | None) -> Silence | None:
+        if silence_id is None:
+            return None
+        try:
+            return backend.silences.get(silence_id)
+        except SilenceNotFound:
+            return None  # set() answers 404 for it
+
+    def _describe_silence(request: Request, action: str, silence_id: str,
+                          before: Silence | None) -> None:
+        now = datetime.now(timezone.utc)
+        describe_change(request, action, f"silence:{silence_id}",
+                        before=None if before is None else silence_json(before, now),
+                        after=silence_json(backend.silences.get(silence_id), now))
 
     @router.get("/notifications")
     async def get_notifications(request: Request) -> Response:

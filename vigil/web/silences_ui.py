@@ -14,6 +14,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from vigil.alerting.silence import SilenceError, SilenceInput
 from vigil.gocompat.durations import parse_duration_ms
 from vigil.model.matchers import parse_matchers
+from vigil.web.api_v2 import silence_json
+from vigil.web.audit_detail import describe_change
 from vigil.web.deps import WebDeps
 
 __all__ = ["silences_router"]
@@ -64,19 +66,27 @@ def silences_router(deps: WebDeps, render) -> APIRouter:
             if duration_ms <= 0:
                 raise ValueError("duration must be greater than zero")
             now = backend.silences.clock()
-            backend.silences.set(SilenceInput(matchers, now, now + timedelta(milliseconds=duration_ms),
-                                              form.get("author", ""), form.get("comment", "")))
+            silence_id = backend.silences.set(SilenceInput(
+                matchers, now, now + timedelta(milliseconds=duration_ms),
+                form.get("author", ""), form.get("comment", "")))
         except (ValueError, SilenceError) as exc:
             return page(request, error=str(exc), form=form, status=400)
+        describe_change(request, "silence.create", f"silence:{silence_id}",
+                        after=silence_json(backend.silences.get(silence_id), now))
         return RedirectResponse("/silences", status_code=303)
 
     @router.post("/silences/{silence_id}/expire", include_in_schema=False)
     async def expire_silence(request: Request, silence_id: str) -> Response:
         try:
+            before = backend.silences.get(silence_id)
             backend.silences.expire(silence_id, author=_author(request),
                                     comment="expired from the UI")
         except SilenceError as exc:
             return page(request, error=str(exc), status=400)
+        now = backend.silences.clock()
+        describe_change(request, "silence.expire", f"silence:{silence_id}",
+                        before=silence_json(before, now),
+                        after=silence_json(backend.silences.get(silence_id), now))
         return RedirectResponse("/silences", status_code=303)
 
     @router.get("/notifications", include_in_schema=False)
