@@ -10,7 +10,6 @@ Times: ``ts_ms`` are int milliseconds since the epoch; OpenMetrics text carries 
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import time
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
+from vigil.promqltest.http import escape_label_value, openmetrics_sample
 
 __all__ = ["PROMETHEUS", "PROMTOOL", "Prometheus", "create_blocks", "format_openmetrics",
            "remote_write", "require_prometheus", "running_prometheus"]
@@ -42,18 +42,6 @@ def require_prometheus() -> None:
                         "(Debian's Prometheus 2.42; scripts/test installs it)", pytrace=False)
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _float(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
-
-
 def format_openmetrics(series: Iterable[SeriesSamples]) -> Iterator[str]:
     """OpenMetrics lines (newline-terminated) for ``series``, grouped by metric name as the
     format requires (every family contiguous), ending with ``# EOF``. Metric families get no
@@ -63,10 +51,10 @@ def format_openmetrics(series: Iterable[SeriesSamples]) -> Iterator[str]:
         by_name.setdefault(s[0], []).append(s)
     for name, members in by_name.items():
         for _, labels, samples in members:
-            body = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+            body = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(labels.items()))
             head = f"{name}{{{body}}}" if body else name
             for ts_ms, v in samples:
-                yield f"{head} {_float(v)} {ts_ms // 1000}.{ts_ms % 1000:03d}\n"
+                yield openmetrics_sample(head, v, ts_ms) + "\n"
     yield "# EOF\n"
 
 

@@ -44,8 +44,8 @@ from vigil.promqltest.report import FileReport
 from vigil.promqltest.script import Clear, EvalCase, Load, parse_script
 from vigil.storage.interface import is_stale
 
-__all__ = ["HttpBackend", "Server", "State", "data_states", "openmetrics_text", "run_files",
-           "run_state", "server_config"]
+__all__ = ["HttpBackend", "Server", "State", "data_states", "escape_label_value",
+           "openmetrics_sample", "openmetrics_text", "run_files", "run_state", "server_config"]
 
 _PARSE_ERROR_PREFIX = 'invalid parameter "query": '
 _READY_TIMEOUT_S = 60.0
@@ -95,19 +95,26 @@ def openmetrics_text(data: DataState) -> str:
     for lb in sorted(data.floats, key=lambda lb: (lb.get("__name__") or "", str(lb))):
         if not openmetrics_writable(lb):
             continue
-        rest = ",".join(f'{k}="{_escape(v)}"' for k, v in lb if k != "__name__")
+        rest = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in lb if k != "__name__")
         series = f"{lb.get('__name__')}{{{rest}}}"
         for ts in sorted(data.floats[lb]):
             v = data.floats[lb][ts]
             if is_stale(v):
                 continue
-            lines.append(f"{series} {_float(v)} {ts // 1000}.{ts % 1000:03d}")
+            lines.append(openmetrics_sample(series, v, ts))
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
 
-def _escape(v: str) -> str:
+def escape_label_value(v: str) -> str:
+    """``v`` as a quoted label value in OpenMetrics text holds it: backslash, double quote and
+    newline escaped."""
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def openmetrics_sample(series: str, value: float, ts_ms: int) -> str:
+    """One OpenMetrics sample line, without its newline: ``series value seconds.millis``."""
+    return f"{series} {_float(value)} {ts_ms // 1000}.{ts_ms % 1000:03d}"
 
 
 def _float(v: float) -> str:
