@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Annotated
@@ -80,6 +80,18 @@ def _service(config: str | None, data_dir: str | None) -> Iterator[AccessService
         store.close()
 
 
+def _act_on(config: str | None, data_dir: str | None, act: Callable[[AccessService], object],
+            done: str) -> None:
+    """Run ``act`` (disable a user, revoke a token) on the access service and say ``done``;
+    an unknown name fails the command."""
+    with _service(config, data_dir) as service:
+        try:
+            act(service)
+        except ValueError as exc:
+            fail(exc)
+    typer.echo(done)
+
+
 def _parse_role(text: str) -> Role:
     from vigil.access import parse_role
 
@@ -132,12 +144,8 @@ def users_list(as_json: JsonOption = False, config: ConfigOption = None,
 def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
                   config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Disable a user: no more logins, sessions end, their tokens stop working."""
-    with _service(config, data_dir) as service:
-        try:
-            service.disable_user(name, actor=actor())
-        except ValueError as exc:
-            fail(exc)
-    typer.echo(f"user {name} disabled")
+    _act_on(config, data_dir, lambda service: service.disable_user(name, actor=actor()),
+            f"user {name} disabled")
 
 
 @users_cli.command("enable")
@@ -250,12 +258,8 @@ def tokens_list(as_json: JsonOption = False, config: ConfigOption = None,
 def tokens_revoke(name: Annotated[str, typer.Argument(help="Token name.")],
                   config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Revoke a token at once."""
-    with _service(config, data_dir) as service:
-        try:
-            service.revoke_token(name, actor=actor())
-        except ValueError as exc:
-            fail(exc)
-    typer.echo(f"token {name} revoked")
+    _act_on(config, data_dir, lambda service: service.revoke_token(name, actor=actor()),
+            f"token {name} revoked")
 
 
 def _since(text: str | None) -> str | None:

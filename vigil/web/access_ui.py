@@ -6,6 +6,7 @@ secret is shown once, on the page that answers its creation."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter
@@ -74,14 +75,18 @@ def access_pages_router(service: AccessService, render) -> APIRouter:
             return await people(request, error=str(exc), status=400)
         return RedirectResponse("/people", status_code=303)
 
-    @router.post("/people/users/{name}/disable", include_in_schema=False)
-    async def disable_user(name: str, request: Request) -> Response:
+    async def _act_on(act: Callable[..., object], name: str, request: Request) -> Response:
+        """``act(name)`` (disable a user, revoke a token) as the request's actor, then back to
+        the people page; an unknown name shows there as the error (404)."""
         try:
-            await asyncio.to_thread(service.disable_user, name, actor=_actor(request),
-                                    remote_addr=_remote(request))
+            await asyncio.to_thread(act, name, actor=_actor(request), remote_addr=_remote(request))
         except ValueError as exc:
             return await people(request, error=str(exc), status=404)
         return RedirectResponse("/people", status_code=303)
+
+    @router.post("/people/users/{name}/disable", include_in_schema=False)
+    async def disable_user(name: str, request: Request) -> Response:
+        return await _act_on(service.disable_user, name, request)
 
     @router.post("/people/tokens", include_in_schema=False)
     async def create_token(request: Request) -> Response:
@@ -100,11 +105,6 @@ def access_pages_router(service: AccessService, render) -> APIRouter:
 
     @router.post("/people/tokens/{name}/revoke", include_in_schema=False)
     async def revoke_token(name: str, request: Request) -> Response:
-        try:
-            await asyncio.to_thread(service.revoke_token, name, actor=_actor(request),
-                                    remote_addr=_remote(request))
-        except ValueError as exc:
-            return await people(request, error=str(exc), status=404)
-        return RedirectResponse("/people", status_code=303)
+        return await _act_on(service.revoke_token, name, request)
 
     return router
