@@ -17,7 +17,12 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.prometheus import PROMETHEUS
+from tests.support.prometheus_sender import (
+    always_firing_rules,
+    poll_alerts,
+    poll_remote_written_up,
+    prometheus_sending,
+)
 from tests.support.vigil_proc import VigilProcess, eventually
 
 pytestmark = pytest.mark.e2e
@@ -68,15 +73,7 @@ def test_prometheus_writes_with_a_token_and_alerts_with_basic_auth(vigil, tmp_pa
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     prom_port = free_port()
-    (tmp_path / "rules.yml").write_text(textwrap.dedent("""
-        groups:
-          - name: always
-            interval: 1s
-            rules:
-              - alert: AlwaysFiringWithUsers
-                expr: vector(1)
-    """))
-    (tmp_path / "prometheus.yml").write_text(textwrap.dedent(f"""
+    config = textwrap.dedent(f"""
         global: {{scrape_interval: 1s, evaluation_interval: 1s, external_labels: {{cluster: users}}}}
         rule_files: [rules.yml]
         scrape_configs:
@@ -91,32 +88,12 @@ def test_prometheus_writes_with_a_token_and_alerts_with_basic_auth(vigil, tmp_pa
             - api_version: v2
               basic_auth: {{username: prom, password: prom-secret}}
               static_configs: [{{targets: ["127.0.0.1:{vigil.port}"]}}]
-    """))
-    log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 (closed below)
-    prom = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'prom'}", "--rules.alert.resend-delay=1s",
-         f"--web.listen-address=127.0.0.1:{prom_port}"], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with httpx.Client(base_url=vigil.url, auth=("vic", "vic-secret"), timeout=10) as http:
-            def samples():
-                resp = http.get("/api/v1/query", params={"query": 'up{job="prom"}'})
-                assert resp.status_code == 200, resp.text
-                return resp.json()["data"]["result"]
-
-            [up] = eventually(samples, timeout=60, what="remote-written samples")
-            assert up["metric"]["cluster"] == "users"
-
-            def alerts():
-                resp = http.get("/api/v2/alerts")
-                assert resp.status_code == 200, resp.text
-                return [a for a in resp.json() if a["labels"]["alertname"] == "AlwaysFiringWithUsers"]
-
-            eventually(alerts, timeout=60, what="alert from Prometheus")
-    finally:
-        prom.terminate()
-        prom.wait(30)
-        log.close()
+    """)
+    with (prometheus_sending(tmp_path, prom_port, config, always_firing_rules("AlwaysFiringWithUsers")),
+          httpx.Client(base_url=vigil.url, auth=("vic", "vic-secret"), timeout=10) as http):
+        [up] = poll_remote_written_up(http, what="remote-written samples")
+        assert up["metric"]["cluster"] == "users"
+        poll_alerts(http, "AlwaysFiringWithUsers", what="alert from Prometheus")
     assert "401" not in (tmp_path / "prometheus.log").read_text()
     listed = json.loads(vigil_cli("tokens", "list", "--json", "--data-dir", str(vigil.data_dir)).stdout)
     assert [t["last_used_at"] is not None for t in listed if t["name"] == "prometheus"] == [True]

@@ -3,14 +3,14 @@ at once shows in Vigil's ``/api/v2/alerts`` and reaches the webhook receiver."""
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 
 import httpx
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.vigil_proc import VigilProcess, eventually
+from tests.support.prometheus_sender import always_firing_rules, poll_alerts, prometheus_sending
+from tests.support.vigil_proc import VigilProcess
 from tests.support.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -34,50 +34,29 @@ def test_prometheus_delivers_alerts_through_vigil(tmp_path):
         """))
         vigil = VigilProcess(config, tmp_path / "data").start()
         prom_port = free_port()
-        (tmp_path / "rules.yml").write_text(textwrap.dedent("""
-            groups:
-              - name: always
-                interval: 1s
-                rules:
-                  - alert: AlwaysFiring
-                    expr: vector(1)
-                    labels: {severity: page}
-                    annotations: {summary: "fires at once"}
-        """))
-        (tmp_path / "prometheus.yml").write_text(textwrap.dedent(f"""
+        rules = always_firing_rules("AlwaysFiring", labels={"severity": "page"},
+                                    annotations={"summary": "fires at once"})
+        prom_config = textwrap.dedent(f"""
             global: {{evaluation_interval: 1s, external_labels: {{cluster: e2e}}}}
             rule_files: [rules.yml]
             alerting:
               alertmanagers:
                 - api_version: v2
                   static_configs: [{{targets: ["127.0.0.1:{vigil.port}"]}}]
-        """))
-        # Prometheus drops the first send (the Alertmanager is discovered ~5 s after start)
-        # and re-sends firing alerts only every resend-delay (1 m by default).
-        log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 (closed below)
-        prom = subprocess.Popen(
-            ["/usr/bin/prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp_path / 'prom'}", "--rules.alert.resend-delay=1s",
-             f"--web.listen-address=127.0.0.1:{prom_port}"],
-            stdout=log, stderr=subprocess.STDOUT)
+        """)
         try:
-            def in_vigil():
-                alerts = httpx.get(f"{vigil.url}/api/v2/alerts", timeout=5).json()
-                return [a for a in alerts if a["labels"].get("alertname") == "AlwaysFiring"]
+            with (prometheus_sending(tmp_path, prom_port, prom_config, rules),
+                  httpx.Client(base_url=vigil.url, timeout=5) as http):
+                [alert] = poll_alerts(http, "AlwaysFiring", what="alert from Prometheus in Vigil")
+                assert alert["labels"] == {"alertname": "AlwaysFiring", "severity": "page", "cluster": "e2e"}
+                assert alert["annotations"] == {"summary": "fires at once"}
+                assert alert["status"]["state"] == "active" and alert["receivers"] == [{"name": "hook"}]
+                assert f":{prom_port}/graph" in alert["generatorURL"]
 
-            [alert] = eventually(in_vigil, timeout=60, what="alert from Prometheus in Vigil")
-            assert alert["labels"] == {"alertname": "AlwaysFiring", "severity": "page", "cluster": "e2e"}
-            assert alert["annotations"] == {"summary": "fires at once"}
-            assert alert["status"]["state"] == "active" and alert["receivers"] == [{"name": "hook"}]
-            assert f":{prom_port}/graph" in alert["generatorURL"]
-
-            received = hook.wait_for(lambda r: len(r) >= 1, timeout=60)
-            first = received[0]
-            assert first["receiver"] == "hook" and first["status"] == "firing"
-            assert first["groupLabels"] == {"alertname": "AlwaysFiring"}
-            assert [a["labels"]["alertname"] for a in first["alerts"]] == ["AlwaysFiring"]
+                received = hook.wait_for(lambda r: len(r) >= 1, timeout=60)
+                first = received[0]
+                assert first["receiver"] == "hook" and first["status"] == "firing"
+                assert first["groupLabels"] == {"alertname": "AlwaysFiring"}
+                assert [a["labels"]["alertname"] for a in first["alerts"]] == ["AlwaysFiring"]
         finally:
-            prom.terminate()
-            prom.wait(30)
-            log.close()
             vigil.stop()

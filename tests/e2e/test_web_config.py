@@ -15,9 +15,13 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.prometheus import PROMETHEUS
+from tests.support.prometheus_sender import (
+    always_firing_rules,
+    poll_alerts,
+    poll_remote_written_up,
+    prometheus_sending,
+)
 from tests.support.tls import SecureVigil, TestCA, bcrypt_hash
-from tests.support.vigil_proc import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -69,18 +73,9 @@ def test_requests_without_valid_credentials_get_401(vigil):
 
 def test_prometheus_remote_writes_and_sends_alerts_over_https_with_basic_auth(vigil, ca, tmp_path):
     prom_port = free_port()
-    (tmp_path / "rules.yml").write_text(textwrap.dedent("""
-        groups:
-          - name: always
-            interval: 1s
-            rules:
-              - alert: AlwaysFiringOverTLS
-                expr: vector(1)
-                labels: {severity: page}
-    """))
     auth = "basic_auth: {username: prometheus, password: remote-secret}"
     tls = f"tls_config: {{ca_file: {ca.cert_file}}}"
-    (tmp_path / "prometheus.yml").write_text(textwrap.dedent(f"""
+    config = textwrap.dedent(f"""
         global: {{scrape_interval: 1s, evaluation_interval: 1s, external_labels: {{cluster: tls}}}}
         rule_files: [rules.yml]
         scrape_configs:
@@ -98,38 +93,17 @@ def test_prometheus_remote_writes_and_sends_alerts_over_https_with_basic_auth(vi
               {auth}
               {tls}
               static_configs: [{{targets: ["127.0.0.1:{vigil.port}"]}}]
-    """))
-    log = open(tmp_path / "prometheus.log", "w")  # noqa: SIM115 (closed below)
-    prom = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'prom'}", "--rules.alert.resend-delay=1s",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with vigil.client() as http:
-            def samples():
-                resp = http.get("/api/v1/query", params={"query": 'up{job="prom"}'})
-                assert resp.status_code == 200, resp.text
-                return resp.json()["data"]["result"]
-
-            [up] = eventually(samples, timeout=60, what="remote-written samples in Vigil")
-            assert up["metric"] == {"__name__": "up", "job": "prom", "instance": f"127.0.0.1:{prom_port}",
-                                    "cluster": "tls"}
-            assert up["value"][1] == "1"
-
-            def alerts():
-                resp = http.get("/api/v2/alerts")
-                assert resp.status_code == 200, resp.text
-                return [a for a in resp.json() if a["labels"]["alertname"] == "AlwaysFiringOverTLS"]
-
-            [alert] = eventually(alerts, timeout=60, what="alert from Prometheus in Vigil")
-            assert alert["labels"] == {"alertname": "AlwaysFiringOverTLS", "severity": "page",
-                                       "cluster": "tls"}
-            assert alert["status"]["state"] == "active"
-    finally:
-        prom.terminate()
-        prom.wait(30)
-        log.close()
+    """)
+    rules = always_firing_rules("AlwaysFiringOverTLS", labels={"severity": "page"})
+    with prometheus_sending(tmp_path, prom_port, config, rules), vigil.client() as http:
+        [up] = poll_remote_written_up(http, what="remote-written samples in Vigil")
+        assert up["metric"] == {"__name__": "up", "job": "prom", "instance": f"127.0.0.1:{prom_port}",
+                                "cluster": "tls"}
+        assert up["value"][1] == "1"
+        [alert] = poll_alerts(http, "AlwaysFiringOverTLS", what="alert from Prometheus in Vigil")
+        assert alert["labels"] == {"alertname": "AlwaysFiringOverTLS", "severity": "page",
+                                   "cluster": "tls"}
+        assert alert["status"]["state"] == "active"
     assert "401" not in (tmp_path / "prometheus.log").read_text()
 
 
