@@ -212,17 +212,8 @@ class OIDCLogin:
                 "redirect_uri": self.redirect_url, "code_verifier": pending.verifier,
                 "client_id": self.settings.client_id}
         auth = (self.settings.client_id, self.client_secret) if self.client_secret else None
-        try:
-            resp = self.http.post(doc["token_endpoint"], data=form, auth=auth,
-                                  headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            raise OIDCError(f"cannot reach the token endpoint: {exc}") from None
-        if resp.status_code != 200:
-            raise OIDCError(f"the token endpoint answered {resp.status_code}: {resp.text[:200]}")
-        try:
-            tokens = resp.json()
-        except ValueError:
-            raise OIDCError("the token endpoint's answer is not JSON") from None
+        tokens = self._json_answer("the token endpoint", lambda: self.http.post(
+            doc["token_endpoint"], data=form, auth=auth, headers={"Accept": "application/json"}))
         id_token = tokens.get("id_token") if isinstance(tokens, dict) else None
         if not isinstance(id_token, str):
             raise OIDCError("the token endpoint returned no id_token")
@@ -283,17 +274,23 @@ class OIDCLogin:
                         display_name=str(claims.get("name") or ""), groups=groups, role=role,
                         subject=f"{self.settings.issuer} {subject}")
 
-    def _get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    @staticmethod
+    def _json_answer(what: str, send: Callable[[], httpx.Response]) -> Any:
+        """The JSON body of the provider's answer to ``send()``; OIDCError naming ``what`` when
+        the provider cannot be reached, answers other than 200 or answers something not JSON."""
         try:
-            resp = self.http.get(url, headers=headers)
+            resp = send()
         except httpx.HTTPError as exc:
-            raise OIDCError(f"cannot reach {url}: {exc}") from None
+            raise OIDCError(f"cannot reach {what}: {exc}") from None
         if resp.status_code != 200:
-            raise OIDCError(f"{url} answered {resp.status_code}")
+            raise OIDCError(f"{what} answered {resp.status_code}: {resp.text[:200]}")
         try:
-            body = resp.json()
+            return resp.json()
         except ValueError:
-            raise OIDCError(f"{url} did not answer JSON") from None
+            raise OIDCError(f"{what} did not answer JSON") from None
+
+    def _get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        body = self._json_answer(url, lambda: self.http.get(url, headers=headers))
         if not isinstance(body, dict):
             raise OIDCError(f"{url} did not answer a JSON object")
         return body
