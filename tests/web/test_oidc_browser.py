@@ -9,28 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.access.oidc_provider import Provider
 from tests.support.browser import record_csp_violations
-from tests.web.sso_support import serve_vigil_with_sso
-from vigil.access import AccessService, Role
-from vigil.state import Store
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory) -> Iterator[AccessService]:
-    store = Store.open_in(str(tmp_path_factory.mktemp("access")))
-    service = AccessService(store.access)
-    service.add_user("root", Role.ADMIN, actor="test", password="root-password")
-    yield service
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, service) -> Iterator[tuple[str, Provider]]:
-    with serve_vigil_with_sso(service, tmp_path_factory.mktemp("am")) as served:
-        yield served
 
 
 @pytest.fixture
@@ -43,7 +24,7 @@ def page(browser) -> Iterator[tuple[object, list[str]]]:
     context.close()
 
 
-def test_sign_in_with_the_provider_in_a_browser(page, served, service):
+def test_sign_in_with_the_provider_in_a_browser(page, served, sso_service):
     base_url, provider = served
     provider.tamper = ""
     provider.user = {"sub": "sub-bea", "preferred_username": "bea", "email": "bea@example.org",
@@ -58,10 +39,10 @@ def test_sign_in_with_the_provider_in_a_browser(page, served, service):
     assert cookies["vigil_session"]["httpOnly"] and cookies["vigil_session"]["sameSite"] == "Lax"
     assert "vigil_oidc_state" not in cookies  # used once, then dropped
     assert violations == []
-    assert service.store.user("bea").role == "responder"
+    assert sso_service.store.user("bea").role == "responder"
 
 
-def test_a_refused_sign_in_shows_why_in_the_browser(page, served, service):
+def test_a_refused_sign_in_shows_why_in_the_browser(page, served, sso_service):
     base_url, provider = served
     provider.user = {"sub": "sub-cy", "preferred_username": "cy", "groups": ["sre"]}
     provider.tamper = "audience"
@@ -76,4 +57,4 @@ def test_a_refused_sign_in_shows_why_in_the_browser(page, served, service):
     finally:
         provider.tamper = ""
     assert violations == []
-    assert service.store.user("cy") is None
+    assert sso_service.store.user("cy") is None

@@ -19,26 +19,9 @@ import httpx
 import pytest
 
 from tests.access.oidc_provider import Provider
-from tests.web.sso_support import BUTTON, CLIENT_ID, serve_vigil_with_sso
-from vigil.access import AccessService, Role
-from vigil.state import Store
+from tests.web.sso_support import BUTTON, CLIENT_ID
 
 HTML = {"Accept": "text/html"}
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory) -> Iterator[AccessService]:
-    store = Store.open_in(str(tmp_path_factory.mktemp("access")))
-    service = AccessService(store.access)
-    service.add_user("root", Role.ADMIN, actor="test", password="root-password")
-    yield service
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, service) -> Iterator[tuple[str, Provider]]:
-    with serve_vigil_with_sso(service, tmp_path_factory.mktemp("am")) as served:
-        yield served
 
 
 @pytest.fixture
@@ -67,7 +50,7 @@ def _sign_in(client: httpx.Client, base_url: str, target: str = "/alerts") -> ht
     return client.get(f"{base_url}/login/oidc?next={target}", headers=HTML)
 
 
-def test_sign_in_over_real_sockets_gives_a_working_session(base_url, provider, service):
+def test_sign_in_over_real_sockets_gives_a_working_session(base_url, provider, sso_service):
     _user(provider, "alice", ["staff", "sre"])
     with httpx.Client(follow_redirects=True, timeout=10) as client:
         start = client.get(f"{base_url}/silences", headers=HTML)
@@ -84,9 +67,9 @@ def test_sign_in_over_real_sockets_gives_a_working_session(base_url, provider, s
     token_request = provider.token_requests[-1]
     assert 43 <= len(token_request["code_verifier"]) <= 128  # RFC 7636 4.1
     assert "client_secret" not in token_request  # sent with HTTP basic, not in the form
-    user = service.store.user("alice")
+    user = sso_service.store.user("alice")
     assert (user.role, user.email, user.password_hash) == ("responder", "alice@example.org", None)
-    success = service.audit_entries(action="sso.success")[-1]
+    success = sso_service.audit_entries(action="sso.success")[-1]
     assert (success.actor, success.target) == ("alice", "user:alice")
 
 
@@ -98,26 +81,26 @@ def test_sign_in_over_real_sockets_gives_a_working_session(base_url, provider, s
     ("issuer", "issuer"),
     ("alg-none", "is not accepted (RS256, ES256)"),
 ])
-def test_refused_tokens_say_why_and_are_audited(base_url, provider, service, tamper, says):
+def test_refused_tokens_say_why_and_are_audited(base_url, provider, sso_service, tamper, says):
     name = f"refused-{tamper}"
     _user(provider, name, ["sre"])
     provider.tamper = tamper
-    before = len(service.audit_entries(action="sso.failure"))
+    before = len(sso_service.audit_entries(action="sso.failure"))
     with httpx.Client(follow_redirects=True, timeout=10) as client:
         refused = _sign_in(client, base_url)
         assert refused.status_code == 403, refused.text
         assert "Single sign-on failed" in refused.text and says in refused.text
         assert "vigil_session" not in client.cookies
         assert client.get(f"{base_url}/api/vigil/v1/whoami").status_code == 401
-    assert service.store.user(name) is None
-    failures = service.audit_entries(action="sso.failure")
+    assert sso_service.store.user(name) is None
+    failures = sso_service.audit_entries(action="sso.failure")
     assert len(failures) == before + 1
     reason = failures[-1].after["reason"]
     assert says in reason
     assert "eyJ" not in reason  # no JWT (header or payload) in the audit log
 
 
-def test_a_code_issued_for_another_pkce_challenge_is_refused(base_url, provider, service):
+def test_a_code_issued_for_another_pkce_challenge_is_refused(base_url, provider, sso_service):
     """The attacker's own authorization code, injected into the victim's callback with the
     victim's state: the provider refuses Vigil's verifier, nobody is logged in."""
     _user(provider, "mallory", ["sre-leads"])
@@ -136,20 +119,20 @@ def test_a_code_issued_for_another_pkce_challenge_is_refused(base_url, provider,
                               params={"code": stolen_code, "state": state})
         assert injected.status_code == 403 and "Single sign-on failed" in injected.text
         assert "vigil_session" not in victim.cookies
-    assert service.store.user("mallory") is None
-    reason = service.audit_entries(action="sso.failure")[-1].after["reason"]
+    assert sso_service.store.user("mallory") is None
+    reason = sso_service.audit_entries(action="sso.failure")[-1].after["reason"]
     assert "invalid_grant" in reason and "PKCE" in reason
 
 
-def test_a_disabled_user_is_logged_out_and_cannot_come_back(base_url, provider, service):
+def test_a_disabled_user_is_logged_out_and_cannot_come_back(base_url, provider, sso_service):
     _user(provider, "dora", ["sre"])
     with httpx.Client(follow_redirects=True, timeout=10) as client:
         assert _sign_in(client, base_url).status_code == 200
         assert client.get(f"{base_url}/api/vigil/v1/whoami").status_code == 200
-        service.disable_user("dora", actor="test")
+        sso_service.disable_user("dora", actor="test")
         assert client.get(f"{base_url}/api/vigil/v1/whoami").status_code == 401  # session ended
         refused = _sign_in(client, base_url)
         assert refused.status_code == 403 and "disabled" in refused.text
         assert client.get(f"{base_url}/api/vigil/v1/whoami").status_code == 401
-    failure = service.audit_entries(action="sso.failure")[-1]
+    failure = sso_service.audit_entries(action="sso.failure")[-1]
     assert (failure.target, failure.after["reason"]) == ("user:dora", "disabled")
