@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from tests.support.prometheus_sender import (
     poll_alerts,
     poll_remote_written_up,
     prometheus_sending,
+    sending_config,
 )
 from tests.support.vigil_proc import VigilProcess, eventually
 
@@ -73,22 +73,10 @@ def test_prometheus_writes_with_a_token_and_alerts_with_basic_auth(vigil, tmp_pa
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     prom_port = free_port()
-    config = textwrap.dedent(f"""
-        global: {{scrape_interval: 1s, evaluation_interval: 1s, external_labels: {{cluster: users}}}}
-        rule_files: [rules.yml]
-        scrape_configs:
-          - job_name: prom
-            static_configs: [{{targets: ["127.0.0.1:{prom_port}"]}}]
-        remote_write:
-          - url: {vigil.url}/api/v1/write
-            authorization: {{credentials: {token}}}
-            queue_config: {{batch_send_deadline: 1s}}
-        alerting:
-          alertmanagers:
-            - api_version: v2
-              basic_auth: {{username: prom, password: prom-secret}}
-              static_configs: [{{targets: ["127.0.0.1:{vigil.port}"]}}]
-    """)
+    config = sending_config(prom_port, vigil.url, vigil.port, "users",
+                            remote_write_client={"authorization": {"credentials": token}},
+                            alertmanager_client={"basic_auth": {"username": "prom",
+                                                                "password": "prom-secret"}})
     with (prometheus_sending(tmp_path, prom_port, config, always_firing_rules("AlwaysFiringWithUsers")),
           httpx.Client(base_url=vigil.url, auth=("vic", "vic-secret"), timeout=10) as http):
         [up] = poll_remote_written_up(http, what="remote-written samples")

@@ -20,6 +20,7 @@ from tests.support.prometheus_sender import (
     poll_alerts,
     poll_remote_written_up,
     prometheus_sending,
+    sending_config,
 )
 from tests.support.tls import SecureVigil, TestCA, bcrypt_hash
 
@@ -73,27 +74,10 @@ def test_requests_without_valid_credentials_get_401(vigil):
 
 def test_prometheus_remote_writes_and_sends_alerts_over_https_with_basic_auth(vigil, ca, tmp_path):
     prom_port = free_port()
-    auth = "basic_auth: {username: prometheus, password: remote-secret}"
-    tls = f"tls_config: {{ca_file: {ca.cert_file}}}"
-    config = textwrap.dedent(f"""
-        global: {{scrape_interval: 1s, evaluation_interval: 1s, external_labels: {{cluster: tls}}}}
-        rule_files: [rules.yml]
-        scrape_configs:
-          - job_name: prom
-            static_configs: [{{targets: ["127.0.0.1:{prom_port}"]}}]
-        remote_write:
-          - url: {vigil.url}/api/v1/write
-            {auth}
-            {tls}
-            queue_config: {{batch_send_deadline: 1s}}
-        alerting:
-          alertmanagers:
-            - scheme: https
-              api_version: v2
-              {auth}
-              {tls}
-              static_configs: [{{targets: ["127.0.0.1:{vigil.port}"]}}]
-    """)
+    client = {"basic_auth": {"username": "prometheus", "password": "remote-secret"},
+              "tls_config": {"ca_file": str(ca.cert_file)}}
+    config = sending_config(prom_port, vigil.url, vigil.port, "tls", remote_write_client=client,
+                            alertmanager_client={"scheme": "https", **client})
     rules = always_firing_rules("AlwaysFiringOverTLS", labels={"severity": "page"})
     with prometheus_sending(tmp_path, prom_port, config, rules), vigil.client() as http:
         [up] = poll_remote_written_up(http, what="remote-written samples in Vigil")

@@ -15,7 +15,8 @@ import httpx
 from tests.support.prometheus import PROMETHEUS
 from tests.support.vigil_proc import eventually
 
-__all__ = ["always_firing_rules", "poll_alerts", "poll_remote_written_up", "prometheus_sending"]
+__all__ = ["always_firing_rules", "poll_alerts", "poll_remote_written_up", "prometheus_sending",
+           "sending_config"]
 
 
 def always_firing_rules(alertname: str, labels: dict[str, str] | None = None,
@@ -28,6 +29,26 @@ def always_firing_rules(alertname: str, labels: dict[str, str] | None = None,
     if annotations:
         rule["annotations"] = annotations
     return json.dumps({"groups": [{"name": "always", "interval": "1s", "rules": [rule]}]})
+
+
+def sending_config(prom_port: int, vigil_url: str, vigil_port: int, cluster: str,
+                   remote_write_client: dict[str, object],
+                   alertmanager_client: dict[str, object]) -> str:
+    """A Prometheus configuration (YAML) that scrapes itself every second (job ``prom``),
+    evaluates ``rules.yml`` every second, labels everything ``cluster``, remote-writes to Vigil
+    and sends alerts to it (API v2); the ``*_client`` settings (authorization, basic_auth,
+    tls_config, scheme) go into the remote-write and the Alertmanager entry."""
+    return json.dumps({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
+                   "external_labels": {"cluster": cluster}},
+        "rule_files": ["rules.yml"],
+        "scrape_configs": [{"job_name": "prom",
+                            "static_configs": [{"targets": [f"127.0.0.1:{prom_port}"]}]}],
+        "remote_write": [{"url": f"{vigil_url}/api/v1/write", **remote_write_client,
+                          "queue_config": {"batch_send_deadline": "1s"}}],
+        "alerting": {"alertmanagers": [{"api_version": "v2", **alertmanager_client,
+                                        "static_configs": [{"targets": [f"127.0.0.1:{vigil_port}"]}]}]},
+    })
 
 
 @contextmanager
