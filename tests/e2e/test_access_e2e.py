@@ -82,7 +82,8 @@ def test_prometheus_writes_with_a_token_and_alerts_with_basic_auth(vigil, tmp_pa
         [up] = poll_remote_written_up(http, what="remote-written samples")
         assert up["metric"]["cluster"] == "users"
         poll_alerts(http, "AlwaysFiringWithUsers", what="alert from Prometheus")
-    assert "401" not in (tmp_path / "prometheus.log").read_text()
+    # Prometheus logs a refused send as "... status 401 Unauthorized" (remote write and alerts).
+    assert "401 Unauthorized" not in (tmp_path / "prometheus.log").read_text()
     listed = json.loads(vigil_cli("tokens", "list", "--json", "--data-dir", str(vigil.data_dir)).stdout)
     assert [t["last_used_at"] is not None for t in listed if t["name"] == "prometheus"] == [True]
 
