@@ -168,3 +168,29 @@ def test_email_stands_in_for_the_name_only_when_verified(client, provider, servi
     provider.user = {**provider.user, "email_verified": True}
     assert sso(client).status_code == 303
     assert client.get("/api/vigil/v1/whoami").json()["data"]["name"] == "ivy@example.com"
+
+
+def test_es256_id_tokens_verify_and_keys_must_fit_the_algorithm():
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from joserfc import jwt
+    from joserfc.jwk import ECKey, RSAKey
+
+    from vigil.access.oidc import OIDCError, verify_id_token
+
+    ec_key = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()), {"kid": "e1"})
+    claims = {"iss": "https://idp", "aud": "vigil", "exp": 2000, "iat": 1000, "nonce": "n"}
+    token = jwt.encode({"alg": "ES256", "kid": "e1"}, claims, ec_key)
+    public = ec_key.as_dict(private=False)
+    assert verify_id_token(token, keys=[public], issuer="https://idp", client_id="vigil",
+                           nonce="n", now=1500)["aud"] == "vigil"
+    # An RSA key published under the same kid cannot verify an ES256 token.
+    rsa_key = RSAKey.generate_key(2048, parameters={"kid": "e1"}).as_dict(private=False)
+    with pytest.raises(OIDCError, match="signature does not verify"):
+        verify_id_token(token, keys=[rsa_key], issuer="https://idp", client_id="vigil",
+                        nonce="n", now=1500)
+    with pytest.raises(OIDCError, match="not a signed JWT"):
+        verify_id_token("not.a.jwt", keys=[public], issuer="https://idp", client_id="vigil",
+                        nonce="n", now=1500)
+    with pytest.raises(OIDCError, match="expired"):
+        verify_id_token(token, keys=[public], issuer="https://idp", client_id="vigil",
+                        nonce="n", now=2100)
