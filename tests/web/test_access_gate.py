@@ -219,9 +219,36 @@ def test_admin_api_users_and_tokens(people, tmp_path):
         users = client.get("/api/vigil/v1/users", headers=admin).json()["data"]
         assert {u["name"]: u["disabled"] for u in users}["dee"] is True
         audit = client.get("/api/vigil/v1/audit?since=1h", headers=admin).json()["data"]
+    # One entry per change: the service's, with before/after (no second generic one).
     assert [e["action"] for e in audit if e["actor"] == "root"] == [
-        "user.create", "http.post", "token.create", "http.post", "token.revoke", "http.delete",
-        "user.disable", "http.post"]
+        "user.create", "token.create", "token.revoke", "user.disable"]
+
+
+def test_admin_api_teams_and_contacts(people, tmp_path):
+    admin = _basic("root", "root-pw")
+    with TestClient(app_for(people, tmp_path)) as client:
+        r = client.put("/api/vigil/v1/teams/db", json={"display_name": "Databases",
+                                                     "members": ["ann", "root"]}, headers=admin)
+        assert r.status_code == 200 and r.json()["data"]["members"] == ["ann", "root"]
+        r = client.put("/api/vigil/v1/teams/db", json={"members": ["ann", "nobody"]}, headers=admin)
+        assert r.status_code == 400 and "no such users: nobody" in r.json()["error"]
+        contacts = [{"kind": "email", "address": "ann@example.com"},
+                    {"kind": "phone", "address": "+4915112345678", "label": "mobile"}]
+        r = client.put("/api/vigil/v1/users/ann/contacts", json=contacts, headers=admin)
+        assert r.status_code == 200
+        assert [c["kind"] for c in r.json()["data"]["contacts"]] == ["email", "phone"]
+        r = client.put("/api/vigil/v1/users/ann/contacts",
+                       json=[{"kind": "phone", "address": "0151"}], headers=admin)
+        assert r.status_code == 400 and "not a valid phone" in r.json()["error"]
+        assert client.put("/api/vigil/v1/users/zed/contacts", json=[],
+                          headers=admin).status_code == 404
+        teams = client.get("/api/vigil/v1/teams", headers=admin).json()["data"]
+        assert [(t["name"], t["members"]) for t in teams] == [("db", ["ann", "root"])]
+        ann = _basic("ann", "ann-pw")
+        assert client.put("/api/vigil/v1/teams/db", json={"members": []},
+                          headers=ann).status_code == 403  # not an admin
+    actions = [(e.action, e.target) for e in people.audit_entries() if e.actor == "root"]
+    assert actions == [("team.create", "team:db"), ("user.contacts", "user:ann")]
 
 
 def test_admin_pages_people_and_tokens(people, tmp_path):

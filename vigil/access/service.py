@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pydantic import ValidationError
+
 from vigil.access.credentials import (
     digest,
     hash_password,
@@ -24,9 +26,16 @@ from vigil.access.credentials import (
     password_matches,
 )
 from vigil.access.roles import Role, parse_role
-from vigil.config.access import AccessConfig, check_name
+from vigil.config.access import AccessConfig, ContactConfig, check_name
 from vigil.errors import VigilError
-from vigil.state.access_store import AccessStore, AuditEntry, ContactMethod, TokenRow, UserRow
+from vigil.state.access_store import (
+    AccessStore,
+    AuditEntry,
+    ContactMethod,
+    TeamRow,
+    TokenRow,
+    UserRow,
+)
 
 __all__ = ["AccessService", "AuthenticationError", "LoginThrottled", "Principal",
            "TokenExpired"]
@@ -369,6 +378,45 @@ class AccessService:
         self.store.delete_session(digest(session_id))
         self.audit(actor=principal.actor, action="logout", target=f"user:{principal.name}",
                    remote_addr=remote_addr)
+
+    # --- teams and contact methods (admins, through the API) ---
+
+    def teams(self) -> list[TeamRow]:
+        return self.store.teams()
+
+    def set_team(self, name: str, *, members: list[str], display_name: str = "", actor: str,
+                 remote_addr: str = "") -> TeamRow:
+        """Create a team or replace its members. A team from the config file is changed
+        there (a reload would undo an edit here): ValueError, as for unknown members."""
+        check_name(name)
+        before = next((t for t in self.store.teams() if t.name == name), None)
+        if before is not None and before.provisioned:
+            raise ValueError(f"team {name!r} comes from the config file; change it there")
+        known = {u.name for u in self.store.users()}
+        unknown = sorted(set(members) - known)
+        if unknown:
+            raise ValueError(f"no such users: {', '.join(unknown)}")
+        self.store.upsert_team(name, display_name=display_name, provisioned=False,
+                               members=sorted(set(members)))
+        after = next(t for t in self.store.teams() if t.name == name)
+        self.audit(actor=actor, action="team.create" if before is None else "team.update",
+                   target=f"team:{name}", remote_addr=remote_addr,
+                   before=None if before is None else before.public(), after=after.public())
+        return after
+
+    def set_contacts(self, name: str, contacts: list[dict[str, Any]], *, actor: str,
+                     remote_addr: str = "") -> UserRow:
+        """Replace a user's contact methods (validated as the config file's ``contacts``)."""
+        if self.store.user(name) is None:
+            raise ValueError(f"no user {name!r}")
+        try:
+            parsed = [ContactConfig.model_validate(c) for c in contacts]
+        except ValidationError as exc:
+            where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'contact'}: {e['msg']}"
+                              for e in exc.errors())
+            raise ValueError(f"contacts: {where}") from None
+        return self.set_user(name, actor=actor, remote_addr=remote_addr, action="user.contacts",
+                             contacts=[ContactMethod(c.kind, c.address, c.label) for c in parsed])
 
     # --- audit log ---
 

@@ -83,6 +83,10 @@ class TeamRow:
     provisioned: bool
     members: tuple[str, ...] = ()
 
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "display_name": self.display_name,
+                "provisioned": self.provisioned, "members": list(self.members)}
+
 
 @dataclass(frozen=True)
 class TokenRow:

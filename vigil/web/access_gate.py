@@ -139,6 +139,8 @@ class AccessGate:
         await self.app(scope, receive, watch)
         if 0 < status < 400:
             detail = scope["state"].get(AUDIT_DETAIL)
+            if detail is False:
+                return  # the service that made the change audited it
             if detail is None:
                 detail = {"action": f"http.{method.lower()}", "target": path,
                           "after": {"status": status}}

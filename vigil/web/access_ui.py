@@ -15,11 +15,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vigil.access import AccessService, parse_role
 from vigil.gocompat.durations import parse_duration_ms
+from vigil.web.audit_detail import already_audited
 
 __all__ = ["access_pages_router"]
 
 
 def _actor(request: Request) -> str:
+    """Who acts; the service it is passed to writes the audit entry itself."""
+    already_audited(request)
     return request.state.principal.actor
 
 

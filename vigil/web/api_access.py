@@ -19,6 +19,7 @@ from vigil.access.oidc import OIDCError
 from vigil.gocompat.durations import parse_duration_ms
 from vigil.gocompat.times import parse_rfc3339
 from vigil.web.access_gate import SESSION_COOKIE, AccessPolicy
+from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
 
 __all__ = ["access_router"]
@@ -28,6 +29,12 @@ _OIDC_STATE_COOKIE = "vigil_oidc_state"
 
 def _principal(request: Request) -> Principal:
     return request.state.principal
+
+
+def _actor(request: Request) -> str:
+    """Who acts; the service it is passed to writes the audit entry itself."""
+    already_audited(request)
+    return _principal(request).actor
 
 
 def _remote(request: Request) -> str:
@@ -184,7 +191,7 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
         try:
             user = await asyncio.to_thread(
                 service.add_user, str(body.get("name", "")), parse_role(str(body.get("role", "viewer"))),
-                actor=_principal(request).actor, email=str(body.get("email", "")),
+                actor=_actor(request), email=str(body.get("email", "")),
                 display_name=str(body.get("display_name", "")),
                 password=body.get("password") if isinstance(body.get("password"), str) else None,
                 remote_addr=_remote(request))
@@ -196,11 +203,47 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
     async def disable_user(name: str, request: Request) -> Response:
         try:
             user = await asyncio.to_thread(service.disable_user, name,
-                                           actor=_principal(request).actor,
+                                           actor=_actor(request),
                                            remote_addr=_remote(request))
         except ValueError as exc:
             return _bad(str(exc), 404)
         return _ok(user.public())
+
+    @router.put("/api/vigil/v1/users/{name}/contacts", include_in_schema=False)
+    async def set_contacts(name: str, request: Request) -> Response:
+        body = await _json_value(request)
+        if isinstance(body, Response):
+            return body
+        if not isinstance(body, list):
+            return _bad("the body must be a JSON list of contact methods")
+        try:
+            user = await asyncio.to_thread(service.set_contacts, name, body,
+                                           actor=_actor(request),
+                                           remote_addr=_remote(request))
+        except ValueError as exc:
+            return _bad(str(exc), 404 if str(exc).startswith("no user") else 400)
+        return _ok(user.public())
+
+    @router.get("/api/vigil/v1/teams", include_in_schema=False)
+    async def teams() -> Response:
+        return _ok([t.public() for t in await asyncio.to_thread(service.teams)])
+
+    @router.put("/api/vigil/v1/teams/{name}", include_in_schema=False)
+    async def set_team(name: str, request: Request) -> Response:
+        body = await _json(request)
+        if isinstance(body, Response):
+            return body
+        members = body.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            return _bad("members must be a list of user names")
+        try:
+            team = await asyncio.to_thread(service.set_team, name, members=members,
+                                           display_name=str(body.get("display_name", "")),
+                                           actor=_actor(request),
+                                           remote_addr=_remote(request))
+        except ValueError as exc:
+            return _bad(str(exc))
+        return _ok(team.public())
 
     @router.get("/api/vigil/v1/tokens", include_in_schema=False)
     async def tokens() -> Response:
@@ -216,7 +259,7 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
             expires_in = timedelta(milliseconds=parse_duration_ms(str(expires))) if expires else None
             secret = await asyncio.to_thread(
                 service.create_token, str(body.get("name", "")),
-                parse_role(str(body.get("role", "viewer"))), actor=_principal(request).actor,
+                parse_role(str(body.get("role", "viewer"))), actor=_actor(request),
                 user=body.get("user") or None, expires_in=expires_in, remote_addr=_remote(request))
         except ValueError as exc:
             return _bad(str(exc))
@@ -225,7 +268,7 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
     @router.delete("/api/vigil/v1/tokens/{name}", include_in_schema=False)
     async def revoke_token(name: str, request: Request) -> Response:
         try:
-            await asyncio.to_thread(service.revoke_token, name, actor=_principal(request).actor,
+            await asyncio.to_thread(service.revoke_token, name, actor=_actor(request),
                                     remote_addr=_remote(request))
         except ValueError as exc:
             return _bad(str(exc), 404)
@@ -245,9 +288,16 @@ def _since(text: str) -> datetime:
         raise ValueError(f"since: {text!r} is neither a duration (24h) nor an RFC 3339 time") from None
 
 
-async def _json(request: Request) -> dict[str, Any] | Response:
+async def _json_value(request: Request) -> Any:
+    """The request's JSON body, or a 400 answer when it is not JSON."""
     try:
-        body = await request.json()
+        return await request.json()
     except ValueError:
-        return _bad("the body must be a JSON object")
-    return body if isinstance(body, dict) else _bad("the body must be a JSON object")
+        return _bad("the body is not JSON")
+
+
+async def _json(request: Request) -> dict[str, Any] | Response:
+    body = await _json_value(request)
+    if isinstance(body, Response) or isinstance(body, dict):
+        return body
+    return _bad("the body must be a JSON object")

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-__all__ = ["AUDIT_DETAIL", "describe_change"]
+__all__ = ["AUDIT_DETAIL", "already_audited", "describe_change"]
 
 AUDIT_DETAIL = "audit_detail"  # key in the request's scope["state"]
 
@@ -19,3 +19,9 @@ def describe_change(request: Request, action: str, target: str, *, before: Any =
     no secret (the audit log keeps them as they are)."""
     setattr(request.state, AUDIT_DETAIL,
             {"action": action, "target": target, "before": before, "after": after})
+
+
+def already_audited(request: Request) -> None:
+    """This request's change was written to the audit log by the service that made it
+    (people, tokens): the gate adds no second entry."""
+    setattr(request.state, AUDIT_DETAIL, False)
