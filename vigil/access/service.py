@@ -127,8 +127,8 @@ class AccessService:
             raise ValueError(f"user {name!r} already exists")
         values = {"role": role.label, "email": email, "display_name": display_name,
                   "password_hash": hash_password(password) if password is not None else None}
-        return self._write_user(name, values, actor=actor, action="user.create",
-                                remote_addr=remote_addr)
+        return self.set_user(name, actor=actor, action="user.create", remote_addr=remote_addr,
+                             **values)
 
     def set_user(self, name: str, *, actor: str, remote_addr: str = "",
                  action: str = "user.update", contacts: list[ContactMethod] | None = None,
@@ -139,10 +139,19 @@ class AccessService:
         if "password" in values:
             password = values.pop("password")
             values["password_hash"] = None if password is None else hash_password(password)
-        before = self.store.user_brief(name=name)
-        user = self._write_user(name, values, actor=actor, action=action, contacts=contacts,
-                                remote_addr=remote_addr)
-        if user.disabled or (before is not None and before.password_hash != user.password_hash):
+        before = self.store.user(name)
+        now = self.clock()
+        self.store.upsert_user(name, values, now=now, contacts=contacts)
+        user = self.store.user(name)
+        assert user is not None
+        changed_password = before is not None and before.password_hash != user.password_hash
+        before_public = before.public() if before else None
+        if before_public != user.public() or changed_password:
+            self.store.audit(now=now, actor=actor, action=action, target=f"user:{name}",
+                             remote_addr=remote_addr, before=before_public,
+                             after={**user.public(), **({"password": "changed"}
+                                                        if changed_password else {})})
+        if user.disabled or changed_password:
             self.store.delete_sessions_of(user.id)
         self._configured = None
         return user
@@ -164,23 +173,6 @@ class AccessService:
         if values.get("disabled") is False or values.get("password") is not None:
             values.update(failed_logins=0, locked_until=None)
         return self.set_user(name, actor=actor, remote_addr=remote_addr, action=action, **values)
-
-    def _write_user(self, name: str, values: dict[str, Any], *, actor: str, action: str,
-                    remote_addr: str, contacts: list[ContactMethod] | None = None) -> UserRow:
-        before = self.store.user(name)
-        now = self.clock()
-        self.store.upsert_user(name, values, now=now, contacts=contacts)
-        after = self.store.user(name)
-        assert after is not None
-        before_public = before.public() if before else None
-        if before_public != after.public() or (before and before.password_hash != after.password_hash):
-            changed_password = bool(before) and before.password_hash != after.password_hash
-            self.store.audit(now=now, actor=actor, action=action, target=f"user:{name}",
-                             remote_addr=remote_addr, before=before_public,
-                             after={**after.public(), **({"password": "changed"}
-                                                         if changed_password else {})})
-        self._configured = None
-        return after
 
     def users(self) -> list[UserRow]:
         return self.store.users()
