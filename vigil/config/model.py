@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_people
+from vigil.config.cluster import ClusterConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.sizes import ByteSize
@@ -810,6 +811,8 @@ class Config(Section):
     users: list[UserConfig] = Field(default_factory=list)
     teams: list[TeamConfig] = Field(default_factory=list)
     access: AccessConfig = AccessConfig()
+    # Replicas sharing storage.state.url (vigil.config.cluster).
+    cluster: ClusterConfig = ClusterConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -47,6 +47,9 @@ alerts = Table(
     Column("ends_at", DateTime(timezone=True)),
     Column("generator_url", Text, nullable=False, default=""),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # When a replica last wrote the row (its clock): other replicas read what changed since
+    # their last look (with an overlap, since transactions commit out of order).
+    Column("changed_at", DateTime(timezone=True), index=True),
 )
 
 # What each integration of each aggregation group was last told (Alertmanager's nflog).
@@ -77,6 +80,10 @@ outbox = Table(
     Column("last_error", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    # The replica delivering it now (a cluster member id) and since when; a claim held by a
+    # replica that is no longer alive is taken over.
+    Column("claimed_by", String(36)),
+    Column("claimed_at", DateTime(timezone=True)),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
 )
 
@@ -199,4 +206,54 @@ audit_log = Table(
     Column("target", String(512), nullable=False, default=""),
     Column("before", JSON),
     Column("after", JSON),
+)
+
+
+# --- replicas (issue 15); see vigil.cluster and vigil.state.cluster_store -----------------
+
+# One row per running ``vigil up`` process (a new id at every start).
+cluster_members = Table(
+    "cluster_members",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("version", String(32), nullable=False, default=""),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("left_at", DateTime(timezone=True)),  # set on a clean stop
+    Column("info", JSON, nullable=False),  # role, shard, what the replica runs
+)
+
+# Named leases (e.g. "primary"): one holder at a time until ``expires_at``; ``epoch`` grows
+# with every change of holder, so work can be fenced by the epoch it was started under.
+cluster_leases = Table(
+    "cluster_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(36), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# A counter per kind of shared state (silences, ...), bumped in the transaction that changes
+# it, so a replica re-reads its cache only when another one changed something.
+state_versions = Table(
+    "state_versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+# Work that must happen once across the cluster and across restarts (a report, an
+# escalation step, a reminder): claimed here by key before it is done.
+run_once = Table(
+    "run_once",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("claimed_by", String(36), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("detail", JSON, nullable=False),
 )
