@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": BASE,
     "tsdb": BASE | {"storage", "selfmetrics"},
     "collect": BASE | {"storage", "config", "selfmetrics"},
-    "remote": BASE | {"storage", "config"},
+    # The remote query engine (storage.remote) answers with PromQL's value types.
+    "remote": BASE | {"storage", "config", "promql"},
     "promql": BASE | {"storage"},
     # Prometheus's PromQL test scripts run against the engine over a real TSDB.
     "promqltest": BASE | {"storage", "tsdb", "promql"},
@@ -32,6 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "state": BASE | {"config"},
     # People and access (issue 14): below every stage that checks who is asking.
     "access": BASE | {"config", "state"},
+    # Replicas (issue 15): membership and leases in the state database, below the stages
+    # that ask "am I the primary?" (they get a callable, not the package).
+    "cluster": BASE | {"config", "state"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
