@@ -509,6 +509,9 @@ class StateConfig(Section):
 class StorageConfig(Section):
     tsdb: TSDBConfig = TSDBConfig()
     state: StateConfig = StateConfig()
+    # A Prometheus-compatible metrics store (VictoriaMetrics, Prometheus, Mimir, Thanos)
+    # that holds the metrics instead of the local TSDB; None: the local TSDB holds them.
+    remote: RemoteStorageConfig | None = None
 
 
 class RateLimit(Section):
@@ -791,6 +794,58 @@ class RemoteWriteConfig(Section):
     headers: dict[str, str] = Field(default_factory=dict)
     queue_config: RemoteQueueConfig = RemoteQueueConfig()
     write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+
+
+def _http_url(field: str, url: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ValueError(f"{field} {url!r} must be an http:// or https:// URL")
+    return url
+
+
+class RemoteStorageConfig(Section):
+    """``storage.remote``: the metrics live in a Prometheus-compatible store. Vigil keeps a
+    small local TSDB (``local_retention``) as a buffer, remote-writes every committed sample
+    to ``write_url`` and runs every PromQL query (API, UI, rules) against ``query_url``, the
+    base of the store's Prometheus HTTP API (``<query_url>/api/v1/query``). Credentials and
+    TLS apply to both URLs."""
+
+    write_url: str
+    query_url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    tls_config: TLSConfig = TLSConfig()
+    write_timeout: PositiveDuration = 30.0
+    query_timeout: PositiveDuration = 120.0
+    # Kept small: the store holds the history. The buffer lets writes missed while the
+    # store was unreachable be sent when it is back (vigil.remote.queue).
+    local_retention: PositiveDuration = 2 * 3600.0
+    # Samples waiting to be sent; a short deadline keeps recording rules' results visible
+    # to the next evaluation.
+    queue_config: RemoteQueueConfig = RemoteQueueConfig(capacity=100_000, max_samples_per_send=5000,
+                                                        batch_send_deadline=1.0)
+
+    @field_validator("write_url")
+    @classmethod
+    def _write_url(cls, url: str) -> str:
+        return _http_url("write_url", url)
+
+    @field_validator("query_url")
+    @classmethod
+    def _query_url(cls, url: str) -> str:
+        _http_url("query_url", url)
+        base = url.rstrip("/")
+        if re.search(r"/api/v1(/\w+)?$", base):
+            raise ValueError(f"query_url {url!r} must be the base of the Prometheus HTTP API "
+                             "(the part before /api/v1/query), e.g. http://vm:8428 or "
+                             "http://mimir:8080/prometheus")
+        return base
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> RemoteStorageConfig:
+        if self.basic_auth is not None and self.authorization is not None:
+            raise ValueError("at most one of basic_auth & authorization must be configured")
+        return self
 
 
 class Config(Section):
