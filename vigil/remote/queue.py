@@ -16,6 +16,17 @@ are in the WAL are sent. Then:
   would fail again), counted in :attr:`failed`.
 
 ``stop`` makes one last attempt to send what is queued, bounded by ``remote_timeout``.
+
+**With a buffer** (``storage.remote``: the local TSDB is only a buffer in front of the
+store), a full queue loses nothing that the buffer still holds: instead of dropping, the
+queue stops taking samples and remembers the time span it did not take (the *gap*). Once
+the store has taken everything queued, the sender reads the gap back from the buffer (in
+windows of ``catch_up_window_ms``) and sends it, then the queue takes samples again. Samples
+go out per series in time order: a sample not newer than the last one sent for its series
+is not sent again (catch-up and live samples overlap at the edges, and Prometheus refuses
+an older sample with 400). Limits: what the buffer no longer holds (older than its
+retention) is lost; the gap is kept in memory only, so a restart during an outage loses it
+(samples replayed from the WAL are not delivered to subscribers).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import httpx
 
 from vigil.config.model import RemoteWriteConfig
 from vigil.model.labels import Labels
+from vigil.model.matchers import Matcher, MatchType
 from vigil.model.relabel import Relabeller
 from vigil.remote.codec import (
     CONTENT_ENCODING,
@@ -38,6 +50,7 @@ from vigil.remote.codec import (
     encode_labels,
     encode_series,
 )
+from vigil.storage import Storage
 
 __all__ = ["QueueManager"]
 
@@ -54,7 +67,10 @@ class QueueManager:
     :attr:`retries` (requests retried)."""
 
     def __init__(self, config: RemoteWriteConfig, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 client: httpx.Client | None = None, buffer: Storage | None = None,
+                 buffer_retention_ms: int | None = None,
+                 catch_up_window_ms: int = 5 * 60_000) -> None:
         self.config = config
         self.name = config.name or config.url
         q = config.queue_config
@@ -68,13 +84,22 @@ class QueueManager:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._label_bytes: dict[Labels, bytes] = {}
-        self._client = httpx.Client(transport=transport, timeout=config.remote_timeout,
-                                    headers={"Content-Encoding": CONTENT_ENCODING,
-                                             "Content-Type": CONTENT_TYPE,
-                                             "X-Prometheus-Remote-Write-Version": PROTOCOL_VERSION,
-                                             "User-Agent": "vigil-remote-write",
-                                             **config.headers})
+        self._client = client or httpx.Client(transport=transport, timeout=config.remote_timeout,
+                                              headers={"User-Agent": "vigil-remote-write",
+                                                       **config.headers})
+        self._client.headers.update({"Content-Encoding": CONTENT_ENCODING,
+                                     "Content-Type": CONTENT_TYPE,
+                                     "X-Prometheus-Remote-Write-Version": PROTOCOL_VERSION})
         self.sent = self.failed = self.dropped = self.retries = 0
+        # Buffer mode (see the module docstring).
+        self._buffer = buffer
+        self._buffer_retention_ms = buffer_retention_ms
+        self._catch_up_window_ms = catch_up_window_ms
+        self._gap: tuple[int, int] | None = None  # [oldest, newest] timestamp not taken
+        self._newest_sent: dict[Labels, int] = {}  # per series; the sender thread's own
+        self._pruned_at = time.monotonic()
+        self.deferred = 0  # samples left to a catch-up from the buffer instead of queued
+        self.caught_up = 0  # samples sent from the buffer after a gap
 
     # ---- input (committing threads) ------------------------------------------------------
 
@@ -93,6 +118,9 @@ class QueueManager:
             return
         with self._cond:
             room = self._capacity - len(self._queue)
+            if self._buffer is not None and (self._gap is not None or room < len(rows)):
+                self._defer(rows)
+                return
             if room < len(rows):
                 self.dropped += len(rows) - max(room, 0)
                 rows = rows[:max(room, 0)]
@@ -101,6 +129,16 @@ class QueueManager:
             self._queue.extend(rows)
             if len(self._queue) >= self._max_send:
                 self._cond.notify()
+
+    def _defer(self, rows: list[tuple[Labels, int, float]]) -> None:
+        """Widen the gap by ``rows`` (in the buffer already). Caller holds the lock."""
+        if self._gap is None:
+            log.warning("remote write %s: %d samples waiting; taking later ones from the "
+                        "local buffer once the endpoint has caught up", self.name, len(self._queue))
+        lo = min(t for _, t, _ in rows)
+        hi = max(t for _, t, _ in rows)
+        self._gap = (lo, hi) if self._gap is None else (min(self._gap[0], lo), max(self._gap[1], hi))
+        self.deferred += len(rows)
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -117,6 +155,9 @@ class QueueManager:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._gap is not None:
+            log.warning("remote write %s: samples from %d to %d (ms) were not sent before "
+                        "shutdown; they stay in the local buffer only", self.name, *self._gap)
         self._client.close()
 
     def pending(self) -> int:
@@ -125,10 +166,14 @@ class QueueManager:
 
     # ---- sender thread ------------------------------------------------------------------
 
-    def _take(self) -> list[tuple[Labels, int, float]] | None:
-        """Wait for a full batch or the deadline; None when stopping and empty."""
+    def _take(self) -> list[tuple[Labels, int, float]] | tuple[int, int] | None:
+        """Wait for a full batch or the deadline; None when stopping and empty. With the
+        queue sent and a gap pending: the gap (and the queue takes samples again)."""
         with self._cond:
             while True:
+                if not self._queue and self._gap is not None and not self._stopping:
+                    gap, self._gap = self._gap, None
+                    return gap
                 if self._queue and (len(self._queue) >= self._max_send or self._stopping
                                     or time.monotonic() - self._oldest >= self._deadline_s):
                     n = min(self._max_send, len(self._queue))
@@ -146,7 +191,69 @@ class QueueManager:
             rows = self._take()
             if rows is None:
                 return
+            if isinstance(rows, tuple):
+                self._catch_up(*rows)
+            else:
+                self._send_rows(rows)
+            if time.monotonic() - self._pruned_at > 600:
+                self._forget_old_series(int(time.time() * 1000))
+
+    def _send_rows(self, rows: list[tuple[Labels, int, float]]) -> int:
+        if self._buffer is not None:
+            rows = self._newer_only(rows)
+        if rows:
             self._send(self._encode(rows), len(rows))
+        return len(rows)
+
+    def _newer_only(self, rows: list[tuple[Labels, int, float]]) -> list[tuple[Labels, int, float]]:
+        """Each series' samples newer than the last one handed to the endpoint."""
+        newest = self._newest_sent
+        out = []
+        for row in rows:
+            last = newest.get(row[0])
+            if last is None or row[1] > last:
+                newest[row[0]] = row[1]
+                out.append(row)
+        return out
+
+    def _catch_up(self, oldest_ms: int, newest_ms: int) -> None:
+        """Send the buffer's samples in ``[oldest_ms, newest_ms]``, window by window (each
+        series in time order), then forget series older than the buffer keeps."""
+        assert self._buffer is not None
+        everything = [Matcher(MatchType.REGEX, "__name__", ".+")]
+        sent = 0
+        start = oldest_ms
+        while start <= newest_ms and not self._stopping:
+            end = min(start + self._catch_up_window_ms - 1, newest_ms)
+            q = self._buffer.querier(start, end)
+            try:
+                found = q.select(everything)
+            finally:
+                q.close()
+            rows: list[tuple[Labels, int, float]] = []
+            for series in found:
+                labels = self._relabel.process(series.labels) if self._relabel else series.labels
+                if labels is not None:
+                    rows.extend(zip([labels] * len(series.timestamps), series.timestamps.tolist(),
+                                    series.values.tolist(), strict=True))
+                if len(rows) >= self._max_send:
+                    sent += self._send_rows(rows)
+                    rows = []
+            if rows:
+                sent += self._send_rows(rows)
+            start = end + 1
+        self.caught_up += sent
+        log.info("remote write %s: sent %d samples from the local buffer (%d to %d ms)",
+                 self.name, sent, oldest_ms, newest_ms)
+        self._forget_old_series(newest_ms)
+
+    def _forget_old_series(self, now_ms: int) -> None:
+        """Series the buffer no longer holds need no "newest sent" (their samples cannot
+        come back from it): keeps that map the size of the live series."""
+        self._pruned_at = time.monotonic()
+        if self._buffer_retention_ms is not None:
+            horizon = now_ms - self._buffer_retention_ms
+            self._newest_sent = {lb: t for lb, t in self._newest_sent.items() if t >= horizon}
 
     def _encode(self, rows: list[tuple[Labels, int, float]]) -> bytes:
         series: dict[Labels, tuple[list[int], list[float]]] = {}

@@ -1,0 +1,75 @@
+"""storage.remote's write path: the queue in front of the store with the local TSDB as its
+buffer. A store outage longer than the queue holds loses nothing the buffer still has, and
+sends nothing twice (checked by reading every raw sample back from a real VictoriaMetrics
+and a real Prometheus, which refuses an older sample of a series with 400)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.victoriametrics import running_prometheus_store, running_victoria_metrics
+from tests.support.vigil_proc import eventually
+from vigil.config.model import RemoteWriteConfig
+from vigil.model import Labels
+from vigil.remote.queue import QueueManager
+
+STORES = {"victoria-metrics": running_victoria_metrics, "prometheus": running_prometheus_store}
+SERIES = 5
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request, tmp_path):
+    with STORES[request.param](tmp_path / "store") as s:
+        yield s
+
+
+def _write(db, first_ms: int, count: int) -> list[int]:
+    """``count`` scrapes 1 s apart of SERIES series (one commit each); their timestamps."""
+    stamps = [first_ms + i * 1000 for i in range(count)]
+    for ts in stamps:
+        app = db.appender()
+        for k in range(SERIES):
+            app.append(Labels({"__name__": "catchup_test", "series": str(k)}), ts, ts / 1000 + k)
+        app.commit()
+    return stamps
+
+
+def _raw(store, now_ms: int) -> dict[str, list[tuple[int, float]]]:
+    """Every raw sample of the test's series in the store, by series."""
+    out = {}
+    for s in store.query("catchup_test[10m]", now_ms):
+        out[s["metric"]["series"]] = [(round(float(t) * 1000), float(v)) for t, v in s["values"]]
+    return out
+
+
+def test_outage_longer_than_the_queue_is_caught_up_from_the_buffer(store, db):
+    config = RemoteWriteConfig.model_validate({
+        "url": store.write_url,
+        "queue_config": {"capacity": 20, "max_samples_per_send": 10, "batch_send_deadline": "50ms",
+                         "min_backoff": "50ms", "max_backoff": "200ms"}})
+    queue = QueueManager(config, buffer=db, buffer_retention_ms=3_600_000)
+    unsubscribe = db.subscribe(queue.append)
+    queue.start()
+    start = int(time.time() * 1000) // 1000 * 1000 - 120_000
+    try:
+        before = _write(db, start, 3)
+        eventually(lambda: len(_raw(store, start + 200_000)) == SERIES, 30, what="first samples")
+        store.stop()
+        during = _write(db, before[-1] + 1000, 30)  # 150 samples: the queue holds 20
+        assert queue.deferred > 0
+        store.start()
+        after = _write(db, during[-1] + 1000, 3)
+        stamps = before + during + after
+        eventually(lambda: all(len(v) == len(stamps) for v in _raw(store, start + 200_000).values()),
+                   60, what="every sample in the store")
+    finally:
+        unsubscribe()
+        queue.stop()
+    raw = _raw(store, start + 200_000)
+    assert sorted(raw) == [str(k) for k in range(SERIES)]
+    for k in range(SERIES):
+        assert raw[str(k)] == [(ts, ts / 1000 + k) for ts in stamps]  # none lost, none twice
+    assert queue.caught_up > 0
+    assert queue.failed == 0 and queue.dropped == 0
