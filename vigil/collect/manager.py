@@ -7,6 +7,11 @@ targets, ``target_limit``). Targets with the same TLS settings share one HTTP cl
 On :meth:`Manager.apply_config` a target whose key (job, URL, target labels) survives keeps its staleness state; a target that disappears gets
 staleness markers for all its series; new targets start their own loop. Stopping the manager
 (shutdown) writes no markers, as in Prometheus.
+
+With ``shard`` (``storage.remote`` and several replicas, :mod:`vigil.collect.shard`) only
+the HTTP targets this replica owns are scraped; ownership is checked again whenever the
+shard changes (polled with the file_sd files). A target that moves to another replica stops
+here without staleness markers: its series go on from the other replica.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from vigil.collect.scrape import (
     ScrapeTarget,
     TLSOptions,
 )
+from vigil.collect.shard import Shard, owner_of
 from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.collect.targetgen import build_targets, static_groups
 from vigil.config import Config, ScrapeConfig, resolve_path
@@ -134,7 +140,7 @@ class Manager:
     def __init__(self, config: Config, storage: Storage, metrics: SelfMetrics, *,
                  local_targets: Sequence[LocalTarget] = (),
                  transport: httpx.AsyncBaseTransport | None = None,
-                 sd_poll_interval_s: float = 1.0) -> None:
+                 sd_poll_interval_s: float = 1.0, shard: Shard | None = None) -> None:
         self._config = config
         self._storage = storage
         self._metrics = metrics
@@ -148,6 +154,9 @@ class Manager:
         self._sd_poll_interval_s = sd_poll_interval_s
         self._file_sd: dict[str, tuple[FileSD, float]] = {}  # job -> (files, refresh_s)
         self._sd_task: asyncio.Task[None] | None = None
+        self._shard = shard
+        self._shard_now: tuple[int, int] = (0, 1)  # as of the last sync
+        self._not_owned: set[tuple[str, str, Labels]] = set()  # other replicas scrape these
 
     async def start(self) -> None:
         """Start a scrape loop per target. Returns at once; scrapes happen in tasks."""
@@ -198,7 +207,8 @@ class Manager:
         removed = [lp for key, lp in self._loops.items() if key not in desired]
         for lp in removed:
             del self._loops[lp.target.key]
-        await asyncio.gather(*(lp.stop(mark_stale=True) for lp in removed))
+        await asyncio.gather(*(lp.stop(mark_stale=lp.target.key not in self._not_owned)
+                               for lp in removed))
         for key, target in desired.items():
             old = self._loops.get(key)
             if old is not None and old.target == target:
@@ -221,7 +231,28 @@ class Manager:
         local = [local_scrape_target(lt, config) for lt in self._local.values()]
         groups = {job: sd.groups() for job, (sd, _) in self._file_sd.items()}
         active, self._dropped = _all_targets(config, groups)
+        if self._shard is not None:
+            self._shard_now = self._current_shard()
+            index, count = self._shard_now
+            mine = [t for t in active if owner_of(t.scrape_url, count) == index]
+            self._not_owned = {t.key for t in active} - {t.key for t in mine}
+            active = mine
         return [*local, *active]
+
+    def _current_shard(self) -> tuple[int, int]:
+        """The shard now; the last one known when asking fails (the state database may be
+        restarting): scraping on as before beats scraping nothing."""
+        assert self._shard is not None
+        try:
+            index, count = self._shard()
+        except Exception as e:
+            log.warning("scrape sharding: membership unavailable (%s); keeping shard %d of %d",
+                        e, *self._shard_now)
+            return self._shard_now
+        if count < 1 or not 0 <= index < count:
+            log.warning("scrape sharding: ignoring shard %d of %d", index, count)
+            return self._shard_now
+        return index, count
 
     def _setup_file_sd(self, config: Config) -> None:
         """One :class:`FileSD` per job with ``file_sd_configs``, read once now."""
@@ -249,6 +280,10 @@ class Manager:
                           for _, refresh in self._file_sd.values())
                 if due:
                     last_refresh = time.monotonic()
+                shard = self._current_shard() if self._shard is not None else self._shard_now
+                if shard != self._shard_now:
+                    log.info("scrape sharding: now shard %d of %d", *shard)
+                    changed = True
                 if changed or due:
                     async with self._lock:
                         if self._client is not None:
