@@ -89,6 +89,8 @@ class Harness:
     now_s: float = T0 / 1000
     clock: Callable[[], float] | None = None  # default: the injected ``now_s``
     notify: Callable[[list[Alert]], None] | None = None  # default: record in ``sent``
+    is_primary: Callable[[], bool] | None = None  # a replica's role (default: always primary)
+    replica_records: bool = True
 
     def __post_init__(self) -> None:
         if self.engine:
@@ -103,7 +105,8 @@ class Harness:
             query=qf, notify=self.notify or self.sent.append, storage=self.store, state_store=self.state_store,
             metrics=self.metrics, external_labels=self.external_labels,
             external_url=self.external_url, resend_delay_s=self.resend_delay_s,
-            clock=self.clock or (lambda: self.now_s),
+            clock=self.clock or (lambda: self.now_s), is_primary=self.is_primary,
+            replica_records=self.replica_records,
         )
         self.manager.update(self.groups)
 

@@ -78,13 +78,20 @@ class Group:
         adj = now_ms - offset
         return adj - adj % self.interval_ms + offset
 
-    def evaluate(self, ts_ms: int) -> list[Alert]:
+    def evaluate(self, ts_ms: int, *, alerting: bool = True) -> list[Alert]:
         """Evaluate every rule at ``ts_ms``; append results; return the alerts due to send.
-        A rule that fails is marked ``health="err"`` and the others still run."""
+        A rule that fails is marked ``health="err"`` and the others still run. With
+        ``alerting`` False (a replica that is not the primary) only recording rules run,
+        and series alerting rules wrote before are ended with staleness markers."""
         start = time.perf_counter()
         to_send: list[Alert] = []
         resend_ms = round(self.opts.resend_delay_s * 1000)
         for i, rule in enumerate(self.rules):
+            if not alerting and isinstance(rule, AlertingRule):
+                if self.series_in_previous_eval[i]:
+                    self._write_stale(self.series_in_previous_eval[i], ts_ms - self.query_offset_ms)
+                    self.series_in_previous_eval[i] = set()
+                continue
             t0 = time.perf_counter()
             try:
                 samples = rule.eval(ts_ms, self.query_offset_ms, self.opts.query, self.spec.limit)
@@ -176,6 +183,12 @@ class Group:
                 if isinstance(r, AlertingRule) and r.name == a.rule_name and r.owns(a.labels):
                     r.restore(a)
                     break
+
+    def forget_alerts(self) -> None:
+        """Drop every alerting rule's alerts (another replica owns them now)."""
+        for r in self.rules:
+            if isinstance(r, AlertingRule):
+                r.active = {}
 
     def stored_alerts(self) -> list[StoredAlert]:
         out: list[StoredAlert] = []

@@ -1,6 +1,13 @@
 """The rule manager: holds the loaded groups, evaluates them on schedule, sends alerts on,
 and persists alert state so that a restart keeps ``for`` progress and firing alerts.
 
+Replicas (issue 15): alerting rules are evaluated by the primary only (``is_primary``). A
+replica that becomes primary first reloads the alert state the previous primary saved, so
+``for`` timers continue from their ``activeAt`` and firing alerts are not re-sent before
+``resend_delay``; a replica that stops being primary forgets its alerts and sends nothing.
+Recording rules run on every replica (each into its own TSDB, as a Prometheus HA pair) unless
+``replica_records`` is False (one shared metrics store: the primary alone records).
+
 Concurrency: :meth:`Manager.run` runs on an asyncio loop; each evaluation runs in a worker
 thread (queries are CPU-bound) under one lock, which :meth:`update` and the status methods
 also take, so groups are evaluated one at a time and never while being replaced.
@@ -32,6 +39,10 @@ the evaluating thread (a worker thread under :meth:`Manager.run`), so it must be
 and quick: hand the alerts to a queue rather than deliver them. An exception is logged."""
 
 
+def _always() -> bool:
+    return True
+
+
 def _snapshot(alerts: list[StoredAlert]) -> tuple[StoredAlert, ...]:
     # The value changes at every evaluation but is not needed to restore: leave it out of
     # the comparison so that steady alerts are not rewritten every interval.
@@ -54,6 +65,8 @@ class Manager:
         default_interval_s: float = 15.0,
         resend_delay_s: float = 60.0,
         clock: Callable[[], float] = time.time,
+        is_primary: Callable[[], bool] | None = None,
+        replica_records: bool = True,
     ) -> None:
         self._opts = Options(
             query=query, storage=storage, metrics=metrics,
@@ -68,6 +81,13 @@ class Manager:
         self._saved: dict[str, tuple[StoredAlert, ...]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
+        # Replicas: whether this one may alert now, and whether recording rules run when not.
+        self._is_primary = is_primary or _always
+        self._replica_records = replica_records
+        # True: the alerts in memory are the cluster's (loaded by a take-over and kept since
+        # as primary); False: stepped down. None at start: the first evaluation decides,
+        # since another replica may have been primary after the restore in update().
+        self._alerting: bool | None = None
 
     # ------------------------------------------------------------ loading
 
@@ -99,10 +119,12 @@ class Manager:
                     self._saved[spec.key] = _snapshot(stored[spec.key])
                 new[spec.key] = g
             now_ms = int(self._opts.clock() * 1000)
+            primary = self._is_primary()
             for key, g in self._groups.items():
                 if key not in new:
                     g.mark_all_stale(now_ms)
-                    self._save(key, [])
+                    if primary:  # a replica leaves the cluster's saved state alone
+                        self._save(key, [])
             self._groups = new
             self._update_gauges()
         if self._loop is not None and self._changed is not None:
@@ -120,17 +142,56 @@ class Manager:
         self._evaluate(g, ts_ms)
 
     def _evaluate(self, g: Group, ts_ms: int) -> None:
+        primary = self._is_primary()
         with self._lock:
             if self._groups.get(g.key) is not g:
                 return  # replaced by a reload while this evaluation waited
-            alerts = g.evaluate(ts_ms)
-            self._save(g.key, g.stored_alerts())
+            if primary and self._alerting is not True:
+                primary = self._take_over()
+            if not primary and self._alerting is not False:
+                self._step_down()
+            if not primary and not self._replica_records:
+                return
+            alerts = g.evaluate(ts_ms, alerting=primary)
+            if primary:
+                self._save(g.key, g.stored_alerts())
             self._update_gauges()
-        if alerts:
+        # Checked again: the role may have ended during the evaluation (the dispatcher
+        # gates its sending on the role too; this only narrows the window).
+        if alerts and self._is_primary():
             try:
                 self._notify(alerts)
             except Exception:  # noqa: BLE001 - the sender's failure must not stop evaluation
                 log.exception("sending %d alerts of group %r failed", len(alerts), g.key)
+
+    def _take_over(self) -> bool:
+        """Become the one evaluating alerts: load the alert state the previous primary
+        saved. False (stay a replica this round) when the state store cannot be read."""
+        stored: dict[str, list[StoredAlert]] = {}
+        if self._state_store is not None:
+            try:
+                for a in self._state_store.load_rule_alerts():
+                    stored.setdefault(a.group_key, []).append(a)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: retry next time
+                log.warning("primary: the saved alert state cannot be read (%s); not alerting yet", exc)
+                return False
+        self._saved.clear()
+        for key, g in self._groups.items():
+            g.forget_alerts()
+            g.restore(stored.get(key, []))
+            self._saved[key] = _snapshot(stored.get(key, []))
+        self._alerting = True
+        log.info("primary: evaluating alerting rules, %d saved alerts taken over",
+                 sum(len(v) for v in stored.values()))
+        return True
+
+    def _step_down(self) -> None:
+        """Stop alerting: the alerts in memory may go stale while another replica owns them."""
+        for g in self._groups.values():
+            g.forget_alerts()
+        self._saved.clear()
+        self._alerting = False
+        log.info("not primary: alerting rules are evaluated by the primary")
 
     def _save(self, key: str, alerts: list[StoredAlert]) -> None:
         if self._state_store is None:
