@@ -69,6 +69,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/silences": {"GET": V, "POST": R},
     "/silences/{silence_id}/expire": {"POST": R},
     "/notifications": {"GET": V},
+    "/cluster": {"GET": V},
     "/runbooks": {"GET": V},
     "/runbooks/{alertname}": {"GET": V},
     # Admin pages of people and access.
@@ -99,6 +100,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/teams/{name}": {"PUT": A},
     "/api/vigil/v1/tokens": {"GET": A, "POST": A},
     "/api/vigil/v1/tokens/{name}": {"DELETE": A},
+    "/api/vigil/v1/cluster": {"GET": V},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.

@@ -29,7 +29,7 @@ from vigil.state import OutboxEntry
 from vigil.storage import Querier
 from vigil.web.access_gate import AccessPolicy
 
-__all__ = ["AlertmanagerBackend", "PushGateway", "QueryEngine", "RemoteWriteReceiver", "RulesRetriever", "SeriesReader", "TSDBStats", "TargetRetriever", "WebDeps"]
+__all__ = ["AlertmanagerBackend", "ClusterView", "PushGateway", "QueryEngine", "RemoteWriteReceiver", "RulesRetriever", "SeriesReader", "TSDBStats", "TargetRetriever", "WebDeps"]
 
 
 class QueryEngine(Protocol):
@@ -126,6 +126,17 @@ class AlertmanagerBackend(Protocol):
                       limit: int = 200) -> list[OutboxEntry]: ...
 
 
+class ClusterView(Protocol):
+    """This replica's view of its cluster (:class:`vigil.cluster.Membership`), JSON-ready:
+    ``self`` (this member's id), ``lease`` (name, holder or None when expired, epoch,
+    ``expires_in_seconds``) or None, ``database`` (``reachable``, ``error``), and
+    ``members``: each with id, name, url, version, role (primary or replica), healthy,
+    ``heartbeat_age_seconds``, ``started_at`` (RFC 3339), ``shard`` ([index, count] or None),
+    ``self``. Cheap: it returns the last heartbeat's reading, never queries."""
+
+    def view(self) -> dict[str, Any]: ...
+
+
 def _always_ready() -> bool:
     return True
 
@@ -165,3 +176,5 @@ class WebDeps:
     # Who may call what (vigil.web.access_gate). None: no access database, everyone acts
     # as the local admin (tests of other stages); the app passes its policy.
     access: AccessPolicy | None = None
+    # Replicas and their roles (/api/vigil/v1/cluster, /cluster). None: both answer 404.
+    cluster: ClusterView | None = None

@@ -24,6 +24,7 @@ from vigil.rules.status import ActiveAlert
 from vigil.web.access_gate import template_context as _access_context
 from vigil.web.access_ui import access_pages_router
 from vigil.web.api_v1 import parse_error_message
+from vigil.web.cluster_api import cluster_page_router
 from vigil.web.deps import WebDeps
 from vigil.web.graph import build_plot, hover_data
 from vigil.web.overview import host_overview
@@ -107,6 +108,7 @@ def ui_router(deps: WebDeps) -> APIRouter:
         router.include_router(silences_router(deps, render))
     if deps.access is not None and deps.access.service is not None:
         router.include_router(access_pages_router(deps.access.service, render))
+    router.include_router(cluster_page_router(deps, render))
 
     @router.get("/", include_in_schema=False)
     @router.get("/overview", include_in_schema=False)
