@@ -19,6 +19,7 @@ from vigil.cli._common import FeaturesOption
 from vigil.cli._common import fail as _fail
 from vigil.cli.access import audit, tokens_cli, users_cli
 from vigil.cli.alerts import alerts_cli
+from vigil.cli.cluster import cluster_cli
 from vigil.cli.rules import rules_cli
 from vigil.cli.silence import silence_cli
 from vigil.cli.tsdb import tsdb_cli
@@ -30,6 +31,7 @@ cli = typer.Typer(help="Vigil: monitoring, alerting and incident response.", no_
 check_cli = typer.Typer(help="Validate files without starting anything.", no_args_is_help=True)
 cli.add_typer(check_cli, name="check")
 cli.add_typer(alerts_cli, name="alerts")
+cli.add_typer(cluster_cli, name="cluster")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(silence_cli, name="silence")
 cli.add_typer(tsdb_cli, name="tsdb")
