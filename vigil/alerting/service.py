@@ -65,12 +65,14 @@ class Alerting:
     def alerts(self) -> list[AlertView]:
         """Alerts not yet resolved, sorted by labels."""
         now = self.clock()
+        self.silences.sync()  # another replica's silence shows at once
         self.dispatcher.refresh_inhibitions(now)
         live = [a for a in self.dispatcher.alerts() if not a.resolved(now)]
         return [self.view(a, now) for a in sorted(live, key=lambda a: a.labels)]
 
     def groups(self) -> list[GroupView]:
         now = self.clock()
+        self.silences.sync()
         self.dispatcher.refresh_inhibitions(now)
         out = []
         for group in self.dispatcher.groups():

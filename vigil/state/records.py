@@ -13,7 +13,8 @@ from typing import Any, Literal, Protocol
 
 from vigil.model.labels import Labels
 
-__all__ = ["AlertState", "OutboxEntry", "RuleStateStore", "SilenceRow", "StoredAlert"]
+__all__ = ["AlertState", "NotifyDecision", "OutboxEntry", "PreviousNotification", "RuleStateStore",
+           "SilenceRow", "StoredAlert"]
 
 # Where a rule's alert is in its life: held by `for` (pending), firing, or neither.
 AlertState = Literal["inactive", "pending", "firing"]
@@ -64,6 +65,28 @@ class OutboxEntry:
     last_error: str
     created_at: datetime
     sent_at: datetime | None
+    claimed_by: str | None = None  # the member delivering it (set by outbox_claim)
+
+    @property
+    def notification_id(self) -> str:
+        """Stable across retries and replicas: the receiver's idempotency key."""
+        return f"{self.id}-{int(self.created_at.timestamp() * 1000)}"
+
+
+# What an integration was last told about a group: firing and resolved fingerprints and
+# when (the pending outbox entry if there is one, else the notification log).
+PreviousNotification = tuple[set[str], set[str], datetime]
+
+
+@dataclass(frozen=True)
+class NotifyDecision:
+    """What a flush decided for one integration: queue ``payload`` (superseding a pending
+    one), or, when ``payload`` is None, only log ``firing``/``resolved`` as told (nothing
+    needs delivering, e.g. only resolved alerts for an integration that does not send them)."""
+
+    payload: dict[str, Any] | None
+    firing: list[str]
+    resolved: list[str]
 
 
 class SilenceRow(dict):

@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, Insert, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, Insert, create_engine, delete, event, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -22,7 +22,13 @@ from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.state import schema
 from vigil.state.access_store import AccessStore
-from vigil.state.records import OutboxEntry, SilenceRow, StoredAlert
+from vigil.state.coordination import CoordinationStore, bump_version, db_now, lock_key
+from vigil.state.outbox_store import OutboxStore
+from vigil.state.records import SilenceRow, StoredAlert
+
+# Held (PostgreSQL, per session) while the schema is upgraded, so replicas starting together
+# upgrade one after the other: the second finds the schema at head and does nothing.
+_MIGRATE_LOCK = lock_key("vigil", "migrate")
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -31,7 +37,11 @@ def _utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-class Store:
+class Store(OutboxStore, CoordinationStore):
+    """All durable state but time series. The outbox and notification log
+    (:class:`~vigil.state.outbox_store.OutboxStore`) and shared-state versions and once-only
+    work (:class:`~vigil.state.coordination.CoordinationStore`) are its parts."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -53,9 +63,19 @@ class Store:
     def migrate(self) -> None:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(resources.files("vigil.state") / "migrations"))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self.engine.connect() as conn:
+            postgresql = conn.dialect.name == "postgresql"
+            if postgresql:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATE_LOCK})")
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                if postgresql:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATE_LOCK})")
+                    conn.commit()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -102,21 +122,36 @@ class Store:
 
     def upsert_alerts(self, alerts: list[Alert], *, fingerprints: list[str] | None = None) -> None:
         """Insert or replace alerts; ``fingerprints`` (parallel to ``alerts``) saves
-        recomputing them when the caller has them."""
+        recomputing them when the caller has them. Each row's ``changed_at`` is the
+        database's time, so other replicas find it with :meth:`alerts_changed_since`."""
         if not alerts:
             return
         fps = fingerprints if fingerprints is not None else [a.fingerprint() for a in alerts]
-        rows = [
-            {
-                "fingerprint": fp, "labels": a.labels.to_dict(),
-                "annotations": a.annotations.to_dict(), "starts_at": a.starts_at,
-                "ends_at": a.ends_at, "generator_url": a.generator_url,
-                "updated_at": a.updated_at,
-            }
-            for fp, a in zip(fps, alerts, strict=True)
-        ]
         with self.engine.begin() as conn:
+            changed_at = db_now(conn)
+            rows = [
+                {
+                    "fingerprint": fp, "labels": a.labels.to_dict(),
+                    "annotations": a.annotations.to_dict(), "starts_at": a.starts_at,
+                    "ends_at": a.ends_at, "generator_url": a.generator_url,
+                    "updated_at": a.updated_at, "changed_at": changed_at,
+                }
+                for fp, a in zip(fps, alerts, strict=True)
+            ]
             conn.execute(self._upsert_alerts, rows)
+
+    def alerts_changed_since(self, since: datetime | None) -> tuple[list[tuple[str, Alert]], datetime]:
+        """Alerts (with their fingerprints) written at or after ``since`` (database time;
+        None: all), and the database's time of this read. Transactions commit out of order,
+        so a caller polling with the returned time should look again a few seconds back."""
+        t = schema.alerts
+        query = select(t)
+        if since is not None:
+            query = query.where(t.c.changed_at >= since)
+        with self.engine.connect() as conn:
+            read_at = db_now(conn)
+            rows = conn.execute(query).mappings().all()
+        return [(r["fingerprint"], _alert(r)) for r in rows], read_at
 
     @cached_property
     def _upsert_alerts(self) -> Insert:
@@ -128,42 +163,22 @@ class Store:
         updated = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "fingerprint"}
         return stmt.on_conflict_do_update(index_elements=[table.c.fingerprint], set_=updated)
 
-    def delete_alerts(self, fingerprints: list[str]) -> None:
-        if fingerprints:
-            with self.engine.begin() as conn:
-                conn.execute(delete(schema.alerts).where(schema.alerts.c.fingerprint.in_(fingerprints)))
+    def delete_alerts(self, fingerprints: list[str], *, ended_before: datetime | None = None) -> None:
+        """Delete alerts by fingerprint; with ``ended_before``, only those whose stored end
+        is before it (an alert another replica re-opened in the meantime stays)."""
+        if not fingerprints:
+            return
+        t = schema.alerts
+        query = delete(t).where(t.c.fingerprint.in_(fingerprints))
+        if ended_before is not None:
+            query = query.where(t.c.ends_at < ended_before)
+        with self.engine.begin() as conn:
+            conn.execute(query)
 
     def load_alerts(self) -> list[Alert]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(schema.alerts)).mappings().all()
-        return [
-            Alert(Labels(r["labels"]), Labels(r["annotations"]), _utc(r["starts_at"]),
-                  _utc(r["ends_at"]), r["generator_url"], _utc(r["updated_at"]))
-            for r in rows
-        ]
-
-    # --- notification log ---
-
-    def nflog_get(self, group_key: str, receiver: str, integration: str) -> tuple[set[str], set[str], datetime] | None:
-        t = schema.nflog
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t).where(
-                t.c.group_key == group_key, t.c.receiver == receiver, t.c.integration == integration,
-            )).mappings().first()
-        if row is None:
-            return None
-        return set(row["firing"]), set(row["resolved"]), _utc(row["sent_at"])
-
-    def nflog_record(self, group_key: str, receiver: str, integration: str, firing: list[str],
-                     resolved: list[str], now: datetime) -> None:
-        """Log a notification that needed no delivery (e.g. only resolved alerts, and the
-        integration does not send resolved ones)."""
-        n = schema.nflog
-        with self.engine.begin() as conn:
-            conn.execute(delete(n).where(n.c.group_key == group_key, n.c.receiver == receiver,
-                                         n.c.integration == integration))
-            conn.execute(insert(n).values(group_key=group_key, receiver=receiver, integration=integration,
-                                          firing=sorted(firing), resolved=sorted(resolved), sent_at=now))
+        return [_alert(r) for r in rows]
 
     # --- silences ---
 
@@ -173,11 +188,13 @@ class Store:
         return [_silence_row(r) for r in rows]
 
     def silence_save(self, row: dict[str, Any], *, action: str, author: str, comment: str,
-                     at: datetime, also_expire: dict[str, Any] | None = None) -> None:
+                     at: datetime, also_expire: dict[str, Any] | None = None) -> int:
         """Write a silence and its audit event in one transaction; ``also_expire`` is the
-        previous version being replaced (expired) by this one."""
+        previous version being replaced (expired) by this one. Bumps the "silences" version
+        in the same transaction and returns the new version."""
         t, ev = schema.silences, schema.silence_events
         with self.engine.begin() as conn:
+            version = bump_version(conn, "silences")
             for item, act in ((also_expire, "expire"), (row, action)):
                 if item is None:
                     continue
@@ -188,6 +205,7 @@ class Store:
                             "updated_at": item["updated_at"].isoformat()}
                 conn.execute(insert(ev).values(silence_id=item["id"], action=act, author=author,
                                                comment=comment, at=at, snapshot=snapshot))
+        return version
 
     def silence_events(self, silence_id: str | None = None) -> list[dict[str, Any]]:
         ev = schema.silence_events
@@ -200,114 +218,10 @@ class Store:
     def silences_delete_expired_before(self, before: datetime) -> int:
         t = schema.silences
         with self.engine.begin() as conn:
-            return conn.execute(delete(t).where(t.c.ends_at < before)).rowcount or 0
-
-    # --- outbox ---
-
-    def outbox_latest_pending(self, group_key: str, receiver: str, integration: str) -> OutboxEntry | None:
-        t = schema.outbox
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t).where(
-                t.c.group_key == group_key, t.c.receiver == receiver,
-                t.c.integration == integration, t.c.status == "pending",
-            ).order_by(t.c.id.desc()).limit(1)).mappings().first()
-        return _entry(row) if row else None
-
-    def outbox_add(self, *, group_key: str, receiver: str, integration: str, payload: dict[str, Any],
-                   firing: list[str], resolved: list[str], now: datetime,
-                   supersede: bool = False) -> int:
-        """Queue a notification. ``supersede`` first marks the group's pending ones for
-        this integration superseded, in the same transaction (one commit, and never a
-        moment with neither or both pending)."""
-        t = schema.outbox
-        with self.engine.begin() as conn:
-            if supersede:
-                conn.execute(update(t).where(
-                    t.c.group_key == group_key, t.c.receiver == receiver,
-                    t.c.integration == integration, t.c.status == "pending",
-                ).values(status="superseded"))
-            result = conn.execute(insert(schema.outbox).values(
-                group_key=group_key, receiver=receiver, integration=integration, payload=payload,
-                firing=sorted(firing), resolved=sorted(resolved), status="pending", attempts=0,
-                next_attempt_at=now, last_error="", created_at=now,
-            ))
-            return int(result.inserted_primary_key[0])
-
-    def outbox_due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]:
-        t = schema.outbox
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t).where(t.c.status == "pending", t.c.next_attempt_at <= now)
-                .order_by(t.c.id).limit(limit)
-            ).mappings().all()
-        return [_entry(r) for r in rows]
-
-    def outbox_next_due_at(self) -> datetime | None:
-        t = schema.outbox
-        with self.engine.connect() as conn:
-            value = conn.execute(select(func.min(t.c.next_attempt_at)).where(t.c.status == "pending")).scalar()
-        return _utc(value)
-
-    def outbox_pending_count(self) -> int:
-        t = schema.outbox
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(t.c.status == "pending")).scalar() or 0)
-
-    def outbox_list(self, limit: int = 200, *, status: str | None = None,
-                    receiver: str | None = None) -> list[OutboxEntry]:
-        """The newest ``limit`` notifications, newest first, optionally of one status
-        (pending, sent, dead, superseded) and one receiver."""
-        t = schema.outbox
-        query = select(t).order_by(t.c.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(t.c.status == status)
-        if receiver is not None:
-            query = query.where(t.c.receiver == receiver)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_entry(r) for r in rows]
-
-    def outbox_postpone(self, entry: OutboxEntry, until: datetime) -> None:
-        """Move a pending notification's next attempt to ``until`` without counting an
-        attempt (a rate limit held it back)."""
-        t = schema.outbox
-        with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.id == entry.id, t.c.status == "pending")
-                         .values(next_attempt_at=until))
-
-    def outbox_delivered(self, entry: OutboxEntry, now: datetime) -> None:
-        """Mark delivered and record it in the notification log, in one transaction, so a
-        crash can never leave a delivered notification unlogged (or the reverse)."""
-        t, n = schema.outbox, schema.nflog
-        with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.id == entry.id).values(
-                status="sent", sent_at=now, attempts=entry.attempts + 1, last_error=""))
-            conn.execute(delete(n).where(
-                n.c.group_key == entry.group_key, n.c.receiver == entry.receiver,
-                n.c.integration == entry.integration))
-            conn.execute(insert(n).values(
-                group_key=entry.group_key, receiver=entry.receiver, integration=entry.integration,
-                firing=entry.firing, resolved=entry.resolved, sent_at=now))
-
-    def outbox_failed(self, entry: OutboxEntry, error: str, *, retry_at: datetime | None) -> None:
-        """Record a failed attempt: retry at ``retry_at``, or dead-letter when it is None."""
-        t = schema.outbox
-        values: dict[str, Any] = {"attempts": entry.attempts + 1, "last_error": error[:2000]}
-        if retry_at is None:
-            values["status"] = "dead"
-        else:
-            values["next_attempt_at"] = retry_at
-        with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.id == entry.id).values(**values))
-
-    def outbox_supersede(self, group_key: str, receiver: str, integration: str) -> None:
-        """Drop pending notifications for a group that a newer one replaces."""
-        t = schema.outbox
-        with self.engine.begin() as conn:
-            conn.execute(update(t).where(
-                t.c.group_key == group_key, t.c.receiver == receiver,
-                t.c.integration == integration, t.c.status == "pending",
-            ).values(status="superseded"))
+            removed = conn.execute(delete(t).where(t.c.ends_at < before)).rowcount or 0
+            if removed:
+                bump_version(conn, "silences")
+            return removed
 
 
 def _silence_row(r: Any) -> SilenceRow:
@@ -316,18 +230,14 @@ def _silence_row(r: Any) -> SilenceRow:
                       updated_at=_utc(r["updated_at"]))
 
 
+def _alert(r: Any) -> Alert:
+    return Alert(Labels(r["labels"]), Labels(r["annotations"]), _utc(r["starts_at"]),
+                 _utc(r["ends_at"]), r["generator_url"], _utc(r["updated_at"]))
+
+
 def _finite(value: float) -> float:
     # JSON/SQL cannot hold NaN or Inf everywhere; the value is informational only.
     return value if value == value and abs(value) != float("inf") else 0.0
-
-
-def _entry(r: Any) -> OutboxEntry:
-    return OutboxEntry(
-        id=r["id"], group_key=r["group_key"], receiver=r["receiver"], integration=r["integration"],
-        payload=r["payload"], firing=list(r["firing"]), resolved=list(r["resolved"]),
-        status=r["status"], attempts=r["attempts"], next_attempt_at=_utc(r["next_attempt_at"]),
-        last_error=r["last_error"], created_at=_utc(r["created_at"]), sent_at=_utc(r["sent_at"]),
-    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

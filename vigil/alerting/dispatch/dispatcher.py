@@ -4,6 +4,13 @@ and, when a group's timer fires, writes one outbox entry per integration that ne
 ``put`` is thread-safe and may be called from any thread; ``run`` is the asyncio loop that
 fires group timers. Alerts are persisted so that groups, and what was already notified, come
 back after a restart: the notification log then keeps the restart from re-sending.
+
+With several replicas on one database, every replica keeps every alert and group in memory
+(``sync`` merges what the others wrote), but only the primary (``is_primary``) fires group
+timers. A follower's groups stay due as they would have been, so a follower that becomes
+primary flushes them at once; the decision to notify is taken under a per-group lock in the
+database (:meth:`vigil.state.Store.outbox_notify`), so what was already queued or sent is
+not queued again, even by two replicas that both believe they are primary.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from vigil.config.model import AlertingConfig
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.timeinterval import TimeInterval, contains_any, parse_intervals
-from vigil.state import Store
+from vigil.state import NotifyDecision, PreviousNotification, Store
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,9 @@ _RESOLVED_RETENTION = timedelta(minutes=15)
 # How often a flush also sweeps all alerts for resolved ones past retention: the sweep is
 # O(alerts), too slow to run at every flush with tens of thousands of active alerts.
 _SWEEP_EVERY = timedelta(seconds=30)
+# How far back ``sync`` looks before its previous read: transactions commit out of order,
+# so a row can become visible a little after a read that began later than its change time.
+_SYNC_OVERLAP = timedelta(seconds=5)
 
 
 def _utcnow() -> datetime:
@@ -51,8 +61,10 @@ class Dispatcher:
     def __init__(self, config: AlertingConfig, store: Store, *, external_url: str,
                  silencer: Muter | None = None, base_dir: str | None = None,
                  on_enqueue: Callable[[], None] = lambda: None,
-                 clock: Callable[[], datetime] = _utcnow, tick_s: float = 0.2) -> None:
+                 clock: Callable[[], datetime] = _utcnow, tick_s: float = 0.2,
+                 is_primary: Callable[[], bool] = lambda: True) -> None:
         self.store = store
+        self.is_primary = is_primary
         self.silencer = silencer
         self.base_dir = base_dir  # relative secret files in receivers resolve against it
         self.external_url = external_url
@@ -66,6 +78,9 @@ class Dispatcher:
         self._indexed_version = -1
         self._groups: dict[str, AggrGroup] = {}
         self._last_sweep: datetime | None = None
+        # Database time of the last read of other replicas' alerts (None: never read).
+        self._sync_lock = threading.Lock()
+        self._synced_at: datetime | None = None
         # Group commit of alert writes: concurrent put() calls share one transaction (one
         # fsync); each returns only once its alerts are committed.
         self._commit_cond = threading.Condition()
@@ -104,15 +119,16 @@ class Dispatcher:
         then). If that projection ran out while Vigil itself was down, the alert is not
         resolved: it is held ``grace_s`` longer so its sender can confirm or resolve it.
         An explicit resolution (``ends_at`` not after the last update) stays resolved."""
-        alerts = self.store.load_alerts()
+        with self._sync_lock:
+            stored, self._synced_at = self.store.alerts_changed_since(None)
+        alerts = [alert for _, alert in stored]
         with self._lock:
             now = self.clock()
             for i, alert in enumerate(alerts):
                 projected = alert.ends_at is not None and alert.ends_at > alert.updated_at + timedelta(seconds=1)
                 if grace_s and projected and alert.ends_at <= now:
                     alerts[i] = alert = replace(alert, ends_at=now + timedelta(seconds=grace_s))
-            for alert in alerts:
-                fp = alert.fingerprint()
+            for (fp, _), alert in zip(stored, alerts, strict=True):
                 self._alerts[fp] = alert
                 self._route_alert(fp, alert, now)
             self._version += 1
@@ -134,6 +150,34 @@ class Dispatcher:
                 changed.append((fp, merged))
                 self._route_alert(fp, merged, now)
         self._persist(changed)
+
+    def sync(self) -> int:
+        """Merge the alerts other replicas wrote since the last look into memory, without
+        writing them back (they are stored already); returns how many changed here.
+        Idempotent: a row already merged, or older than what is held, changes nothing.
+        Thread-safe; the app calls it about every second. Deletions are not read: every
+        replica forgets resolved alerts by the same retention rule."""
+        with self._sync_lock:
+            since = None if self._synced_at is None else self._synced_at - _SYNC_OVERLAP
+            stored, self._synced_at = self.store.alerts_changed_since(since)
+        if not stored:
+            return 0
+        now = self.clock()
+        changed = 0
+        with self._lock:
+            for fp, alert in stored:
+                old = self._alerts.get(fp)
+                if old is not None and alert.updated_at <= old.updated_at:
+                    continue
+                merged = _merge(old, alert, now)
+                if merged is None:
+                    continue
+                self._alerts[fp] = merged
+                self._route_alert(fp, merged, now)
+                changed += 1
+            if changed:
+                self._version += 1
+        return changed
 
     def _persist(self, alerts: list[tuple[str, Alert]]) -> None:
         """Write ``alerts`` durably before returning. One caller at a time writes, taking
@@ -194,6 +238,11 @@ class Dispatcher:
             delay = self.tick_s if next_at is None else min(self.tick_s, (next_at - now).total_seconds())
             await asyncio.sleep(max(delay, 0.005))
             now = self.clock()
+            if not self.is_primary():
+                # A follower notifies nobody; it only forgets what the primary has long
+                # notified, so its memory does not grow while it waits to take over.
+                await asyncio.to_thread(self.sweep, now)
+                continue
             with self._lock:
                 due = [g for g in self._groups.values() if g.due(now)]
             for group in due:
@@ -250,28 +299,27 @@ class Dispatcher:
 
     def _notify(self, group: AggrGroup, receiver: str, integration: Integration, alerts: list[Alert],
                 firing: set[str], resolved: set[str], now: datetime) -> bool:
-        pending = self.store.outbox_latest_pending(group.key, receiver, integration.name)
-        previous = ((set(pending.firing), set(pending.resolved), pending.created_at) if pending
-                    else self.store.nflog_get(group.key, receiver, integration.name))
-        if not needs_update(previous, firing, resolved, send_resolved=integration.send_resolved,
-                            repeat_interval_s=group.route.options.repeat_interval_s, now=now):
-            return False
-        to_send = alerts if integration.send_resolved else [a for a in alerts if not a.resolved(now)]
-        logged_resolved = sorted(resolved) if integration.send_resolved else []
-        if not to_send:
-            self.store.nflog_record(group.key, receiver, integration.name, sorted(firing),
-                                    logged_resolved, now)
-            return False
-        payload = integration.build(receiver=receiver, group_key=group.key, group_labels=group.labels,
-                                    alerts=to_send, now=now, external_url=self.external_url)
-        self.store.outbox_add(group_key=group.key, receiver=receiver, integration=integration.name,
-                              payload=payload, firing=sorted(firing), resolved=logged_resolved, now=now,
-                              supersede=pending is not None)
-        return True
+        """Queue a notification if the integration needs one; True when one was queued.
+        Decided under the store's lock on the group, against what is pending or logged at
+        that moment, so replicas flushing the same group at once queue it once."""
+
+        def decide(previous: PreviousNotification | None) -> NotifyDecision | None:
+            if not needs_update(previous, firing, resolved, send_resolved=integration.send_resolved,
+                                repeat_interval_s=group.route.options.repeat_interval_s, now=now):
+                return None
+            to_send = alerts if integration.send_resolved else [a for a in alerts if not a.resolved(now)]
+            logged_resolved = sorted(resolved) if integration.send_resolved else []
+            if not to_send:
+                return NotifyDecision(None, sorted(firing), logged_resolved)
+            payload = integration.build(receiver=receiver, group_key=group.key,
+                                        group_labels=group.labels, alerts=to_send, now=now,
+                                        external_url=self.external_url)
+            return NotifyDecision(payload, sorted(firing), logged_resolved)
+
+        return self.store.outbox_notify(group.key, receiver, integration.name, decide, now) is not None
 
     def _forget_resolved(self, group: AggrGroup, flushed: dict[str, Alert], resolved: set[str],
                          now: datetime) -> None:
-        gone: list[str] = []
         with self._lock:
             for fp in resolved:
                 # Only drop what did not change since the flush looked at it.
@@ -281,17 +329,48 @@ class Dispatcher:
                 self._groups.pop(group.key, None)
             if self._last_sweep is not None and now - self._last_sweep < _SWEEP_EVERY:
                 return
-            self._last_sweep = now
-            grouped: set[str] = set()
-            for g in self._groups.values():
-                grouped.update(g.alerts)
-            for fp, alert in list(self._alerts.items()):
-                if fp not in grouped and alert.resolved(now) and alert.ends_at is not None \
-                        and alert.ends_at + _RESOLVED_RETENTION < now:
-                    del self._alerts[fp]
-                    self._version += 1
-                    gone.append(fp)
-        self.store.delete_alerts(gone)
+            gone = self._sweep_locked(now, grouped_too=False)
+        self._delete_stored(gone, now)
+
+    def sweep(self, now: datetime) -> None:
+        """A follower's housekeeping (every 30 s at most): forget alerts resolved longer
+        than the retention ago, from groups too (the primary notified them long since)."""
+        with self._lock:
+            if self._last_sweep is not None and now - self._last_sweep < _SWEEP_EVERY:
+                return
+            gone = self._sweep_locked(now, grouped_too=True)
+        self._delete_stored(gone, now)
+
+    def _sweep_locked(self, now: datetime, *, grouped_too: bool) -> list[str]:
+        # Caller holds the lock.
+        self._last_sweep = now
+        cutoff = now - _RESOLVED_RETENTION
+        if grouped_too:
+            for key, g in list(self._groups.items()):
+                for fp in [fp for fp, a in g.alerts.items() if _ended_before(a, cutoff, now)]:
+                    del g.alerts[fp]
+                if not g.alerts:
+                    del self._groups[key]
+        grouped: set[str] = set()
+        for g in self._groups.values():
+            grouped.update(g.alerts)
+        gone = [fp for fp, a in self._alerts.items()
+                if fp not in grouped and _ended_before(a, cutoff, now)]
+        for fp in gone:
+            del self._alerts[fp]
+        if gone:
+            self._version += 1
+        return gone
+
+    def _delete_stored(self, fingerprints: list[str], now: datetime) -> None:
+        # Every replica runs the same rule, so the rows may be gone already; and only rows
+        # still ended in the database go, so an alert another replica re-opened meanwhile
+        # (not yet synced here) stays.
+        self.store.delete_alerts(fingerprints, ended_before=now - _RESOLVED_RETENTION)
+
+
+def _ended_before(alert: Alert, cutoff: datetime, now: datetime) -> bool:
+    return alert.resolved(now) and alert.ends_at is not None and alert.ends_at < cutoff
 
 
 def _merge(old: Alert | None, new: Alert, now: datetime) -> Alert | None:

@@ -79,8 +79,10 @@ class Email(RenderedIntegration):
             "html": render_or(self._html, n, default_html),
         }
 
-    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
-        """Deliver through the smarthost; ``client`` (HTTP) is unused."""
+    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any], *,
+                   notification_id: str = "") -> None:
+        """Deliver through the smarthost; ``client`` (HTTP) is unused. The idempotency key
+        is the payload's Message-ID, fixed when the notification was queued."""
         c = self.config
         host, _, port_text = c.smarthost.rpartition(":")
         port = int(port_text)

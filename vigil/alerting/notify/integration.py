@@ -35,8 +35,11 @@ class Integration(Protocol):
     def build(self, *, receiver: str, group_key: str, group_labels: Labels, alerts: list[Alert],
               now: datetime, external_url: str) -> dict[str, Any]: ...
 
-    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
-        """Deliver; raise :class:`NotifyError` saying whether a retry may help."""
+    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any], *,
+                   notification_id: str = "") -> None:
+        """Deliver; raise :class:`NotifyError` saying whether a retry may help.
+        ``notification_id`` is the same for every attempt of one notification, on any
+        replica: sent as an idempotency key where the receiver's format has a place."""
         ...
 
 
@@ -55,13 +58,28 @@ class Webhook:
                                alerts=alerts, now=now, external_url=external_url,
                                max_alerts=self.config.max_alerts)
 
-    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
+    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any], *,
+                   notification_id: str = "") -> None:
+        # The body stays Alertmanager's; the idempotency key goes in a header.
         try:
             resp = await client.post(self.config.url, json=payload, timeout=self.config.timeout,
-                                     headers={"User-Agent": "Vigil"})
+                                     headers=notification_headers(notification_id))
         except httpx.HTTPError as exc:
             raise NotifyError(f"POST {self.config.url}: {type(exc).__name__}: {exc}", recoverable=True) from None
         raise_for_status(resp)
+
+
+def notification_headers(notification_id: str) -> dict[str, str]:
+    """HTTP headers of a delivery: the user agent and, if known, the notification id."""
+    headers = {"User-Agent": "Vigil"}
+    if notification_id:
+        headers[NOTIFICATION_ID_HEADER] = notification_id
+    return headers
+
+
+# Same value on every attempt of one notification, from any replica: receivers may use it
+# to drop a re-send.
+NOTIFICATION_ID_HEADER = "X-Vigil-Notification-Id"
 
 
 def raise_for_status(resp: httpx.Response, *, target: str | None = None) -> None:

@@ -8,6 +8,15 @@ path sends exactly once. Retries back off exponentially from ``base_backoff_s`` 
 an unrecoverable error, the notification is dead-lettered with its last error. An
 integration with a ``rate_limit`` delivers at most that often; the rest wait (postponed,
 no attempt counted) in the outbox.
+
+Several replicas each run a worker on the same outbox. A worker delivers only entries it
+claimed (:meth:`vigil.state.Store.outbox_claim`), so the work is spread and nothing is sent
+by two at once; a claim by a replica whose heartbeat is older than ``member_timeout_s`` is
+taken over. Rate-limited integrations are delivered by the primary only (``is_primary``):
+their token bucket is in its memory, so one replica holding them keeps the limit. Each
+delivery carries the entry's stable ``notification_id`` (webhooks: the
+``X-Vigil-Notification-Id`` header), so a receiver can drop the re-send that follows a crash
+between its 2xx and the entry being marked sent.
 """
 
 from __future__ import annotations
@@ -44,8 +53,18 @@ class OutboxWorker:
         max_attempts: int = 10,
         base_backoff_s: float = 1.0,
         max_backoff_s: float = 300.0,
+        member_id: str = "local",
+        member_timeout_s: float = 5.0,
+        is_primary: Callable[[], bool] = lambda: True,
+        poll_s: float = 1.0,
+        claim_limit: int = 100,
     ) -> None:
         self.store = store
+        self.member_id = member_id
+        self.member_timeout_s = member_timeout_s
+        self.is_primary = is_primary
+        self.poll_s = poll_s  # longest wait between looks (entries other replicas queue)
+        self.claim_limit = claim_limit
         self.integrations = dict(integrations)
         self.metrics = metrics
         self.clock = clock
@@ -91,9 +110,14 @@ class OutboxWorker:
         else:
             loop.call_soon_threadsafe(self._wake.set)
 
-    async def deliver_due(self, client: httpx.AsyncClient, limit: int = 100) -> int:
-        """One pass: attempt every notification that is due now. Returns how many."""
-        due = await asyncio.to_thread(self.store.outbox_due, self.clock(), limit)
+    async def deliver_due(self, client: httpx.AsyncClient, limit: int | None = None) -> int:
+        """One pass: claim the notifications due now (at most ``limit``, default
+        ``claim_limit``) and attempt them. Returns how many were claimed."""
+        # Not the primary: leave rate-limited integrations to it (their bucket is there).
+        exclude = () if self.is_primary() else tuple(self._buckets)
+        due = await asyncio.to_thread(
+            self.store.outbox_claim, self.member_id, self.clock(),
+            member_timeout_s=self.member_timeout_s, limit=limit or self.claim_limit, exclude=exclude)
         go = []
         for entry in due:
             wait_s = self._postpone_s(entry)
@@ -119,12 +143,18 @@ class OutboxWorker:
         async with httpx.AsyncClient() as client:
             while not self._stopping:
                 self._wake.clear()
-                if await self.deliver_due(client) == 100:
+                claimed = await self.deliver_due(client)
+                if claimed >= self.claim_limit:
                     continue
-                next_at = await asyncio.to_thread(self.store.outbox_next_due_at)
-                delay = 5.0 if next_at is None else max(0.0, (next_at - self.clock()).total_seconds())
+                next_at = await asyncio.to_thread(self.store.outbox_next_due_at, self.member_id,
+                                                  member_timeout_s=self.member_timeout_s)
+                delay = self.poll_s if next_at is None else max(0.0, (next_at - self.clock()).total_seconds())
+                if not claimed and delay == 0.0:
+                    # Due but not ours to take now (a rate-limited entry, left to the
+                    # primary): look again at the next poll, not at once.
+                    delay = self.poll_s
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 5.0) or 0.01)
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(delay, self.poll_s) or 0.01)
                 except TimeoutError:
                     pass
 
@@ -138,7 +168,7 @@ class OutboxWorker:
         kind = entry.integration.split("/")[0]
         started = time.monotonic()
         try:
-            await integration.send(client, entry.payload)
+            await integration.send(client, entry.payload, notification_id=entry.notification_id)
         except NotifyError as exc:
             self.metrics.notifications_failed.labels(kind).inc()
             retry_at = self._retry_at(entry, exc)

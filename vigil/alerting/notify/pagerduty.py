@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from vigil.alerting.notify.integration import (
+    notification_headers,
     raise_for_status,
     read_secret_file,
     register_integration,
@@ -138,7 +139,8 @@ class PagerDuty(RenderedIntegration):
         details["truncated_alerts"] = len(alerts) - len(details["alerts"])
         return details
 
-    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
+    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any], *,
+                   notification_id: str = "") -> None:
         key = self.config.routing_key
         if key is None:
             assert self.config.routing_key_file is not None  # the config demands one of the two
@@ -146,7 +148,7 @@ class PagerDuty(RenderedIntegration):
         url = self.config.url
         try:
             resp = await client.post(url, json={"routing_key": key, **payload},
-                                     timeout=self.config.timeout, headers={"User-Agent": "Vigil"})
+                                     timeout=self.config.timeout, headers=notification_headers(notification_id))
         except httpx.HTTPError as exc:
             raise NotifyError(f"POST {url}: {type(exc).__name__}: {exc}", recoverable=True) from None
         raise_for_status(resp)

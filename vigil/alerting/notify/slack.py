@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from vigil.alerting.notify.integration import (
+    notification_headers,
     raise_for_status,
     read_secret_file,
     register_integration,
@@ -134,7 +135,8 @@ class Slack(RenderedIntegration):
                 message[key] = value
         return message
 
-    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
+    async def send(self, client: httpx.AsyncClient, payload: dict[str, Any], *,
+                   notification_id: str = "") -> None:
         target = f"Slack webhook ({self.name})"
         url = self.config.api_url
         if url is None:
@@ -142,7 +144,7 @@ class Slack(RenderedIntegration):
             url = read_secret_file(f"{self.name} api_url_file", self.config.api_url_file)
         try:
             resp = await client.post(url, json=payload, timeout=self.config.timeout,
-                                     headers={"User-Agent": "Vigil"})
+                                     headers=notification_headers(notification_id))
         except httpx.HTTPError as exc:
             # str(exc) of httpx's transport errors does not include the URL.
             raise NotifyError(f"POST {target}: {type(exc).__name__}: {exc}",

@@ -5,11 +5,18 @@ Semantics follow Alertmanager's: a silence is pending before ``starts_at``, acti
 Updating an active silence in place is allowed only when its matchers and start stay the
 same and its end is not moved into the past; any other change expires the old silence and
 creates a new one with a new id. Every change is written to the audit trail with its author.
+
+Several replicas share the silences through the store: every write bumps the "silences"
+version in its transaction, and :meth:`Silences.sync` re-reads only when that version
+moved. Reads for the API (``list``, ``get``) and writes sync first, so a silence made on
+one replica is seen on all at once; matching (``mutes``, ``silenced_by``, called per alert)
+syncs at most every ``sync_every_s``.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -45,16 +52,35 @@ def _utcnow() -> datetime:
 
 class Silences:
     def __init__(self, store: Store, *, clock: Callable[[], datetime] = _utcnow,
-                 retention: timedelta = timedelta(days=5)) -> None:
+                 retention: timedelta = timedelta(days=5), sync_every_s: float = 0.5) -> None:
         self.store = store
         self.clock = clock
         self.retention = retention
+        self.sync_every_s = sync_every_s
         self._lock = threading.Lock()
         self._by_id: dict[str, Silence] = {}
+        self._version = -1  # the store's "silences" version that _by_id reflects
+        self._synced_at = 0.0  # time.monotonic() of the last version check
         self.reload()
+
+    def sync(self, *, max_age_s: float = 0.0) -> bool:
+        """Re-read the silences if any replica changed them since the last read (one cheap
+        read of their version); returns whether it re-read. With ``max_age_s``, does
+        nothing when the last check is younger than that."""
+        started = time.monotonic()
+        if max_age_s and started - self._synced_at < max_age_s:
+            return False
+        self._synced_at = started
+        if self.store.state_version("silences") == self._version:
+            return False
+        self.reload()
+        return True
 
     def reload(self) -> None:
         """Re-read all silences from the store (at start, and to see other replicas' changes)."""
+        # The version first: a change landing between the two reads is then read again
+        # at the next sync, never missed.
+        version = self.store.state_version("silences")
         rows = self.store.silences_load()
         loaded = {
             r["id"]: Silence(r["id"], tuple(matcher_from_json(m) for m in r["matchers"]),
@@ -64,12 +90,15 @@ class Silences:
         }
         with self._lock:
             self._by_id = loaded
+            self._version = version
 
     def list(self) -> list[Silence]:
+        self.sync()
         with self._lock:
             return sorted(self._by_id.values(), key=lambda s: (s.ends_at, s.id))
 
     def get(self, silence_id: str) -> Silence:
+        self.sync()
         with self._lock:
             silence = self._by_id.get(silence_id)
         if silence is None:
@@ -78,6 +107,7 @@ class Silences:
 
     def silenced_by(self, labels: Labels, now: datetime | None = None) -> list[str]:
         now = now or self.clock()
+        self.sync(max_age_s=self.sync_every_s)
         with self._lock:
             return sorted(s.id for s in self._by_id.values() if s.mutes(labels, now))
 
@@ -88,6 +118,7 @@ class Silences:
         """Create or update a silence; returns its id (new when the update could not be in place)."""
         now = self.clock()
         _validate(request, now)
+        self.sync()
         with self._lock:
             previous = self._by_id.get(request.id) if request.id else None
             if request.id and previous is None:
@@ -109,6 +140,7 @@ class Silences:
 
     def expire(self, silence_id: str, *, author: str = "", comment: str = "") -> None:
         now = self.clock()
+        self.sync()
         with self._lock:
             silence = self._by_id.get(silence_id)
             if silence is None:
@@ -129,8 +161,12 @@ class Silences:
     def _write(self, silence: Silence, *, action: str, author: str, comment: str,
                also_expire: Silence | None = None) -> None:
         # Caller holds the lock.
-        self.store.silence_save(_row(silence), action=action, author=author, comment=comment,
-                                at=self.clock(), also_expire=_row(also_expire) if also_expire else None)
+        version = self.store.silence_save(_row(silence), action=action, author=author, comment=comment,
+                                          at=self.clock(),
+                                          also_expire=_row(also_expire) if also_expire else None)
+        if version == self._version + 1:
+            # Nobody else wrote since our last read: the cache plus this change is current.
+            self._version = version
         if also_expire is not None:
             self._by_id[also_expire.id] = also_expire
         self._by_id[silence.id] = silence
