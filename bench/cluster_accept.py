@@ -50,7 +50,7 @@ def measure(name: str, nodes: list[Node], receiver: CountingReceiver, count: int
         return sum(n.cpu_seconds() for n in nodes) + (extra_cpu() if extra_cpu else 0.0)
 
     cpu0 = cpu()
-    elapsed = post_to_all([n.url for n in nodes], alerts, clients=clients)
+    elapsed, failed = post_to_all([n.url for n in nodes], alerts, clients=clients)
     cpu_used = cpu() - cpu0
     deadline = time.monotonic() + 120
     while receiver.tally(groups)["lost"] and time.monotonic() < deadline:
@@ -58,7 +58,7 @@ def measure(name: str, nodes: list[Node], receiver: CountingReceiver, count: int
     time.sleep(SETTLE_S)
     active = [active_alerts(n) for n in nodes]
     return {"system": name, "alerts": count, "seconds": elapsed, "alerts_per_s": count / elapsed,
-            "server_cpu_s": cpu_used, "alerts_per_cpu_s": count / max(cpu_used, 1e-3),
+            "server_cpu_s": cpu_used, "failed_posts": failed, "alerts_per_cpu_s": count / max(cpu_used, 1e-3),
             "active_per_node": active, **receiver.tally(groups)}
 
 
@@ -99,9 +99,10 @@ def main() -> None:
                                        args.alerts, args.clients))
             finally:
                 stop_all(nodes)
-    print_table(["system", "alerts accepted/s", "per server CPU-s", "active per node",
+    print_table(["system", "alerts accepted/s", "per server CPU-s", "refused POSTs",
+                 "active per node",
                  "groups", "notified", "duplicates", "lost"],
-                [(r["system"], r["alerts_per_s"], r["alerts_per_cpu_s"],
+                [(r["system"], r["alerts_per_s"], r["alerts_per_cpu_s"], r["failed_posts"],
                   " / ".join(str(a) for a in r["active_per_node"]), r["groups"], r["notified"],
                   r["duplicates"], r["lost"]) for r in results])
     write_results("cluster_accept", args, results)

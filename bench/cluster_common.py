@@ -165,12 +165,14 @@ class Node:
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc.poll() is not None and not self.killed:
-            # It died by itself: keep its log, the work dir is removed at the end.
+        died = self.proc.poll() is not None and not self.killed
+        if died or "Traceback" in self.log.read_text(errors="replace"):
+            # Keep the log of a failure: the work dir is removed at the end.
             kept = RESULTS_DIR / "logs" / f"{self.name}-{time.strftime('%H%M%S')}.log"
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.log, kept)
-            print(f"NOTE: {self.name} exited by itself ({self.proc.returncode}); log: {kept}")
+            how = f"exited by itself ({self.proc.returncode})" if died else "logged errors"
+            print(f"NOTE: {self.name} {how}; log: {kept}")
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -376,21 +378,25 @@ def workdir(prefix: str) -> Iterator[Path]:
 # --- load and results --------------------------------------------------------------------
 
 def post_to_all(urls: Sequence[str], alerts: list[dict[str, Any]], *, clients: int = 4,
-                batch: int = 64) -> float:
+                batch: int = 64) -> tuple[float, int]:
     """POST ``alerts`` in batches of ``batch`` to every URL, as a Prometheus HA pair sends
-    each alert to every Alertmanager; ``clients`` threads. Returns the seconds it took."""
+    each alert to every Alertmanager; ``clients`` threads. Returns the seconds it took and
+    how many POSTs were refused (not 2xx; Prometheus logs and drops such a batch)."""
     work = [(url, alerts[i:i + batch]) for i in range(0, len(alerts), batch) for url in urls]
     chunks = [work[i::clients] for i in range(clients)]
 
-    def send(chunk: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    def send(chunk: list[tuple[str, list[dict[str, Any]]]]) -> int:
+        failed = 0
         with httpx.Client(timeout=60) as client:
             for url, body in chunk:
-                client.post(f"{url}/api/v2/alerts", json=body).raise_for_status()
+                if not client.post(f"{url}/api/v2/alerts", json=body).is_success:
+                    failed += 1
+        return failed
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(send, chunks))
-    return time.perf_counter() - started
+        failed = sum(pool.map(send, chunks))
+    return time.perf_counter() - started, failed
 
 
 def alert(group: str, instance: str = "i0", **labels: str) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def kill_round(system: str, moment: str, nodes: list[Node], receiver: CountingRe
     names = [f"{system[:2]}{moment}{i}" for i in range(groups)]
     victim, how = pick(nodes)
     posted = time.monotonic()
-    post_to_all([n.url for n in nodes], [alert(g) for g in names], clients=2)
+    _, refused = post_to_all([n.url for n in nodes], [alert(g) for g in names], clients=2)
     kill_at = posted + (GROUP_WAIT_S / 2 if moment == "waiting" else GROUP_WAIT_S + 0.15)
     time.sleep(max(0.0, kill_at - time.monotonic()))
     before_kill = sum(1 for g in names if receiver.first_arrival(g) is not None)
@@ -64,7 +64,7 @@ def kill_round(system: str, moment: str, nodes: list[Node], receiver: CountingRe
     firsts = [t for g in names if (t := receiver.first_arrival(g)) is not None]
     survivors_ok = all(n.proc.poll() is None for n in nodes if n is not victim)
     return {"system": system, "moment": moment, "killed": f"{victim.name} ({how})",
-            "post_s": killed - posted, "notified_before_kill": before_kill,
+            "post_s": killed - posted, "refused_posts": refused, "notified_before_kill": before_kill,
             "last_first_notification_after_kill_s": max(firsts) - killed if firsts else None,
             "survivor_alive": survivors_ok, **receiver.tally(names)}
 

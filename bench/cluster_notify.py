@@ -36,7 +36,7 @@ GROUP_WAIT_S = 5.0
 def deliver(system: str, nodes: list[Node], receiver: CountingReceiver,
             groups: int) -> dict[str, Any]:
     names = [f"{system.split()[0][:2]}{len(nodes)}N{i}" for i in range(groups)]
-    post_s = post_to_all([n.url for n in nodes], [alert(g) for g in names], clients=4)
+    post_s, refused = post_to_all([n.url for n in nodes], [alert(g) for g in names], clients=4)
     deadline = time.monotonic() + 300
     while receiver.tally(names)["lost"] and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -44,7 +44,7 @@ def deliver(system: str, nodes: list[Node], receiver: CountingReceiver,
     receiver.wait_quiet(quiet_s=20 if system.startswith("Alertmanager") else 5, timeout=120)
     firsts = sorted(t for g in names if (t := receiver.first_arrival(g)) is not None)
     span = firsts[-1] - firsts[0] if len(firsts) > 1 else float("nan")
-    return {"system": system, "post_s": post_s, "delivery_s": span,
+    return {"system": system, "post_s": post_s, "refused_posts": refused, "delivery_s": span,
             "notifications_per_s": len(firsts) / span if span else float("nan"),
             "survivors_alive": all(n.proc.poll() is None for n in nodes), **receiver.tally(names)}
 
@@ -84,9 +84,10 @@ def main() -> None:
                                        args.groups))
             finally:
                 stop_all(nodes)
-    print_table(["system", "groups", "notifications/s", "delivery span (s)", "notified",
-                 "duplicates", "lost", "nodes alive"],
-                [(r["system"], r["groups"], r["notifications_per_s"], r["delivery_s"],
+    print_table(["system", "groups", "refused POSTs", "notifications/s", "delivery span (s)",
+                 "notified", "duplicates", "lost", "nodes alive"],
+                [(r["system"], r["groups"], r["refused_posts"], r["notifications_per_s"],
+                  r["delivery_s"],
                   r["notified"], r["duplicates"], r["lost"],
                   "yes" if r["survivors_alive"] else "NO") for r in results])
     write_results("cluster_notify", args, results)
