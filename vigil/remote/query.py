@@ -42,7 +42,7 @@ from vigil.promql.value import (
 from vigil.remote.backend import BackendError
 from vigil.storage import SeriesSet
 
-__all__ = ["RemoteEngine", "RemoteQuerier", "RemoteSeriesReader", "selector_text"]
+__all__ = ["RemoteEngine", "RemoteQuerier", "RemoteSeriesReader", "result_value", "selector_text"]
 
 # Prometheus's API prefixes a bad query's message with this; the web layer adds it again.
 _QUERY_PARAM_PREFIX = 'invalid parameter "query": '
