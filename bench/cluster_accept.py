@@ -40,7 +40,7 @@ SETTLE_S = 20.0
 
 
 def measure(name: str, nodes: list[Node], receiver: CountingReceiver, count: int, clients: int,
-            extra_cpu: Any = None) -> dict[str, Any]:
+            extra_cpu: Any = None, connections: Any = None) -> dict[str, Any]:
     prefix = name.split()[0]
     alerts = [alert(f"{prefix}Load{i // GROUP_SIZE}", f"host-{i}", severity="warning")
               for i in range(count)]
@@ -52,13 +52,15 @@ def measure(name: str, nodes: list[Node], receiver: CountingReceiver, count: int
     cpu0 = cpu()
     elapsed, failed = post_to_all([n.url for n in nodes], alerts, clients=clients)
     cpu_used = cpu() - cpu0
+    pg_connections = connections() if connections else None
     deadline = time.monotonic() + 120
     while receiver.tally(groups)["lost"] and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(SETTLE_S)
     active = [active_alerts(n) for n in nodes]
     return {"system": name, "alerts": count, "seconds": elapsed, "alerts_per_s": count / elapsed,
-            "server_cpu_s": cpu_used, "failed_posts": failed, "alerts_per_cpu_s": count / max(cpu_used, 1e-3),
+            "server_cpu_s": cpu_used, "failed_posts": failed,
+            "postgresql_connections": pg_connections, "alerts_per_cpu_s": count / max(cpu_used, 1e-3),
             "active_per_node": active, **receiver.tally(groups)}
 
 
@@ -89,7 +91,8 @@ def main() -> None:
                     for replica in ("vigil-a", "vigil-b"):  # one after the other: migrations
                         nodes.append(start_vigil(work, replica, am_yaml=am_yaml, state_url=url))
                     results.append(measure("Vigil 2 replicas + PostgreSQL", nodes, receiver,
-                                           args.alerts, args.clients, pg.cpu_seconds))
+                                           args.alerts, args.clients, pg.cpu_seconds,
+                                           lambda: pg.connections("vigil_accept")))
                 finally:
                     stop_all(nodes)
         if args.only != "vigil":
@@ -105,6 +108,10 @@ def main() -> None:
                 [(r["system"], r["alerts_per_s"], r["alerts_per_cpu_s"], r["failed_posts"],
                   " / ".join(str(a) for a in r["active_per_node"]), r["groups"], r["notified"],
                   r["duplicates"], r["lost"]) for r in results])
+    for r in results:
+        if r["postgresql_connections"] is not None:
+            print(f"{r['system']}: {r['postgresql_connections']} PostgreSQL connections "
+                  "after the load (both replicas)")
     write_results("cluster_accept", args, results)
 
 

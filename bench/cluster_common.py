@@ -351,6 +351,14 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return (f"postgresql+psycopg://vigil:{PG_PASSWORD}@127.0.0.1:{self.server.port}/{name}")
 
+    def connections(self, database: str) -> int:
+        """Backends connected to ``database`` now (the replicas' pools)."""
+        assert self.server
+        with self.server.connect() as conn:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                               (database,)).fetchone()
+        return int(row[0]) if row else 0
+
     def cpu_seconds(self) -> float:
         """The postmaster's and all its backends' CPU (live and exited)."""
         assert self.server
