@@ -13,6 +13,11 @@ docs/architecture.md):
     web.create_app(WebDeps(engine, targets, rules, storage, alerting, remote_write, ...))
 
 ``store`` is the state layer (:class:`vigil.state.Store`), below rules and alerting.
+``membership`` (:class:`vigil.cluster.Membership`) is this replica's place among the
+``vigil up`` processes sharing the state database (docs/cluster.md): its ``is_primary``
+gates the rules' alerting and the dispatcher's flushes, its ``member_id`` names the outbox
+claims, its ``shard`` splits scrape targets in ``storage.remote`` mode. One process on SQLite
+is a cluster of one, always primary.
 :func:`check` validates a configuration completely (including rule files) without starting
 anything, so that ``vigil up`` never starts half-configured.
 """
@@ -25,7 +30,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import uvicorn
@@ -39,6 +44,7 @@ from vigil.alerting.notify import OutboxWorker
 from vigil.alerting.notify.templates import load_template_files
 from vigil.alerting.service import Alerting
 from vigil.alerting.silence import Silences
+from vigil.cluster import Membership
 from vigil.collect.exporters import build_local_targets
 from vigil.collect.host import HostCollector
 from vigil.collect.local import LocalTarget
@@ -58,6 +64,7 @@ from vigil.rules import Manager as RulesManager
 from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
+from vigil.state.cluster_store import ClusterStore
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
 from vigil.web.access_gate import AccessPolicy
@@ -159,11 +166,15 @@ class App:
         self.command_line_features = checked.command_line_features
         self.engine = Engine(self.db, features=self.features)
 
-        self.outbox = OutboxWorker(self.store, {}, self.metrics)
+        self.membership = self._membership()
+        is_primary = self.membership.is_primary
+        self.outbox = OutboxWorker(self.store, {}, self.metrics, member_id=self.membership.member_id,
+                                   member_timeout_s=self.config.cluster.member_timeout,
+                                   is_primary=is_primary)
         self.silences = Silences(self.store)
         self.dispatcher = Dispatcher(self.config.alerting, self.store, external_url=self.external_url,
                                      silencer=self.silences, on_enqueue=self.outbox.wake,
-                                     base_dir=resolve_path(self.config, "."))
+                                     base_dir=resolve_path(self.config, "."), is_primary=is_primary)
         self.alerting = Alerting(self.dispatcher, self.silences,
                                  resolve_timeout_s=self.config.alerting.resolve_timeout)
         self.outbox.set_integrations(self.dispatcher.integrations())
@@ -178,6 +189,10 @@ class App:
             external_labels=self.config.global_.external_labels, external_url=self.external_url,
             default_interval_s=self.config.global_.evaluation_interval,
             resend_delay_s=self.config.alerting.resend_delay,
+            # Alerting rules run on the primary only. Recording rules run on every replica
+            # into its own TSDB (as a Prometheus HA pair), but with one shared metrics store
+            # the primary alone records, so the store gets one copy.
+            is_primary=is_primary, replica_records=self.config.storage.remote is None,
         )
         self.rules.update(checked.rule_groups)
 
@@ -187,8 +202,11 @@ class App:
         for writer in self.remote_writers:
             self.db.subscribe(writer.append)
             writer.start()
+        # With one shared metrics store each scrape target is scraped by one replica (hashmod
+        # of its address over the live members); with local TSDBs every replica scrapes all.
         self.collect = CollectManager(self.config, self.db, self.metrics,
-                                      local_targets=self._local_targets(self.config))
+                                      local_targets=self._local_targets(self.config),
+                                      shard=self.membership.shard if self.config.storage.remote else None)
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules, storage=self.db,
             metrics=self.metrics, parse_matchers=_selector_matchers, version=__version__,
@@ -196,9 +214,17 @@ class App:
             remote_write=Receiver(self.db), pushgateway=self.pushgateway,
             tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
             max_request_body_bytes=self.config.web.max_request_body_size,
-            access=access_policy,
+            access=access_policy, cluster=self.membership,
         ))
         self._stop = asyncio.Event()
+
+    def _membership(self) -> Membership:
+        cluster = self.config.cluster
+        return Membership(
+            ClusterStore(self.store.engine), version=__version__,
+            name=cluster.name or f"{socket.gethostname()}:{self.port}",
+            url=cluster.advertise_url or self.external_url,
+            heartbeat_interval_s=cluster.heartbeat_interval, member_timeout_s=cluster.member_timeout)
 
     def _access_policy(self) -> AccessPolicy:
         """Refuse to serve a network address to everyone (vigil.access.exposure); with
@@ -263,6 +289,23 @@ class App:
         except Exception as exc:  # a bad reload keeps the running configuration
             log.error("reload failed, keeping the running configuration: %s", exc)
 
+    async def _cluster_sync(self) -> None:
+        """Merge what other replicas wrote: alerts posted to them (so this replica's groups
+        are complete when it becomes primary) and silences (so they mute here at once)."""
+        every_s = min(1.0, self.config.cluster.heartbeat_interval)
+        failing = False
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await asyncio.to_thread(self.dispatcher.sync)
+                await asyncio.to_thread(self.silences.sync)
+            except Exception as exc:  # the database restarting: keep trying, log once
+                if not failing:
+                    log.warning("reading other replicas' alerts and silences failed: %s", exc)
+                failing = True
+            else:
+                failing = False
+
     async def _housekeeping(self, every_s: float = 30.0) -> None:
         """Pick up silences other replicas wrote, and forget long-expired ones."""
         while True:
@@ -290,12 +333,14 @@ class App:
         server = _Server(uvicorn.Config(web, host=self.host, port=self.port, log_level="warning",
                                         access_log=False, lifespan="off",
                                         ssl_context_factory=ssl_factory))
+        await self.membership.join()  # a lone replica is primary before its first evaluation
         await self.collect.start()
-        tasks = [asyncio.create_task(c, name=n) for n, c in (
-            ("web", server.serve()), ("rules", self.rules.run()),
-            ("dispatcher", self.dispatcher.run()), ("outbox", self.outbox.run()),
-            ("housekeeping", self._housekeeping()),
-        )]
+        tasks = [asyncio.create_task(server.serve(), name="web")] + [
+            asyncio.create_task(_supervised(n, run), name=n) for n, run in (
+                ("rules", self.rules.run), ("dispatcher", self.dispatcher.run),
+                ("outbox", self.outbox.run), ("housekeeping", self._housekeeping),
+                ("cluster", self.membership.run), ("cluster-sync", self._cluster_sync),
+            )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
         stop = asyncio.create_task(self._stop.wait())
@@ -304,10 +349,13 @@ class App:
             if task is not stop and task.exception():
                 log.error("%s stopped: %r", task.get_name(), task.exception())
         server.should_exit = True
+        # Another replica takes the primary role over now, not when the lease expires; this
+        # one keeps its heartbeat until its deliveries are done, so they are not taken over.
+        await self.membership.resign()
         self.outbox.stop()
         await self.collect.stop()
         for task in tasks:
-            if task.get_name() not in ("web", "outbox"):
+            if task.get_name() not in ("web", "outbox", "cluster"):
                 task.cancel()
         outbox = next(t for t in tasks if t.get_name() == "outbox")
         try:
@@ -315,7 +363,9 @@ class App:
         except TimeoutError:
             log.warning("deliveries still under way at shutdown; they will be retried on start")
             outbox.cancel()
+        next(t for t in tasks if t.get_name() == "cluster").cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.membership.leave()
         self.close()
 
     def stop(self) -> None:
@@ -332,6 +382,19 @@ class App:
             log.error("TSDB: %s; what was not cut into blocks is in the WAL and is replayed "
                       "at the next start", e)
         self.store.close()
+
+
+async def _supervised(name: str, run: Callable[[], Awaitable[None]], restart_after_s: float = 1.0) -> None:
+    """Run a stage's loop until it returns; if it fails (the state database going away in
+    the middle of a call, say), log it and start it again after a pause: an outage stalls
+    the replica's work instead of stopping the replica."""
+    while True:
+        try:
+            await run()
+            return
+        except Exception:
+            log.exception("%s failed; restarting it in %.0f s", name, restart_after_s)
+            await asyncio.sleep(restart_after_s)
 
 
 class _Server(uvicorn.Server):
