@@ -156,9 +156,11 @@ class Manager:
             if primary:
                 self._save(g.key, g.stored_alerts())
             self._update_gauges()
-        # Checked again: the role may have ended during the evaluation (the dispatcher
-        # gates its sending on the role too; this only narrows the window).
-        if alerts and self._is_primary():
+        # Sent even if the role ended during this evaluation: the state just saved says
+        # they were sent, and alerts reaching the dispatcher twice are merged (it decides
+        # to notify under a lock in the database), while alerts never sent would wait for
+        # resend_delay on the next primary.
+        if alerts:
             try:
                 self._notify(alerts)
             except Exception:  # noqa: BLE001 - the sender's failure must not stop evaluation
