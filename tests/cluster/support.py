@@ -38,6 +38,7 @@ class Delivery:
     group: str  # the alertname the route groups by
     body: dict[str, Any]
     arrived_at: float  # monotonic
+    sender_port: int  # the client side of the connection (see process_with_port)
     answered: bool = False  # the receiver's 200 was written
 
 
@@ -55,7 +56,8 @@ class CountingReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 delivery = Delivery(self.headers.get(NOTIFICATION_ID, ""),
-                                    body.get("groupLabels", {}).get("alertname", ""), body, time.monotonic())
+                                    body.get("groupLabels", {}).get("alertname", ""), body, time.monotonic(),
+                                    self.client_address[1])
                 with receiver._cond:
                     receiver.deliveries.append(delivery)
                     receiver._cond.notify_all()
@@ -102,6 +104,34 @@ class CountingReceiver:
                     missing = set(names) - {d.group for d in self.deliveries}
                     raise AssertionError(f"groups never notified: {sorted(missing)}")
                 self._cond.wait(left)
+
+
+def process_with_port(local_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` has a TCP socket bound to 127.0.0.1:``local_port`` (read from /proc:
+    the socket's inode in /proc/net/tcp, then the process holding that inode)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+                inodes.add(fields[9])
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = fd.readlink().name
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return pid
+    return None
 
 
 class RestartablePostgres:
