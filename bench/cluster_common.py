@@ -166,7 +166,8 @@ class Node:
 
     def stop(self) -> None:
         died = self.proc.poll() is not None and not self.killed
-        if died or "Traceback" in self.log.read_text(errors="replace"):
+        text = self.log.read_text(errors="replace")
+        if died or any(mark in text for mark in ("Traceback", "level=warn", "level=error")):
             # Keep the log of a failure: the work dir is removed at the end.
             kept = RESULTS_DIR / "logs" / f"{self.name}-{time.strftime('%H%M%S')}.log"
             kept.parent.mkdir(parents=True, exist_ok=True)

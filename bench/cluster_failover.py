@@ -9,7 +9,8 @@ came (arrival - when it was due), the time from the kill to the notification, fo
 time until the survivor's cluster API calls it primary, and duplicates. After each round the
 killed node is started again, so the next round kills the other one.
 
-Run: ``.venv/bin/python bench/cluster_failover.py [--quick] [--rounds 5]``
+Run: ``.venv/bin/python bench/cluster_failover.py [--quick] [--rounds 5]
+[--member-timeout 5s] [--heartbeat-interval 1s]``
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--kill-after", type=float, default=0.5,
                         help="seconds after the POST (group_wait is 2 s)")
+    parser.add_argument("--member-timeout", default="5s", help="Vigil's cluster.member_timeout")
+    parser.add_argument("--heartbeat-interval", default="1s",
+                        help="Vigil's cluster.heartbeat_interval")
     parser.add_argument("--only", choices=["vigil", "alertmanager"])
     args = parser.parse_args()
     if args.quick:
@@ -117,7 +121,10 @@ def main() -> None:
                 nodes: list[Node] = []
                 try:
                     for replica in ("vigil-a", "vigil-b"):
-                        nodes.append(start_vigil(work, replica, am_yaml=am_yaml, state_url=url))
+                        nodes.append(start_vigil(
+                            work, replica, am_yaml=am_yaml, state_url=url,
+                            cluster={"member_timeout": args.member_timeout,
+                                     "heartbeat_interval": args.heartbeat_interval}))
                     results.append(rounds("Vigil", nodes, receiver, args.rounds, args.kill_after,
                                           _vigil_pick, _vigil_rejoined))
                 finally:

@@ -7,8 +7,8 @@ POSTed to both nodes, as a Prometheus pair sends them; then the node that would 
 names, or the first replica when there is no such API) is killed:
 
 * ``waiting``: half-way through group_wait, before any notification is due;
-* ``notifying``: just after group_wait, while notifications are being delivered (the
-  receiver takes ``--receiver-delay`` per request, so some are in flight).
+* ``notifying``: once a tenth of the groups have been notified, while the rest are being
+  delivered (the receiver takes ``--receiver-delay`` per request, so some are in flight).
 
 The receiver counts, per group, every notification that arrives (a request that reached it
 counts even if its sender died before the answer). Reported: groups notified, duplicates,
@@ -53,8 +53,13 @@ def kill_round(system: str, moment: str, nodes: list[Node], receiver: CountingRe
     victim, how = pick(nodes)
     posted = time.monotonic()
     _, refused = post_to_all([n.url for n in nodes], [alert(g) for g in names], clients=2)
-    kill_at = posted + (GROUP_WAIT_S / 2 if moment == "waiting" else GROUP_WAIT_S + 0.15)
-    time.sleep(max(0.0, kill_at - time.monotonic()))
+    if moment == "waiting":
+        time.sleep(max(0.0, posted + GROUP_WAIT_S / 2 - time.monotonic()))
+    else:  # once a tenth of the groups arrived: the rest are being sent or queued
+        deadline = posted + GROUP_WAIT_S + 30
+        while (sum(1 for g in names if receiver.first_arrival(g) is not None) < max(1, groups // 10)
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
     before_kill = sum(1 for g in names if receiver.first_arrival(g) is not None)
     victim.kill()
     killed = time.monotonic()
