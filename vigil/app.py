@@ -12,6 +12,11 @@ docs/architecture.md):
         --> receivers' integrations (webhook, Slack, PagerDuty, e-mail)
     web.create_app(WebDeps(engine, targets, rules, storage, alerting, remote_write, ...))
 
+With ``storage.remote`` (docs/configuration.md) the TSDB is a small buffer: the engine is
+a :class:`vigil.remote.RemoteEngine` running PromQL in the metrics store, the series
+endpoints read the store, and a buffered queue (:func:`vigil.remote.open_remote_store`)
+remote-writes every commit to it.
+
 ``store`` is the state layer (:class:`vigil.state.Store`), below rules and alerting.
 ``membership`` (:class:`vigil.cluster.Membership`) is this replica's place among the
 ``vigil up`` processes sharing the state database (docs/cluster.md): its ``is_primary``
@@ -30,6 +35,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -53,12 +59,13 @@ from vigil.collect.pushgateway import PushGateway
 from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
 from vigil.demo import Demo
-from vigil.errors import ParseError, QueryError, StorageError, VigilError
+from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.promql import Engine, parse_expr
 from vigil.promql.value import Sample, Scalar, Vector
-from vigil.remote import Receiver
+from vigil.remote import Receiver, RemoteStore, open_remote_store
+from vigil.remote.query import RemoteEngine
 from vigil.remote.queue import QueueManager
 from vigil.rules import Manager as RulesManager
 from vigil.rules import RuleGroup, default_rule_files, load_rule_files
@@ -138,8 +145,15 @@ class App:
         self.external_url = self.config.web.external_url or f"{self.scheme}://{self.listen}"
 
         self.metrics = SelfMetrics()
+        # httpx reports every request at INFO (each scrape, each remote write and query):
+        # only its warnings belong in Vigil's log, unless debugging.
+        if not log.isEnabledFor(logging.DEBUG):
+            logging.getLogger("httpx").setLevel(logging.WARNING)
         tsdb_cfg = self.config.storage.tsdb
-        self.db = DB.open(os.path.join(data_dir, "tsdb"), retention_ms=int(tsdb_cfg.retention_time * 1000),
+        remote = self.config.storage.remote
+        # With a metrics store the TSDB is its buffer: kept only local_retention.
+        retention_s = remote.local_retention if remote is not None else tsdb_cfg.retention_time
+        self.db = DB.open(os.path.join(data_dir, "tsdb"), retention_ms=int(retention_s * 1000),
                           retention_bytes=tsdb_cfg.retention_size,
                           out_of_order_window_ms=int(tsdb_cfg.out_of_order_time_window * 1000),
                           wal_fsync=tsdb_cfg.wal_fsync, fsync_interval_s=tsdb_cfg.wal_fsync_interval,
@@ -164,7 +178,17 @@ class App:
         # start, as Prometheus's flags: a reload does not change them.
         self.features = checked.features
         self.command_line_features = checked.command_line_features
-        self.engine = Engine(self.db, features=self.features)
+        self.remote_store: RemoteStore | None = None
+        if remote is None:
+            self.engine: Engine | RemoteEngine = Engine(self.db, features=self.features)
+        else:
+            try:
+                self.remote_store = open_remote_store(self.config, self.db, features=self.features)
+            except (OSError, ssl.SSLError) as e:
+                self.store.close()
+                self.db.close()
+                raise ConfigError(f"storage.remote.tls_config: {e}") from None
+            self.engine = self.remote_store.engine
 
         self.membership = self._membership()
         is_primary = self.membership.is_primary
@@ -199,6 +223,8 @@ class App:
         # Ingest paths (vigil.remote, push endpoint); remote-write queues tail commits.
         self.pushgateway = PushGateway(os.path.join(data_dir, "pushgateway.json"))
         self.remote_writers = [QueueManager(c) for c in self.config.remote_write]
+        if self.remote_store is not None:
+            self.remote_writers.append(self.remote_store.writer)
         for writer in self.remote_writers:
             self.db.subscribe(writer.append)
             writer.start()
@@ -208,7 +234,8 @@ class App:
                                       local_targets=self._local_targets(self.config),
                                       shard=self.membership.shard if self.config.storage.remote else None)
         self.web = create_app(WebDeps(
-            engine=self.engine, targets=self.collect, rules=self.rules, storage=self.db,
+            engine=self.engine, targets=self.collect, rules=self.rules,
+            storage=self.remote_store.series if self.remote_store is not None else self.db,
             metrics=self.metrics, parse_matchers=_selector_matchers, version=__version__,
             config_yaml=self._config_yaml, reload=self.reload, alerting=self.alerting,
             remote_write=Receiver(self.db), pushgateway=self.pushgateway,
@@ -271,6 +298,8 @@ class App:
                                                           self.command_line_features))
         if checked.features != self.features:
             log.warning("enable_features changed; the PromQL features change at the next start")
+        if checked.config.storage.remote != self.config.storage.remote:
+            log.warning("storage.remote changed; it takes effect at the next start")
         self.config = checked.config
         self.access.settings = checked.config.access
         await asyncio.to_thread(apply_people, self.access, checked.config.users, checked.config.teams,
@@ -376,6 +405,8 @@ class App:
             self.demo.close()
         for writer in self.remote_writers:
             writer.stop()
+        if self.remote_store is not None:
+            self.remote_store.close()
         try:
             self.db.close()
         except StorageError as e:  # e.g. a full disk during the last compaction
