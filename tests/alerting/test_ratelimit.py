@@ -55,3 +55,20 @@ alerting:
   route: {receiver: r}
 """, "v.yml")
     assert str(info.value).startswith("v.yml:7:") and "limit" in str(info.value)
+
+
+def test_with_replicas_only_the_primary_delivers_rate_limited_integrations(tmp_path):
+    # The bucket lives in one process's memory; leaving these entries to the primary keeps
+    # the limit for the whole cluster (a follower would have a full bucket of its own).
+    with WebhookReceiver() as hook:
+        h = Harness(tmp_path, f'      webhook_configs: [{{url: "{hook.url}", '
+                              'rate_limit: {limit: 1, per: 1m}}]')
+        primary = False
+        h.worker.is_primary = lambda: primary
+        h.fire_and_flush([alert("A", "db-1", h.clock.now)])
+        assert hook.received == []
+        [waiting] = h.store.outbox_list()
+        assert (waiting.status, waiting.claimed_by) == ("pending", None)
+        primary = True
+        h.tick()
+        assert [n["groupLabels"]["alertname"] for n in hook.received] == ["A"]

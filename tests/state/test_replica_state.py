@@ -3,12 +3,15 @@ at the same moment never collides, is decided once, and is claimed by one at a t
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import column, insert, inspect, select, table, update
@@ -234,8 +237,17 @@ def test_run_once_claims_once_until_done_and_takes_over_the_dead(two_stores) -> 
     assert a.run_once_get("never") is None
 
 
+@pytest.mark.timeout(120)  # without the lock, concurrent upgrades can deadlock
 def test_replicas_starting_together_upgrade_the_schema_once(pg_url) -> None:
-    stores = _run_together(*[lambda: Store.open(pg_url) for _ in range(3)])
+    # Separate processes, as replicas are, released together once Python is up.
+    start_at = time.time() + 3.0
+    code = ("import sys, time; from vigil.state import Store; "
+            "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); Store.open(sys.argv[1]).close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_url, str(start_at)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
+    outputs = [p.communicate(timeout=100)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    stores = [Store.open(pg_url)]
     try:
         with stores[0].engine.connect() as conn:
             head = conn.execute(select(column("version_num")).select_from(table("alembic_version"))

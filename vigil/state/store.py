@@ -7,6 +7,7 @@ Datetimes go in and come out timezone-aware UTC (SQLite drops the zone; we put i
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timezone
 from functools import cached_property
 from importlib import resources
@@ -29,6 +30,8 @@ from vigil.state.records import SilenceRow, StoredAlert
 # Held (PostgreSQL, per session) while the schema is upgraded, so replicas starting together
 # upgrade one after the other: the second finds the schema at head and does nothing.
 _MIGRATE_LOCK = lock_key("vigil", "migrate")
+# Alembic keeps its migration context in module globals: one upgrade at a time per process.
+_MIGRATE_IN_PROCESS = threading.Lock()
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -63,7 +66,7 @@ class Store(OutboxStore, CoordinationStore):
     def migrate(self) -> None:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(resources.files("vigil.state") / "migrations"))
-        with self.engine.connect() as conn:
+        with _MIGRATE_IN_PROCESS, self.engine.connect() as conn:
             postgresql = conn.dialect.name == "postgresql"
             if postgresql:
                 conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATE_LOCK})")
