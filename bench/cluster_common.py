@@ -390,7 +390,8 @@ def post_to_all(urls: Sequence[str], alerts: list[dict[str, Any]], *, clients: i
                 batch: int = 64) -> tuple[float, int]:
     """POST ``alerts`` in batches of ``batch`` to every URL, as a Prometheus HA pair sends
     each alert to every Alertmanager; ``clients`` threads. Returns the seconds it took and
-    how many POSTs were refused (not 2xx; Prometheus logs and drops such a batch)."""
+    how many POSTs were refused (not 2xx, or no answer; Prometheus logs and drops such a
+    batch)."""
     work = [(url, alerts[i:i + batch]) for i in range(0, len(alerts), batch) for url in urls]
     chunks = [work[i::clients] for i in range(clients)]
 
@@ -398,7 +399,10 @@ def post_to_all(urls: Sequence[str], alerts: list[dict[str, Any]], *, clients: i
         failed = 0
         with httpx.Client(timeout=60) as client:
             for url, body in chunk:
-                if not client.post(f"{url}/api/v2/alerts", json=body).is_success:
+                try:
+                    if not client.post(f"{url}/api/v2/alerts", json=body).is_success:
+                        failed += 1
+                except httpx.HTTPError:  # the node died (the old code could crash under load)
                     failed += 1
         return failed
 
