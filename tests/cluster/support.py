@@ -173,8 +173,11 @@ class RestartablePostgres:
         return f"postgresql+psycopg://vigil:{PG_PASSWORD}@127.0.0.1:{self.port}/{name}"
 
 
-def replica_config(path: Path, state_url: str, hook_url: str, *, group_wait: str = "2s") -> Path:
-    path.write_text(textwrap.dedent(f"""
+def replica_config(path: Path, state_url: str, hook_url: str, *, group_wait: str = "2s",
+                   rule_file: Path | None = None) -> Path:
+    rules = (f'global: {{evaluation_interval: 1s}}\nrule_files: ["{rule_file}"]\n'
+             if rule_file is not None else "")
+    path.write_text(rules + textwrap.dedent(f"""
         default_rules: false
         collectors: {{host: {{enabled: false}}}}
         storage:

@@ -30,6 +30,16 @@ pytestmark = pytest.mark.e2e
 log = logging.getLogger(__name__)
 
 SETTLE_S = 2.0  # time given to a duplicate to show up: group intervals and outbox passes
+# An alert pending from the first evaluation on; it fires on whichever replica is primary
+# 8 s after it first became pending (requirement 3: the timer is handed over).
+HANDOVER_RULES = """
+groups:
+  - name: handover
+    rules:
+      - alert: HandoverTimer
+        expr: vector(1)
+        for: 8s
+"""
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +64,10 @@ def pair(request, tmp_path, postgres: RestartablePostgres, hook: CountingReceive
     """A fresh pair on a fresh database, for a test that kills or disturbs it."""
     url = postgres.new_database(f"cluster_{request.node.name.lower()}"[:60])
     group_wait = getattr(request, "param", "2s")
-    with Pair(tmp_path, replica_config(tmp_path / "vigil.yml", url, hook.url, group_wait=group_wait)) as p:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(HANDOVER_RULES)
+    with Pair(tmp_path, replica_config(tmp_path / "vigil.yml", url, hook.url, group_wait=group_wait,
+                                       rule_file=rules)) as p:
         yield p
 
 
@@ -111,17 +124,31 @@ def _takeover_seconds(survivor, killed_at: float) -> float:
     return time.monotonic() - killed_at
 
 
+def _rule_alert(replica, name: str) -> dict | None:
+    return next((a for a in replica.get("/api/v1/alerts")["alerts"] if a["labels"]["alertname"] == name), None)
+
+
 @pytest.mark.parametrize("pair", ["3s"], indirect=True)
 def test_kill_9_of_the_primary_while_groups_wait(pair: Pair, hook: CountingReceiver) -> None:
+    """Also requirement 3: the rule alert pending on the killed primary keeps its activeAt
+    on the survivor and fires there once."""
+    primary = pair.primary()
+    pending = eventually(lambda: _rule_alert(primary, "HandoverTimer"), timeout=20, what="the rule alert pending")
+    assert pending["state"] == "pending"
     groups = names("Waiting")
     pair.post_alerts(groups)  # group_wait 3s: nothing is due yet
     killed_at, survivor = _kill_primary(pair)
     took = _takeover_seconds(survivor, killed_at)
     log.warning("take-over after kill -9 of the primary: %.2f s (member_timeout 2s, heartbeat 0.5s)", took)
     hook.wait_groups(groups, timeout=60)
+    firing = eventually(lambda: (a := _rule_alert(survivor, "HandoverTimer")) and a["state"] == "firing" and a,
+                        timeout=30, what="the rule alert firing on the survivor")
+    assert firing["activeAt"] == pending["activeAt"]  # the for timer went on, it did not restart
+    hook.wait_groups(["HandoverTimer"], timeout=30)
     time.sleep(SETTLE_S)
     assert_each_group_once(hook, groups)
-    assert len(hook.deliveries) == len(groups)
+    assert_each_group_once(hook, ["HandoverTimer"])
+    assert len([d for d in hook.deliveries if d.group.startswith("Waiting")]) == len(groups)
 
 
 def test_kill_9_mid_delivery(pair: Pair, hook: CountingReceiver) -> None:
@@ -173,7 +200,8 @@ def test_silence_made_on_one_replica_mutes_on_the_other(steady: tuple[Pair, Coun
 
 
 def test_postgres_restarting_stalls_work_and_loses_nothing(
-        pair: Pair, hook: CountingReceiver, postgres: RestartablePostgres) -> None:
+        steady: tuple[Pair, CountingReceiver], postgres: RestartablePostgres) -> None:
+    pair, hook = steady
     before = names("Before", 5)
     pair.post_alerts(before)
     hook.wait_groups(before)
