@@ -135,6 +135,10 @@ def test_kill_9_of_the_primary_while_groups_wait(pair: Pair, hook: CountingRecei
     primary = pair.primary()
     pending = eventually(lambda: _rule_alert(primary, "HandoverTimer"), timeout=20, what="the rule alert pending")
     assert pending["state"] == "pending"
+    # The follower, which does not evaluate alerting rules, shows the primary's alert.
+    mirrored = eventually(lambda: _rule_alert(pair.other(primary), "HandoverTimer"), timeout=10,
+                          what="the rule alert on the follower")
+    assert (mirrored["state"], mirrored["activeAt"]) == ("pending", pending["activeAt"])
     groups = names("Waiting")
     pair.post_alerts(groups)  # group_wait 3s: nothing is due yet
     killed_at, survivor = _kill_primary(pair)

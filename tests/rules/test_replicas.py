@@ -63,7 +63,9 @@ def test_for_timer_continues_on_the_new_primary(make_tsdb_store, state: Store) -
     for m in range(4):  # T0 .. T0+3m: A is primary, B a replica
         assert a.eval(T0 + m * MIN) == []
         assert b.eval(T0 + m * MIN) == []
-    assert a.states() == {str(HIGH): "pending"} and b.states() == {}
+    # B shows the primary's alerts (read from the state store), evaluates none of them.
+    assert a.states() == {str(HIGH): "pending"} and b.states() == {str(HIGH): "pending"}
+    assert b.store.series(ALERT_METRIC_NAME) == {}
 
     role.primary = "b"  # A is killed (or loses its lease)
     assert b.eval(T0 + 4 * MIN) == []
@@ -72,9 +74,9 @@ def test_for_timer_continues_on_the_new_primary(make_tsdb_store, state: Store) -
     assert [x.labels for x in fired] == [HIGH]
     assert fired[0].starts_at == b.manager.alerts()[0].fired_at
 
-    # A, still running but no longer primary, sends nothing and shows no alerts.
+    # A, still running but no longer primary, sends nothing and shows B's alerts.
     assert a.eval(T0 + 5 * MIN) == [] and a.eval(T0 + 6 * MIN) == []
-    assert a.states() == {}
+    assert a.states() == {str(HIGH): "firing"}
 
 
 def test_firing_alert_is_not_resent_early_after_take_over(make_tsdb_store, state: Store) -> None:
@@ -88,6 +90,19 @@ def test_firing_alert_is_not_resent_early_after_take_over(make_tsdb_store, state
     # The last send was at T0+5m with resend_delay 5m: B stays quiet until after T0+10m.
     assert [x for m in range(7, 11) for x in b.eval(T0 + m * MIN)] == []
     assert [x.labels for x in b.eval(T0 + 11 * MIN)] == [HIGH]
+
+
+def test_replica_shows_the_primarys_alerts_at_most_once_a_second(make_tsdb_store, state: Store) -> None:
+    role = Role("a")
+    a, b = replica(make_tsdb_store, state, role, "a"), replica(make_tsdb_store, state, role, "b")
+    a.eval(T0)
+    b.eval(T0 + 100)
+    assert b.states() == {str(HIGH): "pending"}
+    state.save_rule_alerts("rules.yml;g", [])  # the primary's alert resolved and was dropped
+    b.eval(T0 + 900)
+    assert b.states() == {str(HIGH): "pending"}  # read again only a second later
+    b.eval(T0 + 1100)
+    assert b.states() == {}
 
 
 def test_back_and_forth_reloads_the_state_each_time(make_tsdb_store, state: Store) -> None:
@@ -154,8 +169,10 @@ def test_take_over_waits_until_the_saved_state_can_be_read(make_tsdb_store, stat
     b.eval(T0 + 5 * MIN)
     role.primary, flaky.down = "b", True
     # Without the saved state B would see a new pending alert and restart the timer:
-    # it does not alert at all until it can read the state.
-    assert b.eval(T0 + 6 * MIN) == [] and b.states() == {}
+    # it does not alert at all until it can read the state (and keeps showing its last copy).
+    saved = state.load_rule_alerts()
+    assert b.eval(T0 + 6 * MIN) == [] and b.states() == {str(HIGH): "firing"}
+    assert state.load_rule_alerts() == saved
     flaky.down = False
     assert b.eval(T0 + 7 * MIN) == []  # taken over: sent at T0+5m, not due again yet
     assert b.states() == {str(HIGH): "firing"}

@@ -4,7 +4,8 @@ and persists alert state so that a restart keeps ``for`` progress and firing ale
 Replicas (issue 15): alerting rules are evaluated by the primary only (``is_primary``). A
 replica that becomes primary first reloads the alert state the previous primary saved, so
 ``for`` timers continue from their ``activeAt`` and firing alerts are not re-sent before
-``resend_delay``; a replica that stops being primary forgets its alerts and sends nothing.
+``resend_delay``; a replica that stops being primary sends nothing and shows the primary's
+alerts (re-read from the state store at its evaluations) on its pages and API.
 Recording rules run on every replica (each into its own TSDB, as a Prometheus HA pair) unless
 ``replica_records`` is False (one shared metrics store: the primary alone records).
 
@@ -37,6 +38,9 @@ NotifyFunc = Callable[[list[Alert]], None]
 """Receives the alerts to send (firing and resolved) after a group evaluation. Called from
 the evaluating thread (a worker thread under :meth:`Manager.run`), so it must be thread-safe
 and quick: hand the alerts to a queue rather than deliver them. An exception is logged."""
+
+
+_MIRROR_EVERY_MS = 1000
 
 
 def _always() -> bool:
@@ -88,6 +92,7 @@ class Manager:
         # as primary); False: stepped down. None at start: the first evaluation decides,
         # since another replica may have been primary after the restore in update().
         self._alerting: bool | None = None
+        self._mirrored_ms: int | None = None  # evaluation time of a replica's last copy
 
     # ------------------------------------------------------------ loading
 
@@ -150,6 +155,8 @@ class Manager:
                 primary = self._take_over()
             if not primary and self._alerting is not False:
                 self._step_down()
+            if not primary:
+                self._mirror(ts_ms)
             if not primary and not self._replica_records:
                 return
             alerts = g.evaluate(ts_ms, alerting=primary)
@@ -169,19 +176,13 @@ class Manager:
     def _take_over(self) -> bool:
         """Become the one evaluating alerts: load the alert state the previous primary
         saved. False (stay a replica this round) when the state store cannot be read."""
-        stored: dict[str, list[StoredAlert]] = {}
-        if self._state_store is not None:
-            try:
-                for a in self._state_store.load_rule_alerts():
-                    stored.setdefault(a.group_key, []).append(a)
-            except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: retry next time
-                log.warning("primary: the saved alert state cannot be read (%s); not alerting yet", exc)
-                return False
-        self._saved.clear()
-        for key, g in self._groups.items():
-            g.forget_alerts()
-            g.restore(stored.get(key, []))
-            self._saved[key] = _snapshot(stored.get(key, []))
+        try:
+            stored = self._load_stored()
+        except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: retry next time
+            log.warning("primary: the saved alert state cannot be read (%s); not alerting yet", exc)
+            return False
+        self._show(stored)
+        self._saved = {key: _snapshot(stored.get(key, [])) for key in self._groups}
         self._alerting = True
         log.info("primary: evaluating alerting rules, %d saved alerts taken over",
                  sum(len(v) for v in stored.values()))
@@ -189,11 +190,39 @@ class Manager:
 
     def _step_down(self) -> None:
         """Stop alerting: the alerts in memory may go stale while another replica owns them."""
-        for g in self._groups.values():
-            g.forget_alerts()
+        self._show({})
         self._saved.clear()
+        self._mirrored_ms = None
         self._alerting = False
         log.info("not primary: alerting rules are evaluated by the primary")
+
+    def _mirror(self, ts_ms: int) -> None:
+        """On a replica, show the primary's alerts (pages and API read them from memory):
+        re-read the saved state, at most once per second of evaluation time. Never sent
+        from here; a take-over reads the state again anyway."""
+        if self._state_store is None or (
+                self._mirrored_ms is not None and ts_ms - self._mirrored_ms < _MIRROR_EVERY_MS):
+            return
+        try:
+            stored = self._load_stored()
+        except Exception as exc:  # noqa: BLE001 - keep showing the last copy
+            log.debug("reading the primary's alert state failed: %s", exc)
+            return
+        self._show(stored)
+        self._mirrored_ms = ts_ms
+
+    def _load_stored(self) -> dict[str, list[StoredAlert]]:
+        stored: dict[str, list[StoredAlert]] = {}
+        if self._state_store is not None:
+            for a in self._state_store.load_rule_alerts():
+                stored.setdefault(a.group_key, []).append(a)
+        return stored
+
+    def _show(self, stored: dict[str, list[StoredAlert]]) -> None:
+        """Replace every group's alerts with ``stored`` (group key -> alerts)."""
+        for key, g in self._groups.items():
+            g.forget_alerts()
+            g.restore(stored.get(key, []))
 
     def _save(self, key: str, alerts: list[StoredAlert]) -> None:
         if self._state_store is None:
