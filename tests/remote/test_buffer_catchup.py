@@ -73,3 +73,43 @@ def test_outage_longer_than_the_queue_is_caught_up_from_the_buffer(store, db):
         assert raw[str(k)] == [(ts, ts / 1000 + k) for ts in stamps]  # none lost, none twice
     assert queue.caught_up > 0
     assert queue.failed == 0 and queue.dropped == 0
+
+
+def test_catch_up_skips_what_was_sent_before_the_gap(tmp_path, db):
+    # A series sent up to t, then a late sample of another series (older than t) starts the
+    # skipped span: reading that span back must not send the first series' t again, which
+    # Prometheus refuses (an older sample of a series: the whole request gets 400).
+    with running_prometheus_store(tmp_path / "prom") as store:
+        config = RemoteWriteConfig.model_validate({
+            "url": store.write_url,
+            "queue_config": {"capacity": 5, "max_samples_per_send": 5, "batch_send_deadline": "50ms",
+                             "min_backoff": "50ms", "max_backoff": "200ms"}})
+        queue = QueueManager(config, buffer=db, buffer_retention_ms=3_600_000)
+        unsubscribe = db.subscribe(queue.append)
+        queue.start()
+        t = int(time.time() * 1000) // 1000 * 1000 - 60_000
+        first, late = Labels({"__name__": "catchup_a"}), Labels({"__name__": "catchup_b"})
+
+        def commit(labels: Labels, ts: int) -> None:
+            app = db.appender()
+            app.append(labels, ts, ts / 1000)
+            app.commit()
+
+        try:
+            for ts in (t - 2000, t - 1000, t):
+                commit(first, ts)
+            eventually(lambda: queue.sent == 3, 30, what="the first series sent")
+            store.stop()
+            for k in range(1, 20):  # more than the queue (and the request under way) holds
+                commit(first, t + k * 1000)
+            commit(late, t - 5000)  # skipped, and older than what was sent
+            assert queue.deferred > 0
+            store.start()
+            eventually(lambda: queue.sent == 3 + 19 + 1, 60, what="everything sent")
+        finally:
+            unsubscribe()
+            queue.stop()
+        assert queue.failed == 0
+        values = store.query("catchup_a[5m]", t + 30_000)[0]["values"]
+        assert [round(float(ts) * 1000) for ts, _ in values] == [t + k * 1000 for k in range(-2, 20)]
+        assert store.query("catchup_b[5m]", t + 30_000)[0]["values"] == [[(t - 5000) / 1000, str((t - 5000) // 1000)]]
