@@ -30,15 +30,17 @@ class Store:
     """A metrics store process: ``write_url``, ``query_url`` (the API base), ``query``."""
 
     def __init__(self, kind: str, args: Sequence[str], port: int, log: Path,
-                 write_path: str) -> None:
+                 write_path: str, *, scheme: str = "http", **http: object) -> None:
         self.kind = kind
         self.port = port
-        self.query_url = f"http://127.0.0.1:{port}"
+        self.query_url = f"{scheme}://127.0.0.1:{port}"
         self.write_url = f"{self.query_url}{write_path}"
         self._args = list(args)
         self._log = log
         self.proc: subprocess.Popen | None = None
-        self.http = httpx.Client(base_url=self.query_url, timeout=30)
+        # verify= and auth= for a store behind TLS and basic auth (Prometheus's web config).
+        self._http = http
+        self.http = httpx.Client(base_url=self.query_url, timeout=30, **http)  # type: ignore[arg-type]
 
     def start(self, ready_timeout_s: float = 60.0) -> Store:
         with self._log.open("a") as log:
@@ -49,7 +51,8 @@ class Store:
                 raise RuntimeError(f"{self.kind} exited: {self._log.read_text()[-2000:]}")
             try:
                 ready = "/health" if self.kind == "victoria-metrics" else "/-/ready"
-                if httpx.get(self.query_url + ready, timeout=2).status_code == 200:
+                if httpx.get(self.query_url + ready, timeout=2,
+                             **self._http).status_code == 200:  # type: ignore[arg-type]
                     return self
             except httpx.HTTPError:
                 pass
@@ -104,17 +107,23 @@ def running_victoria_metrics(data_dir: Path, *, extra_args: Sequence[str] = ()) 
 
 
 @contextmanager
-def running_prometheus_store(data_dir: Path) -> Iterator[Store]:
-    """Prometheus 2.42 with its remote-write receiver on 127.0.0.1:<free port>, no targets."""
+def running_prometheus_store(data_dir: Path, *, web_config: Path | None = None,
+                             **http: object) -> Iterator[Store]:
+    """Prometheus 2.42 with its remote-write receiver on 127.0.0.1:<free port>, no targets.
+    ``web_config``: Prometheus's web configuration file (TLS, basic auth users); then
+    ``http`` holds what the test's own client needs (``verify=``, ``auth=``)."""
     _require(PROMETHEUS, "prometheus")
     port = free_port()
     config = data_dir.parent / f"prometheus-{port}.yml"
     config.write_text("global: {scrape_interval: 1h}\n")
+    tls = web_config is not None and "tls_server_config" in web_config.read_text()
     store = Store("prometheus", [
         PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
         f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver",
-        "--storage.tsdb.retention.time=100y"], port, data_dir.parent / f"prometheus-{port}.log",
-        "/api/v1/write")
+        "--storage.tsdb.retention.time=100y",
+        *([f"--web.config.file={web_config}"] if web_config else [])],
+        port, data_dir.parent / f"prometheus-{port}.log", "/api/v1/write",
+        scheme="https" if tls else "http", **http)
     try:
         yield store.start()
     finally:
