@@ -319,3 +319,39 @@ def test_a_silence_made_on_one_replica_holds_on_the_other_at_once(pg_url) -> Non
     assert a.silences.get(sid).state(datetime.now(timezone.utc)) == "expired"
     # Without changes, sync costs one version read and re-reads nothing.
     assert not a.silences.sync() and not b.silences.sync()
+
+
+def test_a_new_primary_holds_alerts_about_to_run_out_until_their_sender_can_resend(tmp_path) -> None:
+    # The rules become primary a moment after the dispatcher: an alert projected to end in
+    # that moment must not be notified resolved, then firing again.
+    receiver = CountingReceiver()
+    now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+    store = Store.open_in(str(tmp_path))
+    primary = False
+    dispatcher = Dispatcher(_config(receiver.url), store, external_url="http://vigil",
+                            clock=lambda: now, tick_s=0.01, is_primary=lambda: primary)
+    dispatcher.restore(grace_s=8)
+    soon, gone, explicit = (
+        Alert(Labels({"alertname": name}), Labels({}), now - timedelta(minutes=5), end, "",
+              now - timedelta(seconds=1) if name != "Explicit" else end)
+        for name, end in (("Soon", now + timedelta(seconds=2)), ("Gone", now - timedelta(seconds=1)),
+                          ("Explicit", now + timedelta(seconds=2))))
+    dispatcher.put([soon, gone, explicit])
+
+    async def become_primary() -> None:
+        nonlocal primary
+        task = asyncio.create_task(dispatcher.run())
+        await asyncio.sleep(0.05)
+        ends = {a.labels.get("alertname"): a.ends_at for a in dispatcher.alerts()}
+        assert ends["Soon"] == now + timedelta(seconds=2)  # a follower holds nothing
+        primary = True
+        await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(become_primary())
+    ends = {a.labels.get("alertname"): a.ends_at for a in dispatcher.alerts()}
+    assert ends == {"Soon": now + timedelta(seconds=8), "Gone": now - timedelta(seconds=1),
+                    "Explicit": now + timedelta(seconds=2)}
+    [group] = [g for g in dispatcher.groups() if g.labels.get("alertname") == "Soon"]
+    assert next(iter(group.alerts.values())).ends_at == now + timedelta(seconds=8)
+    assert dispatcher.hold_projected(now) == 0  # already held

@@ -264,3 +264,29 @@ def _head_revision() -> str:
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("vigil.state") / "migrations"))
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_rule_state_and_silences_written_by_two_replicas_at_once_never_collide(two_stores) -> None:
+    # Both are delete + insert of a key's rows; unguarded, the second insert hits the first's.
+    from vigil.state import StoredAlert
+    a, b = two_stores
+
+    def rules(store: Store, tag: str) -> None:
+        for i in range(30):
+            store.save_rule_alerts("rules.yml;g", [StoredAlert(
+                group_key="rules.yml;g", rule_name="R", labels=Labels({"alertname": "R"}),
+                annotations=Labels({"by": f"{tag}{i}"}), state="firing", active_at=NOW,
+                fired_at=NOW, resolved_at=None, last_sent_at=None, value=1.0)])
+
+    def silences(store: Store, tag: str) -> None:
+        for i in range(30):
+            store.silence_save({"id": "s1", "matchers": [], "starts_at": NOW, "ends_at": NOW,
+                                "created_by": tag, "comment": str(i), "updated_at": NOW},
+                               action="update", author=tag, comment=str(i), at=NOW)
+
+    _run_together(lambda: rules(a, "a"), lambda: rules(b, "b"),
+                  lambda: silences(a, "a"), lambda: silences(b, "b"))
+    [stored] = a.load_rule_alerts()
+    assert stored.annotations.get("by") in ("a29", "b29")
+    assert [s["comment"] for s in a.silences_load()] == ["29"]
+    assert a.state_version("silences") == 60

@@ -23,7 +23,13 @@ from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.state import schema
 from vigil.state.access_store import AccessStore
-from vigil.state.coordination import CoordinationStore, bump_version, db_now, lock_key
+from vigil.state.coordination import (
+    CoordinationStore,
+    bump_version,
+    db_now,
+    lock_for_transaction,
+    lock_key,
+)
 from vigil.state.outbox_store import OutboxStore
 from vigil.state.records import SilenceRow, StoredAlert
 
@@ -117,6 +123,10 @@ class Store(OutboxStore, CoordinationStore):
             for a in alerts
         ]
         with self.engine.begin() as conn:
+            # Delete + insert of one group's rows: two writers (a replica that just lost the
+            # rules lease and the one that took it) must not interleave, or the second's
+            # insert collides with the first's rows.
+            lock_for_transaction(conn, "rule_alerts", group_key)
             conn.execute(delete(schema.rule_alerts).where(schema.rule_alerts.c.group_key == group_key))
             if rows:
                 conn.execute(insert(schema.rule_alerts), rows)
@@ -197,6 +207,9 @@ class Store(OutboxStore, CoordinationStore):
         in the same transaction and returns the new version."""
         t, ev = schema.silences, schema.silence_events
         with self.engine.begin() as conn:
+            # One silence write at a time across replicas (they are rare): the delete +
+            # insert below cannot interleave, and versions count writes in commit order.
+            lock_for_transaction(conn, "silences")
             version = bump_version(conn, "silences")
             for item, act in ((also_expire, "expire"), (row, action)):
                 if item is None:

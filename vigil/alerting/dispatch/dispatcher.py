@@ -81,6 +81,8 @@ class Dispatcher:
         # Database time of the last read of other replicas' alerts (None: never read).
         self._sync_lock = threading.Lock()
         self._synced_at: datetime | None = None
+        self._grace_s = 0.0  # see restore
+        self._was_primary = False
         # Group commit of alert writes: concurrent put() calls share one transaction (one
         # fsync); each returns only once its alerts are committed.
         self._commit_cond = threading.Condition()
@@ -118,7 +120,10 @@ class Dispatcher:
         A firing alert's ``ends_at`` is usually a projection (its sender will re-send before
         then). If that projection ran out while Vigil itself was down, the alert is not
         resolved: it is held ``grace_s`` longer so its sender can confirm or resolve it.
-        An explicit resolution (``ends_at`` not after the last update) stays resolved."""
+        An explicit resolution (``ends_at`` not after the last update) stays resolved.
+        ``grace_s`` is also the hold applied when this replica becomes primary (see
+        :meth:`hold_projected`)."""
+        self._grace_s = grace_s
         with self._sync_lock:
             stored, self._synced_at = self.store.alerts_changed_since(None)
         alerts = [alert for _, alert in stored]
@@ -241,8 +246,12 @@ class Dispatcher:
             if not self.is_primary():
                 # A follower notifies nobody; it only forgets what the primary has long
                 # notified, so its memory does not grow while it waits to take over.
+                self._was_primary = False
                 await asyncio.to_thread(self.sweep, now)
                 continue
+            if not self._was_primary:
+                self._was_primary = True
+                self.hold_projected(now)
             with self._lock:
                 due = [g for g in self._groups.values() if g.due(now)]
             for group in due:
@@ -250,6 +259,27 @@ class Dispatcher:
                     await asyncio.to_thread(self.flush, group, now)
                 except Exception:  # one broken group must not stop the others
                     log.exception("flushing group %s failed", group.key)
+
+    def hold_projected(self, now: datetime) -> int:
+        """On becoming primary (at start too): an alert whose projected end falls within the
+        restore grace is held until then, so its sender (the rules, which may start being
+        primary a moment after the dispatcher) can re-send it before it is notified as
+        resolved and then as firing again. Alerts already run out are left: the previous
+        primary may have notified them resolved. Returns how many were held."""
+        if not self._grace_s:
+            return 0
+        hold = now + timedelta(seconds=self._grace_s)
+        held = 0
+        with self._lock:
+            for fp, alert in list(self._alerts.items()):
+                projected = alert.ends_at is not None and alert.ends_at > alert.updated_at + timedelta(seconds=1)
+                if projected and now < alert.ends_at < hold:  # type: ignore[operator]
+                    self._alerts[fp] = alert = replace(alert, ends_at=hold)
+                    self._route_alert(fp, alert, now)
+                    held += 1
+            if held:
+                self._version += 1
+        return held
 
     def refresh_inhibitions(self, now: datetime) -> None:
         with self._lock:
