@@ -183,7 +183,8 @@ class App:
             self.engine: Engine | RemoteEngine = Engine(self.db, features=self.features)
         else:
             try:
-                self.remote_store = open_remote_store(self.config, self.db, features=self.features)
+                self.remote_store = open_remote_store(self.config, self.db, features=self.features,
+                                                      state_dir=data_dir)
             except (OSError, ssl.SSLError) as e:
                 self.store.close()
                 self.db.close()

@@ -14,6 +14,7 @@ from tests.support.vigil_proc import eventually
 from vigil.config.model import RemoteWriteConfig
 from vigil.model import Labels
 from vigil.remote.queue import QueueManager
+from vigil.tsdb import DB
 
 STORES = {"victoria-metrics": running_victoria_metrics, "prometheus": running_prometheus_store}
 SERIES = 5
@@ -113,3 +114,50 @@ def test_catch_up_skips_what_was_sent_before_the_gap(tmp_path, db):
         values = store.query("catchup_a[5m]", t + 30_000)[0]["values"]
         assert [round(float(ts) * 1000) for ts, _ in values] == [t + k * 1000 for k in range(-2, 20)]
         assert store.query("catchup_b[5m]", t + 30_000)[0]["values"] == [[(t - 5000) / 1000, str((t - 5000) // 1000)]]
+
+
+def test_a_restart_during_an_outage_sends_the_gap_at_the_next_start(tmp_path):
+    # A clean stop while the store is down saves what was not sent; Vigil's next start
+    # (the buffer reopened from its WAL) sends it, once, in order, to a real Prometheus.
+    state = tmp_path / "unsent.json"
+    t = int(time.time() * 1000) // 1000 * 1000 - 60_000
+    with running_prometheus_store(tmp_path / "prom") as store:
+        config = RemoteWriteConfig.model_validate({
+            "url": store.write_url,
+            "queue_config": {"capacity": 10, "max_samples_per_send": 5, "batch_send_deadline": "50ms",
+                             "min_backoff": "50ms", "max_backoff": "200ms"}})
+
+        def running(db):
+            queue = QueueManager(config, buffer=db, buffer_retention_ms=3_600_000, state_file=str(state))
+            return queue, db.subscribe(queue.append)
+
+        db = DB.open(str(tmp_path / "buffer"), wal_fsync="always")
+        queue, unsubscribe = running(db)
+        queue.start()
+        stamps = _write(db, t, 3)
+        eventually(lambda: queue.sent == 3 * SERIES, 30, what="the first samples sent")
+        store.stop()
+        stamps += _write(db, stamps[-1] + 1000, 10)  # 50 samples: the queue holds 10
+        unsubscribe()
+        queue.stop()
+        db.close()
+        assert state.exists() and queue.failed == 0
+
+        db = DB.open(str(tmp_path / "buffer"), wal_fsync="always")  # the WAL replayed
+        queue, unsubscribe = running(db)
+        queue.start()
+        try:
+            assert not state.exists()
+            stamps += _write(db, stamps[-1] + 1000, 2)
+            store.start()
+            eventually(lambda: all(len(v) == len(stamps) for v in _raw(store, t + 100_000).values()),
+                       60, what="every sample in the store")
+        finally:
+            unsubscribe()
+            queue.stop()
+            db.close()
+        raw = _raw(store, t + 100_000)
+        assert sorted(raw) == [str(k) for k in range(SERIES)]
+        for k in range(SERIES):
+            assert raw[str(k)] == [(ts, ts / 1000 + k) for ts in stamps]
+        assert queue.failed == 0 and not state.exists()

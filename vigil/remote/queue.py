@@ -25,14 +25,19 @@ windows of ``catch_up_window_ms``) and sends it, then the queue takes samples ag
 go out per series in time order: a sample not newer than the last one sent for its series
 is not sent again (catch-up and live samples overlap at the edges, and Prometheus refuses
 an older sample with 400). Limits: what the buffer no longer holds (older than its
-retention) is lost; the gap is kept in memory only, so a restart during an outage loses it
-(samples replayed from the WAL are not delivered to subscribers).
+retention) is lost. With a ``state_file``, a clean stop during an outage saves the gap
+(and what could not be sent at shutdown) with each series' newest sent timestamp in it, and
+the next start sends it from the buffer (its WAL has been replayed by then); without one, or
+after a crash, the gap is lost (samples replayed from the WAL are not delivered to
+subscribers).
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import logging
+import os
 import threading
 import time
 
@@ -70,7 +75,7 @@ class QueueManager:
                  transport: httpx.BaseTransport | None = None,
                  client: httpx.Client | None = None, buffer: Storage | None = None,
                  buffer_retention_ms: int | None = None,
-                 catch_up_window_ms: int = 5 * 60_000) -> None:
+                 catch_up_window_ms: int = 5 * 60_000, state_file: str | None = None) -> None:
         self.config = config
         self.name = config.name or config.url
         q = config.queue_config
@@ -95,6 +100,7 @@ class QueueManager:
         self._buffer = buffer
         self._buffer_retention_ms = buffer_retention_ms
         self._catch_up_window_ms = catch_up_window_ms
+        self._state_file = state_file if buffer is not None else None
         self._gap: tuple[int, int] | None = None  # [oldest, newest] timestamp not taken
         self._newest_sent: dict[Labels, int] = {}  # per series; the sender thread's own
         self._pruned_at = time.monotonic()
@@ -135,14 +141,17 @@ class QueueManager:
         if self._gap is None:
             log.warning("remote write %s: %d samples waiting; taking later ones from the "
                         "local buffer once the endpoint has caught up", self.name, len(self._queue))
-        lo = min(t for _, t, _ in rows)
-        hi = max(t for _, t, _ in rows)
-        self._gap = (lo, hi) if self._gap is None else (min(self._gap[0], lo), max(self._gap[1], hi))
+        self._widen_gap(min(t for _, t, _ in rows), max(t for _, t, _ in rows))
         self.deferred += len(rows)
+
+    def _widen_gap(self, lo: int, hi: int) -> None:
+        self._gap = (lo, hi) if self._gap is None else (min(self._gap[0], lo), max(self._gap[1], hi))
 
     # ---- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._state_file is not None:
+            self._load_state(self._state_file)
         self._thread = threading.Thread(target=self._run, name=f"vigil-remote-write {self.name}",
                                         daemon=True)
         self._thread.start()
@@ -155,10 +164,45 @@ class QueueManager:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        if self._gap is not None:
+        if self._gap is not None and self._state_file is not None:
+            self._save_state(self._state_file, *self._gap)
+        elif self._gap is not None:
             log.warning("remote write %s: samples from %d to %d (ms) were not sent before "
                         "shutdown; they stay in the local buffer only", self.name, *self._gap)
         self._client.close()
+
+    def _save_state(self, path: str, lo: int, hi: int) -> None:
+        """The gap, and the newest sent timestamp of each series that may have samples in
+        it (the next start must not send those again), written atomically."""
+        newest = [[list(lb), t] for lb, t in self._newest_sent.items() if t >= lo]
+        try:
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                json.dump({"from_ms": lo, "to_ms": hi, "newest_sent": newest}, f)
+            os.replace(path + ".tmp", path)
+        except OSError as e:
+            log.error("remote write %s: cannot save the unsent span %d to %d (ms) to %s: %s",
+                      self.name, lo, hi, path, e)
+            return
+        log.warning("remote write %s: samples from %d to %d (ms) not sent yet; they are sent "
+                    "from the local buffer at the next start", self.name, lo, hi)
+
+    def _load_state(self, path: str) -> None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                saved = json.load(f)
+            lo, hi = int(saved["from_ms"]), int(saved["to_ms"])
+            newest = {Labels(tuple(p) for p in pairs): int(t) for pairs, t in saved["newest_sent"]}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.error("remote write %s: ignoring unreadable %s: %s", self.name, path, e)
+            return
+        self._newest_sent.update(newest)
+        with self._cond:
+            self._widen_gap(lo, hi)
+        os.remove(path)
+        log.info("remote write %s: sending samples from %d to %d (ms), unsent at the last "
+                 "stop, from the local buffer", self.name, lo, hi)
 
     def pending(self) -> int:
         with self._cond:
@@ -199,22 +243,29 @@ class QueueManager:
                 self._forget_old_series(int(time.time() * 1000))
 
     def _send_rows(self, rows: list[tuple[Labels, int, float]]) -> int:
+        newest: dict[Labels, int] = {}
         if self._buffer is not None:
-            rows = self._newer_only(rows)
-        if rows:
-            self._send(self._encode(rows), len(rows))
+            rows, newest = self._newer_only(rows)
+        if rows and self._send(self._encode(rows), len(rows),
+                               (min(r[1] for r in rows), max(r[1] for r in rows))):
+            self._newest_sent.update(newest)
         return len(rows)
 
-    def _newer_only(self, rows: list[tuple[Labels, int, float]]) -> list[tuple[Labels, int, float]]:
-        """Each series' samples newer than the last one handed to the endpoint."""
-        newest = self._newest_sent
+    def _newer_only(self, rows: list[tuple[Labels, int, float]],
+                    ) -> tuple[list[tuple[Labels, int, float]], dict[Labels, int]]:
+        """Each series' samples newer than the last one sent, and the newest of each series
+        among them (recorded once the endpoint has taken them)."""
+        sent = self._newest_sent
+        newest: dict[Labels, int] = {}
         out = []
         for row in rows:
             last = newest.get(row[0])
+            if last is None:
+                last = sent.get(row[0])
             if last is None or row[1] > last:
                 newest[row[0]] = row[1]
                 out.append(row)
-        return out
+        return out, newest
 
     def _catch_up(self, oldest_ms: int, newest_ms: int) -> None:
         """Send the buffer's samples in ``[oldest_ms, newest_ms]``, window by window (each
@@ -275,7 +326,10 @@ class QueueManager:
             parts.append(encode_series(lb, tss, vals))
         return compress(b"".join(parts))
 
-    def _send(self, body: bytes, n: int) -> None:
+    def _send(self, body: bytes, n: int, span: tuple[int, int] | None = None) -> bool:
+        """POST one request, retrying as the module docstring says; False when it was left
+        unsent at shutdown. ``span``: its oldest and newest timestamp, kept in the gap then
+        if the gap is saved (``state_file``)."""
         q = self.config.queue_config
         backoff = q.min_backoff
         while True:
@@ -287,17 +341,22 @@ class QueueManager:
                 status, retry_after, reason = 0, None, f"{type(e).__name__}: {e}"
             if 200 <= status < 300:
                 self.sent += n
-                return
+                return True
             if status and status < 500 and status != 429:
                 log.error("remote write %s: dropping %d samples: HTTP %d: %s", self.name, n,
                           status, reason)
                 self.failed += n
-                return
+                return True
             if self._stopping:
+                if self._state_file is not None and span is not None:
+                    with self._cond:
+                        self._widen_gap(*span)
+                    self.deferred += n
+                    return False
                 log.warning("remote write %s: giving up on %d samples at shutdown: %s",
                             self.name, n, reason or status)
                 self.failed += n
-                return
+                return False
             delay = backoff
             if status == 429 and retry_after and retry_after.isdigit():
                 delay = min(float(retry_after), q.max_backoff)

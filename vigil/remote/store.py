@@ -8,6 +8,7 @@ outage (:mod:`vigil.remote.queue`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,9 +22,11 @@ from vigil.remote.query import RemoteEngine, RemoteSeriesReader
 from vigil.remote.queue import QueueManager
 from vigil.storage import Storage
 
-__all__ = ["RemoteStore", "open_remote_store"]
+__all__ = ["UNSENT_FILE", "RemoteStore", "open_remote_store"]
 
 WRITER_NAME = "storage.remote"
+# In the data directory: the time span a stop during a store outage left unsent.
+UNSENT_FILE = "remote-storage-unsent.json"
 
 
 @dataclass
@@ -42,9 +45,12 @@ class RemoteStore:
 
 
 def open_remote_store(config: Config, buffer: Storage, *,
-                      features: Iterable[str] = DEFAULT_FEATURES) -> RemoteStore:
+                      features: Iterable[str] = DEFAULT_FEATURES,
+                      state_dir: str | None = None) -> RemoteStore:
     """The store of ``config.storage.remote`` (which must be set), with ``buffer`` behind its
-    writer. Raises ``OSError``/``ssl.SSLError`` for unreadable TLS files."""
+    writer. ``state_dir`` (the data directory) keeps what a stop during an outage left
+    unsent (:data:`UNSENT_FILE`), for the next start. Raises ``OSError``/``ssl.SSLError``
+    for unreadable TLS files."""
     remote = config.storage.remote
     if remote is None:
         raise ValueError("storage.remote is not configured")
@@ -54,6 +60,7 @@ def open_remote_store(config: Config, buffer: Storage, *,
     writer = QueueManager(
         RemoteWriteConfig(url=remote.write_url, name=WRITER_NAME, remote_timeout=remote.write_timeout,
                           queue_config=remote.queue_config),
-        client=write_client, buffer=buffer, buffer_retention_ms=int(remote.local_retention * 1000))
+        client=write_client, buffer=buffer, buffer_retention_ms=int(remote.local_retention * 1000),
+        state_file=os.path.join(state_dir, UNSENT_FILE) if state_dir else None)
     return RemoteStore(remote, RemoteEngine(remote.query_url, query_client, features=features),
                        RemoteSeriesReader(remote.query_url, query_client), writer, query_client)
