@@ -25,6 +25,7 @@ from typing import Protocol
 
 from vigil.alerting.dispatch.aggrgroup import AggrGroup, group_key
 from vigil.alerting.dispatch.dedup import needs_update
+from vigil.alerting.dispatch.lifecycle import ended_before, merge, projected_end
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.inhibit import Inhibitor
 from vigil.alerting.notify.integration import Integration, build_integrations
@@ -130,7 +131,7 @@ class Dispatcher:
         with self._lock:
             now = self.clock()
             for i, alert in enumerate(alerts):
-                projected = alert.ends_at is not None and alert.ends_at > alert.updated_at + timedelta(seconds=1)
+                projected = projected_end(alert)
                 if grace_s and projected and alert.ends_at <= now:
                     alerts[i] = alert = replace(alert, ends_at=now + timedelta(seconds=grace_s))
             for (fp, _), alert in zip(stored, alerts, strict=True):
@@ -147,7 +148,7 @@ class Dispatcher:
             for alert in alerts:
                 fp = alert.fingerprint()
                 old = self._alerts.get(fp)
-                merged = _merge(old, alert, now)
+                merged = merge(old, alert, now)
                 if merged is None:
                     continue
                 self._alerts[fp] = merged
@@ -174,7 +175,7 @@ class Dispatcher:
                 old = self._alerts.get(fp)
                 if old is not None and alert.updated_at <= old.updated_at:
                     continue
-                merged = _merge(old, alert, now)
+                merged = merge(old, alert, now)
                 if merged is None:
                     continue
                 self._alerts[fp] = merged
@@ -272,7 +273,7 @@ class Dispatcher:
         held = 0
         with self._lock:
             for fp, alert in list(self._alerts.items()):
-                projected = alert.ends_at is not None and alert.ends_at > alert.updated_at + timedelta(seconds=1)
+                projected = projected_end(alert)
                 if projected and now < alert.ends_at < hold:  # type: ignore[operator]
                     self._alerts[fp] = alert = replace(alert, ends_at=hold)
                     self._route_alert(fp, alert, now)
@@ -377,7 +378,7 @@ class Dispatcher:
         cutoff = now - _RESOLVED_RETENTION
         if grouped_too:
             for key, g in list(self._groups.items()):
-                for fp in [fp for fp, a in g.alerts.items() if _ended_before(a, cutoff, now)]:
+                for fp in [fp for fp, a in g.alerts.items() if ended_before(a, cutoff, now)]:
                     del g.alerts[fp]
                 if not g.alerts:
                     del self._groups[key]
@@ -385,7 +386,7 @@ class Dispatcher:
         for g in self._groups.values():
             grouped.update(g.alerts)
         gone = [fp for fp, a in self._alerts.items()
-                if fp not in grouped and _ended_before(a, cutoff, now)]
+                if fp not in grouped and ended_before(a, cutoff, now)]
         for fp in gone:
             del self._alerts[fp]
         if gone:
@@ -397,20 +398,3 @@ class Dispatcher:
         # still ended in the database go, so an alert another replica re-opened meanwhile
         # (not yet synced here) stays.
         self.store.delete_alerts(fingerprints, ended_before=now - _RESOLVED_RETENTION)
-
-
-def _ended_before(alert: Alert, cutoff: datetime, now: datetime) -> bool:
-    return alert.resolved(now) and alert.ends_at is not None and alert.ends_at < cutoff
-
-
-def _merge(old: Alert | None, new: Alert, now: datetime) -> Alert | None:
-    """Alertmanager's merge: an update extends a live alert and keeps its start; an
-    identical update is a no-op (returns None)."""
-    if old is None or old.resolved(now) and new.starts_at > old.ends_at:  # type: ignore[operator]
-        return new
-    starts = min(old.starts_at, new.starts_at)
-    merged = Alert(new.labels, new.annotations, starts, new.ends_at, new.generator_url, new.updated_at)
-    if (merged.annotations == old.annotations and merged.ends_at == old.ends_at
-            and merged.starts_at == old.starts_at):
-        return None
-    return merged
