@@ -22,6 +22,7 @@ from cluster_common import (
     Node,
     Postgres,
     alert,
+    duplicates_cell,
     post_to_all,
     print_table,
     route_yaml,
@@ -107,7 +108,7 @@ def main() -> None:
                  "groups", "notified", "duplicates", "lost"],
                 [(r["system"], r["alerts_per_s"], r["alerts_per_cpu_s"], r["failed_posts"],
                   " / ".join(str(a) for a in r["active_per_node"]), r["groups"], r["notified"],
-                  r["duplicates"], r["lost"]) for r in results])
+                  duplicates_cell(r), r["lost"]) for r in results])
     for r in results:
         if r["postgresql_connections"] is not None:
             print(f"{r['system']}: {r['postgresql_connections']} PostgreSQL connections "

@@ -48,6 +48,7 @@ from tests.support.ports import free_port  # noqa: E402
 from tests.support.vigil_proc import eventually  # noqa: E402
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+NOTIFICATION_ID_HEADER = "X-Vigil-Notification-Id"  # vigil.alerting.notify.integration
 RESULTS_DIR = ROOT / "test-artifacts" / "bench"
 VIGIL_SRC = Path(os.environ.get("VIGIL_BENCH_SRC", ROOT)).resolve()
 
@@ -80,6 +81,10 @@ class CountingReceiver:
         self.delay_s = delay_s
         self.counts: Counter[str] = Counter()
         self.arrivals: dict[str, list[float]] = {}
+        # Repeats carrying a notification id already seen for the group (Vigil's
+        # X-Vigil-Notification-Id): a receiver can drop them. Alertmanager sends no id.
+        self.same_id_repeats: Counter[str] = Counter()
+        self._ids: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         receiver = self
 
@@ -89,9 +94,15 @@ class CountingReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 group = body.get("groupLabels", {}).get("alertname", "?")
+                notification_id = self.headers.get(NOTIFICATION_ID_HEADER)
                 with receiver._lock:  # counted on arrival: a sender killed now still sent it
                     receiver.counts[group] += 1
                     receiver.arrivals.setdefault(group, []).append(time.monotonic())
+                    if notification_id:
+                        seen = receiver._ids.setdefault(group, set())
+                        if notification_id in seen:
+                            receiver.same_id_repeats[group] += 1
+                        seen.add(notification_id)
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
                 self.send_response(200)
@@ -136,11 +147,13 @@ class CountingReceiver:
                 return
 
     def tally(self, groups: Sequence[str]) -> dict[str, int]:
-        """Distinct groups notified, duplicate notifications, and groups never notified."""
+        """Distinct groups notified, duplicate notifications (and how many of them repeated a
+        notification id already received), and groups never notified."""
         with self._lock:
             counts = [self.counts.get(g, 0) for g in groups]
+            same_id = sum(self.same_id_repeats.get(g, 0) for g in groups)
         return {"groups": len(groups), "notified": sum(1 for c in counts if c),
-                "duplicates": sum(c - 1 for c in counts if c > 1),
+                "duplicates": sum(c - 1 for c in counts if c > 1), "same_id_repeats": same_id,
                 "lost": sum(1 for c in counts if c == 0)}
 
 
@@ -422,6 +435,13 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|")
     for row in rows:
         print("| " + " | ".join(_cell(v) for v in row) + " |")
+
+
+def duplicates_cell(result: dict[str, Any]) -> str:
+    """"3" or "3 (2 same id)": repeats of an id already received can be dropped by the
+    receiver; the others are distinct sends."""
+    same = result.get("same_id_repeats", 0)
+    return f"{result['duplicates']} ({same} same id)" if same else str(result["duplicates"])
 
 
 def _cell(value: Any) -> str:

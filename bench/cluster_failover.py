@@ -27,6 +27,7 @@ from cluster_common import (
     Postgres,
     alert,
     alertmanager_first_sender,
+    duplicates_cell,
     eventually,
     post_to_all,
     print_table,
@@ -143,7 +144,7 @@ def main() -> None:
     print_table(["system", "rounds", "delivered", "late by (median / max s)",
                  "kill → delivery (s)", "kill → survivor primary (s)", "duplicates", "lost"],
                 [(r["system"], r["rounds"], r["delivered"], cell(r["late_s"]),
-                  cell(r["kill_to_delivery_s"]), cell(r["kill_to_primary_s"]), r["duplicates"],
+                  cell(r["kill_to_delivery_s"]), cell(r["kill_to_primary_s"]), duplicates_cell(r),
                   r["lost"]) for r in results])
     write_results("cluster_failover", args, results)
 

@@ -30,6 +30,7 @@ from cluster_common import (
     Postgres,
     alert,
     alertmanager_first_sender,
+    duplicates_cell,
     post_to_all,
     print_table,
     route_yaml,
@@ -127,7 +128,7 @@ def main() -> None:
                  "lost", "notified before kill", "last first notification after kill (s)",
                  "survivor alive"],
                 [(r["system"], r["moment"], r["killed"], r["groups"], r["notified"],
-                  r["duplicates"], r["lost"], r["notified_before_kill"],
+                  duplicates_cell(r), r["lost"], r["notified_before_kill"],
                   "-" if r["last_first_notification_after_kill_s"] is None
                   else round(r["last_first_notification_after_kill_s"], 1),
                   "yes" if r["survivor_alive"] else "NO (crashed)") for r in results])

@@ -20,6 +20,7 @@ from cluster_common import (
     Node,
     Postgres,
     alert,
+    duplicates_cell,
     post_to_all,
     print_table,
     route_yaml,
@@ -88,7 +89,7 @@ def main() -> None:
                  "notified", "duplicates", "lost", "nodes alive"],
                 [(r["system"], r["groups"], r["refused_posts"], r["notifications_per_s"],
                   r["delivery_s"],
-                  r["notified"], r["duplicates"], r["lost"],
+                  r["notified"], duplicates_cell(r), r["lost"],
                   "yes" if r["survivors_alive"] else "NO") for r in results])
     write_results("cluster_notify", args, results)
 
