@@ -191,6 +191,12 @@ def test_alert_changes_are_found_by_their_database_time(two_stores) -> None:
     assert b.alerts_changed_since(read_at + timedelta(seconds=1))[0] == []
     everything, _ = b.alerts_changed_since(None)
     assert len(everything) == 1
+    # Rows the caller holds already (same update time) are left out before being decoded.
+    asked: list[tuple[str, datetime]] = []
+    assert b.alerts_changed_since(before, known=lambda fp, at: asked.append((fp, at)) or at == NOW)[0] == []
+    assert asked == [(alert.fingerprint(), NOW)]
+    [(fp, again)] = b.alerts_changed_since(before, known=lambda fp, at: at > NOW)[0]
+    assert (fp, again.labels) == (alert.fingerprint(), alert.labels)
     # Only rows still ended before the cut-off are deleted: one re-opened meanwhile stays.
     ended = Alert(Labels({"alertname": "B"}), Labels({}), NOW, NOW + timedelta(minutes=1), "", NOW)
     a.upsert_alerts([ended])

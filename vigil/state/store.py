@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cached_property
 from importlib import resources
@@ -153,17 +154,28 @@ class Store(OutboxStore, CoordinationStore):
             ]
             conn.execute(self._upsert_alerts, rows)
 
-    def alerts_changed_since(self, since: datetime | None) -> tuple[list[tuple[str, Alert]], datetime]:
+    def alerts_changed_since(self, since: datetime | None, *,
+                             known: Callable[[str, datetime], bool] | None = None,
+                             ) -> tuple[list[tuple[str, Alert]], datetime]:
         """Alerts (with their fingerprints) written at or after ``since`` (database time;
         None: all), and the database's time of this read. Transactions commit out of order,
-        so a caller polling with the returned time should look again a few seconds back."""
+        so a caller polling with the returned time should look again a few seconds back.
+
+        ``known(fingerprint, updated_at)`` True leaves that row out: only fingerprints and
+        update times are read first, and whole rows (labels, annotations: the costly part)
+        only for the rest, so a poller does not decode what it holds already."""
         t = schema.alerts
-        query = select(t)
-        if since is not None:
-            query = query.where(t.c.changed_at >= since)
+        changed = [] if since is None else [t.c.changed_at >= since]
         with self.engine.connect() as conn:
             read_at = db_now(conn)
-            rows = conn.execute(query).mappings().all()
+            if known is None:
+                rows = conn.execute(select(t).where(*changed)).mappings().all()
+                return [(r["fingerprint"], _alert(r)) for r in rows], read_at
+            versions = conn.execute(select(t.c.fingerprint, t.c.updated_at).where(*changed)).all()
+            wanted = [fp for fp, updated in versions if not known(fp, _utc(updated))]
+            rows = []
+            for i in range(0, len(wanted), 500):  # bounded IN lists
+                rows += conn.execute(select(t).where(t.c.fingerprint.in_(wanted[i:i + 500]))).mappings().all()
         return [(r["fingerprint"], _alert(r)) for r in rows], read_at
 
     @cached_property

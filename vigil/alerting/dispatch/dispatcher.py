@@ -165,7 +165,7 @@ class Dispatcher:
         replica forgets resolved alerts by the same retention rule."""
         with self._sync_lock:
             since = None if self._synced_at is None else self._synced_at - _SYNC_OVERLAP
-            stored, self._synced_at = self.store.alerts_changed_since(since)
+            stored, self._synced_at = self.store.alerts_changed_since(since, known=self._holds)
         if not stored:
             return 0
         now = self.clock()
@@ -184,6 +184,12 @@ class Dispatcher:
             if changed:
                 self._version += 1
         return changed
+
+    def _holds(self, fingerprint: str, updated_at: datetime) -> bool:
+        # Read without the lock: a stale answer can only fetch a row needlessly (what is
+        # held only gets newer), or skip one already swept as long resolved.
+        held = self._alerts.get(fingerprint)
+        return held is not None and held.updated_at >= updated_at
 
     def _persist(self, alerts: list[tuple[str, Alert]]) -> None:
         """Write ``alerts`` durably before returning. One caller at a time writes, taking
