@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from vigil.state import schema
+from vigil.state.coordination import lock_for_transaction
 
 __all__ = ["AccessStore", "AuditEntry", "ContactMethod", "SessionRow", "TeamRow", "TokenRow",
            "UserRow"]
@@ -184,6 +185,8 @@ class AccessStore:
         written in the same transaction."""
         u = schema.users
         with self.engine.begin() as conn:
+            # Replicas provisioning the same config at once: the second waits and updates.
+            lock_for_transaction(conn, "user", name)
             row = conn.execute(select(u.c.id).where(u.c.name == name)).first()
             if row is None:
                 defaults = {"display_name": "", "email": "", "time_zone": "UTC", "role": "viewer",
@@ -243,6 +246,7 @@ class AccessStore:
         """Create or update a team and replace its members (names of existing users)."""
         t, m, u = schema.teams, schema.team_members, schema.users
         with self.engine.begin() as conn:
+            lock_for_transaction(conn, "team", name)
             row = conn.execute(select(t.c.id).where(t.c.name == name)).first()
             if row is None:
                 team_id = conn.execute(insert(t).values(
