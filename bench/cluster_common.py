@@ -92,7 +92,13 @@ class CountingReceiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                try:
+                    body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                except ValueError:  # cut off by a sender killed mid-request: not received
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 group = body.get("groupLabels", {}).get("alertname", "?")
                 notification_id = self.headers.get(NOTIFICATION_ID_HEADER)
                 with receiver._lock:  # counted on arrival: a sender killed now still sent it
