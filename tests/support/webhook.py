@@ -9,6 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    # Several replicas deliver at once; the default backlog of 5 drops connection attempts
+    # past it and the senders stall a second before retrying.
+    request_queue_size = 128
+
+
 class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
@@ -38,7 +44,7 @@ class WebhookReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
