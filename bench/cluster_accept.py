@@ -5,7 +5,8 @@ Every alert is POSTed to both nodes of a cluster (``/api/v2/alerts``, batches of
 Prometheus's notifier sends them, ``--clients`` threads), as a Prometheus HA pair does.
 Reported: distinct alerts accepted per wall-clock second, the servers' CPU-seconds (for Vigil
 including PostgreSQL's), then once the groups were notified: notifications per group
-(``--alerts / 100`` groups, each should be notified exactly once).
+(``--alerts / 100`` groups, each should be notified exactly once). For scale, one Vigil
+node (each alert posted once) on SQLite and on PostgreSQL first.
 
 Run: ``.venv/bin/python bench/cluster_accept.py [--quick] [--alerts 10000] [--clients 4]``
 """
@@ -13,6 +14,7 @@ Run: ``.venv/bin/python bench/cluster_accept.py [--quick] [--alerts 10000] [--cl
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from typing import Any
 
@@ -42,7 +44,7 @@ SETTLE_S = 20.0
 
 def measure(name: str, nodes: list[Node], receiver: CountingReceiver, count: int, clients: int,
             extra_cpu: Any = None, connections: Any = None) -> dict[str, Any]:
-    prefix = name.split()[0]
+    prefix = re.sub(r"[^A-Za-z0-9]", "", name)  # groups of their own per system
     alerts = [alert(f"{prefix}Load{i // GROUP_SIZE}", f"host-{i}", severity="warning")
               for i in range(count)]
     groups = sorted({a["labels"]["alertname"] for a in alerts})
@@ -86,6 +88,16 @@ def main() -> None:
         am_yaml = route_yaml(receiver.url, group_wait=GROUP_WAIT_S)
         if args.only != "alertmanager":
             with Postgres() as pg:
+                # For scale: one node, each alert posted once, on SQLite then PostgreSQL.
+                for label, state_url in (("SQLite", None), ("PostgreSQL", pg.database("single"))):
+                    single = start_vigil(work / "single", f"vigil-{label.lower()}",
+                                         am_yaml=am_yaml, state_url=state_url)
+                    try:
+                        results.append(measure(f"Vigil 1 node, {label}", [single], receiver,
+                                               args.alerts, args.clients,
+                                               pg.cpu_seconds if state_url else None))
+                    finally:
+                        single.stop()
                 url = pg.database("vigil_accept")
                 nodes = []
                 try:
