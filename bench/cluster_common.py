@@ -118,7 +118,12 @@ class CountingReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # http.server's default backlog of 5 drops connection attempts when a sender
+            # delivers many notifications at once; they are retried after 1 s, 3 s ...
+            request_queue_size = 1024
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
