@@ -81,7 +81,9 @@ class Store(OutboxStore, CoordinationStore):
             try:
                 with conn.begin():
                     cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                    # "heads": work on two features may add revisions side by side on one parent
+                    # (a merge revision joins them later); every head is applied.
+                    command.upgrade(cfg, "heads")
             finally:
                 if postgresql:
                     conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATE_LOCK})")
