@@ -36,11 +36,13 @@ ALLOWED: dict[str, set[str]] = {
     # Replicas (issue 15): membership and leases in the state database, below the stages
     # that ask "am I the primary?" (they get a callable, not the package).
     "cluster": BASE | {"config", "state"},
+    # On call (issue 16): alert lifecycle, priorities, schedules; reads alerting's views.
+    "oncall": BASE | {"config", "state", "access", "alerting"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",
-                   "alerting", "selfmetrics", "access"},
+                   "alerting", "selfmetrics", "access", "oncall"},
 }
 
 
