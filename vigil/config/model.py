@@ -18,6 +18,7 @@ from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_peop
 from vigil.config.cluster import ClusterConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
+from vigil.config.oncall import OncallConfig
 from vigil.config.sizes import ByteSize
 from vigil.model.features import UnknownFeatureError, parse_features
 from vigil.model.labels import is_label_name, is_metric_name
@@ -868,6 +869,8 @@ class Config(Section):
     access: AccessConfig = AccessConfig()
     # Replicas sharing storage.state.url (vigil.config.cluster).
     cluster: ClusterConfig = ClusterConfig()
+    # Acknowledge deadlines per priority (vigil.config.oncall).
+    oncall: OncallConfig = OncallConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
