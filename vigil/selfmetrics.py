@@ -46,6 +46,15 @@ class SelfMetrics:
             "vigil_notification_queue_length", "Notifications waiting in the outbox.", registry=r)
         self.query_duration = Histogram(
             "vigil_engine_query_duration_seconds", "PromQL query time.", ["kind"], registry=r)
+        # On call (issue 16): seconds from an episode's opening to its first acknowledgement,
+        # with buckets around the runbook's deadlines (5 min, 15 min, 1 h, 4 h).
+        self.oncall_acknowledge_seconds = Histogram(
+            "vigil_oncall_acknowledge_seconds", "Time from an alert episode's opening to its "
+            "first acknowledgement.", ["priority"], registry=r,
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400))
+        self.oncall_sla_breaches = Counter(
+            "vigil_oncall_sla_breaches", "Alert episodes not acknowledged by their deadline "
+            "(counted by the replica that recorded the breach).", ["priority"], registry=r)
 
     def exposition(self) -> bytes:
         """The metrics in the Prometheus text format."""
