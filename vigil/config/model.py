@@ -19,6 +19,7 @@ from vigil.config.cluster import ClusterConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.oncall import OncallConfig
+from vigil.config.schedules import Schedules
 from vigil.config.sizes import ByteSize
 from vigil.model.features import UnknownFeatureError, parse_features
 from vigil.model.labels import is_label_name, is_metric_name
@@ -871,6 +872,8 @@ class Config(Section):
     cluster: ClusterConfig = ClusterConfig()
     # Acknowledge deadlines per priority (vigil.config.oncall).
     oncall: OncallConfig = OncallConfig()
+    # On-call schedules (vigil.config.schedules); after users:, whose names they check.
+    schedules: Schedules = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
