@@ -22,6 +22,7 @@ from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
+from vigil.oncall.lifecycle import Lifecycle
 from vigil.promql.value import QueryResult
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
@@ -178,3 +179,6 @@ class WebDeps:
     access: AccessPolicy | None = None
     # Replicas and their roles (/api/vigil/v1/cluster, /cluster). None: both answer 404.
     cluster: ClusterView | None = None
+    # Alert episodes: acknowledge, resolve, deadlines (vigil.oncall). None: the on-call API
+    # answers 404.
+    oncall: Lifecycle | None = None
