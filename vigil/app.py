@@ -62,6 +62,7 @@ from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
+from vigil.oncall.lifecycle import Lifecycle, firing_groups
 from vigil.promql import Engine, parse_expr
 from vigil.promql.value import Sample, Scalar, Vector
 from vigil.remote import Receiver, RemoteStore, open_remote_store
@@ -72,6 +73,7 @@ from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
 from vigil.state.cluster_store import ClusterStore
+from vigil.state.lifecycle_store import LifecycleStore
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
 from vigil.web.access_gate import AccessPolicy
@@ -203,6 +205,10 @@ class App:
         self.alerting = Alerting(self.dispatcher, self.silences,
                                  resolve_timeout_s=self.config.alerting.resolve_timeout)
         self.outbox.set_integrations(self.dispatcher.integrations())
+        # Alert episodes (vigil.oncall): the primary opens and resolves them from the groups.
+        self.lifecycle = Lifecycle(LifecycleStore(self.store.engine), self.config.oncall,
+                                   lambda: firing_groups(self.alerting), metrics=self.metrics,
+                                   is_primary=is_primary)
         # Alerts whose projected end passed while Vigil was down are held until the rules
         # have had time to re-send or resolve them.
         g = self.config.global_
@@ -242,7 +248,7 @@ class App:
             remote_write=Receiver(self.db), pushgateway=self.pushgateway,
             tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
             max_request_body_bytes=self.config.web.max_request_body_size,
-            access=access_policy, cluster=self.membership,
+            access=access_policy, cluster=self.membership, oncall=self.lifecycle,
         ))
         self._stop = asyncio.Event()
 
@@ -308,6 +314,7 @@ class App:
         self.rules.update(checked.rule_groups)
         self.dispatcher.apply_config(checked.config.alerting)
         self.outbox.set_integrations(self.dispatcher.integrations())
+        self.lifecycle.config_changed(checked.config.oncall)
         await self.collect.apply_config(checked.config)
         await asyncio.to_thread(self.access.audit, actor="system", action="config.reload",
                                 target=self.config_file or "<default>")
@@ -370,6 +377,7 @@ class App:
                 ("rules", self.rules.run), ("dispatcher", self.dispatcher.run),
                 ("outbox", self.outbox.run), ("housekeeping", self._housekeeping),
                 ("cluster", self.membership.run), ("cluster-sync", self._cluster_sync),
+                ("oncall", self.lifecycle.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
