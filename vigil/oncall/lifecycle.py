@@ -112,10 +112,22 @@ class Lifecycle:
         self.config = config
 
     async def run(self) -> None:
+        """Reconcile about every ``interval_s`` while primary. A failing pass (the database
+        restarting) is logged once and retried at the next; nothing is lost meanwhile, as
+        every pass starts again from the groups and the database."""
+        failing = False
         while True:
             await asyncio.sleep(self.interval_s)
-            if self.is_primary():
+            if not self.is_primary():
+                continue
+            try:
                 await asyncio.to_thread(self.reconcile)
+            except Exception as exc:
+                if not failing:
+                    log.warning("reconciling alert episodes failed: %s", exc)
+                failing = True
+            else:
+                failing = False
 
     # --- people's actions ---
     def acknowledge(self, episode_id: str, *, actor: str, via: str, note: str = "") -> Episode:

@@ -28,7 +28,12 @@ CLASSIFICATIONS: tuple[str, ...] = ("actionable", "false_positive", "duplicate",
 
 
 class EpisodeError(VigilError):
-    """An episode that does not exist, or an action its state does not allow."""
+    """An episode that does not exist (``kind`` "not_found"), an action its state does not
+    allow ("conflict"), or a bad argument ("invalid")."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ class LifecycleStore:
     def _get(self, conn: Connection, episode_id: str) -> Episode:
         row = conn.execute(select(alert_episodes).where(alert_episodes.c.id == episode_id)).mappings().first()
         if row is None:
-            raise EpisodeError(f"no alert episode {episode_id!r}")
+            raise EpisodeError(f"no alert episode {episode_id!r}", "not_found")
         return _episode(row)
 
     def episodes(self, *, unresolved_only: bool = True, limit: int = 500) -> list[Episode]:
@@ -202,7 +207,7 @@ class LifecycleStore:
         with self.engine.begin() as conn:
             ep = self._locked(conn, episode_id)
             if ep.state != "open":
-                raise EpisodeError(f"alert episode {episode_id} is {ep.state}, not open")
+                raise EpisodeError(f"alert episode {episode_id} is {ep.state}, not open", "conflict")
             now = db_now(conn)
             conn.execute(update(e).where(e.c.id == episode_id).values(
                 state="acknowledged", acknowledged_at=now, acknowledged_by=actor,
@@ -215,7 +220,7 @@ class LifecycleStore:
         with self.engine.begin() as conn:
             ep = self._locked(conn, episode_id)
             if ep.state != "acknowledged":
-                raise EpisodeError(f"alert episode {episode_id} is {ep.state}, not acknowledged")
+                raise EpisodeError(f"alert episode {episode_id} is {ep.state}, not acknowledged", "conflict")
             now = db_now(conn)
             conn.execute(update(e).where(e.c.id == episode_id).values(
                 state="open", acknowledged_at=None, acknowledged_by=None))
@@ -228,12 +233,12 @@ class LifecycleStore:
         Vigil (``actor`` None) resolves without, when every alert of the group resolved."""
         if actor is not None and classification not in CLASSIFICATIONS:
             raise EpisodeError(f"classification must be one of {', '.join(CLASSIFICATIONS)}, "
-                               f"not {classification!r}")
+                               f"not {classification!r}", "invalid")
         e = alert_episodes
         with self.engine.begin() as conn:
             ep = self._locked(conn, episode_id)
             if ep.state == "resolved":
-                raise EpisodeError(f"alert episode {episode_id} is resolved already")
+                raise EpisodeError(f"alert episode {episode_id} is resolved already", "conflict")
             now = db_now(conn)
             conn.execute(update(e).where(e.c.id == episode_id).values(
                 state="resolved", open_key=None, resolved_at=now, resolved_by=actor,
