@@ -101,6 +101,11 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/tokens": {"GET": A, "POST": A},
     "/api/vigil/v1/tokens/{name}": {"DELETE": A},
     "/api/vigil/v1/cluster": {"GET": V},
+    # Alert episodes (vigil.web.oncall_api): responders acknowledge and resolve.
+    "/api/vigil/v1/episodes": {"GET": V},
+    "/api/vigil/v1/episodes/{episode_id}": {"GET": V},
+    "/api/vigil/v1/episodes/{episode_id}/{action}": {"POST": R},
+    "/api/vigil/v1/episode-actions/{action}": {"POST": R},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
