@@ -23,6 +23,7 @@ from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 from vigil.oncall.lifecycle import Lifecycle
+from vigil.oncall.schedules import ScheduleService
 from vigil.promql.value import QueryResult
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
@@ -182,3 +183,6 @@ class WebDeps:
     # Alert episodes: acknowledge, resolve, deadlines (vigil.oncall). None: the on-call API
     # answers 404.
     oncall: Lifecycle | None = None
+    # On-call schedules with their overrides and calendar feeds (vigil.oncall.schedules).
+    # None: the schedule API, page and feeds answer 404.
+    schedules: ScheduleService | None = None
