@@ -106,6 +106,21 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/episodes/{episode_id}": {"GET": V},
     "/api/vigil/v1/episodes/{episode_id}/{action}": {"POST": R},
     "/api/vigil/v1/episode-actions/{action}": {"POST": R},
+    # On-call schedules (vigil.web.schedules_api): viewers read; responders change their own
+    # shifts (the handler checks whose), admins anyone's.
+    "/api/vigil/v1/schedules": {"GET": V},
+    "/api/vigil/v1/schedules/{name}/oncall": {"GET": V},
+    "/api/vigil/v1/schedules/{name}/shifts": {"GET": V},
+    "/api/vigil/v1/schedules/{name}/overrides": {"GET": V, "POST": R},
+    "/api/vigil/v1/schedules/{name}/overrides/{override_id}": {"DELETE": R},
+    "/api/vigil/v1/schedules/{name}/swaps": {"POST": R},
+    "/api/vigil/v1/schedules/{name}/calendar.ics": {"GET": V},
+    "/api/vigil/v1/calendar/token": {"POST": R, "DELETE": R},
+    "/api/vigil/v1/calendar/tokens/{user}": {"DELETE": A},
+    # Calendar subscriptions: clients cannot log in; the handler checks the feed token in
+    # the URL (revocable, reads calendars only).
+    "/calendar/{token}/schedules/{name}.ics": {"GET": PUBLIC},
+    "/calendar/{token}/me.ics": {"GET": PUBLIC},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
