@@ -1,4 +1,5 @@
-"""``vigil alerts``: offline tools for the alerting configuration.
+"""``vigil alerts``: offline tools for the alerting configuration, and acknowledging and
+resolving alert episodes of a running Vigil (:mod:`vigil.cli.oncall_alerts`).
 
 ``vigil alerts routes test [--config FILE] label=value ...`` prints the receivers an alert
 with those labels reaches, comma-separated, exactly as ``amtool config routes test`` does.
@@ -12,13 +13,18 @@ from typing import Annotated
 
 import typer
 
+from vigil.cli import oncall_alerts
 from vigil.cli._common import fail
 from vigil.errors import VigilError
 from vigil.model.labels import LABEL_NAME_PATTERN
 
-alerts_cli = typer.Typer(help="Alerting tools (routing tree tests).", no_args_is_help=True)
+alerts_cli = typer.Typer(help="Alerting tools (routing tree tests; ack, unack and resolve).",
+                         no_args_is_help=True)
 routes_cli = typer.Typer(help="The routing tree.", no_args_is_help=True)
 alerts_cli.add_typer(routes_cli, name="routes")
+alerts_cli.command("ack")(oncall_alerts.ack)
+alerts_cli.command("unack")(oncall_alerts.unack)
+alerts_cli.command("resolve")(oncall_alerts.resolve)
 
 _LABEL = re.compile(rf'^\s*({LABEL_NAME_PATTERN})\s*=\s*(.*?)\s*$')
 
