@@ -63,6 +63,8 @@ from vigil.errors import ConfigError, ParseError, QueryError, StorageError, Vigi
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.oncall.lifecycle import Lifecycle, firing_groups
+from vigil.oncall.schedule_config import schedules_by_name
+from vigil.oncall.schedules import ScheduleService
 from vigil.promql import Engine, parse_expr
 from vigil.promql.value import Sample, Scalar, Vector
 from vigil.remote import Receiver, RemoteStore, open_remote_store
@@ -74,6 +76,7 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
 from vigil.state.cluster_store import ClusterStore
 from vigil.state.lifecycle_store import LifecycleStore
+from vigil.state.schedule_store import ScheduleStore
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
 from vigil.web.access_gate import AccessPolicy
@@ -209,6 +212,11 @@ class App:
         self.lifecycle = Lifecycle(LifecycleStore(self.store.engine), self.config.oncall,
                                    lambda: firing_groups(self.alerting), metrics=self.metrics,
                                    is_primary=is_primary)
+        # On-call schedules: the config's layers (re-read after a reload) and the overrides in
+        # the state database, read at every call so every replica answers the same.
+        self.schedules = ScheduleService(
+            ScheduleStore(self.store.engine), lambda: schedules_by_name(self.config.schedules),
+            active_users=lambda: {u.name for u in self.access.users() if not u.disabled} or None)
         # Alerts whose projected end passed while Vigil was down are held until the rules
         # have had time to re-send or resolve them.
         g = self.config.global_
@@ -249,6 +257,7 @@ class App:
             tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
             max_request_body_bytes=self.config.web.max_request_body_size,
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
+            schedules=self.schedules,
         ))
         self._stop = asyncio.Event()
 
