@@ -146,7 +146,9 @@ def main() -> None:
                 [(r["system"], r["rounds"], r["delivered"], cell(r["late_s"]),
                   cell(r["kill_to_delivery_s"]), cell(r["kill_to_primary_s"]), duplicates_cell(r),
                   r["lost"]) for r in results])
-    write_results("cluster_failover", args, results)
+    timers = ("" if (args.member_timeout, args.heartbeat_interval) == ("5s", "1s")
+              else f"-{args.member_timeout}-{args.heartbeat_interval}")
+    write_results(f"cluster_failover{timers}", args, results)
 
 
 if __name__ == "__main__":
