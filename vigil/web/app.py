@@ -21,6 +21,7 @@ from vigil.web.deps import WebDeps
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.runbooks import runbooks_router
 from vigil.web.schedules_api import schedules_api_router
+from vigil.web.schedules_ui import schedules_page_router
 from vigil.web.ui import ui_router
 
 __all__ = ["create_app"]
@@ -46,6 +47,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(cluster_api_router(deps))
     app.include_router(oncall_api_router(deps))
     app.include_router(schedules_api_router(deps))
+    app.include_router(schedules_page_router(deps.schedules, deps.version))
     app.include_router(ui_router(deps))
     app.include_router(runbooks_router(deps))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
