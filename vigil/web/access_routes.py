@@ -121,6 +121,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     # the URL (revocable, reads calendars only).
     "/calendar/{token}/schedules/{name}.ics": {"GET": PUBLIC},
     "/calendar/{token}/me.ics": {"GET": PUBLIC},
+    "/schedules": {"GET": V},
+    "/schedules/{name}/overrides": {"POST": R},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
