@@ -28,6 +28,10 @@ def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
+def _rfc3339(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class OverrideRow:
     id: str
@@ -41,9 +45,10 @@ class OverrideRow:
     swap_id: str | None
 
     def as_dict(self) -> dict[str, object]:
+        """As the API shows it (times RFC 3339 in UTC)."""
         return {"id": self.id, "schedule": self.schedule, "user": self.user,
-                "from": self.starts_at.isoformat(), "to": self.ends_at.isoformat(),
-                "created_by": self.created_by, "created_at": self.created_at.isoformat(),
+                "from": _rfc3339(self.starts_at), "to": _rfc3339(self.ends_at),
+                "created_by": self.created_by, "created_at": _rfc3339(self.created_at),
                 "note": self.note, "swap_id": self.swap_id}
 
 
