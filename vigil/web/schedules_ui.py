@@ -2,8 +2,9 @@
 (no inline styles or scripts, as the content security policy wants): the final rota with
 gaps in red, then each layer as configured and the overrides, in the schedule's time zone.
 
-Viewers see it; the forms (an override, a swap) post to the page and act as the API does:
-a responder for themselves, an admin for anyone.
+Viewers see it; the forms (add or delete an override, swap two shifts) post to the page and
+act as the API does: a responder for themselves, an admin for anyone. Form times are local
+wall times in the schedule's time zone (``datetime-local`` inputs) or RFC 3339.
 """
 
 from __future__ import annotations
@@ -145,6 +146,48 @@ def schedules_page_router(service: ScheduleService | None, version: str) -> APIR
             except (ScheduleError, UnknownSchedule) as exc:
                 return page(request, error=str(exc), status=400)
             describe_change(request, "schedule.override.create", f"schedule:{name}", after=row.as_dict())
+            return RedirectResponse("/schedules", status_code=303)
+        return await asyncio.to_thread(work)
+
+    @router.post("/schedules/{name}/swaps", include_in_schema=False)
+    async def swap_form(request: Request, name: str) -> Response:
+        if service is None:
+            return HTMLResponse("This Vigil has no schedules.", status_code=404)
+        form = await request.form()
+        principal = request.state.principal
+
+        def work() -> Response:
+            user = str(form.get("user", "")).strip() or principal.name
+            other = str(form.get("with_user", "")).strip()
+            if not (may_act_for(principal, user) or may_act_for(principal, other)):
+                return page(request, error="a responder may only swap their own shifts", status=403)
+            try:
+                schedule = service.get(name)
+                first = (user, _form_time(form, "from", schedule), _form_time(form, "to", schedule))
+                second = (other, _form_time(form, "with_from", schedule), _form_time(form, "with_to", schedule))
+                rows = service.swap(name, first, second, actor=principal.actor, note=str(form.get("note", "")))
+            except (ScheduleError, UnknownSchedule) as exc:
+                return page(request, error=str(exc), status=400)
+            describe_change(request, "schedule.swap", f"schedule:{name}", after=[r.as_dict() for r in rows])
+            return RedirectResponse("/schedules", status_code=303)
+        return await asyncio.to_thread(work)
+
+    @router.post("/schedules/{name}/overrides/{override_id}/delete", include_in_schema=False)
+    async def delete_form(request: Request, name: str, override_id: str) -> Response:
+        if service is None:
+            return HTMLResponse("This Vigil has no schedules.", status_code=404)
+        principal = request.state.principal
+
+        def work() -> Response:
+            row = service.store.get_override(override_id)
+            if row is None or row.schedule != name:
+                return page(request, error=f"no override {override_id!r} in schedule {name!r}", status=404)
+            if not (may_act_for(principal, row.user) or row.created_by == principal.actor):
+                return page(request, error="a responder may only delete overrides about or made by themselves",
+                            status=403)
+            deleted = service.delete_override(name, override_id)
+            describe_change(request, "schedule.override.delete", f"schedule:{name}",
+                            before=[r.as_dict() for r in deleted])
             return RedirectResponse("/schedules", status_code=303)
         return await asyncio.to_thread(work)
 
