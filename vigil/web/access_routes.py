@@ -123,6 +123,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/calendar/{token}/me.ics": {"GET": PUBLIC},
     "/schedules": {"GET": V},
     "/schedules/{name}/overrides": {"POST": R},
+    "/schedules/{name}/overrides/{override_id}/delete": {"POST": R},
+    "/schedules/{name}/swaps": {"POST": R},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
