@@ -28,6 +28,7 @@ from vigil.alerting.dispatch.dedup import needs_update
 from vigil.alerting.dispatch.lifecycle import ended_before, merge, projected_end
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.inhibit import Inhibitor
+from vigil.alerting.notify.action_links import ActionLinks, with_action_links
 from vigil.alerting.notify.integration import Integration, build_integrations
 from vigil.alerting.notify.templates import load_template_files
 from vigil.config.model import AlertingConfig
@@ -63,8 +64,11 @@ class Dispatcher:
                  silencer: Muter | None = None, base_dir: str | None = None,
                  on_enqueue: Callable[[], None] = lambda: None,
                  clock: Callable[[], datetime] = _utcnow, tick_s: float = 0.2,
-                 is_primary: Callable[[], bool] = lambda: True) -> None:
+                 is_primary: Callable[[], bool] = lambda: True,
+                 action_links: ActionLinks | None = None) -> None:
         self.store = store
+        # Makes the acknowledge/resolve links put in each notification (vigil.oncall.links).
+        self.action_links = action_links
         self.is_primary = is_primary
         self.silencer = silencer
         self.base_dir = base_dir  # relative secret files in receivers resolve against it
@@ -340,6 +344,10 @@ class Dispatcher:
         Decided under the store's lock on the group, against what is pending or logged at
         that moment, so replicas flushing the same group at once queue it once."""
 
+        # Made before the store's transaction, which must not wait on other store calls.
+        links = (None if self.action_links is None
+                 else self.action_links(group.key, receiver, integration.name))
+
         def decide(previous: PreviousNotification | None) -> NotifyDecision | None:
             if not needs_update(previous, firing, resolved, send_resolved=integration.send_resolved,
                                 repeat_interval_s=group.route.options.repeat_interval_s, now=now):
@@ -351,6 +359,8 @@ class Dispatcher:
             payload = integration.build(receiver=receiver, group_key=group.key,
                                         group_labels=group.labels, alerts=to_send, now=now,
                                         external_url=self.external_url)
+            if links is not None:
+                payload = with_action_links(integration.name, payload, links)
             return NotifyDecision(payload, sorted(firing), logged_resolved)
 
         return self.store.outbox_notify(group.key, receiver, integration.name, decide, now) is not None
