@@ -1,5 +1,6 @@
 """The ``oncall:`` section (issue 16): how long each priority may wait for an acknowledgement,
-and the signing of action links put in notifications.
+and how long the signed action links put in notifications stay valid (their key is made once
+in the state database and shared by the replicas).
 
 Defaults come from the runbook's severity table (P2 15 minutes, P3 1 hour, P4 4 hours). Its
 P1 says "immediate"; a deadline must be a time, so P1 takes the runbook's target for "Alert
@@ -28,6 +29,8 @@ class OncallConfig(BaseModel):
         default_factory=lambda: dict(_DEFAULT_DEADLINES))
     # The priority of a group none of whose alerts has a known ``priority`` label.
     default_priority: str = "P3"
+    # How long the acknowledge and resolve links put in notifications stay valid.
+    action_link_ttl: PositiveDuration = 86400.0
 
     @field_validator("acknowledge_deadlines")
     @classmethod

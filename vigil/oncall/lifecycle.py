@@ -30,6 +30,7 @@ from vigil.config.oncall import OncallConfig
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher, match_all
+from vigil.oncall.links import ActionLinkMaker
 from vigil.oncall.priorities import group_priority, group_runbooks
 from vigil.state.lifecycle_store import Episode, LifecycleStore
 
@@ -73,8 +74,11 @@ class OncallMetrics(Protocol):
 class Lifecycle:
     def __init__(self, store: LifecycleStore, config: OncallConfig,
                  groups: Callable[[], list[FiringGroup]], *, metrics: OncallMetrics | None = None,
-                 is_primary: Callable[[], bool] = lambda: True, interval_s: float = 1.0) -> None:
+                 is_primary: Callable[[], bool] = lambda: True, interval_s: float = 1.0,
+                 links: ActionLinkMaker | None = None) -> None:
         self.store = store
+        # The signed acknowledge/resolve links of notifications (None: no links).
+        self.links = links
         self.config = config
         self.groups = groups
         self.metrics = metrics
@@ -108,8 +112,11 @@ class Lifecycle:
                 self.metrics.oncall_sla_breaches.labels(episode.priority).inc()
 
     def config_changed(self, config: OncallConfig) -> None:
-        """A reload: new deadlines apply to episodes opened from now on."""
+        """A reload: new deadlines apply to episodes opened from now on, a new link
+        lifetime to links made from now on."""
         self.config = config
+        if self.links is not None:
+            self.links.ttl_s = config.action_link_ttl
 
     async def run(self) -> None:
         """Reconcile about every ``interval_s`` while primary. A failing pass (the database

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Strin
 
 from vigil.state.schema import metadata
 
-__all__ = ["alert_episodes", "episode_events"]
+__all__ = ["alert_episodes", "episode_events", "oncall_keys"]
 
 TZ = DateTime(timezone=True)
 
@@ -55,4 +55,14 @@ episode_events = Table(
     Column("via", String(32), nullable=False),  # api | ui | cli | link | vigil
     Column("detail", JSON, nullable=False),
     Index("ix_episode_events_episode", "episode_id", "id"),
+)
+
+# Secrets every replica shares, made once by whichever comes first (the key that signs the
+# action links put in notifications).
+oncall_keys = Table(
+    "oncall_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("secret", String(256), nullable=False),
+    Column("created_at", TZ, nullable=False),
 )

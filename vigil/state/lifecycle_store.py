@@ -11,6 +11,7 @@ the database's clock.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,8 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from vigil.errors import VigilError
-from vigil.state.coordination import db_now, lock_for_transaction
-from vigil.state.lifecycle_schema import alert_episodes, episode_events
+from vigil.state.coordination import db_now, lock_for_transaction, upsert
+from vigil.state.lifecycle_schema import alert_episodes, episode_events, oncall_keys
 
 __all__ = ["CLASSIFICATIONS", "Episode", "EpisodeError", "EpisodeEvent", "LifecycleStore"]
 
@@ -142,6 +143,30 @@ class LifecycleStore:
                                 e.c.first_acknowledged_at.is_(None)).order_by(e.c.breached_at))
         with self.engine.connect() as conn:
             return [_episode(r) for r in conn.execute(stmt).mappings()]
+
+    def unresolved_for_group(self, group_key: str) -> Episode | None:
+        e = alert_episodes
+        with self.engine.connect() as conn:
+            row = conn.execute(select(e).where(e.c.open_key == group_key)).mappings().first()
+        return None if row is None else _episode(row)
+
+    def episode_at(self, group_key: str, at: datetime) -> Episode | None:
+        """The group's newest episode opened at or before ``at``."""
+        e = alert_episodes
+        stmt = (select(e).where(e.c.group_key == group_key, e.c.opened_at <= at)
+                .order_by(e.c.opened_at.desc(), e.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else _episode(row)
+
+    def shared_secret(self, name: str) -> str:
+        """The secret ``name`` all replicas share: made (32 random bytes, hex) by the first
+        to ask, read by the others; never changes afterwards."""
+        k = oncall_keys
+        with self.engine.begin() as conn:
+            stmt = upsert(conn, k).values(name=name, secret=secrets.token_hex(32), created_at=db_now(conn))
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[k.c.name]))
+            return str(conn.execute(select(k.c.secret).where(k.c.name == name)).scalar_one())
 
     def now(self) -> datetime:
         with self.engine.connect() as conn:

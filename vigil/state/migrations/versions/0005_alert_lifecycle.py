@@ -1,5 +1,5 @@
 """Alert lifecycle: episodes of alert groups (acknowledge, resolve, SLA breaches) and their
-event logs (issue 16). Only adds tables.
+event logs, and the shared key that signs action links (issue 16). Only adds tables.
 
 Revision ID: 0005
 Revises: 0004
@@ -53,8 +53,15 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON, nullable=False),
     )
     op.create_index("ix_episode_events_episode", "episode_events", ["episode_id", "id"])
+    op.create_table(
+        "oncall_keys",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("secret", sa.String(256), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("oncall_keys")
     op.drop_table("episode_events")
     op.drop_table("alert_episodes")
