@@ -63,6 +63,7 @@ from vigil.errors import ConfigError, ParseError, QueryError, StorageError, Vigi
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.oncall.lifecycle import Lifecycle, firing_groups
+from vigil.oncall.links import ActionLinkMaker
 from vigil.oncall.schedule_config import schedules_by_name
 from vigil.oncall.schedules import ScheduleService
 from vigil.promql import Engine, parse_expr
@@ -202,16 +203,21 @@ class App:
                                    member_timeout_s=self.config.cluster.member_timeout,
                                    is_primary=is_primary)
         self.silences = Silences(self.store)
+        # Signed acknowledge/resolve links in every notification (vigil.oncall.links).
+        lifecycle_store = LifecycleStore(self.store.engine)
+        action_links = ActionLinkMaker(lifecycle_store, self.external_url,
+                                       self.config.oncall.action_link_ttl)
         self.dispatcher = Dispatcher(self.config.alerting, self.store, external_url=self.external_url,
                                      silencer=self.silences, on_enqueue=self.outbox.wake,
-                                     base_dir=resolve_path(self.config, "."), is_primary=is_primary)
+                                     base_dir=resolve_path(self.config, "."), is_primary=is_primary,
+                                     action_links=action_links.links)
         self.alerting = Alerting(self.dispatcher, self.silences,
                                  resolve_timeout_s=self.config.alerting.resolve_timeout)
         self.outbox.set_integrations(self.dispatcher.integrations())
         # Alert episodes (vigil.oncall): the primary opens and resolves them from the groups.
-        self.lifecycle = Lifecycle(LifecycleStore(self.store.engine), self.config.oncall,
+        self.lifecycle = Lifecycle(lifecycle_store, self.config.oncall,
                                    lambda: firing_groups(self.alerting), metrics=self.metrics,
-                                   is_primary=is_primary)
+                                   is_primary=is_primary, links=action_links)
         # On-call schedules: the config's layers (re-read after a reload) and the overrides in
         # the state database, read at every call so every replica answers the same.
         self.schedules = ScheduleService(
