@@ -106,6 +106,9 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/episodes/{episode_id}": {"GET": V},
     "/api/vigil/v1/episodes/{episode_id}/{action}": {"POST": R},
     "/api/vigil/v1/episode-actions/{action}": {"POST": R},
+    "/alerts/episodes/{episode_id}/{action}": {"POST": R},
+    # Signed action links of notifications: the token is the authorization (vigil.oncall.links).
+    "/oncall/link/{token}": {"GET": PUBLIC, "POST": PUBLIC},
     # On-call schedules (vigil.web.schedules_api): viewers read; responders change their own
     # shifts (the handler checks whose), admins anyone's.
     "/api/vigil/v1/schedules": {"GET": V},
@@ -134,6 +137,8 @@ READ_ONLY_UNSAFE: dict[tuple[str, str], str] = {
                  "/api/v1/format_query", "/api/v1/query_exemplars")},
     ("/login", "POST"): "logging in: the credentials are the authorization",
     ("/logout", "POST"): "ends the caller's own session only",
+    ("/oncall/link/{token}", "POST"): "a signed, expiring action link: the token is the "
+                                       "authorization for its one episode and action",
 }
 
 
