@@ -27,6 +27,7 @@ from vigil.web.api_v1 import parse_error_message
 from vigil.web.cluster_api import cluster_page_router
 from vigil.web.deps import WebDeps
 from vigil.web.graph import build_plot, hover_data
+from vigil.web.oncall_ui import episodes_context, oncall_pages_router
 from vigil.web.overview import host_overview
 from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
 from vigil.web.params import parse_time_ms
@@ -100,7 +101,8 @@ def ui_router(deps: WebDeps) -> APIRouter:
                  if r.type == "alerting"}
         return render("alerts.html", request, groups=alert_groups(alerts), exprs=exprs,
                       firing=sum(a.state == "firing" for a in alerts),
-                      pending=sum(a.state == "pending" for a in alerts))
+                      pending=sum(a.state == "pending" for a in alerts),
+                      **await episodes_context(deps, request))
 
     router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
 
@@ -109,6 +111,7 @@ def ui_router(deps: WebDeps) -> APIRouter:
     if deps.access is not None and deps.access.service is not None:
         router.include_router(access_pages_router(deps.access.service, render))
     router.include_router(cluster_page_router(deps, render))
+    router.include_router(oncall_pages_router(deps, render))  # 404s without a lifecycle
 
     @router.get("/", include_in_schema=False)
     @router.get("/overview", include_in_schema=False)
