@@ -175,3 +175,11 @@ def test_until_spans_handovers_that_keep_the_same_user():
 def test_naive_instants_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         shifts(two_layers(), datetime(2026, 5, 1), datetime(2026, 5, 2))
+
+
+def test_a_year_of_hourly_turns_by_one_user_merges_into_one_shift():
+    # The layer starts at 2026-01-01 00:00 Berlin (2025-12-31 23:00Z): ann covers the whole year.
+    schedule = Schedule("s", "Europe/Berlin", (Layer("h", ("ann",), timedelta(hours=1), date(2026, 1, 1), time(0)),))
+    timeline = shifts(schedule, utc(2026, 1, 1), utc(2027, 1, 1))
+    assert [(s.user, s.start, s.end) for s in timeline] == [("ann", utc(2026, 1, 1), utc(2027, 1, 1))]
+    assert on_call(schedule, utc(2026, 6, 1)).until is None

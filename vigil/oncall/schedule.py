@@ -252,9 +252,18 @@ def shifts(schedule: Schedule, start: datetime, end: datetime,
         if lo < hi:
             segments.append(_Segment(lo, hi, o.user, Source("override", o.ident), rank=top + order))
     cuts = sorted({start, end} | {s.start for s in segments} | {s.end for s in segments})
+    # Sweep the cuts once: `active` holds the segments covering the current stretch (at most
+    # one per layer and the overlapping overrides, so it stays small).
+    segments.sort(key=lambda s: s.start)
     timeline: list[Shift] = []
+    active: list[_Segment] = []
+    pending = 0
     for lo, hi in itertools.pairwise(cuts):
-        covering = [s for s in segments if s.start <= lo and s.end >= hi]
+        while pending < len(segments) and segments[pending].start <= lo:
+            active.append(segments[pending])
+            pending += 1
+        active = [s for s in active if s.end > lo]
+        covering = [s for s in active if s.end >= hi]
         if covering:
             best = max(covering, key=lambda s: s.rank)
             user, source = best.user, best.source
