@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from tests.collect.exporters.conftest import _pg_base, postgres_server  # noqa: F401
+from tests.state.conftest import two_stores  # noqa: F401
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.service import Alerting
 from vigil.alerting.silence import Silences
 from vigil.config import load_config_text
 from vigil.config.oncall import OncallConfig
+from vigil.errors import ConfigError
 from vigil.model import Alert, Labels
 from vigil.model.matchers import parse_matchers
 from vigil.oncall.lifecycle import FiringGroup, Lifecycle, firing_groups
@@ -111,3 +116,44 @@ alerting:
     assert group.key == '{}:{alertname="Disk"}' and group.receiver == "ops" and group.active
     assert [a.labels.get("priority") for a in group.alerts] == ["P2"]
     store.close()
+
+
+def test_group_resolved_by_hand_while_firing_stays_resolved_until_it_fires_again(tmp_path):
+    store = Store.open_in(str(tmp_path))
+    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+    groups = [_group("Disk", _alert("Disk", "P2", start=start))]
+    life = Lifecycle(LifecycleStore(store.engine), OncallConfig(), lambda: list(groups))
+    life.reconcile()
+    [ep] = life.store.episodes()
+    life.resolve(ep.id, actor="alice", via="api", classification="no_action_needed")
+    life.reconcile()
+    life.reconcile()
+    assert life.store.episodes() == []  # still firing from before: no new episode
+    groups.append(_group("Disk", _alert("Disk", "P2", start=start), _alert("Disk", "P2",
+                  start=datetime.now(timezone.utc) + timedelta(seconds=1))))
+    groups.pop(0)
+    life.reconcile()
+    [again] = life.store.episodes()
+    assert again.previous_id == ep.id
+    store.close()
+
+
+def test_two_replicas_reconciling_open_one_episode_and_count_one_breach(two_stores):  # noqa: F811
+    groups = [_group("Disk", _alert("Disk", "P1"))]
+    config = OncallConfig(acknowledge_deadlines={"P1": 0.001})
+    metrics = [SelfMetrics(), SelfMetrics()]
+    lives = [Lifecycle(LifecycleStore(s.engine), config, lambda: list(groups), metrics=m)
+             for s, m in zip(two_stores, metrics, strict=True)]
+    for _ in range(2):
+        for life in lives:
+            life.reconcile()
+    [ep] = lives[1].store.episodes()
+    assert [e.kind for e in lives[0].store.events(ep.id)] == ["opened", "sla_breach"]
+    assert sum(_metric(m, "vigil_oncall_sla_breaches_total", priority="P1") for m in metrics) == 1.0
+
+
+def test_oncall_config_errors_name_the_place():
+    with pytest.raises(ConfigError) as err:
+        load_config_text("oncall:\n  acknowledge_deadlines:\n    P7: 5m\n")
+    assert "oncall.acknowledge_deadlines" in str(err.value) and "unknown priority 'P7'" in str(err.value)
+    assert load_config_text("oncall: {acknowledge_deadlines: {P1: 2m}}").oncall.deadline_s("P1") == 120.0

@@ -79,6 +79,10 @@ class Lifecycle:
         self.store = store
         # The signed acknowledge/resolve links of notifications (None: no links).
         self.links = links
+        # Groups for which opening was refused (resolved by hand while still firing), by
+        # the start of their newest alert: not asked again until a newer alert fires. Only
+        # saves database writes; the decision itself is the database's.
+        self._refused: dict[str, datetime] = {}
         self.config = config
         self.groups = groups
         self.metrics = metrics
@@ -94,13 +98,18 @@ class Lifecycle:
             priority = group_priority(group.alerts, self.config.default_priority)
             episode = unresolved.get(key)
             if episode is None:
-                if group.active:
-                    self.store.open(key, receiver=group.receiver, group_labels=group.labels.to_dict(),
-                                    priority=priority, deadline_s=self.config.deadline_s(priority),
-                                    runbooks=group_runbooks(group.alerts),
-                                    refired_since=max(a.starts_at for a in group.alerts))
+                newest = max(a.starts_at for a in group.alerts)
+                if group.active and self._refused.get(key) != newest:
+                    opened = self.store.open(
+                        key, receiver=group.receiver, group_labels=group.labels.to_dict(),
+                        priority=priority, deadline_s=self.config.deadline_s(priority),
+                        runbooks=group_runbooks(group.alerts), refired_since=newest)
+                    if opened is None:
+                        self._refused[key] = newest
             elif priority < episode.priority:
                 self.store.raise_priority(episode.id, priority, self.config.deadline_s(priority))
+        for key in [k for k in self._refused if k not in groups]:
+            del self._refused[key]
         for key, episode in unresolved.items():
             if key not in groups:
                 self.store.resolve(episode.id, actor=None, via="vigil", classification=None,
