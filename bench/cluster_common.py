@@ -368,6 +368,18 @@ class Postgres:
             _stop(self.server.process)
         shutil.rmtree(self.base, ignore_errors=True)
 
+    def stop(self) -> None:
+        """A fast shutdown (as ``pg_ctl stop -m fast``): sessions are cut."""
+        assert self.server
+        _stop(self.server.process)
+
+    def start(self) -> None:
+        """Start it again on the same port and data (after :meth:`stop`)."""
+        assert self.server
+        log = self.base / "postgres.log"
+        self.server.process = self.runner.start(self.server.data_dir, self.server.port, log)
+        _wait_ready(self.server, log)
+
     def database(self, name: str) -> str:
         """A new, empty database; its SQLAlchemy URL."""
         assert self.server
