@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_people
 from vigil.config.cluster import ClusterConfig
 from vigil.config.durations import Duration, PositiveDuration
+from vigil.config.escalation import EscalationPolicies, check_policy_routes
 from vigil.config.located import LocatedValueError
 from vigil.config.oncall import OncallConfig
 from vigil.config.schedules import Schedules
@@ -672,6 +673,8 @@ class Route(Section):
     # Names of time_intervals; not inherited by child routes (as in Alertmanager).
     mute_time_intervals: list[str] = Field(default_factory=list)
     active_time_intervals: list[str] = Field(default_factory=list)
+    # The escalation policy (vigil.config.escalation) of this route's episodes; inherited as receiver is.
+    escalation_policy: str | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -874,6 +877,8 @@ class Config(Section):
     oncall: OncallConfig = OncallConfig()
     # On-call schedules (vigil.config.schedules); after users:, whose names they check.
     schedules: Schedules = Field(default_factory=list)
+    # Escalation policies (vigil.config.escalation); after the people, schedules and receivers they name.
+    escalation_policies: EscalationPolicies = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -893,6 +898,11 @@ class Config(Section):
     @model_validator(mode="after")
     def _people(self) -> Config:
         check_people(self.users, self.teams)
+        return self
+
+    @model_validator(mode="after")
+    def _escalation_routes(self) -> Config:
+        check_policy_routes(self.alerting.route, self.escalation_policies)
         return self
 
     @model_validator(mode="after")
