@@ -17,13 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
+from vigil.config.schedules import RestrictionConfig
 
-__all__ = ["AccessConfig", "CONTACT_KINDS", "ContactConfig", "OIDCConfig", "ROLE_NAMES", "TeamConfig",
-           "UserConfig", "check_name", "check_people"]
+__all__ = ["AccessConfig", "CONTACT_KINDS", "ContactConfig", "NotificationRuleConfig", "OIDCConfig",
+           "ROLE_NAMES", "TeamConfig", "URGENCIES", "UserConfig", "check_name", "check_people"]
 
 ROLE_NAMES = ("viewer", "responder", "editor", "admin")
 RoleName = Literal["viewer", "responder", "editor", "admin"]
 CONTACT_KINDS = ("email", "slack_member", "slack_webhook", "webhook", "phone")
+# A page's urgency (vigil.oncall.reach maps the episode's priority onto it).
+URGENCIES = ("high", "low")
+Urgency = Literal["high", "low"]
 
 
 
@@ -68,6 +72,14 @@ class ContactConfig(Section):
         return self
 
 
+class NotificationRuleConfig(Section):
+    """One step of a user's notification rules: reach ``contact`` (a contact method's
+    ``label``, else every contact method of that ``kind``) ``after`` this long from the page."""
+
+    contact: str = Field(min_length=1)
+    after: Duration = 0.0
+
+
 class UserConfig(Section):
     name: str
     display_name: str = ""
@@ -79,6 +91,12 @@ class UserConfig(Section):
     password_env: str | None = None
     password_hash: str | None = Field(None, repr=False)
     contacts: list[ContactConfig] = Field(default_factory=list)
+    # Per urgency, the contact methods in order with their delays (issue 16). An urgency
+    # without rules reaches every contact method at once.
+    notification_rules: dict[Urgency, list[NotificationRuleConfig]] = Field(default_factory=dict)
+    # Windows in the user's time_zone (as schedule restrictions); when given, low-urgency
+    # pages reach the user only inside them (outside: high urgency only).
+    working_hours: list[RestrictionConfig] = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
 
@@ -105,6 +123,19 @@ class UserConfig(Section):
         if value is not None and not value.startswith("$argon2"):
             raise ValueError("password_hash must be an argon2 hash ($argon2id$...)")
         return value
+
+    @model_validator(mode="after")
+    def _rules_name_contacts(self) -> UserConfig:
+        names = {c.label for c in self.contacts if c.label} | {c.kind for c in self.contacts}
+        for urgency, rules in self.notification_rules.items():
+            for i, rule in enumerate(rules):
+                if rule.contact not in names:
+                    known = ", ".join(sorted(names)) or "none: add contacts"
+                    raise LocatedValueError(
+                        f"user {self.name!r}: notification rule names contact {rule.contact!r}, "
+                        f"which is neither a label nor a kind of their contacts (known: {known})",
+                        ("notification_rules", urgency, i, "contact"))
+        return self
 
     @model_validator(mode="after")
     def _one_password_source(self) -> UserConfig:
