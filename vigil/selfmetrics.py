@@ -55,6 +55,9 @@ class SelfMetrics:
         self.oncall_sla_breaches = Counter(
             "vigil_oncall_sla_breaches", "Alert episodes not acknowledged by their deadline "
             "(counted by the replica that recorded the breach).", ["priority"], registry=r)
+        self.oncall_escalations = Counter(
+            "vigil_oncall_escalations", "Escalation steps that paged, per policy and level "
+            "(counted by the replica that took the step).", ["policy", "level"], registry=r)
 
     def exposition(self) -> bytes:
         """The metrics in the Prometheus text format."""
