@@ -142,3 +142,10 @@ def swap(schedule: Annotated[str, typer.Argument(help="Schedule name.")],
     rows = _post(url, token, f"/api/vigil/v1/schedules/{schedule}/swaps", body)
     for row in rows:
         typer.echo(f"override {row['id']}: {row['user']} on call for {schedule} from {row['from']} to {row['to']}")
+
+
+# simulate and lint live in their own module (issue 16, part 6).
+from vigil.cli import oncall_tools  # noqa: E402
+
+oncall_cli.command("simulate")(oncall_tools.simulate)
+oncall_cli.command("lint")(oncall_tools.lint)
