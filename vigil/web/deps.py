@@ -22,6 +22,7 @@ from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
+from vigil.oncall.escalation import Escalation
 from vigil.oncall.lifecycle import Lifecycle
 from vigil.oncall.schedules import ScheduleService
 from vigil.promql.value import QueryResult
@@ -186,3 +187,6 @@ class WebDeps:
     # On-call schedules with their overrides and calendar feeds (vigil.oncall.schedules).
     # None: the schedule API, page and feeds answer 404.
     schedules: ScheduleService | None = None
+    # Escalation policies and where each episode is in its policy (vigil.oncall.escalation).
+    # None: the escalation API answers 404.
+    escalation: Escalation | None = None
