@@ -18,6 +18,7 @@ from vigil.web.api_v2 import api_v2_router
 from vigil.web.body_limit import RequestBodyLimit
 from vigil.web.cluster_api import cluster_api_router
 from vigil.web.deps import WebDeps
+from vigil.web.escalation_api import escalation_api_router
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.runbooks import runbooks_router
 from vigil.web.schedules_api import schedules_api_router
@@ -46,6 +47,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(ingest_router(deps))
     app.include_router(cluster_api_router(deps))
     app.include_router(oncall_api_router(deps))
+    app.include_router(escalation_api_router(deps))
     app.include_router(schedules_api_router(deps))
     app.include_router(schedules_page_router(deps.schedules, deps.version))
     app.include_router(ui_router(deps))
