@@ -62,8 +62,11 @@ from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
+from vigil.oncall.escalation import Escalation
+from vigil.oncall.escalation_send import page_integrations
 from vigil.oncall.lifecycle import Lifecycle, firing_groups
 from vigil.oncall.links import ActionLinkMaker
+from vigil.oncall.reach import LiveDirectory
 from vigil.oncall.schedule_config import schedules_by_name
 from vigil.oncall.schedules import ScheduleService
 from vigil.promql import Engine, parse_expr
@@ -76,6 +79,7 @@ from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
 from vigil.state.cluster_store import ClusterStore
+from vigil.state.escalation_store import EscalationStore
 from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.schedule_store import ScheduleStore
 from vigil.tsdb import DB
@@ -213,7 +217,6 @@ class App:
                                      action_links=action_links.links)
         self.alerting = Alerting(self.dispatcher, self.silences,
                                  resolve_timeout_s=self.config.alerting.resolve_timeout)
-        self.outbox.set_integrations(self.dispatcher.integrations())
         # Alert episodes (vigil.oncall): the primary opens and resolves them from the groups.
         self.lifecycle = Lifecycle(lifecycle_store, self.config.oncall,
                                    lambda: firing_groups(self.alerting), metrics=self.metrics,
@@ -223,6 +226,14 @@ class App:
         self.schedules = ScheduleService(
             ScheduleStore(self.store.engine), lambda: schedules_by_name(self.config.schedules),
             active_users=lambda: {u.name for u in self.access.users() if not u.disabled} or None)
+        # Escalation policies (vigil.oncall.escalation): the primary pages through the outbox.
+        self.escalation = Escalation(
+            lifecycle_store, EscalationStore(self.store.engine), lambda: self.config,
+            LiveDirectory(self.store.access, self.schedules, lambda: self.config),
+            lambda: firing_groups(self.alerting), self.dispatcher.integrations,
+            member_id=self.membership.member_id, links=action_links, external_url=self.external_url,
+            metrics=self.metrics, is_primary=is_primary, on_enqueue=self.outbox.wake)
+        self.outbox.set_integrations(self._integrations())
         # Alerts whose projected end passed while Vigil was down are held until the rules
         # have had time to re-send or resolve them.
         g = self.config.global_
@@ -263,9 +274,13 @@ class App:
             tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
             max_request_body_bytes=self.config.web.max_request_body_size,
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
-            schedules=self.schedules,
+            schedules=self.schedules, escalation=self.escalation,
         ))
         self._stop = asyncio.Event()
+
+    def _integrations(self) -> dict:
+        """What the outbox delivers through: the receivers' integrations and the pages'."""
+        return {**self.dispatcher.integrations(), **page_integrations(self.config)}
 
     def _membership(self) -> Membership:
         cluster = self.config.cluster
@@ -328,7 +343,7 @@ class App:
                                 base_dir=resolve_path(checked.config, "."))
         self.rules.update(checked.rule_groups)
         self.dispatcher.apply_config(checked.config.alerting)
-        self.outbox.set_integrations(self.dispatcher.integrations())
+        self.outbox.set_integrations(self._integrations())
         self.lifecycle.config_changed(checked.config.oncall)
         await self.collect.apply_config(checked.config)
         await asyncio.to_thread(self.access.audit, actor="system", action="config.reload",
@@ -392,7 +407,7 @@ class App:
                 ("rules", self.rules.run), ("dispatcher", self.dispatcher.run),
                 ("outbox", self.outbox.run), ("housekeeping", self._housekeeping),
                 ("cluster", self.membership.run), ("cluster-sync", self._cluster_sync),
-                ("oncall", self.lifecycle.run),
+                ("oncall", self.lifecycle.run), ("escalation", self.escalation.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
