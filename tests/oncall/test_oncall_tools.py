@@ -46,8 +46,8 @@ def test_simulate_p1_climbs_l1_l2_l3_twice() -> None:
     [route] = out["routes"]
     assert (route["route"], route["receiver"], route["escalation_policy"]) == \
         ("alerting.route.routes[0]", "ops-slack", "runbook-p1")
-    l1 = [("carl", "slack_member", 0.0), ("carl", "email", 120.0)]
-    l2 = [("erik", "email", 0.0), ("erik", "slack_member", 120.0)]
+    l1 = [("carl", "slack_webhook", 0.0), ("carl", "email", 120.0)]
+    l2 = [("erik", "email", 0.0), ("erik", "slack_webhook", 120.0)]
     l3 = [("nils", "email", 0.0)]
     assert steps(route) == [
         (1, 1, 1, 0.0, "notify", l1), (1, 3, 2, 300.0, "notify", l2), (1, 5, 3, 900.0, "notify", l3),
@@ -65,7 +65,7 @@ def test_simulate_p2_and_unlabelled_alerts_take_their_policies() -> None:
     assert (p3["priority"], p3["urgency"]) == ("P3", "low")
     assert steps(p3["routes"][0]) == [
         (1, 1, 1, 0.0, "notify", [("ann", "email", 0.0)]),
-        (1, 3, 2, 3600.0, "notify", [("dora", "email", 0.0), ("dora", "slack_member", 0.0)])]
+        (1, 3, 2, 3600.0, "notify", [("dora", "email", 0.0), ("dora", "slack_webhook", 0.0)])]
 
 
 def test_simulate_text_output_and_phone_reported() -> None:
@@ -96,7 +96,9 @@ escalation_policies:
       - notify_users: [carl]
 alerting:
   route: {receiver: default, escalation_policy: p}
-  receivers: [{name: default}]
+  receivers:
+    - {name: default}
+    - {name: mail, email_configs: [{to: a@example.org, from: v@example.org, smarthost: "smtp.example.org:25"}]}
 """
 
 
@@ -166,7 +168,9 @@ escalation_policies:
       - notify_users: [ann]
 alerting:
   route: {receiver: default, escalation_policy: used}
-  receivers: [{name: default}]
+  receivers:
+    - {name: default}
+    - {name: mail, email_configs: [{to: a@example.org, from: v@example.org, smarthost: "smtp.example.org:25"}]}
 """
 
 
@@ -187,6 +191,15 @@ def test_lint_findings_with_their_place(tmp_path) -> None:
     assert "team 'empty' has no members" in text
     assert "none of bob, carl has a sendable contact method" in text
     assert "no route names escalation policy 'spare'" in text
+
+
+def test_lint_email_without_smtp_settings(tmp_path) -> None:
+    path = tmp_path / "vigil.yml"
+    path.write_text(LINT[:LINT.index("    - {name: mail")])
+    result = run("oncall", "lint", "--config", str(path), "--at", "2026-05-06T12:00:00Z")
+    assert result.exit_code == 1
+    assert f"{path}:2:17: users[0].contacts: contact: user 'ann' has only contact methods Vigil " \
+        "cannot page (email): e-mail contacts are not sendable" in result.stdout
 
 
 def test_lint_bad_usage_exits_2(tmp_path) -> None:

@@ -21,10 +21,10 @@ users:
     time_zone: Europe/Berlin
     contacts:
       - {kind: email, address: ann@example.org, label: work}
-      - {kind: slack_member, address: U024BE7LH}
+      - {kind: slack_webhook, address: "https://hooks.slack.example/ann"}
       - {kind: phone, address: "+4915112345678"}
     notification_rules:
-      high: [{contact: work}, {contact: slack_member, after: 2m}, {contact: phone, after: 5m}]
+      high: [{contact: work}, {contact: slack_webhook, after: 2m}, {contact: phone, after: 5m}]
       low: [{contact: work, after: 10m}]
     working_hours:
       - {kind: weekly, start: "mon 09:00", end: "fri 17:00"}
@@ -32,7 +32,7 @@ users:
     contacts: [{kind: email, address: bob@example.org}, {kind: webhook, address: "https://hooks.example/bob"}]
   - name: carl
   - name: dora
-    contacts: [{kind: phone, address: "+4915112345679"}]
+    contacts: [{kind: phone, address: "+4915112345679"}, {kind: slack_member, address: U024BE7LH}]
 teams:
   - {name: sre, members: [ann, bob]}
   - {name: empty}
@@ -42,7 +42,11 @@ schedules:
       - {name: days, users: [bob, ann], turn: 1d, start: 2026-05-04, handoff: "09:00",
          restrictions: [{kind: daily, start: "09:00", end: "21:00"}]}
 alerting:
-  receivers: [{name: default}, {name: ops-slack}]
+  receivers:
+    - {name: default}
+    - {name: ops-slack}
+    - name: mail   # e-mail pages use its SMTP settings
+      email_configs: [{to: ops@example.org, from: vigil@example.org, smarthost: "smtp.example.org:587"}]
 """
 
 MONDAY_NOON = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)  # 12:00 in Berlin; bob's turn
@@ -66,7 +70,7 @@ def test_urgency_from_priority() -> None:
 
 def test_high_urgency_follows_the_rules_in_order_with_delays(directory) -> None:
     pages = reach(Target("users", ("ann",)), MONDAY_NOON, "high", directory)
-    assert rows(pages) == [("ann", "email", 0.0, True), ("ann", "slack_member", 120.0, True),
+    assert rows(pages) == [("ann", "email", 0.0, True), ("ann", "slack_webhook", 120.0, True),
                            ("ann", "phone", 300.0, False)]
     assert "no telephony" in pages[2].problem
     assert pages[0].address == "ann@example.org" and pages[0].via == "user"
@@ -90,10 +94,19 @@ def test_no_rules_means_every_contact_at_once(directory) -> None:
 def test_users_without_usable_contacts_are_reported(directory) -> None:
     pages = reach(Target("users", ("carl", "dora", "nobody")), MONDAY_NOON, "high", directory)
     assert rows(pages) == [("carl", "", 0.0, False), ("dora", "phone", 0.0, False),
-                           ("dora", "", 0.0, False), ("nobody", "", 0.0, False)]
+                           ("dora", "slack_member", 0.0, False), ("dora", "", 0.0, False),
+                           ("nobody", "", 0.0, False)]
     assert pages[0].problem == "the user has no contact method"
-    assert pages[2].problem == "the user has no sendable contact method"
-    assert "no user named 'nobody'" in pages[3].problem
+    assert "no Slack app" in pages[2].problem
+    assert pages[3].problem == "the user has no sendable contact method"
+    assert "no user named 'nobody'" in pages[4].problem
+
+
+def test_email_needs_a_receiver_with_smtp_settings() -> None:
+    without = CONFIG[:CONFIG.index("    - name: mail")]
+    pages = reach(Target("users", ("bob",)), MONDAY_NOON, "high", ConfigDirectory(load_config_text(without)))
+    assert rows(pages) == [("bob", "email", 0.0, False), ("bob", "webhook", 0.0, True)]
+    assert "SMTP settings" in pages[0].problem
 
 
 def test_schedule_team_round_robin_and_receiver(directory) -> None:
@@ -147,9 +160,9 @@ def test_live_directory_reads_the_database(tmp_path) -> None:
     schedules = ScheduleService(ScheduleStore(store.engine), lambda: schedules_by_name(config.schedules))
     live = LiveDirectory(store.access, schedules, lambda: config)
     # Contacts changed through the API: the config's rules still apply to those that remain.
-    access.set_user("ann", actor="t", contacts=[ContactMethod("slack_member", "U999", "")])
+    access.set_user("ann", actor="t", contacts=[ContactMethod("slack_webhook", "https://h.example/a", "")])
     assert rows(reach(Target("users", ("ann",)), MONDAY_NOON, "high", live)) == \
-        [("ann", "slack_member", 120.0, True)]
+        [("ann", "slack_webhook", 120.0, True)]
     # An override made at run time is seen.
     schedules.create_override("primary", "ann", MONDAY_NOON, SATURDAY, actor="t")
     assert reach(Target("schedule", ("primary",)), MONDAY_NOON, "high", live)[0].user == "ann"

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from vigil.config.model import Config
 from vigil.config.yamlmarks import Marks, format_path
-from vigil.oncall.reach import UNSENDABLE_KINDS, ConfigDirectory, sendable_contacts
+from vigil.oncall.reach import ConfigDirectory, sendable_contacts, unsendable_reason
 from vigil.oncall.schedule import shifts
 from vigil.oncall.schedule_config import schedules_by_name
 
@@ -62,7 +62,7 @@ class _Linter:
 
     def reachable(self, user: str) -> bool:
         person = self.directory.person(user)
-        return person is not None and not person.disabled and bool(sendable_contacts(person))
+        return person is not None and not person.disabled and bool(sendable_contacts(person, self.directory.can_email()))
 
     def gaps(self) -> None:
         for i, schedule in enumerate(self.schedules.values()):
@@ -79,10 +79,12 @@ class _Linter:
                 continue
             if not user.contacts:
                 self.add("contact", ("users", i, "name"), f"user {user.name!r} has no contact method")
-            elif all(c.kind in UNSENDABLE_KINDS for c in user.contacts):
+            elif all(unsendable_reason(c.kind, self.directory.can_email()) for c in user.contacts):
                 kinds = ", ".join(sorted({c.kind for c in user.contacts}))
+                reasons = "; ".join(sorted({unsendable_reason(c.kind, self.directory.can_email())
+                                            for c in user.contacts}))
                 self.add("contact", ("users", i, "contacts"),
-                         f"user {user.name!r} has only contact methods Vigil cannot send to ({kinds})")
+                         f"user {user.name!r} has only contact methods Vigil cannot page ({kinds}): {reasons}")
 
     def steps(self) -> None:
         for i, policy in enumerate(self.config.escalation_policies):

@@ -37,15 +37,20 @@ if TYPE_CHECKING:
     from vigil.state.access_store import AccessStore
 
 __all__ = ["ConfigDirectory", "Contact", "Directory", "HIGH_URGENCY_PRIORITIES", "LiveDirectory",
-           "Page", "Person", "TARGET_KINDS", "Target", "UNSENDABLE_KINDS", "person_from_config",
-           "reach", "sendable_contacts", "target_of", "urgency_of"]
+           "NO_SMTP", "Page", "Person", "TARGET_KINDS", "Target", "UNSENDABLE_KINDS", "person_from_config",
+           "reach", "sendable_contacts", "target_of", "unsendable_reason", "urgency_of"]
 
 # Priorities whose pages are high urgency; the others (P3, P4, unknown) are low.
 HIGH_URGENCY_PRIORITIES = frozenset({"P1", "P2"})
-# Contact kinds Vigil cannot deliver to, and why.
+# Contact kinds Vigil cannot deliver a page to, and why (the escalation engine sends e-mail,
+# slack_webhook and webhook contacts).
 UNSENDABLE_KINDS: dict[str, str] = {
-    "phone": "phone contacts are not sendable: Vigil has no telephony (add e-mail, Slack or a webhook)",
+    "phone": "phone contacts are not sendable: Vigil has no telephony (add e-mail, a Slack webhook or a webhook)",
+    "slack_member": "slack_member contacts are not sendable: Vigil has no Slack app to message a member "
+                    "(add a slack_webhook contact)",
 }
+NO_SMTP = ("e-mail contacts are not sendable: pages use the SMTP settings of a receiver's "
+           "email_configs, and no receiver has any")
 TARGET_KINDS = ("users", "schedule", "team", "round_robin", "receiver")
 TargetKind = Literal["users", "schedule", "team", "round_robin", "receiver"]
 
@@ -120,6 +125,10 @@ class Directory(Protocol):
 
     def has_receiver(self, name: str) -> bool: ...
 
+    def can_email(self) -> bool:
+        """Whether e-mail pages can be sent (a receiver has SMTP settings)."""
+        ...
+
 
 def target_of(step: EscalationStep, turn: int = 0) -> Target | None:
     """The target of a notify step of an escalation policy (None for wait, conditions and
@@ -154,8 +163,15 @@ def _inside(windows: tuple[Restriction, ...], zone: str, at: datetime) -> bool:
                for w in windows)
 
 
-def sendable_contacts(person: Person) -> tuple[Contact, ...]:
-    return tuple(c for c in person.contacts if c.kind not in UNSENDABLE_KINDS)
+def unsendable_reason(kind: str, can_email: bool = True) -> str:
+    """Why a contact of ``kind`` cannot be paged ("" when it can)."""
+    if kind == "email" and not can_email:
+        return NO_SMTP
+    return UNSENDABLE_KINDS.get(kind, "")
+
+
+def sendable_contacts(person: Person, can_email: bool = True) -> tuple[Contact, ...]:
+    return tuple(c for c in person.contacts if not unsendable_reason(c.kind, can_email))
 
 
 def _by_rules(person: Person, rules: tuple[tuple[str, float], ...]) -> list[tuple[Contact, float]]:
@@ -169,7 +185,7 @@ def _by_rules(person: Person, rules: tuple[tuple[str, float], ...]) -> list[tupl
     return chosen
 
 
-def _pages_for(person: Person, at: datetime, urgency: str, via: str) -> list[Page]:
+def _pages_for(person: Person, at: datetime, urgency: str, via: str, can_email: bool) -> list[Page]:
     def report(problem: str) -> list[Page]:
         return [Page(person.name, "", "", "", 0.0, via, sendable=False, problem=problem)]
 
@@ -188,7 +204,7 @@ def _pages_for(person: Person, at: datetime, urgency: str, via: str) -> list[Pag
         chosen = [(c, 0.0) for c in person.contacts]
     pages: list[Page] = []
     for contact, delay in chosen:
-        problem = UNSENDABLE_KINDS.get(contact.kind, "")
+        problem = unsendable_reason(contact.kind, can_email)
         pages.append(Page(person.name, contact.kind, contact.address, contact.label, delay,
                           via, sendable=not problem, problem=problem))
     if pages and not any(p.sendable for p in pages):
@@ -252,7 +268,7 @@ def reach(target: Target, at: datetime, urgency: str, directory: Directory) -> l
             pages.append(Page(name, "", "", "", 0.0, via, sendable=False,
                               problem=f"no user named {name!r}"))
         else:
-            pages.extend(_pages_for(person, at, urgency, via))
+            pages.extend(_pages_for(person, at, urgency, via, directory.can_email()))
     return pages
 
 
@@ -281,6 +297,7 @@ class ConfigDirectory:
         self.teams = {t.name: tuple(t.members) for t in config.teams}
         self.schedules = schedules_by_name(config.schedules)
         self.receivers = {r.name for r in config.alerting.receivers}
+        self.smtp = any(r.email_configs for r in config.alerting.receivers)
 
     def person(self, name: str) -> Person | None:
         user = self.users.get(name)
@@ -294,6 +311,9 @@ class ConfigDirectory:
 
     def has_receiver(self, name: str) -> bool:
         return name in self.receivers
+
+    def can_email(self) -> bool:
+        return self.smtp
 
 
 class LiveDirectory:
@@ -329,3 +349,6 @@ class LiveDirectory:
 
     def has_receiver(self, name: str) -> bool:
         return any(r.name == name for r in self.config().alerting.receivers)
+
+    def can_email(self) -> bool:
+        return any(r.email_configs for r in self.config().alerting.receivers)
