@@ -95,7 +95,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/audit": {"GET": A},
     "/api/vigil/v1/users": {"GET": A, "POST": A},
     "/api/vigil/v1/users/{name}/disable": {"POST": A},
-    "/api/vigil/v1/users/{name}/contacts": {"PUT": A},
+    "/api/vigil/v1/users/{name}/contacts": {"GET": A, "PUT": A},
     "/api/vigil/v1/teams": {"GET": A},
     "/api/vigil/v1/teams/{name}": {"PUT": A},
     "/api/vigil/v1/tokens": {"GET": A, "POST": A},
