@@ -11,9 +11,13 @@ from starlette.testclient import TestClient
 
 from tests.oncall.test_escalation import RUNBOOK, Clock, _config, _engine, _open
 from tests.web.fakes import make_deps
+from tests.web.real_alerting import real_alerting
 from vigil.access import AccessService, Role
 from vigil.config.access import AccessConfig
+from vigil.config.oncall import OncallConfig
+from vigil.oncall.lifecycle import Lifecycle
 from vigil.state import Store
+from vigil.state.lifecycle_store import LifecycleStore
 from vigil.web import create_app
 from vigil.web.access_gate import AccessPolicy
 
@@ -28,7 +32,9 @@ def test_policies_and_an_episodes_escalation(tmp_path):
     clock = Clock(ep.opened_at + timedelta(minutes=6))
     esc = _engine(store, _config(RUNBOOK), clock)
     esc.tick()
-    deps = dataclasses.replace(make_deps(), access=AccessPolicy(service, False), escalation=esc)
+    life = Lifecycle(LifecycleStore(store.engine), OncallConfig(), lambda: [])
+    deps = dataclasses.replace(make_deps(), access=AccessPolicy(service, False), escalation=esc, oncall=life,
+                               alerting=real_alerting(tmp_path / "alerting"))
     with TestClient(create_app(deps)) as client:
         assert client.get("/api/vigil/v1/escalation_policies").status_code == 401
         policies = client.get("/api/vigil/v1/escalation_policies", headers=VIEWER).json()["data"]
@@ -48,4 +54,8 @@ def test_policies_and_an_episodes_escalation(tmp_path):
         assert [(t["level"], [p["user"] for p in t["paged"]]) for t in status["taken"]] == [
             (1, ["dora"]), (2, ["ann"])]
         assert client.get("/api/vigil/v1/episodes/nope/escalation", headers=VIEWER).status_code == 404
+
+        # The alerts page: one line per episode (the page's clock is the database's, real time).
+        page = client.get("/alerts", headers=VIEWER).text
+        assert "runbook: level 2; next notify team (level 3) in " in page
     store.close()

@@ -22,7 +22,7 @@ from vigil.oncall.escalation import Escalation, EscalationStatus, policies_by_ro
 from vigil.state.lifecycle_store import EpisodeError
 from vigil.web.deps import WebDeps
 
-__all__ = ["escalation_api_router", "escalation_status_json", "policy_json"]
+__all__ = ["escalation_api_router", "escalation_line", "escalation_status_json", "policy_json"]
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -53,6 +53,21 @@ def escalation_status_json(status: EscalationStatus) -> dict[str, Any]:
         "taken": [{"cycle": int(k.split(":")[0]), "step": int(k.split(":")[1]), **v}
                   for k, v in sorted(status.taken.items(), key=lambda kv: tuple(map(int, kv[0].split(":"))))],
     }
+
+
+def escalation_line(status: EscalationStatus, now: datetime) -> str:
+    """One line for the alerts page: the policy, the level paged, what comes next and when."""
+    if status.policy is None:
+        return ""
+    text = f"{status.policy}: level {status.level}" if status.level else f"{status.policy}: nobody paged yet"
+    nxt = status.next_step
+    if nxt is not None:
+        left = max(0, int((nxt.due_at - now).total_seconds()))
+        when = f"in {left // 60}m {left % 60:02d}s" if left else "now"
+        text += f"; next {nxt.kind.replace('_', ' ')} (level {nxt.level}) {when}"
+    elif status.stopped:
+        text += f"; {status.stopped}"
+    return text
 
 
 def escalation_api_router(deps: WebDeps) -> APIRouter:

@@ -24,6 +24,7 @@ from vigil.oncall.links import LinkClaim, LinkError
 from vigil.state.lifecycle_store import CLASSIFICATIONS, Episode, EpisodeError
 from vigil.web.audit_detail import describe_change
 from vigil.web.deps import WebDeps
+from vigil.web.escalation_api import escalation_line
 from vigil.web.oncall_api import ACTIONS, episode_json, perform, request_actor
 
 __all__ = ["episodes_context", "oncall_pages_router"]
@@ -42,7 +43,13 @@ async def episodes_context(deps: WebDeps, request: Request) -> dict[str, Any]:
     episodes = await asyncio.to_thread(life.store.episodes)
     now = await asyncio.to_thread(life.now)
     principal = getattr(request.state, "principal", None)
-    return {"episodes": [episode_json(ep, now) for ep in episodes],
+    shown = [episode_json(ep, now) for ep in episodes]
+    escalation = deps.escalation
+    if escalation is not None:  # where each episode is in its escalation policy
+        statuses = await asyncio.to_thread(lambda: [escalation.status(ep) for ep in episodes])
+        for row, status in zip(shown, statuses, strict=True):
+            row["escalation"] = escalation_line(status, now)
+    return {"episodes": shown,
             "can_respond": principal is None or principal.may(Role.RESPONDER),
             "classifications": CLASSIFICATIONS,
             "episode_error": request.query_params.get("episode_error", "")}
