@@ -290,3 +290,22 @@ def test_a_route_naming_an_unknown_policy_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"vigil.yml:6:9: alerting.route.routes\[0\].escalation_policy: "
                                           "route refers to undefined escalation policy 'nightly'"):
         load_config(str(path))
+
+
+def test_an_acknowledgement_while_a_step_is_prepared_wins(store):  # noqa: F811
+    """The episode's state is checked again inside the transaction that takes the step."""
+    config = _config(RUNBOOK)
+    ep = _open(store)
+    life = LifecycleStore(store.engine)
+
+    class AckingDirectory(ConfigDirectory):
+        def person(self, name: str):
+            if life.get(ep.id).state == "open":
+                life.acknowledge(ep.id, actor=name, via="api")  # lands between the read and the take
+            return super().person(name)
+
+    clock = _clock(ep)
+    esc = Escalation(life, EscalationStore(store.engine), lambda: config, AckingDirectory(config),
+                     lambda: [], lambda: {}, clock=clock)
+    assert esc.tick() == []
+    assert _paged(store, ep.id) == [] and EscalationStore(store.engine).taken_steps(ep.id) == {}
