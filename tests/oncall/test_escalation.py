@@ -309,3 +309,33 @@ def test_an_acknowledgement_while_a_step_is_prepared_wins(store):  # noqa: F811
                      lambda: [], lambda: {}, clock=clock)
     assert esc.tick() == []
     assert _paged(store, ep.id) == [] and EscalationStore(store.engine).taken_steps(ep.id) == {}
+
+
+def test_the_shipped_runbook_example_runs(tmp_path):
+    """vigil/oncall/examples/runbook-oncall.yml: a P1 reaches L1, L2 at 5 min, L3 at 15, and
+    the whole policy once more at 30 min; its pages go out as Slack webhooks and e-mail."""
+    from importlib import resources
+
+    from vigil.alerting.dispatch.aggrgroup import group_key
+    from vigil.alerting.dispatch.route import build_routes
+    from vigil.config import load_config
+
+    config = load_config(str(resources.files("vigil.oncall") / "examples" / "runbook-oncall.yml"))
+    s = Store.open_in(str(tmp_path))
+    labels = Labels({"alertname": "ServiceDown", "service": "api", "priority": "P1"})
+    route = build_routes(config.alerting.route).match(labels)[0]
+    ep = LifecycleStore(s.engine).open(group_key(route, route.group_labels(labels)), receiver="ops-slack",
+                                       group_labels=route.group_labels(labels).to_dict(), priority="P1",
+                                       deadline_s=300)
+    clock = _clock(ep)
+    esc = _engine(s, config, clock)
+    assert esc.policy_for(ep.group_key).name == "runbook-p1"
+    for minutes in (0, 4, 5, 14, 15, 29, 30, 35, 45, 600):
+        clock.at(minutes=minutes)
+        esc.tick()
+    levels = [(e.detail["cycle"], e.detail["level"]) for e in LifecycleStore(s.engine).events(ep.id)
+              if e.kind == "escalation"]
+    assert levels == [(0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3)]
+    kinds = {(e.receiver, e.integration) for e in s.outbox_list(100) if e.group_key == f"esc:{ep.id}"}
+    assert kinds == {("@oncall", "http"), ("@oncall", "email")}
+    s.close()
