@@ -54,6 +54,9 @@ def test_policies_and_an_episodes_escalation(tmp_path):
         assert [(t["level"], [p["user"] for p in t["paged"]]) for t in status["taken"]] == [
             (1, ["dora"]), (2, ["ann"])]
         assert client.get("/api/vigil/v1/episodes/nope/escalation", headers=VIEWER).status_code == 404
+        detail = client.get(f"/api/vigil/v1/episodes/{ep.id}", headers=VIEWER).json()["data"]
+        assert detail["escalation"] == status
+        assert [e["kind"] for e in detail["events"]] == ["opened", "escalation", "escalation"]
 
         # The alerts page: one line per episode (the page's clock is the database's, real time).
         page = client.get("/alerts", headers=VIEWER).text

@@ -3,7 +3,8 @@ acknowledge deadline and time left, and the acknowledge / unacknowledge / resolv
 by episode id or by Alertmanager-style matchers on the group labels.
 
     GET  /api/vigil/v1/episodes[?filter=MATCHER...&state=all]   viewer
-    GET  /api/vigil/v1/episodes/{id}                            viewer (with the event log)
+    GET  /api/vigil/v1/episodes/{id}                            viewer (with the event log and
+                                                                its escalation, if any)
     POST /api/vigil/v1/episodes/{id}/{ack|unack|resolve}        responder
     POST /api/vigil/v1/episode-actions/{ack|unack|resolve}      responder, {"matchers": [...]}
 
@@ -30,6 +31,7 @@ from vigil.oncall.lifecycle import Lifecycle
 from vigil.state.lifecycle_store import Episode, EpisodeError, EpisodeEvent
 from vigil.web.audit_detail import describe_change
 from vigil.web.deps import WebDeps
+from vigil.web.escalation_api import escalation_status_json
 
 __all__ = ["ACTIONS", "episode_json", "oncall_api_router", "request_actor"]
 
@@ -144,8 +146,11 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
             return _error(_STATUS[exc.kind], exc.kind, str(exc))
         events = await asyncio.to_thread(life.store.events, episode_id)
         now = await asyncio.to_thread(life.now)
-        return JSONResponse({"status": "success", "data": {
-            **episode_json(ep, now), "events": [_event_json(e) for e in events]}})
+        data = {**episode_json(ep, now), "events": [_event_json(e) for e in events]}
+        escalation = deps.escalation
+        if escalation is not None:  # its policy, level paged, next step and when
+            data["escalation"] = escalation_status_json(await asyncio.to_thread(escalation.status, ep))
+        return JSONResponse({"status": "success", "data": data})
 
     @router.post("/api/vigil/v1/episodes/{episode_id}/{action}", include_in_schema=False)
     async def act_on_one(episode_id: str, action: str, request: Request) -> Response:
