@@ -1,5 +1,6 @@
 """vigil.oncall.reach: per-user notification rules, urgency, working hours and every kind of
-target, offline (ConfigDirectory) and at run time (LiveDirectory over the state database)."""
+target, offline (ConfigDirectory) and at run time (LiveDirectory over the state database, on
+SQLite and PostgreSQL: rules provisioned from the config and set through the service)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.collect.exporters.conftest import _pg_base  # noqa: F401
+from tests.state.conftest import postgres_server, store  # noqa: F401
 from vigil.config.loader import load_config_text
 from vigil.errors import ConfigError
 from vigil.oncall.reach import ConfigDirectory, LiveDirectory, Target, reach, target_of, urgency_of
 from vigil.oncall.schedule_config import schedules_by_name
 from vigil.oncall.schedules import ScheduleService
 from vigil.state.schedule_store import ScheduleStore
-from vigil.state.store import Store
 
 CONFIG = """
 users:
@@ -148,9 +150,8 @@ def test_rules_must_name_a_contact() -> None:
         load_config_text(bad)
 
 
-def test_live_directory_reads_the_database(tmp_path) -> None:
+def test_live_directory_reads_the_database(store, tmp_path) -> None:  # noqa: F811
     config = load_config_text(CONFIG)
-    store = Store.open_in(str(tmp_path))
     from vigil.access import AccessService, apply_people
     from vigil.access.roles import parse_role
     from vigil.state.access_store import ContactMethod
@@ -173,4 +174,25 @@ def test_live_directory_reads_the_database(tmp_path) -> None:
         ("bob", "webhook", 0.0, True)
     assert rows(reach(Target("users", ("erin",)), MONDAY_NOON, "low", live)) == \
         [("erin", "email", 0.0, True)]
-    store.close()
+    # Rules and working hours set through the API path, validated as the config's.
+    access.set_contacts("erin", [{"kind": "email", "address": "e@example.org"},
+                                 {"kind": "webhook", "address": "https://h.example/e", "label": "hook"}],
+                        actor="admin", notification_rules={"low": [{"contact": "hook", "after": "3m"}]},
+                        working_hours=[{"kind": "daily", "start": "09:00", "end": "17:00"}])
+    assert rows(reach(Target("users", ("erin",)), MONDAY_NOON, "low", live)) == \
+        [("erin", "webhook", 180.0, True)]
+    assert "working hours" in reach(Target("users", ("erin",)), NIGHT, "low", live)[0].problem
+    with pytest.raises(ValueError, match=r"notification_rules.high.0.contact: .*'pager'"):
+        access.set_contacts("erin", None, actor="admin",
+                            notification_rules={"high": [{"contact": "pager"}]})
+    audit = [(e.action, e.after) for e in access.audit_entries(action="user.notification_rules")
+             if e.target == "user:erin"]
+    assert audit == [("user.notification_rules", {
+        "notification_rules": {"low": [{"contact": "hook", "after": 180.0}]},
+        "working_hours": [{"kind": "daily", "start": "09:00", "end": "17:00"}]})]
+    # A reload of the config without ann's rules clears them: every contact at once.
+    plain = config.model_copy(update={"users": [u.model_copy(update={"notification_rules": {}})
+                                                for u in config.users]})
+    apply_people(access, plain.users, plain.teams, base_dir=str(tmp_path))
+    assert rows(reach(Target("users", ("ann",)), MONDAY_NOON, "high", live)) == \
+        [("ann", "email", 0.0, True), ("ann", "slack_webhook", 0.0, True), ("ann", "phone", 0.0, False)]

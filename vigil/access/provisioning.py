@@ -75,6 +75,7 @@ def apply_people(service: AccessService, users: list[UserConfig], teams: list[Te
                          display_name=user.display_name, email=user.email,
                          time_zone=user.time_zone, role=user.role, disabled=user.disabled,
                          provisioned=True, **secret)
+        service.set_notification_rules(user, actor=ACTOR)
     named = {u.name for u in users}
     disabled = []
     for row in service.store.users():

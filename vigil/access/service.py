@@ -26,7 +26,8 @@ from vigil.access.credentials import (
     password_matches,
 )
 from vigil.access.roles import Role, parse_role
-from vigil.config.access import AccessConfig, ContactConfig, check_name
+from vigil.config.access import AccessConfig, UserConfig, check_name
+from vigil.config.located import LocatedValueError
 from vigil.errors import VigilError
 from vigil.state.access_store import (
     AccessStore,
@@ -36,6 +37,7 @@ from vigil.state.access_store import (
     TokenRow,
     UserRow,
 )
+from vigil.state.reach_store import NotificationRules, NotificationRulesStore
 
 __all__ = ["AccessService", "AuthenticationError", "LoginThrottled", "Principal",
            "TokenExpired"]
@@ -396,19 +398,47 @@ class AccessService:
                    before=None if before is None else before.public(), after=after.public())
         return after
 
-    def set_contacts(self, name: str, contacts: list[dict[str, Any]], *, actor: str,
-                     remote_addr: str = "") -> UserRow:
-        """Replace a user's contact methods (validated as the config file's ``contacts``)."""
-        if self.store.user(name) is None:
+    def set_contacts(self, name: str, contacts: list[dict[str, Any]] | None, *, actor: str,
+                     remote_addr: str = "", notification_rules: dict[str, Any] | None = None,
+                     working_hours: list[Any] | None = None) -> UserRow:
+        """Replace a user's contact methods and, when given, their notification rules and
+        working hours (None keeps the current ones), all validated as the config file's
+        ``users:`` entries: the rules must name the contacts by label or kind."""
+        user = self.store.user(name)
+        if user is None:
             raise ValueError(f"no user {name!r}")
+        current = self.notification_rules(name)
+        if contacts is None:
+            contacts = [{"kind": c.kind, "address": c.address, "label": c.label} for c in user.contacts]
         try:
-            parsed = [ContactConfig.model_validate(c) for c in contacts]
+            parsed = UserConfig.model_validate({
+                "name": name, "contacts": contacts,
+                "notification_rules": current.rules if notification_rules is None else notification_rules,
+                "working_hours": current.working_hours if working_hours is None else working_hours})
         except ValidationError as exc:
-            where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'contact'}: {e['msg']}"
-                              for e in exc.errors())
-            raise ValueError(f"contacts: {where}") from None
-        return self.set_user(name, actor=actor, remote_addr=remote_addr, action="user.contacts",
-                             contacts=[ContactMethod(c.kind, c.address, c.label) for c in parsed])
+            raise ValueError("; ".join(_located(e) for e in exc.errors())) from None
+        user = self.set_user(name, actor=actor, remote_addr=remote_addr, action="user.contacts",
+                             contacts=[ContactMethod(c.kind, c.address, c.label) for c in parsed.contacts])
+        self.set_notification_rules(parsed, actor=actor, remote_addr=remote_addr)
+        return user
+
+    def notification_rules(self, name: str) -> NotificationRules:
+        return NotificationRulesStore(self.store.engine).get(name)
+
+    def set_notification_rules(self, user: UserConfig, *, actor: str, remote_addr: str = "") -> None:
+        """Store ``user``'s notification rules and working hours (validated), audited when
+        they change."""
+        value = NotificationRules(
+            {u: [{"contact": r.contact, "after": r.after} for r in rules]
+             for u, rules in user.notification_rules.items()},
+            [{"kind": w.kind, "start": w.start, "end": w.end} for w in user.working_hours])
+        rules_store = NotificationRulesStore(self.store.engine)
+        before = rules_store.get(user.name)
+        if before == value:
+            return
+        rules_store.put(user.name, value, now=self.clock())
+        self.audit(actor=actor, action="user.notification_rules", target=f"user:{user.name}",
+                   remote_addr=remote_addr, before=before.public(), after=value.public())
 
     # --- audit log ---
 
@@ -434,3 +464,12 @@ class AccessService:
             return False
         self._written[key] = now + _REFRESH_EVERY_S
         return True
+
+
+def _located(error: Any) -> str:
+    """A pydantic error as ``path: message``, the path down to the field a validator named."""
+    path = list(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, LocatedValueError):
+        path += list(cause.path)
+    return f"{'.'.join(map(str, path)) or 'user'}: {error['msg'].removeprefix('Value error, ')}"

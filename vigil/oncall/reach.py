@@ -13,9 +13,9 @@ without rules for it is reached on every contact method at once. A user with
 ``working_hours`` takes low-urgency pages only inside them (in their own time zone).
 
 Who the people are comes from a :class:`Directory`: :class:`ConfigDirectory` reads the
-configuration file alone (offline tools: no overrides), :class:`LiveDirectory` the state
-database (users and contact methods as the API changed them, schedule overrides) with the
-notification rules of the config's ``users:`` section.
+configuration file alone (offline tools: no overrides, no users added through the API),
+:class:`LiveDirectory` the state database (users, contact methods and rules as provisioning
+and the API wrote them, schedule overrides).
 """
 
 from __future__ import annotations
@@ -276,16 +276,18 @@ def _restrictions(user: UserConfig) -> tuple[Restriction, ...]:
     return tuple(Restriction(w.kind, *w.minutes()) for w in user.working_hours)
 
 
-def person_from_config(user: UserConfig, contacts: tuple[Contact, ...] | None = None,
-                       disabled: bool | None = None) -> Person:
-    """A ``users:`` entry as a :class:`Person`; ``contacts``/``disabled`` replace the
-    file's (the database's current values, at run time)."""
+def _window(stored: Mapping[str, str]) -> Restriction:
+    from vigil.config.schedules import RestrictionConfig
+
+    return Restriction(stored["kind"], *RestrictionConfig.model_validate(stored).minutes())
+
+
+def person_from_config(user: UserConfig) -> Person:
+    """A ``users:`` entry as a :class:`Person`."""
     return Person(
-        user.name,
-        contacts if contacts is not None else
-        tuple(Contact(c.kind, c.address, c.label) for c in user.contacts),
+        user.name, tuple(Contact(c.kind, c.address, c.label) for c in user.contacts),
         {u: tuple((r.contact, r.after) for r in rules) for u, rules in user.notification_rules.items()},
-        user.time_zone, _restrictions(user), user.disabled if disabled is None else disabled)
+        user.time_zone, _restrictions(user), user.disabled)
 
 
 class ConfigDirectory:
@@ -317,15 +319,18 @@ class ConfigDirectory:
 
 
 class LiveDirectory:
-    """At run time: users, contact methods and teams from the state database (read at each
-    call, so every replica sees API changes at once), who is on call from the schedule
-    service (overrides included), and the notification rules and working hours of the
-    config's ``users:`` entries (a user known only to the database has none: every contact
-    method at once). ``config()`` is the current configuration (re-read after a reload)."""
+    """At run time, from the state database at each call (so every replica sees a change at
+    once): users, their contact methods, notification rules and working hours (provisioned
+    from the config's ``users:``, or set through the API) and teams; who is on call from the
+    schedule service (overrides included). ``config()`` is the current configuration
+    (receivers and their SMTP settings; re-read after a reload)."""
 
     def __init__(self, access: AccessStore, schedules: ScheduleService,
                  config: Callable[[], Config]) -> None:
+        from vigil.state.reach_store import NotificationRulesStore
+
         self.access = access
+        self.rules = NotificationRulesStore(access.engine)
         self.schedules = schedules
         self.config = config
 
@@ -333,11 +338,11 @@ class LiveDirectory:
         row = self.access.user(name)
         if row is None:
             return None
-        contacts = tuple(Contact(c.kind, c.address, c.label) for c in row.contacts)
-        configured = next((u for u in self.config().users if u.name == name), None)
-        if configured is None:
-            return Person(name, contacts, {}, row.time_zone, (), row.disabled)
-        return person_from_config(configured, contacts, row.disabled)
+        stored = self.rules.get(name)
+        return Person(
+            name, tuple(Contact(c.kind, c.address, c.label) for c in row.contacts),
+            {u: tuple((r["contact"], float(r["after"])) for r in rules) for u, rules in stored.rules.items()},
+            row.time_zone, tuple(_window(w) for w in stored.working_hours), row.disabled)
 
     def team_members(self, name: str) -> tuple[str, ...] | None:
         team = next((t for t in self.access.teams() if t.name == name), None)
