@@ -209,20 +209,35 @@ def access_router(deps: WebDeps, policy: AccessPolicy) -> APIRouter:
             return _bad(str(exc), 404)
         return _ok(user.public())
 
+    @router.get("/api/vigil/v1/users/{name}/contacts", include_in_schema=False)
+    async def get_contacts(name: str) -> Response:
+        user = await asyncio.to_thread(service.store.user, name)
+        if user is None:
+            return _bad(f"no user {name!r}", 404)
+        rules = await asyncio.to_thread(service.notification_rules, name)
+        return _ok({"contacts": user.public()["contacts"], **rules.public()})
+
     @router.put("/api/vigil/v1/users/{name}/contacts", include_in_schema=False)
     async def set_contacts(name: str, request: Request) -> Response:
+        """A list replaces the contact methods; an object ``{"contacts", "notification_rules",
+        "working_hours"}`` replaces those it has (the others are kept)."""
         body = await _json_value(request)
         if isinstance(body, Response):
             return body
-        if not isinstance(body, list):
-            return _bad("the body must be a JSON list of contact methods")
+        if isinstance(body, list):
+            body = {"contacts": body}
+        if not isinstance(body, dict) or set(body) - {"contacts", "notification_rules", "working_hours"}:
+            return _bad("the body must be a JSON list of contact methods, or an object with "
+                        "contacts, notification_rules and working_hours")
         try:
-            user = await asyncio.to_thread(service.set_contacts, name, body,
-                                           actor=_actor(request),
-                                           remote_addr=_remote(request))
+            user = await asyncio.to_thread(
+                service.set_contacts, name, body.get("contacts"), actor=_actor(request),
+                remote_addr=_remote(request), notification_rules=body.get("notification_rules"),
+                working_hours=body.get("working_hours"))
         except ValueError as exc:
             return _bad(str(exc), 404 if str(exc).startswith("no user") else 400)
-        return _ok(user.public())
+        rules = await asyncio.to_thread(service.notification_rules, name)
+        return _ok({**user.public(), **rules.public()})
 
     @router.get("/api/vigil/v1/teams", include_in_schema=False)
     async def teams() -> Response:
