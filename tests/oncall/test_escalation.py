@@ -339,3 +339,26 @@ def test_the_shipped_runbook_example_runs(tmp_path):
     kinds = {(e.receiver, e.integration) for e in s.outbox_list(100) if e.group_key == f"esc:{ep.id}"}
     assert kinds == {("@oncall", "http"), ("@oncall", "email")}
     s.close()
+
+
+def test_webhook_and_channel_steps_queue_their_deliveries(store):  # noqa: F811
+    from vigil.alerting.notify.integration import Webhook
+    from vigil.config.model import WebhookConfig
+
+    config = _config({"name": "p", "steps": [{"webhook": {"url": "http://pager.test/in"}},
+                                             {"notify_channel": "ops"}]})
+    ep = _open(store)
+    group = _alerts(2, ep.opened_at, "DiskFull")
+    ops = {("ops", "webhook/0"): Webhook("webhook/0", WebhookConfig(url="http://ops.test/"))}
+    esc = Escalation(LifecycleStore(store.engine), EscalationStore(store.engine), lambda: config,
+                     ConfigDirectory(config), lambda: [group], lambda: ops, clock=_clock(ep))
+    esc.tick()
+    entries = sorted((e for e in store.outbox_list(100) if e.group_key == f"esc:{ep.id}"), key=lambda e: e.id)
+    assert [(e.receiver, e.integration) for e in entries] == [("@oncall", "http"), ("ops", "webhook/0")]
+    hook = entries[0].payload
+    assert hook["url"] == "http://pager.test/in"
+    assert (hook["body"]["kind"], hook["body"]["step_kind"], hook["body"]["policy"], hook["body"]["level"]) == (
+        "vigil.escalation", "webhook", "p", 1)
+    assert hook["body"]["episode"]["id"] == ep.id and hook["body"]["episode"]["priority"] == "P1"
+    channel = entries[1].payload  # the receiver's own format (Alertmanager's webhook body)
+    assert channel["receiver"] == "ops" and len(channel["alerts"]) == 2
