@@ -14,7 +14,7 @@ from vigil.cli import cli
 
 runner = CliRunner()
 EXAMPLE = str(Path(__file__).parents[2] / "vigil" / "oncall" / "examples" / "runbook-oncall.yml")
-WEDNESDAY_NOON = "2026-05-06T12:00:00Z"  # week 17 of the rotas: carl (L1), erik (L2), nils (L3)
+WEDNESDAY_NOON = "2026-05-06T12:00:00Z"  # the 18th week of the rotas: carl (L1), erik (L2), nils (L3)
 
 
 def run(*args: str):
@@ -69,7 +69,7 @@ def test_simulate_p2_and_unlabelled_alerts_take_their_policies() -> None:
 
 
 def test_simulate_text_output_and_phone_reported() -> None:
-    # Week 18: maria is L3; her phone is shown as not sent.
+    # The 19th week: maria is L3; her phone is shown as not sent.
     result = run("oncall", "simulate", "alertname=ServiceDown", "priority=P1",
                  "--at", "2026-05-13T12:00:00Z", "--config", EXAMPLE)
     assert result.exit_code == 0, result.output
