@@ -56,8 +56,12 @@ def test_simulate_p1_climbs_l1_l2_l3_twice() -> None:
 
 
 def test_simulate_p2_and_unlabelled_alerts_take_their_policies() -> None:
-    p2 = simulate_json("alertname=Slow", "priority=P2", "--at", WEDNESDAY_NOON)["routes"][0]
+    out = simulate_json("alertname=Slow", "priority=P2", "--at", WEDNESDAY_NOON)
+    assert (out["priority"], out["urgency"]) == ("P2", "high")
+    p2 = out["routes"][0]
     assert p2["escalation_policy"] == "runbook-p2"
+    # High urgency: carl's Slack first, his e-mail 2 minutes later.
+    assert [(p["kind"], p["after"]) for p in p2["steps"][0]["pages"]] == [("slack_webhook", 0.0), ("email", 120.0)]
     assert [(s["level"], s["offset"]) for s in p2["steps"]] == [(1, 0.0), (2, 900.0), (3, 1800.0)]
     # No priority label: the default P3, low urgency: ann gets e-mail only; dora has no low
     # rules, so every contact method at once.
