@@ -16,7 +16,6 @@ Who a step reaches is :func:`vigil.oncall.reach.reach` (users' contact methods a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from vigil.oncall.escalation_send import (
 )
 from vigil.oncall.lifecycle import FiringGroup
 from vigil.oncall.links import ActionLinkMaker
+from vigil.oncall.primary_loop import run_while_primary
 from vigil.oncall.reach import Directory, Page, Target, reach, urgency_of
 from vigil.state.escalation_store import EscalationStore, QueuedNotification, StepTaken
 from vigil.state.lifecycle_store import Episode, EpisodeError, LifecycleStore
@@ -312,18 +312,8 @@ class Escalation:
         return EscalationStatus(policy.name, run, level, None, "finished", mine)
 
     async def run(self) -> None:
-        """Take due steps about every ``interval_s`` while primary. A failing pass is logged
-        once and retried: nothing is lost, every pass starts from the database."""
-        failing = False
-        while True:
-            await asyncio.sleep(self.interval_s)
-            if not self.is_primary():
-                continue
-            try:
-                await asyncio.to_thread(self.tick)
-            except Exception as exc:
-                if not failing:
-                    log.warning("escalating alert episodes failed: %s", exc)
-                failing = True
-            else:
-                failing = False
+        """Take due steps about every ``interval_s`` while primary (see
+        :func:`run_while_primary`)."""
+        await run_while_primary(self.tick, interval_s=self.interval_s,
+                                is_primary=self.is_primary, log=log,
+                                failed="escalating alert episodes failed")

@@ -18,7 +18,6 @@ resolve and record every episode once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher, match_all
 from vigil.oncall.links import ActionLinkMaker
+from vigil.oncall.primary_loop import run_while_primary
 from vigil.oncall.priorities import group_priority, group_runbooks
 from vigil.state.lifecycle_store import Episode, LifecycleStore
 
@@ -128,22 +128,10 @@ class Lifecycle:
             self.links.ttl_s = config.action_link_ttl
 
     async def run(self) -> None:
-        """Reconcile about every ``interval_s`` while primary. A failing pass (the database
-        restarting) is logged once and retried at the next; nothing is lost meanwhile, as
-        every pass starts again from the groups and the database."""
-        failing = False
-        while True:
-            await asyncio.sleep(self.interval_s)
-            if not self.is_primary():
-                continue
-            try:
-                await asyncio.to_thread(self.reconcile)
-            except Exception as exc:
-                if not failing:
-                    log.warning("reconciling alert episodes failed: %s", exc)
-                failing = True
-            else:
-                failing = False
+        """Reconcile about every ``interval_s`` while primary (see :func:`run_while_primary`)."""
+        await run_while_primary(self.reconcile, interval_s=self.interval_s,
+                                is_primary=self.is_primary, log=log,
+                                failed="reconciling alert episodes failed")
 
     # --- people's actions ---
     def acknowledge(self, episode_id: str, *, actor: str, via: str, note: str = "") -> Episode:
