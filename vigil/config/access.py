@@ -10,11 +10,11 @@ the variable are read when the config is applied (at start and on every reload).
 from __future__ import annotations
 
 import re
-import zoneinfo
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vigil.config.checks import check_http_url, check_time_zone, repeated_at
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.schedules import RestrictionConfig
@@ -108,14 +108,7 @@ class UserConfig(Section):
                                     "password_env or password_hash", ("password",))
         return data
 
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, name: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Paris)") from None
-        return name
+    _zone = field_validator("time_zone")(check_time_zone)
 
     @field_validator("password_hash")
     @classmethod
@@ -178,9 +171,7 @@ class OIDCConfig(Section):
     @field_validator("issuer")
     @classmethod
     def _issuer(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"issuer {url!r} must be an http:// or https:// URL")
-        return url.rstrip("/")
+        return check_http_url(url, field="issuer").rstrip("/")
 
     @field_validator("scopes")
     @classmethod
@@ -215,13 +206,14 @@ def check_people(users: list[UserConfig], teams: list[TeamConfig]) -> None:
     """Unique user and team names; team members name users of the ``users`` section.
     Raises :class:`LocatedValueError` with a path from the config's root."""
     names = [u.name for u in users]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise LocatedValueError(f"user names must be unique: {name!r}", ("users", i, "name"))
+    i = repeated_at(names)
+    if i is not None:
+        raise LocatedValueError(f"user names must be unique: {names[i]!r}", ("users", i, "name"))
     team_names = [t.name for t in teams]
+    i = repeated_at(team_names)
+    if i is not None:
+        raise LocatedValueError(f"team names must be unique: {team_names[i]!r}", ("teams", i, "name"))
     for i, team in enumerate(teams):
-        if team.name in team_names[:i]:
-            raise LocatedValueError(f"team names must be unique: {team.name!r}", ("teams", i, "name"))
         for j, member in enumerate(team.members):
             if member not in names:
                 raise LocatedValueError(f"team {team.name!r}: member {member!r} is not in the "

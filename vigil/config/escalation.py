@@ -29,7 +29,6 @@ which is refused until incidents exist (issue 17).
 from __future__ import annotations
 
 import re
-import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -42,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from vigil.config.checks import check_http_url, check_time_zone, repeated_at
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 
@@ -87,14 +87,7 @@ class TimeCondition(Section):
         _clock_minutes(value)
         return value
 
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, name: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
-        return name
+    _zone = field_validator("time_zone")(check_time_zone)
 
     @model_validator(mode="after")
     def _not_empty(self) -> TimeCondition:
@@ -121,12 +114,7 @@ class WebhookStep(Section):
     url: str
     timeout: PositiveDuration = 10.0
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"url {url!r} must be an http:// or https:// URL")
-        return url
+    _url = field_validator("url")(check_http_url)
 
 
 class EscalationStep(Section):
@@ -198,9 +186,9 @@ class EscalationPolicy(Section):
 
 def _check_policies(policies: list[EscalationPolicy], info: ValidationInfo) -> list[EscalationPolicy]:
     names = [p.name for p in policies]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise LocatedValueError(f"escalation policy names must be unique: {name!r}", (i, "name"))
+    i = repeated_at(names)
+    if i is not None:
+        raise LocatedValueError(f"escalation policy names must be unique: {names[i]!r}", (i, "name"))
     data = info.data or {}
     # Users and teams are checked when the config provisions them (as schedules do); people
     # kept only in the database are not known here.

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_people
+from vigil.config.checks import check_http_url, repeated_at
 from vigil.config.cluster import ClusterConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.escalation import EscalationPolicies, check_policy_routes
@@ -467,10 +468,9 @@ class CollectorsConfig(Section):
     def _unique_names(self) -> CollectorsConfig:
         for kind in ("probes", "postgres", "redis", "backups", "mqtt", "sql", "kubernetes"):
             names = [c.name for c in getattr(self, kind)]
-            for i, n in enumerate(names):
-                if n in names[:i]:
-                    raise LocatedValueError(f"{kind} names must be unique: {n!r}",
-                                            (kind, i, "name"))
+            i = repeated_at(names)
+            if i is not None:
+                raise LocatedValueError(f"{kind} names must be unique: {names[i]!r}", (kind, i, "name"))
         return self
 
 
@@ -534,12 +534,7 @@ class WebhookConfig(Section):
     timeout: PositiveDuration = 10.0
     rate_limit: RateLimit | None = None  # at most rate_limit.limit deliveries per rate_limit.per
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"url {url!r} must be an http:// or https:// URL")
-        return url
+    _url = field_validator("url")(check_http_url)
 
 
 # -- receivers' integrations beyond the webhook (A3); see vigil.alerting.notify -------------
@@ -549,12 +544,6 @@ class WebhookConfig(Section):
 # Alertmanager's notification data (.Status, .Alerts, .GroupLabels, .CommonLabels, ...);
 # unset means Vigil's default text. Secrets may be given as a file (read at every send, so
 # rotation needs no reload); relative paths resolve against the working directory.
-
-
-def _check_http_url(url: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise ValueError(f"url {url!r} must be an http:// or https:// URL")
-    return url
 
 
 class SlackConfig(Section):
@@ -577,7 +566,7 @@ class SlackConfig(Section):
     @field_validator("api_url")
     @classmethod
     def _url(cls, url: str | None) -> str | None:
-        return None if url is None else _check_http_url(url)
+        return None if url is None else check_http_url(url)
 
     @model_validator(mode="after")
     def _one_url(self) -> SlackConfig:
@@ -610,7 +599,7 @@ class PagerdutyConfig(Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    _url = field_validator("url")(_check_http_url)
+    _url = field_validator("url")(check_http_url)
 
     @model_validator(mode="after")
     def _one_key(self) -> PagerdutyConfig:
@@ -801,12 +790,6 @@ class RemoteWriteConfig(Section):
     write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
 
 
-def _http_url(field: str, url: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise ValueError(f"{field} {url!r} must be an http:// or https:// URL")
-    return url
-
-
 class RemoteStorageConfig(Section):
     """``storage.remote``: the metrics live in a Prometheus-compatible store. Vigil keeps a
     small local TSDB (``local_retention``) as a buffer, remote-writes every committed sample
@@ -833,12 +816,12 @@ class RemoteStorageConfig(Section):
     @field_validator("write_url")
     @classmethod
     def _write_url(cls, url: str) -> str:
-        return _http_url("write_url", url)
+        return check_http_url(url, field="write_url")
 
     @field_validator("query_url")
     @classmethod
     def _query_url(cls, url: str) -> str:
-        _http_url("query_url", url)
+        check_http_url(url, field="query_url")
         base = url.rstrip("/")
         if re.search(r"/api/v1(/\w+)?$", base):
             raise ValueError(f"query_url {url!r} must be the base of the Prometheus HTTP API "

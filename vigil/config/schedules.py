@@ -30,7 +30,6 @@ as two), and, when the config has a ``users:`` section, users that are in it.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -44,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from vigil.config.checks import check_time_zone, repeated_at
 from vigil.config.durations import PositiveDuration
 from vigil.config.located import LocatedValueError
 
@@ -80,13 +80,7 @@ def _week_minute(text: object) -> int:
 
 
 def _zone(name: str | None) -> str | None:
-    if name is None:
-        return None
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
-    return name
+    return None if name is None else check_time_zone(name)
 
 
 class RestrictionConfig(Section):
@@ -163,18 +157,18 @@ class ScheduleConfig(Section):
     @model_validator(mode="after")
     def _unique_layers(self) -> ScheduleConfig:
         names = [layer.name for layer in self.layers]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise LocatedValueError(f"layer names must be unique within a schedule: {name!r}",
-                                        ("layers", i, "name"))
+        i = repeated_at(names)
+        if i is not None:
+            raise LocatedValueError(f"layer names must be unique within a schedule: {names[i]!r}",
+                                    ("layers", i, "name"))
         return self
 
 
 def _check_schedules(schedules: list[ScheduleConfig], info: ValidationInfo) -> list[ScheduleConfig]:
     names = [s.name for s in schedules]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise LocatedValueError(f"schedule names must be unique: {name!r}", (i, "name"))
+    i = repeated_at(names)
+    if i is not None:
+        raise LocatedValueError(f"schedule names must be unique: {names[i]!r}", (i, "name"))
     # `users:` comes before `schedules:` in Config, so it is validated already; a config
     # without a users section (people kept only in the database) is not checked here.
     users = {u.name for u in (info.data or {}).get("users") or ()}

@@ -1,0 +1,37 @@
+"""Checks that several config sections make of their values: an http(s) URL, an IANA time
+zone, names that must be unique in a list. Each raises ``ValueError`` with a message that
+names the value; the caller's validator adds where it is."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Sequence
+
+__all__ = ["check_http_url", "check_time_zone", "repeated_at"]
+
+_HTTP_URL = re.compile(r"^https?://[^/\s]+")
+
+
+def check_http_url(url: str, *, field: str = "url") -> str:
+    """``url`` unchanged if it is an http:// or https:// URL with a host."""
+    if not _HTTP_URL.match(url):
+        raise ValueError(f"{field} {url!r} must be an http:// or https:// URL")
+    return url
+
+
+def check_time_zone(name: str) -> str:
+    """``name`` unchanged if it is a time zone of the IANA database."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
+    return name
+
+
+def repeated_at(names: Sequence[str]) -> int | None:
+    """The index of the first name that stands earlier in ``names`` too, or None."""
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            return i
+    return None
