@@ -27,6 +27,7 @@ from joserfc.jwk import JWKRegistry
 
 from vigil.access.roles import Role, parse_role
 from vigil.config.access import OIDCConfig
+from vigil.config.secret_files import read_secret_file
 from vigil.errors import ConfigError, VigilError
 
 __all__ = ["Identity", "OIDCError", "OIDCLogin", "read_client_secret", "verify_id_token"]
@@ -113,11 +114,7 @@ def read_client_secret(settings: OIDCConfig, base_dir: str) -> str | None:
     ``client_secret_env``; None for a public client. Raises :class:`ConfigError`."""
     if settings.client_secret_file:
         path = os.path.join(base_dir, settings.client_secret_file)
-        try:
-            with open(path, encoding="utf-8") as f:
-                secret = f.read().strip()
-        except OSError as exc:
-            raise ConfigError(f"access.oidc.client_secret_file {path}: {exc.strerror}") from None
+        secret = read_secret_file(path, ConfigError, f"access.oidc.client_secret_file {path}").strip()
         if not secret:
             raise ConfigError(f"access.oidc.client_secret_file {path} is empty")
         return secret

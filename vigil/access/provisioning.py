@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from vigil.access.credentials import password_matches
 from vigil.access.service import AccessService
 from vigil.config.access import TeamConfig, UserConfig
+from vigil.config.secret_files import read_secret_file
 from vigil.errors import ConfigError
 from vigil.state.access_store import ContactMethod
 
@@ -37,11 +38,7 @@ def read_passwords(users: list[UserConfig], base_dir: str) -> dict[str, str | No
         password: str | None = None
         if user.password_file:
             path = os.path.join(base_dir, user.password_file)
-            try:
-                with open(path, encoding="utf-8") as f:
-                    password = f.read().rstrip("\r\n")
-            except OSError as exc:
-                raise ConfigError(f"{where}: password_file {path}: {exc.strerror}") from None
+            password = read_secret_file(path, ConfigError, f"{where}: password_file {path}")
             if not password:
                 raise ConfigError(f"{where}: password_file {path} is empty")
         elif user.password_env:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from vigil import __version__
+from vigil.config.secret_files import read_secret_file
 from vigil.errors import VigilError
 
 __all__ = ["ACCEPT_HEADER", "FailingScraper", "HTTPOptions", "HTTPScraper", "PartialScrapeError", "ScrapeError",
@@ -79,11 +80,8 @@ class HTTPOptions:
 
 
 def _read_secret(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError as e:
-        raise ScrapeError(f"unable to read secret file {path}: {e.strerror}") from None
+    # Surrounding white space is dropped, as Prometheus does with credential files.
+    return read_secret_file(path, ScrapeError, f"unable to read secret file {path}").strip()
 
 
 def _format_seconds(s: float) -> str:

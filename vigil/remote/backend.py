@@ -16,6 +16,7 @@ import httpx
 
 from vigil.config import Config, resolve_path
 from vigil.config.model import RemoteStorageConfig, TLSConfig
+from vigil.config.secret_files import read_secret_file
 from vigil.errors import VigilError
 
 __all__ = ["BackendAuth", "BackendError", "backend_client"]
@@ -26,12 +27,7 @@ class BackendError(VigilError):
 
 
 def _read_secret(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().rstrip("\n")
-    except OSError as e:
-        raise BackendError(f"storage.remote: cannot read secret file {path}: "
-                           f"{e.strerror or e}") from None
+    return read_secret_file(path, BackendError, f"storage.remote: cannot read secret file {path}")
 
 
 class BackendAuth(httpx.Auth):

@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from vigil.alerting.notify.payload import webhook_payload
+from vigil.config import secret_files
 from vigil.config.model import Receiver, WebhookConfig
 from vigil.errors import NotifyError
 from vigil.model.alert import Alert
@@ -110,11 +112,8 @@ def read_secret_file(what: str, path: str) -> str:
     """The content of a secret file, without its trailing newline. Read at every send so a
     rotated secret needs no reload; a missing file is retried (it may be mid-rotation).
     The error names the file, never its content."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().rstrip("\r\n")
-    except OSError as exc:
-        raise NotifyError(f"{what}: cannot read {path}: {exc.strerror}", recoverable=True) from None
+    return secret_files.read_secret_file(path, partial(NotifyError, recoverable=True),
+                                         f"{what}: cannot read {path}")
 
 
 _SECRET_FILES = ("api_url_file", "routing_key_file", "auth_password_file")

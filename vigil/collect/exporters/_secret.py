@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from vigil.collect.exporters._expfmt import CollectorError
+from vigil.config.secret_files import read_secret_file
 
 __all__ = ["read_password"]
 
@@ -21,10 +22,6 @@ def read_password(what: str, password_env: str | None, password_file: str | None
             raise CollectorError(f"{what}: environment variable {password_env} is not set")
         return value
     if password_file is not None:
-        try:
-            with open(password_file, encoding="utf-8") as f:
-                return f.read().rstrip("\r\n")
-        except OSError as e:
-            raise CollectorError(f"{what}: cannot read password_file {password_file}: "
-                                 f"{e.strerror}") from None
+        return read_secret_file(password_file, CollectorError,
+                                f"{what}: cannot read password_file {password_file}")
     return None
