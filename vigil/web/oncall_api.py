@@ -106,6 +106,14 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
     return body
 
 
+async def _action_body(action: str, request: Request) -> dict[str, Any] | JSONResponse:
+    """The body of a request to ``action`` episodes, or the answer refusing it (an unknown
+    action, a body that is not a JSON object)."""
+    if action not in ACTIONS:
+        return _error(404, "not_found", f"no action {action!r}; actions: {', '.join(ACTIONS)}")
+    return await _body(request)
+
+
 def _matchers(texts: list[str]) -> list[Matcher]:
     out: list[Matcher] = []
     for text in texts:
@@ -157,9 +165,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
         life = deps.oncall
         if life is None:
             return unavailable()
-        if action not in ACTIONS:
-            return _error(404, "not_found", f"no action {action!r}; actions: {', '.join(ACTIONS)}")
-        body = await _body(request)
+        body = await _action_body(action, request)
         if isinstance(body, JSONResponse):
             return body
         actor = request_actor(request)
@@ -178,9 +184,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
         life = deps.oncall
         if life is None:
             return unavailable()
-        if action not in ACTIONS:
-            return _error(404, "not_found", f"no action {action!r}; actions: {', '.join(ACTIONS)}")
-        body = await _body(request)
+        body = await _action_body(action, request)
         if isinstance(body, JSONResponse):
             return body
         texts = body.get("matchers")

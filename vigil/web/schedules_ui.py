@@ -20,6 +20,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from vigil.access import Principal
 from vigil.gocompat.times import parse_rfc3339
 from vigil.oncall.schedule import Schedule, Shift, Source, local_to_utc, shifts
 from vigil.oncall.schedules import ScheduleError, ScheduleService, UnknownSchedule
@@ -101,6 +102,9 @@ def schedules_page_router(service: ScheduleService | None, version: str) -> APIR
     env.globals["version"] = version
     env.filters["local"] = lambda dt, zone: dt.astimezone(zone).strftime("%a %d %b %H:%M")
 
+    def no_schedules() -> HTMLResponse:
+        return HTMLResponse("This Vigil has no schedules.", status_code=404)
+
     def render(request: Request, status: int = 200, **context: object) -> HTMLResponse:
         html = env.get_template("schedules.html").render(path="/schedules", **template_context(request), **context)
         return HTMLResponse(html, status_code=status)
@@ -125,18 +129,18 @@ def schedules_page_router(service: ScheduleService | None, version: str) -> APIR
     @router.get("/schedules", include_in_schema=False)
     async def schedules_page(request: Request) -> Response:
         if service is None:
-            return HTMLResponse("This Vigil has no schedules.", status_code=404)
+            return no_schedules()
         return await asyncio.to_thread(page, request)
 
     @router.post("/schedules/{name}/overrides", include_in_schema=False)
     async def override_form(request: Request, name: str) -> Response:
         if service is None:
-            return HTMLResponse("This Vigil has no schedules.", status_code=404)
+            return no_schedules()
         form = await request.form()
         principal = request.state.principal
 
         def work() -> Response:
-            user = str(form.get("user", "")).strip() or principal.name
+            user = _form_user(form, principal)
             if not may_act_for(principal, user):
                 return page(request, error=f"a responder may only put themselves on call, not {user!r}", status=403)
             try:
@@ -152,12 +156,12 @@ def schedules_page_router(service: ScheduleService | None, version: str) -> APIR
     @router.post("/schedules/{name}/swaps", include_in_schema=False)
     async def swap_form(request: Request, name: str) -> Response:
         if service is None:
-            return HTMLResponse("This Vigil has no schedules.", status_code=404)
+            return no_schedules()
         form = await request.form()
         principal = request.state.principal
 
         def work() -> Response:
-            user = str(form.get("user", "")).strip() or principal.name
+            user = _form_user(form, principal)
             other = str(form.get("with_user", "")).strip()
             if not (may_act_for(principal, user) or may_act_for(principal, other)):
                 return page(request, error="a responder may only swap their own shifts", status=403)
@@ -175,7 +179,7 @@ def schedules_page_router(service: ScheduleService | None, version: str) -> APIR
     @router.post("/schedules/{name}/overrides/{override_id}/delete", include_in_schema=False)
     async def delete_form(request: Request, name: str, override_id: str) -> Response:
         if service is None:
-            return HTMLResponse("This Vigil has no schedules.", status_code=404)
+            return no_schedules()
         principal = request.state.principal
 
         def work() -> Response:
@@ -192,6 +196,11 @@ def schedules_page_router(service: ScheduleService | None, version: str) -> APIR
         return await asyncio.to_thread(work)
 
     return router
+
+
+def _form_user(form: Any, principal: Principal) -> str:
+    """The user a form names, or the one sending it when the field is left empty."""
+    return str(form.get("user", "")).strip() or principal.name
 
 
 def _form_time(form: Any, key: str, schedule: Schedule) -> datetime:
