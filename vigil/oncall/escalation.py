@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.notify.integration import Integration
-from vigil.config.escalation import NOTIFY_KINDS, EscalationPolicy, EscalationStep
+from vigil.config.escalation import NOTIFY_KINDS, EscalationPolicy
 from vigil.config.model import Config
 from vigil.config.model import Route as RouteConfig
 from vigil.oncall.escalation_policy import PlannedStep, plan, time_condition_holds
@@ -38,11 +38,11 @@ from vigil.oncall.escalation_send import (
 from vigil.oncall.lifecycle import FiringGroup
 from vigil.oncall.links import ActionLinkMaker
 from vigil.oncall.primary_loop import run_while_primary
-from vigil.oncall.reach import Directory, Page, Target, reach, urgency_of
+from vigil.oncall.reach import Directory, Page, Target, reach, target_of, urgency_of
 from vigil.state.escalation_store import EscalationStore, QueuedNotification, StepTaken
 from vigil.state.lifecycle_store import Episode, EpisodeError, LifecycleStore
 
-__all__ = ["Escalation", "EscalationMetrics", "EscalationStatus", "policies_by_route", "step_target"]
+__all__ = ["Escalation", "EscalationMetrics", "EscalationStatus", "policies_by_route"]
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +64,6 @@ def policies_by_route(config: Config) -> list[tuple[str, str | None]]:
 
     walk(build_routes(config.alerting.route), config.alerting.route, None)
     return sorted(out, key=lambda kv: len(kv[0]), reverse=True)
-
-
-def step_target(step: EscalationStep) -> Target | None:
-    """What a notify step reaches, as :func:`vigil.oncall.reach.reach` takes it."""
-    if step.notify_users is not None:
-        return Target("users", tuple(step.notify_users))
-    if step.notify_schedule is not None:
-        return Target("schedule", (step.notify_schedule,))
-    if step.notify_team is not None:
-        return Target("team", (step.notify_team,))
-    if step.notify_round_robin is not None:
-        return Target("round_robin", tuple(step.notify_round_robin))
-    if step.notify_channel is not None:
-        return Target("receiver", (step.notify_channel,))
-    return None
 
 
 @dataclass(frozen=True)
@@ -197,7 +182,7 @@ class Escalation:
                 "target": f"the webhook step of policy {policy.name}"}))
             detail["paged"] = [{"webhook": True}]
         else:
-            target = step_target(s)
+            target = target_of(s)
             assert target is not None and step.kind in NOTIFY_KINDS
             urgency = urgency_of(ep.priority)
             if target.kind == "round_robin":
