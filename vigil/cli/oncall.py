@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
+
+from vigil.cli._common import time_option, usage_error, utc_text
 
 oncall_cli = typer.Typer(help="On call: who is on call, overrides and swaps.", no_args_is_help=True)
 
@@ -33,24 +35,8 @@ TokenOption = Annotated[str | None, typer.Option(
 _TIMEOUT_S = 10.0
 
 
-def _usage(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _time(text: str | None, option: str) -> datetime:
-    from vigil.gocompat.times import parse_rfc3339
-
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return parse_rfc3339(text)
-    except ValueError as exc:
-        _usage(f"{option}: {exc}")
-
-
 def _iso(t: datetime | None) -> str | None:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z") if t is not None else None
+    return utc_text(t) if t is not None else None
 
 
 @oncall_cli.command("who")
@@ -65,14 +51,14 @@ def who(schedule: Annotated[str, typer.Argument(help="Schedule name (schedules: 
     from vigil.oncall.schedule import on_call
     from vigil.oncall.schedule_config import schedules_by_name
 
-    when = _time(at, "--at")
+    when = time_option(at, "--at")
     try:
         schedules = schedules_by_name(load_config(config).schedules)
     except (VigilError, OSError) as exc:
-        _usage(str(exc))
+        usage_error(str(exc))
     if schedule not in schedules:
         known = ", ".join(schedules) or "none"
-        _usage(f"no schedule named {schedule!r} in {config or 'the default configuration'} (known: {known})")
+        usage_error(f"no schedule named {schedule!r} in {config or 'the default configuration'} (known: {known})")
     current = on_call(schedules[schedule], when)
     zone = schedules[schedule].time_zone
     if as_json:
@@ -119,7 +105,7 @@ def override(schedule: Annotated[str, typer.Argument(help="Schedule name.")],
              url: UrlOption = None, token: TokenOption = None,
              as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Put USER on call for SCHEDULE from --from to --to, over every layer (a running Vigil)."""
-    body = {"user": user, "from": _iso(_time(start, "--from")), "to": _iso(_time(end, "--to")), "note": note}
+    body = {"user": user, "from": utc_text(time_option(start, "--from")), "to": utc_text(time_option(end, "--to")), "note": note}
     row = _post(url, token, f"/api/vigil/v1/schedules/{schedule}/overrides", body)
     typer.echo(json.dumps(row) if as_json else
                f"override {row['id']}: {row['user']} on call for {schedule} from {row['from']} to {row['to']}")
@@ -136,9 +122,9 @@ def swap(schedule: Annotated[str, typer.Argument(help="Schedule name.")],
          note: Annotated[str, typer.Option("--note", help="Why.")] = "",
          url: UrlOption = None, token: TokenOption = None) -> None:
     """Two users exchange shifts (each must be on call for the shift they give away)."""
-    body = {"user": user, "from": _iso(_time(start, "--from")), "to": _iso(_time(end, "--to")),
-            "with_user": other, "with_from": _iso(_time(other_start, "--with-from")),
-            "with_to": _iso(_time(other_end, "--with-to")), "note": note}
+    body = {"user": user, "from": utc_text(time_option(start, "--from")), "to": utc_text(time_option(end, "--to")),
+            "with_user": other, "with_from": utc_text(time_option(other_start, "--with-from")),
+            "with_to": utc_text(time_option(other_end, "--with-to")), "note": note}
     rows = _post(url, token, f"/api/vigil/v1/schedules/{schedule}/swaps", body)
     for row in rows:
         typer.echo(f"override {row['id']}: {row['user']} on call for {schedule} from {row['from']} to {row['to']}")

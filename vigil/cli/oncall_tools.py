@@ -17,36 +17,17 @@ Both exit 2 on bad usage (a label or time that does not parse, an invalid config
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from vigil.cli._common import time_option, usage_error, utc_text
 
 __all__ = ["lint", "simulate"]
 
 ConfigOption = Annotated[str | None, typer.Option(
     "--config", "-c", help="Configuration file (YAML) with users, schedules, escalation_policies and routes.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _usage(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _time(text: str | None) -> datetime:
-    from vigil.gocompat.times import parse_rfc3339
-
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return parse_rfc3339(text)
-    except ValueError as exc:
-        _usage(f"--at: {exc}")
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _offset(seconds: float) -> str:
@@ -68,7 +49,7 @@ def _load(config: str | None) -> tuple[Any, Any]:
         data, marks = load_yaml_file(config)
         return parse_config(data, marks), marks
     except (VigilError, OSError) as exc:
-        _usage(str(exc))
+        usage_error(str(exc))
 
 
 def _page_json(page: Any) -> dict[str, Any]:
@@ -94,24 +75,24 @@ def simulate(
     try:
         label_set = parse_label_args(labels)
     except ValueError as exc:
-        _usage(str(exc))
-    when = _time(at)
+        usage_error(str(exc))
+    when = time_option(at, "--at")
     cfg, _ = _load(config)
     result = run(cfg, label_set, when, alerts=alerts)
     if as_json:
         typer.echo(json.dumps({
-            "labels": result.labels, "at": _iso(result.at), "priority": result.priority,
+            "labels": result.labels, "at": utc_text(result.at), "priority": result.priority,
             "urgency": result.urgency, "overrides_included": False,
             "routes": [{"route": r.path, "receiver": r.receiver, "escalation_policy": r.policy,
                         "steps": [{"cycle": s.cycle + 1, "step": s.index + 1, "level": s.level,
                                    "kind": s.kind, "detail": s.detail, "offset": s.offset_s,
-                                   "at": _iso(s.due_at), "outcome": s.outcome,
+                                   "at": utc_text(s.due_at), "outcome": s.outcome,
                                    "reaches_nobody": s.reaches_nobody,
                                    "pages": [_page_json(p) for p in s.pages]} for s in r.steps]}
                        for r in result.routes]}, indent=2))
     else:
         labels_text = ", ".join(f"{k}={v}" for k, v in result.labels.items())
-        typer.echo(f"alert {{{labels_text}}} at {_iso(result.at)}: priority {result.priority}, "
+        typer.echo(f"alert {{{labels_text}}} at {utc_text(result.at)}: priority {result.priority}, "
                    f"{result.urgency} urgency")
         typer.echo("(offline, from the configuration: overrides made at run time are not included; "
                    "nobody acknowledges)")
@@ -119,7 +100,7 @@ def simulate(
             policy = route.policy or "none (the receiver is notified, nobody is paged)"
             typer.echo(f"route {route.path}: receiver {route.receiver}, escalation policy {policy}")
             for s in route.steps:
-                typer.echo(f"  {_offset(s.offset_s)}  {_iso(s.due_at)}  cycle {s.cycle + 1} "
+                typer.echo(f"  {_offset(s.offset_s)}  {utc_text(s.due_at)}  cycle {s.cycle + 1} "
                            f"step {s.index + 1} (level {s.level}): {s.detail}"
                            + ("" if s.outcome == "notify" else f" -> {s.outcome}"))
                 for page in s.pages:
@@ -141,11 +122,11 @@ def lint(
     on findings."""
     from vigil.oncall.lint import lint as run
 
-    when = _time(at)
+    when = time_option(at, "--at")
     cfg, marks = _load(config)
     findings = run(cfg, marks, now=when)
     if as_json:
-        typer.echo(json.dumps({"at": _iso(when), "findings": [
+        typer.echo(json.dumps({"at": utc_text(when), "findings": [
             {"kind": f.kind, "where": f.where, "message": f.message} for f in findings]}, indent=2))
     else:
         for finding in findings:
