@@ -6,18 +6,16 @@ primary switch, a split brain and a replica dying with claimed deliveries."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from sqlalchemy import insert, update
 
 from tests.collect.exporters.conftest import _pg_base, postgres_server  # noqa: F401
+from tests.support.webhook import WebhookReceiver
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.notify import OutboxWorker
 from vigil.alerting.notify.integration import NOTIFICATION_ID_HEADER
@@ -31,46 +29,18 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store, schema
 
 
-class _Server(ThreadingHTTPServer):
-    # Two workers open up to 20 connections at once; the default backlog of 5 would make
-    # the kernel drop SYNs, and each dropped one costs a 1 s retransmit.
-    request_queue_size = 128
-
-
-class CountingReceiver:
-    """Webhook endpoint recording (notification id header, body) of every 2xx answer."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict]] = []
-        self._cond = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                with receiver._cond:
-                    receiver.received.append((self.headers.get(NOTIFICATION_ID_HEADER, ""), body))
-                    receiver._cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+class CountingReceiver(WebhookReceiver):
+    """The shared webhook receiver, counting what arrived by group and by notification id."""
 
     def groups(self) -> Counter[str]:
         with self._cond:
-            return Counter(body["groupLabels"]["alertname"] for _, body in self.received)
+            return Counter(body["groupLabels"]["alertname"] for body in self.received)
 
     def ids(self) -> Counter[str]:
         with self._cond:
-            return Counter(nid for nid, _ in self.received)
+            return Counter(headers.get(NOTIFICATION_ID_HEADER, "") for headers in self.request_headers)
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> None:
+    async def wait_for_count(self, count: int, timeout: float = 20.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while len(self.received) < count:
@@ -160,6 +130,12 @@ def _alerts(names: list[str]) -> list[Alert]:
 
 
 @pytest.fixture
+def receiver() -> Iterator[CountingReceiver]:
+    with CountingReceiver() as counting:
+        yield counting
+
+
+@pytest.fixture
 def pg_url(postgres_server, tmp_path) -> str:  # noqa: F811 (the imported fixture)
     dbname = f"vigil_replicas_{tmp_path.name.lower().replace('-', '_')}"[:60]
     with postgres_server.connect(autocommit=True) as conn:
@@ -182,8 +158,7 @@ def _run(scenario: Callable[[], object]) -> None:
 GROUPS = [f"Alert{i:02d}" for i in range(20)]
 
 
-def test_alerts_posted_to_both_replicas_notify_each_group_once(pg_url) -> None:
-    receiver = CountingReceiver()
+def test_alerts_posted_to_both_replicas_notify_each_group_once(pg_url, receiver) -> None:
 
     async def scenario() -> None:
         a = Replica("a", pg_url, receiver, primary=True)
@@ -193,7 +168,7 @@ def test_alerts_posted_to_both_replicas_notify_each_group_once(pg_url) -> None:
         a.alerting.put_alerts(_alerts(GROUPS))
         b.alerting.put_alerts(_alerts(GROUPS))
         b.dispatcher.put(_alerts(["OnlyOnB"]))  # a learns of it through sync
-        await receiver.wait_for(21)
+        await receiver.wait_for_count(21)
         await asyncio.sleep(1.5)  # anything doubled would arrive by now
         assert receiver.groups() == Counter({n: 1 for n in [*GROUPS, "OnlyOnB"]})
         assert len(receiver.ids()) == 21 and all(receiver.ids())  # every one has its own id
@@ -205,8 +180,7 @@ def test_alerts_posted_to_both_replicas_notify_each_group_once(pg_url) -> None:
     _run(scenario)
 
 
-def test_primary_switch_and_a_killed_replica_lose_nothing_and_double_nothing(pg_url) -> None:
-    receiver = CountingReceiver()
+def test_primary_switch_and_a_killed_replica_lose_nothing_and_double_nothing(pg_url, receiver) -> None:
 
     async def scenario() -> None:
         a = Replica("a", pg_url, receiver, primary=True, member_timeout_s=1.0)
@@ -229,7 +203,7 @@ def test_primary_switch_and_a_killed_replica_lose_nothing_and_double_nothing(pg_
         b.primary = True  # the lease moves: b's groups are all due at once
         b.tasks.append(asyncio.create_task(b.worker.run()))
         b.dispatcher.put(_alerts(["AfterSwitch"]))
-        await receiver.wait_for(21)
+        await receiver.wait_for_count(21)
         await asyncio.sleep(1.5)
         assert receiver.groups() == Counter({n: 1 for n in [*GROUPS, "AfterSwitch"]})
         assert b.sent() == 16  # the 5 never claimed, the 10 of the dead one, the new group
@@ -238,8 +212,7 @@ def test_primary_switch_and_a_killed_replica_lose_nothing_and_double_nothing(pg_
     _run(scenario)
 
 
-def test_split_brain_still_notifies_each_group_once(pg_url) -> None:
-    receiver = CountingReceiver()
+def test_split_brain_still_notifies_each_group_once(pg_url, receiver) -> None:
 
     async def scenario() -> None:
         a = Replica("a", pg_url, receiver, primary=True)
@@ -248,7 +221,7 @@ def test_split_brain_still_notifies_each_group_once(pg_url) -> None:
         b.start()
         a.alerting.put_alerts(_alerts(GROUPS))
         b.alerting.put_alerts(_alerts(GROUPS))
-        await receiver.wait_for(20)
+        await receiver.wait_for_count(20)
         await asyncio.sleep(1.5)
         assert receiver.groups() == Counter({n: 1 for n in GROUPS})
         assert a.sent() + b.sent() == 20
@@ -256,8 +229,7 @@ def test_split_brain_still_notifies_each_group_once(pg_url) -> None:
     _run(scenario)
 
 
-def test_two_workers_deliver_200_entries_once_each_spread_over_both(pg_url) -> None:
-    receiver = CountingReceiver()
+def test_two_workers_deliver_200_entries_once_each_spread_over_both(pg_url, receiver) -> None:
 
     async def scenario() -> None:
         a = Replica("a", pg_url, receiver, primary=True)
@@ -269,7 +241,7 @@ def test_two_workers_deliver_200_entries_once_each_spread_over_both(pg_url) -> N
                                resolved=[], now=now)
         a.start(dispatch=False)
         b.start(dispatch=False)
-        await receiver.wait_for(200)
+        await receiver.wait_for_count(200)
         await asyncio.sleep(0.5)
         assert len(receiver.received) == 200
         assert set(receiver.ids().values()) == {1}  # 200 distinct ids, each once
@@ -280,8 +252,7 @@ def test_two_workers_deliver_200_entries_once_each_spread_over_both(pg_url) -> N
     _run(scenario)
 
 
-def test_sync_merges_other_replicas_alerts_without_writing_them_back(pg_url) -> None:
-    receiver = CountingReceiver()
+def test_sync_merges_other_replicas_alerts_without_writing_them_back(pg_url, receiver) -> None:
     a = Replica("a", pg_url, receiver, primary=True)
     b = Replica("b", pg_url, receiver, primary=False)
     a.dispatcher.restore()
@@ -303,8 +274,7 @@ def test_sync_merges_other_replicas_alerts_without_writing_them_back(pg_url) -> 
     assert by_name["X"].annotations.get("summary") == "changed"
 
 
-def test_a_silence_made_on_one_replica_holds_on_the_other_at_once(pg_url) -> None:
-    receiver = CountingReceiver()
+def test_a_silence_made_on_one_replica_holds_on_the_other_at_once(pg_url, receiver) -> None:
     a = Replica("a", pg_url, receiver, primary=True)
     b = Replica("b", pg_url, receiver, primary=False)
     b.dispatcher.restore()
@@ -321,10 +291,10 @@ def test_a_silence_made_on_one_replica_holds_on_the_other_at_once(pg_url) -> Non
     assert not a.silences.sync() and not b.silences.sync()
 
 
-def test_a_new_primary_holds_alerts_about_to_run_out_until_their_sender_can_resend(tmp_path) -> None:
+def test_a_new_primary_holds_alerts_about_to_run_out_until_their_sender_can_resend(
+        tmp_path, receiver) -> None:
     # The rules become primary a moment after the dispatcher: an alert projected to end in
     # that moment must not be notified resolved, then firing again.
-    receiver = CountingReceiver()
     now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
     store = Store.open_in(str(tmp_path))
     primary = False

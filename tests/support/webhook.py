@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +20,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.arrived_at: list[float] = []  # time.monotonic() of each body in ``received``
+        self.request_headers: list[HTTPMessage] = []  # the headers each body in ``received`` came with
         self.attempts = 0
         # Each POST pops the next (status, headers) if any, else answers 200.
         self.responses: list[tuple[int, dict[str, str]]] = []
@@ -34,6 +36,7 @@ class WebhookReceiver:
                     if status < 300:
                         receiver.received.append(json.loads(body))
                         receiver.arrived_at.append(time.monotonic())
+                        receiver.request_headers.append(self.headers)
                     receiver._cond.notify_all()
                 self.send_response(status)
                 for k, v in headers.items():
