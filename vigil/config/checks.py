@@ -8,9 +8,10 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 
-__all__ = ["check_http_url", "check_time_zone", "repeated_at"]
+__all__ = ["check_http_url", "check_time_zone", "check_url_name", "repeated_at"]
 
 _HTTP_URL = re.compile(r"^https?://[^/\s]+")
+_URL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def check_http_url(url: str, *, field: str = "url") -> str:
@@ -18,6 +19,16 @@ def check_http_url(url: str, *, field: str = "url") -> str:
     if not _HTTP_URL.match(url):
         raise ValueError(f"{field} {url!r} must be an http:// or https:// URL")
     return url
+
+
+def check_url_name(name: str, what: str, part_of: str) -> str:
+    """``name`` unchanged if it may name a ``what`` (schedule, escalation policy) that is
+    part of URLs (and ``part_of`` says of what else): letters, digits and ``. _ -``, at
+    most 64, starting with a letter or digit."""
+    if not _URL_NAME.match(name):
+        raise ValueError(f"invalid {what} name {name!r}: letters, digits and . _ - "
+                         f"(it is part of {part_of}), at most 64")
+    return name
 
 
 def check_time_zone(name: str) -> str:

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.config.checks import check_http_url, check_time_zone, repeated_at
+from vigil.config.checks import check_http_url, check_time_zone, check_url_name, repeated_at
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 
@@ -54,7 +54,6 @@ NOTIFY_KINDS = STEP_KINDS[:5]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MIN_WAIT_S, MAX_WAIT_S = 1.0, 24 * 3600.0
 _CLOCK = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class Section(BaseModel):
@@ -162,10 +161,7 @@ class EscalationPolicy(Section):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        if not _NAME.match(name):
-            raise ValueError(f"invalid policy name {name!r}: letters, digits and . _ - (it is part "
-                             "of URLs and metric labels), at most 64")
-        return name
+        return check_url_name(name, "policy", "URLs and metric labels")
 
     @model_validator(mode="after")
     def _repeat_waits(self) -> EscalationPolicy:

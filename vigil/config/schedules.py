@@ -43,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.config.checks import check_time_zone, repeated_at
+from vigil.config.checks import check_time_zone, check_url_name, repeated_at
 from vigil.config.durations import PositiveDuration
 from vigil.config.located import LocatedValueError
 
@@ -51,7 +51,6 @@ __all__ = ["LayerConfig", "RestrictionConfig", "ScheduleConfig", "Schedules", "p
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class Section(BaseModel):
@@ -149,10 +148,7 @@ class ScheduleConfig(Section):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        if not _NAME.match(name):
-            raise ValueError(f"invalid schedule name {name!r}: letters, digits and . _ - "
-                             "(it is part of URLs), at most 64")
-        return name
+        return check_url_name(name, "schedule", "URLs")
 
     @model_validator(mode="after")
     def _unique_layers(self) -> ScheduleConfig:
