@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.config.checks import check_http_url, check_time_zone, check_url_name, repeated_at
+from vigil.config.checks import (
+    check_http_url,
+    check_time_zone,
+    check_unique_names,
+    check_url_name,
+    repeated_at,
+)
+from vigil.config.located import LocatedValueError
 from vigil.config.secret_files import read_secret_file
 
 
@@ -12,6 +19,13 @@ def test_repeated_at_is_the_first_name_seen_before() -> None:
     assert repeated_at(["a", "b", "c"]) is None
     assert repeated_at(["a", "b", "a", "b"]) == 2
     assert repeated_at([]) is None
+
+
+def test_unique_names_points_at_the_repeated_item() -> None:
+    check_unique_names(["a", "b"], "layer names must be unique")
+    with pytest.raises(LocatedValueError, match=r"^layer names must be unique: 'b'$") as raised:
+        check_unique_names(["a", "b", "b"], "layer names must be unique", ("layers",))
+    assert raised.value.path == ("layers", 2, "name")
 
 
 def test_http_url_names_the_field() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vigil.config.checks import check_http_url, check_time_zone, repeated_at
+from vigil.config.checks import check_http_url, check_time_zone, check_unique_names
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 from vigil.config.schedules import RestrictionConfig
@@ -206,13 +206,8 @@ def check_people(users: list[UserConfig], teams: list[TeamConfig]) -> None:
     """Unique user and team names; team members name users of the ``users`` section.
     Raises :class:`LocatedValueError` with a path from the config's root."""
     names = [u.name for u in users]
-    i = repeated_at(names)
-    if i is not None:
-        raise LocatedValueError(f"user names must be unique: {names[i]!r}", ("users", i, "name"))
-    team_names = [t.name for t in teams]
-    i = repeated_at(team_names)
-    if i is not None:
-        raise LocatedValueError(f"team names must be unique: {team_names[i]!r}", ("teams", i, "name"))
+    check_unique_names(names, "user names must be unique", ("users",))
+    check_unique_names([t.name for t in teams], "team names must be unique", ("teams",))
     for i, team in enumerate(teams):
         for j, member in enumerate(team.members):
             if member not in names:

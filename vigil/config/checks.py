@@ -1,6 +1,7 @@
 """Checks that several config sections make of their values: an http(s) URL, an IANA time
 zone, names that must be unique in a list. Each raises ``ValueError`` with a message that
-names the value; the caller's validator adds where it is."""
+names the value; the caller's validator adds where it is (:func:`check_unique_names` raises a
+:class:`~vigil.config.located.LocatedValueError` naming the repeated item's place)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 
-__all__ = ["check_http_url", "check_time_zone", "check_url_name", "repeated_at"]
+from vigil.config.located import LocatedValueError
+
+__all__ = ["check_http_url", "check_time_zone", "check_unique_names", "check_url_name", "repeated_at"]
 
 _HTTP_URL = re.compile(r"^https?://[^/\s]+")
 _URL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -46,3 +49,11 @@ def repeated_at(names: Sequence[str]) -> int | None:
         if name in names[:i]:
             return i
     return None
+
+
+def check_unique_names(names: Sequence[str], message: str, under: tuple[str | int, ...] = ()) -> None:
+    """Raise ``message: 'name'`` at ``(*under, i, "name")`` for the first name that stands
+    earlier in ``names`` too (the items of a list whose ``name`` field must be unique)."""
+    i = repeated_at(names)
+    if i is not None:
+        raise LocatedValueError(f"{message}: {names[i]!r}", (*under, i, "name"))

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.config.checks import check_http_url, check_time_zone, check_url_name, repeated_at
+from vigil.config.checks import check_http_url, check_time_zone, check_unique_names, check_url_name
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
 
@@ -181,10 +181,7 @@ class EscalationPolicy(Section):
 
 
 def _check_policies(policies: list[EscalationPolicy], info: ValidationInfo) -> list[EscalationPolicy]:
-    names = [p.name for p in policies]
-    i = repeated_at(names)
-    if i is not None:
-        raise LocatedValueError(f"escalation policy names must be unique: {names[i]!r}", (i, "name"))
+    check_unique_names([p.name for p in policies], "escalation policy names must be unique")
     data = info.data or {}
     # Users and teams are checked when the config provisions them (as schedules do); people
     # kept only in the database are not known here.

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_people
-from vigil.config.checks import check_http_url, repeated_at
+from vigil.config.checks import check_http_url, check_unique_names
 from vigil.config.cluster import ClusterConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.escalation import EscalationPolicies, check_policy_routes
@@ -467,10 +467,8 @@ class CollectorsConfig(Section):
     @model_validator(mode="after")
     def _unique_names(self) -> CollectorsConfig:
         for kind in ("probes", "postgres", "redis", "backups", "mqtt", "sql", "kubernetes"):
-            names = [c.name for c in getattr(self, kind)]
-            i = repeated_at(names)
-            if i is not None:
-                raise LocatedValueError(f"{kind} names must be unique: {names[i]!r}", (kind, i, "name"))
+            check_unique_names([c.name for c in getattr(self, kind)], f"{kind} names must be unique",
+                               (kind,))
         return self
 
 

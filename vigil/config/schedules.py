@@ -43,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.config.checks import check_time_zone, check_url_name, repeated_at
+from vigil.config.checks import check_time_zone, check_unique_names, check_url_name
 from vigil.config.durations import PositiveDuration
 from vigil.config.located import LocatedValueError
 
@@ -152,19 +152,13 @@ class ScheduleConfig(Section):
 
     @model_validator(mode="after")
     def _unique_layers(self) -> ScheduleConfig:
-        names = [layer.name for layer in self.layers]
-        i = repeated_at(names)
-        if i is not None:
-            raise LocatedValueError(f"layer names must be unique within a schedule: {names[i]!r}",
-                                    ("layers", i, "name"))
+        check_unique_names([layer.name for layer in self.layers],
+                           "layer names must be unique within a schedule", ("layers",))
         return self
 
 
 def _check_schedules(schedules: list[ScheduleConfig], info: ValidationInfo) -> list[ScheduleConfig]:
-    names = [s.name for s in schedules]
-    i = repeated_at(names)
-    if i is not None:
-        raise LocatedValueError(f"schedule names must be unique: {names[i]!r}", (i, "name"))
+    check_unique_names([s.name for s in schedules], "schedule names must be unique")
     # `users:` comes before `schedules:` in Config, so it is validated already; a config
     # without a users section (people kept only in the database) is not checked here.
     users = {u.name for u in (info.data or {}).get("users") or ()}
