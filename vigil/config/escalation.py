@@ -28,7 +28,6 @@ which is refused until incidents exist (issue 17).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -44,6 +43,7 @@ from pydantic import (
 from vigil.config.checks import check_http_url, check_time_zone, check_unique_names, check_url_name
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
+from vigil.config.schedules import WEEKDAYS, parse_clock
 
 __all__ = ["AlertsCondition", "EscalationPolicies", "EscalationPolicy", "EscalationStep", "STEP_KINDS",
            "TimeCondition", "WebhookStep", "check_policy_routes"]
@@ -51,20 +51,11 @@ __all__ = ["AlertsCondition", "EscalationPolicies", "EscalationPolicy", "Escalat
 STEP_KINDS = ("notify_users", "notify_schedule", "notify_team", "notify_round_robin", "notify_channel",
               "wait", "if_time", "if_alerts", "webhook")
 NOTIFY_KINDS = STEP_KINDS[:5]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MIN_WAIT_S, MAX_WAIT_S = 1.0, 24 * 3600.0
-_CLOCK = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _clock_minutes(value: str) -> int:
-    m = _CLOCK.match(value)
-    if m is None or (m.group(1) == "24" and m.group(2) != "00"):
-        raise ValueError(f"{value!r} is not a time of day HH:MM (quote it in YAML: \"09:00\")")
-    return int(m.group(1)) * 60 + int(m.group(2))
 
 
 class TimeCondition(Section):
@@ -81,9 +72,7 @@ class TimeCondition(Section):
     @field_validator("from_", "to")
     @classmethod
     def _clock(cls, value: Any) -> str:
-        if not isinstance(value, str):
-            raise ValueError("a time of day must be a quoted string \"HH:MM\" (YAML reads 9:00 as a number)")
-        _clock_minutes(value)
+        parse_clock(value)
         return value
 
     _zone = field_validator("time_zone")(check_time_zone)
@@ -95,7 +84,7 @@ class TimeCondition(Section):
         return self
 
     def window_minutes(self) -> tuple[int, int]:
-        return _clock_minutes(self.from_), _clock_minutes(self.to)
+        return parse_clock(self.from_), parse_clock(self.to)
 
 
 class AlertsCondition(Section):

@@ -47,7 +47,7 @@ from vigil.config.checks import check_time_zone, check_unique_names, check_url_n
 from vigil.config.durations import PositiveDuration
 from vigil.config.located import LocatedValueError
 
-__all__ = ["LayerConfig", "RestrictionConfig", "ScheduleConfig", "Schedules", "parse_clock"]
+__all__ = ["WEEKDAYS", "LayerConfig", "RestrictionConfig", "ScheduleConfig", "Schedules", "parse_clock"]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
