@@ -45,6 +45,8 @@ async def episodes_context(deps: WebDeps, request: Request) -> dict[str, Any]:
     principal = getattr(request.state, "principal", None)
     shown = [episode_json(ep, now) for ep in episodes]
     escalation = deps.escalation
+    for row in shown:
+        row["escalation"] = ""  # no escalation service (or no policy): nothing to say
     if escalation is not None:  # where each episode is in its escalation policy
         statuses = await asyncio.to_thread(lambda: [escalation.status(ep) for ep in episodes])
         for row, status in zip(shown, statuses, strict=True):
