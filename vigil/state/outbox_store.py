@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, not_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, false, func, insert, not_, or_, select, update
 
 from vigil.state import schema
 from vigil.state.coordination import db_now, live_member_ids, lock_for_transaction, upsert
@@ -124,11 +124,12 @@ class OutboxStore:
         return [_entry(r) for r in rows]
 
     def outbox_claim(self, member_id: str, now: datetime, *, member_timeout_s: float,
-                     limit: int = 100, exclude: Collection[tuple[str, str]] = ()) -> list[OutboxEntry]:
+                     limit: int = 100, exclude: Collection[tuple[str, str]] = (),
+                     take_over: bool = True) -> list[OutboxEntry]:
         """Claim up to ``limit`` pending entries due at ``now`` for ``member_id`` and return
         them, oldest first. An entry is claimable when nobody holds it, ``member_id`` holds
-        it, or its holder is dead (left, no member row, or no heartbeat within
-        ``member_timeout_s`` of the database's clock); a live member's claim is never
+        it, or (with ``take_over``) its holder is dead (left, no member row, or no heartbeat
+        within ``member_timeout_s`` of the database's clock); a live member's claim is never
         taken. ``exclude`` lists (receiver, integration) pairs this worker must not take.
         PostgreSQL skips rows another claim is locking, so concurrent claims split the work."""
         t = schema.outbox
@@ -136,7 +137,7 @@ class OutboxStore:
             claimed_at = db_now(conn)
             live = live_member_ids(claimed_at, member_timeout_s).scalar_subquery()
             claimable = or_(t.c.claimed_by.is_(None), t.c.claimed_by == member_id,
-                            t.c.claimed_by.not_in(live))
+                            t.c.claimed_by.not_in(live) if take_over else false())
             query = select(t.c.id).where(t.c.status == "pending", t.c.next_attempt_at <= now, claimable)
             for receiver, integration in exclude:
                 query = query.where(not_(and_(t.c.receiver == receiver, t.c.integration == integration)))

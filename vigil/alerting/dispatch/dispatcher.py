@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # Resolved alerts are kept this long so late duplicates do not re-open them as new.
 _RESOLVED_RETENTION = timedelta(minutes=15)
+# A flush that failed (the state database unreachable) is tried again this much later.
+_RETRY_FAILED_FLUSH = timedelta(seconds=1)
 # How often a flush also sweeps all alerts for resolved ones past retention: the sweep is
 # O(alerts), too slow to run at every flush with tens of thousands of active alerts.
 _SWEEP_EVERY = timedelta(seconds=30)
@@ -319,12 +321,21 @@ class Dispatcher:
         with self._lock:
             alerts = sorted(group.alerts.items(), key=lambda kv: kv[1].labels)
             group.next_flush_at = now + timedelta(seconds=group.route.options.group_interval_s)
-            group.has_flushed = True
-        # Muted alerts are left out of the notification; when all are muted nothing is sent
-        # and the notification log is left as it was (Alertmanager's MuteStage).
-        unmuted = [(fp, a) for fp, a in alerts if not self.muted(a.labels, now)]
-        if unmuted and not self.time_muted(group.route, now):
-            self._flush_unmuted(group, unmuted, now)
+            had_flushed, group.has_flushed = group.has_flushed, True
+        try:
+            # Muted alerts are left out of the notification; when all are muted nothing is
+            # sent and the notification log is left as it was (Alertmanager's MuteStage).
+            unmuted = [(fp, a) for fp, a in alerts if not self.muted(a.labels, now)]
+            if unmuted and not self.time_muted(group.route, now):
+                self._flush_unmuted(group, unmuted, now)
+        except Exception:
+            # The state database failed mid-flush (restarting, say): what was not queued
+            # is tried again shortly, not a whole group_interval later (what was queued is
+            # found pending then and not queued twice).
+            with self._lock:
+                group.next_flush_at = now + _RETRY_FAILED_FLUSH
+                group.has_flushed = had_flushed
+            raise
         self._forget_resolved(group, dict(alerts), {fp for fp, a in alerts if a.resolved(now)}, now)
 
     def _flush_unmuted(self, group: AggrGroup, alerts: list[tuple[str, Alert]], now: datetime) -> None:

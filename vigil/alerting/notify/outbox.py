@@ -75,6 +75,14 @@ class OutboxWorker:
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._buckets: dict[tuple[str, str], tuple[object, TokenBucket]] = {}
+        # The state database failed since the last successful claim: after such an outage
+        # every replica's heartbeat looks old, so none takes another's claims until they
+        # have all had member_timeout to heartbeat again (monotonic time it came back).
+        self._database_failed = False
+        self._database_back_at = float("-inf")
+        # Delivered (the receiver said 2xx) but not yet marked sent, because the database
+        # failed: marked when it answers again, never sent again (entry id -> entry, time).
+        self._sent_unmarked: dict[int, tuple[OutboxEntry, datetime]] = {}
         self.set_integrations(integrations)
 
     def set_integrations(self, integrations: Mapping[tuple[str, str], Integration]) -> None:
@@ -113,11 +121,21 @@ class OutboxWorker:
     async def deliver_due(self, client: httpx.AsyncClient, limit: int | None = None) -> int:
         """One pass: claim the notifications due now (at most ``limit``, default
         ``claim_limit``) and attempt them. Returns how many were claimed."""
+        await self._mark_sent_unmarked()
         # Not the primary: leave rate-limited integrations to it (their bucket is there).
         exclude = () if self.is_primary() else tuple(self._buckets)
-        due = await asyncio.to_thread(
-            self.store.outbox_claim, self.member_id, self.clock(),
-            member_timeout_s=self.member_timeout_s, limit=limit or self.claim_limit, exclude=exclude)
+        take_over = (not self._database_failed
+                     and time.monotonic() - self._database_back_at >= self.member_timeout_s)
+        try:
+            due = await asyncio.to_thread(
+                self.store.outbox_claim, self.member_id, self.clock(),
+                member_timeout_s=self.member_timeout_s, limit=limit or self.claim_limit,
+                exclude=exclude, take_over=take_over)
+        except Exception:
+            self._database_failed = True
+            raise
+        if self._database_failed:
+            self._database_failed, self._database_back_at = False, time.monotonic()
         go = []
         for entry in due:
             wait_s = self._postpone_s(entry)
@@ -181,7 +199,20 @@ class OutboxWorker:
             return
         self.metrics.notification_latency.labels(kind).observe(time.monotonic() - started)
         self.metrics.notifications_sent.labels(kind).inc()
-        await asyncio.to_thread(self.store.outbox_delivered, entry, self.clock())
+        sent_at = self.clock()
+        try:
+            await asyncio.to_thread(self.store.outbox_delivered, entry, sent_at)
+        except Exception:
+            self._sent_unmarked[entry.id] = (entry, sent_at)
+            self._database_failed = True
+            raise
+
+    async def _mark_sent_unmarked(self) -> None:
+        """Mark sent what was delivered while the database could not record it; this
+        replica still holds their claims, so nobody else sends them meanwhile."""
+        for entry_id, (entry, sent_at) in list(self._sent_unmarked.items()):
+            await asyncio.to_thread(self.store.outbox_delivered, entry, sent_at)
+            del self._sent_unmarked[entry_id]
 
     def _retry_at(self, entry: OutboxEntry, exc: NotifyError) -> datetime | None:
         if not exc.recoverable or entry.attempts + 1 >= self.max_attempts:
