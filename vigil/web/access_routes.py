@@ -106,6 +106,10 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/episodes/{episode_id}": {"GET": V},
     "/api/vigil/v1/episodes/{episode_id}/{action}": {"POST": R},
     "/api/vigil/v1/episode-actions/{action}": {"POST": R},
+    # Escalation policies and where an episode is in its policy (vigil.web.escalation_api).
+    "/api/vigil/v1/escalation_policies": {"GET": V},
+    "/api/vigil/v1/escalation_policies/{name}": {"GET": V},
+    "/api/vigil/v1/episodes/{episode_id}/escalation": {"GET": V},
     "/alerts/episodes/{episode_id}/{action}": {"POST": R},
     # Signed action links of notifications: the token is the authorization (vigil.oncall.links).
     "/oncall/link/{token}": {"GET": PUBLIC, "POST": PUBLIC},
