@@ -81,6 +81,9 @@ def test_simulate_text_output_and_phone_reported() -> None:
     assert "+0:15:00  2026-05-13T12:15:00Z  cycle 1 step 5 (level 3): notify_schedule l3-management" \
         in result.stdout
     assert "NOT SENT maria via phone +358401234567 after 0s" in result.stdout
+    # Slack and webhook URLs carry their credentials in the path: only the host is shown.
+    assert "via slack_webhook https://hooks.slack.com/… after" in result.stdout
+    assert "/services/" not in result.stdout
 
 
 CONDITIONS = """

@@ -53,7 +53,7 @@ def _load(config: str | None) -> tuple[Any, Any]:
 
 
 def _page_json(page: Any) -> dict[str, Any]:
-    return {"user": page.user, "kind": page.kind, "address": page.address, "label": page.label,
+    return {"user": page.user, "kind": page.kind, "address": page.shown_address, "label": page.label,
             "after": page.delay_s, "via": page.via, "sendable": page.sendable,
             "problem": page.problem or None}
 

@@ -107,9 +107,19 @@ class Page:
     sendable: bool = True
     problem: str = ""
 
+    @property
+    def shown_address(self) -> str:
+        """The address as printed: a URL's path is a secret (Slack and webhook URLs carry
+        their credentials in it), so only its scheme and host are shown."""
+        if "://" not in self.address:
+            return self.address
+        scheme, _, rest = self.address.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        return f"{scheme}://{host}/…" if "/" in rest else f"{scheme}://{host}"
+
     def describe(self) -> str:
         who = self.user or "-"
-        how = f"{self.kind} {self.address}" if self.kind else "nothing"
+        how = f"{self.kind} {self.shown_address}" if self.kind else "nothing"
         text = f"{who} via {how} after {_seconds(self.delay_s)} ({self.via})"
         return f"{text}: {self.problem}" if self.problem else text
 
