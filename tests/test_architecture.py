@@ -38,11 +38,14 @@ ALLOWED: dict[str, set[str]] = {
     "cluster": BASE | {"config", "state"},
     # On call (issue 16): alert lifecycle, priorities, schedules; reads alerting's views.
     "oncall": BASE | {"config", "state", "access", "alerting"},
+    # Incidents build on on-call (episodes, pages) and read PromQL results only through a
+    # query callable handed in by the assembly.
+    "incidents": BASE | {"config", "state", "access", "alerting", "oncall"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",
-                   "alerting", "selfmetrics", "access", "oncall"},
+                   "alerting", "selfmetrics", "access", "oncall", "incidents"},
 }
 
 
