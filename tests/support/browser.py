@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 import uvicorn
 
-__all__ = ["ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "browser", "new_page", "record_csp_violations",
-           "serve_app"]
+__all__ = ["ARTIFACTS", "AXE", "CHROMIUM", "CHROMIUM_ARGS", "axe_violations", "browser", "new_page",
+           "record_csp_violations", "serve_app"]
 
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots the browser tests take, for a person to look at.
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# axe-core, the accessibility rules engine, from the npm registry (scripts/test runs npm ci).
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -45,6 +47,19 @@ def new_page(browser: Any) -> tuple[Any, Any]:
     page = context.new_page()
     page.set_default_timeout(10_000)
     return context, page
+
+
+def axe_violations(page: Any, *, tags: tuple[str, ...] = ("wcag2a", "wcag2aa")) -> list[dict[str, Any]]:
+    """The accessibility violations axe-core finds on the page as it is now (WCAG 2 A and AA
+    by default: headings, names, colour contrast, keyboard focus...), each as axe reports it
+    (``id``, ``impact``, ``help``, ``nodes``). axe runs through the DevTools protocol, so the
+    page's Content-Security-Policy (no inline or foreign scripts) stays as served."""
+    assert AXE.exists(), f"{AXE} missing: scripts/test installs it with npm ci"
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                           list(tags))
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
 
 
 def record_csp_violations(page: Any) -> list[str]:
