@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_people
 from vigil.config.checks import check_http_url, check_unique_names
 from vigil.config.cluster import ClusterConfig
+from vigil.config.correlation import CorrelationConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.escalation import EscalationPolicies, check_policy_routes
 from vigil.config.located import LocatedValueError
@@ -860,6 +861,8 @@ class Config(Section):
     schedules: Schedules = Field(default_factory=list)
     # Escalation policies (vigil.config.escalation); after the people, schedules and receivers they name.
     escalation_policies: EscalationPolicies = Field(default_factory=list)
+    # Incident candidates from related alert groups (vigil.config.correlation).
+    correlation: CorrelationConfig = CorrelationConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
