@@ -20,6 +20,7 @@ from vigil.config.cluster import ClusterConfig
 from vigil.config.correlation import CorrelationConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.escalation import EscalationPolicies, check_policy_routes
+from vigil.config.incidents import IncidentsConfig, IncidentsSection
 from vigil.config.located import LocatedValueError
 from vigil.config.oncall import OncallConfig
 from vigil.config.schedules import Schedules
@@ -861,6 +862,8 @@ class Config(Section):
     schedules: Schedules = Field(default_factory=list)
     # Escalation policies (vigil.config.escalation); after the people, schedules and receivers they name.
     escalation_policies: EscalationPolicies = Field(default_factory=list)
+    # Incidents (vigil.config.incidents): severities and who they page; after the people and schedules.
+    incidents: IncidentsSection = Field(default_factory=IncidentsConfig)
     # Incident candidates from related alert groups (vigil.config.correlation).
     correlation: CorrelationConfig = CorrelationConfig()
 
