@@ -25,6 +25,7 @@ from vigil.config.located import LocatedValueError
 from vigil.config.oncall import OncallConfig
 from vigil.config.schedules import Schedules
 from vigil.config.sizes import ByteSize
+from vigil.config.status_page import StatusPageConfig
 from vigil.model.features import UnknownFeatureError, parse_features
 from vigil.model.labels import is_label_name, is_metric_name
 from vigil.model.matchers import parse_matchers
@@ -866,6 +867,8 @@ class Config(Section):
     incidents: IncidentsSection = Field(default_factory=IncidentsConfig)
     # Incident candidates from related alert groups (vigil.config.correlation).
     correlation: CorrelationConfig = CorrelationConfig()
+    # The public status page (vigil.config.status_page); its queries are parsed by vigil.app.check.
+    status_page: StatusPageConfig = StatusPageConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
