@@ -47,7 +47,14 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.config.durations import PositiveDuration
+from vigil.config.durations import Duration, PositiveDuration
+from vigil.config.incident_response import (
+    Checklists,
+    Communications,
+    PageOverdue,
+    check_incident_response,
+    default_checklists,
+)
 from vigil.config.located import LocatedValueError
 
 __all__ = ["DEFAULT_CHANNEL_PATTERN", "DEFAULT_SEVERITIES", "IncidentsConfig", "IncidentsSection",
@@ -107,6 +114,11 @@ class IncidentsConfig(Section):
     channel_pattern: str = DEFAULT_CHANNEL_PATTERN
     # Overrides, at most one per severity; severity(n) fills in the defaults.
     severities: list[Severity] = Field(default_factory=list)
+    # The response checklist and communications (vigil.config.incident_response).
+    checklists: Checklists = Field(default_factory=default_checklists)
+    overdue_grace: Duration = 60.0
+    page_overdue: PageOverdue | None = None
+    communications: Communications = Communications()
 
     @field_validator("severities")
     @classmethod
@@ -155,6 +167,7 @@ def _check_names(section: IncidentsConfig, info: ValidationInfo) -> IncidentsCon
         for k, schedule in enumerate(s.response.schedules):
             if schedule not in schedules:
                 raise LocatedValueError(f"{s.name}: unknown schedule {schedule!r}", (*where, "schedules", k))
+    check_incident_response(section, data)
     return section
 
 
