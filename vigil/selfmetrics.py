@@ -58,6 +58,13 @@ class SelfMetrics:
         self.oncall_escalations = Counter(
             "vigil_oncall_escalations", "Escalation steps that paged, per policy and level "
             "(counted by the replica that took the step).", ["policy", "level"], registry=r)
+        # Incidents (issue 17): declarations counted by the replica that made them; open
+        # incidents as the primary's timeline loop last counted them.
+        self.incidents_declared = Counter(
+            "vigil_incidents_declared", "Incidents declared, per severity and source (manual, alert, "
+            "escalation, candidate).", ["severity", "source"], registry=r)
+        self.incidents_open = Gauge(
+            "vigil_incidents_open", "Open (not resolved) incidents per severity.", ["severity"], registry=r)
 
     def exposition(self) -> bytes:
         """The metrics in the Prometheus text format."""
