@@ -132,6 +132,24 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/schedules/{name}/overrides": {"POST": R},
     "/schedules/{name}/overrides/{override_id}/delete": {"POST": R},
     "/schedules/{name}/swaps": {"POST": R},
+    # The public status page (vigil.web.status_page): read-only, safe to expose without a
+    # login; responders override a component's status.
+    "/status": {"GET": PUBLIC},
+    "/status/feed.atom": {"GET": PUBLIC},
+    "/status/api.json": {"GET": PUBLIC},
+    "/status/status.css": {"GET": PUBLIC},
+    "/api/vigil/v1/status-page/components/{name}/override": {"POST": R, "DELETE": R},
+    # Post-mortems, figures, action items and incident candidates (vigil.web.incident_review_api):
+    # viewers read; responders add and close action items, accept and dismiss candidates.
+    "/api/vigil/v1/incidents/{incident_id}/postmortem": {"GET": V},
+    "/api/vigil/v1/incidents/{incident_id}/figures": {"GET": V},
+    "/api/vigil/v1/incident-figures": {"GET": V},
+    "/api/vigil/v1/incidents/{incident_id}/action-items": {"GET": V, "POST": R},
+    "/api/vigil/v1/action-items": {"GET": V},
+    "/api/vigil/v1/action-items/{item_id}/{action}": {"POST": R},
+    "/api/vigil/v1/incident-candidates": {"GET": V},
+    "/api/vigil/v1/incident-candidates/{candidate_id}": {"GET": V},
+    "/api/vigil/v1/incident-candidates/{candidate_id}/{action}": {"POST": R},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
