@@ -1,0 +1,280 @@
+"""Post-mortems, figures, action items and incident candidates over HTTP (issue 17, parts 6
+and 7).
+
+    GET  /api/vigil/v1/incidents/{id}/postmortem                  viewer (text/markdown)
+    GET  /api/vigil/v1/incidents/{id}/figures                     viewer
+    GET  /api/vigil/v1/incident-figures[?since=RFC3339]           viewer (each incident and the summary)
+    GET  /api/vigil/v1/incidents/{id}/action-items                viewer
+    POST /api/vigil/v1/incidents/{id}/action-items                responder {"title", "owner", "due_date", "link"}
+    GET  /api/vigil/v1/action-items[?state=open|closed]           viewer (across incidents)
+    POST /api/vigil/v1/action-items/{item}/{close|reopen}         responder
+    GET  /api/vigil/v1/incident-candidates[?state=...|all]        viewer (proposed ones by default)
+    GET  /api/vigil/v1/incident-candidates/{id}                   viewer
+    POST /api/vigil/v1/incident-candidates/{id}/accept            responder {"title", "severity", "commander", "summary"}
+    POST /api/vigil/v1/incident-candidates/{id}/dismiss           responder {"reason"}
+
+``{id}`` is an incident's id or ref (``INC-20261207-001``). Bodies may carry ``via`` ("api",
+the default, "ui" or "cli"). Every change is in the database, with its timeline event and
+its one audit entry, before the answer. Errors: ``{"status": "error", "errorType", "error"}``
+(404 unknown, 409 not allowed in its state, 400 a bad field, named).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vigil.incidents.review import IncidentReview
+from vigil.state.action_item_store import ActionItem
+from vigil.state.incident_candidate_store import Candidate
+from vigil.state.incident_store import IncidentError
+from vigil.web.audit_detail import already_audited
+from vigil.web.deps import WebDeps
+from vigil.web.oncall_api import request_actor
+
+__all__ = ["action_item_json", "candidate_json", "incident_review_router"]
+
+_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
+_VIA = ("api", "ui", "cli")
+_CANDIDATE_STATES = ("proposed", "accepted", "dismissed")
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
+
+
+def _error(status: int, error_type: str, message: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "errorType": error_type, "error": message}, status_code=status)
+
+
+def _failed(exc: IncidentError) -> JSONResponse:
+    return _error(_STATUS.get(exc.kind, 400), "bad_data" if exc.kind == "invalid" else exc.kind, str(exc))
+
+
+def action_item_json(item: ActionItem) -> dict[str, Any]:
+    return {"id": item.id, "incidentId": item.incident_id, "incidentRef": item.incident_ref,
+            "title": item.title, "owner": item.owner,
+            "dueDate": None if item.due_date is None else item.due_date.isoformat(), "link": item.link,
+            "state": item.state, "createdBy": item.created_by, "createdAt": _iso(item.created_at),
+            "closedBy": item.closed_by, "closedAt": _iso(item.closed_at)}
+
+
+def candidate_json(cand: Candidate) -> dict[str, Any]:
+    return {"id": cand.id, "labels": cand.labels, "windowStart": _iso(cand.window_start), "title": cand.title,
+            "severity": cand.severity, "state": cand.state, "proposedAt": _iso(cand.proposed_at),
+            "updatedAt": _iso(cand.updated_at), "incidentId": cand.incident_id, "decidedBy": cand.decided_by,
+            "decidedAt": _iso(cand.decided_at), "reason": cand.reason,
+            "groups": [{"groupKey": g.group_key, "labels": g.group_labels, "receiver": g.receiver,
+                        "startedAt": _iso(g.started_at), "joinedAt": _iso(g.joined_at), "alerts": g.alerts,
+                        "priority": g.priority} for g in cand.groups]}
+
+
+async def _body(request: Request) -> dict[str, Any] | JSONResponse:
+    raw = await request.body()
+    if not raw.strip():
+        return {"via": "api"}
+    try:
+        body = await request.json()
+    except ValueError:
+        return _error(400, "bad_data", "the body must be a JSON object")
+    if not isinstance(body, dict):
+        return _error(400, "bad_data", "the body must be a JSON object")
+    via = body.setdefault("via", "api")
+    if via not in _VIA:
+        return _error(400, "bad_data", f"via must be one of {', '.join(_VIA)}, not {via!r}")
+    return body
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise IncidentError(f"{name} must be text", "invalid")
+    return value.strip() or None
+
+
+def _due_date(body: dict[str, Any]) -> date | None:
+    text = _text(body, "due_date")
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise IncidentError(f"due_date must be a date such as 2026-12-31, not {text!r}", "invalid") from None
+
+
+def incident_review_router(deps: WebDeps) -> APIRouter:
+    router = APIRouter()
+
+    def review() -> IncidentReview | None:
+        return deps.incident_review
+
+    def unavailable() -> JSONResponse:
+        return _error(404, "unavailable", "this Vigil has no incidents")
+
+    @router.get("/api/vigil/v1/incidents/{incident_id}/postmortem", include_in_schema=False)
+    async def postmortem(incident_id: str) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        try:
+            text = await asyncio.to_thread(r.postmortem, incident_id)
+        except IncidentError as exc:
+            return _failed(exc)
+        return Response(text, media_type="text/markdown; charset=utf-8")
+
+    @router.get("/api/vigil/v1/incidents/{incident_id}/figures", include_in_schema=False)
+    async def figures(incident_id: str) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        try:
+            fig = await asyncio.to_thread(r.figures, incident_id)
+        except IncidentError as exc:
+            return _failed(exc)
+        return JSONResponse({"status": "success", "data": fig.as_dict()})
+
+    @router.get("/api/vigil/v1/incident-figures", include_in_schema=False)
+    async def figures_across(request: Request) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        since_text = request.query_params.get("since")
+        since = None
+        if since_text:
+            try:
+                since = datetime.fromisoformat(since_text.replace("Z", "+00:00"))
+            except ValueError:
+                return _error(400, "bad_data", f"since must be an RFC 3339 time, not {since_text!r}")
+            if since.tzinfo is None:
+                return _error(400, "bad_data", "since must carry a time zone (Z or +hh:mm)")
+        each, summary = await asyncio.to_thread(r.figures_across, since)
+        return JSONResponse({"status": "success", "data": {
+            "summary": summary.as_dict(), "incidents": [f.as_dict() for f in each]}})
+
+    @router.get("/api/vigil/v1/incidents/{incident_id}/action-items", include_in_schema=False)
+    async def incident_items(incident_id: str) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        try:
+            items = await asyncio.to_thread(r.items, incident=incident_id)
+        except IncidentError as exc:
+            return _failed(exc)
+        return JSONResponse({"status": "success", "data": [action_item_json(i) for i in items]})
+
+    @router.post("/api/vigil/v1/incidents/{incident_id}/action-items", include_in_schema=False)
+    async def add_item(incident_id: str, request: Request) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            title = _text(body, "title")
+            if title is None:
+                raise IncidentError("title: an action item needs a title", "invalid")
+            item = await asyncio.to_thread(
+                r.add_item, incident_id, title=title, owner=_text(body, "owner"), due_date=_due_date(body),
+                link=_text(body, "link") or "", actor=request_actor(request), via=body["via"])
+        except IncidentError as exc:
+            return _failed(exc)
+        already_audited(request)
+        return JSONResponse({"status": "success", "data": action_item_json(item)})
+
+    @router.get("/api/vigil/v1/action-items", include_in_schema=False)
+    async def all_items(request: Request) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        state = request.query_params.get("state") or None
+        try:
+            items = await asyncio.to_thread(r.items, state=state)
+        except IncidentError as exc:
+            return _failed(exc)
+        return JSONResponse({"status": "success", "data": [action_item_json(i) for i in items]})
+
+    @router.post("/api/vigil/v1/action-items/{item_id}/{action}", include_in_schema=False)
+    async def item_action(item_id: str, action: str, request: Request) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        states = {"close": "closed", "reopen": "open"}
+        if action not in states:
+            return _error(404, "not_found", f"no action {action!r}; actions: close, reopen")
+        if not item_id.isdigit():
+            return _error(404, "not_found", f"no action item {item_id!r}")
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            item = await asyncio.to_thread(r.set_item_state, int(item_id), states[action],
+                                           actor=request_actor(request), via=body["via"])
+        except IncidentError as exc:
+            return _failed(exc)
+        already_audited(request)
+        return JSONResponse({"status": "success", "data": action_item_json(item)})
+
+    @router.get("/api/vigil/v1/incident-candidates", include_in_schema=False)
+    async def candidates(request: Request) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        state = request.query_params.get("state", "proposed")
+        if state not in (*_CANDIDATE_STATES, "all"):
+            return _error(400, "bad_data", f"state must be one of {', '.join(_CANDIDATE_STATES)}, all; not {state!r}")
+        try:
+            found = await asyncio.to_thread(r.candidates, None if state == "all" else state)
+        except IncidentError as exc:
+            return _failed(exc)
+        return JSONResponse({"status": "success", "data": [candidate_json(c) for c in found]})
+
+    @router.get("/api/vigil/v1/incident-candidates/{candidate_id}", include_in_schema=False)
+    async def candidate(candidate_id: str) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        try:
+            found = await asyncio.to_thread(r.candidate, candidate_id)
+        except IncidentError as exc:
+            return _failed(exc)
+        return JSONResponse({"status": "success", "data": candidate_json(found)})
+
+    @router.post("/api/vigil/v1/incident-candidates/{candidate_id}/{action}", include_in_schema=False)
+    async def decide(candidate_id: str, action: str, request: Request) -> Response:
+        r = review()
+        if r is None:
+            return unavailable()
+        if action not in ("accept", "dismiss"):
+            return _error(404, "not_found", f"no action {action!r}; actions: accept, dismiss")
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        actor = request_actor(request)
+        try:
+            if action == "dismiss":
+                cand = await asyncio.to_thread(r.dismiss, candidate_id, actor=actor, via=body["via"],
+                                               reason=_text(body, "reason") or "")
+                already_audited(request)
+                return JSONResponse({"status": "success", "data": candidate_json(cand)})
+            severity = body.get("severity")
+            if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
+                raise IncidentError(f"severity must be 1..4, not {severity!r}", "invalid")
+            cand, inc = await asyncio.to_thread(
+                r.accept, candidate_id, actor=actor, via=body["via"], title=_text(body, "title"),
+                severity=severity, commander=_text(body, "commander"), summary=_text(body, "summary") or "")
+        except IncidentError as exc:
+            return _failed(exc)
+        already_audited(request)  # the declaration wrote the one audit entry
+        return JSONResponse({"status": "success", "data": {
+            "candidate": candidate_json(cand), "incident": {"id": inc.id, "ref": inc.ref, "title": inc.title,
+                                                            "severity": inc.severity, "status": inc.status}}})
+
+    return router
