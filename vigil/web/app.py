@@ -19,10 +19,12 @@ from vigil.web.body_limit import RequestBodyLimit
 from vigil.web.cluster_api import cluster_api_router
 from vigil.web.deps import WebDeps
 from vigil.web.escalation_api import escalation_api_router
+from vigil.web.incident_review_api import incident_review_router
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.runbooks import runbooks_router
 from vigil.web.schedules_api import schedules_api_router
 from vigil.web.schedules_ui import schedules_page_router
+from vigil.web.status_page import status_page_router
 from vigil.web.ui import ui_router
 
 __all__ = ["create_app"]
@@ -48,10 +50,12 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(cluster_api_router(deps))
     app.include_router(oncall_api_router(deps))
     app.include_router(escalation_api_router(deps))
+    app.include_router(incident_review_router(deps))
     app.include_router(schedules_api_router(deps))
     app.include_router(schedules_page_router(deps.schedules, deps.version))
     app.include_router(ui_router(deps))
     app.include_router(runbooks_router(deps))
+    app.include_router(status_page_router(deps))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/metrics", include_in_schema=False)
