@@ -20,6 +20,7 @@ from vigil.alerting.silence import Silences
 from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
 from vigil.incidents.review import IncidentReview
+from vigil.incidents.status_page_service import StatusPageService
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
@@ -191,6 +192,9 @@ class WebDeps:
     # Escalation policies and where each episode is in its policy (vigil.oncall.escalation).
     # None: the escalation API answers 404.
     escalation: Escalation | None = None
+    # The public status page and its overrides (vigil.incidents.status_page_service). None:
+    # /status and the override API answer 404.
+    status_page: StatusPageService | None = None
     # Post-mortems, figures, action items and incident candidates (vigil.incidents.review).
     # None: their API answers 404.
     incident_review: IncidentReview | None = None
