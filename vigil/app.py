@@ -36,6 +36,7 @@ import os
 import signal
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -58,8 +59,12 @@ from vigil.collect.manager import Manager as CollectManager
 from vigil.collect.pushgateway import PushGateway
 from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
+from vigil.config.status_page import check_status_page
+from vigil.config.yamlmarks import load_yaml_file
 from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
+from vigil.incidents.status_page_service import StatusPageService
+from vigil.incidents.status_recorder import StatusRecorder
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.oncall.escalation import Escalation
@@ -80,8 +85,10 @@ from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
 from vigil.state.cluster_store import ClusterStore
 from vigil.state.escalation_store import EscalationStore
+from vigil.state.incident_store import IncidentStore
 from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.schedule_store import ScheduleStore
+from vigil.state.status_page_store import StatusPageStore
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
 from vigil.web.access_gate import AccessPolicy
@@ -113,6 +120,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     files = list(default_rule_files()) if config.default_rules else []
     files += [resolve_path(config, f) for f in config.rule_files]
     groups = load_rule_files(files, features=enabled)
+    _check_status_page(config, config_file, enabled)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
     read_passwords(config.users, resolve_path(config, "."))  # provisioned users' password files and variables
     if config.access.oidc is not None:
@@ -120,6 +128,21 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     if config.web.config_file:
         load_web_config(resolve_path(config, config.web.config_file))
     return Checked(config, groups, enabled, extra)
+
+
+def _check_status_page(config: Config, config_file: str | None, features: frozenset[str]) -> None:
+    """The status page's PromQL and time interval names, located in the config file (the
+    config layer does not parse PromQL)."""
+    alerting = config.alerting
+    names = {t.name for t in (*alerting.time_intervals, *alerting.mute_time_intervals)}
+    problem = check_status_page(config.status_page, names, lambda q: parse_expr(q, features=features))
+    if problem is None:
+        return
+    path, message = problem
+    if config_file is None:
+        raise ConfigError(message, path="status_page")
+    _, marks = load_yaml_file(config_file)
+    raise marks.error(message, ("status_page", *path))
 
 
 def web_config_of(config: Config, override: str | None = None) -> LiveWebConfig | None:
@@ -265,6 +288,12 @@ class App:
         self.collect = CollectManager(self.config, self.db, self.metrics,
                                       local_targets=self._local_targets(self.config),
                                       shard=self.membership.shard if self.config.storage.remote else None)
+        # The public status page: the primary evaluates the component queries and records
+        # status changes (vigil.incidents.status_recorder); every replica serves the page
+        # from the state database.
+        self.status_page = StatusPageService(StatusPageStore(self.store.engine),
+                                             IncidentStore(self.store.engine), lambda: self.config)
+        self.status_recorder = StatusRecorder(self.status_page, self._status_query, is_primary=is_primary)
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules,
             storage=self.remote_store.series if self.remote_store is not None else self.db,
@@ -275,6 +304,7 @@ class App:
             max_request_body_bytes=self.config.web.max_request_body_size,
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
             schedules=self.schedules, escalation=self.escalation,
+            status_page=self.status_page,
         ))
         self._stop = asyncio.Event()
 
@@ -325,6 +355,10 @@ class App:
         if isinstance(value, Scalar):
             return Vector([Sample(Labels(), value.ts_ms, value.value)])
         raise QueryError(f"rule result is a {value.type}, not an instant vector")
+
+    def _status_query(self, expr: str) -> list[float]:
+        """The values of a status page component's query now (its series' healthy 1 or down 0)."""
+        return [s.value for s in self._rule_query(expr, int(time.time() * 1000)).samples]
 
     def _config_yaml(self) -> str:
         return redacted_yaml(self.config)
@@ -408,6 +442,7 @@ class App:
                 ("outbox", self.outbox.run), ("housekeeping", self._housekeeping),
                 ("cluster", self.membership.run), ("cluster-sync", self._cluster_sync),
                 ("oncall", self.lifecycle.run), ("escalation", self.escalation.run),
+                ("status-page", self.status_recorder.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
