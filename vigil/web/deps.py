@@ -19,6 +19,7 @@ from vigil.alerting.service import AlertView, GroupView
 from vigil.alerting.silence import Silences
 from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
+from vigil.incidents.response import IncidentResponse
 from vigil.incidents.review import IncidentReview
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.model.alert import Alert
@@ -198,3 +199,6 @@ class WebDeps:
     # Post-mortems, figures, action items and incident candidates (vigil.incidents.review).
     # None: their API answers 404.
     incident_review: IncidentReview | None = None
+    # The incidents' response checklist and communications (vigil.incidents.response). None:
+    # their API answers 404.
+    incident_response: IncidentResponse | None = None
