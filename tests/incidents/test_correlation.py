@@ -3,6 +3,7 @@ across replicas, growing within its window, never re-proposed after a dismissal.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -121,3 +122,14 @@ def test_disabled_correlation_proposes_nothing(tmp_path):
     assert _correlator(store, checkout_burst(), enabled=False).observe() == []
     assert CandidateStore(store.engine).candidates() == []
     store.close()
+
+
+def test_two_replicas_observing_at_once_record_one_candidate(two_stores):  # noqa: F811
+    first, second = two_stores
+    groups = checkout_burst()
+    replicas = [_correlator(first, groups), _correlator(second, groups)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda c: c.observe(), replicas))
+    assert sorted(len(r) for r in results) == [0, 1]
+    [cand] = CandidateStore(first.engine).candidates()
+    assert len(cand.groups) == 3
