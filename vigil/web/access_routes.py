@@ -150,6 +150,12 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/incident-candidates": {"GET": V},
     "/api/vigil/v1/incident-candidates/{candidate_id}": {"GET": V},
     "/api/vigil/v1/incident-candidates/{candidate_id}/{action}": {"POST": R},
+    # The response checklist and communications (vigil.web.incident_response_api): viewers read
+    # and preview; responders mark tasks and send updates.
+    "/api/vigil/v1/incidents/{incident_id}/checklist": {"GET": V},
+    "/api/vigil/v1/incidents/{incident_id}/checklist/{task}/{action}": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/communications": {"GET": V, "POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/communications/preview": {"GET": V},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
