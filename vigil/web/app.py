@@ -19,6 +19,7 @@ from vigil.web.body_limit import RequestBodyLimit
 from vigil.web.cluster_api import cluster_api_router
 from vigil.web.deps import WebDeps
 from vigil.web.escalation_api import escalation_api_router
+from vigil.web.incident_response_api import incident_response_router
 from vigil.web.incident_review_api import incident_review_router
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.runbooks import runbooks_router
@@ -50,6 +51,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(cluster_api_router(deps))
     app.include_router(oncall_api_router(deps))
     app.include_router(escalation_api_router(deps))
+    app.include_router(incident_response_router(deps))
     app.include_router(incident_review_router(deps))
     app.include_router(schedules_api_router(deps))
     app.include_router(schedules_page_router(deps.schedules, deps.version))
