@@ -265,7 +265,8 @@ def test_two_replicas_page_each_step_once(two_stores):  # noqa: F811
     ({"notify_channel": "pager"}, "steps[0].notify_channel: policy 'p': unknown receiver 'pager'"),
     ({"wait": "0s"}, "steps[0].wait: a wait must be between 1s and 24h"),
     ({"wait": "2d"}, "steps[0].wait: a wait must be between 1s and 24h"),
-    ({"declare_incident": {}}, "declare_incident: declare_incident is not available yet: incidents are issue 17"),
+    ({"declare_incident": {}}, "steps[0].declare_incident.severity: required field is missing"),
+    ({"declare_incident": {"severity": 1, "title": "{{ .GroupLabels"}}, "declare_incident.title: template: "),
     ({"notify_users": ["ann"], "wait": "1m"}, "a step has exactly one of"),
 ])
 def test_config_errors_name_the_place(tmp_path, step, message):

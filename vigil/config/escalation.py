@@ -17,12 +17,15 @@ alert episode stays unacknowledged. Routes name their policy with ``escalation_p
           - notify_channel: ops-slack          # any receiver of alerting:
           - if_alerts: {more_than: 5, within: 10m, of: receiver}
           - webhook: {url: https://hooks.example/page}
+          - declare_incident: {severity: 1, title: "{{ .GroupLabels.alertname }} unanswered"}
 
 A step is a mapping with exactly one of the keys above. The **level** of a step is one plus
 the number of ``wait`` steps before it. Validation names the place (``file:line:col``):
 unknown users and teams (checked when the config has ``users:``/``teams:``), schedules and
-receivers, waits outside 1s..24h, a route naming an unknown policy, and ``declare_incident``,
-which is refused until incidents exist (issue 17).
+receivers, waits outside 1s..24h, a route naming an unknown policy, and a ``declare_incident``
+title that is not a valid template. ``declare_incident`` declares an incident (issue 17) of
+the severity given, titled by the template (alert template data of the episode's group;
+default "<alertname> on <labels>"), with the group attached, once per episode run.
 :mod:`vigil.oncall.escalation` runs the policies.
 """
 
@@ -42,14 +45,15 @@ from pydantic import (
 
 from vigil.config.checks import check_http_url, check_time_zone, check_unique_names, check_url_name
 from vigil.config.durations import Duration, PositiveDuration
+from vigil.config.incident_response import parse_template
 from vigil.config.located import LocatedValueError
 from vigil.config.schedules import WEEKDAYS, parse_clock
 
-__all__ = ["AlertsCondition", "EscalationPolicies", "EscalationPolicy", "EscalationStep", "STEP_KINDS",
+__all__ = ["AlertsCondition", "DeclareIncidentStep", "EscalationPolicies", "EscalationPolicy", "EscalationStep", "STEP_KINDS",
            "TimeCondition", "WebhookStep", "check_policy_routes"]
 
 STEP_KINDS = ("notify_users", "notify_schedule", "notify_team", "notify_round_robin", "notify_channel",
-              "wait", "if_time", "if_alerts", "webhook")
+              "wait", "if_time", "if_alerts", "webhook", "declare_incident")
 NOTIFY_KINDS = STEP_KINDS[:5]
 MIN_WAIT_S, MAX_WAIT_S = 1.0, 24 * 3600.0
 
@@ -105,6 +109,22 @@ class WebhookStep(Section):
     _url = field_validator("url")(check_http_url)
 
 
+class DeclareIncidentStep(Section):
+    """Declare an incident of ``severity`` (1..4) for the episode's group, titled by
+    ``title`` (a Go template over the alert template data of the group: ``.GroupLabels``,
+    ``.CommonLabels``, ``.Alerts`` ...); without one, "<alertname> on <labels>"."""
+
+    severity: int = Field(ge=1, le=4)
+    title: str | None = Field(None, min_length=1)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, title: str | None) -> str | None:
+        if title is not None:
+            parse_template(title, "declare_incident.title")
+        return title
+
+
 class EscalationStep(Section):
     notify_users: list[str] | None = Field(None, min_length=1)
     notify_schedule: str | None = None
@@ -115,13 +135,11 @@ class EscalationStep(Section):
     if_time: TimeCondition | None = None
     if_alerts: AlertsCondition | None = None
     webhook: WebhookStep | None = None
+    declare_incident: DeclareIncidentStep | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _known_kind(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "declare_incident" in data:
-            raise LocatedValueError("declare_incident is not available yet: incidents are issue 17; "
-                                    "page people or a channel instead", ("declare_incident",))
         if isinstance(data, dict):
             kinds = [k for k in data if k in STEP_KINDS]
             if len(kinds) != 1:

@@ -411,3 +411,17 @@ class IncidentService:
             after = self.store.change(inc.id, actor=None, via="vigil", action="incident.attach", apply=apply)
             done += [(after.ref, g.group_key) for g in self.store.attached(inc.id) if g.group_key not in before]
         return done
+
+    # --- escalation (vigil.oncall.escalation.IncidentDeclarer) ---
+    def declare_for_escalation(self, *, origin_key: str, severity: int, title: str | None,
+                               group_key: str) -> tuple[str, bool]:
+        """The incident of an escalation's ``declare_incident`` step: the episode's group
+        attached, declared by Vigil, once per ``origin_key``."""
+        existing = self.store.by_origin(origin_key)
+        if existing is not None:
+            return existing.ref, False
+        group = self._group(group_key, self.groups())
+        inc, created = self.declare_or_find(title=title or group_title(group.group_labels), severity=severity,
+                                            actor=None, via="vigil", group_keys=[group_key], source="escalation",
+                                            origin_key=origin_key)
+        return inc.ref, created

@@ -12,6 +12,11 @@ taken at the first pass after the start, once). Contacts due later (a user's "Sl
 
 Unacknowledging an episode starts its policy again from the first step (a new *run*).
 Who a step reaches is :func:`vigil.oncall.reach.reach` (users' contact methods and rules).
+
+A ``declare_incident`` step calls the injected :class:`IncidentDeclarer` (the incident
+service) with the origin key ``escalation:<episode>:<run>:<cycle>:<step>`` before the step is
+recorded: a retry after a failure, or a second replica, finds the incident declared under
+that key instead of declaring another. The step's detail names the incident.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from typing import Any, Protocol
 
 from vigil.alerting.dispatch.route import Route, build_routes
 from vigil.alerting.notify.integration import Integration
+from vigil.alerting.notify.templates import NotifyTemplate, notification
 from vigil.config.escalation import NOTIFY_KINDS, EscalationPolicy
 from vigil.config.model import Config
 from vigil.config.model import Route as RouteConfig
+from vigil.errors import VigilError
+from vigil.model import Labels
 from vigil.oncall.escalation_policy import PlannedStep, plan, time_condition_holds
 from vigil.oncall.escalation_send import (
     PAGES_RECEIVER,
@@ -42,13 +50,24 @@ from vigil.oncall.reach import Directory, Page, Target, reach, target_of, urgenc
 from vigil.state.escalation_store import EscalationStore, QueuedNotification, StepTaken
 from vigil.state.lifecycle_store import Episode, EpisodeError, LifecycleStore
 
-__all__ = ["Escalation", "EscalationMetrics", "EscalationStatus", "policies_by_route"]
+__all__ = ["Escalation", "EscalationMetrics", "EscalationStatus", "IncidentDeclarer", "policies_by_route"]
 
 log = logging.getLogger(__name__)
 
 
 class EscalationMetrics(Protocol):
     oncall_escalations: Any  # counter {policy, level}: steps that paged, taken by this replica
+
+
+class IncidentDeclarer(Protocol):
+    """Declares the incident of a ``declare_incident`` step (implemented by
+    :class:`vigil.incidents.service.IncidentService`)."""
+
+    def declare_for_escalation(self, *, origin_key: str, severity: int, title: str | None, group_key: str,
+                               ) -> tuple[str, bool]:
+        """(the incident's ref, whether this call declared it). The same ``origin_key``
+        always gives the same incident. ``title`` None: the incident's default title."""
+        ...
 
 
 def policies_by_route(config: Config) -> list[tuple[str, str | None]]:
@@ -85,7 +104,7 @@ class Escalation:
                  member_id: str = "local", links: ActionLinkMaker | None = None, external_url: str = "",
                  metrics: EscalationMetrics | None = None, is_primary: Callable[[], bool] = lambda: True,
                  clock: Callable[[], datetime] | None = None, interval_s: float = 1.0,
-                 on_enqueue: Callable[[], None] | None = None) -> None:
+                 on_enqueue: Callable[[], None] | None = None, incidents: IncidentDeclarer | None = None) -> None:
         self.episodes = episodes
         self.store = store
         self.config = config
@@ -101,6 +120,7 @@ class Escalation:
         self.clock = clock or store.now  # the database's clock: replicas agree on what is due
         self.interval_s = interval_s
         self.on_enqueue = on_enqueue
+        self.incidents = incidents
         self._routes: tuple[Config, list[tuple[str, str | None]]] | None = None
 
     # --- policies ---
@@ -181,6 +201,9 @@ class Escalation:
                 "url": s.webhook.url, "body": body, "timeout": s.webhook.timeout,
                 "target": f"the webhook step of policy {policy.name}"}))
             detail["paged"] = [{"webhook": True}]
+        elif s.declare_incident is not None:
+            detail.update(self._declare(ep, s.declare_incident.severity, s.declare_incident.title,
+                                        f"escalation:{ep.id}:{run}:{step.key}", groups))
         else:
             target = target_of(s)
             assert target is not None and step.kind in NOTIFY_KINDS
@@ -204,6 +227,26 @@ class Escalation:
             if self.metrics is not None:
                 self.metrics.oncall_escalations.labels(policy.name, str(step.level)).inc()
         return result
+
+    def _declare(self, ep: Episode, severity: int, title_template: str | None, origin_key: str,
+                 groups: dict[str, FiringGroup]) -> dict[str, Any]:
+        """Declare (or find, by ``origin_key``) the step's incident; what the step records."""
+        if self.incidents is None:
+            return {"problem": "incidents are not available in this process"}
+        title = None
+        if title_template is not None:
+            group = groups.get(ep.group_key)
+            n = notification(receiver=ep.receiver, group_key=ep.group_key, group_labels=Labels(ep.group_labels),
+                             alerts=list(group.alerts) if group else [], now=self.clock(),
+                             external_url=self.external_url)
+            title = NotifyTemplate(title_template, "declare_incident.title").render(n).strip() or None
+        try:
+            ref, created = self.incidents.declare_for_escalation(origin_key=origin_key, severity=severity,
+                                                                 title=title, group_key=ep.group_key)
+        except VigilError as exc:  # refused (not a database failure: those retry the step)
+            log.warning("escalation of episode %s: declaring an incident failed: %s", ep.id, exc)
+            return {"problem": f"declaring the incident failed: {exc}", "severity": severity}
+        return {"incident": ref, "declared": created, "severity": severity}
 
     def _alerts_within(self, ep: Episode, of: str, within_s: float, at: datetime,
                        groups: dict[str, FiringGroup]) -> int:

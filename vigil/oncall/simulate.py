@@ -30,8 +30,9 @@ __all__ = ["RouteSimulation", "Simulation", "SimulatedStep", "route_policies", "
 
 @dataclass(frozen=True)
 class SimulatedStep:
-    """One step of one cycle. ``outcome``: ``notify``, ``webhook``, ``condition holds``,
-    ``condition does not hold`` (the rest of the cycle is skipped) or ``skipped``."""
+    """One step of one cycle. ``outcome``: ``notify``, ``webhook``, ``declare incident``,
+    ``condition holds``, ``condition does not hold`` (the rest of the cycle is skipped) or
+    ``skipped``."""
 
     cycle: int
     index: int
@@ -96,6 +97,8 @@ def _describe(step: object) -> str:
         return f"if_alerts more than {value.more_than} within {value.within:g}s of the {value.of}"
     if kind == "webhook":
         return f"webhook {value.url}"
+    if kind == "declare_incident":
+        return f"declare_incident SEV-{value.severity}" + (f" {value.title!r}" if value.title else "")
     return f"{kind} {value}"
 
 
@@ -125,6 +128,9 @@ def _policy_steps(config: Config, policy_name: str, at: datetime, urgency: str,
             continue
         if step.webhook is not None:
             out.append(SimulatedStep(**base, outcome="webhook"))
+            continue
+        if step.declare_incident is not None:
+            out.append(SimulatedStep(**base, outcome="declare incident"))
             continue
         target = target_of(step, turn)
         assert target is not None, step.kind
