@@ -21,6 +21,7 @@ from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
 from vigil.incidents.response import IncidentResponse
 from vigil.incidents.review import IncidentReview
+from vigil.incidents.service import IncidentService
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
@@ -202,3 +203,6 @@ class WebDeps:
     # The incidents' response checklist and communications (vigil.incidents.response). None:
     # their API answers 404.
     incident_response: IncidentResponse | None = None
+    # Incidents: declare, status, severity, roles, timeline (vigil.incidents.service). None:
+    # the incidents API answers 404.
+    incidents: IncidentService | None = None
