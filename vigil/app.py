@@ -63,6 +63,7 @@ from vigil.config.status_page import check_status_page
 from vigil.config.yamlmarks import load_yaml_file
 from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
+from vigil.incidents.response import incident_response
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
 from vigil.model.features import parse_features
@@ -294,6 +295,12 @@ class App:
         self.status_page = StatusPageService(StatusPageStore(self.store.engine),
                                              IncidentStore(self.store.engine), lambda: self.config)
         self.status_recorder = StatusRecorder(self.status_page, self._status_query, is_primary=is_primary)
+        # Incident checklists and communications (vigil.incidents.response): overdue tasks,
+        # pages, reminders and the notification at declaration on the primary, via the outbox.
+        self.incident_response = incident_response(
+            self.store.engine, lambda: self.config,
+            LiveDirectory(self.store.access, self.schedules, lambda: self.config),
+            external_url=self.external_url, is_primary=is_primary, on_enqueue=self.outbox.wake)
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules,
             storage=self.remote_store.series if self.remote_store is not None else self.db,
@@ -304,7 +311,7 @@ class App:
             max_request_body_bytes=self.config.web.max_request_body_size,
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
             schedules=self.schedules, escalation=self.escalation,
-            status_page=self.status_page,
+            status_page=self.status_page, incident_response=self.incident_response,
         ))
         self._stop = asyncio.Event()
 
@@ -443,6 +450,7 @@ class App:
                 ("cluster", self.membership.run), ("cluster-sync", self._cluster_sync),
                 ("oncall", self.lifecycle.run), ("escalation", self.escalation.run),
                 ("status-page", self.status_recorder.run),
+                ("incident-response", self.incident_response.loop.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
