@@ -14,7 +14,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, axe_violations, new_page, record_csp_violations, serve_app
+from tests.support.browser import (
+    ARTIFACTS,
+    axe_violations,
+    new_page,
+    record_csp_violations,
+    serve_app,
+)
 from tests.web.fakes import make_deps
 from vigil.access import AccessService, Role
 from vigil.config import load_config_text
@@ -153,7 +159,7 @@ def test_accessible_headings_contrast_and_keyboard(browser, env):
     assert axe_violations(page) == []
     levels = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "hs => hs.map(h => Number(h.tagName[1]))")
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
 
     colours = page.eval_on_selector_all(
         ".badge, #overall",
