@@ -23,6 +23,7 @@ from vigil.cli.cluster import cluster_cli
 from vigil.cli.oncall import oncall_cli
 from vigil.cli.rules import rules_cli
 from vigil.cli.silence import silence_cli
+from vigil.cli.status_page import status_page_cli
 from vigil.cli.tsdb import tsdb_cli
 from vigil.errors import VigilError
 from vigil.model.features import parse_features
@@ -36,6 +37,7 @@ cli.add_typer(cluster_cli, name="cluster")
 cli.add_typer(oncall_cli, name="oncall")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(silence_cli, name="silence")
+cli.add_typer(status_page_cli, name="status-page")
 cli.add_typer(tsdb_cli, name="tsdb")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
