@@ -139,6 +139,21 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/status/api.json": {"GET": PUBLIC},
     "/status/status.css": {"GET": PUBLIC},
     "/api/vigil/v1/status-page/components/{name}/override": {"POST": R, "DELETE": R},
+    # Incidents (vigil.web.incidents_api): viewers read; responders declare and change them.
+    "/api/vigil/v1/incidents": {"GET": V, "POST": R},
+    "/api/vigil/v1/incidents/from-group": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}": {"GET": V},
+    "/api/vigil/v1/incidents/{incident_id}/timeline": {"GET": V},
+    "/api/vigil/v1/incidents/{incident_id}/status": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/reopen": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/acknowledge": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/severity": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/roles": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/notes": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/components": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/attach": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/detach": {"POST": R},
+    "/api/vigil/v1/incidents/{incident_id}/edit": {"POST": R},
     # Post-mortems, figures, action items and incident candidates (vigil.web.incident_review_api):
     # viewers read; responders add and close action items, accept and dismiss candidates.
     "/api/vigil/v1/incidents/{incident_id}/postmortem": {"GET": V},
