@@ -64,8 +64,10 @@ from vigil.config.yamlmarks import load_yaml_file
 from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
 from vigil.incidents.response import incident_response
+from vigil.incidents.service import IncidentService
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
+from vigil.incidents.timeline import Timeline, dispatcher_groups
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.oncall.escalation import Escalation
@@ -250,13 +252,24 @@ class App:
         self.schedules = ScheduleService(
             ScheduleStore(self.store.engine), lambda: schedules_by_name(self.config.schedules),
             active_users=lambda: {u.name for u in self.access.users() if not u.disabled} or None)
+        # Incidents (vigil.incidents): declared by people, from alert groups and by escalation
+        # steps (paging the severity's response through the outbox); the primary fills their
+        # timelines from the dispatcher's groups and the episodes.
+        self.incidents = IncidentService(
+            IncidentStore(self.store.engine), lambda: self.config, groups=lambda: firing_groups(self.alerting),
+            directory=LiveDirectory(self.store.access, self.schedules, lambda: self.config),
+            episodes=lifecycle_store, external_url=self.external_url, metrics=self.metrics,
+            on_enqueue=self.outbox.wake)
+        self.incident_timeline = Timeline(self.incidents, lambda: dispatcher_groups(self.alerting),
+                                          metrics=self.metrics, is_primary=is_primary)
         # Escalation policies (vigil.oncall.escalation): the primary pages through the outbox.
         self.escalation = Escalation(
             lifecycle_store, EscalationStore(self.store.engine), lambda: self.config,
             LiveDirectory(self.store.access, self.schedules, lambda: self.config),
             lambda: firing_groups(self.alerting), self.dispatcher.integrations,
             member_id=self.membership.member_id, links=action_links, external_url=self.external_url,
-            metrics=self.metrics, is_primary=is_primary, on_enqueue=self.outbox.wake)
+            metrics=self.metrics, is_primary=is_primary, on_enqueue=self.outbox.wake,
+            incidents=self.incidents)
         self.outbox.set_integrations(self._integrations())
         # Alerts whose projected end passed while Vigil was down are held until the rules
         # have had time to re-send or resolve them.
@@ -312,6 +325,7 @@ class App:
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
             schedules=self.schedules, escalation=self.escalation,
             status_page=self.status_page, incident_response=self.incident_response,
+            incidents=self.incidents,
         ))
         self._stop = asyncio.Event()
 
@@ -451,6 +465,7 @@ class App:
                 ("oncall", self.lifecycle.run), ("escalation", self.escalation.run),
                 ("status-page", self.status_recorder.run),
                 ("incident-response", self.incident_response.loop.run),
+                ("incidents", self.incident_timeline.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
