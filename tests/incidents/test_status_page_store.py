@@ -21,6 +21,7 @@ from vigil.promql import Engine
 from vigil.promql.value import Vector
 from vigil.state.access_store import AccessStore
 from vigil.state.coordination import db_now
+from vigil.state.incident_response_store import IncidentResponseStore
 from vigil.state.incident_store import IncidentStore, record_event
 from vigil.state.status_page_store import StatusPageError, StatusPageStore
 from vigil.tsdb import DB
@@ -141,3 +142,19 @@ def test_view_shows_published_incidents_and_their_impact(store):  # noqa: F811
     assert len(view.uptime["shop"]) == 90 and all(d.share is None for d in view.uptime["shop"])
     assert view.maintenance == []  # the interval never comes (2001)
     assert hidden.id not in {i.id for i in view.incidents}
+
+
+def test_an_external_communication_is_a_public_update_on_the_page(store):  # noqa: F811
+    """The checklist/communications store's external send records the ``public_update``
+    the page shows; an internal one shows nothing."""
+    service = service_of(store)
+    inc, _ = IncidentStore(store.engine).declare(title="Milk API down", severity=1, actor="alice", via="api",
+                                                 components=["api"])
+    comms = IncidentResponseStore(store.engine)
+    for kind, body in (("internal", "Severity: SEV-1, commander alice"),
+                       ("external", "We are investigating issues affecting the milk API.")):
+        comms.send(inc.id, kind=kind, subject="s", body=body, receivers=[], notifications=[], actor="bob",
+                   via="api", next_update_at=None)
+    [shown] = service.view().incidents
+    assert [(u.status, u.message) for u in shown.updates] == [
+        ("investigating", "We are investigating issues affecting the milk API.")]
