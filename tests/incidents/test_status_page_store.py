@@ -158,3 +158,15 @@ def test_an_external_communication_is_a_public_update_on_the_page(store):  # noq
     [shown] = service.view().incidents
     assert [(u.status, u.message) for u in shown.updates] == [
         ("investigating", "We are investigating issues affecting the milk API.")]
+
+
+def test_old_transitions_are_pruned_but_the_status_then_is_kept(store):  # noqa: F811
+    pages = StatusPageStore(store.engine)
+    now = pages.now()
+    for days_ago, status in ((200, "operational"), (150, "major_outage"), (120, "operational"), (10, "partial_outage")):
+        pages.record_transitions({"shop": (status, "query")}, now - timedelta(days=days_ago))
+    pages.record_transitions({"api": ("operational", "query")}, now - timedelta(days=300))
+    assert pages.prune_transitions(now - timedelta(days=91)) == 2
+    kept = [(t.component, t.status) for t in pages.transitions(now - timedelta(days=400))]
+    assert kept == [("api", "operational"), ("shop", "operational"), ("shop", "partial_outage")]
+    assert pages.prune_transitions(now - timedelta(days=91)) == 0

@@ -1,7 +1,8 @@
 """The status page's recorder: on the primary, every ``status_page.check_interval``, evaluate
 each component's query, store the newest result, and append a transition for every component
 whose shown status (query, incidents, override, maintenance: :func:`component_statuses`)
-changed since its newest transition. The uptime bars are computed from those transitions.
+changed since its newest transition. The uptime bars are computed from those transitions;
+transitions older than ``history_days`` (but each component's last one before) are deleted.
 
 PromQL comes in through ``query(expr) -> list[float]`` (the values of the result's series),
 which :mod:`vigil.app` builds from its engine: this package does not import the engine. A
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from vigil.errors import VigilError
 from vigil.incidents.status_page import query_status
@@ -54,7 +56,10 @@ class StatusRecorder:
         store.record_checks(checks)
         shown = self.service.statuses(now)
         # A component never checked (its query failing from the start) has no history yet.
-        return store.record_transitions({c.name: (c.status, c.source) for c in shown if c.source != "none"}, now)
+        added = store.record_transitions({c.name: (c.status, c.source) for c in shown if c.source != "none"}, now)
+        # Older than the uptime bars reach: kept no longer (but each component's status then).
+        store.prune_transitions(now - timedelta(days=section.history_days + 1))
+        return added
 
     async def run(self) -> None:
         """Check on the primary until cancelled."""

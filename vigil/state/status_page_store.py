@@ -204,6 +204,14 @@ class StatusPageStore:
                                           "source": a.source} for a in added])
             return added
 
+    def prune_transitions(self, before: datetime) -> int:
+        """Delete the transitions older than ``before`` but each component's newest one
+        before it (its status at ``before``, where its uptime starts). Returns how many."""
+        t = status_page_transitions
+        keep = select(func.max(t.c.id)).where(t.c.since < before).group_by(t.c.component).scalar_subquery()
+        with self.engine.begin() as conn:
+            return conn.execute(delete(t).where(t.c.since < before, t.c.id.not_in(keep))).rowcount or 0
+
     # --- what incidents published ---
     def public_updates(self, incident_ids: Iterable[str]) -> dict[str, list[IncidentEvent]]:
         """The public ``public_update`` timeline events of ``incident_ids`` (one query, not one
