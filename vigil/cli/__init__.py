@@ -20,8 +20,8 @@ from vigil.cli._common import fail as _fail
 from vigil.cli.access import audit, tokens_cli, users_cli
 from vigil.cli.alerts import alerts_cli
 from vigil.cli.cluster import cluster_cli
-from vigil.cli.incidents import incidents_app
 from vigil.cli.incident_response import checklist as _checklist  # noqa: F401 (registers checklist, task, update on incidents_app)
+from vigil.cli.incidents import incidents_app
 from vigil.cli.oncall import oncall_cli
 from vigil.cli.rules import rules_cli
 from vigil.cli.silence import silence_cli
