@@ -68,6 +68,8 @@ def test_once_only_writes_on_both_dialects(two_stores):  # noqa: F811
     assert len([e for e in first.outbox_list(100) if e.group_key == f"inc:{inc.id}"]) == 3
 
     response = IncidentResponseStore(first.engine)
+    # A due time that is no longer the incident's (an update was sent meanwhile) is not reminded.
+    assert not response.remind(inc.id, due_at=next_at - timedelta(minutes=1), notifications=[PAGE], detail={})
     response.set_task(inc.id, "aws-health", done=True, actor="carl", via="api")
     assert not response.record_overdue(inc.id, "aws-health", due_at=due, detail={})
     assert not response.page_overdue(inc.id, "aws-health", notifications=[PAGE], pages=[])
