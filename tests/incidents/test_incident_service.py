@@ -147,7 +147,8 @@ def test_status_moves_allowed_and_refused_with_reasons(world):
     with pytest.raises(IncidentError, match="from identified to investigating; allowed from identified: "
                                             "monitoring, resolved"):
         service.set_status(inc.ref, "investigating", actor="a", via="api")
-    service.set_status(inc.ref, "monitoring", actor="a", via="api")
+    again_monitoring = service.set_status(inc.ref, "monitoring", actor="a", via="api")
+    assert again_monitoring.mitigated_at == monitoring.mitigated_at  # the first mitigation counts
     done = service.set_status(inc.ref, "resolved", actor="a", via="api")
     assert done.resolved_at is not None and done.next_update_at is None and not done.is_open
     with pytest.raises(IncidentError, match="from resolved to monitoring; reopen it"):
