@@ -12,12 +12,14 @@ from tests.incidents.test_correlation import T0, checkout_burst
 from vigil.config import load_config_text
 from vigil.config.correlation import CorrelationConfig
 from vigil.errors import VigilError
+from vigil.incidents.checklist import ChecklistService
 from vigil.incidents.correlation import Correlator
 from vigil.incidents.postmortem import postmortem_of
 from vigil.incidents.service import IncidentService
 from vigil.state import Store
 from vigil.state.action_item_store import ActionItemStore
 from vigil.state.incident_candidate_store import CandidateStore
+from vigil.state.incident_response_store import IncidentResponseStore
 from vigil.state.incident_store import IncidentStore, record_event
 
 
@@ -116,3 +118,20 @@ def test_walked_through_incident_postmortem_and_action_items(setup):
     assert order == sorted(order)
     assert "| First alert → declaration |" in text and "Alerts: 3 in 3 alert groups." in text
     assert f"| {first.id} | Canary checkout deploys | carol | 2026-12-21 | open |" in text
+
+
+def test_the_postmortem_shows_the_response_checklist_when_given(setup):
+    _store, correlator, _groups = setup
+    incidents = correlator.service.store
+    inc = correlator.service.declare(title="Everything is down", severity=1, actor="alice", via="api")
+    checklists = ChecklistService(incidents, IncidentResponseStore(incidents.engine), lambda: load_config_text(""))
+    first = checklists.of(inc).tasks[0]
+    checklists.set_task(inc.ref, first.key, done=True, actor="bob", via="api")
+    items = ActionItemStore(incidents.engine)
+    text = postmortem_of(incidents, items, inc.ref, checklist=lambda i: checklists.of(i).tasks)
+    section = text.split("## Response checklist\n")[1].split("## Action items")[0]
+    lines = [line for line in section.splitlines() if line.startswith("- [")]
+    assert len(lines) == len(checklists.of(inc).tasks) > 1
+    assert lines[0].startswith(f"- [x] {first.title} (due ") and lines[0].endswith(" by bob")
+    assert all(line.startswith("- [ ] ") for line in lines[1:])
+    assert "## Response checklist" not in postmortem_of(incidents, items, inc.ref)

@@ -130,6 +130,7 @@ def test_the_checklist_section_appears_only_when_given():
     assert "- [x] Page on-call engineer (due 2026-12-07 03:12:00 UTC) — done 2026-12-07 03:13:00 UTC by alice" in lines
     assert "- [ ] Post status to status page (due 2026-12-07 03:42:00 UTC) — **overdue**" in lines
     assert list(_sections(text))[-2:] == ["Response checklist", "Action items"]
+    assert _sections(render(checklist=[]))["Response checklist"] == ["", "_No checklist for SEV-2._", ""]
 
 
 def test_query_of_reads_g0_expr():

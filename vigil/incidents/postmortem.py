@@ -17,18 +17,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from vigil.incidents.figures import IncidentFigures, incident_figures
 from vigil.state.action_item_store import ActionItem, ActionItemStore
 from vigil.state.incident_store import AttachedGroup, Incident, IncidentEvent, IncidentStore
 
-__all__ = ["ChecklistLine", "ContributingAlert", "contributing_alerts", "describe_event", "postmortem_of",
-           "query_of", "render_postmortem"]
+__all__ = ["ChecklistLine", "ChecklistTask", "ContributingAlert", "contributing_alerts", "describe_event",
+           "postmortem_of", "query_of", "render_postmortem"]
 
 # How much of the graph to show around the incident, each side.
 _GRAPH_MARGIN = timedelta(minutes=15)
+
+
+class ChecklistTask(Protocol):
+    """What the post-mortem reads of a task of the response checklist (the checklist
+    service's task views have these; the post-mortem does not depend on that service)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def done_at(self) -> datetime | None: ...
+    @property
+    def done_by(self) -> str | None: ...
+    @property
+    def overdue(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -161,7 +177,7 @@ def _graph_link(external_url: str, query: str, start: datetime, end: datetime) -
 
 def render_postmortem(incident: Incident, events: Sequence[IncidentEvent], figures: IncidentFigures,
                       action_items: Sequence[ActionItem], *, external_url: str = "",
-                      checklist: Sequence[ChecklistLine] | None = None,
+                      checklist: Sequence[ChecklistTask] | None = None,
                       now: datetime | None = None) -> str:
     """The post-mortem of ``incident`` (see the module's docstring). ``now`` closes the
     graphs' range of an incident still open."""
@@ -222,6 +238,8 @@ def render_postmortem(incident: Incident, events: Sequence[IncidentEvent], figur
 
     if checklist is not None:
         out += ["## Response checklist", ""]
+        if not checklist:
+            out.append(f"_No checklist for {inc.severity_name}._")
         for line in checklist:
             due = f" (due {_time(line.due_at)})" if line.due_at else ""
             done = f" — done {_time(line.done_at)} by {line.done_by or 'Vigil'}" if line.done_at else (
@@ -245,7 +263,7 @@ def render_postmortem(incident: Incident, events: Sequence[IncidentEvent], figur
 
 def postmortem_of(incidents: IncidentStore, action_items: ActionItemStore, id_or_ref: str, *,
                   external_url: str = "",
-                  checklist: Callable[[Incident], Sequence[ChecklistLine]] | None = None) -> str:
+                  checklist: Callable[[Incident], Sequence[ChecklistTask]] | None = None) -> str:
     """Read everything the post-mortem of one incident needs and render it."""
     inc = incidents.get(id_or_ref)
     events = incidents.events(inc.id)

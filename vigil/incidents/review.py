@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from vigil.incidents.correlation import Correlator
 from vigil.incidents.figures import FiguresSummary, IncidentFigures, figures_across, figures_of
-from vigil.incidents.postmortem import ChecklistLine, postmortem_of
+from vigil.incidents.postmortem import ChecklistTask, postmortem_of
 from vigil.state.action_item_store import ActionItem, ActionItemStore
 from vigil.state.incident_candidate_store import Candidate
 from vigil.state.incident_store import Incident, IncidentError, IncidentStore
@@ -21,7 +21,7 @@ __all__ = ["IncidentReview"]
 class IncidentReview:
     def __init__(self, incidents: IncidentStore, action_items: ActionItemStore, *,
                  correlator: Correlator | None = None, external_url: str = "",
-                 checklist: Callable[[Incident], Sequence[ChecklistLine]] | None = None) -> None:
+                 checklist: Callable[[Incident], Sequence[ChecklistTask]] | None = None) -> None:
         self.incidents = incidents
         self.action_items = action_items
         self.correlator = correlator  # None: no candidates (the API answers 404)
