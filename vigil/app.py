@@ -63,7 +63,9 @@ from vigil.config.status_page import check_status_page
 from vigil.config.yamlmarks import load_yaml_file
 from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
+from vigil.incidents.correlation import Correlator
 from vigil.incidents.response import incident_response
+from vigil.incidents.review import IncidentReview
 from vigil.incidents.service import IncidentService
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
@@ -86,8 +88,10 @@ from vigil.rules import Manager as RulesManager
 from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
 from vigil.state import Store
+from vigil.state.action_item_store import ActionItemStore
 from vigil.state.cluster_store import ClusterStore
 from vigil.state.escalation_store import EscalationStore
+from vigil.state.incident_candidate_store import CandidateStore
 from vigil.state.incident_store import IncidentStore
 from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.schedule_store import ScheduleStore
@@ -314,6 +318,15 @@ class App:
             self.store.engine, lambda: self.config,
             LiveDirectory(self.store.access, self.schedules, lambda: self.config),
             external_url=self.external_url, is_primary=is_primary, on_enqueue=self.outbox.wake)
+        # Incident candidates from related firing groups, proposed on the primary
+        # (vigil.incidents.correlation); post-mortems, figures and action items (vigil.incidents.review).
+        self.correlator = Correlator(
+            CandidateStore(self.store.engine), lambda: self.config.correlation, lambda: firing_groups(self.alerting),
+            service=self.incidents, default_priority=lambda: self.config.oncall.default_priority,
+            is_primary=is_primary)
+        self.incident_review = IncidentReview(
+            IncidentStore(self.store.engine), ActionItemStore(self.store.engine), correlator=self.correlator,
+            external_url=self.external_url, checklist=lambda inc: self.incident_response.checklists.of(inc).tasks)
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules,
             storage=self.remote_store.series if self.remote_store is not None else self.db,
@@ -325,7 +338,7 @@ class App:
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
             schedules=self.schedules, escalation=self.escalation,
             status_page=self.status_page, incident_response=self.incident_response,
-            incidents=self.incidents,
+            incidents=self.incidents, incident_review=self.incident_review,
         ))
         self._stop = asyncio.Event()
 
@@ -466,6 +479,7 @@ class App:
                 ("status-page", self.status_recorder.run),
                 ("incident-response", self.incident_response.loop.run),
                 ("incidents", self.incident_timeline.run),
+                ("correlation", self.correlator.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
