@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from vigil.config.model import Config
+from vigil.incidents.inputs import checked_names, checked_text, group_title, severity_level
 from vigil.incidents.matching import group_matches, parse_alert_matchers, to_attach
 from vigil.incidents.paging import response_pages
 from vigil.oncall.lifecycle import FiringGroup
@@ -48,37 +49,6 @@ PRIORITY_SEVERITY = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}  # a group's priority â
 
 class IncidentMetrics(Protocol):
     incidents_declared: Any  # counter {severity, source}
-
-
-def group_title(labels: dict[str, str]) -> str:
-    """"<alertname> on <other labels>" (the default title of an incident from a group)."""
-    name = labels.get("alertname", "")
-    rest = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "alertname")
-    if name and rest:
-        return f"{name} on {rest}"
-    return name or rest or "alert group"
-
-
-def _severity(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-        raise IncidentError(f"severity must be 1..4 (SEV-1 is the worst), not {value!r}", "invalid")
-    return value
-
-
-def _text(value: Any, name: str, *, required: bool = False, limit: int = 20_000) -> str:
-    if not isinstance(value, str):
-        raise IncidentError(f"{name} must be text, not {type(value).__name__}", "invalid")
-    value = value.strip()
-    if required and not value:
-        raise IncidentError(f"{name} must not be empty", "invalid")
-    if len(value) > limit:
-        raise IncidentError(f"{name} is longer than {limit} characters", "invalid")
-    return value
-
-
-def _names(values: Sequence[Any], name: str) -> list[str]:
-    out = [_text(v, f"{name}[{i}]", required=True, limit=256) for i, v in enumerate(values)]
-    return list(dict.fromkeys(out))
 
 
 class IncidentService:
@@ -118,12 +88,12 @@ class IncidentService:
         group ``alert_matchers`` match (groups matching later are attached by the timeline
         loop while it is open), and page the severity's ``response``. With an ``origin_key``
         declared before: (that incident, False), nothing else done."""
-        severity = _severity(severity)
-        title = _text(title, "title", required=True, limit=512)
+        severity = severity_level(severity)
+        title = checked_text(title, "title", required=True, limit=512)
         if via not in VIAS:
             raise IncidentError(f"via must be one of {', '.join(VIAS)}, not {via!r}", "invalid")
         if commander is not None:
-            commander = _text(commander, "commander", required=True, limit=256)
+            commander = checked_text(commander, "commander", required=True, limit=256)
         matchers = parse_alert_matchers(alert_matchers)
         firing = self.groups()
         chosen: dict[str, GroupToAttach] = {}
@@ -141,9 +111,9 @@ class IncidentService:
             return response_pages(inc, sev, config, self.directory, at=inc.declared_at, url=self.url(inc))
 
         inc, created = self.store.declare(
-            title=title, severity=severity, actor=actor, via=via, summary=_text(summary, "summary"),
-            impact=_text(impact, "impact"), components=_names(components, "components"), commander=commander,
-            alert_matchers=[_text(m, "alert_matchers", required=True, limit=1024) for m in alert_matchers],
+            title=title, severity=severity, actor=actor, via=via, summary=checked_text(summary, "summary"),
+            impact=checked_text(impact, "impact"), components=checked_names(components, "components"), commander=commander,
+            alert_matchers=[checked_text(m, "alert_matchers", required=True, limit=1024) for m in alert_matchers],
             groups=list(chosen.values()), source=source, origin_key=origin_key,
             channel_pattern=config.incidents.channel_pattern, started_at=started_at,
             update_interval_s=sev.update_interval, pages=pages)
@@ -183,7 +153,7 @@ class IncidentService:
     def set_status(self, id_or_ref: str, status: str, *, actor: str | None, via: str, note: str = "") -> Incident:
         if status not in STATUSES:
             raise IncidentError(f"status must be one of {', '.join(STATUSES)}, not {status!r}", "invalid")
-        note = _text(note, "note")
+        note = checked_text(note, "note")
 
         def apply(_conn: Connection, inc: Incident, now: datetime) -> Change:
             allowed = MOVES[inc.status]
@@ -209,7 +179,7 @@ class IncidentService:
     def reopen(self, id_or_ref: str, *, actor: str | None, via: str, note: str = "") -> Incident:
         """Take a resolved incident back to investigating (its resolution time is cleared;
         the timeline keeps both)."""
-        note = _text(note, "note")
+        note = checked_text(note, "note")
 
         def apply(_conn: Connection, inc: Incident, now: datetime) -> Change:
             if inc.status != "resolved":
@@ -226,7 +196,7 @@ class IncidentService:
 
     def acknowledge(self, id_or_ref: str, *, actor: str, via: str, note: str = "") -> Incident:
         """Someone took the incident (first time: ``acknowledged_at``)."""
-        note = _text(note, "note")
+        note = checked_text(note, "note")
 
         def apply(_conn: Connection, inc: Incident, now: datetime) -> Change:
             if inc.acknowledged_at is not None:
@@ -241,8 +211,8 @@ class IncidentService:
                      note: str = "") -> Incident:
         """Change the severity. A worse severity pages its ``response`` (an incident raised
         from SEV-3 to SEV-1 reaches the SEV-1 team); "Next update" follows the new cadence."""
-        severity = _severity(severity)
-        note = _text(note, "note")
+        severity = severity_level(severity)
+        note = checked_text(note, "note")
         config = self.config()
         sev = config.incidents.severity(severity)
 
@@ -275,7 +245,7 @@ class IncidentService:
         if role not in ROLES:
             raise IncidentError(f"role must be one of {', '.join(ROLES)}, not {role!r}", "invalid")
         if user is not None:
-            user = _text(user, "user", required=True, limit=256)
+            user = checked_text(user, "user", required=True, limit=256)
         if role == "responders" and user is None:
             raise IncidentError("responders: name the user to add or remove", "invalid")
 
@@ -310,7 +280,7 @@ class IncidentService:
         return self.store.change(id_or_ref, actor=actor, via=via, action="incident.role", apply=apply)
 
     def add_note(self, id_or_ref: str, text: str, *, actor: str | None, via: str) -> Incident:
-        text = _text(text, "text", required=True)
+        text = checked_text(text, "text", required=True)
         return self.store.change(id_or_ref, actor=actor, via=via, action="incident.note", apply=lambda _c, _i, _n: Change(
             events=[NewEvent("note", {"text": text})], after={"text": text}))
 
@@ -318,9 +288,9 @@ class IncidentService:
     def edit(self, id_or_ref: str, *, actor: str | None, via: str, title: str | None = None,
              summary: str | None = None, impact: str | None = None) -> Incident:
         """Change the title, summary and/or impact (those given)."""
-        given = {"title": None if title is None else _text(title, "title", required=True, limit=512),
-                 "summary": None if summary is None else _text(summary, "summary"),
-                 "impact": None if impact is None else _text(impact, "impact")}
+        given = {"title": None if title is None else checked_text(title, "title", required=True, limit=512),
+                 "summary": None if summary is None else checked_text(summary, "summary"),
+                 "impact": None if impact is None else checked_text(impact, "impact")}
         wanted = {k: v for k, v in given.items() if v is not None}
         if not wanted:
             raise IncidentError("give at least one of title, summary, impact", "invalid")
@@ -339,7 +309,7 @@ class IncidentService:
                        via: str) -> Incident:
         """Replace the impacted components (status page names; unknown ones are kept and
         ignored by the status page)."""
-        wanted = _names(components, "components")
+        wanted = checked_names(components, "components")
 
         def apply(_conn: Connection, inc: Incident, _now: datetime) -> Change:
             added = [c for c in wanted if c not in inc.components]

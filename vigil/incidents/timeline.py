@@ -29,6 +29,7 @@ from vigil.model.alert import Alert
 from vigil.oncall.lifecycle import FiringGroup
 from vigil.oncall.primary_loop import run_while_primary
 from vigil.state.incident_store import AttachedGroup, Incident, IncidentEvent
+from vigil.state.incident_timeline_store import TimelineStore
 
 __all__ = ["Timeline", "TimelineMetrics", "dispatcher_groups"]
 
@@ -77,6 +78,7 @@ class Timeline:
                  interval_s: float = 1.0) -> None:
         self.service = service
         self.store = service.store
+        self.copies = TimelineStore(service.store.engine)
         self.groups = groups  # dispatcher_groups(alerting): resolved alerts included
         self.metrics = metrics
         self.is_primary = is_primary
@@ -108,9 +110,9 @@ class Timeline:
             new = list({e[0]: e for e in events if e[0] not in known}.values())
             ack_at = max(first_ack, inc.declared_at) if first_ack and inc.acknowledged_at is None else None
             if new or ack_at is not None:
-                added += self.store.copy_events(inc.id, new, acknowledged_at=ack_at)
+                added += self.copies.copy_events(inc.id, new, acknowledged_at=ack_at)
         if self.metrics is not None:
-            for severity, count in self.store.open_counts().items():
+            for severity, count in self.copies.open_counts().items():
                 self.metrics.incidents_open.labels(str(severity)).set(count)
         return added
 
@@ -147,7 +149,7 @@ class Timeline:
     def _episode_events(self, inc: Incident, attached: AttachedGroup) -> tuple[list[CopiedEvent], datetime | None]:
         out: list[CopiedEvent] = []
         first_ack = None
-        for ev in self.store.group_episode_events(attached.group_key, attached.attached_at, attached.detached_at):
+        for ev in self.copies.group_episode_events(attached.group_key, attached.attached_at, attached.detached_at):
             kind = EPISODE_KINDS.get(ev["kind"])
             if kind is None or (kind == "page" and "paged" not in ev["detail"]):
                 continue  # conditions (if_time, if_alerts) page nobody

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from vigil.errors import VigilError
 from vigil.state import schema
@@ -30,7 +30,6 @@ from vigil.state.access_store import _audit
 from vigil.state.coordination import db_now, lock_for_transaction, upsert
 from vigil.state.escalation_store import QueuedNotification
 from vigil.state.incident_schema import incident_alerts, incident_events, incidents
-from vigil.state.lifecycle_schema import alert_episodes, episode_events
 
 __all__ = ["MOVES", "ROLES", "SOURCES", "STATUSES", "AttachedGroup", "Change", "GroupToAttach",
            "Incident", "IncidentError", "IncidentEvent", "IncidentStore", "NewEvent", "lock_incident",
@@ -272,49 +271,6 @@ class IncidentStore:
             rows = conn.execute(stmt).mappings().all()
             found = {inc.id: inc for inc in (_find(conn, iid) for iid in {r["incident_id"] for r in rows})}
         return [(found[r["incident_id"]], _attached(r)) for r in rows]
-
-    def group_episode_events(self, group_key: str, since: datetime, until: datetime | None = None,
-                             ) -> list[dict[str, Any]]:
-        """The events of ``group_key``'s alert episodes that were unresolved at or after
-        ``since`` (and opened by ``until``), up to ``until``, in order: dicts with
-        episode_id, priority, id, at, kind, actor, via, detail."""
-        e, v = alert_episodes, episode_events
-        stmt = (select(v, e.c.priority).join(e, e.c.id == v.c.episode_id)
-                .where(e.c.group_key == group_key, (e.c.resolved_at.is_(None)) | (e.c.resolved_at >= since)))
-        if until is not None:
-            stmt = stmt.where(e.c.opened_at <= until, v.c.at <= until)
-        with self.engine.connect() as conn:
-            return [{"episode_id": r["episode_id"], "priority": r["priority"], "id": r["id"], "at": _utc(r["at"]),
-                     "kind": r["kind"], "actor": r["actor"], "via": r["via"], "detail": dict(r["detail"] or {})}
-                    for r in conn.execute(stmt.order_by(v.c.at, v.c.id)).mappings()]
-
-    def copy_events(self, incident_id: str, events: Sequence[tuple[str, datetime, str, str | None, str,
-                                                                    dict[str, Any]]],
-                    *, acknowledged_at: datetime | None = None) -> int:
-        """Copy events into the timeline, each once: (source_key, at, kind, actor, via,
-        detail). ``acknowledged_at``: set it on the incident if it has none yet. One
-        transaction; returns how many were new."""
-        added = 0
-        with self.engine.begin() as conn:
-            for source_key, at, kind, actor, via, detail in events:
-                if record_event(conn, incident_id=incident_id, at=at, kind=kind, actor=actor, via=via,
-                                detail=detail, source_key=source_key) is not None:
-                    added += 1
-            if acknowledged_at is not None:
-                i = incidents
-                conn.execute(update(i).where(i.c.id == incident_id, i.c.acknowledged_at.is_(None))
-                             .values(acknowledged_at=acknowledged_at))
-        return added
-
-    def open_counts(self) -> dict[int, int]:
-        """Open incidents per severity (every severity present, 0 when none)."""
-        i = incidents
-        counts = {n: 0 for n in (1, 2, 3, 4)}
-        with self.engine.connect() as conn:
-            for severity, count in conn.execute(select(i.c.severity, func.count()).where(i.c.status != "resolved")
-                                                .group_by(i.c.severity)):
-                counts[int(severity)] = int(count)
-        return counts
 
     def by_origin(self, origin_key: str) -> Incident | None:
         with self.engine.connect() as conn:
