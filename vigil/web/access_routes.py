@@ -171,6 +171,16 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/incidents/{incident_id}/checklist/{task}/{action}": {"POST": R},
     "/api/vigil/v1/incidents/{incident_id}/communications": {"GET": V, "POST": R},
     "/api/vigil/v1/incidents/{incident_id}/communications/preview": {"GET": V},
+    # The incident pages (vigil.web.incidents_ui): viewers read; responders declare and act
+    # through the pages' forms.
+    "/incidents": {"GET": V, "POST": R},
+    "/incidents/from-group": {"POST": R},
+    "/incidents/candidates/{candidate_id}/{action}": {"POST": R},
+    "/incidents/{ref}": {"GET": V},
+    "/incidents/{ref}/postmortem.md": {"GET": V},
+    "/incidents/{ref}/{action}": {"POST": R},
+    "/incidents/{ref}/tasks/{task}/{action}": {"POST": R},
+    "/incidents/{ref}/action-items/{item_id}/{action}": {"POST": R},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
