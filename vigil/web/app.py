@@ -22,6 +22,7 @@ from vigil.web.escalation_api import escalation_api_router
 from vigil.web.incident_response_api import incident_response_router
 from vigil.web.incident_review_api import incident_review_router
 from vigil.web.incidents_api import incidents_api_router
+from vigil.web.incidents_ui import incidents_pages_router
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.runbooks import runbooks_router
 from vigil.web.schedules_api import schedules_api_router
@@ -55,6 +56,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(incident_response_router(deps))
     app.include_router(incident_review_router(deps))
     app.include_router(incidents_api_router(deps))
+    app.include_router(incidents_pages_router(deps))
     app.include_router(schedules_api_router(deps))
     app.include_router(schedules_page_router(deps.schedules, deps.version))
     app.include_router(ui_router(deps))
