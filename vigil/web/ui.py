@@ -27,6 +27,7 @@ from vigil.web.api_v1 import parse_error_message
 from vigil.web.cluster_api import cluster_page_router
 from vigil.web.deps import WebDeps
 from vigil.web.graph import build_plot, hover_data
+from vigil.web.incidents_view import alert_incidents_context
 from vigil.web.oncall_ui import episodes_context, oncall_pages_router
 from vigil.web.overview import host_overview
 from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
@@ -102,6 +103,7 @@ def ui_router(deps: WebDeps) -> APIRouter:
         return render("alerts.html", request, groups=alert_groups(alerts), exprs=exprs,
                       firing=sum(a.state == "firing" for a in alerts),
                       pending=sum(a.state == "pending" for a in alerts),
+                      **await alert_incidents_context(deps, request),
                       **await episodes_context(deps, request))
 
     router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
