@@ -8,7 +8,9 @@ from datetime import date
 
 import pytest
 
+from tests.collect.exporters.conftest import _pg_base, postgres_server  # noqa: F401
 from tests.incidents.test_correlation import T0, checkout_burst
+from tests.state.conftest import store  # noqa: F401
 from vigil.config import load_config_text
 from vigil.config.correlation import CorrelationConfig
 from vigil.errors import VigilError
@@ -16,7 +18,6 @@ from vigil.incidents.checklist import ChecklistService
 from vigil.incidents.correlation import Correlator
 from vigil.incidents.postmortem import postmortem_of
 from vigil.incidents.service import IncidentService
-from vigil.state import Store
 from vigil.state.action_item_store import ActionItemStore
 from vigil.state.incident_candidate_store import CandidateStore
 from vigil.state.incident_response_store import IncidentResponseStore
@@ -24,19 +25,17 @@ from vigil.state.incident_store import IncidentStore, record_event
 
 
 @pytest.fixture
-def setup(tmp_path):
-    store = Store.open_in(str(tmp_path))
+def setup(store):  # noqa: F811 (SQLite, then PostgreSQL)
     config = load_config_text("")
     groups = checkout_burst()[:3]
     incidents = IncidentService(IncidentStore(store.engine), lambda: config, groups=lambda: list(groups))
     correlator = Correlator(CandidateStore(store.engine), CorrelationConfig, lambda: list(groups),
                             service=incidents)
-    yield store, correlator, groups
-    store.close()
+    return store, correlator, groups
 
 
 def test_accept_declares_one_incident_with_the_groups_attached(setup):
-    store, correlator, groups = setup
+    state, correlator, groups = setup
     [cand] = correlator.observe()
     accepted, inc = correlator.accept(cand.id, actor="alice", via="api")
     again, same = correlator.accept(cand.id, actor="bob", via="api")
@@ -50,7 +49,7 @@ def test_accept_declares_one_incident_with_the_groups_attached(setup):
     kinds = [e.kind for e in incidents.events(inc.id)]
     assert kinds.count("candidate_accepted") == 1 and kinds[0] == "declared"
     # One audit entry for the click: the declaration's.
-    assert [e.action for e in store.access.audit_entries()] == ["incident.declare"]
+    assert [e.action for e in state.access.audit_entries()] == ["incident.declare"]
     # Attached to an open incident: not proposed again; a dismissal of it is refused.
     assert correlator.observe() == []
     with pytest.raises(VigilError, match="accepted, not proposed"):
