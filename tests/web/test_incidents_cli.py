@@ -101,6 +101,28 @@ def test_declare_walk_and_read(served):
     assert r.exit_code == 1 and "403" in r.output
 
 
+def test_ack_edit_components_attach_detach(served):
+    url, token, _, service = served
+    auth = ["--url", url, "--token", token]
+    ref = _run("declare", "--sev", "3", "--title", "Feed late", *auth).output.split()[1]
+    assert _run("ack", ref, "--note", "mine", *auth).exit_code == 0
+    r = _run("ack", ref, *auth)
+    assert r.exit_code == 1 and "was acknowledged already" in r.output
+    assert _run("edit", ref, "--impact", "feeding plans late", "--title", "Feed plans late", *auth).exit_code == 0
+    assert _run("edit", ref, *auth).exit_code == 2
+    r = _run("components", ref, "Feed API", "Dashboards", *auth)
+    assert r.output == f"{ref} components: Feed API, Dashboards\n"
+    key = '{}:{alertname="FeedLate"}'
+    assert _run("attach", ref, key, *auth).output == f"attached to {ref}: {key}\n"
+    assert _run("detach", ref, key, *auth).output == f"detached from {ref}: {key}\n"
+    r = _run("detach", ref, key, *auth)
+    assert r.exit_code == 1 and "is not attached" in r.output
+    inc = service.store.get(ref)
+    assert (inc.title, inc.impact, inc.components) == ("Feed plans late", "feeding plans late",
+                                                       ("Feed API", "Dashboards"))
+    assert inc.acknowledged_at is not None and service.store.attached(inc.id) == []
+
+
 def test_bad_usage_exits_2_and_unknown_incidents_exit_1(served):
     url, token, _, _ = served
     auth = ["--url", url, "--token", token]

@@ -10,6 +10,11 @@
     vigil incidents role ID ROLE USER [--remove]        ROLE: commander communications scribe responders
     vigil incidents note ID TEXT
     vigil incidents timeline ID [--format json|csv|markdown]
+    vigil incidents ack ID [--note TEXT]
+    vigil incidents edit ID [--title T] [--summary S] [--impact I]
+    vigil incidents components ID [COMPONENT...]
+    vigil incidents attach ID GROUP_KEY...
+    vigil incidents detach ID GROUP_KEY
 
 ID is the incident's ref (``INC-20261207-001``) or id. ``--url`` (else ``$VIGIL_URL``) and
 ``--token`` (else ``$VIGIL_TOKEN``; a responder's for changes); ``--json`` prints the API's
@@ -227,3 +232,60 @@ def timeline(
     if fmt not in FORMATS:
         usage_error(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     typer.echo(_call("GET", f"/{incident}/timeline", url, token, params={"format": fmt}, raw=True), nl=False)
+
+
+@incidents_app.command()
+def ack(incident: IdArg, note: NoteOption = "", url: UrlOption = None, token: TokenOption = None,
+        as_json: JsonOption = False) -> None:
+    """Acknowledge the incident (someone took it)."""
+    inc = _call("POST", f"/{incident}/acknowledge", url, token, {"note": note})
+    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+
+
+@incidents_app.command()
+def edit(
+    incident: IdArg,
+    title: Annotated[str | None, typer.Option("--title", help="A new title.")] = None,
+    summary: Annotated[str | None, typer.Option("--summary", help="The current state.")] = None,
+    impact: Annotated[str | None, typer.Option("--impact", help="Who is affected, and how.")] = None,
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
+) -> None:
+    """Change the title, summary or impact."""
+    if title is None and summary is None and impact is None:
+        usage_error("give at least one of --title, --summary, --impact")
+    body = {k: v for k, v in (("title", title), ("summary", summary), ("impact", impact)) if v is not None}
+    inc = _call("POST", f"/{incident}/edit", url, token, body)
+    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+
+
+@incidents_app.command()
+def components(
+    incident: IdArg,
+    names: Annotated[list[str] | None, typer.Argument(metavar="COMPONENT...",
+                                                      help="The impacted components (none: clear).")] = None,
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
+) -> None:
+    """Set the impacted status-page components."""
+    inc = _call("POST", f"/{incident}/components", url, token, {"components": names or []})
+    _show(inc, as_json) if as_json else typer.echo(f"{inc['ref']} components: {', '.join(inc['components']) or '-'}")
+
+
+@incidents_app.command()
+def attach(
+    incident: IdArg,
+    group_keys: Annotated[list[str], typer.Argument(metavar="GROUP_KEY...", help="Keys of firing alert groups.")],
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
+) -> None:
+    """Attach firing alert groups."""
+    inc = _call("POST", f"/{incident}/attach", url, token, {"group_keys": group_keys})
+    _show(inc, as_json) if as_json else typer.echo(f"attached to {inc['ref']}: {', '.join(group_keys)}")
+
+
+@incidents_app.command()
+def detach(
+    incident: IdArg, group_key: Annotated[str, typer.Argument(metavar="GROUP_KEY")],
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
+) -> None:
+    """Detach an alert group (matchers will not attach it again)."""
+    inc = _call("POST", f"/{incident}/detach", url, token, {"group_key": group_key})
+    _show(inc, as_json) if as_json else typer.echo(f"detached from {inc['ref']}: {group_key}")
