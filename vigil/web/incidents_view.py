@@ -20,12 +20,12 @@ from starlette.requests import Request
 from vigil.access import Role
 from vigil.incidents.postmortem import query_of
 from vigil.incidents.timeline_export import describe
-from vigil.state.incident_store import MOVES, ROLES, STATUSES, Incident
+from vigil.state.incident_store import MOVES, ROLES, STATUSES, Incident, IncidentEvent
 from vigil.web.deps import WebDeps
 from vigil.web.incidents_api import incident_detail
 
-__all__ = ["IncidentRow", "alert_groups_view", "alert_incidents_context", "human_seconds", "incident_view",
-           "list_view", "when"]
+__all__ = ["IncidentRow", "alert_groups_view", "alert_incidents_context", "event_text", "human_seconds",
+           "incident_view", "list_view", "when"]
 
 RESOLVED_SHOWN = 100  # resolved incidents listed below the open ones
 STATUS_LABELS = {s: s.capitalize() for s in STATUSES}
@@ -53,6 +53,20 @@ def human_seconds(seconds: float | None) -> str:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+def event_text(ev: IncidentEvent) -> str:
+    """The timeline's line for an event: :func:`describe`, with what a communication was
+    (its fallback names only the kind)."""
+    d = ev.detail
+    if ev.kind == "communication" and d.get("subject"):
+        to = ", ".join(d.get("receivers") or []) or "no receivers"
+        return f"{str(d.get('kind', '')).capitalize()} communication sent to {to}: {d['subject']}"
+    return describe(ev)
+
+
+def _iso_when(text: str | None) -> str:
+    return when(datetime.fromisoformat(text.replace("Z", "+00:00"))) if text else ""
 
 
 def graph_link(generator_url: str) -> str:
@@ -171,9 +185,9 @@ def _groups(detail: dict[str, Any]) -> list[dict[str, Any]]:
     for g in detail["groups"]:
         out.append({"key": g["groupKey"], "labels": ", ".join(f"{k}={v}" for k, v in sorted(g["groupLabels"].items())),
                     "receiver": g["receiver"], "attached_by": g["attachedBy"] or "Vigil",
-                    "attached_at": g["attachedAt"], "detached": g["detachedAt"] is not None,
+                    "attached_at": _iso_when(g["attachedAt"]), "detached": g["detachedAt"] is not None,
                     "alerts": [{"labels": ", ".join(f"{k}={v}" for k, v in sorted(a["labels"].items())),
-                                "summary": a["annotations"].get("summary", ""), "since": a["startsAt"],
+                                "summary": a["annotations"].get("summary", ""), "since": _iso_when(a["startsAt"]),
                                 "graph": graph_link(a["generatorURL"])} for a in g["alerts"]]})
     return out
 
@@ -229,7 +243,7 @@ def incident_view(deps: WebDeps, id_or_ref: str, *, current_status: str = "", sy
         "responders": list(inc.roles.get("responders") or []),
         "components": ", ".join(inc.components), "known_components": _components(deps),
         "timeline": [{"at": when(e.at), "kind": e.kind, "who": e.actor or "Vigil", "via": e.via,
-                      "public": e.public, "text": describe(e)} for e in events],
+                      "public": e.public, "text": event_text(e)} for e in events],
         "checklist": _checklist(deps, inc, now),
         "comms": _communications(deps, inc, now, current_status, symptoms),
         "groups": _groups(detail), "figures": _figures(deps, inc, detail),
