@@ -95,6 +95,16 @@ def _row(inc: Incident, now: datetime) -> IncidentRow:
                        inc.components)
 
 
+def _every(seconds: float | None) -> str:
+    """An update cadence: ``30m``, ``1h``, ``1h 30m``, ``45s``; "" for none."""
+    if not seconds:
+        return ""
+    if seconds < 60:
+        return f"{seconds:g}s"
+    hours, minutes = divmod(int(seconds // 60), 60)
+    return " ".join(p for p in (f"{hours}h" if hours else "", f"{minutes}m" if minutes else "") if p)
+
+
 def _severities(deps: WebDeps) -> list[dict[str, Any]]:
     assert deps.incidents is not None
     section = deps.incidents.config().incidents
@@ -103,7 +113,7 @@ def _severities(deps: WebDeps) -> list[dict[str, Any]]:
         sev = section.severity(n)
         out.append({"level": n, "name": sev.name, "criteria": sev.criteria, "team": sev.team,
                     "communication": sev.communication,
-                    "update": human_seconds(sev.update_interval) if sev.update_interval else "none"})
+                    "update_every": _every(sev.update_interval)})
     return out
 
 
