@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from tests.support.browser import (
     ARTIFACTS,
@@ -43,6 +44,8 @@ from vigil.oncall.lifecycle import Lifecycle, firing_groups
 from vigil.oncall.reach import ConfigDirectory
 from vigil.state import Store
 from vigil.state.action_item_store import ActionItemStore
+from vigil.state.coordination import db_now
+from vigil.state.incident_schema import incidents
 from vigil.state.incident_store import IncidentStore
 from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.status_page_store import StatusPageStore
@@ -56,6 +59,7 @@ alerting:
   receivers: [{name: ops, webhook_configs: [{url: "http://127.0.0.1:9/hook"}]}]
   route: {receiver: ops, group_by: [alertname]}
 incidents:
+  overdue_grace: 0s             # a task is overdue once its due time passed
   communications:
     organization: Smart Dairy
     internal: {receivers: {SEV-1: [ops]}}
@@ -82,8 +86,8 @@ def env(tmp_path_factory) -> Iterator[dict]:
         dispatcher = Dispatcher(CONFIG.alerting, store, external_url=base_url)
         alerting = Alerting(dispatcher, Silences(store), resolve_timeout_s=300)
         life = Lifecycle(life_store, CONFIG.oncall, lambda: firing_groups(alerting))
-        incidents = IncidentStore(store.engine)
-        service = IncidentService(incidents, lambda: CONFIG, groups=lambda: firing_groups(alerting),
+        incident_store = IncidentStore(store.engine)
+        service = IncidentService(incident_store, lambda: CONFIG, groups=lambda: firing_groups(alerting),
                                   episodes=life_store, external_url=base_url)
         holder.update(dispatcher=dispatcher, life=life, service=service,
                       timeline=Timeline(service, lambda: dispatcher_groups(alerting)))
@@ -91,8 +95,8 @@ def env(tmp_path_factory) -> Iterator[dict]:
             make_deps(), alerting=alerting, access=AccessPolicy(people), oncall=life, incidents=service,
             incident_response=incident_response(store.engine, lambda: CONFIG, ConfigDirectory(CONFIG),
                                                 external_url=base_url),
-            incident_review=IncidentReview(incidents, ActionItemStore(store.engine), external_url=base_url),
-            status_page=StatusPageService(StatusPageStore(store.engine), incidents, lambda: CONFIG))
+            incident_review=IncidentReview(incident_store, ActionItemStore(store.engine), external_url=base_url),
+            status_page=StatusPageService(StatusPageStore(store.engine), incident_store, lambda: CONFIG))
         return create_app(deps)
 
     with serve_app(build) as base:
@@ -201,6 +205,11 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
 
     page.fill("#note-text", "rolled back to milk-api 2.2")
     _submit(page, page.locator("#note-submit"))
+    # T+0:00's tasks are due at the declaration: overdue, said in words; T+0:05's are not yet.
+    late = page.locator("#task-create-channel")
+    assert "task-overdue" in late.get_attribute("class")
+    assert late.locator(".task-state").inner_text().startswith("Overdue by ")
+    assert page.locator("#task-dns .task-state").inner_text() == "To do"
     task = page.locator("#task-page-oncall")
     task.locator("input[name=note]").fill("Vigil paged the primary")
     _submit(page, task.locator("button.task-done-button"))
@@ -320,6 +329,10 @@ def test_accessible_and_operable_by_keyboard(browser, env):
     context, page = new_page(browser)
     violations = record_csp_violations(page)
     _login(page, base, "/incidents", "ann")
+    choices = page.locator("fieldset.severity-choice label").all_inner_texts()
+    assert choices[0].split() == ("SEV-1 Complete system outage team: All hands · Immediate exec notification · "
+                                  "updates every 30m").split()
+    assert choices[3].endswith("no scheduled updates")
     # Declared with the keyboard alone: type the title, pick SEV-2 with the arrow keys, Enter.
     _tab_to(page, "#declare-title")
     page.keyboard.type("Shop checkout slow")
@@ -353,6 +366,15 @@ def test_accessible_and_operable_by_keyboard(browser, env):
         page.keyboard.press("Enter")
     assert page.locator("#incident-status").inner_text() == "Identified"
     page.screenshot(path=str(ARTIFACTS / "incident-keyboard.png"), full_page=True)
+    # Half an hour without an update: "Next update due" says it is overdue.
+    with env["store"].engine.begin() as conn:
+        conn.execute(update(incidents).where(incidents.c.ref == ref).values(
+            next_update_at=db_now(conn) - timedelta(minutes=5)))
+    page.reload()
+    due = page.locator("#next-update")
+    assert "update-overdue" in due.get_attribute("class") and "(overdue by 5m" in due.inner_text()
+    found = axe_violations(page)
+    assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
 
     page.goto(base + "/incidents")
     _headings_in_order(page)
