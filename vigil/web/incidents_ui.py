@@ -153,7 +153,8 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
     actions = _incident_actions(deps) if deps.incidents is not None else {}
 
     def render(name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
-        html = env.get_template(name).render(path=request.url.path, can_respond=_can_respond(request),
+        # path: the navigation marks "Incidents" on every incident page.
+        html = env.get_template(name).render(path="/incidents", can_respond=_can_respond(request),
                                              **template_context(request), **context)
         return HTMLResponse(html, status_code=status)
 
