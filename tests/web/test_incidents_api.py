@@ -32,6 +32,10 @@ from vigil.web.access_gate import AccessPolicy
 BASE = "/api/vigil/v1/incidents"
 
 
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _basic(name: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{name}-pw".encode()).decode()}
 
@@ -77,7 +81,10 @@ def test_viewers_read_responders_change_with_one_audit_entry_each(env):
     assert inc["severityRule"]["criteria"] == "Complete system outage" and inc["severityRule"]["team"] == "All hands"
     assert [g["groupKey"] for g in inc["groups"]] == [DISK] and inc["groups"][0]["alerts"][0]["labels"]["service"] == "milk"
     assert inc["allowedStatuses"] == ["identified", "monitoring", "resolved"] and not inc["canReopen"]
-    assert inc["durations"]["toAcknowledge"] == 0.0 and inc["durations"]["toResolve"] is None
+    f = inc["figures"]  # the commander was named at declaration: acknowledged on detection's clock
+    assert f["secondsToAcknowledge"] == pytest.approx(
+        (_at(inc["acknowledgedAt"]) - _at(inc["detectedAt"])).total_seconds(), abs=0.001)
+    assert f["secondsToResolve"] is None and f["groups"] == 1
     assert [e["kind"] for e in inc["timeline"]] == ["declared", "role", "alert_attached"]
     ref = inc["ref"]
 
@@ -197,8 +204,9 @@ def test_end_to_end_declare_from_an_alert_group_walk_the_statuses_export(tmp_pat
             ats = [e["at"] for e in done["timeline"]]
             assert ats == sorted(ats)
             assert done["timeline"][0]["detail"]["generator_url"] == "http://vigil/graph?g0.expr=up"
-            d = done["durations"]
-            assert d["toAcknowledge"] <= d["toMitigate"] <= d["toResolve"] and d["detectionToDeclaration"] >= 240
+            f = done["figures"]
+            assert f["secondsToMitigate"] <= f["secondsToResolve"] and f["secondsToDeclare"] >= 240
+            assert (f["alerts"], f["groups"]) == (1, 1)
             markdown = client.get(f"{BASE}/{inc['ref']}/timeline?format=markdown").text
             assert markdown.count("\n| 20") == len(texts) and "| Vigil | Alert firing" in markdown
             as_json = client.get(f"{BASE}/{inc['ref']}/timeline?format=json").json()

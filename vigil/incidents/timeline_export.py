@@ -81,6 +81,21 @@ def describe(ev: IncidentEvent) -> str:
         return "Alert episode resolved" + (f" ({d['classification']})" if d.get("classification") else "")
     if k == "sla_breach":
         return "Alert episode not acknowledged by its deadline"
+    if k in ("task_done", "task_reopened", "task_overdue"):
+        what = {"task_done": "Task done", "task_reopened": "Task reopened", "task_overdue": "Task overdue"}[k]
+        text = f"{what}: {d.get('title') or d.get('task')}"
+        return f"{text} — {d['note']}" if d.get("note") else text
+    if k == "communication":
+        to = ", ".join(d.get("receivers") or []) or "no receivers"
+        return f"{str(d.get('kind', '')).capitalize()} communication sent to {to}: {d.get('subject', '')}"
+    if k == "public_update":
+        return f"Public update ({d.get('status')}): {d.get('message', '')}"
+    if k == "update_reminder":
+        return f"Next update due {d.get('due_at', '')}: reminder sent"
+    if k == "action_item":
+        return f"Action item {d.get('action', '')}: {d.get('title', '')}"
+    if k == "candidate_accepted":
+        return f"Declared from an incident candidate ({len(d.get('groups') or [])} alert groups)"
     for key in ("message", "text", "title", "note"):
         if isinstance(d.get(key), str) and d[key]:
             return f"{k.replace('_', ' ').capitalize()}: {d[key]}"

@@ -5,7 +5,7 @@
     POST /api/vigil/v1/incidents/from-group                           declare from one alert group
     GET  /api/vigil/v1/incidents/{id}                                 one incident (id or ref) with
                                                                       its severity's rule, attached
-                                                                      groups, timeline and durations
+                                                                      groups, timeline and figures
     GET  /api/vigil/v1/incidents/{id}/timeline?format=json|csv|markdown
     POST /api/vigil/v1/incidents/{id}/status      {"status", "note"}
     POST /api/vigil/v1/incidents/{id}/reopen      {"note"}
@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigil.gocompat.times import parse_rfc3339
+from vigil.incidents.figures import incident_figures
 from vigil.incidents.service import IncidentService
 from vigil.incidents.timeline_export import EXPORT_FORMATS, event_json, export
 from vigil.state.incident_store import MOVES, Incident, IncidentError
@@ -82,12 +83,14 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
 
 def incident_detail(service: IncidentService, id_or_ref: str) -> dict[str, Any]:
     """Everything an incident page shows, in one read: the incident, its severity's rule,
-    the attached groups (with their alerts firing now), the timeline and the durations."""
+    the attached groups (with their alerts firing now), the timeline and the figures (:mod:`vigil.incidents.figures`)."""
     inc = service.store.get(id_or_ref)
     sev = service.config().incidents.severity(inc.severity)
     firing = {g.key: g for g in service.groups()}
     groups = []
-    for g in service.store.attached(inc.id, include_detached=True):
+    attached = service.store.attached(inc.id, include_detached=True)
+    events = service.store.events(inc.id)
+    for g in attached:
         live = firing.get(g.group_key)
         groups.append({
             "groupKey": g.group_key, "groupLabels": g.group_labels, "receiver": g.receiver,
@@ -101,13 +104,10 @@ def incident_detail(service: IncidentService, id_or_ref: str) -> dict[str, Any]:
         "severityRule": {"name": sev.name, "criteria": sev.criteria, "team": sev.team,
                          "communication": sev.communication, "updateIntervalSeconds": sev.update_interval,
                          "response": sev.response.model_dump()},
-        "durations": {  # seconds; None until it happened
-            "detectionToDeclaration": _seconds(inc.detected_at, inc.declared_at),
-            "toAcknowledge": _seconds(inc.declared_at, inc.acknowledged_at),
-            "toMitigate": _seconds(inc.declared_at, inc.mitigated_at),
-            "toResolve": _seconds(inc.declared_at, inc.resolved_at)},
+        # One definition of the figures for the API, the page and the post-mortem.
+        "figures": incident_figures(inc, [g for g in attached if g.detached_at is None], events).as_dict(),
         "groups": groups,
-        "timeline": [event_json(e) for e in service.store.events(inc.id)],
+        "timeline": [event_json(e) for e in events],
     }
 
 

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from vigil.access import Role
 from vigil.incidents.postmortem import query_of
 from vigil.incidents.timeline_export import describe
-from vigil.state.incident_store import MOVES, ROLES, STATUSES, Incident, IncidentEvent
+from vigil.state.incident_store import MOVES, ROLES, STATUSES, Incident
 from vigil.web.deps import WebDeps
 from vigil.web.incidents_api import incident_detail
 
-__all__ = ["IncidentRow", "alert_groups_view", "alert_incidents_context", "event_text", "human_seconds",
+__all__ = ["IncidentRow", "alert_groups_view", "alert_incidents_context", "human_seconds",
            "incident_view", "list_view", "when"]
 
 RESOLVED_SHOWN = 100  # resolved incidents listed below the open ones
@@ -53,16 +53,6 @@ def human_seconds(seconds: float | None) -> str:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
-
-
-def event_text(ev: IncidentEvent) -> str:
-    """The timeline's line for an event: :func:`describe`, with what a communication was
-    (its fallback names only the kind)."""
-    d = ev.detail
-    if ev.kind == "communication" and d.get("subject"):
-        to = ", ".join(d.get("receivers") or []) or "no receivers"
-        return f"{str(d.get('kind', '')).capitalize()} communication sent to {to}: {d['subject']}"
-    return describe(ev)
 
 
 def _iso_when(text: str | None) -> str:
@@ -202,21 +192,15 @@ def _groups(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _figures(deps: WebDeps, inc: Incident, detail: dict[str, Any]) -> list[tuple[str, str]]:
-    review = deps.incident_review
-    if review is None:  # the incident's own durations, without the alert counts
-        d = detail["durations"]
-        return [("Time from detection to declaration", human_seconds(d["detectionToDeclaration"])),
-                ("Time to acknowledge", human_seconds(d["toAcknowledge"])),
-                ("Time to mitigate", human_seconds(d["toMitigate"])),
-                ("Time to resolve", human_seconds(d["toResolve"]))]
-    f = review.figures(inc.id)
-    return [("Alerts", str(f.alerts)), ("Alert groups", str(f.groups)),
-            ("First alert", when(f.first_alert_at) or "–"),
-            ("Time from first alert to declaration", human_seconds(f.to_declare)),
-            ("Time to acknowledge", human_seconds(f.to_acknowledge)),
-            ("Time to mitigate", human_seconds(f.to_mitigate)),
-            ("Time to resolve", human_seconds(f.to_resolve))]
+def _figures(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """The incident's figures as the API gives them (one definition: vigil.incidents.figures)."""
+    f = detail["figures"]
+    return [("Alerts", str(f["alerts"])), ("Alert groups", str(f["groups"])),
+            ("First alert", _iso_when(f["firstAlertAt"]) or "–"),
+            ("Time from first alert to declaration", human_seconds(f["secondsToDeclare"])),
+            ("Time to acknowledge", human_seconds(f["secondsToAcknowledge"])),
+            ("Time to mitigate", human_seconds(f["secondsToMitigate"])),
+            ("Time to resolve", human_seconds(f["secondsToResolve"]))]
 
 
 def _action_items(deps: WebDeps, inc: Incident) -> list[dict[str, Any]] | None:
@@ -253,10 +237,10 @@ def incident_view(deps: WebDeps, id_or_ref: str, *, current_status: str = "", sy
         "responders": list(inc.roles.get("responders") or []),
         "components": ", ".join(inc.components), "known_components": _components(deps),
         "timeline": [{"at": when(e.at), "kind": e.kind, "who": e.actor or "Vigil", "via": e.via,
-                      "public": e.public, "text": event_text(e)} for e in events],
+                      "public": e.public, "text": describe(e)} for e in events],
         "checklist": _checklist(deps, inc, now),
         "comms": _communications(deps, inc, now, current_status, symptoms),
-        "groups": _groups(detail), "figures": _figures(deps, inc, detail),
+        "groups": _groups(detail), "figures": _figures(detail),
         "action_items": _action_items(deps, inc), "has_review": deps.incident_review is not None,
     }
 
