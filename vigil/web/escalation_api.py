@@ -21,16 +21,9 @@ from vigil.config.escalation import EscalationPolicy
 from vigil.oncall.escalation import Escalation, EscalationStatus, policies_by_route
 from vigil.state.lifecycle_store import EpisodeError
 from vigil.web.deps import WebDeps
+from vigil.web.json_api import error, iso
 
 __all__ = ["escalation_api_router", "escalation_line", "escalation_status_json", "policy_json"]
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
-
-
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": error_type, "error": message}, status_code=status)
 
 
 def policy_json(policy: EscalationPolicy, routes: list[str]) -> dict[str, Any]:
@@ -49,7 +42,7 @@ def escalation_status_json(status: EscalationStatus) -> dict[str, Any]:
     return {
         "policy": status.policy, "run": status.run, "level": status.level, "stopped": status.stopped,
         "next": None if nxt is None else {"level": nxt.level, "kind": nxt.kind, "cycle": nxt.cycle,
-                                          "step": nxt.index, "dueAt": _iso(nxt.due_at)},
+                                          "step": nxt.index, "dueAt": iso(nxt.due_at)},
         "taken": [{"cycle": int(k.split(":")[0]), "step": int(k.split(":")[1]), **v}
                   for k, v in sorted(status.taken.items(), key=lambda kv: tuple(map(int, kv[0].split(":"))))],
     }
@@ -77,7 +70,7 @@ def escalation_api_router(deps: WebDeps) -> APIRouter:
         return deps.escalation
 
     def unavailable() -> JSONResponse:
-        return _error(404, "unavailable", "this Vigil has no escalation engine")
+        return error(404, "unavailable", "this Vigil has no escalation engine")
 
     def listing(esc: Escalation) -> list[dict[str, Any]]:
         config = esc.config()
@@ -101,7 +94,7 @@ def escalation_api_router(deps: WebDeps) -> APIRouter:
             return unavailable()
         found = [p for p in listing(esc) if p["name"] == name]
         if not found:
-            return _error(404, "not_found", f"no escalation policy {name!r}")
+            return error(404, "not_found", f"no escalation policy {name!r}")
         return JSONResponse({"status": "success", "data": found[0]})
 
     @router.get("/api/vigil/v1/episodes/{episode_id}/escalation", include_in_schema=False)
@@ -112,7 +105,7 @@ def escalation_api_router(deps: WebDeps) -> APIRouter:
         try:
             episode = await asyncio.to_thread(esc.episodes.get, episode_id)
         except EpisodeError as exc:
-            return _error(404, "not_found", str(exc))
+            return error(404, "not_found", str(exc))
         status = await asyncio.to_thread(esc.status, episode)
         return JSONResponse({"status": "success", "data": escalation_status_json(status)})
 

@@ -19,7 +19,6 @@ one audit entry, before the answer. Errors: ``{"status": "error", "errorType", "
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -32,68 +31,47 @@ from vigil.state.incident_response_store import Communication
 from vigil.state.incident_store import IncidentError
 from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
+from vigil.web.json_api import error, iso, json_body, store_error
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["checklist_json", "communication_json", "incident_response_router"]
 
-_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
 _VIA = ("api", "ui", "cli")
 _TASK_ACTIONS = ("done", "reopen")
 _TEXT_FIELDS = ("current_status", "symptoms", "subject", "body", "note")
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
-
-
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": error_type, "error": message}, status_code=status)
-
-
-def _failed(exc: IncidentError) -> JSONResponse:
-    return _error(_STATUS.get(exc.kind, 400), "bad_data" if exc.kind == "invalid" else exc.kind, str(exc))
-
-
 def _task_json(t: ChecklistTaskView) -> dict[str, Any]:
-    return {"key": t.key, "title": t.title, "phase": t.phase, "dueAt": _iso(t.due_at), "done": t.done,
-            "doneAt": _iso(t.done_at), "doneBy": t.done_by, "note": t.note, "overdue": t.overdue,
-            "overdueAt": _iso(t.overdue_at), "pagedAt": _iso(t.paged_at)}
+    return {"key": t.key, "title": t.title, "phase": t.phase, "dueAt": iso(t.due_at), "done": t.done,
+            "doneAt": iso(t.done_at), "doneBy": t.done_by, "note": t.note, "overdue": t.overdue,
+            "overdueAt": iso(t.overdue_at), "pagedAt": iso(t.paged_at)}
 
 
 def checklist_json(c: Checklist) -> dict[str, Any]:
     inc = c.incident
     return {"incidentId": inc.id, "ref": inc.ref, "severity": inc.severity_name, "status": inc.status,
-            "declaredAt": _iso(inc.declared_at),
-            "phases": [{"label": p.label, "title": p.title, "dueAt": _iso(p.due_at),
+            "declaredAt": iso(inc.declared_at),
+            "phases": [{"label": p.label, "title": p.title, "dueAt": iso(p.due_at),
                         "tasks": [_task_json(t) for t in p.tasks]} for p in c.phases]}
 
 
 def communication_json(c: Communication) -> dict[str, Any]:
     return {"id": c.id, "kind": c.kind, "subject": c.subject, "body": c.body, "receivers": list(c.receivers),
-            "sentBy": c.sent_by, "via": c.via, "sentAt": _iso(c.sent_at), "notifications": list(c.outbox_ids)}
+            "sentBy": c.sent_by, "via": c.via, "sentAt": iso(c.sent_at), "notifications": list(c.outbox_ids)}
 
 
 def _rendered_json(r: Rendered) -> dict[str, Any]:
     return {"kind": r.kind, "subject": r.subject, "body": r.body, "receivers": list(r.receivers),
-            "nextUpdateAt": _iso(r.next_update_at)}
+            "nextUpdateAt": iso(r.next_update_at)}
 
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        return _error(400, "bad_data", "the body must be a JSON object")
-    if not isinstance(body, dict):
-        return _error(400, "bad_data", "the body must be a JSON object")
-    via = body.get("via", "api")
-    if via not in _VIA:
-        return _error(400, "bad_data", f"via must be one of {', '.join(_VIA)}, not {via!r}")
+    body = await json_body(request, _VIA)
+    if isinstance(body, JSONResponse):
+        return body
     for name in _TEXT_FIELDS:
         if name in body and body[name] is not None and not isinstance(body[name], str):
-            return _error(400, "bad_data", f"{name} must be text")
+            return error(400, "bad_data", f"{name} must be text")
     return body
 
 
@@ -102,7 +80,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
     base = "/api/vigil/v1/incidents/{incident_id}"
 
     def unavailable() -> JSONResponse:
-        return _error(404, "unavailable", "this Vigil has no incident response")
+        return error(404, "unavailable", "this Vigil has no incident response")
 
     @router.get(base + "/checklist", include_in_schema=False)
     async def get_checklist(incident_id: str) -> Response:
@@ -112,7 +90,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
         try:
             checklist = await asyncio.to_thread(response.checklists.checklist, incident_id)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": checklist_json(checklist)})
 
     @router.post(base + "/checklist/{task}/{action}", include_in_schema=False)
@@ -121,7 +99,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
         if response is None:
             return unavailable()
         if action not in _TASK_ACTIONS:
-            return _error(404, "not_found", f"no action {action!r}; actions: {', '.join(_TASK_ACTIONS)}")
+            return error(404, "not_found", f"no action {action!r}; actions: {', '.join(_TASK_ACTIONS)}")
         body = await _body(request)
         if isinstance(body, JSONResponse):
             return body
@@ -131,7 +109,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
                                            done=action == "done", actor=actor, via=body.get("via", "api"),
                                            note=body.get("note") or "")
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         already_audited(request)  # the store wrote the audit entry with the change
         return JSONResponse({"status": "success", "data": _task_json(view)})
 
@@ -143,7 +121,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
         try:
             sent = await asyncio.to_thread(response.communications.sent, incident_id)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": [communication_json(c) for c in sent]})
 
     @router.get(base + "/communications/preview", include_in_schema=False)
@@ -154,13 +132,13 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
         q = request.query_params
         kind = q.get("kind", "internal")
         if kind not in KINDS:
-            return _error(400, "bad_data", f"kind must be internal or external, not {kind!r}")
+            return error(400, "bad_data", f"kind must be internal or external, not {kind!r}")
         try:
             rendered = await asyncio.to_thread(response.communications.preview, incident_id, kind,
                                                current_status=q.get("current_status", ""),
                                                symptoms=q.get("symptoms", ""))
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": _rendered_json(rendered)})
 
     @router.post(base + "/communications", include_in_schema=False)
@@ -173,7 +151,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
             return body
         kind = body.get("kind")
         if kind not in KINDS:
-            return _error(400, "bad_data", f"kind must be internal or external, not {kind!r}")
+            return error(400, "bad_data", f"kind must be internal or external, not {kind!r}")
         actor = request_actor(request)
         try:
             sent = await asyncio.to_thread(
@@ -181,7 +159,7 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
                 current_status=body.get("current_status") or "", symptoms=body.get("symptoms") or "",
                 subject=body.get("subject"), body=body.get("body"))
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         already_audited(request)
         assert sent is not None  # only Vigil's claimed sends can find theirs sent before
         return JSONResponse({"status": "success", "data": communication_json(sent)})

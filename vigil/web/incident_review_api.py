@@ -35,58 +35,38 @@ from vigil.state.incident_candidate_store import Candidate
 from vigil.state.incident_store import IncidentError
 from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
+from vigil.web.json_api import error, iso, json_body, store_error
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["action_item_json", "candidate_json", "incident_review_router"]
 
-_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
 _VIA = ("api", "ui", "cli")
 _CANDIDATE_STATES = ("proposed", "accepted", "dismissed")
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
-
-
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": error_type, "error": message}, status_code=status)
-
-
-def _failed(exc: IncidentError) -> JSONResponse:
-    return _error(_STATUS.get(exc.kind, 400), "bad_data" if exc.kind == "invalid" else exc.kind, str(exc))
 
 
 def action_item_json(item: ActionItem) -> dict[str, Any]:
     return {"id": item.id, "incidentId": item.incident_id, "incidentRef": item.incident_ref,
             "title": item.title, "owner": item.owner,
             "dueDate": None if item.due_date is None else item.due_date.isoformat(), "link": item.link,
-            "state": item.state, "createdBy": item.created_by, "createdAt": _iso(item.created_at),
-            "closedBy": item.closed_by, "closedAt": _iso(item.closed_at)}
+            "state": item.state, "createdBy": item.created_by, "createdAt": iso(item.created_at),
+            "closedBy": item.closed_by, "closedAt": iso(item.closed_at)}
 
 
 def candidate_json(cand: Candidate) -> dict[str, Any]:
-    return {"id": cand.id, "labels": cand.labels, "windowStart": _iso(cand.window_start), "title": cand.title,
-            "severity": cand.severity, "state": cand.state, "proposedAt": _iso(cand.proposed_at),
-            "updatedAt": _iso(cand.updated_at), "incidentId": cand.incident_id, "decidedBy": cand.decided_by,
-            "decidedAt": _iso(cand.decided_at), "reason": cand.reason,
+    return {"id": cand.id, "labels": cand.labels, "windowStart": iso(cand.window_start), "title": cand.title,
+            "severity": cand.severity, "state": cand.state, "proposedAt": iso(cand.proposed_at),
+            "updatedAt": iso(cand.updated_at), "incidentId": cand.incident_id, "decidedBy": cand.decided_by,
+            "decidedAt": iso(cand.decided_at), "reason": cand.reason,
             "groups": [{"groupKey": g.group_key, "labels": g.group_labels, "receiver": g.receiver,
-                        "startedAt": _iso(g.started_at), "joinedAt": _iso(g.joined_at), "alerts": g.alerts,
+                        "startedAt": iso(g.started_at), "joinedAt": iso(g.joined_at), "alerts": g.alerts,
                         "priority": g.priority} for g in cand.groups]}
 
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    raw = await request.body()
-    if not raw.strip():
-        return {"via": "api"}
-    try:
-        body = await request.json()
-    except ValueError:
-        return _error(400, "bad_data", "the body must be a JSON object")
-    if not isinstance(body, dict):
-        return _error(400, "bad_data", "the body must be a JSON object")
-    via = body.setdefault("via", "api")
-    if via not in _VIA:
-        return _error(400, "bad_data", f"via must be one of {', '.join(_VIA)}, not {via!r}")
+    """The change's JSON object, its ``via`` filled in ("api" when absent)."""
+    body = await json_body(request, _VIA)
+    if isinstance(body, dict):
+        body.setdefault("via", "api")
     return body
 
 
@@ -116,7 +96,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         return deps.incident_review
 
     def unavailable() -> JSONResponse:
-        return _error(404, "unavailable", "this Vigil has no incidents")
+        return error(404, "unavailable", "this Vigil has no incidents")
 
     @router.get("/api/vigil/v1/incidents/{incident_id}/postmortem", include_in_schema=False)
     async def postmortem(incident_id: str) -> Response:
@@ -126,7 +106,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         try:
             text = await asyncio.to_thread(r.postmortem, incident_id)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return Response(text, media_type="text/markdown; charset=utf-8")
 
     @router.get("/api/vigil/v1/incidents/{incident_id}/figures", include_in_schema=False)
@@ -137,7 +117,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         try:
             fig = await asyncio.to_thread(r.figures, incident_id)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": fig.as_dict()})
 
     @router.get("/api/vigil/v1/incident-figures", include_in_schema=False)
@@ -151,9 +131,9 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
             try:
                 since = datetime.fromisoformat(since_text.replace("Z", "+00:00"))
             except ValueError:
-                return _error(400, "bad_data", f"since must be an RFC 3339 time, not {since_text!r}")
+                return error(400, "bad_data", f"since must be an RFC 3339 time, not {since_text!r}")
             if since.tzinfo is None:
-                return _error(400, "bad_data", "since must carry a time zone (Z or +hh:mm)")
+                return error(400, "bad_data", "since must carry a time zone (Z or +hh:mm)")
         each, summary = await asyncio.to_thread(r.figures_across, since)
         return JSONResponse({"status": "success", "data": {
             "summary": summary.as_dict(), "incidents": [f.as_dict() for f in each]}})
@@ -166,7 +146,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         try:
             items = await asyncio.to_thread(r.items, incident=incident_id)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": [action_item_json(i) for i in items]})
 
     @router.post("/api/vigil/v1/incidents/{incident_id}/action-items", include_in_schema=False)
@@ -185,7 +165,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
                 r.add_item, incident_id, title=title, owner=_text(body, "owner"), due_date=_due_date(body),
                 link=_text(body, "link") or "", actor=request_actor(request), via=body["via"])
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         already_audited(request)
         return JSONResponse({"status": "success", "data": action_item_json(item)})
 
@@ -198,7 +178,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         try:
             items = await asyncio.to_thread(r.items, state=state)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": [action_item_json(i) for i in items]})
 
     @router.post("/api/vigil/v1/action-items/{item_id}/{action}", include_in_schema=False)
@@ -208,9 +188,9 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
             return unavailable()
         states = {"close": "closed", "reopen": "open"}
         if action not in states:
-            return _error(404, "not_found", f"no action {action!r}; actions: close, reopen")
+            return error(404, "not_found", f"no action {action!r}; actions: close, reopen")
         if not item_id.isdigit():
-            return _error(404, "not_found", f"no action item {item_id!r}")
+            return error(404, "not_found", f"no action item {item_id!r}")
         body = await _body(request)
         if isinstance(body, JSONResponse):
             return body
@@ -218,7 +198,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
             item = await asyncio.to_thread(r.set_item_state, int(item_id), states[action],
                                            actor=request_actor(request), via=body["via"])
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         already_audited(request)
         return JSONResponse({"status": "success", "data": action_item_json(item)})
 
@@ -229,11 +209,11 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
             return unavailable()
         state = request.query_params.get("state", "proposed")
         if state not in (*_CANDIDATE_STATES, "all"):
-            return _error(400, "bad_data", f"state must be one of {', '.join(_CANDIDATE_STATES)}, all; not {state!r}")
+            return error(400, "bad_data", f"state must be one of {', '.join(_CANDIDATE_STATES)}, all; not {state!r}")
         try:
             found = await asyncio.to_thread(r.candidates, None if state == "all" else state)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": [candidate_json(c) for c in found]})
 
     @router.get("/api/vigil/v1/incident-candidates/{candidate_id}", include_in_schema=False)
@@ -244,7 +224,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         try:
             found = await asyncio.to_thread(r.candidate, candidate_id)
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         return JSONResponse({"status": "success", "data": candidate_json(found)})
 
     @router.post("/api/vigil/v1/incident-candidates/{candidate_id}/{action}", include_in_schema=False)
@@ -253,7 +233,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
         if r is None:
             return unavailable()
         if action not in ("accept", "dismiss"):
-            return _error(404, "not_found", f"no action {action!r}; actions: accept, dismiss")
+            return error(404, "not_found", f"no action {action!r}; actions: accept, dismiss")
         body = await _body(request)
         if isinstance(body, JSONResponse):
             return body
@@ -271,7 +251,7 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
                 r.accept, candidate_id, actor=actor, via=body["via"], title=_text(body, "title"),
                 severity=severity, commander=_text(body, "commander"), summary=_text(body, "summary") or "")
         except IncidentError as exc:
-            return _failed(exc)
+            return store_error(exc, invalid_type="bad_data")
         already_audited(request)  # the declaration wrote the one audit entry
         return JSONResponse({"status": "success", "data": {
             "candidate": candidate_json(cand), "incident": {"id": inc.id, "ref": inc.ref, "title": inc.title,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -43,21 +42,13 @@ from vigil.incidents.timeline_export import EXPORT_FORMATS, event_json, export
 from vigil.state.incident_store import MOVES, Incident, IncidentError
 from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
+from vigil.web.json_api import error, iso, json_body, store_error
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["incident_detail", "incident_json", "incidents_api_router"]
 
-_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
 _VIA = ("api", "cli", "ui")
 BASE = "/api/vigil/v1/incidents"
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
-
-
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": error_type, "error": message}, status_code=status)
 
 
 def incident_json(inc: Incident, service: IncidentService) -> dict[str, Any]:
@@ -68,17 +59,13 @@ def incident_json(inc: Incident, service: IncidentService) -> dict[str, Any]:
         "commander": inc.commander, "roles": {"commander": inc.commander, **inc.roles},
         "components": list(inc.components), "channel": inc.channel, "alertMatchers": list(inc.alert_matchers),
         "source": inc.source, "originKey": inc.origin_key, "declaredBy": inc.declared_by,
-        "startedAt": _iso(inc.started_at), "detectedAt": _iso(inc.detected_at), "declaredAt": _iso(inc.declared_at),
-        "acknowledgedAt": _iso(inc.acknowledged_at), "mitigatedAt": _iso(inc.mitigated_at),
-        "resolvedAt": _iso(inc.resolved_at), "nextUpdateAt": _iso(inc.next_update_at),
-        "updatedAt": _iso(inc.updated_at), "url": service.url(inc),
+        "startedAt": iso(inc.started_at), "detectedAt": iso(inc.detected_at), "declaredAt": iso(inc.declared_at),
+        "acknowledgedAt": iso(inc.acknowledged_at), "mitigatedAt": iso(inc.mitigated_at),
+        "resolvedAt": iso(inc.resolved_at), "nextUpdateAt": iso(inc.next_update_at),
+        "updatedAt": iso(inc.updated_at), "url": service.url(inc),
         # What the UI offers: the status moves allowed now, and reopen for a resolved one.
         "allowedStatuses": list(MOVES[inc.status]), "canReopen": inc.status == "resolved",
     }
-
-
-def _seconds(start: datetime, end: datetime | None) -> float | None:
-    return None if end is None else round((end - start).total_seconds(), 3)
 
 
 def incident_detail(service: IncidentService, id_or_ref: str) -> dict[str, Any]:
@@ -94,10 +81,10 @@ def incident_detail(service: IncidentService, id_or_ref: str) -> dict[str, Any]:
         live = firing.get(g.group_key)
         groups.append({
             "groupKey": g.group_key, "groupLabels": g.group_labels, "receiver": g.receiver,
-            "firstAlertAt": _iso(g.first_alert_at), "attachedAt": _iso(g.attached_at), "attachedBy": g.attached_by,
-            "detachedAt": _iso(g.detached_at),
+            "firstAlertAt": iso(g.first_alert_at), "attachedAt": iso(g.attached_at), "attachedBy": g.attached_by,
+            "detachedAt": iso(g.detached_at),
             "alerts": [] if live is None else [
-                {"labels": a.labels.to_dict(), "annotations": a.annotations.to_dict(), "startsAt": _iso(a.starts_at),
+                {"labels": a.labels.to_dict(), "annotations": a.annotations.to_dict(), "startsAt": iso(a.starts_at),
                  "generatorURL": a.generator_url, "fingerprint": a.fingerprint()} for a in live.alerts]})
     return {
         **incident_json(inc, service),
@@ -109,21 +96,6 @@ def incident_detail(service: IncidentService, id_or_ref: str) -> dict[str, Any]:
         "groups": groups,
         "timeline": [event_json(e) for e in events],
     }
-
-
-async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        return _error(400, "bad_data", "the body must be a JSON object")
-    if not isinstance(body, dict):
-        return _error(400, "bad_data", "the body must be a JSON object")
-    if body.get("via", "api") not in _VIA:
-        return _error(400, "bad_data", f"via must be one of {', '.join(_VIA)}, not {body.get('via')!r}")
-    return body
 
 
 def _strings(body: dict[str, Any], name: str) -> list[str]:
@@ -151,7 +123,7 @@ def incidents_api_router(deps: WebDeps) -> APIRouter:
     router = APIRouter()
 
     def unavailable() -> JSONResponse:
-        return _error(404, "unavailable", "this Vigil has no incidents service")
+        return error(404, "unavailable", "this Vigil has no incidents service")
 
     async def change(request: Request, do: Callable[[IncidentService, dict[str, Any], str, str], Incident],
                      status_code: int = 200) -> Response:
@@ -159,7 +131,7 @@ def incidents_api_router(deps: WebDeps) -> APIRouter:
         service = deps.incidents
         if service is None:
             return unavailable()
-        body = await _body(request)
+        body = await json_body(request, _VIA)
         if isinstance(body, JSONResponse):
             return body
         actor = request_actor(request)
@@ -167,7 +139,7 @@ def incidents_api_router(deps: WebDeps) -> APIRouter:
             inc = await asyncio.to_thread(do, service, body, actor, str(body.get("via", "api")))
             detail = await asyncio.to_thread(incident_detail, service, inc.id)
         except IncidentError as exc:
-            return _error(_STATUS[exc.kind], exc.kind, str(exc))
+            return store_error(exc)
         already_audited(request)
         return JSONResponse({"status": "success", "data": detail}, status_code=status_code)
 
@@ -178,13 +150,13 @@ def incidents_api_router(deps: WebDeps) -> APIRouter:
             return unavailable()
         state = request.query_params.get("state", "open")
         if state not in ("open", "all"):
-            return _error(400, "bad_data", f"state must be open or all, not {state!r}")
+            return error(400, "bad_data", f"state must be open or all, not {state!r}")
         since = None
         if "since" in request.query_params:
             try:
                 since = parse_rfc3339(request.query_params["since"])
             except ValueError as exc:
-                return _error(400, "bad_data", f"since: {exc}")
+                return error(400, "bad_data", f"since: {exc}")
         found = await asyncio.to_thread(service.store.incidents, open_only=state == "open", since=since)
         return JSONResponse({"status": "success", "data": [incident_json(i, service) for i in found]})
 
@@ -226,7 +198,7 @@ def incidents_api_router(deps: WebDeps) -> APIRouter:
         try:
             detail = await asyncio.to_thread(incident_detail, service, incident_id)
         except IncidentError as exc:
-            return _error(_STATUS[exc.kind], exc.kind, str(exc))
+            return store_error(exc)
         return JSONResponse({"status": "success", "data": detail})
 
     @router.get(BASE + "/{incident_id}/timeline", include_in_schema=False)
@@ -236,11 +208,11 @@ def incidents_api_router(deps: WebDeps) -> APIRouter:
             return unavailable()
         fmt = request.query_params.get("format", "json")
         if fmt not in EXPORT_FORMATS:
-            return _error(400, "bad_data", f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+            return error(400, "bad_data", f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
         try:
             inc = await asyncio.to_thread(service.store.get, incident_id)
         except IncidentError as exc:
-            return _error(_STATUS[exc.kind], exc.kind, str(exc))
+            return store_error(exc)
         events = await asyncio.to_thread(service.store.events, inc.id)
         text, media_type = export(fmt, inc, events)
         suffix = {"json": "json", "csv": "csv", "markdown": "md"}[fmt]

@@ -32,16 +32,12 @@ from vigil.state.lifecycle_store import Episode, EpisodeError, EpisodeEvent
 from vigil.web.audit_detail import describe_change
 from vigil.web.deps import WebDeps
 from vigil.web.escalation_api import escalation_status_json
+from vigil.web.json_api import error, iso, json_body, store_error
 
 __all__ = ["ACTIONS", "episode_json", "oncall_api_router", "request_actor"]
 
 ACTIONS = ("ack", "unack", "resolve")
-_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
 _VIA = ("api", "cli")
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
 
 
 def episode_json(ep: Episode, now: datetime) -> dict[str, Any]:
@@ -49,23 +45,18 @@ def episode_json(ep: Episode, now: datetime) -> dict[str, Any]:
     return {
         "id": ep.id, "groupKey": ep.group_key, "receiver": ep.receiver,
         "groupLabels": ep.group_labels, "priority": ep.priority, "state": ep.state,
-        "openedAt": _iso(ep.opened_at), "acknowledgeBy": _iso(ep.ack_deadline_at),
+        "openedAt": iso(ep.opened_at), "acknowledgeBy": iso(ep.ack_deadline_at),
         "secondsLeft": None if left is None else round(left, 3),
-        "breached": ep.breached_at is not None, "breachedAt": _iso(ep.breached_at),
-        "acknowledgedAt": _iso(ep.acknowledged_at), "acknowledgedBy": ep.acknowledged_by,
-        "resolvedAt": _iso(ep.resolved_at), "resolvedBy": ep.resolved_by,
+        "breached": ep.breached_at is not None, "breachedAt": iso(ep.breached_at),
+        "acknowledgedAt": iso(ep.acknowledged_at), "acknowledgedBy": ep.acknowledged_by,
+        "resolvedAt": iso(ep.resolved_at), "resolvedBy": ep.resolved_by,
         "classification": ep.classification, "procedure": ep.procedure, "note": ep.note,
         "previousId": ep.previous_id, "runbooks": list(ep.runbooks),
     }
 
 
 def _event_json(ev: EpisodeEvent) -> dict[str, Any]:
-    return {"at": _iso(ev.at), "kind": ev.kind, "actor": ev.actor, "via": ev.via, "detail": ev.detail}
-
-
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": error_type, "error": message},
-                        status_code=status)
+    return {"at": iso(ev.at), "kind": ev.kind, "actor": ev.actor, "via": ev.via, "detail": ev.detail}
 
 
 def request_actor(request: Request) -> str:
@@ -90,28 +81,12 @@ def perform(lifecycle: Lifecycle, episode_id: str, action: str, *, actor: str, v
                              procedure=str(body.get("procedure") or ""), note=note)
 
 
-async def _body(request: Request) -> dict[str, Any] | JSONResponse:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        return _error(400, "bad_data", "the body must be a JSON object")
-    if not isinstance(body, dict):
-        return _error(400, "bad_data", "the body must be a JSON object")
-    via = body.get("via", "api")
-    if via not in _VIA:
-        return _error(400, "bad_data", f"via must be one of {', '.join(_VIA)}, not {via!r}")
-    return body
-
-
 async def _action_body(action: str, request: Request) -> dict[str, Any] | JSONResponse:
     """The body of a request to ``action`` episodes, or the answer refusing it (an unknown
     action, a body that is not a JSON object)."""
     if action not in ACTIONS:
-        return _error(404, "not_found", f"no action {action!r}; actions: {', '.join(ACTIONS)}")
-    return await _body(request)
+        return error(404, "not_found", f"no action {action!r}; actions: {', '.join(ACTIONS)}")
+    return await json_body(request, _VIA)
 
 
 def _matchers(texts: list[str]) -> list[Matcher]:
@@ -125,7 +100,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
     router = APIRouter()
 
     def unavailable() -> JSONResponse:
-        return _error(404, "unavailable", "this Vigil has no alert lifecycle")
+        return error(404, "unavailable", "this Vigil has no alert lifecycle")
 
     @router.get("/api/vigil/v1/episodes", include_in_schema=False)
     async def list_episodes(request: Request) -> Response:
@@ -135,7 +110,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
         try:
             matchers = _matchers(request.query_params.getlist("filter"))
         except ValueError as exc:
-            return _error(400, "bad_data", f"filter: {exc}")
+            return error(400, "bad_data", f"filter: {exc}")
         every = request.query_params.get("state", "unresolved") == "all"
         episodes = await asyncio.to_thread(life.store.episodes, unresolved_only=not every)
         now = await asyncio.to_thread(life.now)
@@ -151,7 +126,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
         try:
             ep = await asyncio.to_thread(life.store.get, episode_id)
         except EpisodeError as exc:
-            return _error(_STATUS[exc.kind], exc.kind, str(exc))
+            return store_error(exc)
         events = await asyncio.to_thread(life.store.events, episode_id)
         now = await asyncio.to_thread(life.now)
         data = {**episode_json(ep, now), "events": [_event_json(e) for e in events]}
@@ -173,7 +148,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
             ep = await asyncio.to_thread(perform, life, episode_id, action, actor=actor,
                                          via=body.get("via", "api"), body=body)
         except EpisodeError as exc:
-            return _error(_STATUS[exc.kind], exc.kind, str(exc))
+            return store_error(exc)
         describe_change(request, f"episode.{action}", episode_id,
                         after={"state": ep.state, "note": str(body.get("note") or ""),
                                "classification": ep.classification})
@@ -189,13 +164,13 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
             return body
         texts = body.get("matchers")
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            return _error(400, "bad_data", 'matchers: a non-empty list of strings such as "alertname=X"')
+            return error(400, "bad_data", 'matchers: a non-empty list of strings such as "alertname=X"')
         try:
             matchers = _matchers(texts)
         except ValueError as exc:
-            return _error(400, "bad_data", f"matchers: {exc}")
+            return error(400, "bad_data", f"matchers: {exc}")
         if action == "resolve" and body.get("classification") is None:
-            return _error(400, "invalid", "resolving needs a classification")
+            return error(400, "invalid", "resolving needs a classification")
         actor = request_actor(request)
         selected = await asyncio.to_thread(life.select, matchers)
         done: list[Episode] = []
@@ -206,7 +181,7 @@ def oncall_api_router(deps: WebDeps) -> APIRouter:
                                                     via=body.get("via", "api"), body=body))
             except EpisodeError as exc:
                 if exc.kind == "invalid":
-                    return _error(400, exc.kind, str(exc))
+                    return error(400, exc.kind, str(exc))
                 skipped.append({"id": ep.id, "reason": str(exc)})
         if done:
             describe_change(request, f"episode.{action}", ",".join(e.id for e in done),

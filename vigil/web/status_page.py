@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -45,6 +44,7 @@ from vigil.incidents.status_page_service import StatusPageService, StatusPageVie
 from vigil.state.status_page_store import ComponentOverride, StatusPageError
 from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
+from vigil.web.json_api import error, iso, json_object, store_error
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["PUBLIC_CSP", "page_json", "status_page_router"]
@@ -54,34 +54,29 @@ PUBLIC_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'n
               "form-action 'none'; frame-ancestors 'none'")
 _HEADERS = {"Content-Security-Policy": PUBLIC_CSP, "Cache-Control": "public, max-age=15"}
 _CSS = Path(__file__).parent / "static" / "status_page.css"
-_ERROR_STATUS = {"not_found": 404, "invalid": 400}
 _ATOM = "http://www.w3.org/2005/Atom"
 # Entry ids: name-based UUIDs of (incident, update), the same on every replica and render.
 _ENTRY_NAMESPACE = uuid.UUID("5b0e3a52-8a43-4c36-9d0c-2f6f1f0c7a11")
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
-
-
 def _incident_json(p: PublicIncident) -> dict[str, Any]:
     return {"id": p.id, "title": p.title, "impact": p.impact, "impactLabel": p.impact_label,
             "status": p.status, "statusLabel": p.status_label, "components": list(p.components),
-            "startedAt": _iso(p.started_at), "resolvedAt": _iso(p.resolved_at),
-            "updates": [{"id": u.id, "at": _iso(u.at), "status": u.status, "statusLabel": u.label,
+            "startedAt": iso(p.started_at), "resolvedAt": iso(p.resolved_at),
+            "updates": [{"id": u.id, "at": iso(u.at), "status": u.status, "statusLabel": u.label,
                          "message": u.message} for u in p.updates]}
 
 
 def page_json(view: StatusPageView, url: str) -> dict[str, Any]:
     """The documented JSON of the page (see the module docstring)."""
     return {
-        "page": {"title": view.title, "url": url, "updated": _iso(view.now), "status": view.status,
+        "page": {"title": view.title, "url": url, "updated": iso(view.now), "status": view.status,
                  "statusLabel": STATUS_LABELS[view.status], "description": view.sentence,
                  "historyDays": view.history_days},
         "components": [{
             "name": c.name, "description": c.description, "group": c.group, "status": c.status,
             "statusLabel": c.label, "source": c.source, "message": c.message,
-            "checkedAt": _iso(c.checked_at), "overrideUntil": _iso(c.override_until),
+            "checkedAt": iso(c.checked_at), "overrideUntil": iso(c.override_until),
             "uptime": {"share": view.uptime_share.get(c.name),
                        "days": [{"date": d.day.isoformat(), "share": d.share, "worst": d.worst}
                                 for d in view.uptime.get(c.name, ())]},
@@ -89,7 +84,7 @@ def page_json(view: StatusPageView, url: str) -> dict[str, Any]:
         "incidents": [_incident_json(p) for p in view.incidents],
         "history": [_incident_json(p) for p in view.history],
         "maintenance": [{"name": w.name, "description": w.description, "components": list(w.components),
-                         "start": _iso(w.start), "end": _iso(w.end), "active": w.active(view.now)}
+                         "start": iso(w.start), "end": iso(w.end), "active": w.active(view.now)}
                         for w in view.maintenance],
     }
 
@@ -110,7 +105,7 @@ def atom_feed(view: StatusPageView, base: str, limit: int = 100) -> bytes:
     feed = ET.Element(f"{{{_ATOM}}}feed")
     sub(feed, "id", page)
     sub(feed, "title", view.title)
-    sub(feed, "updated", _iso(entries[0][1].at if entries else view.now))
+    sub(feed, "updated", iso(entries[0][1].at if entries else view.now))
     sub(feed, "link", rel="self", type="application/atom+xml", href=f"{page}/feed.atom")
     sub(feed, "link", rel="alternate", type="text/html", href=page)
     sub(sub(feed, "author"), "name", view.title)
@@ -118,21 +113,17 @@ def atom_feed(view: StatusPageView, base: str, limit: int = 100) -> bytes:
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:uuid:{uuid.uuid5(_ENTRY_NAMESPACE, f'{incident.id}/{update.id}')}")
         sub(entry, "title", f"{incident.title}: {update.label}")
-        sub(entry, "updated", _iso(update.at))
-        sub(entry, "published", _iso(update.at))
+        sub(entry, "updated", iso(update.at))
+        sub(entry, "published", iso(update.at))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{page}#incident-{incident.id}")
         sub(entry, "category", term=incident.impact, label=incident.impact_label)
         sub(entry, "content", update.message, type="text")
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
 
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": error_type, "error": message}, status_code=status)
-
-
 def _override_json(o: ComponentOverride) -> dict[str, Any]:
     return {"component": o.component, "status": o.status, "statusLabel": STATUS_LABELS.get(o.status, o.status),
-            "message": o.message, "setBy": o.set_by, "setAt": _iso(o.set_at), "until": _iso(o.expires_at)}
+            "message": o.message, "setBy": o.set_by, "setAt": iso(o.set_at), "until": iso(o.expires_at)}
 
 
 def _base(request: Request) -> str:
@@ -144,7 +135,7 @@ def status_page_router(deps: WebDeps) -> APIRouter:
     env = jinja2.Environment(loader=jinja2.PackageLoader("vigil.web", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["iso"] = _iso
+    env.filters["iso"] = iso
     env.filters["when"] = lambda dt: dt.strftime("%d %b %Y %H:%M UTC")
     env.filters["percent"] = lambda share: "no data" if share is None else f"{share * 100:.2f} %"
 
@@ -190,31 +181,27 @@ def status_page_router(deps: WebDeps) -> APIRouter:
     async def set_override(request: Request, name: str) -> Response:
         s = service()
         if s is None:
-            return _error(404, "unavailable", "this Vigil has no status page")
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "bad_data", "the body must be a JSON object")
-        if not isinstance(body, dict):
-            return _error(400, "bad_data", "the body must be a JSON object")
+            return error(404, "unavailable", "this Vigil has no status page")
+        body = await json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
         status, message, until_text = body.get("status"), body.get("message", ""), body.get("until")
         if not isinstance(status, str):
-            return _error(400, "bad_data", "status: required, one of " + ", ".join(STATUS_LABELS))
+            return error(400, "bad_data", "status: required, one of " + ", ".join(STATUS_LABELS))
         if not isinstance(message, str):
-            return _error(400, "bad_data", "message: must be a string")
+            return error(400, "bad_data", "message: must be a string")
         until = None
         if until_text is not None:
             try:
                 until = parse_rfc3339(str(until_text))
             except ValueError as exc:
-                return _error(400, "bad_data", f"until: {exc}")
+                return error(400, "bad_data", f"until: {exc}")
         try:
             override = await asyncio.to_thread(
                 s.set_override, name, status=status, message=message, until=until,
                 actor=request_actor(request), remote_addr=(request.client.host if request.client else ""))
         except StatusPageError as exc:
-            return _error(_ERROR_STATUS.get(exc.kind, 400), "bad_data" if exc.kind == "invalid" else exc.kind,
-                          str(exc))
+            return store_error(exc, invalid_type="bad_data")
         already_audited(request)
         return JSONResponse({"status": "success", "data": _override_json(override)})
 
@@ -222,12 +209,12 @@ def status_page_router(deps: WebDeps) -> APIRouter:
     async def clear_override(request: Request, name: str) -> Response:
         s = service()
         if s is None:
-            return _error(404, "unavailable", "this Vigil has no status page")
+            return error(404, "unavailable", "this Vigil has no status page")
         try:
             override = await asyncio.to_thread(s.clear_override, name, actor=request_actor(request),
                                                remote_addr=(request.client.host if request.client else ""))
         except StatusPageError as exc:
-            return _error(_ERROR_STATUS.get(exc.kind, 400), exc.kind, str(exc))
+            return store_error(exc)
         already_audited(request)
         return JSONResponse({"status": "success", "data": _override_json(override)})
 
