@@ -22,6 +22,7 @@ its one audit entry, before the answer. Errors: ``{"status": "error", "errorType
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -79,6 +80,25 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     return value.strip() or None
 
 
+def _since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        since = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise IncidentError(f"since must be an RFC 3339 time, not {text!r}", "invalid") from None
+    if since.tzinfo is None:
+        raise IncidentError("since must carry a time zone (Z or +hh:mm)", "invalid")
+    return since
+
+
+def _severity(body: dict[str, Any]) -> int | None:
+    severity = body.get("severity")
+    if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
+        raise IncidentError(f"severity must be 1..4, not {severity!r}", "invalid")
+    return severity
+
+
 def _due_date(body: dict[str, Any]) -> date | None:
     text = _text(body, "due_date")
     if text is None:
@@ -98,6 +118,31 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
     def unavailable() -> JSONResponse:
         return error(404, "unavailable", "this Vigil has no incidents")
 
+    async def answer(work: Callable[[IncidentReview, dict[str, Any]], Any], *, change: Request | None = None,
+                     refusal: Response | None = None) -> Response:
+        """One route's answer, in this order: 404 without incidents; the route's own ``refusal``;
+        for a ``change``, its body read (its store writes the one audit entry); then the data
+        ``work`` gives from the review and the body, in a worker thread (a refusal by the
+        store is 404/409/400)."""
+        r = review()
+        if r is None:
+            return unavailable()
+        if refusal is not None:
+            return refusal
+        body: dict[str, Any] = {}
+        if change is not None:
+            read = await _body(change)
+            if isinstance(read, JSONResponse):
+                return read
+            body = read
+        try:
+            data = await asyncio.to_thread(work, r, body)
+        except IncidentError as exc:
+            return store_error(exc, invalid_type="bad_data")
+        if change is not None:
+            already_audited(change)
+        return JSONResponse({"status": "success", "data": data})
+
     @router.get("/api/vigil/v1/incidents/{incident_id}/postmortem", include_in_schema=False)
     async def postmortem(incident_id: str) -> Response:
         r = review()
@@ -111,150 +156,73 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
 
     @router.get("/api/vigil/v1/incidents/{incident_id}/figures", include_in_schema=False)
     async def figures(incident_id: str) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
-        try:
-            fig = await asyncio.to_thread(r.figures, incident_id)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": fig.as_dict()})
+        return await answer(lambda r, _: r.figures(incident_id).as_dict())
 
     @router.get("/api/vigil/v1/incident-figures", include_in_schema=False)
     async def figures_across(request: Request) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
-        since_text = request.query_params.get("since")
-        since = None
-        if since_text:
-            try:
-                since = datetime.fromisoformat(since_text.replace("Z", "+00:00"))
-            except ValueError:
-                return error(400, "bad_data", f"since must be an RFC 3339 time, not {since_text!r}")
-            if since.tzinfo is None:
-                return error(400, "bad_data", "since must carry a time zone (Z or +hh:mm)")
-        each, summary = await asyncio.to_thread(r.figures_across, since)
-        return JSONResponse({"status": "success", "data": {
-            "summary": summary.as_dict(), "incidents": [f.as_dict() for f in each]}})
+        def work(r: IncidentReview, _: dict[str, Any]) -> dict[str, Any]:
+            each, summary = r.figures_across(_since(request.query_params.get("since")))
+            return {"summary": summary.as_dict(), "incidents": [f.as_dict() for f in each]}
+        return await answer(work)
 
     @router.get("/api/vigil/v1/incidents/{incident_id}/action-items", include_in_schema=False)
     async def incident_items(incident_id: str) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
-        try:
-            items = await asyncio.to_thread(r.items, incident=incident_id)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": [action_item_json(i) for i in items]})
+        return await answer(lambda r, _: [action_item_json(i) for i in r.items(incident=incident_id)])
 
     @router.post("/api/vigil/v1/incidents/{incident_id}/action-items", include_in_schema=False)
     async def add_item(incident_id: str, request: Request) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        try:
+        def work(r: IncidentReview, body: dict[str, Any]) -> dict[str, Any]:
             title = _text(body, "title")
             if title is None:
                 raise IncidentError("title: an action item needs a title", "invalid")
-            item = await asyncio.to_thread(
-                r.add_item, incident_id, title=title, owner=_text(body, "owner"), due_date=_due_date(body),
-                link=_text(body, "link") or "", actor=request_actor(request), via=body["via"])
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        already_audited(request)
-        return JSONResponse({"status": "success", "data": action_item_json(item)})
+            return action_item_json(r.add_item(
+                incident_id, title=title, owner=_text(body, "owner"), due_date=_due_date(body),
+                link=_text(body, "link") or "", actor=request_actor(request), via=body["via"]))
+        return await answer(work, change=request)
 
     @router.get("/api/vigil/v1/action-items", include_in_schema=False)
     async def all_items(request: Request) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
         state = request.query_params.get("state") or None
-        try:
-            items = await asyncio.to_thread(r.items, state=state)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": [action_item_json(i) for i in items]})
+        return await answer(lambda r, _: [action_item_json(i) for i in r.items(state=state)])
 
     @router.post("/api/vigil/v1/action-items/{item_id}/{action}", include_in_schema=False)
     async def item_action(item_id: str, action: str, request: Request) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
         states = {"close": "closed", "reopen": "open"}
-        if action not in states:
-            return error(404, "not_found", f"no action {action!r}; actions: close, reopen")
-        if not item_id.isdigit():
-            return error(404, "not_found", f"no action item {item_id!r}")
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        try:
-            item = await asyncio.to_thread(r.set_item_state, int(item_id), states[action],
-                                           actor=request_actor(request), via=body["via"])
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        already_audited(request)
-        return JSONResponse({"status": "success", "data": action_item_json(item)})
+        refusal = (error(404, "not_found", f"no action {action!r}; actions: close, reopen") if action not in states
+                   else error(404, "not_found", f"no action item {item_id!r}") if not item_id.isdigit() else None)
+        return await answer(lambda r, body: action_item_json(r.set_item_state(
+            int(item_id), states[action], actor=request_actor(request), via=body["via"])),
+            change=request, refusal=refusal)
 
     @router.get("/api/vigil/v1/incident-candidates", include_in_schema=False)
     async def candidates(request: Request) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
         state = request.query_params.get("state", "proposed")
-        if state not in (*_CANDIDATE_STATES, "all"):
-            return error(400, "bad_data", f"state must be one of {', '.join(_CANDIDATE_STATES)}, all; not {state!r}")
-        try:
-            found = await asyncio.to_thread(r.candidates, None if state == "all" else state)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": [candidate_json(c) for c in found]})
+        refusal = None if state in (*_CANDIDATE_STATES, "all") else error(
+            400, "bad_data", f"state must be one of {', '.join(_CANDIDATE_STATES)}, all; not {state!r}")
+        return await answer(lambda r, _: [candidate_json(c) for c in r.candidates(None if state == "all" else state)],
+                            refusal=refusal)
 
     @router.get("/api/vigil/v1/incident-candidates/{candidate_id}", include_in_schema=False)
     async def candidate(candidate_id: str) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
-        try:
-            found = await asyncio.to_thread(r.candidate, candidate_id)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": candidate_json(found)})
+        return await answer(lambda r, _: candidate_json(r.candidate(candidate_id)))
 
     @router.post("/api/vigil/v1/incident-candidates/{candidate_id}/{action}", include_in_schema=False)
     async def decide(candidate_id: str, action: str, request: Request) -> Response:
-        r = review()
-        if r is None:
-            return unavailable()
-        if action not in ("accept", "dismiss"):
-            return error(404, "not_found", f"no action {action!r}; actions: accept, dismiss")
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        actor = request_actor(request)
-        try:
+        def work(r: IncidentReview, body: dict[str, Any]) -> dict[str, Any]:
+            actor = request_actor(request)
             if action == "dismiss":
-                cand = await asyncio.to_thread(r.dismiss, candidate_id, actor=actor, via=body["via"],
-                                               reason=_text(body, "reason") or "")
-                already_audited(request)
-                return JSONResponse({"status": "success", "data": candidate_json(cand)})
-            severity = body.get("severity")
-            if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
-                raise IncidentError(f"severity must be 1..4, not {severity!r}", "invalid")
-            cand, inc = await asyncio.to_thread(
-                r.accept, candidate_id, actor=actor, via=body["via"], title=_text(body, "title"),
-                severity=severity, commander=_text(body, "commander"), summary=_text(body, "summary") or "")
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        already_audited(request)  # the declaration wrote the one audit entry
-        return JSONResponse({"status": "success", "data": {
-            "candidate": candidate_json(cand), "incident": {"id": inc.id, "ref": inc.ref, "title": inc.title,
-                                                            "severity": inc.severity, "status": inc.status}}})
+                return candidate_json(r.dismiss(candidate_id, actor=actor, via=body["via"],
+                                                reason=_text(body, "reason") or ""))
+            # Accepting declares the incident: the declaration wrote the one audit entry.
+            severity = _severity(body)
+            cand, inc = r.accept(candidate_id, actor=actor, via=body["via"], title=_text(body, "title"),
+                                 severity=severity, commander=_text(body, "commander"),
+                                 summary=_text(body, "summary") or "")
+            return {"candidate": candidate_json(cand),
+                    "incident": {"id": inc.id, "ref": inc.ref, "title": inc.title, "severity": inc.severity,
+                                 "status": inc.status}}
+        refusal = None if action in ("accept", "dismiss") else error(
+            404, "not_found", f"no action {action!r}; actions: accept, dismiss")
+        return await answer(work, change=request, refusal=refusal)
 
     return router
