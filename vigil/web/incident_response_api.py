@@ -18,7 +18,7 @@ one audit entry, before the answer. Errors: ``{"status": "error", "errorType", "
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -27,11 +27,11 @@ from starlette.responses import JSONResponse, Response
 
 from vigil.incidents.checklist import Checklist, ChecklistTaskView
 from vigil.incidents.communications import KINDS, Rendered
+from vigil.incidents.response import IncidentResponse
 from vigil.state.incident_response_store import Communication
 from vigil.state.incident_store import IncidentError
-from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
-from vigil.web.json_api import error, iso, json_body, store_error
+from vigil.web.json_api import error, iso, json_answer, json_body
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["checklist_json", "communication_json", "incident_response_router"]
@@ -75,6 +75,12 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
     return body
 
 
+def _kind(kind: object) -> str:
+    if kind not in KINDS:
+        raise IncidentError(f"kind must be internal or external, not {kind!r}", "invalid")
+    return str(kind)
+
+
 def incident_response_router(deps: WebDeps) -> APIRouter:
     router = APIRouter()
     base = "/api/vigil/v1/incidents/{incident_id}"
@@ -82,86 +88,43 @@ def incident_response_router(deps: WebDeps) -> APIRouter:
     def unavailable() -> JSONResponse:
         return error(404, "unavailable", "this Vigil has no incident response")
 
+    def answer(work: Callable[[IncidentResponse, dict[str, Any]], Any], *, change: Request | None = None,
+               refusal: Response | None = None) -> Awaitable[Response]:
+        return json_answer(deps.incident_response, unavailable, work, refused=IncidentError, read_body=_body,
+                           change=change, refusal=refusal)
+
     @router.get(base + "/checklist", include_in_schema=False)
     async def get_checklist(incident_id: str) -> Response:
-        response = deps.incident_response
-        if response is None:
-            return unavailable()
-        try:
-            checklist = await asyncio.to_thread(response.checklists.checklist, incident_id)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": checklist_json(checklist)})
+        return await answer(lambda r, _: checklist_json(r.checklists.checklist(incident_id)))
 
     @router.post(base + "/checklist/{task}/{action}", include_in_schema=False)
     async def set_task(incident_id: str, task: str, action: str, request: Request) -> Response:
-        response = deps.incident_response
-        if response is None:
-            return unavailable()
-        if action not in _TASK_ACTIONS:
-            return error(404, "not_found", f"no action {action!r}; actions: {', '.join(_TASK_ACTIONS)}")
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        actor = request_actor(request)
-        try:
-            view = await asyncio.to_thread(response.checklists.set_task, incident_id, task,
-                                           done=action == "done", actor=actor, via=body.get("via", "api"),
-                                           note=body.get("note") or "")
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        already_audited(request)  # the store wrote the audit entry with the change
-        return JSONResponse({"status": "success", "data": _task_json(view)})
+        refusal = None if action in _TASK_ACTIONS else error(
+            404, "not_found", f"no action {action!r}; actions: {', '.join(_TASK_ACTIONS)}")
+        return await answer(lambda r, body: _task_json(r.checklists.set_task(
+            incident_id, task, done=action == "done", actor=request_actor(request), via=body.get("via", "api"),
+            note=body.get("note") or "")), change=request, refusal=refusal)
 
     @router.get(base + "/communications", include_in_schema=False)
     async def list_sent(incident_id: str) -> Response:
-        response = deps.incident_response
-        if response is None:
-            return unavailable()
-        try:
-            sent = await asyncio.to_thread(response.communications.sent, incident_id)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": [communication_json(c) for c in sent]})
+        return await answer(lambda r, _: [communication_json(c) for c in r.communications.sent(incident_id)])
 
     @router.get(base + "/communications/preview", include_in_schema=False)
     async def preview(incident_id: str, request: Request) -> Response:
-        response = deps.incident_response
-        if response is None:
-            return unavailable()
         q = request.query_params
-        kind = q.get("kind", "internal")
-        if kind not in KINDS:
-            return error(400, "bad_data", f"kind must be internal or external, not {kind!r}")
-        try:
-            rendered = await asyncio.to_thread(response.communications.preview, incident_id, kind,
-                                               current_status=q.get("current_status", ""),
-                                               symptoms=q.get("symptoms", ""))
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        return JSONResponse({"status": "success", "data": _rendered_json(rendered)})
+        return await answer(lambda r, _: _rendered_json(r.communications.preview(
+            incident_id, _kind(q.get("kind", "internal")), current_status=q.get("current_status", ""),
+            symptoms=q.get("symptoms", ""))))
 
     @router.post(base + "/communications", include_in_schema=False)
     async def send(incident_id: str, request: Request) -> Response:
-        response = deps.incident_response
-        if response is None:
-            return unavailable()
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        kind = body.get("kind")
-        if kind not in KINDS:
-            return error(400, "bad_data", f"kind must be internal or external, not {kind!r}")
-        actor = request_actor(request)
-        try:
-            sent = await asyncio.to_thread(
-                response.communications.send, incident_id, kind, actor=actor, via=body.get("via", "api"),
+        def work(r: IncidentResponse, body: dict[str, Any]) -> dict[str, Any]:
+            sent = r.communications.send(
+                incident_id, _kind(body.get("kind")), actor=request_actor(request), via=body.get("via", "api"),
                 current_status=body.get("current_status") or "", symptoms=body.get("symptoms") or "",
                 subject=body.get("subject"), body=body.get("body"))
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        already_audited(request)
-        assert sent is not None  # only Vigil's claimed sends can find theirs sent before
-        return JSONResponse({"status": "success", "data": communication_json(sent)})
+            assert sent is not None  # only Vigil's claimed sends can find theirs sent before
+            return communication_json(sent)
+        return await answer(work, change=request)
 
     return router

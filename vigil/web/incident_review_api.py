@@ -22,7 +22,7 @@ its one audit entry, before the answer. Errors: ``{"status": "error", "errorType
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -34,9 +34,8 @@ from vigil.incidents.review import IncidentReview
 from vigil.state.action_item_store import ActionItem
 from vigil.state.incident_candidate_store import Candidate
 from vigil.state.incident_store import IncidentError
-from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
-from vigil.web.json_api import error, iso, json_body, store_error
+from vigil.web.json_api import error, iso, json_answer, json_body, store_error
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["action_item_json", "candidate_json", "incident_review_router"]
@@ -118,30 +117,10 @@ def incident_review_router(deps: WebDeps) -> APIRouter:
     def unavailable() -> JSONResponse:
         return error(404, "unavailable", "this Vigil has no incidents")
 
-    async def answer(work: Callable[[IncidentReview, dict[str, Any]], Any], *, change: Request | None = None,
-                     refusal: Response | None = None) -> Response:
-        """One route's answer, in this order: 404 without incidents; the route's own ``refusal``;
-        for a ``change``, its body read (its store writes the one audit entry); then the data
-        ``work`` gives from the review and the body, in a worker thread (a refusal by the
-        store is 404/409/400)."""
-        r = review()
-        if r is None:
-            return unavailable()
-        if refusal is not None:
-            return refusal
-        body: dict[str, Any] = {}
-        if change is not None:
-            read = await _body(change)
-            if isinstance(read, JSONResponse):
-                return read
-            body = read
-        try:
-            data = await asyncio.to_thread(work, r, body)
-        except IncidentError as exc:
-            return store_error(exc, invalid_type="bad_data")
-        if change is not None:
-            already_audited(change)
-        return JSONResponse({"status": "success", "data": data})
+    def answer(work: Callable[[IncidentReview, dict[str, Any]], Any], *, change: Request | None = None,
+               refusal: Response | None = None) -> Awaitable[Response]:
+        return json_answer(review(), unavailable, work, refused=IncidentError, read_body=_body, change=change,
+                           refusal=refusal)
 
     @router.get("/api/vigil/v1/incidents/{incident_id}/postmortem", include_in_schema=False)
     async def postmortem(incident_id: str) -> Response:

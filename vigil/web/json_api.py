@@ -6,13 +6,19 @@ reading a JSON object body with its ``via``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-__all__ = ["ERROR_STATUS", "KindedError", "error", "iso", "json_body", "json_object", "store_error"]
+from vigil.web.audit_detail import already_audited
+
+__all__ = ["ERROR_STATUS", "KindedError", "error", "iso", "json_answer", "json_body", "json_object", "store_error"]
+
+S = TypeVar("S")
 
 # A store error's kind -> the HTTP status answering it.
 ERROR_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
@@ -65,3 +71,31 @@ async def json_body(request: Request, via: tuple[str, ...]) -> dict[str, Any] | 
     if said not in via:
         return error(400, "bad_data", f"via must be one of {', '.join(via)}, not {said!r}")
     return body
+
+
+async def json_answer(service: S | None, unavailable: Callable[[], Response],
+                      work: Callable[[S, dict[str, Any]], Any], *, refused: type[Exception],
+                      read_body: Callable[[Request], Awaitable[dict[str, Any] | JSONResponse]],
+                      change: Request | None = None, refusal: Response | None = None) -> Response:
+    """One route's answer, in this order: ``unavailable()`` without the ``service``; the
+    route's own ``refusal``; for a ``change``, its body by ``read_body`` (the service's store
+    writes the change's one audit entry, so the access gate adds none); then
+    ``{"status": "success", "data": work(service, body)}``, the work done in a worker thread,
+    its ``refused`` errors answered by their kind (404/409/400, "bad_data" for invalid)."""
+    if service is None:
+        return unavailable()
+    if refusal is not None:
+        return refusal
+    body: dict[str, Any] = {}
+    if change is not None:
+        read = await read_body(change)
+        if isinstance(read, JSONResponse):
+            return read
+        body = read
+    try:
+        data = await asyncio.to_thread(work, service, body)
+    except refused as exc:
+        return store_error(exc, invalid_type="bad_data")  # a refused error carries its .kind
+    if change is not None:
+        already_audited(change)
+    return JSONResponse({"status": "success", "data": data})
