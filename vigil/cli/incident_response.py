@@ -19,43 +19,24 @@ changes). ``--json`` prints the API's answer. Exit 1 when Vigil refuses or canno
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from vigil.cli._common import fail, usage_error
-from vigil.cli.incidents import incidents_app
+from vigil.cli._common import api_call, echo_json, usage_error
+from vigil.cli.incidents import JsonOption, incidents_app
 from vigil.cli.silence import TokenOption, UrlOption
 
 __all__ = ["checklist", "task", "update"]
 
 IncidentArg = Annotated[str, typer.Argument(metavar="ID", help="The incident's ref (INC-20261207-001) or id.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
 NoteOption = Annotated[str, typer.Option("--note", help="A note kept with the task and in the timeline.")]
 
 
 def _call(method: str, path: str, url: str | None, token: str | None, body: dict[str, Any] | None = None,
           params: dict[str, str] | None = None) -> Any:
     """The API's ``data``; exits 1 with the API's error when it refuses."""
-    import httpx
-
-    from vigil.config import DEFAULT_LISTEN
-
-    base = (url or f"http://{DEFAULT_LISTEN}").rstrip("/")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        resp = httpx.request(method, f"{base}{path}", json=None if body is None else {**body, "via": "cli"},
-                             params=params, headers=headers, timeout=30.0)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach Vigil at {base}: {exc}")
-    if resp.status_code != 200:
-        try:
-            message = resp.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            message = resp.text.strip()[:300]
-        fail(f"{path} answered {resp.status_code}: {message}")
-    return resp.json()["data"]
+    return api_call(method, path, url, token, body, params).json()["data"]
 
 
 def _path(incident: str, rest: str) -> str:
@@ -74,7 +55,7 @@ def checklist(incident: IncidentArg, url: UrlOption = None, token: TokenOption =
     """Print the incident's response checklist; exit 1 when a task is overdue."""
     data = _call("GET", _path(incident, "checklist"), url, token)
     if as_json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        echo_json(data)
     else:
         typer.echo(f"{data['ref']} {data['severity']} {data['status']}, declared {data['declaredAt']}")
         for phase in data["phases"]:
@@ -99,7 +80,7 @@ def task(incident: IncidentArg,
     data = _call("POST", _path(incident, f"checklist/{key}/{'done' if done else 'reopen'}"), url, token,
                  {"note": note})
     if as_json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        echo_json(data)
     else:
         typer.echo(f"{_mark(data)} {data['key']}  {data['title']}" + (f" — {data['doneBy']}" if data["done"] else ""))
 
@@ -122,7 +103,7 @@ def update(incident: IncidentArg,
         data = _call("POST", _path(incident, "communications"), url, token,
                      {"kind": kind, "current_status": current_status, "symptoms": symptoms})
     if as_json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        echo_json(data)
         return
     receivers = ", ".join(data["receivers"]) or "no receivers (none configured for this severity)"
     typer.echo(f"{'Would send' if preview else 'Sent'} to {receivers}")

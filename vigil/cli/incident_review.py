@@ -24,8 +24,8 @@ from typing import Annotated, Any
 
 import typer
 
-from vigil.cli._common import fail
-from vigil.cli.incidents import incidents_app
+from vigil.cli._common import api_call, echo_json
+from vigil.cli.incidents import JsonOption, incidents_app
 from vigil.cli.silence import TokenOption, UrlOption
 
 __all__ = ["action_items_cli", "candidates_cli", "postmortem"]
@@ -34,37 +34,14 @@ action_items_cli = typer.Typer(help="Action items of incidents, tracked until cl
 candidates_cli = typer.Typer(help="Incident candidates: related alert groups proposed as one incident.",
                              no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
-
-
 def _call(method: str, path: str, url: str | None, token: str | None, body: dict[str, Any] | None = None,
           params: dict[str, str] | None = None) -> Any:
     """The API's answer to one request (the ``data``, or the text of a non-JSON answer);
     exits 1 with the API's error when it refuses."""
-    import httpx
-
-    from vigil.config import DEFAULT_LISTEN
-
-    base = (url or f"http://{DEFAULT_LISTEN}").rstrip("/")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        resp = httpx.request(method, f"{base}{path}", json=None if body is None else {**body, "via": "cli"},
-                             params=params, headers=headers, timeout=30.0)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach Vigil at {base}: {exc}")
-    if resp.status_code != 200:
-        try:
-            message = resp.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            message = resp.text.strip()[:300]
-        fail(f"{path} answered {resp.status_code}: {message}")
+    resp = api_call(method, path, url, token, body, params)
     if not resp.headers.get("content-type", "").startswith("application/json"):
         return resp.text
     return resp.json()["data"]
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 def postmortem(
@@ -105,7 +82,7 @@ def list_items(
     else:
         items = _call("GET", "/api/vigil/v1/action-items", url, token, params=params)
     if as_json:
-        _print_json(items)
+        echo_json(items)
         return
     for item in items:
         typer.echo(_item_line(item))
@@ -165,7 +142,7 @@ def list_candidates(
                                  param_hint="--state")
     found = _call("GET", "/api/vigil/v1/incident-candidates", url, token, params={"state": state})
     if as_json:
-        _print_json(found)
+        echo_json(found)
         return
     for cand in found:
         typer.echo(f"{cand['id']} {cand['state']} SEV-{cand['severity']} {len(cand['groups'])} groups "
@@ -184,7 +161,7 @@ def accept(
     body = {k: v for k, v in {"severity": sev, "title": title, "commander": commander}.items() if v is not None}
     data = _call("POST", f"/api/vigil/v1/incident-candidates/{candidate}/accept", url, token, body)
     if as_json:
-        _print_json(data)
+        echo_json(data)
         return
     inc = data["incident"]
     typer.echo(f"{inc['ref']} SEV-{inc['severity']} {inc['status']}: {inc['title']}")

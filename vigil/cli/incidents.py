@@ -24,21 +24,21 @@ cannot be asked, 2 on bad usage. Other modules add their subcommands to :data:`i
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from vigil.cli._common import fail, usage_error
+from vigil.cli._common import api_call, echo_json, usage_error
 from vigil.cli.silence import TokenOption, UrlOption
 
-__all__ = ["incidents_app"]
+__all__ = ["JsonOption", "incidents_app"]
 
 incidents_app = typer.Typer(help="Incidents: declare, follow and resolve them (SEV-1..4).", no_args_is_help=True)
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 ROLES = ("commander", "communications", "scribe", "responders")
 FORMATS = ("json", "csv", "markdown")
+# --json of every `vigil incidents` subcommand (those of the other modules too).
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="The incident's ref (INC-YYYYMMDD-NNN) or id.")]
 NoteOption = Annotated[str, typer.Option("--note", help="A note kept in the timeline with the change.")]
@@ -47,24 +47,8 @@ NoteOption = Annotated[str, typer.Option("--note", help="A note kept in the time
 def _call(method: str, path: str, url: str | None, token: str | None, body: dict[str, Any] | None = None,
           params: dict[str, str] | None = None, *, raw: bool = False) -> Any:
     """The API's ``data`` (the text with ``raw``); exits 1 with the API's error."""
-    import httpx
-
-    from vigil.config import DEFAULT_LISTEN
-
-    base = (url or f"http://{DEFAULT_LISTEN}").rstrip("/")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        resp = httpx.request(method, f"{base}/api/vigil/v1/incidents{path}",
-                             json=None if body is None else {**body, "via": "cli"}, params=params,
-                             headers=headers, timeout=30.0)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach Vigil at {base}: {exc}")
-    if resp.status_code not in (200, 201):
-        try:
-            message = resp.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            message = resp.text.strip()[:300]
-        fail(f"{resp.status_code}: {message}")
+    resp = api_call(method, f"/api/vigil/v1/incidents{path}", url, token, body, params, accept=(200, 201),
+                    name_path=False)
     return resp.text if raw else resp.json()["data"]
 
 
@@ -75,7 +59,7 @@ def _line(inc: dict[str, Any]) -> str:
 
 def _show(inc: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(inc, indent=2, sort_keys=True))
+        echo_json(inc)
         return
     typer.echo(_line(inc))
     roles = inc["roles"]
@@ -149,7 +133,7 @@ def list_incidents(
     """Open incidents (all with --all), newest first."""
     found = _call("GET", "", url, token, params={"state": "all" if every else "open"})
     if as_json:
-        typer.echo(json.dumps(found, indent=2, sort_keys=True))
+        echo_json(found)
         return
     for inc in found:
         typer.echo(_line(inc))

@@ -13,12 +13,11 @@ default listen address), ``--token`` (else ``$VIGIL_TOKEN``). Exit 2 on bad usag
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from vigil.cli._common import fail, usage_error, utc_text
+from vigil.cli._common import api_base, api_refusal, echo_json, fail, usage_error, utc_text
 from vigil.cli.silence import TokenOption, UrlOption
 
 __all__ = ["status_page_cli"]
@@ -29,19 +28,9 @@ status_page_cli = typer.Typer(help="The public status page: components, incident
 _STATUSES = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
 
 
-def _base(url: str | None) -> str:
-    from vigil.config import DEFAULT_LISTEN
-
-    return (url or f"http://{DEFAULT_LISTEN}").rstrip("/")
-
-
 def _answer(resp: Any, endpoint: str) -> dict[str, Any]:
     if resp.status_code != 200:
-        try:
-            message = resp.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            message = resp.text.strip()[:300]
-        fail(f"{endpoint} answered {resp.status_code}: {message}")
+        fail(f"{endpoint} answered {resp.status_code}: {api_refusal(resp)}")
     try:
         return resp.json()
     except ValueError:
@@ -56,14 +45,14 @@ def show(
     """Show each component's status and the current incidents."""
     import httpx
 
-    endpoint = f"{_base(url)}/status/api.json"
+    endpoint = f"{api_base(url)}/status/api.json"
     try:
         resp = httpx.get(endpoint, timeout=10.0)
     except httpx.HTTPError as exc:
-        fail(f"cannot reach Vigil at {_base(url)}: {exc}")
+        fail(f"cannot reach Vigil at {api_base(url)}: {exc}")
     page = _answer(resp, endpoint)
     if as_json:
-        typer.echo(json.dumps(page, indent=2, sort_keys=True))
+        echo_json(page)
     else:
         typer.echo(f"{page['page']['title']}: {page['page']['description']}")
         width = max((len(c["name"]) for c in page["components"]), default=0)
@@ -118,7 +107,7 @@ def override(
         usage_error(f"unknown status {status!r}; known: {', '.join(_STATUSES)}")
     if clear and (message or until):
         usage_error("--clear takes no --message or --until")
-    endpoint = f"{_base(url)}/api/vigil/v1/status-page/components/{component}/override"
+    endpoint = f"{api_base(url)}/api/vigil/v1/status-page/components/{component}/override"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         if clear:
@@ -127,7 +116,7 @@ def override(
             body = {"status": status, "message": message, "until": _until(until), "via": "cli"}
             resp = httpx.post(endpoint, json=body, headers=headers, timeout=10.0)
     except httpx.HTTPError as exc:
-        fail(f"cannot reach Vigil at {_base(url)}: {exc}")
+        fail(f"cannot reach Vigil at {api_base(url)}: {exc}")
     data = _answer(resp, endpoint)["data"]
     if clear:
         typer.echo(f"cleared the override of {component} ({data['statusLabel']})")
