@@ -11,12 +11,12 @@ of each page (:func:`pages_for`) says who and how, never an address.
 
 from __future__ import annotations
 
-import email.utils
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from vigil.config.model import Config
-from vigil.oncall.escalation_send import PAGES_RECEIVER, smtp_source
+from vigil.incidents.paging import page_email, page_urgency, queue_page
 from vigil.oncall.reach import Directory, Target, reach
 from vigil.state.escalation_store import QueuedNotification
 from vigil.state.incident_store import Incident
@@ -58,17 +58,6 @@ def page_body(inc: Incident, *, kind: str, at: datetime, user: str | None, via: 
     }
 
 
-def _email(config: Config, address: str, subject: str, text: str, at: datetime) -> dict[str, Any] | None:
-    smtp = smtp_source(config)
-    if smtp is None:
-        return None
-    sender = smtp.config.from_
-    domain = sender.rpartition("@")[2].strip(" >") or "vigil"
-    return {"from": sender, "to": [address], "subject": subject, "headers": {},
-            "date": email.utils.format_datetime(at), "message_id": email.utils.make_msgid(domain=domain),
-            "text": text + "\n", "html": ""}
-
-
 def pages_for(inc: Incident, to: str, *, config: Config, directory: Directory, at: datetime, kind: str,
               subject: str, text: str, url: str, extra: dict[str, Any],
               ) -> tuple[list[QueuedNotification], list[dict[str, Any]]]:
@@ -78,7 +67,7 @@ def pages_for(inc: Incident, to: str, *, config: Config, directory: Directory, a
     target, problem = target_for(to, inc)
     if target is None:
         return [], [{"to": to, "problem": problem}]
-    urgency = "high" if inc.severity <= 2 else "low"
+    urgency = page_urgency(inc.severity)
     queued: list[QueuedNotification] = []
     described: list[dict[str, Any]] = []
     for page in reach(target, at, urgency, directory):
@@ -87,21 +76,9 @@ def pages_for(inc: Incident, to: str, *, config: Config, directory: Directory, a
         problem = page.problem if not page.sendable else ""
         if not problem:
             body = page_body(inc, kind=kind, at=at, user=page.user, via=page.via, url=url, extra=extra)
-            if page.kind == "webhook":
-                queued.append(QueuedNotification(PAGES_RECEIVER, "http", {
-                    "url": page.address, "body": body, "target": f"the webhook of {page.user}"}, page.delay_s))
-            elif page.kind == "slack_webhook":
-                queued.append(QueuedNotification(PAGES_RECEIVER, "http", {
-                    "url": page.address, "body": {"text": f"{text}\n{url}"},
-                    "target": f"the Slack webhook of {page.user}"}, page.delay_s))
-            elif page.kind == "email":
-                message = _email(config, page.address, subject, f"{text}\n{url}", at)
-                if message is None:
-                    problem = "no receiver has email_configs, whose SMTP settings e-mail pages use"
-                else:
-                    queued.append(QueuedNotification(PAGES_RECEIVER, "email", {"message": message}, page.delay_s))
-            else:
-                problem = f"{page.kind} contacts cannot be paged (use slack_webhook, webhook or email)"
+            problem = queue_page(page, body=body, slack_text=f"{text}\n{url}", out=queued,
+                                 message=partial(page_email, config, page.address, subject=subject,
+                                                 text=f"{text}\n{url}\n", html="", at=at))
         if problem:
             note["problem"] = problem
         described.append(note)
