@@ -22,6 +22,7 @@ from datetime import datetime
 from statistics import mean, median
 from typing import Any
 
+from vigil.incidents.times import parse_time
 from vigil.state.incident_store import AttachedGroup, Incident, IncidentEvent, IncidentStore
 
 __all__ = ["FiguresSummary", "IncidentFigures", "figures_across", "figures_of", "incident_figures",
@@ -74,15 +75,6 @@ def _since(end: datetime | None, start: datetime | None) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
-def _parse(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def incident_figures(incident: Incident, attached: Sequence[AttachedGroup],
                      events: Sequence[IncidentEvent]) -> IncidentFigures:
     """The figures of one incident from its attached groups and timeline (see the module's
@@ -95,7 +87,7 @@ def incident_figures(incident: Incident, attached: Sequence[AttachedGroup],
             continue
         fingerprint = ev.detail.get("fingerprint") or repr(sorted((ev.detail.get("labels") or {}).items()))
         fingerprints.add(str(fingerprint))
-        start = _parse(ev.detail.get("starts_at"))
+        start = parse_time(ev.detail.get("starts_at"))
         if start is not None:
             starts.append(start)
     first = min(starts) if starts else None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from vigil.config.incidents import Severity
 from vigil.config.model import Config
+from vigil.incidents.times import utc_iso
 from vigil.oncall.escalation_send import PAGES_RECEIVER, smtp_source
 from vigil.oncall.reach import Directory, Page, Target, reach
 from vigil.state.escalation_store import QueuedNotification
@@ -25,18 +26,14 @@ __all__ = ["incident_page_body", "page_email", "page_urgency", "queue_page", "re
 BODY_VERSION = "1"
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def incident_page_body(inc: Incident, *, severity: Severity, at: datetime, user: str | None, via: str,
                        url: str) -> dict[str, Any]:
     """The JSON a webhook contact receives when an incident pages it."""
     return {
-        "version": BODY_VERSION, "kind": "vigil.incident", "at": _iso(at), "user": user, "via": via,
+        "version": BODY_VERSION, "kind": "vigil.incident", "at": utc_iso(at), "user": user, "via": via,
         "incident": {"id": inc.id, "ref": inc.ref, "title": inc.title, "severity": inc.severity,
                      "severity_name": severity.name, "status": inc.status, "channel": inc.channel,
-                     "commander": inc.commander, "declared_at": _iso(inc.declared_at),
+                     "commander": inc.commander, "declared_at": utc_iso(inc.declared_at),
                      "communication": severity.communication},
         "url": url,
     }

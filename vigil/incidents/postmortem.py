@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from vigil.incidents.figures import IncidentFigures, incident_figures
+from vigil.incidents.times import parse_time
 from vigil.state.action_item_store import ActionItem, ActionItemStore
 from vigil.state.incident_store import AttachedGroup, Incident, IncidentEvent, IncidentStore
 
@@ -69,15 +70,6 @@ class ContributingAlert:
 
 def _time(dt: datetime | None) -> str:
     return "—" if dt is None else dt.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _parse(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _cell(text: Any) -> str:
@@ -158,11 +150,11 @@ def contributing_alerts(events: Sequence[IncidentEvent]) -> list[ContributingAle
         if d.get("generator_url"):
             entry["url"] = str(d["generator_url"])
         if ev.kind == "alert_firing":
-            start = _parse(d.get("starts_at")) or ev.at
+            start = parse_time(d.get("starts_at")) or ev.at
             entry["fired"] = start if entry["fired"] is None else min(entry["fired"], start)
             entry["resolved"] = None  # fired again after a resolution
         else:
-            entry["resolved"] = _parse(d.get("ends_at")) or ev.at
+            entry["resolved"] = parse_time(d.get("ends_at")) or ev.at
     return [ContributingAlert(e["labels"], e["fired"], e["resolved"], query_of(e["url"]), e["url"])
             for e in found.values()]
 

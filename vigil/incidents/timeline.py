@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 from vigil.alerting.service import Alerting
 from vigil.incidents.service import IncidentService
+from vigil.incidents.times import utc_iso
 from vigil.model.alert import Alert
 from vigil.oncall.lifecycle import FiringGroup
 from vigil.oncall.primary_loop import run_while_primary
@@ -59,16 +60,12 @@ def dispatcher_groups(alerting: Alerting) -> list[FiringGroup]:
     return out
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def alert_detail(group_key: str, alert: Alert, now: datetime) -> dict[str, Any]:
     """What an alert event records; ``ends_at`` only once it resolved (a firing alert's
     ``ends_at`` is when it would time out, not an end)."""
     ends_at = alert.ends_at if alert.resolved(now) else None
     return {"group_key": group_key, "labels": alert.labels.to_dict(), "annotations": alert.annotations.to_dict(),
-            "starts_at": _iso(alert.starts_at), "ends_at": _iso(ends_at),
+            "starts_at": utc_iso(alert.starts_at), "ends_at": utc_iso(ends_at),
             "generator_url": alert.generator_url, "fingerprint": alert.fingerprint()}
 
 

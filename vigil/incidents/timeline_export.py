@@ -9,18 +9,15 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
+from vigil.incidents.times import utc_iso
 from vigil.state.incident_store import Incident, IncidentEvent
 
 __all__ = ["EXPORT_FORMATS", "describe", "event_json", "export", "export_csv", "export_json", "export_markdown"]
 
 EXPORT_FORMATS = ("json", "csv", "markdown")
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _labels(labels: dict[str, str] | None) -> str:
@@ -103,7 +100,7 @@ def describe(ev: IncidentEvent) -> str:
 
 
 def event_json(ev: IncidentEvent) -> dict[str, Any]:
-    return {"id": ev.id, "at": _iso(ev.at), "kind": ev.kind, "actor": ev.actor, "via": ev.via,
+    return {"id": ev.id, "at": utc_iso(ev.at), "kind": ev.kind, "actor": ev.actor, "via": ev.via,
             "public": ev.public, "text": describe(ev), "detail": ev.detail}
 
 
@@ -118,7 +115,7 @@ def export_csv(inc: Incident, events: Sequence[IncidentEvent]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["at", "kind", "actor", "via", "text", "public"])
     for e in events:
-        writer.writerow([_iso(e.at), e.kind, e.actor or "vigil", e.via, describe(e), "yes" if e.public else "no"])
+        writer.writerow([utc_iso(e.at), e.kind, e.actor or "vigil", e.via, describe(e), "yes" if e.public else "no"])
     return out.getvalue()
 
 
@@ -128,7 +125,7 @@ def _cell(text: str) -> str:
 
 def export_markdown(inc: Incident, events: Sequence[IncidentEvent]) -> str:
     lines = [f"# {inc.ref}: {_cell(inc.title)}", "",
-             f"SEV-{inc.severity}, {inc.status}. Declared {_iso(inc.declared_at)} by {inc.declared_by}.", "",
+             f"SEV-{inc.severity}, {inc.status}. Declared {utc_iso(inc.declared_at)} by {inc.declared_by}.", "",
              "| Time (UTC) | Who | What |", "|---|---|---|"]
     for e in events:
         when = e.at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
