@@ -4,19 +4,14 @@ overdue), tasks done and reopened, communications previewed and sent, errors and
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from typer.testing import CliRunner
 
+from tests.incidents.support import cli_token, deps_with, people, run_incidents
 from tests.support.browser import serve_app
-from tests.web.fakes import make_deps
-from vigil.access import AccessService, Role
-from vigil.cli import cli
-from vigil.config.access import AccessConfig
 from vigil.config.loader import load_config_text
 from vigil.incidents.response import incident_response
 from vigil.incidents.service import IncidentService
@@ -25,38 +20,30 @@ from vigil.state import Store
 from vigil.state.incident_schema import incidents
 from vigil.state.incident_store import IncidentStore
 from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
-
-runner = CliRunner()
 
 
 @pytest.fixture
 def served(tmp_path):
     store = Store.open_in(str(tmp_path))
-    access = AccessService(store.access, AccessConfig())
-    access.add_user("ann", Role.RESPONDER, actor="test", password="ann-pw")
-    token = access.create_token("ann-cli", Role.RESPONDER, actor="test", user="ann")
+    access = people(store, responders=["ann"])
+    token = cli_token(access, "ann")
     config = load_config_text("")
     response = incident_response(store.engine, lambda: config, ConfigDirectory(config))
     inc = IncidentService(IncidentStore(store.engine), lambda: config).declare(
         title="Milk API down", severity=1, actor="ann", via="api", impact="no milkings recorded",
         components=["Milk API"])
-    deps = dataclasses.replace(make_deps(), access=AccessPolicy(access, False), incident_response=response)
+    deps = deps_with(access, incident_response=response)
     with serve_app(lambda _url: create_app(deps)) as url:
         yield url, token, inc, store
     store.close()
 
 
-def _run(*args: str):
-    return runner.invoke(cli, ["incidents", *args])
-
-
 def test_checklist_task_and_overdue_exit_code(served):
     url, token, inc, store = served
-    r = _run("task", inc.ref, "dns", "--done", "--note", "resolvers answer", "--url", url, "--token", token)
+    r = run_incidents("task", inc.ref, "dns", "--done", "--note", "resolvers answer", "--url", url, "--token", token)
     assert r.exit_code == 0, r.output
     assert r.output == "[x] dns  Check DNS resolution — token:ann-cli\n"
-    r = _run("checklist", inc.ref, "--url", url, "--token", token)
+    r = run_incidents("checklist", inc.ref, "--url", url, "--token", token)
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0] == f"{inc.ref} SEV-1 investigating, declared {inc.declared_at.isoformat().replace('+00:00', 'Z')}"
@@ -73,38 +60,38 @@ def test_checklist_task_and_overdue_exit_code(served):
     with store.engine.begin() as conn:
         conn.execute(update(incidents).where(incidents.c.id == inc.id).values(
             declared_at=inc.declared_at - timedelta(minutes=10)))
-    r = _run("checklist", inc.ref, "--url", url, "--token", token)
+    r = run_incidents("checklist", inc.ref, "--url", url, "--token", token)
     assert r.exit_code == 1
     assert "  [!] page-oncall  Page on-call engineer" in r.output and "  [ ] auto-recovery" in r.output
     assert "  [x] dns  Check DNS resolution — token:ann-cli: resolvers answer" in r.output
-    data = json.loads(_run("checklist", inc.ref, "--json", "--url", url, "--token", token).output)
+    data = json.loads(run_incidents("checklist", inc.ref, "--json", "--url", url, "--token", token).output)
     assert data["phases"][1]["tasks"][2]["key"] == "dns"
 
-    r = _run("task", inc.ref, "dns", "--reopen", "--url", url, "--token", token)
+    r = run_incidents("task", inc.ref, "dns", "--reopen", "--url", url, "--token", token)
     assert (r.exit_code, r.output) == (0, "[!] dns  Check DNS resolution\n")
-    r = _run("task", inc.ref, "dns", "--reopen", "--url", url, "--token", token)
+    r = run_incidents("task", inc.ref, "dns", "--reopen", "--url", url, "--token", token)
     assert r.exit_code == 1 and "answered 409: task 'dns' is not done: nothing to reopen" in r.output
-    assert _run("task", inc.ref, "dns", "--url", url).exit_code == 2  # neither --done nor --reopen
-    r = _run("task", inc.ref, "dns", "--done", "--url", url)  # no token
+    assert run_incidents("task", inc.ref, "dns", "--url", url).exit_code == 2  # neither --done nor --reopen
+    r = run_incidents("task", inc.ref, "dns", "--done", "--url", url)  # no token
     assert r.exit_code == 1 and "answered 401" in r.output
 
 
 def test_update_preview_and_send(served):
     url, token, inc, _ = served
-    r = _run("update", inc.ref, "--kind", "external", "--preview", "--symptoms", "failed uploads",
-             "--url", url, "--token", token)
+    r = run_incidents("update", inc.ref, "--kind", "external", "--preview", "--symptoms", "failed uploads",
+                      "--url", url, "--token", token)
     assert r.exit_code == 0, r.output
     assert r.output == ("Would send to no receivers (none configured for this severity)\n"
                         "Subject: Smart Dairy status: Milk API down\n\n"
                         "We are currently investigating issues affecting Milk API.\n"
                         "Users may experience failed uploads.\n"
                         "We will provide updates as more information becomes available.\n")
-    r = _run("update", inc.ref, "--kind", "internal", "--current-status", "Rolling back.", "--url", url,
-             "--token", token)
+    r = run_incidents("update", inc.ref, "--kind", "internal", "--current-status", "Rolling back.", "--url", url,
+                      "--token", token)
     assert r.exit_code == 0, r.output
     assert r.output.startswith("Sent to no receivers (none configured for this severity)\n"
                                "Subject: [INCIDENT] Smart Dairy - Milk API down\n\nSeverity: SEV-1\n")
     assert "Current Status:\nRolling back.\n" in r.output
-    assert _run("update", inc.ref, "--kind", "public", "--url", url).exit_code == 2
-    r = _run("update", "INC-20000101-009", "--preview", "--url", url, "--token", token)
+    assert run_incidents("update", inc.ref, "--kind", "public", "--url", url).exit_code == 2
+    r = run_incidents("update", "INC-20000101-009", "--preview", "--url", url, "--token", token)
     assert r.exit_code == 1 and "answered 404: no incident 'INC-20000101-009'" in r.output

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from starlette.testclient import TestClient
 
-from vigil.app import App, check
+from tests.incidents.support import assembled_app
 
 CONFIG = """\
 default_rules: false
@@ -21,9 +21,7 @@ correlation: {window: 10m, labels: [service]}
 
 
 def test_alerts_to_candidate_to_incident_to_postmortem(tmp_path):
-    path = tmp_path / "vigil.yml"
-    path.write_text(CONFIG)
-    app = App(check(str(path)), data_dir=str(tmp_path / "data"), listen="127.0.0.1:0")
+    app = assembled_app(tmp_path, CONFIG)
     try:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         alerts = [("HighLatency", "checkout", 8, "P2"), ("ErrorRate", "checkout", 5, "P1"),

@@ -4,16 +4,11 @@ and sends with their timeline events and ONE audit entry per change, errors nami
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from tests.web.fakes import make_deps
-from vigil.access import AccessService, Role
-from vigil.config.access import AccessConfig
+from tests.incidents.support import basic, deps_with, people
 from vigil.config.loader import load_config_text
 from vigil.incidents.response import incident_response
 from vigil.incidents.service import IncidentService
@@ -21,14 +16,8 @@ from vigil.oncall.reach import ConfigDirectory
 from vigil.state import Store, schema
 from vigil.state.incident_store import IncidentStore
 from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
-
-def _basic(name: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{name}-pw".encode()).decode()}
-
-
-ANN, VIC = _basic("ann"), _basic("vic")
+ANN, VIC = basic("ann"), basic("vic")
 CONFIG = """
 alerting:
   route: {receiver: hooks}
@@ -43,17 +32,14 @@ incidents:
 @pytest.fixture
 def env(tmp_path):
     store = Store.open_in(str(tmp_path / "state"))
-    access = AccessService(store.access, AccessConfig())
-    access.add_user("ann", Role.RESPONDER, actor="test", password="ann-pw")
-    access.add_user("vic", Role.VIEWER, actor="test", password="vic-pw")
+    access = people(store, viewers=["vic"], responders=["ann"])
     config = load_config_text(CONFIG)
     response = incident_response(store.engine, lambda: config, ConfigDirectory(config),
                                  external_url="http://vigil.test")
     service = IncidentService(IncidentStore(store.engine), lambda: config)
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api", commander="ann",
                           impact="farmers cannot record milkings", components=["Milk API"])
-    deps = dataclasses.replace(make_deps(), access=AccessPolicy(access, False), incident_response=response)
-    with TestClient(create_app(deps)) as client:
+    with TestClient(create_app(deps_with(access, incident_response=response))) as client:
         yield client, store, inc
     store.close()
 

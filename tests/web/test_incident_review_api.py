@@ -3,17 +3,13 @@ app and access gate: viewers read, responders change, each change audited once."
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-
 import pytest
 from starlette.testclient import TestClient
 
+from tests.incidents.support import basic, deps_with, people
 from tests.incidents.test_correlation import checkout_burst
 from tests.web.fakes import make_deps
-from vigil.access import AccessService, Role
 from vigil.config import load_config_text
-from vigil.config.access import AccessConfig
 from vigil.config.correlation import CorrelationConfig
 from vigil.incidents.correlation import Correlator
 from vigil.incidents.review import IncidentReview
@@ -23,22 +19,14 @@ from vigil.state.action_item_store import ActionItemStore
 from vigil.state.incident_candidate_store import CandidateStore
 from vigil.state.incident_store import IncidentStore
 from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
-
-def _auth(user: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{user}-pw".encode()).decode()}
-
-
-VIEWER, RESPONDER = _auth("vic"), _auth("rita")
+VIEWER, RESPONDER = basic("vic"), basic("rita")
 
 
 @pytest.fixture
 def api(tmp_path):
     store = Store.open_in(str(tmp_path / "state"))
-    access = AccessService(store.access, AccessConfig())
-    access.add_user("vic", Role.VIEWER, actor="test", password="vic-pw")
-    access.add_user("rita", Role.RESPONDER, actor="test", password="rita-pw")
+    access = people(store, viewers=["vic"], responders=["rita"])
     config = load_config_text("")
     groups = checkout_burst()[:3]
     incidents = IncidentStore(store.engine)
@@ -46,8 +34,7 @@ def api(tmp_path):
     correlator = Correlator(CandidateStore(store.engine), CorrelationConfig, lambda: list(groups), service=service)
     review = IncidentReview(incidents, ActionItemStore(store.engine), correlator=correlator,
                             external_url="https://vigil.example")
-    deps = dataclasses.replace(make_deps(), access=AccessPolicy(access, False), incident_review=review)
-    with TestClient(create_app(deps)) as client:
+    with TestClient(create_app(deps_with(access, incident_review=review))) as client:
         yield client, store, correlator
     store.close()
 

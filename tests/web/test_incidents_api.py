@@ -6,9 +6,7 @@ walked, the timeline in order with its content, exported as JSON, CSV and Markdo
 
 from __future__ import annotations
 
-import base64
 import csv
-import dataclasses
 import io
 from datetime import datetime, timedelta, timezone
 
@@ -16,10 +14,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from tests.web.fakes import make_deps
-from vigil.access import AccessService, Role
-from vigil.app import App, check
-from vigil.config.access import AccessConfig
+from tests.incidents.support import assembled_app, basic, deps_with, people
 from vigil.config.loader import load_config_text
 from vigil.incidents.service import IncidentService
 from vigil.model import Alert, Labels
@@ -27,7 +22,6 @@ from vigil.oncall.lifecycle import FiringGroup, firing_groups
 from vigil.state import Store, schema
 from vigil.state.incident_store import IncidentStore
 from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
 BASE = "/api/vigil/v1/incidents"
 
@@ -36,27 +30,20 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _basic(name: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{name}-pw".encode()).decode()}
-
-
-ANN, VIC = _basic("ann"), _basic("vic")
+ANN, VIC = basic("ann"), basic("vic")
 DISK = '{}:{alertname="DiskFull"}'
 
 
 @pytest.fixture
 def env(tmp_path):
     store = Store.open_in(str(tmp_path / "state"))
-    access = AccessService(store.access, AccessConfig())
-    access.add_user("ann", Role.RESPONDER, actor="test", password="ann-pw")
-    access.add_user("vic", Role.VIEWER, actor="test", password="vic-pw")
+    access = people(store, viewers=["vic"], responders=["ann"])
     config = load_config_text("{}")
     start = datetime.now(timezone.utc) - timedelta(minutes=5)
     alert = Alert(Labels({"alertname": "DiskFull", "service": "milk"}), Labels({"summary": "disk full"}), start)
     groups = [FiringGroup(DISK, "ops", Labels({"alertname": "DiskFull"}), (alert,), True)]
     service = IncidentService(IncidentStore(store.engine), lambda: config, groups=lambda: list(groups))
-    deps = dataclasses.replace(make_deps(), access=AccessPolicy(access, False), incidents=service)
-    with TestClient(create_app(deps)) as client:
+    with TestClient(create_app(deps_with(access, incidents=service))) as client:
         yield client, store
     store.close()
 
@@ -165,9 +152,7 @@ alerting:
 
 
 def test_end_to_end_declare_from_an_alert_group_walk_the_statuses_export(tmp_path):
-    path = tmp_path / "vigil.yml"
-    path.write_text(CONFIG)
-    app = App(check(str(path)), data_dir=str(tmp_path / "data"), listen="127.0.0.1:0")
+    app = assembled_app(tmp_path, CONFIG)
     try:
         started = (datetime.now(timezone.utc) - timedelta(minutes=4)).replace(microsecond=0)
         with TestClient(app.web) as client:

@@ -6,18 +6,14 @@ alerts page's one-click declaration finds the same incident when clicked twice."
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import re
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.incidents.support import basic, deps_with, people
 from tests.incidents.test_correlation import checkout_burst
-from tests.web.fakes import make_deps
-from vigil.access import AccessService, Role
 from vigil.config import load_config_text
-from vigil.config.access import AccessConfig
 from vigil.config.correlation import CorrelationConfig
 from vigil.incidents.correlation import Correlator
 from vigil.incidents.response import incident_response
@@ -29,12 +25,10 @@ from vigil.state.action_item_store import ActionItemStore
 from vigil.state.incident_candidate_store import CandidateStore
 from vigil.state.incident_store import IncidentStore
 from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
 
 def _auth(user: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{user}-pw".encode()).decode(),
-            "Accept": "text/html"}
+    return {**basic(user), "Accept": "text/html"}
 
 
 VIEWER, RESPONDER = _auth("vic"), _auth("rita")
@@ -47,15 +41,13 @@ status_page:
 @pytest.fixture
 def ui(tmp_path):
     store = Store.open_in(str(tmp_path / "state"))
-    access = AccessService(store.access, AccessConfig())
-    access.add_user("vic", Role.VIEWER, actor="test", password="vic-pw")
-    access.add_user("rita", Role.RESPONDER, actor="test", password="rita-pw")
+    access = people(store, viewers=["vic"], responders=["rita"])
     groups = checkout_burst()[:3]
     incidents = IncidentStore(store.engine)
     service = IncidentService(incidents, lambda: CONFIG, groups=lambda: list(groups))
     correlator = Correlator(CandidateStore(store.engine), CorrelationConfig, lambda: list(groups), service=service)
-    deps = dataclasses.replace(
-        make_deps(), access=AccessPolicy(access, False), incidents=service,
+    deps = deps_with(
+        access, incidents=service,
         incident_review=IncidentReview(incidents, ActionItemStore(store.engine), correlator=correlator),
         incident_response=incident_response(store.engine, lambda: CONFIG, ConfigDirectory(CONFIG)))
     with TestClient(create_app(deps), follow_redirects=False) as client:

@@ -1,0 +1,86 @@
+"""What the incident tests share: people whose password is ``<name>-pw`` and their Basic
+header, a web app's dependencies with access control and the incident services, ``vigil
+incidents`` run in-process, the assembled app from a configuration text, and samples in a
+TSDB with the PromQL query function the status page's recorder takes."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from tests.web.fakes import make_deps
+from vigil.access import AccessService, Role
+from vigil.app import App, check
+from vigil.cli import cli
+from vigil.config.access import AccessConfig
+from vigil.model import Labels
+from vigil.promql import Engine
+from vigil.promql.value import Vector
+from vigil.state import Store
+from vigil.tsdb import DB
+from vigil.web.access_gate import AccessPolicy
+from vigil.web.deps import WebDeps
+
+_runner = CliRunner()
+
+
+def basic(user: str) -> dict[str, str]:
+    """The Basic ``Authorization`` header of ``user`` (password ``<user>-pw``)."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{user}-pw".encode()).decode()}
+
+
+def people(store: Store, *, viewers: Iterable[str] = (), responders: Iterable[str] = ()) -> AccessService:
+    """Access control with these users (password ``<name>-pw``), viewers added first."""
+    access = AccessService(store.access, AccessConfig())
+    for name in viewers:
+        access.add_user(name, Role.VIEWER, actor="test", password=f"{name}-pw")
+    for name in responders:
+        access.add_user(name, Role.RESPONDER, actor="test", password=f"{name}-pw")
+    return access
+
+
+def cli_token(access: AccessService, user: str) -> str:
+    """A responder's token ``<user>-cli`` of ``user``, for the CLI's ``--token``."""
+    return access.create_token(f"{user}-cli", Role.RESPONDER, actor="test", user=user)
+
+
+def deps_with(access: AccessService, **services: Any) -> WebDeps:
+    """The web app's dependencies: access control by ``access`` (closed without users) and
+    the given services (``incidents=``, ``incident_response=``, ``incident_review=`` ...)."""
+    return dataclasses.replace(make_deps(), access=AccessPolicy(access, False), **services)
+
+
+def run_incidents(*args: str) -> Result:
+    """``vigil incidents ARGS...`` in this process."""
+    return _runner.invoke(cli, ["incidents", *args])
+
+
+def assembled_app(tmp_path: Any, config_text: str) -> App:
+    """The whole app, as ``vigil`` assembles it from ``config_text`` (written to
+    ``vigil.yml``), its state under ``data``, listening on a free port."""
+    path = tmp_path / "vigil.yml"
+    path.write_text(config_text)
+    return App(check(str(path)), data_dir=str(tmp_path / "data"), listen="127.0.0.1:0")
+
+
+def load_samples(db: DB, values: dict[tuple[str, str, str], float]) -> None:
+    """One sample now for each (metric, label, label value) -> value."""
+    now_ms = int(time.time() * 1000)
+    app = db.appender()
+    for (metric, name, value), v in values.items():
+        app.append(Labels({"__name__": metric, name: value}), now_ms, v)
+    app.commit()
+
+
+def engine_query(engine: Engine) -> Callable[[str], list[float]]:
+    """The status recorder's query function: the values of an instant query now."""
+    def query(expr: str) -> list[float]:
+        value = engine.instant_query(expr, int(time.time() * 1000)).value
+        assert isinstance(value, Vector)
+        return [s.value for s in value.samples]
+    return query
