@@ -6,19 +6,17 @@ shows on the page and raises its component."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 
 from tests.collect.exporters.conftest import _pg_base, postgres_server  # noqa: F401
+from tests.incidents.support import engine_query, load_samples
 from tests.state.conftest import store, two_stores  # noqa: F401
 from vigil.config import load_config_text
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
-from vigil.model import Labels
 from vigil.promql import Engine
-from vigil.promql.value import Vector
 from vigil.state.access_store import AccessStore
 from vigil.state.coordination import db_now
 from vigil.state.incident_response_store import IncidentResponseStore
@@ -41,23 +39,6 @@ status_page:
 """)
 
 
-def load(db: DB, values: dict[tuple[str, str, str], float]) -> None:
-    """One sample now for each (metric, label, value) -> value."""
-    now_ms = int(time.time() * 1000)
-    app = db.appender()
-    for (metric, name, value), v in values.items():
-        app.append(Labels({"__name__": metric, name: value}), now_ms, v)
-    app.commit()
-
-
-def engine_query(engine: Engine):
-    def query(expr: str) -> list[float]:
-        value = engine.instant_query(expr, int(time.time() * 1000)).value
-        assert isinstance(value, Vector)
-        return [s.value for s in value.samples]
-    return query
-
-
 def service_of(state) -> StatusPageService:
     return StatusPageService(StatusPageStore(state.engine), IncidentStore(state.engine), lambda: CONFIG)
 
@@ -66,7 +47,7 @@ def test_recorder_reads_real_query_results_and_records_changes_once(store, tmp_p
     service = service_of(store)
     with DB.open(tmp_path / "tsdb") as db:
         recorder = StatusRecorder(service, engine_query(Engine(db)))
-        load(db, {("probe_success", "instance", "https://shop"): 1.0,
+        load_samples(db, {("probe_success", "instance", "https://shop"): 1.0,
                   ("probe_success", "instance", "https://shop/checkout"): 0.0,
                   ("up", "job", "api"): 1.0, ("up", "job", "db"): 1.0})
         added = recorder.check_once()
@@ -80,7 +61,7 @@ def test_recorder_reads_real_query_results_and_records_changes_once(store, tmp_p
         assert "broken" not in checks
         assert recorder.check_once() == []  # nothing changed: nothing appended
 
-        load(db, {("probe_success", "instance", "https://shop/checkout"): 1.0})
+        load_samples(db, {("probe_success", "instance", "https://shop/checkout"): 1.0})
         [change] = recorder.check_once()
         assert (change.component, change.status) == ("shop", "operational")
         assert [t.status for t in service.store.transitions(change.since - timedelta(days=1))

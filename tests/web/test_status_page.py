@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
@@ -15,12 +14,12 @@ from xml.etree import ElementTree as ET
 import pytest
 from starlette.testclient import TestClient
 
+from tests.incidents.support import engine_query, load_samples
 from tests.web.fakes import make_deps
 from vigil.access import AccessService, Role
 from vigil.config import load_config_text
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
-from vigil.model import Labels
 from vigil.promql import Engine
 from vigil.state import Store
 from vigil.state.coordination import db_now
@@ -57,16 +56,10 @@ def env(tmp_path) -> Iterator[dict]:
     viewer = people.create_token("watcher", Role.VIEWER, actor="test")
     service = StatusPageService(StatusPageStore(store.engine), IncidentStore(store.engine), lambda: CONFIG)
     with DB.open(tmp_path / "tsdb") as db:
-        now_ms = int(time.time() * 1000)
-        app = db.appender()
-        for labels, value in ((("probe_success", "instance", "https://shop"), 1.0),
-                              (("probe_success", "instance", "https://shop/pay"), 1.0),
-                              (("up", "job", "milk-api"), 0.0), (("up", "job", "reports"), 0.0)):
-            app.append(Labels({"__name__": labels[0], labels[1]: labels[2]}), now_ms, value)
-        app.commit()
-        engine = Engine(db)
-        StatusRecorder(service, lambda e: [s.value for s in engine.instant_query(e, int(time.time() * 1000))
-                                           .value.samples]).check_once()
+        load_samples(db, {("probe_success", "instance", "https://shop"): 1.0,
+                          ("probe_success", "instance", "https://shop/pay"): 1.0,
+                          ("up", "job", "milk-api"): 0.0, ("up", "job", "reports"): 0.0})
+        StatusRecorder(service, engine_query(Engine(db))).check_once()
         deps = dataclasses.replace(make_deps(), access=AccessPolicy(people), status_page=service)
         with TestClient(create_app(deps)) as client:
             yield {"client": client, "store": store, "people": people, "service": service,

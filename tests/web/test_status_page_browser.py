@@ -8,12 +8,12 @@ colours), every link is reached with Tab and shows its focus. Screenshots go to
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
+from tests.incidents.support import engine_query, load_samples
 from tests.support.browser import (
     ARTIFACTS,
     axe_violations,
@@ -26,7 +26,6 @@ from vigil.access import AccessService, Role
 from vigil.config import load_config_text
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
-from vigil.model import Labels
 from vigil.promql import Engine
 from vigil.state import Store
 from vigil.state.coordination import db_now
@@ -64,16 +63,9 @@ def env(tmp_path_factory) -> Iterator[dict]:
     people.add_user("alice", Role.RESPONDER, actor="test", password="alice-password")
     service = StatusPageService(StatusPageStore(store.engine), IncidentStore(store.engine), lambda: CONFIG)
     with DB.open(root / "tsdb") as db:
-        appender = db.appender()
-        now_ms = int(time.time() * 1000)
-        for metric, label, value, v in (("probe_success", "instance", "https://shop", 1.0),
-                                        ("up", "job", "milk-api", 1.0), ("up", "job", "billing", 1.0),
-                                        ("up", "job", "reports", 1.0), ("up", "job", "queue", 1.0)):
-            appender.append(Labels({"__name__": metric, label: value}), now_ms, v)
-        appender.commit()
-        engine = Engine(db)
-        recorder = StatusRecorder(service, lambda e: [s.value for s in engine.instant_query(
-            e, int(time.time() * 1000)).value.samples])
+        load_samples(db, {("probe_success", "instance", "https://shop"): 1.0, ("up", "job", "milk-api"): 1.0,
+                          ("up", "job", "billing"): 1.0, ("up", "job", "reports"): 1.0, ("up", "job", "queue"): 1.0})
+        recorder = StatusRecorder(service, engine_query(Engine(db)))
         recorder.check_once()
 
         def build(_base: str):
