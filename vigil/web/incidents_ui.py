@@ -41,11 +41,11 @@ from vigil.web.access_gate import template_context
 from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
 from vigil.web.incidents_view import incident_view, list_view
+from vigil.web.json_api import ERROR_STATUS
 from vigil.web.oncall_api import request_actor
 
 __all__ = ["incidents_pages_router"]
 
-_STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
 VIA = "ui"
 
 
@@ -175,7 +175,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             view = await asyncio.to_thread(incident_view, deps, ref, current_status=q.get("current_status", ""),
                                            symptoms=q.get("symptoms", ""))
         except IncidentError as exc:
-            return render("incident_missing.html", request, _STATUS[exc.kind], error=str(exc))
+            return render("incident_missing.html", request, ERROR_STATUS[exc.kind], error=str(exc))
         return render("incident.html", request, status, error=error, **view)
 
     def landing(ref: str, section: str = "") -> RedirectResponse:
@@ -204,7 +204,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             inc = await asyncio.to_thread(do)
         except IncidentError as exc:
             return await list_page(request, error=str(exc), form={k: str(v) for k, v in form.items()},
-                                   status=_STATUS[exc.kind])
+                                   status=ERROR_STATUS[exc.kind])
         already_audited(request)
         return landing(inc.ref)
 
@@ -219,7 +219,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             inc, _created = await asyncio.to_thread(service.declare_from_group, key, actor=request_actor(request),
                                                     via=VIA)
         except IncidentError as exc:
-            return await list_page(request, error=str(exc), status=_STATUS[exc.kind])
+            return await list_page(request, error=str(exc), status=ERROR_STATUS[exc.kind])
         already_audited(request)
         return landing(inc.ref)
 
@@ -238,7 +238,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
                 return RedirectResponse("/incidents#candidates", status_code=303)
             _cand, inc = await asyncio.to_thread(review.accept, candidate_id, actor=actor, via=VIA)
         except IncidentError as exc:
-            return await list_page(request, error=str(exc), status=_STATUS[exc.kind])
+            return await list_page(request, error=str(exc), status=ERROR_STATUS[exc.kind])
         already_audited(request)
         return landing(inc.ref)
 
@@ -257,7 +257,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             text = await asyncio.to_thread(review.postmortem, ref)
             inc = await asyncio.to_thread(review.incidents.get, ref)
         except IncidentError as exc:
-            return HTMLResponse(str(exc), status_code=_STATUS[exc.kind])
+            return HTMLResponse(str(exc), status_code=ERROR_STATUS[exc.kind])
         return Response(text, media_type="text/markdown; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{inc.ref}-postmortem.md"'})
 
@@ -266,7 +266,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
         try:
             await asyncio.to_thread(do, form, request_actor(request))
         except IncidentError as exc:
-            return await incident_page(request, ref, error=str(exc), status=_STATUS[exc.kind])
+            return await incident_page(request, ref, error=str(exc), status=ERROR_STATUS[exc.kind])
         already_audited(request)
         return landing(ref, section)
 
