@@ -89,6 +89,15 @@ def _show(inc: dict[str, Any], as_json: bool) -> None:
             typer.echo(f"    {ev['at']}  {ev['actor'] or 'vigil':<12} {ev['text']}")
 
 
+def _changed(inc: dict[str, Any], as_json: bool, said: str | None = None) -> None:
+    """A change's answer: the incident as JSON with ``--json``, else ``said`` (by default the
+    incident's line)."""
+    if as_json:
+        _show(inc, True)
+    else:
+        typer.echo(_line(inc) if said is None else said)
+
+
 @incidents_app.command()
 def declare(
     sev: Annotated[int, typer.Option("--sev", min=1, max=4, help="Severity: 1 (complete outage) .. 4 (cosmetic).")],
@@ -157,7 +166,7 @@ def status(
     if new_status not in STATUSES:
         usage_error(f"STATUS must be one of {', '.join(STATUSES)}, not {new_status!r}")
     inc = _call("POST", f"/{incident}/status", url, token, {"status": new_status, "note": note})
-    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+    _changed(inc, as_json)
 
 
 @incidents_app.command()
@@ -165,7 +174,7 @@ def reopen(incident: IdArg, note: NoteOption = "", url: UrlOption = None, token:
            as_json: JsonOption = False) -> None:
     """Take a resolved incident back to investigating."""
     inc = _call("POST", f"/{incident}/reopen", url, token, {"note": note})
-    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+    _changed(inc, as_json)
 
 
 @incidents_app.command()
@@ -175,7 +184,7 @@ def severity(
 ) -> None:
     """Change the severity (a worse one pages its response team)."""
     inc = _call("POST", f"/{incident}/severity", url, token, {"severity": level, "note": note})
-    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+    _changed(inc, as_json)
 
 
 @incidents_app.command()
@@ -193,7 +202,7 @@ def role(
         usage_error("--remove is for responders; clear another role with USER -")
     inc = _call("POST", f"/{incident}/roles", url, token,
                 {"role": name, "user": None if user == "-" else user, "remove": remove})
-    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+    _changed(inc, as_json)
 
 
 @incidents_app.command()
@@ -203,7 +212,7 @@ def note(incident: IdArg, text: Annotated[str, typer.Argument(metavar="TEXT")], 
     if not text.strip():
         usage_error("TEXT must not be empty")
     inc = _call("POST", f"/{incident}/notes", url, token, {"text": text})
-    _show(inc, as_json) if as_json else typer.echo(f"noted on {inc['ref']}")
+    _changed(inc, as_json, f"noted on {inc['ref']}")
 
 
 @incidents_app.command()
@@ -223,7 +232,7 @@ def ack(incident: IdArg, note: NoteOption = "", url: UrlOption = None, token: To
         as_json: JsonOption = False) -> None:
     """Acknowledge the incident (someone took it)."""
     inc = _call("POST", f"/{incident}/acknowledge", url, token, {"note": note})
-    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+    _changed(inc, as_json)
 
 
 @incidents_app.command()
@@ -239,7 +248,7 @@ def edit(
         usage_error("give at least one of --title, --summary, --impact")
     body = {k: v for k, v in (("title", title), ("summary", summary), ("impact", impact)) if v is not None}
     inc = _call("POST", f"/{incident}/edit", url, token, body)
-    _show(inc, as_json) if as_json else typer.echo(_line(inc))
+    _changed(inc, as_json)
 
 
 @incidents_app.command()
@@ -251,7 +260,7 @@ def components(
 ) -> None:
     """Set the impacted status-page components."""
     inc = _call("POST", f"/{incident}/components", url, token, {"components": names or []})
-    _show(inc, as_json) if as_json else typer.echo(f"{inc['ref']} components: {', '.join(inc['components']) or '-'}")
+    _changed(inc, as_json, f"{inc['ref']} components: {', '.join(inc['components']) or '-'}")
 
 
 @incidents_app.command()
@@ -262,7 +271,7 @@ def attach(
 ) -> None:
     """Attach firing alert groups."""
     inc = _call("POST", f"/{incident}/attach", url, token, {"group_keys": group_keys})
-    _show(inc, as_json) if as_json else typer.echo(f"attached to {inc['ref']}: {', '.join(group_keys)}")
+    _changed(inc, as_json, f"attached to {inc['ref']}: {', '.join(group_keys)}")
 
 
 @incidents_app.command()
@@ -272,4 +281,4 @@ def detach(
 ) -> None:
     """Detach an alert group (matchers will not attach it again)."""
     inc = _call("POST", f"/{incident}/detach", url, token, {"group_key": group_key})
-    _show(inc, as_json) if as_json else typer.echo(f"detached from {inc['ref']}: {group_key}")
+    _changed(inc, as_json, f"detached from {inc['ref']}: {group_key}")
