@@ -111,9 +111,9 @@ def test_walked_through_incident_postmortem_and_action_items(setup):
     assert "```promql\nup{job=\"1\"} == 0\n```" in text
     timeline = text.split("## Timeline")[1].split("## Figures")[0]
     order = [timeline.index(s) for s in ("Alert firing", "Declared SEV-2", "Declared from an incident candidate",
-                                         "Status investigating → identified (a bad deploy)",
-                                         "Status identified → monitoring", "Action item #1 added",
-                                         "Status monitoring → resolved", f"Action item #{second.id} closed")]
+                                         "Status: investigating → identified — a bad deploy",
+                                         "Status: identified → monitoring", "Action item #1 added",
+                                         "Status: monitoring → resolved", f"Action item #{second.id} closed")]
     assert order == sorted(order)
     assert "| First alert → declaration |" in text and "Alerts: 3 in 3 alert groups." in text
     assert f"| {first.id} | Canary checkout deploys | carol | 2026-12-21 | open |" in text

@@ -95,8 +95,8 @@ def test_the_postmortem_has_each_section_with_the_right_values():
         "2026-12-07 03:00:00", "2026-12-07 03:12:00", "2026-12-07 03:12:00", "2026-12-07 03:20:00",
         "2026-12-07 03:25:00", "2026-12-07 03:40:00", "2026-12-07 04:25:00", "2026-12-07 04:30:00"]
     assert [row[1] for row in timeline] == ["Vigil", "alice", "alice", "alice", "bob", "alice", "Vigil", "alice"]
-    assert timeline[1][2] == "Declared SEV-2: Checkout is slow (source: candidate)"
-    assert timeline[3][2] == "Status investigating → identified (bad deploy)"
+    assert timeline[1][2] == "Declared SEV-2: Checkout is slow (candidate)"
+    assert timeline[3][2] == "Status: investigating → identified — bad deploy"
     assert timeline[4][2] == r"**Public update (identified): We found the cause \| fixing**"  # marked, pipe escaped
     assert not any("Public" in row[2] for i, row in enumerate(timeline) if i != 4)
 

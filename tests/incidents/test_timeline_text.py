@@ -1,8 +1,10 @@
 """The timeline says in words what each response and review action did: the checklist's tasks,
-communications and their public update, action items (the exports and the post-mortem read
-these lines, so "Communication" alone would tell a reader nothing)."""
+communications and their public update, action items. The exports, the page and the
+post-mortem all use these lines, so "Communication" alone would tell a reader nothing."""
 
 from __future__ import annotations
+
+import re
 
 from vigil.incidents.timeline_export import describe, export
 from vigil.state import Store
@@ -29,7 +31,7 @@ def test_response_and_review_events_are_told_in_words(tmp_path) -> None:
                                       "Smart Dairy status: Milk API down")
     assert lines["public_update"] == ("Public update (investigating): We are currently investigating "
                                       "issues affecting Milk API.")
-    assert lines["action_item"] == "Action item added: Canary deploys"
+    assert re.fullmatch(r"Action item #\d+ added: Canary deploys", lines["action_item"])
     markdown, _ = export("markdown", inc, incidents.events(inc.id))
     assert "| carl | Task done: Check DNS resolution — resolvers answer |" in markdown
     store.close()

@@ -21,11 +21,12 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from vigil.incidents.figures import IncidentFigures, incident_figures
+from vigil.incidents.timeline_export import describe, markdown_cell
 from vigil.incidents.times import parse_time
 from vigil.state.action_item_store import ActionItem, ActionItemStore
 from vigil.state.incident_store import AttachedGroup, Incident, IncidentEvent, IncidentStore
 
-__all__ = ["ChecklistLine", "ChecklistTask", "ContributingAlert", "contributing_alerts", "describe_event",
+__all__ = ["ChecklistLine", "ChecklistTask", "ContributingAlert", "contributing_alerts",
            "postmortem_of", "query_of", "render_postmortem"]
 
 # How much of the graph to show around the incident, each side.
@@ -73,8 +74,7 @@ def _time(dt: datetime | None) -> str:
 
 
 def _cell(text: Any) -> str:
-    """Text safe in a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|") or "—"
+    return markdown_cell(str(text)) or "—"
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -95,46 +95,6 @@ def query_of(generator_url: str) -> str:
         return ""
     values = parse_qs(urlsplit(generator_url).query).get("g0.expr")
     return values[0].strip() if values else ""
-
-
-def _describe_detail(detail: dict[str, Any]) -> str:
-    shown = [f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {})]
-    return ", ".join(shown)
-
-
-def describe_event(ev: IncidentEvent) -> str:
-    """What a timeline event was, in a sentence (unknown kinds: the kind and their detail)."""
-    d = ev.detail
-    kind = ev.kind
-    note = f" ({d['note']})" if d.get("note") else ""
-    if kind == "declared":
-        return f"Declared SEV-{d.get('severity')}: {d.get('title', '')} (source: {d.get('source', 'manual')})"
-    if kind == "status":
-        return f"Status {d.get('from')} → {d.get('to')}{note}"
-    if kind == "severity":
-        return f"Severity SEV-{d.get('from')} → SEV-{d.get('to')}{note}"
-    if kind == "role":
-        action = d.get("action", "set")
-        if action in ("add", "remove"):
-            return f"{'Added' if action == 'add' else 'Removed'} responder {d.get('user')}"
-        return f"{str(d.get('role', 'role')).capitalize()}: {d.get('user') or 'nobody'}"
-    if kind == "note":
-        return f"Note: {d.get('text', '')}"
-    if kind in ("alert_attached", "alert_detached"):
-        verb = "attached" if kind == "alert_attached" else "detached"
-        return f"Alert group {verb}: {_labels(d.get('labels') or {}) if d.get('labels') else d.get('group_key')}"
-    if kind in ("alert_firing", "alert_resolved"):
-        return f"Alert {'firing' if kind == 'alert_firing' else 'resolved'}: {_labels(d.get('labels') or {})}"
-    if kind == "acknowledged":
-        return f"Acknowledged{note}"
-    if kind == "public_update":
-        return f"Public update ({d.get('status', '')}): {d.get('message', '')}"
-    if kind == "candidate_accepted":
-        return f"Declared from an incident candidate of {len(d.get('groups') or [])} alert groups"
-    if kind == "action_item":
-        return f"Action item #{d.get('id')} {d.get('action', '')}: {d.get('title', '')}"
-    rest = _describe_detail(d)
-    return f"{kind.replace('_', ' ').capitalize()}" + (f": {rest}" if rest else "")
 
 
 def contributing_alerts(events: Sequence[IncidentEvent]) -> list[ContributingAlert]:
@@ -195,7 +155,7 @@ def render_postmortem(incident: Incident, events: Sequence[IncidentEvent], figur
 
     out += ["## Timeline", "", "| Time (UTC) | Who | What |", "|---|---|---|"]
     for ev in events:
-        what = describe_event(ev)
+        what = describe(ev)
         if ev.public:
             what = f"**Public update** — {what}" if ev.kind != "public_update" else f"**{what}**"
         out.append(f"| {_time(ev.at).removesuffix(' UTC')} | {_cell(ev.actor or 'Vigil')} | {_cell(what)} |")

@@ -15,7 +15,8 @@ from typing import Any
 from vigil.incidents.times import utc_iso
 from vigil.state.incident_store import Incident, IncidentEvent
 
-__all__ = ["EXPORT_FORMATS", "describe", "event_json", "export", "export_csv", "export_json", "export_markdown"]
+__all__ = ["EXPORT_FORMATS", "describe", "event_json", "export", "export_csv", "export_json", "export_markdown",
+           "markdown_cell"]
 
 EXPORT_FORMATS = ("json", "csv", "markdown")
 
@@ -90,7 +91,7 @@ def describe(ev: IncidentEvent) -> str:
     if k == "update_reminder":
         return f"Next update due {d.get('due_at', '')}: reminder sent"
     if k == "action_item":
-        return f"Action item {d.get('action', '')}: {d.get('title', '')}"
+        return f"Action item #{d.get('id')} {d.get('action', '')}: {d.get('title', '')}"
     if k == "candidate_accepted":
         return f"Declared from an incident candidate ({len(d.get('groups') or [])} alert groups)"
     for key in ("message", "text", "title", "note"):
@@ -119,17 +120,19 @@ def export_csv(inc: Incident, events: Sequence[IncidentEvent]) -> str:
     return out.getvalue()
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+def markdown_cell(text: str) -> str:
+    """Text safe in a Markdown table cell: one line (whitespace runs become one space),
+    backslashes and pipes escaped."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def export_markdown(inc: Incident, events: Sequence[IncidentEvent]) -> str:
-    lines = [f"# {inc.ref}: {_cell(inc.title)}", "",
+    lines = [f"# {inc.ref}: {markdown_cell(inc.title)}", "",
              f"SEV-{inc.severity}, {inc.status}. Declared {utc_iso(inc.declared_at)} by {inc.declared_by}.", "",
              "| Time (UTC) | Who | What |", "|---|---|---|"]
     for e in events:
         when = e.at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        lines.append(f"| {when} | {_cell(e.actor or 'Vigil')} | {_cell(describe(e))} |")
+        lines.append(f"| {when} | {markdown_cell(e.actor or 'Vigil')} | {markdown_cell(describe(e))} |")
     return "\n".join(lines) + "\n"
 
 
