@@ -176,6 +176,9 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/incidents": {"GET": V, "POST": R},
     "/incidents/from-group": {"POST": R},
     "/incidents/candidates/{candidate_id}/{action}": {"POST": R},
+    # The "Status page" section of /incidents: responders set and clear a component's override
+    # (not under /status, the public prefix a proxy may publish).
+    "/incidents/status-page/{component}/{action}": {"POST": R},
     "/incidents/{ref}": {"GET": V},
     "/incidents/{ref}/postmortem.md": {"GET": V},
     "/incidents/{ref}/{action}": {"POST": R},
