@@ -10,9 +10,13 @@
                                              action items (viewers)
     GET  /incidents/{ref}/postmortem.md      the post-mortem, downloaded
     POST /incidents/{ref}/{action}           status, reopen, acknowledge, severity, roles,
-                                             notes, components, communications, action-items
+                                             notes, edit (title, summary, impact), components,
+                                             detach (group_key), communications, action-items
     POST /incidents/{ref}/tasks/{task}/{done|reopen}
     POST /incidents/{ref}/action-items/{item}/{close|reopen}
+    POST /incidents/status-page/{component}/{override|clear}
+                                             a status-page component's manual override
+                                             (the "Status page" section of /incidents)
 
 Forms post with the session's CSRF token; a change that succeeds answers 303 to the page
 (so a reload does not repeat it); one refused is shown on the page with its reason and the
@@ -37,12 +41,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vigil.access import Role
 from vigil.state.incident_store import Incident, IncidentError
+from vigil.state.status_page_store import StatusPageError
 from vigil.web.access_gate import template_context
 from vigil.web.audit_detail import already_audited
 from vigil.web.deps import WebDeps
 from vigil.web.incidents_view import incident_view, list_view
 from vigil.web.json_api import ERROR_STATUS
 from vigil.web.oncall_api import request_actor
+from vigil.web.status_page_admin import active_status_page, override_until, status_page_section
 
 __all__ = ["incidents_pages_router"]
 
@@ -79,6 +85,11 @@ def _severity(form: FormData, name: str = "severity") -> int:
 
 def _text(form: FormData, name: str) -> str:
     return str(form.get(name) or "")
+
+
+def _given(form: FormData, *names: str) -> dict[str, str]:
+    """The named fields the form carries (one left out is not changed)."""
+    return {name: _text(form, name) for name in names if name in form}
 
 
 def _role(deps: WebDeps, ref: str, form: FormData, actor: str) -> Incident:
@@ -140,6 +151,8 @@ def _incident_actions(deps: WebDeps) -> dict[str, tuple[str, Callable[[str, Form
                                                                 note=_text(f, "note"))),
         "roles": ("roles", lambda r, f, a: _role(deps, r, f, a)),
         "notes": ("timeline", lambda r, f, a: s.add_note(r, _text(f, "text"), actor=a, via=VIA)),
+        "edit": ("details", lambda r, f, a: s.edit(r, actor=a, via=VIA, **_given(f, "title", "summary", "impact"))),
+        "detach": ("alerts", lambda r, f, a: s.detach(r, _text(f, "group_key"), actor=a, via=VIA)),
         "components": ("components", lambda r, f, a: s.set_components(r, _names(_text(f, "components")),
                                                                       actor=a, via=VIA)),
         "communications": ("communications", comms),
@@ -165,6 +178,7 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
                         status: int = 200) -> HTMLResponse:
         q = request.query_params
         view = await asyncio.to_thread(list_view, deps, severity=q.get("severity", ""), text=q.get("q", ""))
+        view["status_page"] = await asyncio.to_thread(status_page_section, deps.status_page)
         defaults = {"title": "", "severity": "3", "summary": "", "components": "", "alert_matchers": "",
                     "commander": ""}
         return render("incidents.html", request, status, error=error, form={**defaults, **(form or {})}, **view)
@@ -241,6 +255,28 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             return await list_page(request, error=str(exc), status=ERROR_STATUS[exc.kind])
         already_audited(request)
         return landing(inc.ref)
+
+    @router.post("/incidents/status-page/{component}/{action}", include_in_schema=False)
+    async def override(request: Request, component: str, action: str) -> Response:
+        status_page = active_status_page(deps.status_page)
+        if status_page is None or deps.incidents is None or action not in ("override", "clear"):
+            return HTMLResponse("No such action.", status_code=404)
+        form = await request.form()
+        actor, addr = request_actor(request), request.client.host if request.client else ""
+
+        def do() -> None:
+            if action == "clear":
+                status_page.clear_override(component, actor=actor, remote_addr=addr)
+                return
+            until = override_until(_text(form, "until"), status_page.store.now())
+            status_page.set_override(component, status=_text(form, "status"), message=_text(form, "message").strip(),
+                                     until=until, actor=actor, remote_addr=addr)
+        try:
+            await asyncio.to_thread(do)
+        except StatusPageError as exc:
+            return await list_page(request, error=f"{component}: {exc}", status=ERROR_STATUS[exc.kind])
+        already_audited(request)
+        return RedirectResponse("/incidents#status-page", status_code=303)
 
     @router.get("/incidents/{ref}", include_in_schema=False)
     async def one_incident(request: Request, ref: str) -> HTMLResponse:
