@@ -180,6 +180,7 @@ class App:
         os.makedirs(data_dir, exist_ok=True)
         self.demo = Demo(os.path.join(data_dir, "demo")) if demo else None
         checked = self._with_demo(checked)
+        self.config = checked.config  # with the demo's status page components
         host, _, port = self.listen.rpartition(":")
         self.host, self.port = host.strip("[]") or "127.0.0.1", int(port)
         self.external_url = self.config.web.external_url or f"{self.scheme}://{self.listen}"
@@ -380,7 +381,9 @@ class App:
     def _with_demo(self, checked: Checked) -> Checked:
         if self.demo is None:
             return checked
-        return replace(checked, rule_groups=[*checked.rule_groups, *self.demo.rule_groups()])
+        config = checked.config.model_copy(
+            update={"status_page": self.demo.status_page(checked.config.status_page)})
+        return replace(checked, config=config, rule_groups=[*checked.rule_groups, *self.demo.rule_groups()])
 
     def _rule_query(self, expr, ts_ms: int) -> Vector:
         value = self.engine.instant_query(expr, ts_ms).value
