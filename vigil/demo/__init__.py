@@ -13,7 +13,9 @@ job is named ``demo-*`` and every demo series carries ``demo="true"``.
                      127.0.0.1:5432 (or ``VIGIL_DEMO_POSTGRES_DSN`` names one)
 
 The incidents follow :mod:`vigil.demo.scenario` (first alerts pending within ~30 s, cycle
-of 10 minutes); the rules are in ``vigil/demo/rules.yml``.
+of 10 minutes); the rules are in ``vigil/demo/rules.yml``. The public status page (``/status``)
+gets two components, group "Demo": ``demo-shop`` (the web app answers its scrapes) and
+``demo-milk-meters`` (Degraded performance while a meter is offline).
 """
 
 from __future__ import annotations
@@ -29,17 +31,26 @@ from vigil.collect.exporters import PostgresCollector
 from vigil.collect.exporters._health import guarded
 from vigil.collect.local import LocalTarget
 from vigil.config.model import PostgresCollectorConfig
+from vigil.config.status_page import StatusComponentConfig, StatusPageConfig
 from vigil.demo.milkmeters import MilkMeters
 from vigil.demo.webapp import WebApp
 from vigil.rules import RuleGroup, load_rule_files
 
-__all__ = ["DEMO_LABELS", "Demo"]
+__all__ = ["DEMO_LABELS", "STATUS_COMPONENTS", "Demo"]
 
 log = logging.getLogger(__name__)
 
 DEMO_LABELS = {"demo": "true"}
 SCRAPE_INTERVAL_S = 5.0
 POSTGRES_DSN_ENV = "VIGIL_DEMO_POSTGRES_DSN"
+STATUS_COMPONENTS = (
+    StatusComponentConfig(name="demo-shop", description="Demo web shop", group="Demo",
+                          query='up{job="demo-webapp",demo="true"}'),
+    # One meter of eight offline is Degraded performance; half of them or more, a Partial outage.
+    StatusComponentConfig(name="demo-milk-meters", description="Demo milk meters (MQTT)", group="Demo",
+                          query='milkmeter_device_online{demo="true"}', partial_outage_below=0.5),
+)
+STATUS_CHECK_INTERVAL_S = 10.0
 
 
 def _postgres_dsn() -> str | None:
@@ -87,6 +98,20 @@ class Demo:
     def rule_groups(self) -> list[RuleGroup]:
         """The demo's rule groups (``vigil/demo/rules.yml``)."""
         return load_rule_files([str(resources.files(__name__) / "rules.yml")])
+
+    def status_page(self, section: StatusPageConfig) -> StatusPageConfig:
+        """``section`` with the demo's components added (a configured component of the same
+        name wins; a page disabled by ``enabled: false`` stays off). Without configured
+        components the page is the demo's: its own title and checks every 10 s, so the
+        statuses change while one watches."""
+        if section.enabled is False:
+            return section
+        taken = {c.name for c in section.components}
+        update: dict[str, object] = {
+            "components": [*section.components, *(c for c in STATUS_COMPONENTS if c.name not in taken)]}
+        if not section.components:
+            update |= {"title": "Vigil demo status", "check_interval": STATUS_CHECK_INTERVAL_S}
+        return section.model_copy(update=update)
 
     def close(self) -> None:
         """Stop the simulated devices and the broker, if started."""
