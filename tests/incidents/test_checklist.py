@@ -202,10 +202,10 @@ def test_no_commander_is_recorded_as_the_reason_nobody_was_paged(world):
     store, config, service, _, _ = world
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api")
     loop = _services(store, config, Clock(inc.declared_at + timedelta(minutes=6)))[3]
-    assert (inc.ref, "start-log") in loop.tick().paged
-    pages = [p for p in _events(store, inc.id, "page") if p["task"] == "start-log"]
+    assert (inc.ref, "create-channel") in loop.tick().paged
+    pages = [p for p in _events(store, inc.id, "page") if p["task"] == "create-channel"]
     assert pages == [{"actor": None, "to": "commander", "problem": f"{inc.ref} has no commander",
-                      "reason": "task_overdue", "task": "start-log"}]
+                      "reason": "task_overdue", "task": "create-channel"}]
     assert _page_urls(store, inc.id) == []
 
 

@@ -57,7 +57,7 @@ def test_every_answered_change_survives_kill_9_and_the_page_is_sent_once(tmp_pat
             _call(vigil, "POST", f"/incidents/{ref}/roles", role="commander", user="ann")
             _call(vigil, "POST", f"/incidents/{ref}/status", status="identified", note="bad deploy 2.3")
             _call(vigil, "POST", f"/incidents/{ref}/notes", text="rolled back to 2.2")
-            _call(vigil, "POST", f"/incidents/{ref}/checklist/page-oncall/done", note="Vigil paged ann")
+            _call(vigil, "POST", f"/incidents/{ref}/checklist/create-channel/done", note="#incident opened")
             _call(vigil, "POST", f"/incidents/{ref}/action-items", title="Canary the deploys", owner="ann")
             _call(vigil, "POST", f"/incidents/{ref}/communications", kind="external",
                   symptoms="failed milk uploads")
@@ -74,12 +74,17 @@ def test_every_answered_change_survives_kill_9_and_the_page_is_sent_once(tmp_pat
             assert notes == ["rolled back to 2.2"]
             phases = _call(vigil, "GET", f"/incidents/{ref}/checklist")["phases"]
             tasks = {t["key"]: t for p in phases for t in p["tasks"]}
-            assert tasks["page-oncall"]["done"] and tasks["page-oncall"]["note"] == "Vigil paged ann"
+            assert tasks["create-channel"]["done"] and tasks["create-channel"]["note"] == "#incident opened"
+            # "Page on-call engineer" is ticked by Vigil itself (done_when: paged), before or after the kill.
+            paged = eventually(lambda: next(t for p in _call(vigil, "GET", f"/incidents/{ref}/checklist")["phases"]
+                                            for t in p["tasks"] if t["key"] == "page-oncall" and t["done"]),
+                               timeout=30, what="page-oncall ticked by Vigil")
+            assert paged["doneByVigil"] and paged["note"].startswith("paged ann via ")
             assert [i["title"] for i in _call(vigil, "GET", f"/incidents/{ref}/action-items")] == ["Canary the deploys"]
             sent = _call(vigil, "GET", f"/incidents/{ref}/communications")
             assert [c["kind"] for c in sent] == ["external"] and "failed milk uploads" in sent[0]["body"]
             audit = httpx.get(f"{vigil.url}{API}/audit", auth=AUTH, timeout=10).json()["data"]
-            actions = [a["action"] for a in audit if a["action"].startswith("incident.")]
+            actions = [a["action"] for a in audit if a["action"].startswith("incident.") and a["actor"] != "vigil"]
             assert actions == ["incident.declare", "incident.role", "incident.status", "incident.note",
                                "incident.task.done", "incident.action_item.add",
                                "incident.communication.external"], actions

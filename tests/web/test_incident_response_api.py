@@ -63,8 +63,9 @@ def test_checklist_with_due_times(env):
         ("T+1:00", "Escalation if Not Resolved", 4)]
     first = data["phases"][0]["tasks"][0]
     assert first == {"key": "page-oncall", "title": "Page on-call engineer", "phase": "Incident Declared",
-                     "dueAt": data["declaredAt"], "done": False, "doneAt": None, "doneBy": None, "note": "",
-                     "overdue": False, "overdueAt": None, "pagedAt": None}
+                     "dueAt": data["declaredAt"], "done": False, "doneAt": None, "doneBy": None,
+                     "doneByVigil": False, "note": "", "overdue": False, "overdueAt": None, "pagedAt": None,
+                     "doneWhen": "paged"}
     missing = client.get("/api/vigil/v1/incidents/INC-20000101-001/checklist", headers=VIC)
     assert missing.status_code == 404 and "no incident" in missing.json()["error"]
 

@@ -9,7 +9,9 @@
         SEV-1:
           - at: 0m
             title: Incident Declared
-            tasks: [Page on-call engineer, Start incident log]
+            tasks:
+              - {title: Page on-call engineer, done_when: paged}      # Vigil ticks it (below)
+              - Create incident channel
           - at: 5m
             title: Initial Assessment
             tasks:
@@ -29,7 +31,16 @@
           body: "..."
           receivers: {SEV-1: [customers]}
 
-Defaults: SEV-1's checklist is the runbook's SEV-1 response (T+0:00 … T+1:00, every task);
+A task with ``done_when: FACT`` is ticked by Vigil (the response loop, once) as soon as the
+incident's timeline shows the fact, one of :data:`DONE_WHEN_FACTS`: ``declared``,
+``paged``, ``acknowledged``, ``commander_set``, ``internal_sent``, ``external_sent`` or
+``status:identified`` / ``status:monitoring`` (``status:investigating`` holds from the
+declaration). What each fact means is :mod:`vigil.incidents.task_facts`.
+
+Defaults: SEV-1's checklist is the runbook's SEV-1 response (T+0:00 … T+1:00, every task),
+with ``done_when`` on the four tasks Vigil can see done: "Page on-call engineer" (``paged``),
+"Notify stakeholders" (``internal_sent``), "Start incident log" (``declared``: the timeline is
+the log) and "Post status to status page" (``external_sent``);
 SEV-2 keeps its first three phases, SEV-3 the first two, SEV-4 the first. The templates are
 the runbook's "Internal Incident Notification" and "External Status Page Update". Internal
 notifications go out at declaration for SEV-1 ("Immediate exec notification") and SEV-2
@@ -63,9 +74,9 @@ from vigil.config.located import LocatedValueError
 from vigil.gocompat.template import Template, TemplateError
 
 __all__ = ["ChecklistPhase", "ChecklistTask", "Checklists", "CommunicationTemplate", "Communications",
-           "DEFAULT_CHECKLISTS", "ExternalTemplate", "InternalTemplate", "PageOverdue", "SEVERITIES",
-           "TEMPLATE_FUNCTIONS", "check_incident_response", "default_checklists", "parse_template",
-           "severity_name", "task_key"]
+           "DEFAULT_CHECKLISTS", "DONE_WHEN_FACTS", "ExternalTemplate", "InternalTemplate", "PageOverdue", "SEVERITIES",
+           "TEMPLATE_FUNCTIONS", "check_done_when", "check_incident_response", "default_checklists",
+           "parse_template", "severity_name", "task_key"]
 
 SEVERITIES: tuple[str, ...] = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 # The functions alert templates have (vigil.alerting.notify.templates); the config only
@@ -75,33 +86,41 @@ TEMPLATE_FUNCTIONS: tuple[str, ...] = ("toUpper", "toLower", "title", "trimSpace
 MAX_PHASE_AT_S = 7 * 86400.0
 PAGE_TARGET_KINDS = ("schedule", "user", "team")
 
-# The runbook's SEV-1 response (section 8.2), phase by phase: (at, title, ((key, task), ...)).
-RUNBOOK_SEV1: tuple[tuple[float, str, tuple[tuple[str, str], ...]], ...] = (
+# What a task's ``done_when`` may name: facts Vigil records itself in the incident's
+# timeline (vigil.incidents.task_facts tells which events prove them). ``status:NAME`` is
+# written out for every status a checklist can still be worked in.
+DONE_WHEN_FACTS: tuple[str, ...] = ("declared", "paged", "acknowledged", "commander_set", "internal_sent",
+                                    "external_sent", "status:investigating", "status:identified",
+                                    "status:monitoring")
+
+# The runbook's SEV-1 response (section 8.2), phase by phase:
+# (at, title, ((key, task, done_when or None), ...)).
+RUNBOOK_SEV1: tuple[tuple[float, str, tuple[tuple[str, str, str | None], ...]], ...] = (
     (0.0, "Incident Declared", (
-        ("page-oncall", "Page on-call engineer"),
-        ("create-channel", "Create incident channel (#incident-YYYYMMDD-XXX)"),
-        ("notify-stakeholders", "Notify stakeholders (VP Eng, IT Director)"),
-        ("start-log", "Start incident log"))),
+        ("page-oncall", "Page on-call engineer", "paged"),
+        ("create-channel", "Create incident channel (#incident-YYYYMMDD-XXX)", None),  # Vigil only names it
+        ("notify-stakeholders", "Notify stakeholders (VP Eng, IT Director)", "internal_sent"),
+        ("start-log", "Start incident log", "declared"))),  # the timeline is the log
     (300.0, "Initial Assessment", (
-        ("check-status-page", "Check status page for external issues"),
-        ("aws-health", "Verify AWS service health"),
-        ("dns", "Check DNS resolution"),
-        ("connectivity", "Test basic connectivity"))),
+        ("check-status-page", "Check status page for external issues", None),
+        ("aws-health", "Verify AWS service health", None),
+        ("dns", "Check DNS resolution", None),
+        ("connectivity", "Test basic connectivity", None))),
     (900.0, "Recovery Attempts Begin", (
-        ("auto-recovery", "Attempt automatic recovery (pod restart)"),
-        ("recent-deploys", "Check for recent deployments"),
-        ("error-logs", "Review error logs"),
-        ("engage-engineers", "Engage additional engineers if needed"))),
+        ("auto-recovery", "Attempt automatic recovery (pod restart)", None),
+        ("recent-deploys", "Check for recent deployments", None),
+        ("error-logs", "Review error logs", None),
+        ("engage-engineers", "Engage additional engineers if needed", None))),
     (1800.0, "Communication Update", (
-        ("post-status", "Post status to status page"),
-        ("customer-notice", "Send customer notification if applicable"),
-        ("update-channel", "Update incident channel"),
-        ("management-eta", "Notify management of ETA"))),
+        ("post-status", "Post status to status page", "external_sent"),
+        ("customer-notice", "Send customer notification if applicable", None),
+        ("update-channel", "Update incident channel", None),
+        ("management-eta", "Notify management of ETA", None))),
     (3600.0, "Escalation if Not Resolved", (
-        ("all-engineers", "Engage all available engineers"),
-        ("aws-support", "Contact AWS support if needed"),
-        ("dr-failover", "Consider failover to DR site"),
-        ("manual-recovery", "Prepare for manual recovery"))),
+        ("all-engineers", "Engage all available engineers", None),
+        ("aws-support", "Contact AWS support if needed", None),
+        ("dr-failover", "Consider failover to DR site", None),
+        ("manual-recovery", "Prepare for manual recovery", None))),
 )
 
 # The runbook's section 8.3, with {placeholders} become template fields.
@@ -162,6 +181,15 @@ def task_key(title: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", title.lower()))[:64].rstrip("-") or "task"
 
 
+def check_done_when(fact: str) -> str:
+    """``fact`` when it is one of :data:`DONE_WHEN_FACTS`; ValueError naming them otherwise."""
+    if fact not in DONE_WHEN_FACTS:
+        hint = (" (a resolved incident's checklist is closed: nothing is ticked then)"
+                if fact == "status:resolved" else "")
+        raise ValueError(f"unknown done_when {fact!r}{hint}; known: {', '.join(DONE_WHEN_FACTS)}")
+    return fact
+
+
 def parse_template(text: str, name: str) -> None:
     """Raise ValueError with the template's own ``template: NAME:LINE: message`` if ``text``
     does not parse."""
@@ -176,12 +204,20 @@ def _never_called(*_: Any) -> Any:  # only the names matter when parsing
 
 
 class ChecklistTask(Section):
-    """A task: written as its title alone, or as ``{key, title}``; the key (default:
+    """A task: written as its title alone, or as ``{key, title, done_when}``; the key (default:
     :func:`task_key` of the title) names it in the API and CLI and in the state database, so
     a title can be reworded without losing what was done."""
 
     key: str
     title: str = Field(min_length=1)
+    # A fact Vigil records itself (DONE_WHEN_FACTS): the response loop ticks the task once it
+    # is in the timeline. None: only people tick it.
+    done_when: str | None = None
+
+    @field_validator("done_when")
+    @classmethod
+    def _fact(cls, fact: str | None) -> str | None:
+        return None if fact is None else check_done_when(fact)
 
     @model_validator(mode="before")
     @classmethod
@@ -217,7 +253,7 @@ class ChecklistPhase(Section):
 
 def _runbook_phases(count: int) -> list[ChecklistPhase]:
     return [ChecklistPhase.model_validate({"at": at, "title": title,
-                                           "tasks": [{"key": k, "title": t} for k, t in tasks]})
+                                           "tasks": [{"key": k, "title": t, "done_when": w} for k, t, w in tasks]})
             for at, title, tasks in RUNBOOK_SEV1[:count]]
 
 

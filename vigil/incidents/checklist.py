@@ -3,6 +3,10 @@ config (``incidents.checklists``; SEV-1's default is the runbook's SEV-1 respons
 task due ``at`` after the declaration, with what the state database says of it (done, by
 whom, overdue, paged).
 
+A task with ``done_when`` is ticked by Vigil itself once the timeline shows that fact
+(:mod:`vigil.incidents.task_facts`; the response loop does it, once): its ``done_by`` is
+NULL in the database and "Vigil" here, its note names the timeline event.
+
 The checklist is derived when asked for, from the incident's current severity and
 declaration time: nothing is written at declaration. A task is *overdue* while it is not
 done, the incident is open, and ``overdue_grace`` has passed since its due time;
@@ -38,11 +42,13 @@ class ChecklistTaskView:
     phase: str  # the phase's title
     due_at: datetime
     done_at: datetime | None
-    done_by: str | None
+    done_by: str | None  # "Vigil" when Vigil ticked it (done_when)
     note: str
     overdue: bool  # not done, incident open, grace passed since due_at
     overdue_at: datetime | None  # when Vigil recorded it overdue (stays after it is done)
     paged_at: datetime | None  # when Vigil paged about it
+    done_when: str | None = None  # the fact that makes Vigil tick it (config)
+    done_by_vigil: bool = False
 
     @property
     def done(self) -> bool:
@@ -85,14 +91,16 @@ def build_checklist(incident: Incident, phases: list[ChecklistPhase], *, states:
             state = states.get(task.key)
             record = overdue.get(task.key)
             done_at = state.done_at if state is not None else None
+            by_vigil = done_at is not None and state is not None and state.done_by is None
             late = (done_at is None and incident.is_open
                     and now >= due + timedelta(seconds=grace_s))
             tasks.append(ChecklistTaskView(
                 key=task.key, title=task.title, phase=phase.title, due_at=due, done_at=done_at,
-                done_by=state.done_by if state is not None else None,
+                done_by="Vigil" if by_vigil else (state.done_by if state is not None else None),
                 note=state.note if state is not None else "", overdue=late,
                 overdue_at=record.overdue_at if record else None,
-                paged_at=record.paged_at if record else None))
+                paged_at=record.paged_at if record else None, done_when=task.done_when,
+                done_by_vigil=by_vigil))
         out.append(PhaseView(phase.at, phase.title, due, tuple(tasks)))
     return Checklist(incident, tuple(out))
 

@@ -1,5 +1,8 @@
 """The primary's pass over open incidents (issue 17, parts 3 and 4), about once a second:
 
+* every checklist task with ``done_when`` whose fact the timeline shows is ticked by Vigil,
+  once, with the event as its evidence (:mod:`vigil.incidents.task_facts`) — before the
+  overdue check, so a task Vigil can see done is not recorded overdue;
 * every checklist task past its due time plus ``overdue_grace`` and not done is recorded
   overdue, once (a ``task_overdue`` event);
 * with ``page_overdue``, a task still not done ``after`` its due time is paged, once, to
@@ -23,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from vigil.config.model import Config
-from vigil.incidents.checklist import ChecklistService
+from vigil.incidents.checklist import Checklist, ChecklistService
 from vigil.incidents.communications import CommunicationService, iso
 from vigil.incidents.response_pages import pages_for
+from vigil.incidents.task_facts import evidence, evidence_note
 from vigil.oncall.primary_loop import run_while_primary
 from vigil.oncall.reach import Directory
 from vigil.state.incident_response_store import IncidentResponseStore
@@ -40,13 +44,14 @@ log = logging.getLogger(__name__)
 class PassResult:
     """What one pass did (for tests and logs): (incident ref, task key) and refs."""
 
+    ticked: list[tuple[str, str]] = field(default_factory=list)
     overdue: list[tuple[str, str]] = field(default_factory=list)
     paged: list[tuple[str, str]] = field(default_factory=list)
     notified: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.overdue or self.paged or self.notified or self.reminded)
+        return bool(self.ticked or self.overdue or self.paged or self.notified or self.reminded)
 
 
 class ResponseLoop:
@@ -83,8 +88,10 @@ class ResponseLoop:
             result.notified.append(inc.ref)
         section = self.config().incidents
         page = section.page_overdue
-        for task in self.checklists.of(inc, now).tasks:
-            if task.done:
+        checklist = self.checklists.of(inc, now)
+        ticked = self._tick_verified(inc, checklist, result)
+        for task in checklist.tasks:
+            if task.done or task.key in ticked:
                 continue
             if task.overdue and task.overdue_at is None:
                 if self.store.record_overdue(inc.id, task.key, due_at=task.due_at,
@@ -97,6 +104,29 @@ class ResponseLoop:
         if inc.next_update_at is not None and now >= inc.next_update_at:
             if self._remind(inc, now):
                 result.reminded.append(inc.ref)
+
+    def _tick_verified(self, inc: Incident, checklist: Checklist, result: PassResult) -> set[str]:
+        """Tick the open tasks whose ``done_when`` fact is in the timeline; their keys. A task
+        a person ticked or reopened before is theirs (the store refuses it too)."""
+        waiting = [t for t in checklist.tasks if t.done_when and not t.done]
+        if waiting:
+            touched = self.store.task_states(inc.id)
+            waiting = [t for t in waiting if t.key not in touched]
+        if not waiting:
+            return set()
+        events = self.incidents.events(inc.id)
+        ticked: set[str] = set()
+        for task in waiting:
+            assert task.done_when is not None
+            proof = evidence(task.done_when, events)
+            if proof is None:
+                continue
+            detail = {"title": task.title, "phase": task.phase, "done_when": task.done_when,
+                      "evidence": {"event_id": proof.id, "kind": proof.kind, "at": iso(proof.at)}}
+            if self.store.tick_by_vigil(inc.id, task.key, note=evidence_note(task.done_when, proof), detail=detail):
+                result.ticked.append((inc.ref, task.key))
+                ticked.add(task.key)
+        return ticked
 
     def _page_task(self, inc: Incident, key: str, title: str, phase: str, due_at: datetime, to: str,
                    now: datetime) -> bool:

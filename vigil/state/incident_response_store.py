@@ -5,7 +5,8 @@ Every change is ONE transaction under the incident's lock (:func:`lock_incident`
 writes its row, appends its timeline event (:func:`record_event`: ``task_done``,
 ``task_reopened``, ``task_overdue``, ``page``, ``communication``, ``public_update``,
 ``update_reminder``), queues what it sends in the outbox and writes one audit entry for a
-person's change. What must happen once is claimed by the row itself: an overdue task by its
+person's change (and for a task Vigil ticks). What must happen once is claimed by the row
+itself: a task Vigil ticks by its row (inserted only if there is none), an overdue task by its
 primary key, its page by a conditional update (``paged_at IS NULL``), the notification at
 declaration by a unique ``claim_key``, a reminder by (incident, due time). So two replicas,
 or one before and after a restart, do each once. Every time is the database's clock.
@@ -178,7 +179,8 @@ class IncidentResponseStore:
             row = conn.execute(select(t).where(t.c.incident_id == incident_id, t.c.task_key == task_key)).mappings().first()
             was_done = row is not None and row["done_at"] is not None
             if done and was_done:
-                raise IncidentError(f"task {task_key!r} is done already (by {row['done_by']})", "conflict")
+                raise IncidentError(f"task {task_key!r} is done already (by {row['done_by'] or 'Vigil'})",
+                                    "conflict")
             if not done and not was_done:
                 raise IncidentError(f"task {task_key!r} is not done: nothing to reopen", "conflict")
             values = {"done_at": now if done else None, "done_by": actor if done else None, "note": note,
@@ -192,6 +194,31 @@ class IncidentResponseStore:
                    target=f"incident {inc['ref']} task {task_key}", before={"done": was_done},
                    after={"done": done, "note": note})
             return TaskState(task_key, values["done_at"], values["done_by"], note, now)
+
+    def tick_by_vigil(self, incident_id: str, task_key: str, *, note: str, detail: dict[str, Any]) -> bool:
+        """Mark a task done by Vigil (``done_by`` NULL) because the timeline shows its
+        ``done_when`` fact, once: the task's row is the claim, inserted only when there is
+        none. True when this call ticked it (its ``task_done`` event, actor None via
+        ``vigil``, with ``detail``, and one audit entry as ``vigil``); False when the task
+        was ever done or reopened by anyone (a person's reopening stands) or the incident is
+        resolved. People tick and reopen it afterwards as any task."""
+        t = incident_tasks
+        with self.engine.begin() as conn:
+            inc = _incident_row(conn, incident_id)
+            if inc["status"] == "resolved":
+                return False
+            now = db_now(conn)
+            stmt = upsert(conn, t).values(incident_id=incident_id, task_key=task_key, done_at=now, done_by=None,
+                                          note=note, updated_at=now)
+            stmt = stmt.on_conflict_do_nothing(index_elements=[t.c.incident_id, t.c.task_key])
+            if conn.execute(stmt.returning(t.c.task_key)).first() is None:
+                return False
+            record_event(conn, incident_id=incident_id, at=now, kind="task_done", actor=None, via="vigil",
+                         detail={**detail, "task": task_key, "note": note})
+            _audit(conn, now=now, actor=VIGIL_AUDIT_ACTOR, action="incident.task.done",
+                   target=f"incident {inc['ref']} task {task_key}", before={"done": False},
+                   after={"done": True, "note": note, "done_when": detail.get("done_when")})
+            return True
 
     def record_overdue(self, incident_id: str, task_key: str, *, due_at: datetime,
                        detail: dict[str, Any]) -> bool:

@@ -43,8 +43,9 @@ _TEXT_FIELDS = ("current_status", "symptoms", "subject", "body", "note")
 
 def _task_json(t: ChecklistTaskView) -> dict[str, Any]:
     return {"key": t.key, "title": t.title, "phase": t.phase, "dueAt": iso(t.due_at), "done": t.done,
-            "doneAt": iso(t.done_at), "doneBy": t.done_by, "note": t.note, "overdue": t.overdue,
-            "overdueAt": iso(t.overdue_at), "pagedAt": iso(t.paged_at)}
+            "doneAt": iso(t.done_at), "doneBy": t.done_by, "doneByVigil": t.done_by_vigil, "note": t.note,
+            "overdue": t.overdue, "overdueAt": iso(t.overdue_at), "pagedAt": iso(t.paged_at),
+            "doneWhen": t.done_when}
 
 
 def checklist_json(c: Checklist) -> dict[str, Any]:
