@@ -1,7 +1,9 @@
 """``vigil up --demo`` as a newcomer runs it: demo targets come up, their series carry
 ``demo="true"``, and demo alerts go pending or firing within a minute. Beside the demo, a
 configured PostgreSQL collector whose server is down shows how a failed collector looks:
-``pg_up`` 0 and ``vigil_collector_up`` 0 stored, ``up`` 1, the reason on the targets page."""
+``pg_up`` 0 and ``vigil_collector_up`` 0 stored, ``up`` 1, the reason on the targets page.
+The public status page is live: the demo's components, checked by their queries, with the
+offline milk meter showing as Degraded performance."""
 
 from __future__ import annotations
 
@@ -77,6 +79,17 @@ collectors:
             "DemoMilkMeterBatteryLow", "DemoCollectorDown"}
         offline = [a for a in alerts if a["labels"]["alertname"] == "DemoMilkMeterOffline"]
         assert all(a["labels"]["device"] == "meter-07" for a in offline)
+
+        # The demo's status page: its components checked by their queries (meter-07 is offline).
+        def demo_components() -> dict[str, tuple[str, str]] | None:
+            page = httpx.get(f"{url}/status/api.json", timeout=10).json()
+            got = {c["name"]: (c["status"], c["source"]) for c in page["components"]}
+            return got if got.get("demo-milk-meters", ("", ""))[0] == "degraded_performance" else None
+
+        components = eventually(demo_components, timeout=60, interval=1.0, what="the demo's status page")
+        assert components == {"demo-shop": ("operational", "query"),
+                              "demo-milk-meters": ("degraded_performance", "query")}
+        assert "Demo milk meters (MQTT)" in httpx.get(f"{url}/status", timeout=10).text
 
         # The failed collector: its page is stored, Vigil and the demo go on.
         eventually(lambda: query('pg_up{job="postgres",instance="broken"} == 0')
