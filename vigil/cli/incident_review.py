@@ -6,7 +6,7 @@ and incident candidates of a running Vigil, through its API
     vigil incidents action-items list [--incident ID] [--state open|closed|all]
     vigil incidents action-items add ID "Canary checkout deploys" [--owner U] [--due 2026-12-21] [--link URL]
     vigil incidents action-items close|reopen ITEM
-    vigil incidents candidates list [--state proposed|accepted|dismissed|all]
+    vigil incidents candidates list [--state proposed|accepted|dismissed|expired|all]
     vigil incidents candidates accept CANDIDATE [--sev N] [--title T] [--commander U]
     vigil incidents candidates dismiss CANDIDATE --reason TEXT
 
@@ -133,12 +133,12 @@ def reopen_item(item: Annotated[int, typer.Argument(metavar="ITEM", help="The ac
 
 @candidates_cli.command("list")
 def list_candidates(
-    state: Annotated[str, typer.Option("--state", help="proposed | accepted | dismissed | all.")] = "proposed",
+    state: Annotated[str, typer.Option("--state", help="proposed | accepted | dismissed | expired | all.")] = "proposed",
     url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False,
 ) -> None:
     """List incident candidates (the proposed ones by default)."""
-    if state not in ("proposed", "accepted", "dismissed", "all"):
-        raise typer.BadParameter(f"{state!r} is not one of proposed, accepted, dismissed, all",
+    if state not in ("proposed", "accepted", "dismissed", "expired", "all"):
+        raise typer.BadParameter(f"{state!r} is not one of proposed, accepted, dismissed, expired, all",
                                  param_hint="--state")
     found = _call("GET", "/api/vigil/v1/incident-candidates", url, token, params={"state": state})
     if as_json:

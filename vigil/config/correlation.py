@@ -9,6 +9,7 @@ incident (an *incident candidate*).
       labels: [service, cluster]  # ... and agree on these labels
       min_groups: 2               # a candidate needs at least two groups
       severity_by_priority: {P1: 2, P2: 3, P3: 4, P4: 4}
+      expire_after: 24h           # a proposal nobody decided on expires (null: never by age)
 
 Two groups are related when, of the named ``labels``, every one that both carry (non-empty)
 has the same value in both, and there is at least one such label: ``service=checkout`` alone
@@ -20,6 +21,11 @@ alerts. The defaults map the runbook's alert priorities onto its incident severi
 step milder: a P1 alert ("production down") suggests SEV-2, since SEV-1 pages all hands and
 notifies executives and is a person's call (whoever accepts may raise it); P2 ("performance
 degraded") suggests SEV-3 ("minor functionality impaired"); P3 and P4 suggest SEV-4.
+
+A proposed candidate *expires* (state ``expired``, no longer proposed, cannot be accepted)
+when none of its groups fires any more, or ``expire_after`` after it was proposed: a day
+by default, since an outage nobody declared in a day is no longer a proposal worth acting
+on (its groups, still firing, are not proposed again for the same firing).
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ class CorrelationConfig(BaseModel):
     min_groups: int = 2
     # Suggested incident severity (1..4) per alert priority.
     severity_by_priority: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY_BY_PRIORITY))
+    # A proposal still undecided this long after it was proposed expires (seconds; None: never
+    # by age; it still expires once its groups stop firing).
+    expire_after: PositiveDuration | None = 86400.0
 
     @field_validator("labels")
     @classmethod

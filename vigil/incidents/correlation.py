@@ -15,6 +15,11 @@ that belongs to any candidate (proposed, accepted or dismissed) whose group star
 ``window`` of its own start is not proposed again: a dismissed candidate does not come back
 for the same firing, and a group that stops and fires again later can be.
 
+A proposed candidate *expires* (:func:`expiry_reason`) once none of its groups is among the
+firing groups (the primary's view, as the alert lifecycle trusts it to resolve episodes), or
+``expire_after`` after it was proposed. An expired candidate is listed only when asked for
+(``state=expired``) and cannot be accepted; its groups count as proposed for their firing.
+
 Observing runs on the primary (:func:`run_while_primary`) about every ``interval_s``; the
 decision is made inside the store's recording transaction (see
 :mod:`vigil.state.incident_candidate_store`), so replicas record each candidate once.
@@ -30,6 +35,7 @@ from datetime import datetime, timedelta
 
 from vigil.config.correlation import CorrelationConfig
 from vigil.config.oncall import PRIORITIES
+from vigil.gocompat.durations import format_duration_ms
 from vigil.incidents.service import IncidentService
 from vigil.oncall.lifecycle import FiringGroup
 from vigil.oncall.primary_loop import run_while_primary
@@ -45,7 +51,7 @@ from vigil.state.incident_candidate_store import (
 )
 from vigil.state.incident_store import Incident, IncidentError
 
-__all__ = ["Correlator", "candidate_title", "group_snapshot", "plan", "related"]
+__all__ = ["Correlator", "candidate_title", "expiry_reason", "group_snapshot", "plan", "related"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +164,17 @@ def plan(state: CorrelationState, groups: Sequence[FiringGroup], config: Correla
     return Plan(new=new, joins=joins)
 
 
+def expiry_reason(cand: Candidate, firing: set[str], now: datetime, expire_after_s: float | None) -> str | None:
+    """Why the proposed ``cand`` expires at ``now`` (the database's clock), or None: none of
+    its groups is in ``firing`` (the keys of the groups that fire now, silenced ones
+    included), or it was proposed ``expire_after_s`` ago or more."""
+    if not any(g.group_key in firing for g in cand.groups):
+        return "its alert groups stopped firing"
+    if expire_after_s is not None and now - cand.proposed_at >= timedelta(seconds=expire_after_s):
+        return f"nobody accepted or dismissed it within {format_duration_ms(int(expire_after_s * 1000))}"
+    return None
+
+
 class Correlator:
     """Proposes incident candidates from ``groups`` (the alerting stage's firing groups,
     :func:`vigil.oncall.lifecycle.firing_groups`), on the primary."""
@@ -181,6 +198,7 @@ class Correlator:
         if not config.enabled:
             return []
         groups = [g for g in self.groups() if g.alerts]
+        self._expire(groups, config)
         if not groups:
             return []
         default = self.default_priority()
@@ -190,19 +208,38 @@ class Correlator:
             log.info("incident candidate %s (%s): %d alert groups", cand.id, cand.title, len(cand.groups))
         return changed
 
+    def expire(self) -> list[Candidate]:
+        """Expire the proposed candidates :func:`expiry_reason` names (when correlation is
+        enabled: turned off, what was recorded stays as it is). Returns those expired now."""
+        config = self.config()
+        return self._expire([g for g in self.groups() if g.alerts], config) if config.enabled else []
+
+    def _expire(self, groups: Sequence[FiringGroup], config: CorrelationConfig) -> list[Candidate]:
+        firing = {g.key for g in groups}
+        expired = self.store.expire(lambda now, proposed: [
+            (c.id, reason) for c in proposed
+            if (reason := expiry_reason(c, firing, now, config.expire_after)) is not None])
+        for cand in expired:
+            log.info("incident candidate %s (%s) expired: %s", cand.id, cand.title, cand.reason)
+        return expired
+
     def accept(self, candidate_id: str, *, actor: str, via: str, title: str | None = None,
                severity: int | None = None, commander: str | None = None,
                summary: str = "") -> tuple[Candidate, Incident]:
         """Declare the incident of a candidate (its suggested title and severity unless
         given), attaching its groups that still fire; the incident starts at the window
         start. Accepting again returns the same incident: the declaration's origin key is
-        the candidate's. A dismissed candidate is refused."""
+        the candidate's. A dismissed or expired candidate is refused (conflict, with why)."""
         if self.service is None:
             raise IncidentError("this Vigil declares no incidents", "conflict")
         cand = self.store.get(candidate_id)
         if cand.state == "dismissed":
             raise IncidentError(f"incident candidate {candidate_id} was dismissed by {cand.decided_by}: "
                                 f"{cand.reason}", "conflict")
+        if cand.state == "expired":
+            when = cand.decided_at.isoformat(timespec="seconds").replace("+00:00", "Z") if cand.decided_at else "?"
+            raise IncidentError(f"incident candidate {candidate_id} expired at {when}: {cand.reason}; "
+                                "declare an incident by hand if the outage goes on", "conflict")
         if cand.state == "accepted" and cand.incident_id is not None:
             return cand, self.service.store.get(cand.incident_id)
         firing = {g.key for g in self.service.groups()}

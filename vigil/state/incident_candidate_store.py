@@ -4,11 +4,14 @@ proposes as one incident, accepted (an incident is declared from them) or dismis
 Recording is ONE transaction under one lock (``incident_candidates``): it reads the proposed
 candidates, the recent groups of every candidate and the groups attached to open incidents,
 lets the caller's ``decide`` (:mod:`vigil.incidents.correlation`, which knows the rules)
-plan new candidates and groups joining proposed ones, and writes that plan. Two replicas
+plan new candidates and groups joining proposed ones, and writes that plan. Expiring is the
+same under the same lock: ``decide`` is shown the proposed candidates and names those that
+expire, each with its reason; a conditional update (still ``proposed``) marks them. Two replicas
 that both believe they are primary run one after the other, and the second finds the first's
 candidates, so a burst is recorded once; the candidate's unique ``key`` (its shared labels
 and window start) backs that up. Proposals are Vigil's: they are not in the audit log; a
-dismissal is (one entry); an acceptance is audited by the declaration it makes.
+dismissal is (one entry); an acceptance is audited by the declaration it makes; an expiry,
+like a proposal, is Vigil's bookkeeping and not audited.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from vigil.state.incident_candidates_schema import incident_candidate_groups, in
 from vigil.state.incident_schema import incident_alerts, incidents
 from vigil.state.incident_store import IncidentError, lock_incident, record_event
 
-__all__ = ["Candidate", "CandidateGroup", "CandidateStore", "CorrelationState", "Join", "NewCandidate",
+__all__ = ["CANDIDATE_STATES", "Candidate", "CandidateGroup", "CandidateStore", "CorrelationState", "Join", "NewCandidate",
            "Plan"]
 
 _LOCK = "incident_candidates"
+CANDIDATE_STATES: tuple[str, ...] = ("proposed", "accepted", "dismissed", "expired")
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,13 @@ class Candidate:
     window_start: datetime
     title: str
     severity: int
-    state: str  # proposed | accepted | dismissed
+    state: str  # proposed | accepted | dismissed | expired
     proposed_at: datetime
     updated_at: datetime
     incident_id: str | None
     decided_by: str | None
     decided_at: datetime | None
-    reason: str
+    reason: str  # why it was dismissed, or why it expired
     groups: tuple[CandidateGroup, ...]
 
     @property
@@ -198,6 +202,26 @@ class CandidateStore:
                 touched[join.candidate_id] = None
             return [_one(conn, cid) for cid in touched]
 
+    def expire(self, decide: Callable[[datetime, list[Candidate]], Sequence[tuple[str, str]]]) -> list[Candidate]:
+        """Expire what ``decide`` names, as (candidate id, reason), from the proposed
+        candidates it is shown with the database's time. Only a candidate still proposed is
+        marked (``decided_at`` now, ``decided_by`` NULL: Vigil); an acceptance that raced it
+        wins later in :meth:`mark_accepted`. Returns the candidates this call expired."""
+        c = incident_candidates
+        with self.engine.begin() as conn:
+            lock_for_transaction(conn, _LOCK)
+            now = db_now(conn)
+            proposed = _candidates(conn, c.c.state == "proposed", 100_000)
+            if not proposed:
+                return []
+            expired = []
+            for candidate_id, reason in decide(now, proposed):
+                taken = conn.execute(update(c).where(c.c.id == candidate_id, c.c.state == "proposed").values(
+                    state="expired", decided_by=None, decided_at=now, reason=reason, updated_at=now))
+                if taken.rowcount:
+                    expired.append(_one(conn, candidate_id))
+            return expired
+
     @staticmethod
     def _insert_group(conn: Connection, candidate_id: str, member: CandidateGroup, now: datetime) -> None:
         conn.execute(insert(incident_candidate_groups).values(
@@ -228,8 +252,8 @@ class CandidateStore:
             if found.state == "accepted":
                 return found
             now = db_now(conn)
-            # From proposed, or from dismissed when a dismissal raced the declaration: the
-            # incident exists, so the candidate is what made it.
+            # From proposed, or from dismissed or expired when that raced the declaration:
+            # the incident exists, so the candidate is what made it.
             conn.execute(update(c).where(c.c.id == candidate_id).values(
                 state="accepted", incident_id=incident_id, decided_by=actor, decided_at=now,
                 updated_at=now))

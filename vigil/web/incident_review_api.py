@@ -8,7 +8,7 @@ and 7).
     POST /api/vigil/v1/incidents/{id}/action-items                responder {"title", "owner", "due_date", "link"}
     GET  /api/vigil/v1/action-items[?state=open|closed]           viewer (across incidents)
     POST /api/vigil/v1/action-items/{item}/{close|reopen}         responder
-    GET  /api/vigil/v1/incident-candidates[?state=...|all]        viewer (proposed ones by default)
+    GET  /api/vigil/v1/incident-candidates[?state=...|all]        viewer (proposed ones by default; also accepted, dismissed, expired)
     GET  /api/vigil/v1/incident-candidates/{id}                   viewer
     POST /api/vigil/v1/incident-candidates/{id}/accept            responder {"title", "severity", "commander", "summary"}
     POST /api/vigil/v1/incident-candidates/{id}/dismiss           responder {"reason"}
@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigil.incidents.review import IncidentReview
 from vigil.state.action_item_store import ActionItem
-from vigil.state.incident_candidate_store import Candidate
+from vigil.state.incident_candidate_store import CANDIDATE_STATES, Candidate
 from vigil.state.incident_store import IncidentError
 from vigil.web.deps import WebDeps
 from vigil.web.json_api import error, iso, json_answer, json_body, store_error
@@ -41,7 +41,7 @@ from vigil.web.oncall_api import request_actor
 __all__ = ["action_item_json", "candidate_json", "incident_review_router"]
 
 _VIA = ("api", "ui", "cli")
-_CANDIDATE_STATES = ("proposed", "accepted", "dismissed")
+_CANDIDATE_STATES = CANDIDATE_STATES
 
 
 def action_item_json(item: ActionItem) -> dict[str, Any]:
