@@ -1,7 +1,8 @@
 """What the incident tests share: people whose password is ``<name>-pw`` and their Basic
 header, a web app's dependencies with access control and the incident services, ``vigil
-incidents`` run in-process, the assembled app from a configuration text, and samples in a
-TSDB with the PromQL query function the status page's recorder takes."""
+incidents`` run in-process, the assembled app from a configuration text, samples in a
+TSDB with the PromQL query function the status page's recorder takes, and the response
+services (checklists, communications, the response loop) on one store with a set clock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import base64
 import dataclasses
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from typer.testing import CliRunner, Result
@@ -18,10 +20,18 @@ from vigil.access import AccessService, Role
 from vigil.app import App, check
 from vigil.cli import cli
 from vigil.config.access import AccessConfig
+from vigil.config.model import Config
+from vigil.incidents.checklist import ChecklistService
+from vigil.incidents.communications import CommunicationService
+from vigil.incidents.response_loop import ResponseLoop
+from vigil.incidents.service import IncidentService
 from vigil.model import Labels
+from vigil.oncall.reach import ConfigDirectory
 from vigil.promql import Engine
 from vigil.promql.value import Vector
 from vigil.state import Store
+from vigil.state.incident_response_store import IncidentResponseStore
+from vigil.state.incident_store import IncidentStore
 from vigil.tsdb import DB
 from vigil.web.access_gate import AccessPolicy
 from vigil.web.deps import WebDeps
@@ -84,3 +94,40 @@ def engine_query(engine: Engine) -> Callable[[str], list[float]]:
         assert isinstance(value, Vector)
         return [s.value for s in value.samples]
     return query
+
+
+class Clock:
+    """A clock the test sets: ``clock.at`` is what it answers."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclasses.dataclass(frozen=True)
+class ResponseServices:
+    """The incident response services of one replica, all on the same store."""
+
+    incidents: IncidentService
+    checklists: ChecklistService
+    comms: CommunicationService
+    response: IncidentResponseStore
+    loop: ResponseLoop
+
+
+def response_services(store: Store, config: Config, clock: Callable[[], datetime] | None = None, *,
+                      page_on_declare: bool = False) -> ResponseServices:
+    """One replica's response services on ``store`` with ``config``; the loop reads ``clock``
+    (None: the database's). ``page_on_declare``: a declaration pages the severity's
+    responders (the incident service gets the config's directory)."""
+    incidents = IncidentStore(store.engine)
+    response = IncidentResponseStore(store.engine)
+    checklists = ChecklistService(incidents, response, lambda: config)
+    comms = CommunicationService(incidents, response, lambda: config, external_url="http://vigil.test")
+    loop = ResponseLoop(incidents, response, checklists, comms, lambda: config, ConfigDirectory(config),
+                        clock=clock)
+    directory = ConfigDirectory(config) if page_on_declare else None
+    return ResponseServices(IncidentService(incidents, lambda: config, directory=directory), checklists, comms,
+                            response, loop)

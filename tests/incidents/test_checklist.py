@@ -6,19 +6,15 @@ reminder once per due time."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from tests.incidents.support import Clock, response_services
 from vigil.config.loader import load_config_text
-from vigil.incidents.checklist import ChecklistService
 from vigil.incidents.communications import CommunicationService
-from vigil.incidents.response_loop import ResponseLoop
-from vigil.incidents.service import IncidentService
-from vigil.oncall.reach import ConfigDirectory
 from vigil.state import Store, schema
-from vigil.state.incident_response_store import IncidentResponseStore
 from vigil.state.incident_store import IncidentError, IncidentStore
 
 # The runbook's section 8.2, SEV-1 Response (Complete Outage), as written there.
@@ -47,30 +43,12 @@ incidents:
 """
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-def _services(store: Store, config, clock=None):
-    incidents = IncidentStore(store.engine)
-    response = IncidentResponseStore(store.engine)
-    checklists = ChecklistService(incidents, response, lambda: config)
-    comms = CommunicationService(incidents, response, lambda: config, external_url="http://vigil.test")
-    loop = ResponseLoop(incidents, response, checklists, comms, lambda: config, ConfigDirectory(config),
-                        clock=clock)
-    return IncidentService(incidents, lambda: config), checklists, response, loop
-
-
 @pytest.fixture
 def world(tmp_path):
     store = Store.open_in(str(tmp_path))
     config = load_config_text(CONFIG)
-    service, checklists, response, loop = _services(store, config)
-    yield store, config, service, checklists, response
+    rs = response_services(store, config)
+    yield store, config, rs.incidents, rs.checklists, rs.response
     store.close()
 
 
@@ -111,7 +89,8 @@ incidents:
       - {at: 0m, title: Triage, tasks: [Open a ticket, {key: owner, title: Find the owning team}]}
       - {at: 2h, title: Fix, tasks: [Schedule the fix]}
 """)
-    service, checklists, _, _ = _services(store, config)
+    rs = response_services(store, config)
+    service, checklists = rs.incidents, rs.checklists
     sev2 = checklists.checklist(service.declare(title="Feeds slow", severity=2, actor="ann", via="api").id)
     assert [p.title for p in sev2.phases] == ["Incident Declared", "Initial Assessment", "Recovery Attempts Begin"]
     inc = service.declare(title="Report typo", severity=3, actor="ann", via="api")
@@ -156,11 +135,12 @@ def test_overdue_recorded_once_and_paged_once_by_two_replicas(tmp_path):
     url = f"sqlite:///{tmp_path / 'state.db'}"
     first, second = Store.open(url), Store.open(url)
     config = load_config_text(CONFIG)
-    service, checklists, _, _ = _services(first, config)
+    rs = response_services(first, config)
+    service, checklists = rs.incidents, rs.checklists
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api", commander="carl")
     checklists.set_task(inc.id, "start-log", done=True, actor="carl", via="api")
     clock = Clock(inc.declared_at + timedelta(minutes=7))
-    loops = [_services(s, config, clock)[3] for s in (first, second)]
+    loops = [response_services(s, config, clock).loop for s in (first, second)]
     results = []
     threads = [threading.Thread(target=lambda lp=lp: results.append(lp.tick())) for lp in loops]
     for t in threads:
@@ -201,7 +181,7 @@ def test_overdue_recorded_once_and_paged_once_by_two_replicas(tmp_path):
 def test_no_commander_is_recorded_as_the_reason_nobody_was_paged(world):
     store, config, service, _, _ = world
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api")
-    loop = _services(store, config, Clock(inc.declared_at + timedelta(minutes=6)))[3]
+    loop = response_services(store, config, Clock(inc.declared_at + timedelta(minutes=6))).loop
     assert (inc.ref, "create-channel") in loop.tick().paged
     pages = [p for p in _events(store, inc.id, "page") if p["task"] == "create-channel"]
     assert pages == [{"actor": None, "to": "commander", "problem": f"{inc.ref} has no commander",
@@ -213,7 +193,7 @@ def test_resolved_incidents_have_nothing_overdue(world):
     store, config, service, checklists, _ = world
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api", commander="carl")
     service.set_status(inc.id, "resolved", actor="ann", via="api")
-    loop = _services(store, config, Clock(inc.declared_at + timedelta(hours=2)))[3]
+    loop = response_services(store, config, Clock(inc.declared_at + timedelta(hours=2))).loop
     assert not loop.tick()
     assert not any(t.overdue for t in checklists.checklist(inc.id).tasks)
 
@@ -222,12 +202,13 @@ def test_next_update_reminder_once_per_due_time(tmp_path):
     url = f"sqlite:///{tmp_path / 'state.db'}"
     first, second = Store.open(url), Store.open(url)
     config = load_config_text(CONFIG)
-    service, _, response, _ = _services(first, config)
+    rs = response_services(first, config)
+    service, response = rs.incidents, rs.response
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api", commander="carl")
     service.set_role(inc.id, "communications", "ann", actor="carl", via="api")
     assert inc.next_update_at == inc.declared_at + timedelta(minutes=30)  # SEV-1: every 30 minutes
     clock = Clock(inc.declared_at + timedelta(minutes=29))
-    loops = [_services(s, config, clock)[3] for s in (first, second)]
+    loops = [response_services(s, config, clock).loop for s in (first, second)]
     assert not any(lp.tick().reminded for lp in loops)
     clock.at = inc.declared_at + timedelta(minutes=31)
     assert [lp.tick().reminded for lp in loops] == [[inc.ref], []]

@@ -12,18 +12,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from tests.incidents.support import Clock, response_services
 from vigil.config.loader import load_config, load_config_text
 from vigil.errors import ConfigError
-from vigil.incidents.checklist import ChecklistService
-from vigil.incidents.communications import CommunicationService, iso
-from vigil.incidents.response_loop import ResponseLoop
-from vigil.incidents.service import IncidentService
+from vigil.incidents.communications import iso
 from vigil.incidents.task_facts import evidence
-from vigil.oncall.reach import ConfigDirectory
 from vigil.state import Store, schema
 from vigil.state.incident_response_store import IncidentResponseStore
 from vigil.state.incident_schema import incident_events
-from vigil.state.incident_store import IncidentError, IncidentEvent, IncidentStore
+from vigil.state.incident_store import IncidentError, IncidentEvent
 
 CONFIG = """
 alerting:
@@ -61,25 +58,6 @@ incidents:
 """
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-def _services(store: Store, config, clock=None):
-    incidents = IncidentStore(store.engine)
-    response = IncidentResponseStore(store.engine)
-    checklists = ChecklistService(incidents, response, lambda: config)
-    comms = CommunicationService(incidents, response, lambda: config, external_url="http://vigil.test")
-    loop = ResponseLoop(incidents, response, checklists, comms, lambda: config, ConfigDirectory(config),
-                        clock=clock)
-    service = IncidentService(incidents, lambda: config, directory=ConfigDirectory(config))
-    return service, checklists, comms, loop
-
-
 def _events(store: Store, incident_id: str, kind: str) -> list[dict]:
     v = incident_events
     with store.engine.connect() as conn:
@@ -105,9 +83,9 @@ def test_two_replicas_on_one_database_tick_each_task_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'state.db'}"
     first, second = Store.open(url), Store.open(url)
     config = load_config_text(CONFIG)
-    service = _services(first, config)[0]
+    service = response_services(first, config, page_on_declare=True).incidents
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api")
-    loops = [_services(s, config)[3] for s in (first, second)]
+    loops = [response_services(s, config).loop for s in (first, second)]
     results = []
     threads = [threading.Thread(target=lambda lp=lp: results.append(lp.tick())) for lp in loops]
     for t in threads:
@@ -126,7 +104,7 @@ def test_two_replicas_on_one_database_tick_each_task_once(tmp_path):
     # tick, or a task a person reopened, is not ticked again.
     stores = [IncidentResponseStore(s.engine) for s in (first, second)]
     assert [r.tick_by_vigil(inc.id, "dns", note="n", detail={}) for r in stores] == [True, False]
-    _services(second, config)[1].set_task(inc.id, "dns", done=False, actor="ann", via="api")
+    response_services(second, config).checklists.set_task(inc.id, "dns", done=False, actor="ann", via="api")
     assert not stores[0].tick_by_vigil(inc.id, "dns", note="n", detail={})
     assert len(_events(first, inc.id, "task_done")) == len(VIGIL_TASKS) + 1
     first.close()
@@ -136,12 +114,13 @@ def test_two_replicas_on_one_database_tick_each_task_once(tmp_path):
 def test_default_sev1_tasks_done_by_vigil_with_their_evidence_and_never_overdue(tmp_path):
     store = Store.open_in(str(tmp_path))
     config = load_config_text(CONFIG)
-    service, checklists, comms, _ = _services(store, config)
+    rs = response_services(store, config, page_on_declare=True)
+    service, checklists, comms = rs.incidents, rs.checklists, rs.comms
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api")
     # The first pass comes late (a new primary, say): the T+0:00 tasks are past their grace.
     # Vigil ticks what it can see done before it looks for overdue tasks.
     clock = Clock(inc.declared_at + timedelta(minutes=7))
-    loop = _services(store, config, clock)[3]
+    loop = response_services(store, config, clock).loop
     first = loop.tick()
     assert first.notified == [inc.ref]  # the internal notification at declaration, then its task
     assert sorted(k for _, k in first.ticked) == VIGIL_TASKS
@@ -193,7 +172,8 @@ def test_default_sev1_tasks_done_by_vigil_with_their_evidence_and_never_overdue(
 def test_custom_facts_tick_and_a_task_without_done_when_is_untouched(tmp_path):
     store = Store.open_in(str(tmp_path))
     config = load_config_text(CUSTOM)
-    service, checklists, _, loop = _services(store, config)
+    rs = response_services(store, config, page_on_declare=True)
+    service, checklists, loop = rs.incidents, rs.checklists, rs.loop
     inc = service.declare(title="Feed mixer slow", severity=3, actor="ann", via="api")
     assert not loop.tick().ticked  # no commander, still investigating
     service.set_role(inc.id, "commander", "carl", actor="ann", via="api")
