@@ -63,6 +63,7 @@ from vigil.config.status_page import check_status_page
 from vigil.config.yamlmarks import load_yaml_file
 from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
+from vigil.incidents.communications import check_templates
 from vigil.incidents.correlation import Correlator
 from vigil.incidents.response import incident_response
 from vigil.incidents.review import IncidentReview
@@ -128,6 +129,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     files += [resolve_path(config, f) for f in config.rule_files]
     groups = load_rule_files(files, features=enabled)
     _check_status_page(config, config_file, enabled)
+    _located(check_templates(config), config_file)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
     read_passwords(config.users, resolve_path(config, "."))  # provisioned users' password files and variables
     if config.access.oidc is not None:
@@ -143,13 +145,19 @@ def _check_status_page(config: Config, config_file: str | None, features: frozen
     alerting = config.alerting
     names = {t.name for t in (*alerting.time_intervals, *alerting.mute_time_intervals)}
     problem = check_status_page(config.status_page, names, lambda q: parse_expr(q, features=features))
+    if problem is not None:
+        _located((("status_page", *problem[0]), problem[1]), config_file)
+
+
+def _located(problem: tuple[tuple[str, ...], str] | None, config_file: str | None) -> None:
+    """Raise a problem a later stage found in the loaded config at its place in the file."""
     if problem is None:
         return
     path, message = problem
     if config_file is None:
-        raise ConfigError(message, path="status_page")
+        raise ConfigError(message, path=".".join(path))
     _, marks = load_yaml_file(config_file)
-    raise marks.error(message, ("status_page", *path))
+    raise marks.error(message, path)
 
 
 def web_config_of(config: Config, override: str | None = None) -> LiveWebConfig | None:

@@ -20,6 +20,7 @@ from tests.alerting.test_slack import slack_problem
 from tests.support.webhook import WebhookReceiver
 from vigil.alerting.dispatch.dispatcher import Dispatcher
 from vigil.alerting.notify.outbox import OutboxWorker
+from vigil.app import check
 from vigil.config.loader import load_config, load_config_text
 from vigil.errors import ConfigError
 from vigil.incidents.checklist import ChecklistService
@@ -300,3 +301,17 @@ incidents:
         ("webhook/0", "internal", sev1.ref)]
     for s in stores:
         s.close()
+
+
+def test_a_misspelt_template_field_is_found_when_the_config_is_checked(tmp_path):
+    # The template parses, so the config layer accepts it; vigil check (and vigil up, and a
+    # reload) runs it on a sample incident and names the place.
+    path = tmp_path / "vigil.yml"
+    path.write_text("default_rules: false\nincidents:\n  communications:\n    external:\n"
+                    "      body: 'Affects {{ .Servce }}'\n")
+    with pytest.raises(ConfigError) as err:
+        check(str(path))
+    assert str(err.value) == (f'{path}:5:7: incidents.communications.external.body: template: external.body:1:'
+                              '8: executing "external.body" at <.Servce>: can\'t evaluate field Servce in type incident')
+    path.write_text(path.read_text().replace(".Servce", ".Service"))
+    assert check(str(path)).config.incidents.communications.external.body == "Affects {{ .Service }}"

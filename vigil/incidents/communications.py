@@ -97,6 +97,28 @@ def template_data(t: TemplateInput, escape: Callable[[str], str] = str) -> GoStr
         Symptoms=escape(t.symptoms or inc.impact or "service disruption"), URL=t.url)
 
 
+def check_templates(config: Config) -> tuple[tuple[str, ...], str] | None:
+    """(config path, message) of the first communication template that fails on a sample
+    incident (a misspelt field such as ``.Tittle``, a function given the wrong type), so
+    ``vigil check`` finds it before an incident does; None when both run."""
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    sample = Incident(
+        id="00000000-0000-0000-0000-000000000000", ref="INC-20260101-001", title="Sample", summary="",
+        impact="", severity=1, status="investigating", commander="ann",
+        roles={"communications": "bob", "scribe": None, "responders": []}, components=("api",),
+        channel="#incident-20260101-001", alert_matchers=(), source="manual", origin_key=None,
+        declared_by="ann", started_at=at, detected_at=at, declared_at=at, acknowledged_at=None,
+        mitigated_at=None, resolved_at=None, next_update_at=None, updated_at=at)
+    comms = config.incidents.communications
+    data = TemplateInput(sample, comms.organization, at, "", "", "https://vigil.example/incidents/INC-20260101-001")
+    for kind in KINDS:
+        for field in ("subject", "body"):
+            error = NotifyTemplate(getattr(comms.template(kind), field), f"{kind}.{field}").error_for(data)  # type: ignore[arg-type]
+            if error is not None:
+                return ("incidents", "communications", kind, field), error
+    return None
+
+
 @dataclass(frozen=True)
 class Rendered:
     kind: str

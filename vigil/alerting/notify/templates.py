@@ -229,6 +229,19 @@ class NotifyTemplate:
                 self._error = str(exc)
                 log.error("notification template %s: %s", name, exc)
 
+    def error_for(self, n: Notification) -> str | None:
+        """The error rendering ``n`` would meet (a parse error, a missing field or function
+        result), or None: for checking a template against sample data at load time."""
+        if self._error is not None:
+            return self._error
+        if self._tmpl is None:
+            return None
+        try:
+            self._tmpl.execute(n.template_data(html.escape if self.html else str))
+        except TemplateError as exc:
+            return str(exc)
+        return None
+
     def render(self, n: Notification, fallback: Callable[[Notification], str] | None = None) -> str:
         """The text for ``n``. If the template calls a named template that no file defines,
         the error is logged and ``fallback(n)`` (the integration's default text) is used when
