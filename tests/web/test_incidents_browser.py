@@ -12,7 +12,6 @@ a Content-Security-Policy violation. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -26,9 +25,14 @@ from tests.support.browser import (
     axe_violations,
     new_page,
     record_csp_violations,
-    serve_app,
 )
-from tests.web.fakes import make_deps
+from tests.support.incident_pages import (
+    assert_headings_in_order,
+    login,
+    serve_services,
+    submit,
+    timeline_rows,
+)
 from vigil.access import AccessService, Role
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.service import Alerting
@@ -49,8 +53,6 @@ from vigil.state.incident_schema import incidents
 from vigil.state.incident_store import IncidentStore
 from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.status_page_store import StatusPageStore
-from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +83,7 @@ def env(tmp_path_factory) -> Iterator[dict]:
     people.add_user("vic", Role.VIEWER, actor="test", password="vic-password")
     holder: dict = {"store": store}
 
-    def build(base_url: str):
+    def build(base_url: str) -> dict:
         life_store = LifecycleStore(store.engine)
         dispatcher = Dispatcher(CONFIG.alerting, store, external_url=base_url)
         alerting = Alerting(dispatcher, Silences(store), resolve_timeout_s=300)
@@ -91,15 +93,14 @@ def env(tmp_path_factory) -> Iterator[dict]:
                                   episodes=life_store, external_url=base_url)
         holder.update(dispatcher=dispatcher, life=life, service=service,
                       timeline=Timeline(service, lambda: dispatcher_groups(alerting)))
-        deps = dataclasses.replace(
-            make_deps(), alerting=alerting, access=AccessPolicy(people), oncall=life, incidents=service,
+        return dict(
+            alerting=alerting, oncall=life, incidents=service,
             incident_response=incident_response(store.engine, lambda: CONFIG, ConfigDirectory(CONFIG),
                                                 external_url=base_url),
             incident_review=IncidentReview(incident_store, ActionItemStore(store.engine), external_url=base_url),
             status_page=StatusPageService(StatusPageStore(store.engine), incident_store, lambda: CONFIG))
-        return create_app(deps)
 
-    with serve_app(build) as base:
+    with serve_services(people, build) as base:
         holder["base"] = base
         started = datetime.now(timezone.utc) - timedelta(minutes=4)
         holder["dispatcher"].put([
@@ -110,20 +111,6 @@ def env(tmp_path_factory) -> Iterator[dict]:
         holder["life"].reconcile()  # the groups' episodes: P1 makes a SEV-1
         yield holder
     store.close()
-
-
-def _login(page, base: str, path: str, user: str) -> None:
-    page.goto(base + path)
-    page.fill("#username", user)
-    page.fill("#password", f"{user}-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + path)
-
-
-def _submit(page, button) -> None:
-    """Click a button that submits its form and wait for the page that answers."""
-    with page.expect_navigation():
-        button.click()
 
 
 def _status_page(browser, base: str) -> tuple[str, str]:
@@ -137,21 +124,15 @@ def _status_page(browser, base: str) -> tuple[str, str]:
     return status, text
 
 
-def _timeline(page) -> list[tuple[str, str, str]]:
-    rows = page.locator("table.timeline tbody tr")
-    return [(rows.nth(i).locator("td").nth(0).inner_text(), rows.nth(i).locator(".event-kind").inner_text(),
-             rows.nth(i).locator(".event-text").inner_text()) for i in range(rows.count())]
-
-
 def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser, env):
     base, store = env["base"], env["store"]
     context, page = new_page(browser)
     violations = record_csp_violations(page)
-    _login(page, base, "/alerts", "ann")
+    login(page, base, "/alerts", "ann")
     milk = page.locator("tr.incident-group", has_text='alertname="MilkApiDown"')
     assert milk.locator("button.declare-incident").count() == 1
     page.screenshot(path=str(ARTIFACTS / "incidents-alerts-before.png"), full_page=True)
-    _submit(page, milk.locator("button.declare-incident"))
+    submit(page, milk.locator("button.declare-incident"))
     page.wait_for_url(re.compile(r".*/incidents/INC-\d{8}-\d{3}$"))
     ref = page.url.rsplit("/", 1)[1]
     assert page.locator("h1").inner_text() == f"{ref} MilkApiDown"
@@ -180,21 +161,21 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
 
     page.select_option("#role-select", "commander")
     page.fill("#role-user", "ann")
-    _submit(page, page.locator("#role-set"))
+    submit(page, page.locator("#role-set"))
     assert page.locator("#role-commander").inner_text() == "ann"
     assert page.locator("#time-acknowledged").inner_text() != "–"  # the first commander acknowledges
     assert _status_page(browser, base) == ("Operational", "")
     page.fill("#components-input", "milk-api")
-    _submit(page, page.locator("#components-submit"))
+    submit(page, page.locator("#components-submit"))
     assert page.locator("#incident-components").inner_text() == "milk-api"
     assert _status_page(browser, base) == ("Major outage", "")  # SEV-1 on milk-api, nothing published yet
 
     page.fill("#status-note", "bad deploy of milk-api 2.3")
-    _submit(page, page.locator("button.move-identified"))
+    submit(page, page.locator("button.move-identified"))
     assert page.locator("#incident-status").inner_text() == "Identified"
     assert [b.inner_text() for b in page.locator("form.status-form button.move").all()] == ["Monitoring", "Resolved"]
     # The stale tab still offers Identified: refused, with the reason, nothing changed.
-    _submit(stale, stale.locator("button.move-identified"))
+    submit(stale, stale.locator("button.move-identified"))
     error = stale.locator("#incident-error")
     assert error.inner_text() == (f"incident {ref} cannot move from identified to identified (it is already there); "
                                   "allowed from identified: monitoring, resolved")
@@ -204,7 +185,7 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
     stale.close()
 
     page.fill("#note-text", "rolled back to milk-api 2.2")
-    _submit(page, page.locator("#note-submit"))
+    submit(page, page.locator("#note-submit"))
     # T+0:00's tasks are due at the declaration: overdue, said in words; T+0:05's are not yet.
     late = page.locator("#task-create-channel")
     assert "task-overdue" in late.get_attribute("class")
@@ -212,7 +193,7 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
     assert page.locator("#task-dns .task-state").inner_text() == "To do"
     task = page.locator("#task-page-oncall")
     task.locator("input[name=note]").fill("Vigil paged the primary")
-    _submit(page, task.locator("button.task-done-button"))
+    submit(page, task.locator("button.task-done-button"))
     task = page.locator("#task-page-oncall")
     assert task.locator(".task-state").inner_text() == "Done"
     assert "by ann" in task.inner_text() and "Vigil paged the primary" in task.inner_text()
@@ -220,7 +201,7 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
     # Both templates previewed, filled from the incident and the two fields.
     page.fill("#fill-current-status", "Rolled back; error rate falling")
     page.fill("#fill-symptoms", "failed milk collection uploads")
-    _submit(page, page.locator("#fill-preview"))
+    submit(page, page.locator("#fill-preview"))
     assert page.locator("#internal-subject").input_value() == "[INCIDENT] Smart Dairy - MilkApiDown"
     internal = page.locator("#internal-body").input_value()
     for line in ("Severity: SEV-1", "Status: Identified", "Rolled back; error rate falling",
@@ -232,7 +213,7 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
                                "Users may experience failed milk collection uploads.\n"), external
     assert "To: ops" in page.locator("#preview-external").inner_text()
     page.screenshot(path=str(ARTIFACTS / "incident-communications-preview.png"), full_page=True)
-    _submit(page, page.locator("#send-external"))
+    submit(page, page.locator("#send-external"))
     assert page.locator("table.sent tbody tr.sent-external").count() == 1
     assert re.fullmatch(r"Next update due: 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", page.locator("#next-update").inner_text())
     status, current = _status_page(browser, base)
@@ -241,18 +222,18 @@ def test_declare_from_an_alert_walk_the_statuses_communicate_and_export(browser,
     [queued] = [e for e in store.outbox_list() if e.payload.get("kind") == "vigil.incident.communication"]
     assert queued.payload["subject"] == "Smart Dairy status: MilkApiDown" and queued.receiver == "ops"
 
-    _submit(page, page.locator("button.move-monitoring"))
+    submit(page, page.locator("button.move-monitoring"))
     assert page.locator("#incident-status").inner_text() == "Monitoring"
     assert page.locator("#time-mitigated").inner_text() != "–"
     page.fill("#status-note", "error rate normal for 15 min")
-    _submit(page, page.locator("button.move-resolved"))
+    submit(page, page.locator("button.move-resolved"))
     assert page.locator("#incident-status").inner_text() == "Resolved"
     assert page.locator("form.status-form button.move").all_inner_texts() == ["Reopen"]
     assert page.locator("#time-resolved").inner_text() != "–"
     assert page.locator("#next-update").inner_text() == "Next update due: none scheduled"
     page.screenshot(path=str(ARTIFACTS / "incident-resolved.png"), full_page=True)
 
-    rows = _timeline(page)
+    rows = timeline_rows(page)
     assert [t for t, _, _ in rows] == sorted(t for t, _, _ in rows)
     assert [(kind, text) for _, kind, text in rows] == [
         ("alert_firing", "Alert firing: alertname=MilkApiDown, priority=P1, service=milk-api — milk API answers 503"),
@@ -318,17 +299,11 @@ def _tab_to(page, selector: str, limit: int = 400) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
-def _headings_in_order(page) -> None:
-    levels = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "hs => hs.map(h => Number(h.tagName[1]))")
-    assert levels[0] == 1 and levels.count(1) == 1, levels
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
-
-
 def test_accessible_and_operable_by_keyboard(browser, env):
     base = env["base"]
     context, page = new_page(browser)
     violations = record_csp_violations(page)
-    _login(page, base, "/incidents", "ann")
+    login(page, base, "/incidents", "ann")
     choices = page.locator("fieldset.severity-choice label").all_inner_texts()
     assert choices[0].split() == ("SEV-1 Complete system outage team: All hands · Immediate exec notification · "
                                   "updates every 30m").split()
@@ -347,7 +322,7 @@ def test_accessible_and_operable_by_keyboard(browser, env):
     assert page.locator(".incident-badges .incident-sev").inner_text() == "SEV-2"
     assert page.locator("#incident-components").inner_text() == "shop"
 
-    _headings_in_order(page)
+    assert_headings_in_order(page)
     found = axe_violations(page)
     assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
     reached = _walk_tab(page)
@@ -377,7 +352,7 @@ def test_accessible_and_operable_by_keyboard(browser, env):
     assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
 
     page.goto(base + "/incidents")
-    _headings_in_order(page)
+    assert_headings_in_order(page)
     found = axe_violations(page)
     assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
     reached = _walk_tab(page)
@@ -395,7 +370,7 @@ def test_viewers_see_no_action_buttons(browser, env):
     assert inc is not None, "run with the end-to-end test first (module order)"
     context, page = new_page(browser)
     violations = record_csp_violations(page)
-    _login(page, base, "/incidents", "vic")
+    login(page, base, "/incidents", "vic")
     assert page.locator("#declare").count() == 0
     assert page.locator("main form[method=post]").count() == 0
     page.goto(f"{base}/incidents/{inc.ref}")

@@ -8,7 +8,6 @@ violation. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -18,10 +17,14 @@ from tests.support.browser import (
     axe_violations,
     new_page,
     record_csp_violations,
-    serve_app,
 )
-from tests.web.fakes import make_deps
-from tests.web.test_incidents_browser import _headings_in_order, _login, _submit, _timeline
+from tests.support.incident_pages import (
+    assert_headings_in_order,
+    login,
+    serve_services,
+    submit,
+    timeline_rows,
+)
 from vigil.access import AccessService, Role
 from vigil.config import load_config_text
 from vigil.incidents.service import IncidentService
@@ -30,8 +33,6 @@ from vigil.oncall.lifecycle import FiringGroup
 from vigil.state import Store
 from vigil.state.incident_store import IncidentStore
 from vigil.state.status_page_store import StatusPageStore
-from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
 pytestmark = pytest.mark.browser
 
@@ -59,10 +60,8 @@ def env(tmp_path_factory) -> Iterator[dict]:
     groups = _groups()
     incident_store = IncidentStore(store.engine)
     service = IncidentService(incident_store, lambda: CONFIG, groups=lambda: list(groups))
-    deps = dataclasses.replace(
-        make_deps(), access=AccessPolicy(people), incidents=service,
-        status_page=StatusPageService(StatusPageStore(store.engine), incident_store, lambda: CONFIG))
-    with serve_app(lambda _base: create_app(deps)) as base:
+    status_page = StatusPageService(StatusPageStore(store.engine), incident_store, lambda: CONFIG)
+    with serve_services(people, lambda _base: dict(incidents=service, status_page=status_page)) as base:
         yield {"base": base, "store": store, "service": service, "groups": groups}
     store.close()
 
@@ -88,12 +87,12 @@ def test_edit_and_detach_by_clicking(browser, env):
                           group_keys=[g.key for g in env["groups"]])
     context, page = new_page(browser)
     violations = record_csp_violations(page)
-    _login(page, base, f"/incidents/{inc.ref}", "ann")
+    login(page, base, f"/incidents/{inc.ref}", "ann")
     assert page.locator("#edit-title").input_value() == "Checkout slow"
     page.fill("#edit-title", "Checkout failing")
     page.fill("#edit-summary", "POST /api/orders answers 502 since the 2.3 deploy")
     page.fill("#edit-impact", "a third of the orders fail")
-    _submit(page, page.locator("#edit-submit"))
+    submit(page, page.locator("#edit-submit"))
     assert page.url.endswith(f"/incidents/{inc.ref}#details")
     assert page.locator("h1").inner_text() == f"{inc.ref} Checkout failing"
     assert page.locator("#incident-summary").inner_text() == "POST /api/orders answers 502 since the 2.3 deploy"
@@ -101,15 +100,15 @@ def test_edit_and_detach_by_clicking(browser, env):
 
     groups = page.locator("#alerts .attached-group")
     assert sorted(groups.locator("h3").all_inner_texts()) == ["alertname=ErrorRate", "alertname=HighLatency"]
-    _submit(page, page.get_by_role("button", name="Detach alert group alertname=HighLatency"))
+    submit(page, page.get_by_role("button", name="Detach alert group alertname=HighLatency"))
     assert page.url.endswith("#alerts")
     assert page.locator("#alerts .attached-group.detached h3").inner_text() == "alertname=HighLatency (detached)"
     assert page.locator("button.detach-group").count() == 1  # ErrorRate's
-    kinds = [(kind, text) for _, kind, text in _timeline(page)]
+    kinds = [(kind, text) for _, kind, text in timeline_rows(page)]
     assert [k for k, _ in kinds] == ["declared", "alert_attached", "alert_attached", "edited", "alert_detached"]
     assert kinds[3][1] == "Edited impact, summary, title" and "HighLatency" in kinds[4][1]
     assert _audit(env["store"]) == ["incident.declare", "incident.edit", "incident.detach"]
-    _headings_in_order(page)
+    assert_headings_in_order(page)
     found = axe_violations(page)
     assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
     page.screenshot(path=str(ARTIFACTS / "incident-edit-detach.png"), full_page=True)
@@ -121,7 +120,7 @@ def test_override_a_component_and_see_the_status_page_change(browser, env):
     base = env["base"]
     context, page = new_page(browser)
     violations = record_csp_violations(page)
-    _login(page, base, "/incidents", "ann")
+    login(page, base, "/incidents", "ann")
     row = page.locator("#status-component-milk-api")
     assert row.locator(".component-status").inner_text() == "Operational"
     assert "not checked yet" in row.locator(".component-source").inner_text()
@@ -130,7 +129,7 @@ def test_override_a_component_and_see_the_status_page_change(browser, env):
     # A time that is not one: refused with the reason, nothing set.
     page.select_option("#override-status-milk-api", "major_outage")
     page.fill("#override-until-milk-api", "after lunch")
-    _submit(page, page.locator("#override-set-milk-api"))
+    submit(page, page.locator("#override-set-milk-api"))
     assert page.locator("#incident-error").inner_text() == (
         "milk-api: until: 'after lunch' is neither a duration such as 2h nor a time such as 2026-12-07 18:00 (UTC)")
     assert _public(browser, base, "milk-api") == ("Operational", "")
@@ -138,7 +137,7 @@ def test_override_a_component_and_see_the_status_page_change(browser, env):
     page.select_option("#override-status-milk-api", "major_outage")
     page.fill("#override-message-milk-api", "Milk uploads fail; the farms keep their data.")
     page.fill("#override-until-milk-api", "2h")
-    _submit(page, page.locator("#override-set-milk-api"))
+    submit(page, page.locator("#override-set-milk-api"))
     assert page.url.endswith("/incidents#status-page")
     row = page.locator("#status-component-milk-api")
     assert row.locator(".component-status").inner_text() == "Major outage"
@@ -148,12 +147,12 @@ def test_override_a_component_and_see_the_status_page_change(browser, env):
     assert _public(browser, base, "milk-api") == ("Major outage", "Milk uploads fail; the farms keep their data.")
     assert _public(browser, base, "shop") == ("Operational", "")
 
-    _headings_in_order(page)
+    assert_headings_in_order(page)
     found = axe_violations(page)
     assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
     page.locator("#status-page").screenshot(path=str(ARTIFACTS / "incidents-status-page-override.png"))
 
-    _submit(page, page.locator("#override-clear-milk-api"))
+    submit(page, page.locator("#override-clear-milk-api"))
     assert page.locator("#status-component-milk-api .component-status").inner_text() == "Operational"
     assert page.locator("#override-clear-milk-api").count() == 0
     assert _public(browser, base, "milk-api") == ("Operational", "")
@@ -165,7 +164,7 @@ def test_override_a_component_and_see_the_status_page_change(browser, env):
 def test_viewers_see_the_statuses_without_forms(browser, env):
     base = env["base"]
     context, page = new_page(browser)
-    _login(page, base, "/incidents", "vic")
+    login(page, base, "/incidents", "vic")
     section = page.locator("#status-page")
     assert section.locator("tr.status-component").count() == 2
     assert section.locator("form").count() == 0 and section.locator("button").count() == 0

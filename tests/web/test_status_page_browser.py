@@ -7,7 +7,6 @@ colours), every link is reached with Tab and shows its focus. Screenshots go to
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -19,9 +18,8 @@ from tests.support.browser import (
     axe_violations,
     new_page,
     record_csp_violations,
-    serve_app,
 )
-from tests.web.fakes import make_deps
+from tests.support.incident_pages import assert_headings_in_order, serve_services
 from vigil.access import AccessService, Role
 from vigil.config import load_config_text
 from vigil.incidents.status_page_service import StatusPageService
@@ -32,8 +30,6 @@ from vigil.state.coordination import db_now
 from vigil.state.incident_store import IncidentStore, record_event
 from vigil.state.status_page_store import StatusPageStore
 from vigil.tsdb import DB
-from vigil.web import create_app
-from vigil.web.access_gate import AccessPolicy
 
 pytestmark = pytest.mark.browser
 
@@ -68,10 +64,7 @@ def env(tmp_path_factory) -> Iterator[dict]:
         recorder = StatusRecorder(service, engine_query(Engine(db)))
         recorder.check_once()
 
-        def build(_base: str):
-            return create_app(dataclasses.replace(make_deps(), access=AccessPolicy(people), status_page=service))
-
-        with serve_app(build) as base:
+        with serve_services(people, lambda _base: dict(status_page=service)) as base:
             yield {"base": base, "store": store, "service": service, "db": db, "recorder": recorder}
     store.close()
 
@@ -149,9 +142,7 @@ def test_accessible_headings_contrast_and_keyboard(browser, env):
     page.screenshot(path=str(ARTIFACTS / "status-page-every-status.png"), full_page=True)
 
     assert axe_violations(page) == []
-    levels = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "hs => hs.map(h => Number(h.tagName[1]))")
-    assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert_headings_in_order(page)
 
     colours = page.eval_on_selector_all(
         ".badge, #overall",
