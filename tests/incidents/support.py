@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -42,6 +43,22 @@ _runner = CliRunner()
 def basic(user: str) -> dict[str, str]:
     """The Basic ``Authorization`` header of ``user`` (password ``<user>-pw``)."""
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{user}-pw".encode()).decode()}
+
+
+def html_headers(user: str) -> dict[str, str]:
+    """``user``'s Basic header asking for HTML, as a browser's form posts do."""
+    return {**basic(user), "Accept": "text/html"}
+
+
+def audit_by_people(store: Store) -> list[tuple[str, str]]:
+    """(actor, action) of every audit entry but the setup's (actor ``test``), oldest first."""
+    return [(e.actor, e.action) for e in store.access.audit_entries() if e.actor != "test"]
+
+
+def page_error(html: str) -> str:
+    """The text of an incident page's one error message (``#incident-error``), unescaped."""
+    [text] = re.findall(r'id="incident-error">([^<]*)<', html)
+    return text.replace("&#39;", "'").replace("&#34;", '"').replace("&gt;", ">")
 
 
 def people(store: Store, *, viewers: Iterable[str] = (), responders: Iterable[str] = ()) -> AccessService:

@@ -6,12 +6,16 @@ alerts page's one-click declaration finds the same incident when clicked twice."
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from starlette.testclient import TestClient
 
-from tests.incidents.support import basic, deps_with, people
+from tests.incidents.support import (
+    audit_by_people,
+    deps_with,
+    html_headers,
+    page_error,
+    people,
+)
 from tests.incidents.test_correlation import checkout_burst
 from vigil.config import load_config_text
 from vigil.config.correlation import CorrelationConfig
@@ -26,12 +30,7 @@ from vigil.state.incident_candidate_store import CandidateStore
 from vigil.state.incident_store import IncidentStore
 from vigil.web import create_app
 
-
-def _auth(user: str) -> dict[str, str]:
-    return {**basic(user), "Accept": "text/html"}
-
-
-VIEWER, RESPONDER = _auth("vic"), _auth("rita")
+VIEWER, RESPONDER = html_headers("vic"), html_headers("rita")
 CONFIG = load_config_text("""
 status_page:
   components: [{name: checkout, query: 'up{job="checkout"}'}]
@@ -55,15 +54,6 @@ def ui(tmp_path):
     store.close()
 
 
-def _audit(store: Store) -> list[tuple[str, str]]:
-    return [(e.actor, e.action) for e in store.access.audit_entries() if e.actor != "test"]
-
-
-def _error(html: str) -> str:
-    [text] = re.findall(r'id="incident-error">([^<]*)<', html)
-    return text.replace("&#39;", "'").replace("&#34;", '"').replace("&gt;", ">")
-
-
 def test_declare_form_refusals_name_the_field_and_write_no_audit_entry(ui):
     client, store, service, _ = ui
     page = client.get("/incidents", headers=VIEWER)
@@ -71,15 +61,15 @@ def test_declare_form_refusals_name_the_field_and_write_no_audit_entry(ui):
     assert client.post("/incidents", headers=VIEWER, data={"title": "x", "severity": "1"}).status_code == 403
     form = {"title": " ", "severity": "2", "summary": "checkout answers 502", "components": "checkout"}
     empty = client.post("/incidents", headers=RESPONDER, data=form)
-    assert empty.status_code == 400 and _error(empty.text) == "title must not be empty"
+    assert empty.status_code == 400 and page_error(empty.text) == "title must not be empty"
     assert "checkout answers 502</textarea>" in empty.text  # what was typed is kept
     worst = client.post("/incidents", headers=RESPONDER, data={**form, "title": "Checkout down", "severity": "0"})
-    assert worst.status_code == 400 and _error(worst.text) == "severity must be 1..4 (SEV-1 is the worst), not '0'"
+    assert worst.status_code == 400 and page_error(worst.text) == "severity must be 1..4 (SEV-1 is the worst), not '0'"
     matcher = client.post("/incidents", headers=RESPONDER, data={**form, "title": "Checkout down",
                                                                  "alert_matchers": 'cluster="eu1"\nservice=~"("'})
-    assert matcher.status_code == 400 and _error(matcher.text).startswith(
+    assert matcher.status_code == 400 and page_error(matcher.text).startswith(
         "alert_matchers[1]: invalid regular expression in matcher 'service=~\"(\"'")
-    assert _audit(store) == [] and service.store.incidents() == []
+    assert audit_by_people(store) == [] and service.store.incidents() == []
 
     done = client.post("/incidents", headers=RESPONDER, data={
         **form, "title": "Checkout down", "alert_matchers": 'service="checkout"\ncluster="eu1"\n'})
@@ -90,7 +80,7 @@ def test_declare_form_refusals_name_the_field_and_write_no_audit_entry(ui):
                                                                       "checkout answers 502")
     assert inc.alert_matchers == ('service="checkout"', 'cluster="eu1"')
     assert {g.group_labels["alertname"] for g in service.store.attached(inc.id)} == {"HighLatency", "PodRestarts"}
-    assert _audit(store) == [("rita", "incident.declare")]
+    assert audit_by_people(store) == [("rita", "incident.declare")]
     listed = client.get("/incidents", headers=VIEWER).text
     assert f'<a href="/incidents/{inc.ref}">{inc.ref}</a>' in listed and "SEV-2</span>" in listed
     assert client.get("/incidents?severity=1", headers=VIEWER).text.count('class="incident incident-') == 0
@@ -101,7 +91,7 @@ def test_every_action_is_one_audit_entry_and_refusals_show_the_reason(ui):
     client, store, service, _ = ui
     inc = service.declare(title="Checkout down", severity=1, actor="rita", via="api")
     page = f"/incidents/{inc.ref}"
-    before = len(_audit(store))
+    before = len(audit_by_people(store))
     viewer = client.get(page, headers=VIEWER)
     assert viewer.status_code == 200 and 'method="post"' not in viewer.text.split("<main>")[1]
     assert client.post(page + "/notes", headers=VIEWER, data={"text": "x"}).status_code == 403
@@ -124,8 +114,8 @@ def test_every_action_is_one_audit_entry_and_refusals_show_the_reason(ui):
     for path, data, anchor, action in steps:
         r = client.post(page + path, headers=RESPONDER, data=data)
         assert (r.status_code, r.headers.get("location")) == (303, page + anchor), (path, r.text[:500])
-        assert _audit(store)[-1][1].startswith(action), (path, _audit(store)[-1])
-    assert len(_audit(store)) == before + len(steps)
+        assert audit_by_people(store)[-1][1].startswith(action), (path, audit_by_people(store)[-1])
+    assert len(audit_by_people(store)) == before + len(steps)
     [item] = client.app.state.deps.incident_review.items(incident=inc.id)
     for action in ("close", "reopen"):
         r = client.post(f"{page}/action-items/{item.id}/{action}", headers=RESPONDER)
@@ -134,7 +124,7 @@ def test_every_action_is_one_audit_entry_and_refusals_show_the_reason(ui):
     assert (now.status, now.severity, now.commander, now.components) == ("investigating", 2, "rita",
                                                                         ("checkout", "payments"))
     assert now.roles["scribe"] == "tom" and now.roles["responders"] == []
-    assert len(_audit(store)) == before + len(steps) + 2
+    assert len(audit_by_people(store)) == before + len(steps) + 2
 
     refusals = [
         ("/status", {"status": "investigating"}, 409, f"incident {inc.ref} cannot move from investigating to "
@@ -153,13 +143,13 @@ def test_every_action_is_one_audit_entry_and_refusals_show_the_reason(ui):
     for path, data, status, message in refusals:
         r = client.post(page + path, headers=RESPONDER, data=data)
         assert r.status_code == status, (path, r.text[:300])
-        assert _error(r.text) == message if message else "no-such-task" in _error(r.text)
+        assert page_error(r.text) == message if message else "no-such-task" in page_error(r.text)
         assert "<h1>" in r.text and 'role="alert"' in r.text  # the page, with the reason on it
     assert client.post(page + "/explode", headers=RESPONDER).status_code == 404
-    assert len(_audit(store)) == before + len(steps) + 2  # refusals change nothing, audit nothing
+    assert len(audit_by_people(store)) == before + len(steps) + 2  # refusals change nothing, audit nothing
 
     missing = client.get("/incidents/INC-20990101-001", headers=VIEWER)
-    assert missing.status_code == 404 and "INC-20990101-001" in _error(missing.text)
+    assert missing.status_code == 404 and "INC-20990101-001" in page_error(missing.text)
     postmortem = client.get(page + "/postmortem.md", headers=VIEWER)
     assert postmortem.status_code == 200 and postmortem.headers["content-type"].startswith("text/markdown")
     assert postmortem.headers["content-disposition"] == f'attachment; filename="{inc.ref}-postmortem.md"'
@@ -175,14 +165,14 @@ def test_candidates_accepted_and_dismissed_from_the_list(ui):
     assert f'action="/incidents/candidates/{cand.id}/accept"' in page
     assert "HighLatency" in page and "PodRestarts" in page
     no_reason = client.post(f"/incidents/candidates/{cand.id}/dismiss", headers=RESPONDER, data={"reason": ""})
-    assert no_reason.status_code == 400 and "reason" in _error(no_reason.text)
+    assert no_reason.status_code == 400 and "reason" in page_error(no_reason.text)
     accepted = client.post(f"/incidents/candidates/{cand.id}/accept", headers=RESPONDER)
     [inc] = service.store.incidents()
     assert accepted.status_code == 303 and accepted.headers["location"] == f"/incidents/{inc.ref}"
-    assert _audit(store) == [("rita", "incident.declare")]
+    assert audit_by_people(store) == [("rita", "incident.declare")]
     assert cand.title not in client.get("/incidents", headers=RESPONDER).text.split('id="open-heading"')[0]
     late = client.post(f"/incidents/candidates/{cand.id}/dismiss", headers=RESPONDER, data={"reason": "noise"})
-    assert late.status_code == 409 and _audit(store) == [("rita", "incident.declare")]
+    assert late.status_code == 409 and audit_by_people(store) == [("rita", "incident.declare")]
 
 
 def test_dismissing_a_candidate(ui):
@@ -191,7 +181,7 @@ def test_dismissing_a_candidate(ui):
     r = client.post(f"/incidents/candidates/{cand.id}/dismiss", headers=RESPONDER, data={"reason": "load test"})
     assert (r.status_code, r.headers["location"]) == (303, "/incidents#candidates")
     assert correlator.store.get(cand.id).state == "dismissed"
-    assert _audit(store) == [("rita", "incident.candidate.dismiss")]
+    assert audit_by_people(store) == [("rita", "incident.candidate.dismiss")]
     assert 'id="candidates"' not in client.get("/incidents", headers=RESPONDER).text
 
 
@@ -206,9 +196,9 @@ def test_one_click_from_a_group_twice_finds_the_same_incident(ui):
     [inc] = service.store.incidents()
     assert first.headers["location"] == second.headers["location"] == f"/incidents/{inc.ref}"
     assert (inc.title, inc.source, inc.severity) == ("HighLatency", "alert", 3)
-    assert _audit(store) == [("rita", "incident.declare")]
+    assert audit_by_people(store) == [("rita", "incident.declare")]
     alerts = client.get("/alerts", headers=RESPONDER).text
     assert alerts.count('class="declare-incident"') == 2
     assert f'<a class="incident-ref" href="/incidents/{inc.ref}">{inc.ref}</a>' in alerts
     unknown = client.post("/incidents/from-group", headers=RESPONDER, data={"group_key": "{}:nothing"})
-    assert unknown.status_code == 404 and _error(unknown.text) == "no firing alert group '{}:nothing'"
+    assert unknown.status_code == 404 and page_error(unknown.text) == "no firing alert group '{}:nothing'"

@@ -6,13 +6,18 @@ nothing. Overrides set from the page are what /status/api.json shows."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.incidents.support import basic, deps_with, people
+from tests.incidents.support import (
+    audit_by_people,
+    deps_with,
+    html_headers,
+    page_error,
+    people,
+)
 from tests.incidents.test_correlation import checkout_burst
 from vigil.config import load_config_text
 from vigil.incidents.service import IncidentService
@@ -23,7 +28,7 @@ from vigil.state.status_page_store import StatusPageError, StatusPageStore
 from vigil.web import create_app
 from vigil.web.status_page_admin import override_until
 
-VIEWER, RESPONDER = ({**basic(u), "Accept": "text/html"} for u in ("vic", "rita"))
+VIEWER, RESPONDER = html_headers("vic"), html_headers("rita")
 CONFIG = load_config_text("""
 status_page:
   title: Smart Dairy status
@@ -47,39 +52,30 @@ def ui(tmp_path):
     store.close()
 
 
-def _audit(store: Store) -> list[tuple[str, str]]:
-    return [(e.actor, e.action) for e in store.access.audit_entries() if e.actor != "test"]
-
-
-def _error(html: str) -> str:
-    [text] = re.findall(r'id="incident-error">([^<]*)<', html)
-    return text.replace("&#39;", "'").replace("&#34;", '"')
-
-
 def test_edit_title_summary_and_impact(ui):
     client, store, service, _ = ui
     inc = service.declare(title="Checkout slow", severity=2, actor="rita", via="api", summary="p95 at 4 s")
     page = f"/incidents/{inc.ref}"
-    before = len(_audit(store))
+    before = len(audit_by_people(store))
     assert 'id="details"' not in client.get(page, headers=VIEWER).text
     assert client.post(page + "/edit", headers=VIEWER, data={"title": "x"}).status_code == 403
     form = client.get(page, headers=RESPONDER).text
     assert 'value="Checkout slow"' in form and ">p95 at 4 s</textarea>" in form
 
     empty = client.post(page + "/edit", headers=RESPONDER, data={"title": " ", "summary": "", "impact": ""})
-    assert empty.status_code == 400 and _error(empty.text) == "title must not be empty"
+    assert empty.status_code == 400 and page_error(empty.text) == "title must not be empty"
     same = client.post(page + "/edit", headers=RESPONDER,
                        data={"title": "Checkout slow", "summary": "p95 at 4 s", "impact": ""})
-    assert same.status_code == 409 and _error(same.text) == (
+    assert same.status_code == 409 and page_error(same.text) == (
         f"incident {inc.ref} has that title, summary, impact already")
-    assert len(_audit(store)) == before
+    assert len(audit_by_people(store)) == before
 
     done = client.post(page + "/edit", headers=RESPONDER, data={
         "title": "Checkout failing", "summary": "p95 at 4 s", "impact": "a third of orders fail"})
     assert (done.status_code, done.headers["location"]) == (303, page + "#details")
     now = service.store.get(inc.ref)
     assert (now.title, now.summary, now.impact) == ("Checkout failing", "p95 at 4 s", "a third of orders fail")
-    assert _audit(store)[before:] == [("rita", "incident.edit")]
+    assert audit_by_people(store)[before:] == [("rita", "incident.edit")]
     [edited] = [e for e in service.store.events(inc.id) if e.kind == "edited"]
     assert edited.via == "ui" and set(edited.detail["changes"]) == {"title", "impact"}  # summary unchanged
     shown = client.get(page, headers=VIEWER).text
@@ -98,18 +94,18 @@ def test_detach_a_group(ui):
     html = client.get(page, headers=RESPONDER).text
     assert html.count('class="detach-group"') == 2
     assert 'aria-label="Detach alert group alertname=HighLatency"' in html
-    before = len(_audit(store))
+    before = len(audit_by_people(store))
     key = groups[0].key
     assert client.post(page + "/detach", headers=VIEWER, data={"group_key": key}).status_code == 403
     done = client.post(page + "/detach", headers=RESPONDER, data={"group_key": key})
     assert (done.status_code, done.headers["location"]) == (303, page + "#alerts")
     assert [g.group_key for g in service.store.attached(inc.id)] == [groups[1].key]
-    assert _audit(store)[before:] == [("rita", "incident.detach")]
+    assert audit_by_people(store)[before:] == [("rita", "incident.detach")]
     html = client.get(page, headers=RESPONDER).text
     assert html.count('class="detach-group"') == 1 and "(detached)" in html
     again = client.post(page + "/detach", headers=RESPONDER, data={"group_key": key})
-    assert again.status_code == 404 and _error(again.text) == f"alert group {key!r} is not attached to {inc.ref}"
-    assert len(_audit(store)) == before + 1
+    assert again.status_code == 404 and page_error(again.text) == f"alert group {key!r} is not attached to {inc.ref}"
+    assert len(audit_by_people(store)) == before + 1
 
 
 def _components(client: TestClient) -> dict[str, tuple[str, str, str]]:
@@ -139,9 +135,9 @@ def test_status_page_overrides_from_the_incidents_page(ui):
     for path, data, status, message in refusals:
         r = client.post(path, headers=RESPONDER, data=data)
         assert r.status_code == status, (path, r.text[:300])
-        assert _error(r.text) == message if message else _error(r.text).startswith("milk-api: ")
+        assert page_error(r.text) == message if message else page_error(r.text).startswith("milk-api: ")
         assert "<h1>Incidents</h1>" in r.text
-    assert _audit(store) == [] and _components(client)["milk-api"][1] == "none"
+    assert audit_by_people(store) == [] and _components(client)["milk-api"][1] == "none"
 
     done = client.post(url, headers=RESPONDER, data={"status": "partial_outage", "message": " Uploads are slow ",
                                                      "until": "2h"})
@@ -150,7 +146,7 @@ def test_status_page_overrides_from_the_incidents_page(ui):
     until = client.get("/status/api.json").json()["components"][1]["overrideUntil"]
     left = datetime.fromisoformat(until.replace("Z", "+00:00")) - datetime.now(timezone.utc)
     assert timedelta(hours=1, minutes=58) < left <= timedelta(hours=2)
-    assert _audit(store) == [("rita", "statuspage.override")]
+    assert audit_by_people(store) == [("rita", "statuspage.override")]
     row = client.get("/incidents", headers=RESPONDER).text.split('id="status-component-milk-api"')[1].split("</tr>")[0]
     assert "Partial outage" in row and "set by hand" in row and "by rita at " in row
     assert 'id="override-clear-milk-api"' in row
@@ -158,7 +154,7 @@ def test_status_page_overrides_from_the_incidents_page(ui):
     cleared = client.post("/incidents/status-page/milk-api/clear", headers=RESPONDER)
     assert (cleared.status_code, cleared.headers["location"]) == (303, "/incidents#status-page")
     assert _components(client)["milk-api"] == ("operational", "none", "")
-    assert _audit(store) == [("rita", "statuspage.override")] * 2
+    assert audit_by_people(store) == [("rita", "statuspage.override")] * 2
     assert client.post("/incidents/status-page/milk-api/explode", headers=RESPONDER).status_code == 404
 
 
