@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from typer.testing import CliRunner, Result
 
 from tests.web.fakes import make_deps
@@ -32,7 +33,7 @@ from vigil.promql import Engine
 from vigil.promql.value import Vector
 from vigil.state import Store
 from vigil.state.incident_response_store import IncidentResponseStore
-from vigil.state.incident_store import IncidentStore
+from vigil.state.incident_store import IncidentStore, record_event
 from vigil.tsdb import DB
 from vigil.web.access_gate import AccessPolicy
 from vigil.web.deps import WebDeps
@@ -148,3 +149,15 @@ def response_services(store: Store, config: Config, clock: Callable[[], datetime
     directory = ConfigDirectory(config) if page_on_declare else None
     return ResponseServices(IncidentService(incidents, lambda: config, directory=directory), checklists, comms,
                             response, loop)
+
+
+def record_public_update(conn: Connection, incident_id: str, *, at: datetime, actor: str, status: str,
+                         message: str) -> None:
+    """A public update of the incident (what the status page shows) in ``conn``'s transaction."""
+    record_event(conn, incident_id=incident_id, at=at, kind="public_update", actor=actor, via="api",
+                 detail={"status": status, "message": message}, public=True)
+
+
+def record_note(conn: Connection, incident_id: str, *, at: datetime, actor: str, text: str) -> None:
+    """An internal note on the incident's timeline (never public) in ``conn``'s transaction."""
+    record_event(conn, incident_id=incident_id, at=at, kind="note", actor=actor, via="api", detail={"text": text})

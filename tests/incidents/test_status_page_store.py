@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tests.collect.exporters.conftest import _pg_base, postgres_server  # noqa: F401
-from tests.incidents.support import engine_query, load_samples
+from tests.incidents.support import engine_query, load_samples, record_note, record_public_update
 from tests.state.conftest import store, two_stores  # noqa: F401
 from vigil.config import load_config_text
 from vigil.incidents.status_page_service import StatusPageService
@@ -20,7 +20,7 @@ from vigil.promql import Engine
 from vigil.state.access_store import AccessStore
 from vigil.state.coordination import db_now
 from vigil.state.incident_response_store import IncidentResponseStore
-from vigil.state.incident_store import IncidentStore, record_event
+from vigil.state.incident_store import IncidentStore
 from vigil.state.status_page_store import StatusPageError, StatusPageStore
 from vigil.tsdb import DB
 
@@ -109,10 +109,9 @@ def test_view_shows_published_incidents_and_their_impact(store):  # noqa: F811
                                   components=["api"])
     with store.engine.begin() as conn:
         now = db_now(conn)
-        record_event(conn, incident_id=published.id, at=now, kind="note", actor="alice", via="api",
-                     detail={"text": "internal note"})
-        record_event(conn, incident_id=published.id, at=now, kind="public_update", actor="bob", via="api",
-                     detail={"status": "investigating", "message": "Some payments fail."}, public=True)
+        record_note(conn, published.id, at=now, actor="alice", text="internal note")
+        record_public_update(conn, published.id, at=now, actor="bob", status="investigating",
+                             message="Some payments fail.")
     view = service.view()
     assert [i.title for i in view.incidents] == ["Checkout failing"] and view.history == []
     assert [u.message for u in view.incidents[0].updates] == ["Some payments fail."]

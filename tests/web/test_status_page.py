@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from starlette.testclient import TestClient
 
-from tests.incidents.support import engine_query, load_samples
+from tests.incidents.support import engine_query, load_samples, record_note, record_public_update
 from tests.web.fakes import make_deps
 from vigil.access import AccessService, Role
 from vigil.config import load_config_text
@@ -23,7 +23,7 @@ from vigil.incidents.status_recorder import StatusRecorder
 from vigil.promql import Engine
 from vigil.state import Store
 from vigil.state.coordination import db_now
-from vigil.state.incident_store import IncidentStore, record_event
+from vigil.state.incident_store import IncidentStore
 from vigil.state.status_page_store import StatusPageStore
 from vigil.tsdb import DB
 from vigil.web import create_app
@@ -75,13 +75,11 @@ def declare_with_update(store: Store) -> str:
                                alert_matchers=['alertname="PaymentErrors"'])
     with store.engine.begin() as conn:
         now = db_now(conn)
-        record_event(conn, incident_id=inc.id, at=now, kind="note", actor="alice", via="api",
-                     detail={"text": "secret-note: card processor key rotated"})
-        record_event(conn, incident_id=inc.id, at=now, kind="public_update", actor="alice", via="api",
-                     detail={"status": "investigating", "message": "Some card payments fail."}, public=True)
-        record_event(conn, incident_id=inc.id, at=now + timedelta(seconds=1), kind="public_update",
-                     actor="alice", via="api", public=True,
-                     detail={"status": "identified", "message": "The card processor is degraded."})
+        record_note(conn, inc.id, at=now, actor="alice", text="secret-note: card processor key rotated")
+        record_public_update(conn, inc.id, at=now, actor="alice", status="investigating",
+                             message="Some card payments fail.")
+        record_public_update(conn, inc.id, at=now + timedelta(seconds=1), actor="alice", status="identified",
+                             message="The card processor is degraded.")
     return inc.id
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.incidents.support import engine_query, load_samples
+from tests.incidents.support import engine_query, load_samples, record_public_update
 from tests.support.browser import (
     ARTIFACTS,
     axe_violations,
@@ -27,7 +27,7 @@ from vigil.incidents.status_recorder import StatusRecorder
 from vigil.promql import Engine
 from vigil.state import Store
 from vigil.state.coordination import db_now
-from vigil.state.incident_store import IncidentStore, record_event
+from vigil.state.incident_store import IncidentStore
 from vigil.state.status_page_store import StatusPageStore
 from vigil.tsdb import DB
 
@@ -106,9 +106,8 @@ def test_page_changes_when_an_incident_is_declared_and_updated(browser, env):
     assert page.locator("#component-shop .badge").inner_text().strip() == "Major outage"
     assert page.locator("#current-incidents").count() == 0
     with store.engine.begin() as conn:
-        record_event(conn, incident_id=inc.id, at=db_now(conn), kind="public_update", actor="alice", via="api",
-                     detail={"status": "investigating", "message": "The online shop does not load. We are on it."},
-                     public=True)
+        record_public_update(conn, inc.id, at=db_now(conn), actor="alice", status="investigating",
+                             message="The online shop does not load. We are on it.")
     page.reload()
     assert page.locator("#overall").inner_text().strip() == "Major outage"
     incident = page.locator(f"#incident-{inc.id}")
@@ -131,8 +130,8 @@ def test_accessible_headings_contrast_and_keyboard(browser, env):
     inc, _ = IncidentStore(env["store"].engine).declare(title="Wrong logo on invoices", severity=4, actor="alice",
                                                         via="api", components=["queue"])
     with env["store"].engine.begin() as conn:
-        record_event(conn, incident_id=inc.id, at=db_now(conn), kind="public_update", actor="alice", via="api",
-                     detail={"status": "identified", "message": "A fix ships tomorrow."}, public=True)
+        record_public_update(conn, inc.id, at=db_now(conn), actor="alice", status="identified",
+                             message="A fix ships tomorrow.")
     env["recorder"].check_once()
     context, page = new_page(browser)
     page.goto(base + "/status")
