@@ -192,8 +192,23 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             return render("incident_missing.html", request, ERROR_STATUS[exc.kind], error=str(exc))
         return render("incident.html", request, status, error=error, **view)
 
+    def incident_url(ref: str, section: str = "") -> str:
+        return f"/incidents/{quote(ref)}" + (f"#{section}" if section else "")
+
     def landing(ref: str, section: str = "") -> RedirectResponse:
-        return RedirectResponse(f"/incidents/{quote(ref)}" + (f"#{section}" if section else ""), status_code=303)
+        return RedirectResponse(incident_url(ref, section), status_code=303)
+
+    async def change_from_list(request: Request, work: Callable[[], str], *,
+                               form: dict[str, str] | None = None) -> Response:
+        """Run a person's change made on /incidents in a thread, then send the browser to the
+        URL it answers (the store wrote the audit entry); a refusal shows /incidents again
+        with the reason, the refusal's status and what was typed (``form``)."""
+        try:
+            url = await asyncio.to_thread(work)
+        except IncidentError as exc:
+            return await list_page(request, error=str(exc), form=form, status=ERROR_STATUS[exc.kind])
+        already_audited(request)
+        return RedirectResponse(url, status_code=303)
 
     @router.get("/incidents", include_in_schema=False)
     async def incidents_page(request: Request) -> HTMLResponse:
@@ -208,19 +223,14 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             return unavailable()
         form = await request.form()
 
-        def do() -> Incident:
-            return service.declare(
+        def do() -> str:
+            inc = service.declare(
                 title=_text(form, "title"), severity=_severity(form), actor=request_actor(request), via=VIA,
                 summary=_text(form, "summary"), components=_names(_text(form, "components")),
                 commander=_text(form, "commander").strip() or None,
                 alert_matchers=_lines(_text(form, "alert_matchers")))
-        try:
-            inc = await asyncio.to_thread(do)
-        except IncidentError as exc:
-            return await list_page(request, error=str(exc), form={k: str(v) for k, v in form.items()},
-                                   status=ERROR_STATUS[exc.kind])
-        already_audited(request)
-        return landing(inc.ref)
+            return incident_url(inc.ref)
+        return await change_from_list(request, do, form={k: str(v) for k, v in form.items()})
 
     @router.post("/incidents/from-group", include_in_schema=False)
     async def declare_from_group(request: Request) -> Response:
@@ -228,14 +238,12 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
         if service is None:
             return unavailable()
         form = await request.form()
-        key = _text(form, "group_key")
-        try:
-            inc, _created = await asyncio.to_thread(service.declare_from_group, key, actor=request_actor(request),
-                                                    via=VIA)
-        except IncidentError as exc:
-            return await list_page(request, error=str(exc), status=ERROR_STATUS[exc.kind])
-        already_audited(request)
-        return landing(inc.ref)
+        key, actor = _text(form, "group_key"), request_actor(request)
+
+        def do() -> str:
+            inc, _created = service.declare_from_group(key, actor=actor, via=VIA)
+            return incident_url(inc.ref)
+        return await change_from_list(request, do)
 
     @router.post("/incidents/candidates/{candidate_id}/{action}", include_in_schema=False)
     async def decide(request: Request, candidate_id: str, action: str) -> Response:
@@ -244,17 +252,14 @@ def incidents_pages_router(deps: WebDeps) -> APIRouter:
             return HTMLResponse("No such action.", status_code=404)
         form = await request.form()
         actor = request_actor(request)
-        try:
+
+        def do() -> str:
             if action == "dismiss":
-                await asyncio.to_thread(review.dismiss, candidate_id, actor=actor, via=VIA,
-                                        reason=_text(form, "reason").strip())
-                already_audited(request)
-                return RedirectResponse("/incidents#candidates", status_code=303)
-            _cand, inc = await asyncio.to_thread(review.accept, candidate_id, actor=actor, via=VIA)
-        except IncidentError as exc:
-            return await list_page(request, error=str(exc), status=ERROR_STATUS[exc.kind])
-        already_audited(request)
-        return landing(inc.ref)
+                review.dismiss(candidate_id, actor=actor, via=VIA, reason=_text(form, "reason").strip())
+                return "/incidents#candidates"
+            _cand, inc = review.accept(candidate_id, actor=actor, via=VIA)
+            return incident_url(inc.ref)
+        return await change_from_list(request, do)
 
     @router.post("/incidents/status-page/{component}/{action}", include_in_schema=False)
     async def override(request: Request, component: str, action: str) -> Response:
