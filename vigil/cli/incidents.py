@@ -98,6 +98,12 @@ def _changed(inc: dict[str, Any], as_json: bool, said: str | None = None) -> Non
         typer.echo(_line(inc) if said is None else said)
 
 
+def _noted_change(incident: str, action: str, note: str, url: str | None, token: str | None,
+                  as_json: bool) -> None:
+    """A change that takes only a note (``POST /<incident>/<action>``), and its answer."""
+    _changed(_call("POST", f"/{incident}/{action}", url, token, {"note": note}), as_json)
+
+
 @incidents_app.command()
 def declare(
     sev: Annotated[int, typer.Option("--sev", min=1, max=4, help="Severity: 1 (complete outage) .. 4 (cosmetic).")],
@@ -173,8 +179,7 @@ def status(
 def reopen(incident: IdArg, note: NoteOption = "", url: UrlOption = None, token: TokenOption = None,
            as_json: JsonOption = False) -> None:
     """Take a resolved incident back to investigating."""
-    inc = _call("POST", f"/{incident}/reopen", url, token, {"note": note})
-    _changed(inc, as_json)
+    _noted_change(incident, "reopen", note, url, token, as_json)
 
 
 @incidents_app.command()
@@ -231,8 +236,7 @@ def timeline(
 def ack(incident: IdArg, note: NoteOption = "", url: UrlOption = None, token: TokenOption = None,
         as_json: JsonOption = False) -> None:
     """Acknowledge the incident (someone took it)."""
-    inc = _call("POST", f"/{incident}/acknowledge", url, token, {"note": note})
-    _changed(inc, as_json)
+    _noted_change(incident, "acknowledge", note, url, token, as_json)
 
 
 @incidents_app.command()
