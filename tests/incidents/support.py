@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -161,3 +162,15 @@ def record_public_update(conn: Connection, incident_id: str, *, at: datetime, ac
 def record_note(conn: Connection, incident_id: str, *, at: datetime, actor: str, text: str) -> None:
     """An internal note on the incident's timeline (never public) in ``conn``'s transaction."""
     record_event(conn, incident_id=incident_id, at=at, kind="note", actor=actor, via="api", detail={"text": text})
+
+
+def tick_together(loops: list[ResponseLoop]) -> list[Any]:
+    """Every loop ticks at the same time, each in its own thread, then once more one after
+    the other (as replicas would); the results of all those ticks."""
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda lp=lp: results.append(lp.tick())) for lp in loops]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results + [lp.tick() for lp in loops]

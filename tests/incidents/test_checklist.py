@@ -5,13 +5,12 @@ reminder once per due time."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.incidents.support import Clock, response_services
+from tests.incidents.support import Clock, response_services, tick_together
 from vigil.config.loader import load_config_text
 from vigil.incidents.communications import CommunicationService
 from vigil.state import Store, schema
@@ -141,13 +140,7 @@ def test_overdue_recorded_once_and_paged_once_by_two_replicas(tmp_path):
     checklists.set_task(inc.id, "start-log", done=True, actor="carl", via="api")
     clock = Clock(inc.declared_at + timedelta(minutes=7))
     loops = [response_services(s, config, clock).loop for s in (first, second)]
-    results = []
-    threads = [threading.Thread(target=lambda lp=lp: results.append(lp.tick())) for lp in loops]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results += [lp.tick() for lp in loops]  # and again, one after the other
+    results = tick_together(loops)
 
     due_by_7m = ["page-oncall", "create-channel", "notify-stakeholders",  # T+0:00, start-log is done
                  "check-status-page", "aws-health", "dns", "connectivity"]  # T+0:05 (grace 1m passed)

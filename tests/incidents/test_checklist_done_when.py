@@ -6,13 +6,12 @@ reopen it; tasks without ``done_when`` are left alone; unknown facts are config 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from tests.incidents.support import Clock, response_services
+from tests.incidents.support import Clock, response_services, tick_together
 from vigil.config.loader import load_config, load_config_text
 from vigil.errors import ConfigError
 from vigil.incidents.communications import iso
@@ -86,13 +85,7 @@ def test_two_replicas_on_one_database_tick_each_task_once(tmp_path):
     service = response_services(first, config, page_on_declare=True).incidents
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api")
     loops = [response_services(s, config).loop for s in (first, second)]
-    results = []
-    threads = [threading.Thread(target=lambda lp=lp: results.append(lp.tick())) for lp in loops]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results += [lp.tick() for lp in loops]  # and again, one after the other
+    results = tick_together(loops)
 
     assert sorted(k for r in results for _, k in r.ticked) == VIGIL_TASKS
     done = _events(first, inc.id, "task_done")
