@@ -174,3 +174,9 @@ def tick_together(loops: list[ResponseLoop]) -> list[Any]:
     for t in threads:
         t.join()
     return results + [lp.tick() for lp in loops]
+
+
+def replica_stores(tmp_path: Any) -> tuple[Store, Store]:
+    """Two stores on one SQLite database under ``tmp_path``, as two replicas open it."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    return Store.open(url), Store.open(url)

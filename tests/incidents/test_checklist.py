@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.incidents.support import Clock, response_services, tick_together
+from tests.incidents.support import Clock, replica_stores, response_services, tick_together
 from vigil.config.loader import load_config_text
 from vigil.incidents.communications import CommunicationService
 from vigil.state import Store, schema
@@ -131,8 +131,7 @@ def _page_urls(store: Store, incident_id: str) -> list[tuple[str, str]]:
 
 
 def test_overdue_recorded_once_and_paged_once_by_two_replicas(tmp_path):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    first, second = Store.open(url), Store.open(url)
+    first, second = replica_stores(tmp_path)
     config = load_config_text(CONFIG)
     rs = response_services(first, config)
     service, checklists = rs.incidents, rs.checklists
@@ -192,8 +191,7 @@ def test_resolved_incidents_have_nothing_overdue(world):
 
 
 def test_next_update_reminder_once_per_due_time(tmp_path):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    first, second = Store.open(url), Store.open(url)
+    first, second = replica_stores(tmp_path)
     config = load_config_text(CONFIG)
     rs = response_services(first, config)
     service, response = rs.incidents, rs.response

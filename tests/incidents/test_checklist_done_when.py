@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from tests.incidents.support import Clock, response_services, tick_together
+from tests.incidents.support import Clock, replica_stores, response_services, tick_together
 from vigil.config.loader import load_config, load_config_text
 from vigil.errors import ConfigError
 from vigil.incidents.communications import iso
@@ -79,8 +79,7 @@ VIGIL_TASKS = ["notify-stakeholders", "page-oncall", "start-log"]
 
 
 def test_two_replicas_on_one_database_tick_each_task_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    first, second = Store.open(url), Store.open(url)
+    first, second = replica_stores(tmp_path)
     config = load_config_text(CONFIG)
     service = response_services(first, config, page_on_declare=True).incidents
     inc = service.declare(title="Milk API down", severity=1, actor="ann", via="api")
