@@ -17,11 +17,11 @@ ensure_venv() {
   fi
 }
 
-# Front-end packages from the npm registry, exactly as package-lock.json pins them ($1: "dev"
-# adds the test-only ones, such as axe-core for the accessibility checks).
+# Front-end packages from the npm registry, exactly as package-lock.json pins them, bundled
+# into vigil/web/static/dist/ ($1: "dev" adds the test-only ones, such as axe-core for the
+# accessibility checks).
 ensure_npm() {
   local marker="node_modules/.installed${1:+-$1}"
-  [ -f package-lock.json ] || return 0
   if ! command -v npm >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
   fi
@@ -30,4 +30,5 @@ ensure_npm() {
     else npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null; fi
     touch "$marker"
   fi
+  node scripts/build-web.mjs >/dev/null
 }

@@ -20,7 +20,10 @@ from tests.support.vigil_proc import eventually, wait_ready
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIP = {".venv", "data", ".git", "test-artifacts", ".pytest_cache", ".ruff_cache", "__pycache__"}
+# node_modules and the bundle are left behind too: the first command installs them from the
+# npm registry with the lockfile and builds the bundle.
+SKIP = {".venv", "data", ".git", "test-artifacts", ".pytest_cache", ".ruff_cache", "__pycache__",
+        "node_modules", "dist"}
 
 
 def first_command() -> str:
@@ -60,6 +63,10 @@ def test_readme_first_command_answers_host_metrics(tmp_path):
             httpx.get(f"{url}/overview", timeout=10).text), timeout=60, what="overview page")
         assert f'id="host-{socket.gethostname()}"' in overview
         assert (clean / "data").is_dir(), "everything lives under one data directory"
+        # The front-end packages came from the npm registry and are served by Vigil.
+        assert (clean / "node_modules" / "uplot" / "package.json").is_file()
+        css = httpx.get(f"{url}/static/dist/uPlot.min.css", timeout=10)
+        assert css.status_code == 200 and ".uplot" in css.text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
