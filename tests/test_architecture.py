@@ -41,11 +41,14 @@ ALLOWED: dict[str, set[str]] = {
     # Incidents build on on-call (episodes, pages) and read PromQL results only through a
     # query callable handed in by the assembly.
     "incidents": BASE | {"config", "state", "access", "alerting", "oncall"},
+    # Dashboards as code: the Perses model, Grafana import, lint (parses PromQL).
+    "dashboards": BASE | {"config", "promql"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",
-                   "alerting", "selfmetrics", "access", "oncall", "incidents"},
+                   "alerting", "selfmetrics", "access", "oncall", "incidents",
+                   "dashboards"},
 }
 
 
