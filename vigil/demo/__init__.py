@@ -9,6 +9,10 @@ job is named ``demo-*`` and every demo series carries ``demo="true"``.
     demo-milkmeters  eight milk meters over MQTT (:mod:`vigil.demo.milkmeters`), through a
                      private mosquitto when installed, else simulated directly; one goes
                      offline on cue
+    demo-business    a dairy ERP in SQLite read by the real SQL collector
+                     (:mod:`vigil.demo.dairy`): milk collected, farms active, orders, payments
+    demo-pipeline    an event pipeline's processing and data quality (:mod:`vigil.demo.pipeline`),
+                     named as the rule pack's pipeline rules expect (``event_*``)
     demo-postgres    the PostgreSQL collector, only if a local PostgreSQL answers on
                      127.0.0.1:5432 (or ``VIGIL_DEMO_POSTGRES_DSN`` names one)
 
@@ -32,7 +36,9 @@ from vigil.collect.exporters._health import guarded
 from vigil.collect.local import LocalTarget
 from vigil.config.model import PostgresCollectorConfig
 from vigil.config.status_page import StatusComponentConfig, StatusPageConfig
+from vigil.demo.dairy import DairyERP
 from vigil.demo.milkmeters import MilkMeters
+from vigil.demo.pipeline import EventPipeline
 from vigil.demo.webapp import WebApp
 from vigil.rules import RuleGroup, load_rule_files
 
@@ -72,6 +78,8 @@ class Demo:
     def __init__(self, work_dir: str, *, clock: Callable[[], float] = time.time) -> None:
         self.webapp = WebApp(clock)
         self.milkmeters = MilkMeters(os.path.join(work_dir, "mosquitto"), clock)
+        self.dairy = DairyERP(work_dir)  # its SQL windows are the database's clock: real time
+        self.pipeline = EventPipeline(clock)
         self.postgres_dsn = _postgres_dsn()
 
     def local_targets(self) -> list[LocalTarget]:
@@ -81,6 +89,11 @@ class Demo:
                         interval_s=SCRAPE_INTERVAL_S, labels=DEMO_LABELS),
             LocalTarget(job="demo-milkmeters", instance="farm",
                         collect=guarded("demo-milkmeters", "farm", self.milkmeters.collect),
+                        interval_s=SCRAPE_INTERVAL_S, labels=DEMO_LABELS),
+            LocalTarget(job="demo-business", instance="dairy-erp",
+                        collect=guarded("sql", "dairy-erp", self.dairy.collect),
+                        interval_s=SCRAPE_INTERVAL_S, labels=DEMO_LABELS),
+            LocalTarget(job="demo-pipeline", instance="tapio.demo", collect=self.pipeline.collect,
                         interval_s=SCRAPE_INTERVAL_S, labels=DEMO_LABELS),
         ]
         if self.postgres_dsn:
