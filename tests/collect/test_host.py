@@ -16,6 +16,8 @@ from vigil.collect.local import CollectorError
 from vigil.config import HostCollectorConfig
 from vigil.model.labels import Labels
 
+from .host_fixtures import add_proc_sections
+
 STAT = """\
 cpu  300 10 200 5000 40 0 6 0 0 0
 cpu0 100 5 100 2500 20 0 3 0 7 1
@@ -73,6 +75,7 @@ def fake_proc(tmp_path: Path) -> Path:
         "25 22 0:6 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
         "26 22 0:7 / /mnt/ov rw - overlay overlay rw\n"
         "27 22 0:8 / /nonexistent/mount rw - ext4 /dev/sdc1 rw\n")
+    add_proc_sections(proc)
     return proc
 
 

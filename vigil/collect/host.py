@@ -19,12 +19,14 @@ milliseconds and 512-byte sectors; /proc/meminfo counts kB (1024 bytes).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
+from vigil.collect import host_net, host_sys
+from vigil.collect._hostpage import HostFiles, PageWriter
 from vigil.collect.local import CollectorError
 from vigil.config import HostCollectorConfig
 
@@ -83,46 +85,19 @@ _DISK_FIELDS: tuple[tuple[str, str, float, str], ...] = (
 _MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
 _MEMINFO_PAREN = re.compile(r"\((.*)\)")
 
-Labels = dict[str, str]
 
-
-def _fmt_value(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v.is_integer() and abs(v) < 2**53:
-        return str(int(v))
-    return repr(v)
-
-
-def _escape(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-class _Writer:
-    """Accumulates families in the text format; each family is written once, in order."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, tuple[str, str, list[tuple[Labels, float]]]] = {}
-
-    def add(self, name: str, help_: str, type_: str, value: float,
-            labels: Labels | None = None) -> None:
-        fam = self._families.setdefault(name, (help_, type_, []))
-        fam[2].append((labels or {}, float(value)))
-
-    def render(self) -> str:
-        out: list[str] = []
-        for name, (help_, type_, samples) in self._families.items():
-            out.append(f"# HELP {name} {help_.replace(chr(92), chr(92) * 2)}")
-            out.append(f"# TYPE {name} {type_}")
-            for labels, value in samples:
-                if labels:
-                    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-                    out.append(f"{name}{{{inner}}} {_fmt_value(value)}")
-                else:
-                    out.append(f"{name} {_fmt_value(value)}")
-        return "\n".join(out) + "\n"
+# Sections in their own modules, each (files, writer) -> None, by node_exporter's name.
+_MODULE_SECTIONS: tuple[tuple[str, Callable[[HostFiles, PageWriter], None]], ...] = (
+    ("arp", host_net.arp), ("conntrack", host_net.conntrack),
+    ("cpufreq", host_sys.cpufreq), ("entropy", host_sys.entropy),
+    ("filefd", host_sys.filefd), ("netclass", host_net.netclass),
+    ("netstat", host_net.netstat), ("os", host_sys.os_release),
+    ("pressure", host_sys.pressure), ("schedstat", host_sys.schedstat),
+    ("selinux", host_sys.selinux), ("sockstat", host_net.sockstat),
+    ("softnet", host_net.softnet), ("thermal_zone", host_sys.thermal_zone),
+    ("timex", host_sys.timex), ("udp_queues", host_net.udp_queues),
+    ("vmstat", host_sys.vmstat),
+)
 
 
 class HostCollector:
@@ -130,12 +105,12 @@ class HostCollector:
     is safe to call from any one thread at a time."""
 
     def __init__(self, config: HostCollectorConfig) -> None:
+        self.files = HostFiles(config.proc_path, config.sys_path)
         self.proc = config.proc_path
         self.sys = config.sys_path
 
     def _read(self, *parts: str) -> str:
-        with open(os.path.join(self.proc, *parts), encoding="utf-8", errors="replace") as f:
-            return f.read()
+        return self.files.proc(*parts)
 
     def collect(self) -> str:
         """The host's metrics in the Prometheus text format 0.0.4, with
@@ -156,19 +131,20 @@ class HostCollector:
         ``node_scrape_collector_success`` 0."""
         return self._collect()[0].render()
 
-    def _collect(self) -> tuple[_Writer, list[str]]:
-        w = _Writer()
+    def _collect(self) -> tuple[PageWriter, list[str]]:
+        w = PageWriter()
         errors: list[str] = []
-        sections: Iterable[tuple[str, Callable[[_Writer], None]]] = (
+        sections: Iterable[tuple[str, Callable[[PageWriter], None]]] = (
             ("cpu", self._cpu), ("meminfo", self._meminfo), ("filesystem", self._filesystem),
             ("netdev", self._netdev), ("loadavg", self._loadavg),
             ("diskstats", self._diskstats), ("stat", self._stat), ("time", self._time),
             ("uname", self._uname),
+            *((name, partial(section, self.files)) for name, section in _MODULE_SECTIONS),
         )
         results: list[tuple[str, float, bool]] = []
         for name, section in sections:
             start = time.perf_counter()
-            part = _Writer()
+            part = PageWriter()
             try:
                 section(part)
                 ok = True
@@ -176,8 +152,7 @@ class HostCollector:
                 ok = False  # node_exporter reports this and keeps going
                 errors.append(f"{name}: {e}")
             else:
-                for fname, fam in part._families.items():
-                    w._families[fname] = fam
+                w.merge(part)
             results.append((name, time.perf_counter() - start, ok))
         for name, duration, ok in results:
             w.add("node_scrape_collector_duration_seconds",
@@ -190,7 +165,7 @@ class HostCollector:
 
     # -- /proc/stat --------------------------------------------------------------------
 
-    def _cpu(self, w: _Writer) -> None:
+    def _cpu(self, w: PageWriter) -> None:
         for line in self._read("stat").splitlines():
             parts = line.split()
             if not parts or not parts[0].startswith("cpu") or parts[0] == "cpu":
@@ -206,7 +181,7 @@ class HostCollector:
                           "Seconds the CPUs spent in guests (VMs) for each mode.", "counter",
                           value / USER_HZ, {"cpu": cpu, "mode": mode})
 
-    def _stat(self, w: _Writer) -> None:
+    def _stat(self, w: PageWriter) -> None:
         fields = {}
         for line in self._read("stat").splitlines():
             parts = line.split()
@@ -226,7 +201,7 @@ class HostCollector:
 
     # -- memory, load ------------------------------------------------------------------
 
-    def _meminfo(self, w: _Writer) -> None:
+    def _meminfo(self, w: PageWriter) -> None:
         for line in self._read("meminfo").splitlines():
             key, sep, rest = line.partition(":")
             parts = rest.split()
@@ -240,7 +215,7 @@ class HostCollector:
             type_ = "counter" if key.endswith("_total") else "gauge"
             w.add(f"node_memory_{key}", f"Memory information field {key}.", type_, value)
 
-    def _loadavg(self, w: _Writer) -> None:
+    def _loadavg(self, w: PageWriter) -> None:
         loads = self._read("loadavg").split()
         for i, window in enumerate(("1", "5", "15")):
             w.add(f"node_load{window}", f"{window}m load average.", "gauge", float(loads[i]))
@@ -270,7 +245,7 @@ class HostCollector:
             out.append((unescape(b[1]), unescape(a[4]), b[0], opts))
         return out
 
-    def _filesystem(self, w: _Writer) -> None:
+    def _filesystem(self, w: PageWriter) -> None:
         seen: set[tuple[str, str]] = set()
         for device, mountpoint, fstype, opts in self._mounts():
             if MOUNT_POINTS_EXCLUDE.search(mountpoint) or FS_TYPES_EXCLUDE.search(fstype):
@@ -304,7 +279,7 @@ class HostCollector:
 
     # -- network, disks ----------------------------------------------------------------
 
-    def _netdev(self, w: _Writer) -> None:
+    def _netdev(self, w: PageWriter) -> None:
         for line in self._read("net", "dev").splitlines()[2:]:
             dev, sep, rest = line.partition(":")
             values = rest.split()
@@ -323,14 +298,9 @@ class HostCollector:
                       float(nohandler), {"device": device})
 
     def _read_sys(self, *parts: str) -> str | None:
-        """A sysfs file's stripped content, or None if it cannot be read."""
-        try:
-            with open(os.path.join(self.sys, *parts), encoding="utf-8") as f:
-                return f.read().strip()
-        except (OSError, UnicodeDecodeError):
-            return None
+        return self.files.sys(*parts)
 
-    def _diskstats(self, w: _Writer) -> None:
+    def _diskstats(self, w: PageWriter) -> None:
         for line in self._read("diskstats").splitlines():
             parts = line.split()
             if len(parts) < 14 or DISK_DEVICES_EXCLUDE.search(parts[2]):
@@ -345,7 +315,7 @@ class HostCollector:
 
     # -- time, uname -------------------------------------------------------------------
 
-    def _time(self, w: _Writer) -> None:
+    def _time(self, w: PageWriter) -> None:
         now = time.time()
         w.add("node_time_seconds", "System time in seconds since epoch (1970).", "gauge", now)
         local = time.localtime(now)
@@ -373,7 +343,7 @@ class HostCollector:
                       "Current clocksource read from '/sys/devices/system/clocksource'.",
                       "gauge", 1.0, {"clocksource": current, "device": device})
 
-    def _uname(self, w: _Writer) -> None:
+    def _uname(self, w: PageWriter) -> None:
         u = os.uname()
         try:
             domain = self._read("sys", "kernel", "domainname").strip()
