@@ -18,6 +18,7 @@ from vigil.config.access import AccessConfig, TeamConfig, UserConfig, check_peop
 from vigil.config.checks import check_http_url, check_unique_names
 from vigil.config.cluster import ClusterConfig
 from vigil.config.correlation import CorrelationConfig
+from vigil.config.dashboards import DashboardsConfig
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.escalation import EscalationPolicies, check_policy_routes
 from vigil.config.incidents import IncidentsConfig, IncidentsSection
@@ -869,6 +870,8 @@ class Config(Section):
     correlation: CorrelationConfig = CorrelationConfig()
     # The public status page (vigil.config.status_page); its queries are parsed by vigil.app.check.
     status_page: StatusPageConfig = StatusPageConfig()
+    # Dashboard folders (vigil.config.dashboards): Perses files read live and saved from the UI.
+    dashboards: DashboardsConfig = DashboardsConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
