@@ -138,6 +138,8 @@ def _list_variable(var: dict[str, Any], plugin: dict[str, Any], regex: str | Non
     allow_all = bool(var.get("includeAll"))
     multi = bool(var.get("multi"))
     current = _current(var)
+    if isinstance(current, str) and current.startswith("$__auto"):
+        current = None  # the interval variable's dropped "auto" option
     if current is not None:
         if isinstance(current, list) and _ALL in current or current == _ALL:
             current = _ALL if allow_all else None
