@@ -1,0 +1,60 @@
+// The JSON calls the dashboard pages make: Vigil's dashboards API and Prometheus's query API.
+
+/** The session's CSRF token the page carries (an element's data-csrf), sent with every change. */
+export function csrfToken() {
+  return document.querySelector("[data-csrf]")?.dataset.csrf || "";
+}
+
+/** An Error carrying the answer's status and, for a Vigil 400, its located errors. */
+export class ApiError extends Error {
+  constructor(message, status, errors) {
+    super(message);
+    this.status = status;
+    this.errors = errors || [];
+  }
+}
+
+async function answer(response, what) {
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+  if (!response.ok) {
+    const message = (body && (body.error || body.message || body.detail)) || text || response.statusText;
+    throw new ApiError(`${what}: ${response.status} ${typeof message === "string" ? message : JSON.stringify(message)}`,
+      response.status, body && body.errors);
+  }
+  return body;
+}
+
+/** GET a JSON document; throws ApiError when the answer is not 2xx. */
+export async function getJson(url, { signal } = {}) {
+  const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
+  return answer(r, `GET ${url.split("?")[0]}`);
+}
+
+/** Send a body (string) with a method and content type; throws ApiError when not 2xx. */
+export async function sendText(method, url, body, contentType) {
+  const r = await fetch(url, {
+    method, body, credentials: "same-origin",
+    headers: { "Content-Type": contentType, Accept: "application/json", "X-CSRF-Token": csrfToken() },
+  });
+  return answer(r, `${method} ${url.split("?")[0]}`);
+}
+
+/** The content type of editor text: JSON when it starts with "{", YAML otherwise. */
+export function contentTypeOf(text) {
+  return text.trimStart().startsWith("{") ? "application/json" : "application/yaml";
+}
+
+/** One /api/v1/query_range call; resolves to the matrix [{metric, values: [[s, "v"]...]}]. */
+export async function queryRange(query, startS, endS, step, { signal } = {}) {
+  const p = new URLSearchParams({ query, start: String(startS), end: String(endS), step: String(step) });
+  const body = await getJson(`/api/v1/query_range?${p}`, { signal });
+  if (body.status !== "success") throw new ApiError(body.error || "query failed", 422);
+  return body.data.result;
+}
+
+/** The Vigil dashboards API path of ``name`` (and an optional sub-resource). */
+export function dashboardUrl(name, sub = "") {
+  return `/api/vigil/v1/dashboards/${encodeURIComponent(name)}${sub ? `/${sub}` : ""}`;
+}
