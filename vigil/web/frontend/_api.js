@@ -14,6 +14,12 @@ export class ApiError extends Error {
   }
 }
 
+// Vigil's own APIs answer {status: "success", data: ...}; their callers want the data.
+function unwrap(url, body) {
+  if (url.startsWith("/api/vigil/") && body && body.status === "success" && "data" in body) return body.data;
+  return body;
+}
+
 async function answer(response, what) {
   const text = await response.text();
   let body = null;
@@ -29,7 +35,7 @@ async function answer(response, what) {
 /** GET a JSON document; throws ApiError when the answer is not 2xx. */
 export async function getJson(url, { signal } = {}) {
   const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
-  return answer(r, `GET ${url.split("?")[0]}`);
+  return unwrap(url, await answer(r, `GET ${url.split("?")[0]}`));
 }
 
 /** Send a body (string) with a method and content type; throws ApiError when not 2xx. */
@@ -38,7 +44,7 @@ export async function sendText(method, url, body, contentType) {
     method, body, credentials: "same-origin",
     headers: { "Content-Type": contentType, Accept: "application/json", "X-CSRF-Token": csrfToken() },
   });
-  return answer(r, `${method} ${url.split("?")[0]}`);
+  return unwrap(url, await answer(r, `${method} ${url.split("?")[0]}`));
 }
 
 /** The content type of editor text: JSON when it starts with "{", YAML otherwise. */

@@ -160,11 +160,12 @@ async function loadVariables() {
   box.hidden = false;
   let fixed = false;
   for (const v of vars) {
+    if (v.hidden) continue;
     if (!state.vars.has(v.name)) { state.vars.set(v.name, asList(v.current)); fixed = true; }
     const id = `var-${v.name}`;
     const label = el("label", "variable");
     label.htmlFor = id;
-    label.append(el("span", "variable-name", v.label || v.display?.name || v.name));
+    label.append(el("span", "variable-name", v.title || v.name));
     if (v.kind === "TextVariable") {
       const input = el("input");
       input.id = id;
@@ -313,7 +314,7 @@ async function loadPanels(onlyRow) {
     return;
   }
   if (!onlyRow) {
-    const widthPx = $("dash-rows").clientWidth || 1200;
+    const widthPx = Math.round($("dash-rows").clientWidth) || 1200;
     try {
       const answer = await getJson(`${dashboardUrl(name, "queries")}?${varParams({ start: startS, end: endS, width_px: widthPx })}`, { signal });
       if (gen !== generation) return;

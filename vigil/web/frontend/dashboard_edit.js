@@ -66,19 +66,34 @@ async function save() {
   }
 }
 
+// The converter's summary (vigil.dashboards.grafana.ImportSummary.to_json): counts, the
+// placeholders by reason with their panels, and the notes on what was dropped or changed.
 function summaryRows(summary) {
   const list = $("import-summary-list");
   list.replaceChildren();
-  const add = (k, v) => {
-    list.append(el("dt", "", k), el("dd", "", typeof v === "object" ? JSON.stringify(v) : String(v)));
-  };
-  for (const [k, v] of Object.entries(summary || {})) {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      for (const [k2, v2] of Object.entries(v)) add(`${k}: ${k2}`, v2);
-    } else {
-      add(k, Array.isArray(v) ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : x)).join("; ") : v);
+  const add = (term, ...values) => {
+    const dd = el("dd");
+    if (values.length === 1 && typeof values[0] !== "object") dd.textContent = String(values[0]);
+    else {
+      const ul = el("ul");
+      for (const v of values) ul.append(el("li", "", typeof v === "object" ? JSON.stringify(v) : String(v)));
+      dd.append(ul);
     }
-  }
+    list.append(el("dt", "", term), dd);
+  };
+  const known = new Set(["title", "panels", "converted", "placeholders", "placeholdersByReason",
+    "placeholderPanels", "variables", "notes"]);
+  if (summary.title !== undefined) add("Title", summary.title);
+  if (summary.panels !== undefined) add("Panels", summary.panels);
+  if (summary.converted !== undefined) add("Converted", summary.converted);
+  if (summary.placeholders !== undefined) add("Placeholders", summary.placeholders);
+  const reasons = Object.entries(summary.placeholdersByReason || {});
+  if (reasons.length) add("Placeholders by reason", ...reasons.map(([r, n]) => `${n} × ${r}`));
+  const panels = summary.placeholderPanels || [];
+  if (panels.length) add("Placeholder panels", ...panels.map((p) => `${p.title || p.panel}: ${p.reason}`));
+  if (summary.variables !== undefined) add("Variables", summary.variables);
+  if ((summary.notes || []).length) add("Notes", ...summary.notes);
+  for (const [k, v] of Object.entries(summary)) if (!known.has(k)) add(k, v);
   $("import-summary").hidden = false;
 }
 
