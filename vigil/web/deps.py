@@ -19,6 +19,7 @@ from vigil.alerting.service import AlertView, GroupView
 from vigil.alerting.silence import Silences
 from vigil.collect.target import DroppedTarget, TargetStatus
 from vigil.config.model import DEFAULT_MAX_REQUEST_BODY_BYTES
+from vigil.dashboards.store import DashboardStore
 from vigil.incidents.response import IncidentResponse
 from vigil.incidents.review import IncidentReview
 from vigil.incidents.service import IncidentService
@@ -206,3 +207,6 @@ class WebDeps:
     # Incidents: declare, status, severity, roles, timeline (vigil.incidents.service). None:
     # the incidents API answers 404.
     incidents: IncidentService | None = None
+    # Dashboards: the Perses files of the configured folders and the shipped ones, re-read on
+    # each request (vigil.dashboards.store). None: the dashboards API answers 404.
+    dashboards: DashboardStore | None = None
