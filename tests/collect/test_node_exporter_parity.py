@@ -176,6 +176,23 @@ def test_same_families_types_and_label_sets(node_exporter: str) -> None:
     assert value_diff == {}
 
 
+def test_the_exporter_process_families_match(node_exporter: str) -> None:
+    """process_*: node_exporter's page describes node_exporter, Vigil's the Vigil process that
+    collects (the dashboards' "exporter" panels); same names and types."""
+    resp = httpx.get(node_exporter, timeout=10)
+    theirs = parse(resp.content, resp.headers.get("content-type", "text/plain"))
+    ours = parse(HostCollector(HostCollectorConfig()).collect().encode(),
+                 "text/plain; version=0.0.4")
+    their_types = {n: m.type for n, m in theirs.metadata.items() if n.startswith("process_")}
+    our_types = {n: m.type for n, m in ours.metadata.items() if n.startswith("process_")}
+    assert our_types == their_types and len(our_types) == 7
+    values = {s.labels.name: s.value for s in ours.samples
+              if s.labels.name.startswith("process_")}
+    assert values["process_open_fds"] <= values["process_max_fds"]
+    assert 0 < values["process_resident_memory_bytes"] <= values["process_virtual_memory_bytes"]
+    assert values["process_start_time_seconds"] <= time.time()
+
+
 def test_stable_values_agree(node_exporter: str) -> None:
     for _ in range(3):
         (_, their_values, _), (_, our_values, _) = both(node_exporter)

@@ -154,6 +154,10 @@ class HostCollector:
             else:
                 w.merge(part)
             results.append((name, time.perf_counter() - start, ok))
+        try:
+            host_sys.exporter_process(w)
+        except (OSError, ValueError, IndexError, StopIteration):
+            pass  # not a host metric: its absence (no /proc/self) is not a host failure
         for name, duration, ok in results:
             w.add("node_scrape_collector_duration_seconds",
                   "node_exporter: Duration of a collector scrape.", "gauge", duration,

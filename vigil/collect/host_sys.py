@@ -16,11 +16,13 @@ import ctypes
 import ctypes.util
 import os
 import re
+import resource
 import shlex
+from pathlib import Path
 
 from vigil.collect._hostpage import HostFiles, PageWriter
 
-__all__ = ["cpufreq", "entropy", "filefd", "os_release", "pressure", "schedstat", "selinux",
+__all__ = ["cpufreq", "entropy", "exporter_process", "filefd", "os_release", "pressure", "schedstat", "selinux",
            "thermal_zone", "timex", "vmstat"]
 
 # node_exporter's --collector.vmstat.fields default.
@@ -35,17 +37,17 @@ def pressure(files: HostFiles, w: PageWriter) -> None:
               ("memory", "full"): "memory_stalled"}
     helps = {"waiting": "Total time in seconds that processes have waited for {}",
              "stalled": "Total time in seconds no process could make progress due to {}"}
-    for resource in ("cpu", "io", "memory"):
-        text = files.optional("pressure", resource)
+    for source in ("cpu", "io", "memory"):
+        text = files.optional("pressure", source)
         if text is None:
             continue  # kernel without PSI (or booted with psi=0)
         for line in text.splitlines():
             kind, _, rest = line.partition(" ")
-            name = wanted.get((resource, kind))
+            name = wanted.get((source, kind))
             fields = dict(f.split("=", 1) for f in rest.split() if "=" in f)
             if name is None or "total" not in fields:
                 continue
-            what = {"cpu": "CPU time", "io": "IO", "memory": "memory"}[resource]
+            what = {"cpu": "CPU time", "io": "IO", "memory": "memory"}[source]
             w.add(f"node_pressure_{name}_seconds_total",
                   helps[name.rsplit("_", 1)[1]].format(what), "counter",
                   int(fields["total"]) / 1e6)
@@ -261,3 +263,41 @@ def thermal_zone(files: HostFiles, w: PageWriter) -> None:
                   "Current throttle state of the cooling device", "gauge", float(cur), labels)
             w.add("node_cooling_device_max_state",
                   "Maximum throttle state of the cooling device", "gauge", float(top), labels)
+
+
+def exporter_process(w: PageWriter) -> None:
+    """The collecting process's own ``process_*`` series (Vigil's, as node_exporter's page
+    carries node_exporter's), read from /proc/self: dashboards chart the exporter's CPU,
+    memory and file descriptors next to the host's. Unlimited limits are 2**64 - 1, as the
+    Prometheus client libraries report them."""
+    stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime "))
+    unlimited = float(2**64 - 1)
+
+    def limit(which: int) -> float:
+        soft = resource.getrlimit(which)[0]
+        return unlimited if soft == resource.RLIM_INFINITY else float(soft)
+
+    cpu = os.times()
+    for name, help_, type_, value in (
+        ("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+         "counter", cpu.user + cpu.system),
+        ("process_open_fds", "Number of open file descriptors.", "gauge",
+         len(os.listdir("/proc/self/fd"))),
+        ("process_max_fds", "Maximum number of open file descriptors.", "gauge",
+         limit(resource.RLIMIT_NOFILE)),
+        # /proc/self/stat after the command: state is field 0, starttime 19 (clock ticks
+        # after boot), vsize 20 (bytes), rss 21 (pages).
+        ("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge",
+         float(stat[20])),
+        ("process_virtual_memory_max_bytes",
+         "Maximum amount of virtual memory available in bytes.", "gauge",
+         limit(resource.RLIMIT_AS)),
+        ("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge",
+         float(stat[21]) * os.sysconf("SC_PAGE_SIZE")),
+        ("process_start_time_seconds", "Start time of the process since unix epoch in "
+         "seconds.", "gauge", boot + int(stat[19]) / ticks),
+    ):
+        w.add(name, help_, type_, float(value))
