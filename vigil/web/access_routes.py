@@ -139,6 +139,18 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/status/api.json": {"GET": PUBLIC},
     "/status/status.css": {"GET": PUBLIC},
     "/api/vigil/v1/status-page/components/{name}/override": {"POST": R, "DELETE": R},
+    # The dashboard pages (vigil.web.dashboards_ui): viewers look; the editor and the Grafana
+    # upload are editors' (they save through the dashboards API). Import before {name}.
+    "/dashboards": {"GET": V},
+    "/dashboards/import": {"GET": E},
+    "/dashboards/{name}": {"GET": V},
+    "/dashboards/{name}/edit": {"GET": E},
+    # Dashboards (vigil.web.dashboards_api): viewers read and lint; editors save.
+    "/api/vigil/v1/dashboards": {"GET": V},
+    "/api/vigil/v1/dashboards/lint": {"POST": V},
+    "/api/vigil/v1/dashboards/{name}": {"GET": V, "PUT": E},
+    "/api/vigil/v1/dashboards/{name}/variables": {"GET": V},
+    "/api/vigil/v1/dashboards/{name}/queries": {"GET": V},
     # Incidents (vigil.web.incidents_api): viewers read; responders declare and change them.
     "/api/vigil/v1/incidents": {"GET": V, "POST": R},
     "/api/vigil/v1/incidents/from-group": {"POST": R},
@@ -191,6 +203,7 @@ READ_ONLY_UNSAFE: dict[tuple[str, str], str] = {
     **{(p, "POST"): "PromQL read sent as a form (long queries), as Prometheus accepts"
        for p in ("/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
                  "/api/v1/format_query", "/api/v1/query_exemplars")},
+    ("/api/vigil/v1/dashboards/lint", "POST"): "checks the dashboard in the body; saves nothing",
     ("/login", "POST"): "logging in: the credentials are the authorization",
     ("/logout", "POST"): "ends the caller's own session only",
     ("/oncall/link/{token}", "POST"): "a signed, expiring action link: the token is the "
