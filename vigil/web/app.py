@@ -17,6 +17,8 @@ from vigil.web.api_v1 import api_router
 from vigil.web.api_v2 import api_v2_router
 from vigil.web.body_limit import RequestBodyLimit
 from vigil.web.cluster_api import cluster_api_router
+from vigil.web.dashboards_api import dashboards_api_router
+from vigil.web.dashboards_ui import dashboards_pages_router
 from vigil.web.deps import WebDeps
 from vigil.web.escalation_api import escalation_api_router
 from vigil.web.incident_response_api import incident_response_router
@@ -57,9 +59,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(incident_review_router(deps))
     app.include_router(incidents_api_router(deps))
     app.include_router(incidents_pages_router(deps))
+    app.include_router(dashboards_api_router(deps))
     app.include_router(schedules_api_router(deps))
     app.include_router(schedules_page_router(deps.schedules, deps.version))
     app.include_router(ui_router(deps))
+    app.include_router(dashboards_pages_router(deps.dashboards, deps.version))
     app.include_router(runbooks_router(deps))
     app.include_router(status_page_router(deps))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
