@@ -140,6 +140,19 @@ def test_overrides_for_colour_unit_legend_and_the_rest() -> None:
     assert "panel 'Traffic': override byValue {'op': 'gte'} does not name series; dropped" in result.summary.notes
 
 
+def test_timeseries_thresholds_only_when_drawn() -> None:
+    steps = {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 80}]}
+    drawn = panel("timeseries", "Drawn", "up", fieldConfig={"defaults": {
+        "thresholds": steps, "custom": {"thresholdsStyle": {"mode": "line"}}}})
+    hidden = panel("timeseries", "Hidden", "up", y=8, fieldConfig={"defaults": {
+        "thresholds": steps, "custom": {"thresholdsStyle": {"mode": "off"}}}})
+    panels = convert_grafana(dashboard(drawn, hidden)).dashboard["spec"]["panels"]
+    assert panels["drawn"]["spec"]["plugin"]["spec"]["thresholds"] == {
+        "defaultColor": "#73BF69", "steps": [{"value": 80, "color": "#F2495C"}]}
+    assert "thresholds" not in panels["hidden"]["spec"]["plugin"]["spec"]
+    assert panels["hidden"]["spec"]["plugin"]["spec"]["legend"] == {"position": "bottom", "mode": "list"}  # Grafana's default
+
+
 def test_unit_override_on_some_queries_only_is_noted() -> None:
     ts = panel("timeseries", "Mixed", "a", "b", fieldConfig={"defaults": {"unit": "s"}, "overrides": [
         {"matcher": {"id": "byFrameRefID", "options": "B"}, "properties": [{"id": "unit", "value": "bytes"}]}]})
@@ -202,17 +215,19 @@ def test_placeholders_say_why_and_are_counted_by_reason() -> None:
     dash = panel("stat", "Reuse", "up", y=24, datasource={"type": "datasource", "uid": "-- Dashboard --"})
     library = {"gridPos": {"x": 0, "y": 32, "w": 12, "h": 8}, "libraryPanel": {"uid": "abc", "name": "Shared"},
                "title": "Shared", "id": 7}
+    empty_loki = panel("timeseries", "Loki, no queries", y=64, datasource={"type": "loki", "uid": "l"})
     hidden = panel("timeseries", "Hidden only", "up", y=40)
     hidden["targets"][0]["hide"] = True
     pie2 = panel("piechart", "Share 2", "up", y=48)
     good = panel("timeseries", "Fine", "up", y=56)
-    result = convert_grafana(dashboard(pie, loki, influx, dash, library, hidden, pie2, good, variables=variables))
+    result = convert_grafana(dashboard(pie, loki, influx, dash, library, hidden, pie2, good, empty_loki,
+                                       variables=variables))
     summary = result.summary
-    assert (summary.panels, summary.converted) == (8, 1)
+    assert (summary.panels, summary.converted) == (9, 1)
     assert summary.placeholders_by_reason == {
         "panel type 'piechart' has no Vigil equivalent": 2,
         "data source 'dashboard' is not Prometheus": 1,
-        "data source 'loki' is not Prometheus": 1,
+        "data source 'loki' is not Prometheus": 2,
         "data source 'unknown (not PromQL)' is not Prometheus": 1,
         "library panel whose model is not in the JSON": 1,
         "no visible PromQL query": 1,
@@ -225,7 +240,7 @@ def test_placeholders_say_why_and_are_counted_by_reason() -> None:
     assert "sum by (job) (up)" in text
     assert "queries" not in share
     as_json = summary.to_json()
-    assert as_json["placeholders"] == 7
+    assert as_json["placeholders"] == 8
     assert {"panel": "shared", "title": "Shared", "reason": "library panel whose model is not in the JSON"} in \
         as_json["placeholderPanels"]
     assert "placeholder (2): panel type 'piechart' has no Vigil equivalent" in summary.text()

@@ -70,8 +70,6 @@ def datasource_kind(ds: Any, kinds: DatasourceKinds) -> str | None:
             return _BUILTIN[ds.lower()]
         if m := _VAR_REF.match(ds):
             return kinds.by_variable.get(m.group(1)) or None
-        if "prometheus" in ds.lower():
-            return PROMETHEUS
     return None  # a bare name of unknown type: judged by its targets
 
 
