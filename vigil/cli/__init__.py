@@ -20,6 +20,7 @@ from vigil.cli._common import fail as _fail
 from vigil.cli.access import audit, tokens_cli, users_cli
 from vigil.cli.alerts import alerts_cli
 from vigil.cli.cluster import cluster_cli
+from vigil.cli.dashboards import dashboards_app
 from vigil.cli.incident_response import checklist as _checklist  # noqa: F401 (registers checklist, task, update on incidents_app)
 from vigil.cli.incident_review import postmortem as _postmortem  # noqa: F401 (registers postmortem, action-items, candidates on incidents_app)
 from vigil.cli.incidents import incidents_app
@@ -37,6 +38,7 @@ check_cli = typer.Typer(help="Validate files without starting anything.", no_arg
 cli.add_typer(check_cli, name="check")
 cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(cluster_cli, name="cluster")
+cli.add_typer(dashboards_app, name="dashboards")
 cli.add_typer(incidents_app, name="incidents")
 cli.add_typer(oncall_cli, name="oncall")
 cli.add_typer(rules_cli, name="rules")
