@@ -61,6 +61,7 @@ from vigil.config import Config, load_config, resolve_path
 from vigil.config.dump import redacted_yaml
 from vigil.config.status_page import check_status_page
 from vigil.config.yamlmarks import load_yaml_file
+from vigil.dashboards.store import DashboardStore, settings_from_config
 from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
 from vigil.incidents.communications import check_templates
@@ -348,6 +349,8 @@ class App:
             schedules=self.schedules, escalation=self.escalation,
             status_page=self.status_page, incident_response=self.incident_response,
             incidents=self.incidents, incident_review=self.incident_review,
+            # The dashboards' folders follow the config (a reload may change them).
+            dashboards=DashboardStore(lambda: settings_from_config(self.config)),
         ))
         self._stop = asyncio.Event()
 
