@@ -11,7 +11,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from tests.incidents.support import basic
+from tests.incidents.support import assembled_app, basic
 from tests.web.fakes import NOW_S, make_deps
 from vigil.access import AccessService, Role
 from vigil.config.access import AccessConfig
@@ -162,3 +162,23 @@ def test_queries_are_interpolated_per_panel(env):
     assert data["titles"]["cpu"] == "CPU busy on parlour-1"
     bad = client.get(f"{BASE}/farm-hosts/queries", params={"width_px": "wide"}, headers=VIC)
     assert bad.status_code == 400 and "width_px" in bad.json()["error"]
+
+
+def test_the_assembled_app_reads_the_configured_folder_live(tmp_path):
+    """``dashboards: {folders: [boards]}`` is relative to the config file; a file added
+    while Vigil runs is listed on the next request, and saving writes there."""
+    boards = tmp_path / "boards"
+    boards.mkdir()
+    app = assembled_app(tmp_path, "dashboards:\n  folders: [boards]\n  shipped: false\n")
+    try:
+        with TestClient(app.web) as client:
+            assert client.get(BASE).json()["data"] == []
+            (boards / "farm.yaml").write_text(FULL_TEXT)
+            [listed] = client.get(BASE).json()["data"]
+            assert (listed["name"], listed["file"]) == ("farm-hosts", str(boards / "farm.yaml"))
+            data = yaml.safe_load(FULL_TEXT)
+            data["spec"]["duration"] = "12h"
+            assert client.put(f"{BASE}/farm-hosts", json=data).status_code == 200
+            assert yaml.safe_load((boards / "farm.yaml").read_text())["spec"]["duration"] == "12h"
+    finally:
+        app.close()
