@@ -151,6 +151,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/vigil/v1/dashboards/{name}": {"GET": V, "PUT": E},
     "/api/vigil/v1/dashboards/{name}/variables": {"GET": V},
     "/api/vigil/v1/dashboards/{name}/queries": {"GET": V},
+    # Grafana import (vigil.web.dashboards_import_api): editors, as it may save a dashboard.
+    "/api/vigil/v1/dashboards/import/grafana": {"POST": E},
     # Incidents (vigil.web.incidents_api): viewers read; responders declare and change them.
     "/api/vigil/v1/incidents": {"GET": V, "POST": R},
     "/api/vigil/v1/incidents/from-group": {"POST": R},
