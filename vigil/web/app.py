@@ -18,6 +18,7 @@ from vigil.web.api_v2 import api_v2_router
 from vigil.web.body_limit import RequestBodyLimit
 from vigil.web.cluster_api import cluster_api_router
 from vigil.web.dashboards_api import dashboards_api_router
+from vigil.web.dashboards_import_api import dashboards_import_router
 from vigil.web.dashboards_ui import dashboards_pages_router
 from vigil.web.deps import WebDeps
 from vigil.web.escalation_api import escalation_api_router
@@ -59,6 +60,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(incident_review_router(deps))
     app.include_router(incidents_api_router(deps))
     app.include_router(incidents_pages_router(deps))
+    app.include_router(dashboards_import_router(deps))
     app.include_router(dashboards_api_router(deps))
     app.include_router(schedules_api_router(deps))
     app.include_router(schedules_page_router(deps.schedules, deps.version))
