@@ -2,7 +2,8 @@
 Node Exporter Full, the postgres_exporter mixin's overview, and redis_exporter's dashboard.
 
 Every Grafana panel must be accounted for (converted or a placeholder with its reason),
-every converted query must parse as PromQL once its variables hold sample values, and a few panels are checked field by field against the Grafana JSON.
+every converted query must parse as PromQL once its variables hold sample values, P's lint
+(``vigil dashboards lint``) must pass, and a few panels are checked field by field against the Grafana JSON.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from vigil.dashboards.grafana import convert_grafana
 from vigil.dashboards.interpolate import TimeContext, builtin_values, interpolate
+from vigil.dashboards.lint import lint_data
 from vigil.promql.parser import parse_expr
 
 DATA = Path(__file__).parents[1] / "data" / "grafana"
@@ -80,6 +82,13 @@ def test_converted_queries_parse_as_promql_with_sample_values(name: str) -> None
         interpolated = interpolate(text, values)
         assert "$" not in interpolated, interpolated
         parse_expr(interpolated)
+
+
+@pytest.mark.parametrize("name", DASHBOARDS)
+def test_the_result_passes_lint(name: str) -> None:
+    dashboard, errors = lint_data(convert_grafana(load(name)).dashboard)
+    assert dashboard is not None
+    assert [e.as_dict() for e in errors] == []
 
 
 def test_summary_figures() -> None:
