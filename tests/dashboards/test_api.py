@@ -38,28 +38,46 @@ def _load_series(db: DB) -> None:
     app.commit()
 
 
-@pytest.fixture
-def env(tmp_path):
-    store = Store.open_in(str(tmp_path / "state"))
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """The slow parts, once per module: the state database with its people, and the TSDB."""
+    tmp = tmp_path_factory.mktemp("dashboards-api")
+    store = Store.open_in(str(tmp / "state"))
     access = AccessService(store.access, AccessConfig())
     access.add_user("vic", Role.VIEWER, actor="test", password="vic-pw")
     access.add_user("eve", Role.EDITOR, actor="test", password="eve-pw")
+    with DB.open(tmp / "tsdb") as db:
+        _load_series(db)
+        yield store, access, db
+    store.close()
+
+
+@pytest.fixture
+def env(shared, tmp_path):
+    store, access, db = shared
     folder, shipped = tmp_path / "boards", tmp_path / "shipped"
     shipped.mkdir()
     (shipped / "farm.yaml").write_text(FULL_TEXT)
     boards = DashboardStore(lambda: DashboardSettings((folder,), shipped, 15.0))
-    with DB.open(tmp_path / "tsdb") as db:
-        _load_series(db)
-        deps = dataclasses.replace(make_deps(), engine=Engine(db), storage=db,
-                                   access=AccessPolicy(access, False), dashboards=boards)
-        with TestClient(create_app(deps)) as client:
-            yield client, store, folder, shipped
-    store.close()
+    deps = dataclasses.replace(make_deps(), engine=Engine(db), storage=db,
+                               access=AccessPolicy(access, False), dashboards=boards)
+    seen = {e.id for e in store.access.audit_entries()}
+    with TestClient(create_app(deps)) as client:
+        yield client, _NewAudit(store, seen), folder, shipped
 
 
-def _saves(store: Store) -> list[tuple[str, str, str]]:
-    return [(e.actor, e.action, e.target) for e in store.access.audit_entries()
-            if e.actor != "test"]
+class _NewAudit:
+    """The audit entries written during one test."""
+
+    def __init__(self, store: Store, seen: set[int]) -> None:
+        self.store, self.seen = store, seen
+
+    def entries(self) -> list:
+        return [e for e in self.store.access.audit_entries() if e.id not in self.seen]
+
+
+def _saves(audit: _NewAudit) -> list[tuple[str, str, str]]:
+    return [(e.actor, e.action, e.target) for e in audit.entries() if e.actor != "test"]
 
 
 def test_viewer_lists_and_reads(env):
@@ -78,7 +96,7 @@ def test_viewer_lists_and_reads(env):
 
 
 def test_editor_saves_once_audited_viewer_is_refused(env):
-    client, store, folder, shipped = env
+    client, audit, folder, shipped = env
     data = yaml.safe_load(FULL_TEXT)
     data["spec"]["display"]["name"] = "Farm hosts (edited)"
     assert client.put(f"{BASE}/farm-hosts", json=data, headers=VIC).status_code == 403
@@ -89,8 +107,8 @@ def test_editor_saves_once_audited_viewer_is_refused(env):
     assert (saved["source"], saved["file"]) == ("folder", str(folder / "farm-hosts.yaml"))
     assert yaml.safe_load((folder / "farm-hosts.yaml").read_text()) == data
     assert (shipped / "farm.yaml").read_text() == FULL_TEXT
-    assert _saves(store) == [("eve", "dashboard.save", "farm-hosts")]
-    [entry] = [e for e in store.access.audit_entries() if e.action == "dashboard.save"]
+    assert _saves(audit) == [("eve", "dashboard.save", "farm-hosts")]
+    [entry] = [e for e in audit.entries() if e.action == "dashboard.save"]
     assert entry.after["dashboard"]["spec"]["display"]["name"] == "Farm hosts (edited)"
     assert entry.before["file"] == str(shipped / "farm.yaml")
     listed = client.get(BASE, headers=VIC).json()["data"]
@@ -103,7 +121,7 @@ def test_editor_saves_once_audited_viewer_is_refused(env):
 
 
 def test_save_refusals_name_every_finding_with_its_path(env):
-    client, store, folder, _ = env
+    client, audit, folder, _ = env
     bad = FULL_TEXT.replace("kind: TimeSeriesChart", "kind: LineChart").replace("$site", "$place")
     r = client.put(f"{BASE}/farm-hosts", content=bad, headers={**EVE, "Content-Type": "application/yaml"})
     assert r.status_code == 400, r.text
@@ -116,11 +134,11 @@ def test_save_refusals_name_every_finding_with_its_path(env):
     assert r.status_code == 400 and "URL names 'other'" in r.json()["error"]
     r = client.put(f"{BASE}/farm-hosts", content="{not json", headers=EVE)
     assert r.status_code == 400 and r.json()["errors"][0]["message"].startswith("invalid JSON")
-    assert _saves(store) == [] and not folder.exists()
+    assert _saves(audit) == [] and not folder.exists()
 
 
 def test_lint_is_a_viewers_read(env):
-    client, store, _, _ = env
+    client, audit, _, _ = env
     r = client.post(f"{BASE}/lint", content=FULL_TEXT.replace("panels/notes", "panels/nope"),
                     headers={**VIC, "Content-Type": "application/yaml"})
     assert r.status_code == 200, r.text
@@ -128,7 +146,7 @@ def test_lint_is_a_viewers_read(env):
         "spec.layouts[1].spec.items[2].content.$ref", "spec.panels.notes"]
     clean = client.post(f"{BASE}/lint", json=yaml.safe_load(FULL_TEXT), headers=VIC)
     assert clean.json()["data"]["errors"] == []
-    assert _saves(store) == []
+    assert _saves(audit) == []
 
 
 def test_variables_resolve_label_values_from_the_tsdb(env):
