@@ -21,6 +21,7 @@ from vigil.cli.access import audit, tokens_cli, users_cli
 from vigil.cli.alerts import alerts_cli
 from vigil.cli.cluster import cluster_cli
 from vigil.cli.dashboards import dashboards_app
+from vigil.cli.dashboards_import import import_grafana as _import_grafana  # noqa: F401 (registers import-grafana on dashboards_app)
 from vigil.cli.incident_response import checklist as _checklist  # noqa: F401 (registers checklist, task, update on incidents_app)
 from vigil.cli.incident_review import postmortem as _postmortem  # noqa: F401 (registers postmortem, action-items, candidates on incidents_app)
 from vigil.cli.incidents import incidents_app
