@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -9,8 +10,8 @@ from vigil.collect.target import TargetStatus
 from vigil.gocompat.durations import parse_duration_ms
 from vigil.rules.status import ActiveAlert
 
-__all__ = ["AlertGroup", "TargetPool", "alert_groups", "parse_range", "severity_class",
-           "target_pools"]
+__all__ = ["AlertGroup", "TargetPool", "alert_groups", "live_refresh_seconds", "parse_range",
+           "severity_class", "target_pools"]
 
 _SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 
@@ -85,3 +86,19 @@ def parse_range(text: str) -> int:
     if ms <= 0:
         raise ValueError(f'invalid range "{text}": must be positive')
     return ms
+
+
+# Live pages (alerts, targets, rules) refresh their tables this often unless the URL says
+# otherwise (``?refresh=30``, ``?refresh=off``); never more often than every 2 s.
+LIVE_REFRESH_S = 10
+
+
+def live_refresh_seconds(params: Mapping[str, str]) -> int:
+    """Seconds between a live page's refreshes from its ``refresh`` URL parameter; 0: off."""
+    text = params.get("refresh", "").strip().lower()
+    if text in ("off", "0", "false"):
+        return 0
+    try:
+        return max(2, min(3600, round(float(text)))) if text else LIVE_REFRESH_S
+    except ValueError:
+        return LIVE_REFRESH_S

@@ -23,6 +23,13 @@ from vigil.promql.value import Matrix, Scalar, String, Vector
 from vigil.rules.status import ActiveAlert
 from vigil.web.access_gate import template_context as _access_context
 from vigil.web.access_ui import access_pages_router
+from vigil.web.alert_filters import (
+    STATES,
+    alert_marks,
+    filter_alerts,
+    filter_episodes,
+    parse_alert_filter,
+)
 from vigil.web.api_v1 import parse_error_message
 from vigil.web.cluster_api import cluster_page_router
 from vigil.web.deps import WebDeps
@@ -30,12 +37,19 @@ from vigil.web.graph import build_plot, hover_data
 from vigil.web.incidents_view import alert_incidents_context
 from vigil.web.oncall_ui import episodes_context, oncall_pages_router
 from vigil.web.overview import host_overview
-from vigil.web.pages import alert_groups, parse_range, severity_class, target_pools
+from vigil.web.pages import (
+    alert_groups,
+    live_refresh_seconds,
+    parse_range,
+    severity_class,
+    target_pools,
+)
 from vigil.web.params import parse_time_ms
 from vigil.web.silences_ui import silences_router
 
 __all__ = ["ui_router"]
 
+PRIORITIES = ("P1", "P2", "P3", "P4")
 RANGE_CHOICES = ("5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d", "2d", "1w")
 # Prometheus's UI picks about 250 points per graph, never finer than one second.
 _POINTS_PER_GRAPH = 250
@@ -100,11 +114,22 @@ def ui_router(deps: WebDeps) -> APIRouter:
         alerts: list[ActiveAlert] = deps.rules.alerts()
         exprs = {r.name: r.query for g in deps.rules.groups() for r in g.rules
                  if r.type == "alerting"}
-        return render("alerts.html", request, groups=alert_groups(alerts), exprs=exprs,
+        chosen = parse_alert_filter(request.query_params)
+        oncall = await episodes_context(deps, request)
+        silences = deps.alerting.silences if deps.alerting is not None else None
+        marks = await asyncio.to_thread(
+            alert_marks, alerts, oncall["episodes"],
+            silences.silenced_by if silences is not None else None)
+        shown = filter_alerts(chosen, alerts, marks)
+        oncall["episodes"] = filter_episodes(chosen, oncall["episodes"])
+        severities = sorted({a.labels.get("severity") for a in alerts} - {""} | {chosen.severity} - {""})
+        return render("alerts.html", request, groups=alert_groups(shown), exprs=exprs,
                       firing=sum(a.state == "firing" for a in alerts),
                       pending=sum(a.state == "pending" for a in alerts),
-                      **await alert_incidents_context(deps, request),
-                      **await episodes_context(deps, request))
+                      shown=len(shown), total=len(alerts), marks=marks, chosen=chosen,
+                      states=STATES, severities=severities, priorities=PRIORITIES,
+                      live_every=live_refresh_seconds(request.query_params),
+                      **await alert_incidents_context(deps, request), **oncall)
 
     router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
 
@@ -130,11 +155,12 @@ def ui_router(deps: WebDeps) -> APIRouter:
         for d in deps.targets.dropped_targets():
             dropped[d.job] = dropped.get(d.job, 0) + 1
         return render("targets.html", request, pools=target_pools(deps.targets.targets()),
-                      dropped=dropped)
+                      dropped=dropped, live_every=live_refresh_seconds(request.query_params))
 
     @router.get("/rules", include_in_schema=False)
     async def rules_page(request: Request) -> HTMLResponse:
-        return render("rules.html", request, groups=deps.rules.groups())
+        return render("rules.html", request, groups=deps.rules.groups(),
+                      live_every=live_refresh_seconds(request.query_params))
 
     @router.get("/graph", include_in_schema=False)
     async def graph_page(request: Request) -> HTMLResponse:
