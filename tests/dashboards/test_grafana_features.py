@@ -326,6 +326,21 @@ def test_builtin_intervals_are_kept_and_unknown_variables_noted() -> None:
     assert "panel 'Rates': queries use $__from, which Vigil does not define" in result.summary.notes
 
 
+def test_library_panel_model_from_elements() -> None:
+    library = {"gridPos": {"x": 0, "y": 0, "w": 6, "h": 4}, "id": 3, "title": "Uptime here",
+               "libraryPanel": {"uid": "lib-1", "name": "Uptime"}}
+    elements = {"lib-1": {"name": "Uptime", "uid": "lib-1", "kind": 1, "model": panel(
+        "stat", "Uptime", "time() - process_start_time_seconds", gridPos={"x": 9, "y": 9, "w": 9, "h": 9},
+        fieldConfig={"defaults": {"unit": "s"}})}}
+    result = convert_grafana(dashboard(library, __elements=elements))
+    spec = only_panel(result)
+    assert spec["display"] == {"name": "Uptime here"}
+    assert spec["plugin"]["spec"]["format"] == {"unit": "seconds"}
+    assert result.dashboard["spec"]["layouts"][0]["spec"]["items"][0] | {"content": None} == {
+        "x": 0, "y": 0, "width": 6, "height": 4, "content": None}
+    assert result.summary.converted == 1
+
+
 def test_api_wrapper_is_unwrapped() -> None:
     result = convert_grafana({"dashboard": dashboard(panel("stat", "Up", "up")), "meta": {"slug": "x"}})
     assert result.summary.converted == 1
@@ -338,6 +353,8 @@ def test_api_wrapper_is_unwrapped() -> None:
     ({"schemaVersion": 15, "panels": []}, "schemaVersion: schemaVersion 15 is older than 16"),
     ({"panels": {"a": 1}}, "panels: must be a list"),
     ({"panels": ["x"]}, "panels[0]: a panel must be a JSON object"),
+    ({"apiVersion": "dashboard.grafana.app/v2beta1", "spec": {"elements": {}, "layout": {}}},
+     "elements: this is Grafana's v2 dashboard schema"),
 ])
 def test_refused_input_says_where(data: Any, message: str) -> None:
     with pytest.raises(GrafanaImportError) as err:

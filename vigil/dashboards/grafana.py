@@ -17,6 +17,8 @@ field-option mappings live in the sibling ``grafana_*`` modules; this one does t
   multi-value selection matches. Copies Grafana saved of repeated panels and rows
   (``repeatPanelId``, ``repeatIteration``) are skipped. Each case is noted.
 * **Time.** ``time.from: now-6h`` → ``duration: 6h``; ``refresh`` → ``refreshInterval``.
+* **Library panels** take their model from the export's ``__elements`` when it is there;
+  otherwise they are placeholders.
 
 Panel names are the titles made safe (``cpu_busy``, ``cpu_busy_2`` ...). Nothing here reads
 files or talks to a store: the CLI and the web API do that.
@@ -110,6 +112,9 @@ def _unwrap(data: Any) -> dict[str, Any]:
         data = data["dashboard"]  # Grafana's API answer: {"dashboard": ..., "meta": ...}
     if not isinstance(data, dict):
         raise GrafanaImportError("a Grafana dashboard is a JSON object")
+    if (isinstance(data.get("spec"), dict) and "elements" in data["spec"]) or "elements" in data:
+        raise GrafanaImportError("this is Grafana's v2 dashboard schema (elements and layouts); export the "
+                                 "dashboard as classic JSON (schemaVersion 16+) instead", "elements")
     if "panels" not in data:
         if isinstance(data.get("rows"), list):
             raise GrafanaImportError(
@@ -219,6 +224,7 @@ def convert_grafana(data: Any, *, name: str | None = None, project: str | None =
         for where, panel in live:
             if panel.get("type") == "row":
                 continue
+            panel = _with_library_model(panel, grafana.get("__elements"))
             summary.panels += 1
             label = f"panel {panel.get('title')!r}" if panel.get("title") else where
             converted = convert_panel(panel, kinds, notes, label)
@@ -264,6 +270,19 @@ def convert_grafana(data: Any, *, name: str | None = None, project: str | None =
         path = ".".join(str(p) for p in first["loc"])
         raise GrafanaImportError(f"the converted dashboard is invalid: {first['msg']}", path) from None
     return GrafanaImport(dump_dashboard(dashboard), summary)
+
+
+def _with_library_model(panel: dict[str, Any], elements: Any) -> dict[str, Any]:
+    """A library panel with its model filled in from an export's ``__elements`` (Grafana's
+    "export for sharing externally" embeds them there); the dashboard's position and title win."""
+    library = panel.get("libraryPanel")
+    if not isinstance(library, dict) or panel.get("type") or not isinstance(elements, dict):
+        return panel
+    element = elements.get(library.get("uid"))
+    model = element.get("model") if isinstance(element, dict) else None
+    if not isinstance(model, dict):
+        return panel
+    return {**model, **{k: v for k, v in panel.items() if k in ("gridPos", "id", "title") and v}}
 
 
 def _unique(name: str, taken: dict[str, Any]) -> str:
