@@ -309,6 +309,17 @@ def test_layout_rows_and_grid_positions() -> None:
     assert [(i["x"], i["y"], i["width"], i["height"]) for i in details["spec"]["items"]] == [(0, 0, 12, 6), (12, 6, 12, 6)]
 
 
+def test_overlapping_panels_are_moved_down() -> None:
+    a = panel("stat", "A", "up", gridPos={"x": 0, "y": 0, "w": 12, "h": 4})
+    b = panel("stat", "B", "up", gridPos={"x": 6, "y": 2, "w": 12, "h": 4})
+    c = panel("stat", "C", "up", gridPos={"x": 18, "y": 0, "w": 6, "h": 4})
+    result = convert_grafana(dashboard(a, b, c))
+    items = {i["content"]["$ref"].rsplit("/", 1)[1]: (i["x"], i["y"]) for i in
+             result.dashboard["spec"]["layouts"][0]["spec"]["items"]}
+    assert items == {"a": (0, 0), "c": (18, 0), "b": (6, 4)}
+    assert "top of the dashboard: b overlapped another panel; moved down from y 2 to 4" in result.summary.notes
+
+
 def test_same_titles_get_distinct_names_and_name_and_project_can_be_given() -> None:
     result = convert_grafana(dashboard(panel("stat", "Up", "up"), panel("stat", "Up", "up", y=8),
                                        panel("stat", "", "up", y=16, id=42)),

@@ -173,6 +173,24 @@ def _grid_item(panel: dict[str, Any], name: str, base_y: int, bottom: int) -> di
             "content": {"$ref": f"#/spec/panels/{name}"}}
 
 
+def _settled(items: list[dict[str, Any]], notes: list[str], row: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """``items`` in reading order with overlaps removed the way Grafana draws them: an item
+    that overlaps one above it moves down below it (hand-edited JSON can overlap; Perses
+    grids must not)."""
+    placed: list[dict[str, Any]] = []
+    for item in sorted(items, key=lambda i: (i["y"], i["x"])):
+        start = item["y"]
+        while clash := [p for p in placed if p["x"] < item["x"] + item["width"] and item["x"] < p["x"] + p["width"]
+                        and p["y"] < item["y"] + item["height"] and item["y"] < p["y"] + p["height"]]:
+            item["y"] = max(p["y"] + p["height"] for p in clash)
+        if item["y"] != start:
+            where = f"row {row.get('title')!r}" if row is not None else "top of the dashboard"
+            notes.append(f"{where}: {item['content']['$ref'].rsplit('/', 1)[1]} overlapped another panel; "
+                         f"moved down from y {start} to {item['y']}")
+        placed.append(item)
+    return sorted(placed, key=lambda i: (i["y"], i["x"]))
+
+
 def _duration(time: Any, notes: list[str]) -> str | None:
     start = time.get("from") if isinstance(time, dict) else None
     if not isinstance(start, str):
@@ -245,7 +263,7 @@ def convert_grafana(data: Any, *, name: str | None = None, project: str | None =
                 summary.converted += 1
             bottom = max((i["y"] + i["height"] for i in grid_items), default=0)
             grid_items.append(_grid_item(panel, panel_name, base_y, bottom))
-        grid: dict[str, Any] = {"items": sorted(grid_items, key=lambda i: (i["y"], i["x"]))}
+        grid: dict[str, Any] = {"items": _settled(grid_items, notes, row)}
         if row is not None:
             grid = {"display": {"title": str(row.get("title") or ""),
                                 "collapse": {"open": not row.get("collapsed", False)}}} | grid
