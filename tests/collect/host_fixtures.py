@@ -33,8 +33,9 @@ UDP: inuse 2 mem 1
 FRAG: inuse 0 memory 0
 """
 SOCKSTAT6 = "TCP6: inuse 5\nUDP6: inuse 1\n"
-SOFTNET = ("0000000a 00000001 00000002 00000000 00000000\n"
-           "000000ff 00000000 00000010 00000000 00000000\n")
+SOFTNET = ("0000000a 00000001 00000002 00000000 00000000 00000000 00000000 00000000 "
+           "00000000 00000005 00000003\n"
+           "000000ff 00000000 00000010 00000000 00000000\n")  # an old kernel's shorter line
 UDP = """\
    sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
     0: 00000000:0044 00000000:0000 07 00000010:00000200 00:00000000 00000000     0        0 1
@@ -85,6 +86,7 @@ def add_proc_sections(proc: Path) -> None:
                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
                       ("pressure/io", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n"
                                       "full avg10=0.00 avg60=0.00 avg300=0.00 total=250000\n"),
+                      ("pressure/irq", "full avg10=0.00 avg60=0.00 avg300=0.00 total=30\n"),
                       ("pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
                                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")):
         write(proc / rel, text)

@@ -77,6 +77,8 @@ def test_softnet_udp_arp_conntrack_hex_and_sums(files: HostFiles) -> None:
     page, types = run(host_net.softnet, files)
     assert page["node_softnet_processed_total"] == {(("cpu", "0"),): 10, (("cpu", "1"),): 255}
     assert page["node_softnet_times_squeezed_total"][(("cpu", "1"),)] == 16
+    assert page["node_softnet_received_rps_total"] == {(("cpu", "0"),): 5}
+    assert page["node_softnet_flow_limit_count_total"] == {(("cpu", "0"),): 3}
     assert types["node_softnet_dropped_total"] == "counter"
     page, _ = run(host_net.udp_queues, files)  # no udp6 file: v4 only
     assert page["node_udp_queues"] == {(("ip", "v4"), ("queue", "tx")): 17,
@@ -118,7 +120,8 @@ def test_pressure_vmstat_and_counts(files: HostFiles) -> None:
                     "node_pressure_io_waiting_seconds_total": {(): 1.5},
                     "node_pressure_io_stalled_seconds_total": {(): 0.25},
                     "node_pressure_memory_waiting_seconds_total": {(): 0.0},
-                    "node_pressure_memory_stalled_seconds_total": {(): 0.0}}
+                    "node_pressure_memory_stalled_seconds_total": {(): 0.0},
+                    "node_pressure_irq_stalled_seconds_total": {(): 3e-5}}
     assert set(types.values()) == {"counter"}
     page, types = run(host_sys.vmstat, files)
     assert {n: v[()] for n, v in page.items()} == {

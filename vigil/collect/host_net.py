@@ -133,7 +133,8 @@ def sockstat(files: HostFiles, w: PageWriter) -> None:
 
 
 def softnet(files: HostFiles, w: PageWriter) -> None:
-    """/proc/net/softnet_stat: one line per CPU, in CPU order."""
+    """/proc/net/softnet_stat: one line per CPU, in CPU order; columns 9 and 10 (RPS
+    wake-ups, flow limit hits) exist since Linux 2.6.39 / 3.11."""
     for cpu, line in enumerate(files.proc("net", "softnet_stat").splitlines()):
         cols = line.split()
         if len(cols) < 3:
@@ -146,6 +147,11 @@ def softnet(files: HostFiles, w: PageWriter) -> None:
         w.add("node_softnet_times_squeezed_total",
               "Number of times processing packets ran out of quota", "counter",
               float(int(cols[2], 16)), labels)
+        if len(cols) >= 11:  # node_exporter 1.6+ also reports these two columns
+            w.add("node_softnet_received_rps_total", "Number of times cpu woken up "
+                  "received_rps", "counter", float(int(cols[9], 16)), labels)
+            w.add("node_softnet_flow_limit_count_total", "Number of times flow limit has "
+                  "been reached", "counter", float(int(cols[10], 16)), labels)
 
 
 def udp_queues(files: HostFiles, w: PageWriter) -> None:

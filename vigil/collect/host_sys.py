@@ -34,10 +34,10 @@ def pressure(files: HostFiles, w: PageWriter) -> None:
     waited, "full" time all non-idle tasks stalled (cpu has only a meaningful "some")."""
     wanted = {("cpu", "some"): "cpu_waiting", ("io", "some"): "io_waiting",
               ("io", "full"): "io_stalled", ("memory", "some"): "memory_waiting",
-              ("memory", "full"): "memory_stalled"}
+              ("memory", "full"): "memory_stalled", ("irq", "full"): "irq_stalled"}
     helps = {"waiting": "Total time in seconds that processes have waited for {}",
              "stalled": "Total time in seconds no process could make progress due to {}"}
-    for source in ("cpu", "io", "memory"):
+    for source in ("cpu", "io", "memory", "irq"):  # irq: kernels with IRQ time accounting
         text = files.optional("pressure", source)
         if text is None:
             continue  # kernel without PSI (or booted with psi=0)
@@ -47,7 +47,7 @@ def pressure(files: HostFiles, w: PageWriter) -> None:
             fields = dict(f.split("=", 1) for f in rest.split() if "=" in f)
             if name is None or "total" not in fields:
                 continue
-            what = {"cpu": "CPU time", "io": "IO", "memory": "memory"}[source]
+            what = {"cpu": "CPU time", "io": "IO", "memory": "memory", "irq": "IRQ"}[source]
             w.add(f"node_pressure_{name}_seconds_total",
                   helps[name.rsplit("_", 1)[1]].format(what), "counter",
                   int(fields["total"]) / 1e6)
