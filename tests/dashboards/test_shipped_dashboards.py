@@ -6,6 +6,7 @@ own code — answers ``/api/v1/query_range`` with data."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import time
 from collections.abc import Iterator
@@ -25,16 +26,20 @@ from tests.collect.exporters.conftest import (  # noqa: F401 (fixtures used by d
     redis_server,
 )
 from tests.dashboards.shipped_env import (
+    AUDIT_QUERIES,
     SCRAPE_INTERVAL_S,
     DemoVigil,
     HTTPVariableSource,
     demo_vigil,
 )
+from vigil.collect.exporters.sql import SQLCollector
+from vigil.config.model import SQLCollectorConfig
 from vigil.dashboards.interpolate import TimeContext
 from vigil.dashboards.lint import iter_messages, lint_text
 from vigil.dashboards.model import Dashboard, ListVariable, parse_dashboard
 from vigil.dashboards.store import SHIPPED_DIR
 from vigil.dashboards.variables import panel_queries, resolve_variables, variable_values
+from vigil.state.store import Store
 
 # The runbooks' dashboards and their refresh intervals (Smart Dairy's "Dashboard URLs" table;
 # Tapio's Overview and Vigil's own health refresh every 30 s).
@@ -157,3 +162,20 @@ def test_every_panel_query_of_every_shipped_dashboard_has_data(demo: DemoVigil) 
     # Every query of every panel ran (none skipped by a variable without options).
     assert sum(ran for ran, _ in results.values()) == sum(
         len(p.spec.queries or ()) for path in paths for p in load(path).spec.panels.values())
+
+
+def test_the_audit_queries_count_failed_and_throttled_logins(tmp_path: Path) -> None:
+    """The Security dashboard's login figures: the SQL collector's queries over Vigil's audit
+    log count what the access service recorded, within their windows."""
+    store = Store.open_in(str(tmp_path))
+    now = dt.datetime.now(dt.UTC)
+    for ago_h, action in ((0, "login.failure"), (0, "basic.failure"), (2, "sso.failure"),
+                          (30, "login.failure"), (0, "login.success"), (0, "login.throttled")):
+        store.access.audit(now=now - dt.timedelta(hours=ago_h), actor="eve", action=action)
+    queries = yaml.safe_load(AUDIT_QUERIES)["queries"]
+    collector = SQLCollector(SQLCollectorConfig(
+        name="vigil-audit", dsn=f"sqlite:///{tmp_path / 'state.db'}", queries=queries))
+    page = collector.collect()
+    assert "vigil_audit_login_failures_1h 2" in page
+    assert "vigil_audit_login_failures_24h 3" in page
+    assert "vigil_audit_logins_throttled_1h 1" in page
