@@ -56,6 +56,24 @@ def test_schema_16_graph_panel() -> None:
     ]
 
 
+def test_graph_alias_colours_and_series_overrides() -> None:
+    graph = panel("graph", "Network", "rate(rx[5m])", "rate(tx[5m])", "rate(errs[5m])",
+                  aliasColors={"received": "#7EB26D", "nobody": "red"},
+                  seriesOverrides=[{"alias": "/transmit.*/", "transform": "negative-Y", "color": "dark-blue"},
+                                   {"alias": "errors", "yaxis": 2, "linewidth": 3}])
+    for target, legend in zip(graph["targets"], ("received", "transmit {{device}}", "errors"), strict=True):
+        target["legendFormat"] = legend
+    result = convert_grafana(dashboard(graph))
+    spec = only_panel(result)
+    assert spec["plugin"]["spec"]["querySettings"] == [
+        {"queryIndex": 0, "colorMode": "fixed", "colorValue": "#7EB26D"},
+        {"queryIndex": 1, "colorMode": "fixed", "colorValue": "#1F60C4"}]
+    assert query_specs(spec)[1]["query"] == "-(rate(tx[5m]))"
+    notes = result.summary.notes
+    assert "panel 'Network': override byName 'nobody' matches no whole query; dropped" in notes
+    assert "panel 'Network': override properties not carried over: custom.axisPlacement, custom.lineWidth" in notes
+
+
 def test_graph_in_series_mode_is_a_bar_chart_and_histogram_mode_a_placeholder() -> None:
     bars = panel("graph", "By job", "sum by (job) (up)", xaxis={"mode": "series", "values": ["max"]},
                  yaxes=[{"format": "percent"}])

@@ -14,6 +14,10 @@ to whole queries: by refId, or by a name or regex that matches a query's legend 
   charts keep their shape;
 
 anything else (line styles, fill, per-series stacking, hiding) is listed in the notes.
+
+The old graph panel keeps the same ideas in ``aliasColors`` (``{series name: colour}``) and
+``seriesOverrides`` (``[{alias: name or /regex/, color, transform, yaxis, ...}]``);
+:func:`graph_overrides` rewrites them as field overrides so they take the same path.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from vigil.dashboards.grafana_fields import color_hex
 from vigil.dashboards.grafana_queries import Targets
 
-__all__ = ["OverrideResult", "apply_overrides"]
+__all__ = ["OverrideResult", "apply_overrides", "graph_overrides"]
 
 _TEMPLATE = re.compile(r"\{\{\s*[^}]*\}\}")
 
@@ -37,6 +41,40 @@ class OverrideResult:
     query_settings: list[dict[str, Any]] = field(default_factory=list)
     unit: str | None = None  # a Grafana unit id covering every query
     ignored: set[str] = field(default_factory=set)  # property ids not carried over
+
+
+# The old graph panel's seriesOverrides keys -> the field override property they become.
+_GRAPH_PROPERTIES = {"yaxis": "custom.axisPlacement", "linewidth": "custom.lineWidth",
+                     "fill": "custom.fillOpacity", "stack": "custom.stacking", "dashes": "custom.lineStyle",
+                     "lines": "custom.drawStyle", "bars": "custom.drawStyle", "points": "custom.showPoints",
+                     "legend": "custom.hideFrom", "hiddenSeries": "custom.hideFrom", "zindex": "zindex"}
+
+
+def graph_overrides(panel: dict[str, Any]) -> dict[str, Any]:
+    """The old graph panel's ``aliasColors`` and ``seriesOverrides`` as ``fieldConfig``
+    overrides (by name, or by regex for a ``/.../`` alias)."""
+    overrides: list[dict[str, Any]] = []
+    colors = panel.get("aliasColors")
+    for alias, color in (colors.items() if isinstance(colors, dict) else ()):
+        overrides.append({"matcher": {"id": "byName", "options": alias},
+                          "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": color}}]})
+    for series in panel.get("seriesOverrides") or []:
+        if not isinstance(series, dict) or not isinstance(series.get("alias"), str):
+            continue
+        alias = series["alias"]
+        matcher = ({"id": "byRegexp", "options": alias} if len(alias) > 1 and alias.startswith("/")
+                   and alias.rstrip("gimsuy").endswith("/") else {"id": "byName", "options": alias})
+        props: list[dict[str, Any]] = []
+        for key, value in series.items():
+            if key == "color":
+                props.append({"id": "color", "value": {"mode": "fixed", "fixedColor": value}})
+            elif key == "transform":
+                props.append({"id": "custom.transform", "value": value})
+            elif key in _GRAPH_PROPERTIES:
+                props.append({"id": _GRAPH_PROPERTIES[key], "value": value})
+        if props:
+            overrides.append({"matcher": matcher, "properties": props})
+    return {"overrides": overrides}
 
 
 def _legend_sample(legend: str | None) -> str | None:

@@ -34,7 +34,7 @@ from vigil.dashboards.grafana_fields import (
     singlestat_thresholds,
     thresholds_spec,
 )
-from vigil.dashboards.grafana_overrides import apply_overrides
+from vigil.dashboards.grafana_overrides import apply_overrides, graph_overrides
 from vigil.dashboards.grafana_queries import (
     PROMETHEUS,
     DatasourceKinds,
@@ -138,7 +138,8 @@ def _legend(panel: dict[str, Any]) -> dict[str, Any] | None:
 def _time_series(panel: dict[str, Any], targets: Targets, notes: list[str], where: str) -> dict[str, Any]:
     defaults = _defaults(panel)
     custom = defaults.get("custom") if isinstance(defaults.get("custom"), dict) else {}
-    overrides = apply_overrides(panel.get("fieldConfig"), targets, notes, where)
+    field_config = graph_overrides(panel) if panel.get("type") == "graph" else panel.get("fieldConfig")
+    overrides = apply_overrides(field_config, targets, notes, where)
     spec: dict[str, Any] = {}
     if legend := _legend(panel):
         spec["legend"] = legend
