@@ -4,8 +4,10 @@
 :class:`~vigil.config.HostCollectorConfig`, so tests can point it at fixture trees) plus
 ``os.statvfs`` for filesystems, and returns Prometheus text format 0.0.4. Metric names,
 label names, types, units and default exclusions follow node_exporter's Linux collectors
-(cpu, meminfo, filesystem, netdev, loadavg, diskstats, stat, time, uname), so community
-rules and dashboards work unchanged. Each section that fails (a missing file, say) is
+(cpu, meminfo, filesystem, netdev, loadavg, diskstats, stat, time, uname here; netclass,
+netstat, sockstat, softnet, udp_queues, arp, conntrack in :mod:`vigil.collect.host_net`;
+pressure, vmstat, timex, entropy, filefd, os, selinux, schedstat, cpufreq, thermal_zone in
+:mod:`vigil.collect.host_sys`), so community rules and dashboards work unchanged. Each section that fails (a missing file, say) is
 reported through ``node_scrape_collector_success{collector}`` = 0 instead of failing the
 whole scrape, as node_exporter does. Like every built-in collector the page also has
 ``vigil_collector_up{collector="host"}``; when a section failed that is 0, the page carries
