@@ -58,7 +58,8 @@ LEFT_OUT = {"node_textfile_scrape_error"}
 # Families Vigil adds to node_exporter 1.5's: netstat fields and softnet columns that later
 # node_exporter releases added to their defaults (Node Exporter Full charts them).
 NEWER_UPSTREAM = {"node_netstat_TcpExt_TCPOFOQueue", "node_netstat_TcpExt_TCPRcvQDrop",
-                  "node_softnet_received_rps_total", "node_softnet_flow_limit_count_total"}
+                  "node_softnet_received_rps_total", "node_softnet_flow_limit_count_total",
+                  "node_pressure_irq_stalled_seconds_total"}
 # Values that do not move between two reads a moment apart.
 STABLE_VALUES = ("node_boot_time_seconds", "node_memory_MemTotal_bytes",
                  "node_network_mtu_bytes", "node_network_speed_bytes",
