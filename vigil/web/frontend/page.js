@@ -7,7 +7,7 @@ applyTheme(storedTheme()); // module scripts run before first paint of the parse
 function markScrollableTables() {
   // A table wider than the screen scrolls inside itself (vigil.css); a keyboard user must be
   // able to focus it to scroll it.
-  for (const table of document.querySelectorAll("table.grid")) {
+  for (const table of document.querySelectorAll("main table")) {
     if (table.scrollWidth > table.clientWidth + 1) table.tabIndex = 0;
     else table.removeAttribute("tabindex");
   }
