@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import vigil.dashboards
 from tests.support.browser import ARTIFACTS, axe_violations, record_csp_violations, serve_app
 from tests.web.fakes import make_deps
 from vigil.access import AccessService, Role
@@ -25,6 +27,7 @@ from vigil.alerting.silence import Silences
 from vigil.alerting.silence.silences import SilenceInput
 from vigil.cluster import Membership
 from vigil.config import load_config_text
+from vigil.dashboards.store import DashboardSettings, DashboardStore
 from vigil.incidents.service import IncidentService
 from vigil.model import Alert, Labels
 from vigil.model.matchers import Matcher
@@ -64,13 +67,15 @@ PAGES = [
     ("/incidents", "main", "Milk API down"),
     ("/people", "main", "ada"),
     ("/audit", "h1", "Audit"),
+    ("/dashboards", "main", "Infrastructure Overview"),
 ]
+SHIPPED = Path(vigil.dashboards.__file__).parent / "shipped"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """The app with access control, alerting, on call, incidents, schedules and a cluster of
-    one, an on-call episode (P1) for the firing InstanceDown alert and a silence on HighLoad."""
+    """The app with access control, alerting, on call, incidents, schedules, a cluster of
+    one and the shipped dashboards, an on-call episode (P1) for the firing InstanceDown alert and a silence on HighLoad."""
     store = Store.open_in(str(tmp_path_factory.mktemp("pages")))
     people = AccessService(store.access)
     people.add_user("ada", Role.ADMIN, actor="test", password="ada-password")
@@ -96,7 +101,8 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     incidents.declare(title="Milk API down", severity=2, actor="ada", via="api")
     deps = dataclasses.replace(make_deps(), access=AccessPolicy(people), alerting=alerting,
                                oncall=life, incidents=incidents, schedules=schedules,
-                               cluster=member)
+                               cluster=member,
+                               dashboards=DashboardStore(lambda: DashboardSettings((), SHIPPED, 15.0)))
     with serve_app(lambda _base: create_app(deps)) as base:
         yield {"base": base, "dispatcher": dispatcher}
     store.close()
