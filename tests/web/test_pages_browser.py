@@ -230,7 +230,7 @@ def test_query_editor_suggests_metric_names_and_runs_with_enter(browser, site):
         context.close()
 
 
-def test_a_new_alert_appears_without_a_reload(browser, site):
+def test_a_new_alert_appears_without_a_reload_and_hidden_tabs_pause(browser, site):
     context = _context(browser)
     try:
         page = _logged_in(context, site["base"])
@@ -243,6 +243,17 @@ def test_a_new_alert_appears_without_a_reload(browser, site):
         page.locator("#alerts-live tr.incident-group", has_text="DiskFull").wait_for()
         assert page.evaluate("window.notReloaded") is True
         assert page.locator("#alerts-live-status").inner_text().startswith("Live · updated")
+        # A hidden tab stops refreshing (and says so) until it is shown again.
+        page.evaluate("""() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+        assert page.locator("#alerts-live-status").inner_text() == "Live · paused"
+        page.evaluate("""() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+        page.locator("#alerts-live-status", has_text="updated").wait_for()
     finally:
         context.close()
 
