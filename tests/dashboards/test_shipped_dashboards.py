@@ -49,7 +49,7 @@ EXPECTED_REFRESH = {
 }
 # Every panel query must have data after this long; the sources need about 30 s (rates need
 # two scrapes, the demo's alerts fire and are notified, the replica reports its lag).
-DATA_TIMEOUT_S = 90.0
+DATA_TIMEOUT_S = 120.0
 WINDOW_S = 120.0
 
 
