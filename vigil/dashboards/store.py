@@ -223,7 +223,10 @@ class DashboardStore:
 
 def dashboard_yaml(dashboard: Dashboard) -> str:
     """The dashboard as a YAML document (keys in Perses's order, as given)."""
-    return yaml.safe_dump(dump_dashboard(dashboard), sort_keys=False, allow_unicode=True, width=100)
+    # libyaml's emitter when PyYAML has it: an imported Node Exporter Full takes 1.4 s with
+    # the pure-Python one.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(dump_dashboard(dashboard), Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _write_atomically(target: Path, text: str) -> None:
