@@ -149,8 +149,10 @@ export function timeSeriesChart(root, aligned, spec, { width, height, onZoom, on
     scales: { x: { time: true }, y: { range: yRange } },
     axes: [
       { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-      { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 64,
-        values: (u, vals) => vals.map((v) => formatValue(v, format)) },
+      { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid },
+        values: (u, vals) => vals.map((v) => formatValue(v, format)),
+        // Wide enough for the longest tick label ("781 KiB/s"), at about 8 px a character and the tick.
+        size: (u, values) => Math.max(40, 24 + 8 * Math.max(0, ...(values || []).map((v) => String(v).length))) },
     ],
     series,
     plugins: [thresholdsPlugin(spec?.thresholds), tooltipPlugin(box, format, names)],

@@ -158,6 +158,8 @@ async function loadVariables() {
   }
   box.replaceChildren();
   box.hidden = false;
+  emptyVariables = vars.filter((v) => v.kind === "ListVariable" && !(v.options || []).length)
+    .map((v) => v.title || v.name);
   let fixed = false;
   for (const v of vars) {
     if (v.hidden) continue;
@@ -226,8 +228,17 @@ function maybeAllDrawn(gen) {
   }
 }
 
+// Variables the API found no values for (a dashboard over metrics this Vigil does not have):
+// named beside a failed panel's error, which is then usually an empty selector.
+let emptyVariables = [];
+
 function panelError(p, message, gen) {
-  p.body.replaceChildren(el("p", "panel-error", message));
+  const box = el("div", "panel-error");
+  if (emptyVariables.length) {
+    box.append(el("p", "panel-error-hint", `No data: ${emptyVariables.join(", ")} ${emptyVariables.length === 1 ? "has" : "have"} no values.`));
+  }
+  box.append(el("p", "panel-error-detail", message));
+  p.body.replaceChildren(box);
   p.el.dataset.state = "error";
   maybeAllDrawn(gen);
 }
@@ -353,6 +364,10 @@ async function main() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => { for (const c of charts.values()) c.resize(); }, 150);
   }).observe($("dash-rows"));
+  // Charts read their colours from the theme's custom properties when drawn: redraw when
+  // the theme toggle switches it.
+  new MutationObserver(() => loadPanels()).observe(document.documentElement,
+    { attributes: true, attributeFilter: ["data-theme"] });
   await loadVariables();
   await loadPanels();
   scheduleRefresh();
