@@ -42,7 +42,10 @@ async function refresh(regions) {
   const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   for (const region of wanted) {
     const next = fresh.getElementById(region.id);
-    if (!next) continue;
+    if (!next) { // e.g. the session ended and the answer is the login page
+      say(region, "Live update stopped: reload the page (signed out?)", true);
+      continue;
+    }
     if (next.innerHTML !== region.innerHTML) region.replaceChildren(...next.childNodes);
     say(region, `Live · updated ${time}`, false);
   }
