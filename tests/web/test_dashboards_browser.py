@@ -248,6 +248,9 @@ def test_editor_checks_and_saves_the_yaml(editor, served):
     error.wait_for()
     assert "spec.panels.load" in error.locator(".lint-path").inner_text()
     assert "nosuchvariable" in error.locator(".lint-message").inner_text()
+    error.locator("button.lint-line").click()  # selects the query's line in the editor
+    selected = source.evaluate("a => a.value.slice(a.selectionStart, a.selectionEnd)")
+    assert "$nosuchvariable" in selected
     assert axe_violations(editor) == []
     editor.screenshot(path=str(ARTIFACTS / "dashboard-edit-errors.png"), full_page=True)
 
@@ -275,14 +278,16 @@ def test_editor_imports_a_grafana_dashboard(editor, served):
     summary.wait_for()
     terms = summary.locator("dt").all_inner_texts()
     assert terms[:4] == ["Title", "Panels", "Converted", "Placeholders"]
-    name = editor.locator("#dashboard-name").input_value()
+    suggested = editor.locator("#dashboard-name").input_value()
     converted = editor.locator("#dashboard-source").input_value()
-    assert converted.startswith("kind: Dashboard") and f"name: {name}\n" in converted
+    assert converted.startswith("kind: Dashboard") and f"name: {suggested}\n" in converted
+    name = "redis-imported"  # saved under another name than the converter suggests
+    editor.fill("#dashboard-name", name)
     assert axe_violations(editor) == []
     editor.screenshot(path=str(ARTIFACTS / "dashboard-import.png"), full_page=True)
     editor.click("#save-button")
     editor.locator("#edit-status", has_text="Saved to").wait_for()
-    assert (served.folder / f"{name}.yaml").exists()
+    assert f"name: {name}\n" in (served.folder / f"{name}.yaml").read_text()
     editor.click("#edit-view-link")
     editor.wait_for_url(f"{served.base}/dashboards/{name}**")
     _drawn(editor)

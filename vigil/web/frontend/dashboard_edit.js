@@ -25,8 +25,38 @@ function showErrors(errors, message) {
   for (const e of errors) {
     const li = el("li", "lint-error");
     li.append(el("code", "lint-path", e.path || "(dashboard)"), el("span", "lint-message", e.message));
+    if (e.line) {
+      // A button that selects the line in the editor, so the fix starts where the error is.
+      const go = el("button", "lint-line", `line ${e.line}`);
+      go.type = "button";
+      go.addEventListener("click", () => selectLine(e.line));
+      li.append(" ", go);
+    }
     list.append(li);
   }
+}
+
+function selectLine(line) {
+  const area = $("dashboard-source");
+  const lines = area.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  area.focus();
+  area.setSelectionRange(start, start + (lines[line - 1] || "").length);
+}
+
+// The import page's "Save as" name goes into the document's metadata.name (the API saves a
+// dashboard only under its own name).
+function renamed(text, name) {
+  if (contentTypeOf(text) === "application/json") {
+    try {
+      const data = JSON.parse(text);
+      data.metadata = { ...(data.metadata || {}), name };
+      return JSON.stringify(data, null, 2);
+    } catch {
+      return text;  // the API's answer names the syntax error
+    }
+  }
+  return text.replace(/^(metadata:\s*\n(?:[ \t]+.*\n)*?[ \t]+name:[ \t]*)(.*)$/m, (_, head) => `${head}${name}`);
 }
 
 function done(message) {
@@ -52,9 +82,11 @@ async function lint() {
 }
 
 async function save() {
-  const text = $("dashboard-source").value;
-  const name = ($("dashboard-name")?.value || document.body.querySelector("[data-name]")?.dataset.name || "").trim();
+  const nameInput = $("dashboard-name");
+  const name = (nameInput ? nameInput.value : document.querySelector("[data-name]")?.dataset.name || "").trim();
   if (!name) { showErrors([], "Give the dashboard a name."); return; }
+  if (nameInput) $("dashboard-source").value = renamed($("dashboard-source").value, name);
+  const text = $("dashboard-source").value;
   try {
     const answer = await sendText("PUT", dashboardUrl(name), text, contentTypeOf(text));
     done(`Saved${answer?.file ? ` to ${answer.file}` : ""}.`);
