@@ -294,3 +294,27 @@ def test_editor_imports_a_grafana_dashboard(editor, served):
     assert editor.locator(".dash-panel").count() > 5
     editor.screenshot(path=str(ARTIFACTS / "dashboard-imported.png"), full_page=True)
     assert violations == []
+
+
+def test_auto_refresh_requeries_and_pauses_while_the_tab_is_hidden(viewer, served):
+    viewer.clock.install()  # the page's timers run on Playwright's clock, advanced below
+    viewer.goto(served.base + PAGE + "?from=now-1h&to=now&refresh=10s")
+    generation = _drawn(viewer)
+    assert viewer.locator("#refresh-select").input_value() == "10s"
+    viewer.clock.run_for(10_500)
+    generation = _drawn(viewer, generation)  # refreshed once
+
+    hide = "hidden => { Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});" \
+           " document.dispatchEvent(new Event('visibilitychange')); }"
+    viewer.evaluate(hide, True)
+    viewer.clock.run_for(30_500)  # three refreshes due, none made (none started: still drawn)
+    assert viewer.locator("#dashboard").get_attribute("data-state") == "drawn"
+    assert int(viewer.locator("#dashboard").get_attribute("data-generation")) == generation
+    viewer.evaluate(hide, False)  # back: one refresh at once
+    generation = _drawn(viewer, generation)
+
+    viewer.select_option("#refresh-select", "off")
+    assert _query(viewer)["refresh"] == ["off"]
+    viewer.clock.run_for(60_000)
+    assert viewer.locator("#dashboard").get_attribute("data-state") == "drawn"
+    assert int(viewer.locator("#dashboard").get_attribute("data-generation")) == generation
