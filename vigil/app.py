@@ -375,7 +375,8 @@ class App:
         check_exposure(self.host, self.listen, users_configured=self.access.authentication_configured(),
                        other_auth=webconfig_auth or self.oidc is not None, allow_unauthenticated=allow)
         return AccessPolicy(self.access, open_when_unconfigured=is_loopback(self.host) or allow,
-                            oidc=self.oidc)
+                            oidc=self.oidc,
+                            on_denied=lambda code, reason: self.metrics.access_denied.labels(str(code), reason).inc())
 
     def _local_targets(self, config: Config) -> list[LocalTarget]:
         targets = [LocalTarget(job="vigil", instance=self.listen, collect=self.metrics.exposition),

@@ -63,6 +63,14 @@ class SelfMetrics:
         self.incidents_declared = Counter(
             "vigil_incidents_declared", "Incidents declared, per severity and source (manual, alert, "
             "escalation, candidate).", ["severity", "source"], registry=r)
+        # Requests the access gate refused; every reason is there from the start (at 0), so a
+        # dashboard shows "none" rather than "no data".
+        self.access_denied = Counter(
+            "vigil_http_access_denied", "Requests the access gate refused, by HTTP status and reason "
+            "(unauthenticated, forbidden, csrf, cross_origin, throttled).", ["code", "reason"], registry=r)
+        for code, reason in (("401", "unauthenticated"), ("403", "forbidden"), ("403", "csrf"),
+                             ("403", "cross_origin"), ("429", "throttled")):
+            self.access_denied.labels(code, reason)
         self.incidents_open = Gauge(
             "vigil_incidents_open", "Open (not resolved) incidents per severity.", ["severity"], registry=r)
 

@@ -65,6 +65,9 @@ class AccessPolicy:
     service: AccessService | None = None
     open_when_unconfigured: bool = True
     oidc: OIDCLogin | None = None  # single sign-on, when access.oidc is configured
+    # Told of every refused request (HTTP status, reason: see :func:`denial_reason`), so the
+    # security dashboard can chart access denials (vigil_http_access_denied_total).
+    on_denied: Callable[[int, str], None] | None = None
 
     def anonymous(self) -> Principal | None:
         if self.service is None:
@@ -80,6 +83,22 @@ class _Denied(Exception):
                  retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.basic, self.retry_after = status, basic, retry_after
+
+
+DENIAL_REASONS = ("unauthenticated", "forbidden", "csrf", "cross_origin", "throttled")
+
+
+def denial_reason(status: int, message: str) -> str:
+    """One of :data:`DENIAL_REASONS` for a refusal of the gate."""
+    if status == 429:
+        return "throttled"
+    if status == 401:
+        return "unauthenticated"
+    if "CSRF" in message:
+        return "csrf"
+    if "cross-" in message:
+        return "cross_origin"
+    return "forbidden"
 
 
 class AccessGate:
@@ -122,6 +141,8 @@ class AccessGate:
                     and path != "/login":
                 receive = await _check_csrf(headers, receive, principal.csrf_token)
         except _Denied as denied:
+            if self.policy.on_denied is not None:
+                self.policy.on_denied(denied.status, denial_reason(denied.status, str(denied)))
             await _deny(send, denied, html=_wants_html(headers, path))
             return
         scope.setdefault("state", {})["principal"] = principal
