@@ -12,6 +12,7 @@ from vigil.model import Labels
 from vigil.rules.status import ActiveAlert
 from vigil.web import create_app
 from vigil.web.alert_filters import alert_marks, filter_alerts, filter_episodes, parse_alert_filter
+from vigil.web.oncall_ui import alerts_return_url
 from vigil.web.pages import live_refresh_seconds
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,3 +91,15 @@ def test_alerts_page_filters_by_url_and_marks_live_regions():
     assert 'id="filter-error"' in client.get("/alerts?state=asleep").text
     for path in ("/rules", "/targets"):
         assert 'data-live="10"' in client.get(path).text
+
+
+def test_actions_return_to_the_filtered_alerts_page_and_nowhere_else():
+    assert alerts_return_url("/alerts?state=firing&labels=team%3D%22db%22") == \
+        "/alerts?state=firing&labels=team%3D%22db%22"
+    assert alerts_return_url("/alerts?state=firing&episode_error=old", episode_error="gone") == \
+        "/alerts?state=firing&episode_error=gone"
+    for elsewhere in ("https://evil.example/alerts?state=firing", "//evil.example/alerts",
+                      "/alerts/../logout", "/silences?state=firing", "/alerts\\@evil.example",
+                      "javascript:alert(1)", None, ""):
+        assert alerts_return_url(elsewhere) == "/alerts", elsewhere
+

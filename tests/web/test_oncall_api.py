@@ -132,3 +132,21 @@ def test_actions_by_matchers(env):
                      json={"matchers": ["alertname=CPUHigh"], "classification": "duplicate"}).json()["data"]
     assert [e["classification"] for e in ok["episodes"]] == ["duplicate"]
     assert list(_ids(client)) == ["DiskFull"]
+
+
+def test_alerts_page_buttons_return_to_the_filtered_page(env):
+    client, life, _ = env
+    page = client.get("/alerts?state=firing&labels=team%3D%22db%22&episode_error=old", headers=ANN).text
+    forms = page.count('action="/alerts/episodes/')
+    assert forms >= 2 and page.count('name="next" value="/alerts?state=firing&amp;labels=team%3D%22db%22"') == forms
+    disk = _ids(client)["DiskFull"]
+    back = "/alerts?state=firing&labels=team%3D%22db%22"
+    r = client.post(f"/alerts/episodes/{disk}/ack", data={"next": back}, headers=ANN, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, f"{back}#episode-{disk}")
+    assert life.store.get(disk).state == "acknowledged"
+    r = client.post(f"/alerts/episodes/{disk}/ack", data={"next": back}, headers=ANN, follow_redirects=False)
+    assert r.headers["location"].startswith(back + "&episode_error=")  # acknowledged already
+    cpu = _ids(client)["CPUHigh"]
+    r = client.post(f"/alerts/episodes/{cpu}/resolve", data={"next": "https://evil.example/alerts?x=1", "classification": "actionable"},
+                    headers=ANN, follow_redirects=False)
+    assert r.headers["location"] == f"/alerts#episode-{cpu}"

@@ -186,12 +186,15 @@ def test_alert_filters_live_in_the_url_and_acknowledge_in_place(browser, site):
         assert "No alerts match these filters." in page.locator("p.empty").inner_text()
         page.goto(site["base"] + "/alerts?labels=instance")
         assert "labels: bad matcher format: instance" in page.locator("#filter-error").inner_text()
-        # Acknowledge the P1 alert where it is listed; it is then acknowledged, by ada.
-        page.goto(site["base"] + "/alerts")
+        # Acknowledge the P1 alert where it is listed; it is then acknowledged, by ada, and
+        # the page comes back with the filters it had.
+        page.goto(site["base"] + "/alerts?priority=P1&severity=critical")
         firing = page.locator("li.alert.alert-firing")
         assert firing.locator(".badge.priority").inner_text() == "P1"
         with page.expect_navigation():
             firing.locator("button.alert-ack").click()
+        assert page.url.split("#")[0].endswith("/alerts?priority=P1&severity=critical")
+        assert page.locator("#filter-priority").input_value() == "P1"
         assert "ACKNOWLEDGED by ada" in page.locator("li.alert.alert-firing .state-acknowledged").inner_text()
         page.goto(site["base"] + "/alerts?state=acknowledged")
         assert shown() == ["Instance host-1:9100 down"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -27,10 +27,24 @@ from vigil.web.deps import WebDeps
 from vigil.web.escalation_api import escalation_line
 from vigil.web.oncall_api import ACTIONS, episode_json, perform, request_actor
 
-__all__ = ["episodes_context", "oncall_pages_router"]
+__all__ = ["alerts_return_url", "episodes_context", "oncall_pages_router"]
 
 _TITLES = {"ack": "Acknowledge alert", "resolve": "Resolve alert"}
 _DONE = {"ack": "Acknowledged.", "unack": "Acknowledgement taken back.", "resolve": "Resolved."}
+
+
+def alerts_return_url(next_url: object, **extra: str) -> str:
+    """Where an alerts-page button returns: ``next_url`` (the form's hidden ``next``, the
+    page's own URL with its filters) when it is a relative ``/alerts`` URL, else plain
+    ``/alerts`` -- never another path or host, so the field cannot make an open redirect.
+    A stale ``episode_error`` is dropped; ``extra`` parameters are added."""
+    text = next_url if isinstance(next_url, str) else ""
+    parts = urlsplit(text)
+    relative = not (parts.scheme or parts.netloc) and parts.path == "/alerts" \
+        and not any(c in text for c in "\\\r\n\t")
+    params = [(k, v) for k, v in parse_qsl(parts.query if relative else "", keep_blank_values=True)
+              if k != "episode_error"] + list(extra.items())
+    return "/alerts" + ("?" + urlencode(params) if params else "")
 
 
 async def episodes_context(deps: WebDeps, request: Request) -> dict[str, Any]:
@@ -136,10 +150,12 @@ def oncall_pages_router(deps: WebDeps, render) -> APIRouter:
             await asyncio.to_thread(perform, life, episode_id, action, actor=request_actor(request),
                                     via="ui", body=form)
         except EpisodeError as exc:
-            return RedirectResponse(f"/alerts?episode_error={quote(str(exc))}", status_code=303)
+            return RedirectResponse(alerts_return_url(form.get("next"), episode_error=str(exc)),
+                                    status_code=303)
         describe_change(request, f"episode.{action}", episode_id,
                         after={"note": str(form.get("note") or ""),
                                "classification": form.get("classification")})
-        return RedirectResponse(f"/alerts#episode-{episode_id}", status_code=303)
+        return RedirectResponse(f"{alerts_return_url(form.get('next'))}#episode-{episode_id}",
+                                status_code=303)
 
     return router

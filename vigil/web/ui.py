@@ -35,7 +35,7 @@ from vigil.web.cluster_api import cluster_page_router
 from vigil.web.deps import WebDeps
 from vigil.web.graph import build_plot, hover_data
 from vigil.web.incidents_view import alert_incidents_context
-from vigil.web.oncall_ui import episodes_context, oncall_pages_router
+from vigil.web.oncall_ui import alerts_return_url, episodes_context, oncall_pages_router
 from vigil.web.overview import host_overview
 from vigil.web.pages import (
     alert_groups,
@@ -129,6 +129,7 @@ def ui_router(deps: WebDeps) -> APIRouter:
                       shown=len(shown), total=len(alerts), marks=marks, chosen=chosen,
                       states=STATES, severities=severities, priorities=PRIORITIES,
                       live_every=live_refresh_seconds(request.query_params),
+                      alerts_next=alerts_return_url("/alerts?" + request.url.query),
                       **await alert_incidents_context(deps, request), **oncall)
 
     router.add_api_route("/alerts", alerts_page, methods=["GET"], include_in_schema=False)
