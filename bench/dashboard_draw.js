@@ -1,18 +1,19 @@
 // Browser side of bench/dashboard_draw.py: fetches data.json (a Prometheus query_range
-// answer), then times JSON.parse, aligning the series (align) and drawing them with the
-// dashboard's time-series chart (timeSeriesChart, uPlot) until its first draw. Results go to
-// window.benchResult for the Python side to read.
+// answer), then times reading it as the dashboard does (readMatrix), aligning the series
+// (align) and drawing them with the dashboard's time-series chart (timeSeriesChart, uPlot)
+// until its first draw. Results go to window.benchResult for the Python side to read.
 import { align } from "../vigil/web/frontend/_series.js";
+import { readMatrix } from "../vigil/web/frontend/_matrix.js";
 import { legend, timeSeriesChart } from "../vigil/web/frontend/_chart.js";
 
 async function run() {
   const response = await fetch("data.json");
   const text = await response.text();
   const t0 = performance.now();  // data received
-  const body = JSON.parse(text);
+  const { result } = readMatrix(text);
   const t1 = performance.now();
-  const { start, end, step } = body.bench;
-  const aligned = align([{ matrix: body.data.result, legend: "{{instance}}", stepS: step }], start, end);
+  const { start, end, step } = JSON.parse(text.slice(text.lastIndexOf('"bench":') + 8, -1));
+  const aligned = align([{ matrix: result, legend: "{{instance}}", stepS: step }], start, end);
   const t2 = performance.now();
   const root = document.getElementById("chart");
   await new Promise((resolve) => {

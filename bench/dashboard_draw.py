@@ -3,8 +3,10 @@ pages' time-series chart in headless Debian Chromium (issue 18: goal under 1 s).
 
 The Prometheus ``query_range`` answer for those series (JSON, as Vigil sends it) is served
 to a page that runs bench/dashboard_draw.js, bundled by esbuild from the dashboard's own
-modules (vigil/web/frontend/_series.js, _chart.js, uPlot from node_modules). The page times,
-from the moment the answer's body has been received: JSON.parse, aligning the series on the
+modules (vigil/web/frontend/_matrix.js, _series.js, _chart.js, uPlot from node_modules). The
+page times, from the moment the answer's body has been received: reading it as the dashboard
+does (_matrix.readMatrix: the points straight from the text into typed arrays, the labels
+with JSON.parse), aligning the series on the
 step grid, and building the uPlot chart and its legend until uPlot's first draw; then until
 the next animation frame (the canvas on screen). Each of ``--runs`` loads is a fresh page;
 the medians are printed.
@@ -108,7 +110,7 @@ def main() -> None:
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{first['series']} series × {first['points']} points ({first['series'] * first['points']:,} points, "
           f"{len(text) / 1e6:.1f} MB of JSON), {args.runs} runs, median ms:")
-    for key, label in (("parseMs", "JSON.parse"), ("alignMs", "align on the step grid"),
+    for key, label in (("parseMs", "read the answer (readMatrix)"), ("alignMs", "align on the step grid"),
                        ("drawMs", "uPlot chart + legend, first draw"),
                        ("totalMs", "data received → drawn"), ("frameMs", "data received → next frame")):
         print(f"  {label:34s} {statistics.median(r[key] for r in results):8.1f}")

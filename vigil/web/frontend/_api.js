@@ -1,4 +1,5 @@
 // The JSON calls the dashboard pages make: Vigil's dashboards API and Prometheus's query API.
+import { readMatrix } from "./_matrix.js";
 
 /** The session's CSRF token the page carries (an element's data-csrf), sent with every change. */
 export function csrfToken() {
@@ -52,12 +53,16 @@ export function contentTypeOf(text) {
   return text.trimStart().startsWith("{") ? "application/json" : "application/yaml";
 }
 
-/** One /api/v1/query_range call; resolves to the matrix [{metric, values: [[s, "v"]...]}]. */
+/** One /api/v1/query_range call; resolves to the series [{metric, times, values}] (times in
+ *  unix seconds and values as Float64Arrays, see _matrix.js). */
 export async function queryRange(query, startS, endS, step, { signal } = {}) {
   const p = new URLSearchParams({ query, start: String(startS), end: String(endS), step: String(step) });
-  const body = await getJson(`/api/v1/query_range?${p}`, { signal });
-  if (body.status !== "success") throw new ApiError(body.error || "query failed", 422);
-  return body.data.result;
+  const url = `/api/v1/query_range?${p}`;
+  const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
+  if (!r.ok) await answer(r, "GET /api/v1/query_range");  // throws the API's error
+  const read = readMatrix(await r.text());
+  if (read.error) throw new ApiError(read.error, 422);
+  return read.result;
 }
 
 /** The Vigil dashboards API path of ``name`` (and an optional sub-resource). */

@@ -32,7 +32,7 @@ export function statChart(body, spec, results) {
   const steps = thresholdSteps(spec.thresholds);
   const wrap = el("div", series.length > 1 ? "stat-grid" : "stat-one");
   for (const s of series.slice(0, 24)) {
-    const v = reduce(s.values, spec.calculation);
+    const v = reduce(s, spec.calculation);
     const [num, unit] = formatParts(v, spec.format);
     const step = stepFor(v, steps);
     const box = el("div", "stat");
@@ -43,7 +43,7 @@ export function statChart(body, spec, results) {
     if (series.length > 1) box.append(el("div", "stat-name", s.name));
     box.append(value);
     if (step?.name) box.append(el("div", "stat-threshold", step.name));
-    if (spec.sparkline) box.append(sparkline(numbers(s.values), { color: cssColor(step?.color, "currentColor") }));
+    if (spec.sparkline) box.append(sparkline(numbers(s), { color: cssColor(step?.color, "currentColor") }));
     wrap.append(box);
   }
   body.append(wrap);
@@ -61,7 +61,7 @@ export function gaugeChart(body, spec, results) {
   const wrap = el("div", "gauge-grid");
   const ns = "http://www.w3.org/2000/svg";
   for (const s of series.slice(0, 12)) {
-    const v = reduce(s.values, spec.calculation);
+    const v = reduce(s, spec.calculation);
     const hi = Number.isFinite(max) ? max : Math.max(1, (v ?? 0) * 1.25);
     const frac = v === null ? 0 : Math.min(1, Math.max(0, (v - min) / (hi - min || 1)));
     const color = cssColor(stepFor(v, steps)?.color, "#1f5fa8");
@@ -93,7 +93,7 @@ export function gaugeChart(body, spec, results) {
 /** BarChart: one horizontal bar per series, length by its calculated value, largest first
  *  unless spec.sort is "asc". */
 export function barChart(body, spec, results) {
-  const rows = allSeries(results).map((s) => ({ name: s.name, v: reduce(s.values, spec.calculation) }))
+  const rows = allSeries(results).map((s) => ({ name: s.name, v: reduce(s, spec.calculation) }))
     .filter((r) => r.v !== null);
   if (rows.length === 0) return empty(body);
   rows.sort((a, b) => (spec.sort === "asc" ? a.v - b.v : b.v - a.v));
@@ -134,7 +134,7 @@ export function table(body, spec, results) {
   for (const s of series) {
     const tr = el("tr", "table-row");
     for (const c of columns) {
-      tr.append(c === "value" ? el("td", "num", formatValue(reduce(s.values, spec.calculation), spec.format))
+      tr.append(c === "value" ? el("td", "num", formatValue(reduce(s, spec.calculation), spec.format))
         : el("td", "", s.metric[c] ?? ""));
     }
     tb.append(tr);
@@ -159,7 +159,7 @@ export function statusGrid(body, spec, results) {
   const steps = thresholdSteps(spec.thresholds);
   if (spec.columns) grid.style.gridTemplateColumns = `repeat(${spec.columns}, minmax(0, 1fr))`;
   const cells = series.map((s) => {
-    const v = reduce(s.values, "last-number");
+    const v = reduce(s, "last-number");
     const name = s.name && !s.name.includes("{") ? s.name : (s.metric.instance || s.metric.job || s.name);
     return { name, up: v !== null && v >= 1, v };
   }).sort((a, b) => Number(a.up) - Number(b.up) || a.name.localeCompare(b.name));
@@ -208,14 +208,15 @@ export async function alertList(body, spec) {
  *  darker where more observations fell. */
 export function heatmap(body, spec, results, ctx) {
   const buckets = allSeries(results).filter((s) => s.metric.le !== undefined)
-    .map((s) => ({ le: Number(s.metric.le === "+Inf" ? Infinity : s.metric.le), label: s.metric.le, values: s.values }))
+    .map((s) => ({ le: Number(s.metric.le === "+Inf" ? Infinity : s.metric.le), label: s.metric.le, series: s }))
     .sort((a, b) => a.le - b.le);
   if (buckets.length === 0) return empty(body);
-  const times = [...new Set(buckets.flatMap((b) => b.values.map(([t]) => t)))].sort((a, b) => a - b);
+  const times = [...new Set(buckets.flatMap((b) => Array.from(b.series.times)))].sort((a, b) => a - b);
   const index = new Map(times.map((t, i) => [t, i]));
   const cum = buckets.map((b) => {
     const row = new Array(times.length).fill(0);
-    for (const [t, v] of b.values) row[index.get(t)] = Number(v) || 0;
+    const { times: ts, values } = b.series;
+    for (let j = 0; j < ts.length; j++) row[index.get(ts[j])] = values[j] || 0;
     return row;
   });
   const counts = cum.map((row, j) => row.map((v, i) => Math.max(0, v - (j > 0 ? cum[j - 1][i] : 0))));

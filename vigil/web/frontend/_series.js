@@ -16,16 +16,9 @@ export function seriesName(metric, format) {
   return labels ? `${name}{${labels}}` : name || "{}";
 }
 
-/** Parses a Prometheus sample value ("NaN", "+Inf" included). */
-export function sampleValue(text) {
-  if (text === "+Inf") return Infinity;
-  if (text === "-Inf") return -Infinity;
-  return Number(text);
-}
-
 /**
  * Aligns series on one x grid: {xs (seconds), columns: [[y|null ...] ...], series: [{name, metric}]}.
- * ``results`` is a list of {matrix, legend, stepS, startS}; each query's samples sit on
+ * ``results`` is a list of {matrix: [{metric, times, values}], legend, stepS}; each query's samples sit on
  * startS + k*stepS, so a sample's column index is computed, not searched.
  */
 export function align(results, startS, endS) {
@@ -42,13 +35,12 @@ export function align(results, startS, endS) {
   for (const r of results) {
     for (const s of r.matrix) {
       const col = new Array(n);
-      const values = s.values;
+      const { times, values } = s;
       let filled = 0;
       for (let j = 0; j < values.length; j++) {
-        const point = values[j];
-        const i = Math.round((point[0] - startS) / step);
+        const i = Math.round((times[j] - startS) / step);
         if (i >= 0 && i < n) {
-          const y = Number(point[1]);
+          const y = values[j];
           col[i] = Number.isFinite(y) ? y : null;
           filled += 1;
         }
@@ -61,14 +53,14 @@ export function align(results, startS, endS) {
   return { xs, columns, series };
 }
 
-/** The values of one series, oldest first, without gaps. */
-export function numbers(values) {
-  return values.map(([, v]) => sampleValue(v)).filter((v) => !Number.isNaN(v));
+/** The values of one series ({times, values}), oldest first, without NaNs. */
+export function numbers(series) {
+  return Array.from(series.values).filter((v) => !Number.isNaN(v));
 }
 
 /** Perses calculations over a series' values: last-number, last, first, mean, sum, min, max. */
-export function reduce(values, calculation = "last-number") {
-  const xs = numbers(values);
+export function reduce(series, calculation = "last-number") {
+  const xs = numbers(series);
   if (xs.length === 0) return null;
   switch (calculation) {
     case "first": case "first-number": return xs[0];
