@@ -3,9 +3,13 @@
 // drag to zoom (the dashboard narrows its range), threshold lines and bands, unit-formatted
 // axes. Colours come from the page's CSS custom properties, so dark mode follows.
 import uPlot from "uplot";
-import { formatValue } from "./_units.js";
+import { formatValue, unitOf } from "./_units.js";
 import { PALETTE, cssColor, thresholdSteps } from "./_series.js";
 import { localAndUtc } from "./_timerange.js";
+
+// Byte axes tick at 1, 2, 4 … KiB/MiB/GiB rather than at decimal steps (9.31 GiB).
+const BINARY = new Set(["bytes", "bytes/sec", "Bps", "binBps"]);
+const POWERS_OF_TWO = Array.from({ length: 64 }, (_, k) => 2 ** k);
 
 function cssVar(name, fallback) {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -150,7 +154,7 @@ export function timeSeriesChart(root, aligned, spec, { width, height, onZoom, on
     axes: [
       { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
       { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid },
-        values: (u, vals) => vals.map((v) => formatValue(v, format)),
+        values: (u, vals) => vals.map((v) => formatValue(v, format)), incrs: BINARY.has(unitOf(format)) ? POWERS_OF_TWO : undefined,
         // Wide enough for the longest tick label ("781 KiB/s"), at about 8 px a character and the tick.
         size: (u, values) => Math.max(40, 24 + 8 * Math.max(0, ...(values || []).map((v) => String(v).length))) },
     ],
