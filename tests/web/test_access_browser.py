@@ -64,9 +64,9 @@ def test_login_silence_audit_logout_throttle(browser, base_url, service):
     row = page.locator("section.silences-active tr.silence")
     assert row.count() == 1 and "ann" in row.inner_text()
     page.goto(base_url + "/graph?g0.expr=node_load1")  # the graph's script and colours
-    page.wait_for_selector("svg.graph")
-    swatch = page.locator(".legend .swatch").first.evaluate("e => e.style.background")
-    assert swatch  # set by graph.js from data-color, not an inline style attribute
+    page.wait_for_selector('#graph[data-state="drawn"]')  # the uPlot bundle, under the CSP
+    swatch = page.locator("#graph .chart-legend .swatch").first.evaluate("e => e.style.background")
+    assert swatch  # set through the CSSOM by the chart module, not an inline style attribute
     page.click("form.logout button")
     page.wait_for_url(base_url + "/login")
     page.goto(base_url + "/silences")

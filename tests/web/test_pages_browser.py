@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -228,6 +229,42 @@ def test_query_editor_suggests_metric_names_and_runs_with_enter(browser, site):
         page.keyboard.press("End")
         page.keyboard.type(" +")
         page.locator(".cm-lintRange-error, .cm-lintPoint-error").first.wait_for(state="attached")
+        assert csp == []
+    finally:
+        context.close()
+
+
+def test_graph_draws_a_uplot_chart_with_one_series_per_matching_series(browser, site):
+    context = _context(browser)
+    try:
+        page = _logged_in(context, site["base"])
+        csp = record_csp_violations(page)
+        # The app's engine (tests.web.fakes) serves node_load1 for three hosts, "scalar" as one
+        # series without labels, and nothing for any other name.
+        for expr, names in (("node_load1", [f'node_load1{{instance="host-{i}:9100", job="node"}}'
+                                            for i in range(3)]),
+                            ("scalar", ["{}"])):
+            page.goto(site["base"] + "/graph?" + urlencode({"g0.expr": expr, "g0.range_input": "1h"}))
+            page.wait_for_selector('#graph[data-state="drawn"]')
+            assert page.locator("#graph").get_attribute("data-series") == str(len(names)), expr
+            drawn = page.evaluate("""() => {
+                const canvas = document.querySelector('#graph .uplot canvas');
+                return canvas !== null && canvas.width > 0;
+            }""")
+            assert drawn, expr
+            assert page.locator("#graph .chart-legend .legend-name").all_inner_texts() == names, expr
+            over = page.locator("#graph .u-over").bounding_box()
+            page.mouse.move(over["x"] + over["width"] * 0.7, over["y"] + over["height"] / 2)
+            page.locator("#graph .chart-tooltip").wait_for(state="visible")
+            assert page.locator("#graph .chart-tooltip .tt-row").count() == len(names), expr
+            if expr == "node_load1":
+                page.screenshot(path=str(SHOTS / "graph-uplot-hover.png"))
+        page.goto(site["base"] + "/graph?g0.expr=no_such_metric")
+        page.wait_for_selector('#graph[data-state="drawn"]')
+        assert page.locator("#graph").get_attribute("data-series") == "0"
+        assert page.locator("#graph .uplot").count() == 0
+        assert "no data" in page.locator("#graph .graph-chart").inner_text()
+        page.screenshot(path=str(SHOTS / "graph-no-data.png"), full_page=True)
         assert csp == []
     finally:
         context.close()

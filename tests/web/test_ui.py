@@ -64,26 +64,36 @@ def test_rules_page(client):
 
 def test_graph_page_without_query_shows_form(client):
     html = client.get("/graph").text
-    assert 'name="g0.expr"' in html and "<svg" not in html
+    assert 'name="g0.expr"' in html and 'id="graph"' not in html
 
 
-def test_graph_page_renders_svg_and_table(client, deps):
+def test_graph_page_hands_the_range_to_the_browser_and_renders_the_table(client, deps):
     html = client.get("/graph", params={"g0.expr": "node_load1", "g0.range_input": "1h"}).text
-    assert html.count("<polyline") == 3
-    assert html.count('<li data-series="') == 3
+    assert "<svg" not in html and "/static/graph.js" not in html  # drawn by the uPlot bundle
+    assert '<script type="module" src="/static/dist/graph.js">' in html
+    assert 'data-expr="node_load1"' in html
+    assert deps.engine.calls == [("instant", "node_load1", deps.engine.calls[0][2])]
+    end = deps.engine.calls[0][2]  # the table's time is the graph's end
+    assert f'data-start-ms="{end - 3_600_000}" data-end-ms="{end}" data-step-s=""' in html
+    assert html.count("<tr><td class=\"mono\">node_load1{") == 3
     assert 'node_load1{instance=&#34;host-2:9100&#34;, job=&#34;node&#34;}' in html
-    kinds = [c[0] for c in deps.engine.calls]
-    assert kinds == ["range", "instant"]
-    _, _, start, end, step = deps.engine.calls[0]
-    assert end - start == 3_600_000 and step == 14_000  # about 250 points per graph
     assert '<option value="1h" selected>' in html
+
+
+def test_graph_page_keeps_end_and_step_from_the_url(client, deps):
+    html = client.get("/graph", params={"g0.expr": "up", "g0.range_input": "30m",
+                                        "g0.end_input": "1700000000", "g0.step_input": "15s"}).text
+    assert 'data-start-ms="1699998200000" data-end-ms="1700000000000" data-step-s="15.0"' in html
+    assert 'name="g0.step_input" value="15s"' in html and 'name="g0.end_input" value="1700000000"' in html
+    bad = client.get("/graph", params={"g0.expr": "up", "g0.step_input": "often"}).text
+    assert 'invalid step &#34;often&#34;' in bad and 'id="graph"' not in bad
 
 
 def test_graph_page_parse_error(client):
     html = client.get("/graph", params={"g0.expr": "rate(x"}).text
     assert 'class="error-box"' in html
     assert "1:5: parse error: unexpected character: &#39;(&#39;" in html
-    assert "<svg" not in html
+    assert 'id="graph"' not in html
 
 
 def test_graph_page_bad_range(client):
@@ -93,4 +103,6 @@ def test_graph_page_bad_range(client):
 
 def test_static_css_served(client):
     resp = client.get("/static/vigil.css")
-    assert resp.status_code == 200 and "svg.graph" in resp.text
+    assert resp.status_code == 200 and ".error-box" in resp.text
+    resp = client.get("/static/graph.css")
+    assert resp.status_code == 200 and ".chart-tooltip" in resp.text

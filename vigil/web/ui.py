@@ -1,7 +1,8 @@
 """The server-rendered UI: overview, alerts, targets, rules and the graph (query explorer) pages.
 
-Pages are Jinja2 templates from ``templates/``; the graph is inline SVG laid out by
-:mod:`vigil.web.graph`. All times are shown in UTC.
+Pages are Jinja2 templates from ``templates/``. The graph page resolves the query's range and
+shows the instant query's table (or the query's error); the browser draws the graph itself
+(``frontend/graph.js`` asks ``/api/v1/query_range``). All times are shown in UTC.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from vigil.gocompat.durations import format_duration_ms
 from vigil.gocompat.floats import format_sample_value
 from vigil.gocompat.times import format_rfc3339, format_rfc3339_nano
 from vigil.model.matchers import Matcher
-from vigil.promql.value import Matrix, Scalar, String, Vector
+from vigil.promql.value import Scalar, String, Vector
 from vigil.rules.status import ActiveAlert
 from vigil.web.access_gate import template_context as _access_context
 from vigil.web.access_ui import access_pages_router
@@ -33,7 +34,6 @@ from vigil.web.alert_filters import (
 from vigil.web.api_v1 import parse_error_message
 from vigil.web.cluster_api import cluster_page_router
 from vigil.web.deps import WebDeps
-from vigil.web.graph import build_plot, hover_data
 from vigil.web.incidents_view import alert_incidents_context
 from vigil.web.oncall_ui import alerts_return_url, episodes_context, oncall_pages_router
 from vigil.web.overview import host_overview
@@ -51,8 +51,6 @@ __all__ = ["ui_router"]
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 RANGE_CHOICES = ("5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d", "2d", "1w")
-# Prometheus's UI picks about 250 points per graph, never finer than one second.
-_POINTS_PER_GRAPH = 250
 
 
 def _environment(deps: WebDeps) -> jinja2.Environment:
@@ -169,42 +167,40 @@ def ui_router(deps: WebDeps) -> APIRouter:
         expr = q.get("g0.expr", "").strip()
         range_input = q.get("g0.range_input", "1h").strip() or "1h"
         end_input = q.get("g0.end_input", "").strip()
+        step_input = q.get("g0.step_input", "").strip()
         context: dict[str, object] = {
             "expr": expr, "range_input": range_input, "end_input": end_input,
-            "ranges": RANGE_CHOICES, "error": "", "plot": None, "table": None,
-            "result_type": "", "step_s": 0.0,
+            "step_input": step_input, "ranges": RANGE_CHOICES, "error": "", "graph": None,
+            "table": None, "result_type": "",
         }
         if expr:
-            context.update(await _evaluate(deps, expr, range_input, end_input))
+            context.update(await _evaluate(deps, expr, range_input, end_input, step_input))
         return render("graph.html", request, **context)
 
     return router
 
 
-async def _evaluate(deps: WebDeps, expr: str, range_input: str, end_input: str
-                    ) -> dict[str, object]:
-    """Run the graph page's range and instant queries; errors become ``error`` text."""
+async def _evaluate(deps: WebDeps, expr: str, range_input: str, end_input: str,
+                    step_input: str) -> dict[str, object]:
+    """Resolve the graph page's range (for the browser's range query) and run its instant
+    query for the table; a bad range, end, step or expression becomes ``error`` text."""
     try:
         range_ms = parse_range(range_input)
         end_ms = parse_time_ms(end_input) if end_input else round(deps.now() * 1000)
+        step_ms = _parse_step(step_input) if step_input else 0
     except ValueError as e:
         return {"error": str(e)}
-    start_ms = end_ms - range_ms
-    step_ms = max(range_ms // _POINTS_PER_GRAPH // 1000, 1) * 1000
     try:
-        ranged = await asyncio.to_thread(deps.engine.range_query, expr, start_ms, end_ms, step_ms)
         instant = await asyncio.to_thread(deps.engine.instant_query, expr, end_ms)
     except ParseError as e:
         return {"error": parse_error_message(e)}
     except QueryError as e:
         return {"error": str(e)}
-    out: dict[str, object] = {"step_s": step_ms / 1000, "warnings": list(ranged.warnings),
-                              "eval_time": format_rfc3339_nano(datetime.fromtimestamp(end_ms / 1000,
-                                                                          tz=timezone.utc))}
-    if isinstance(ranged.value, Matrix):
-        plot = build_plot(ranged.value, start_ms, end_ms, step_ms)
-        out["plot"] = plot
-        out["hover_json"] = hover_data(ranged.value, plot, start_ms, end_ms)
+    out: dict[str, object] = {
+        "warnings": list(instant.warnings),
+        "eval_time": format_rfc3339_nano(datetime.fromtimestamp(end_ms / 1000, tz=timezone.utc)),
+        "graph": {"start_ms": end_ms - range_ms, "end_ms": end_ms, "step_s": step_ms / 1000},
+    }
     value = instant.value
     out["result_type"] = value.type
     if isinstance(value, Vector):
@@ -217,3 +213,11 @@ async def _evaluate(deps: WebDeps, expr: str, range_input: str, end_input: str
         out["table"] = [(str(s.labels), format_sample_value(s.values[-1]) if len(s.values)
                          else "") for s in value.series]
     return out
+
+
+def _parse_step(text: str) -> int:
+    """The graph's step (``15s``, ``1m`` or seconds) in ms; ValueError naming it if bad."""
+    try:
+        return parse_range(text)
+    except ValueError:
+        raise ValueError(f'invalid step "{text}": use a duration such as 15s or 1m') from None
