@@ -45,7 +45,7 @@ from vigil.web.audit_detail import describe_change
 from vigil.web.deps import WebDeps
 from vigil.web.params import parse_time_ms
 
-__all__ = ["TSDBVariableSource", "dashboards_api_router"]
+__all__ = ["TSDBVariableSource", "dashboard_error_answer", "dashboards_api_router"]
 
 BASE = "/api/vigil/v1/dashboards"
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -91,7 +91,9 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def _errors_answer(exc: DashboardError) -> JSONResponse:
+def dashboard_error_answer(exc: DashboardError) -> JSONResponse:
+    """A dashboard store's refusal as the API's error answer: 404 or 409 by its kind, else
+    400 ``bad_data``, with the located ``errors`` when it has them."""
     status = {"not_found": 404, "conflict": 409}.get(exc.kind, 400)
     body: dict[str, Any] = {"status": "error", "errorType": exc.kind if status != 400 else "bad_data",
                             "error": str(exc)}
@@ -154,7 +156,7 @@ def dashboards_api_router(deps: WebDeps) -> APIRouter:
         try:
             entries, problems = await asyncio.to_thread(lambda: (store().list(), store().problems()))
         except DashboardError as exc:
-            return _errors_answer(exc)
+            return dashboard_error_answer(exc)
         return JSONResponse({"status": "success", "data": [e.summary() for e in entries],
                              "warnings": problems})
 
@@ -172,7 +174,7 @@ def dashboards_api_router(deps: WebDeps) -> APIRouter:
         try:
             entry = await asyncio.to_thread(lambda: store().get(name))
         except DashboardError as exc:
-            return _errors_answer(exc)
+            return dashboard_error_answer(exc)
         return JSONResponse({"status": "success", "data": _entry_json(entry)})
 
     @router.put(BASE + "/{name}", include_in_schema=False)
@@ -182,7 +184,7 @@ def dashboards_api_router(deps: WebDeps) -> APIRouter:
             the_store = store()
             before, after = await asyncio.to_thread(the_store.save, name, data, marks)
         except DashboardError as exc:
-            return _errors_answer(exc)
+            return dashboard_error_answer(exc)
         describe_change(request, "dashboard.save", name,
                         before=None if before is None else {"file": before.file,
                                                             "dashboard": dump_dashboard(before.dashboard)},
@@ -205,7 +207,7 @@ def dashboards_api_router(deps: WebDeps) -> APIRouter:
         try:
             _, _, found = await resolved(request, name)
         except DashboardError as exc:
-            return _errors_answer(exc)
+            return dashboard_error_answer(exc)
         return JSONResponse({"status": "success", "data": [v.as_dict() for v in found]})
 
     @router.get(BASE + "/{name}/queries", include_in_schema=False)
@@ -213,7 +215,7 @@ def dashboards_api_router(deps: WebDeps) -> APIRouter:
         try:
             dashboard, ctx, found = await resolved(request, name)
         except DashboardError as exc:
-            return _errors_answer(exc)
+            return dashboard_error_answer(exc)
         return JSONResponse({"status": "success",
                              "data": panel_queries(dashboard, variable_values(found), ctx)})
 

@@ -30,6 +30,7 @@ from vigil.dashboards.grafana import GrafanaImport, GrafanaImportError, convert_
 from vigil.dashboards.model import dump_dashboard, parse_dashboard
 from vigil.dashboards.store import DashboardError, dashboard_yaml
 from vigil.web.audit_detail import describe_change
+from vigil.web.dashboards_api import dashboard_error_answer
 from vigil.web.deps import WebDeps
 from vigil.web.json_api import error
 
@@ -37,15 +38,6 @@ __all__ = ["IMPORT_PATH", "dashboards_import_router"]
 
 IMPORT_PATH = "/api/vigil/v1/dashboards/import/grafana"
 _TRUE = ("1", "true", "yes")
-
-
-def _store_refusal(exc: DashboardError) -> JSONResponse:
-    status = {"not_found": 404, "conflict": 409}.get(exc.kind, 400)
-    body: dict[str, Any] = {"status": "error", "errorType": exc.kind if status != 400 else "bad_data",
-                            "error": str(exc)}
-    if exc.errors:
-        body["errors"] = [e.as_dict() for e in exc.errors]
-    return JSONResponse(body, status_code=status)
 
 
 def dashboards_import_router(deps: WebDeps) -> APIRouter:
@@ -82,7 +74,7 @@ def dashboards_import_router(deps: WebDeps) -> APIRouter:
                                                   "choose another name= or pass overwrite=true")
                 before, after = await asyncio.to_thread(store.save, name, result.dashboard)
             except DashboardError as exc:
-                return _store_refusal(exc)
+                return dashboard_error_answer(exc)
             answer["saved"] = {"file": after.file}
             describe_change(request, "dashboard.import", name,
                             before=None if before is None else {"file": before.file,
