@@ -18,7 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -26,16 +25,9 @@ from starlette.responses import HTMLResponse
 from vigil.access import Role
 from vigil.dashboards.store import DashboardEntry, DashboardError, DashboardStore, dashboard_yaml
 from vigil.web.access_gate import template_context
+from vigil.web.page_templates import page_environment
 
 __all__ = ["dashboards_pages_router"]
-
-
-def _environment(version: str) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("vigil.web", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.globals["version"] = version
-    return env
 
 
 def may_edit(request: Request) -> bool:
@@ -60,7 +52,7 @@ def dashboards_pages_router(store: DashboardStore | None, version: str) -> APIRo
     """The dashboard pages over ``store`` (None: dashboards are not configured; the list
     says so and a dashboard's page answers 404)."""
     router = APIRouter(include_in_schema=False)
-    env = _environment(version)
+    env = page_environment(version)
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = env.get_template(template).render(path=request.url.path, **template_context(request),

@@ -33,7 +33,6 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -48,19 +47,12 @@ from vigil.web.deps import WebDeps
 from vigil.web.incidents_view import incident_view, list_view
 from vigil.web.json_api import ERROR_STATUS
 from vigil.web.oncall_api import request_actor
+from vigil.web.page_templates import page_environment
 from vigil.web.status_page_admin import active_status_page, override_until, status_page_section
 
 __all__ = ["incidents_pages_router"]
 
 VIA = "ui"
-
-
-def _environment(version: str) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("vigil.web", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.globals["version"] = version
-    return env
 
 
 def _can_respond(request: Request) -> bool:
@@ -162,7 +154,7 @@ def _incident_actions(deps: WebDeps) -> dict[str, tuple[str, Callable[[str, Form
 
 def incidents_pages_router(deps: WebDeps) -> APIRouter:
     router = APIRouter()
-    env = _environment(deps.version)
+    env = page_environment(deps.version)
     actions = _incident_actions(deps) if deps.incidents is not None else {}
 
     def render(name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
