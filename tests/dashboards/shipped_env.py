@@ -10,7 +10,6 @@ target that is down and a rule that fails to evaluate (so the failure panels hav
 from __future__ import annotations
 
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import httpx
 
 from tests.support.ports import free_port
 from tests.support.tls import TestCA
-from tests.support.vigil_proc import wait_ready
+from tests.support.vigil_proc import stop_process, wait_ready
 from tests.support.webhook import WebhookReceiver
 
 SCRAPE_INTERVAL_S = 5.0
@@ -203,10 +202,4 @@ def demo_vigil(tmp: Path, *, pg_primary: str, pg_replica: str, pg_password: str,
             wait_ready(url, 60, proc, log)
             yield DemoVigil(url, log)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)

@@ -8,7 +8,6 @@ offline milk meter showing as Degraded performance."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.vigil_proc import eventually, wait_ready
+from tests.support.vigil_proc import eventually, stop_process, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -99,11 +98,5 @@ collectors:
         page = httpx.get(f"{url}/targets", timeout=10).text
         assert f"postgres broken: connection to 127.0.0.1:{dead} failed" in page
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
     assert proc.returncode == 0, log.read_text()[-3000:]

@@ -37,14 +37,8 @@ class VigilProcess:
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc:
+            stop_process(self.proc, sig)
             self._logfile.close()
         self.proc = None
 
@@ -57,6 +51,17 @@ class VigilProcess:
         resp = httpx.get(f"{self.url}{path}", params=params, timeout=10)
         resp.raise_for_status()
         return resp.json()["data"]
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Send a running ``proc`` ``sig`` and wait for it to end; killed after 30 s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def wait_ready(url: str, timeout: float, proc: subprocess.Popen | None = None,
