@@ -6,6 +6,7 @@ import uPlot from "uplot";
 import { formatValue, unitOf } from "./_units.js";
 import { PALETTE, cssColor, thresholdSteps } from "./_series.js";
 import { localAndUtc } from "./_timerange.js";
+import { el } from "./_dom.js";
 
 // Byte axes tick at 1, 2, 4 … KiB/MiB/GiB rather than at decimal steps (9.31 GiB).
 const BINARY = new Set(["bytes", "bytes/sec", "Bps", "binBps"]);
@@ -14,13 +15,6 @@ const POWERS_OF_TWO = Array.from({ length: 64 }, (_, k) => 2 ** k);
 function cssVar(name, fallback) {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 function withAlpha(hex, alpha) {

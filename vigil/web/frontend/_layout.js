@@ -1,13 +1,7 @@
 // The dashboard's layout: each Grid layout a row (a heading button folds it when the grid
 // has a title and may collapse), its items placed on a 24-column grid by x, y, width and
 // height (one height unit is --dash-unit pixels high, as in Perses and Grafana).
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { el } from "./_dom.js";
 
 /** The panel name a layout item refers to ("#/spec/panels/cpu" → "cpu"). */
 export function panelRef(item) {

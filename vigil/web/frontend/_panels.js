@@ -8,13 +8,7 @@ import { sparkline } from "./_chart.js";
 import { renderMarkdown } from "./_markdown.js";
 import { getJson } from "./_api.js";
 import { localAndUtc } from "./_timerange.js";
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { el } from "./_dom.js";
 
 function allSeries(results) {
   return results.flatMap((r) => r.matrix.map((s) => ({ ...s, name: seriesName(s.metric, r.legend) })));

@@ -12,6 +12,7 @@ import {
   REFRESH_CHOICES, RELATIVE_RANGES, describeRange, localAndUtc, parseDuration, parseTime, readState,
   toLocalInput, writeState,
 } from "./_timerange.js";
+import { el } from "./_dom.js";
 
 const root = document.getElementById("dashboard");
 const name = root.dataset.name;
@@ -25,13 +26,6 @@ let aborter = null;
 let refreshTimer = null;
 let missedRefresh = false;
 let queries = {};
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function showError(message) {
   const box = $("dash-error");

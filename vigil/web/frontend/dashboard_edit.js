@@ -4,15 +4,9 @@
 // JSON file to the converter, shows its summary and the converted dashboard in the same
 // editor, and saves it under the name given.
 import { ApiError, contentTypeOf, dashboardUrl, sendText } from "./_api.js";
+import { el } from "./_dom.js";
 
 const $ = (id) => document.getElementById(id);
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function showErrors(errors, message) {
   const box = $("edit-errors");
