@@ -93,7 +93,7 @@ def test_page_shows_each_replica(pair) -> None:
     assert 'class="member member-primary member-self"' in html
     assert 'class="member member-replica"' in html and '<a href="http://b.example:9090">b</a>' in html
     assert "2 of 2" in html and "1 of 2" in html and b.member_id in html
-    assert '<a href="/cluster" class="active">Cluster</a>' in html
+    assert '<a href="/cluster" class="active" aria-current="page">Cluster</a>' in html
 
 
 def test_page_says_when_nobody_is_primary(state: Store) -> None:

@@ -64,4 +64,4 @@ def test_home_page_is_the_overview(tmp_path):
     with DB.open(tmp_path / "tsdb") as db:
         deps = dataclasses.replace(make_deps(), engine=Engine(db))
         html = TestClient(create_app(deps)).get("/").text
-    assert "<h1>Overview</h1>" in html and 'class="active">Overview' in html
+    assert "<h1>Overview</h1>" in html and 'class="active" aria-current="page">Overview' in html
