@@ -43,12 +43,23 @@ ALLOWED: dict[str, set[str]] = {
     "incidents": BASE | {"config", "state", "access", "alerting", "oncall"},
     # Dashboards as code: the Perses model, Grafana import, lint (parses PromQL).
     "dashboards": BASE | {"config", "promql"},
+    # SLOs as code (issue 19): Sloth's format in, recording and alerting rule groups out.
+    "slo": BASE | {"config", "promql", "rules"},
+    # Objectives (issue 19): MTTA/MTTR/false positives from on-call and incident records,
+    # availability and error budgets through PromQL.
+    "objectives": BASE | {"config", "state", "promql", "oncall", "incidents", "slo"},
+    # Shift checklists (issue 19): items Vigil verifies from on-call, incidents and PromQL.
+    "shifts": BASE | {"config", "state", "access", "promql", "oncall", "incidents"},
+    # Reports (issue 19) read everything before them; delivered by e-mail through alerting's
+    # SMTP settings.
+    "reports": BASE | {"config", "state", "promql", "alerting", "oncall", "incidents",
+                       "objectives", "slo", "shifts"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",
                    "alerting", "selfmetrics", "access", "oncall", "incidents",
-                   "dashboards"},
+                   "dashboards", "slo", "objectives", "shifts", "reports"},
 }
 
 
