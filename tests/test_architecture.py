@@ -54,12 +54,15 @@ ALLOWED: dict[str, set[str]] = {
     # SMTP settings.
     "reports": BASE | {"config", "state", "promql", "alerting", "oncall", "incidents",
                        "objectives", "slo", "shifts"},
+    # Logs (issue 20): ingest, the log store and LogQL; metric queries answer with PromQL's
+    # value types.
+    "logs": BASE | {"config", "storage", "selfmetrics", "promql"},
     "rules": BASE | {"storage", "config", "promql", "state", "selfmetrics"},
     "alerting": BASE | {"config", "rules", "state", "selfmetrics"},
     "demo": BASE | {"collect", "config", "rules"},
     "web": BASE | {"storage", "config", "collect", "remote", "promql", "rules", "state",
                    "alerting", "selfmetrics", "access", "oncall", "incidents",
-                   "dashboards", "slo", "objectives", "shifts", "reports"},
+                   "dashboards", "slo", "objectives", "shifts", "reports", "logs"},
 }
 
 
