@@ -42,6 +42,9 @@ class Table:
     statuses: tuple[Status, ...] = ()
     query: str = ""
     note: str = ""
+    # Per column, the unit its numbers are written in (as Figure.unit; "" for none), or
+    # empty: numbers written as they are.
+    units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
