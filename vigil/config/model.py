@@ -25,6 +25,7 @@ from vigil.config.incidents import IncidentsConfig, IncidentsSection
 from vigil.config.located import LocatedValueError
 from vigil.config.oncall import OncallConfig
 from vigil.config.schedules import Schedules
+from vigil.config.shifts import ShiftsConfig
 from vigil.config.sizes import ByteSize
 from vigil.config.status_page import StatusPageConfig
 from vigil.model.features import UnknownFeatureError, parse_features
@@ -872,6 +873,8 @@ class Config(Section):
     status_page: StatusPageConfig = StatusPageConfig()
     # Dashboard folders (vigil.config.dashboards): Perses files read live and saved from the UI.
     dashboards: DashboardsConfig = DashboardsConfig()
+    # Shift checklists (vigil.config.shifts): the runbook's daily lists, their time zone and checks.
+    shifts: ShiftsConfig = ShiftsConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
