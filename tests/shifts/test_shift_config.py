@@ -52,7 +52,7 @@ shifts:
 
 
 @pytest.mark.parametrize(("text", "where", "message"), [
-    ("shifts:\n  timezone: Mars/Olympus\n", "2:13: shifts.timezone", "unknown time zone 'Mars/Olympus'"),
+    ("shifts:\n  timezone: Mars/Olympus\n", "2:3: shifts.timezone", "unknown time zone 'Mars/Olympus'"),
     ("shifts:\n  shifts:\n    - name: a\n      start: '09:00'\n      items:\n        - {title: x, check: coffee}\n",
      "6:22: shifts.shifts[0].items[0].check", "unknown check 'coffee'"),
     ("shifts:\n  shifts:\n    - name: a\n      start: '09:00'\n      items:\n        - {title: x, check: promql}\n",
