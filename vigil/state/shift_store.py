@@ -151,7 +151,8 @@ class ShiftStore:
             stmt = upsert(conn, shifts).values(
                 id=shift.id, name=shift.name, shift_date=shift.shift_date, starts_at=shift.starts_at,
                 ends_at=shift.ends_at, opened_at=now).on_conflict_do_nothing(index_elements=[shifts.c.id])
-            created = (conn.execute(stmt).rowcount or 0) > 0
+            # RETURNING, not rowcount: psycopg reports no row count for a skipped conflict.
+            created = conn.execute(stmt.returning(shifts.c.id)).first() is not None
             if created and shift.items:
                 conn.execute(insert(shift_items), [
                     {"shift_id": shift.id, "key": it.key, "position": n, "title": it.title,
