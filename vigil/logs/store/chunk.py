@@ -1,0 +1,154 @@
+"""Chunk files: one immutable, zstd-compressed run of entries of one time partition.
+
+Layout (little-endian; the JSON meta is described in ``docs/logs-format.md``)::
+
+    0   8 bytes   magic "VLOGCHK" + format version byte 0x01
+    8   u32       meta length M
+    12  u32       crc32 of the meta
+    16  M bytes   meta: UTF-8 JSON (time range, counts, streams, WAL segment, sections)
+    16+M          token index: Bloom filter bits (``bloom.bytes`` long, crc in the meta)
+    ...           body: zstd frame of an encoded batch (:mod:`._codec`), entries sorted by
+                  (timestamp, stream labels); ``body.bytes`` long, crc in the meta
+
+The meta alone is read when the store opens (to rebuild the stream index), the Bloom filter
+when a needle search considers the chunk, the body only when it may match.
+Files are written as ``<id>.chunk.tmp``, synced, then renamed, so a chunk either exists
+whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cramjam
+
+from vigil.errors import StorageError
+from vigil.logs.model import LogEntry
+from vigil.logs.store._bloom import Bloom
+from vigil.logs.store._codec import Batch, decode, encode, labels_from_json, labels_json
+from vigil.logs.store._wal import fsync_dir, write_all
+from vigil.model.labels import Labels
+
+MAGIC = b"VLOGCHK\x01"
+_HEAD = struct.Struct("<8sII")
+SUFFIX = ".chunk"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMeta:
+    path: str
+    id: int
+    min_ts: int
+    max_ts: int
+    entries: int
+    raw_bytes: int  # the lines' UTF-8 bytes plus one newline each: the size as a text file
+    wal_segment: int  # the WAL segment this chunk was cut at (covers it and older ones)
+    streams: tuple[Labels, ...]
+    bloom_offset: int
+    bloom_bytes: int
+    bloom_crc: int
+    bloom_m: int
+    bloom_k: int
+    body_offset: int
+    body_bytes: int
+    body_crc: int
+
+    @property
+    def file_bytes(self) -> int:
+        return self.body_offset + self.body_bytes
+
+
+def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_segment: int,
+                zstd_level: int) -> ChunkMeta:
+    """Write ``entries`` (already sorted) as chunk ``chunk_id`` in ``directory``."""
+    body, line_blob = encode(entries)
+    bloom = Bloom.build(line_blob)
+    compressed = bytes(cramjam.zstd.compress(body, level=zstd_level))
+    streams: list[Labels] = list(dict.fromkeys(e.labels for e in entries))
+    meta = {
+        "min_ts": entries[0].ts_ns, "max_ts": entries[-1].ts_ns, "entries": len(entries),
+        "raw_bytes": len(line_blob) + len(entries), "wal_segment": wal_segment,
+        "streams": [json.loads(labels_json(s)) for s in streams],
+        "bloom": {"bytes": len(bloom.bits), "crc": zlib.crc32(bloom.bits), "m": bloom.m,
+                  "k": bloom.k},
+        "body": {"bytes": len(compressed), "crc": zlib.crc32(compressed), "codec": "zstd"},
+    }
+    meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+    path = os.path.join(directory, f"{chunk_id:010d}{SUFFIX}")
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        write_all(fd, _HEAD.pack(MAGIC, len(meta_bytes), zlib.crc32(meta_bytes)) + meta_bytes
+                  + bloom.bits + compressed)
+        os.fsync(fd)
+    except OSError as e:
+        os.close(fd)
+        os.unlink(tmp)
+        raise StorageError(f"{path}: cannot write chunk: {e.strerror or e}") from e
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(directory)
+    return _meta_from(path, chunk_id, meta, _HEAD.size + len(meta_bytes))
+
+
+def read_meta(path: str) -> ChunkMeta:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD.size)
+            if len(head) < _HEAD.size:
+                raise ValueError("shorter than its header")
+            magic, length, crc = _HEAD.unpack(head)
+            if magic != MAGIC:
+                raise ValueError(f"bad magic {magic!r}")
+            meta_bytes = f.read(length)
+            if len(meta_bytes) != length or zlib.crc32(meta_bytes) != crc:
+                raise ValueError("meta crc mismatch")
+            meta = json.loads(meta_bytes)
+            chunk_id = int(os.path.basename(path)[:-len(SUFFIX)])
+            result = _meta_from(path, chunk_id, meta, _HEAD.size + length)
+            if os.fstat(f.fileno()).st_size != result.file_bytes:
+                raise ValueError("file size disagrees with its meta")
+            return result
+    except (ValueError, KeyError, TypeError, struct.error) as e:
+        raise StorageError(f"{path}: corrupt chunk: {e}") from e
+
+
+def _meta_from(path: str, chunk_id: int, meta: dict, bloom_offset: int) -> ChunkMeta:
+    bloom, body = meta["bloom"], meta["body"]
+    return ChunkMeta(
+        path=path, id=chunk_id, min_ts=int(meta["min_ts"]), max_ts=int(meta["max_ts"]),
+        entries=int(meta["entries"]), raw_bytes=int(meta["raw_bytes"]),
+        wal_segment=int(meta["wal_segment"]),
+        streams=tuple(labels_from_json(json.dumps(s)) for s in meta["streams"]),
+        bloom_offset=bloom_offset, bloom_bytes=int(bloom["bytes"]), bloom_crc=int(bloom["crc"]),
+        bloom_m=int(bloom["m"]), bloom_k=int(bloom["k"]),
+        body_offset=bloom_offset + int(bloom["bytes"]), body_bytes=int(body["bytes"]),
+        body_crc=int(body["crc"]))
+
+
+def _read_section(meta: ChunkMeta, offset: int, length: int, crc: int, what: str) -> bytes:
+    with open(meta.path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    if len(data) != length or zlib.crc32(data) != crc:
+        raise StorageError(f"{meta.path}: corrupt chunk: {what} at offset {offset}: crc mismatch")
+    return data
+
+
+def read_bloom(meta: ChunkMeta) -> Bloom:
+    bits = _read_section(meta, meta.bloom_offset, meta.bloom_bytes, meta.bloom_crc, "bloom")
+    return Bloom(bits, meta.bloom_m, meta.bloom_k)
+
+
+def read_body(meta: ChunkMeta) -> Batch:
+    data = _read_section(meta, meta.body_offset, meta.body_bytes, meta.body_crc, "body")
+    try:
+        raw = cramjam.zstd.decompress(data)
+    except Exception as e:  # cramjam raises its own DecompressionError
+        raise StorageError(f"{meta.path}: corrupt chunk body: {e}") from e
+    return decode(memoryview(raw), f"{meta.path}: body")
