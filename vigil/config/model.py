@@ -24,6 +24,7 @@ from vigil.config.escalation import EscalationPolicies, check_policy_routes
 from vigil.config.incidents import IncidentsConfig, IncidentsSection
 from vigil.config.located import LocatedValueError
 from vigil.config.oncall import OncallConfig
+from vigil.config.reports import ReportsConfig
 from vigil.config.schedules import Schedules
 from vigil.config.shifts import ShiftsConfig
 from vigil.config.sizes import ByteSize
@@ -875,6 +876,8 @@ class Config(Section):
     dashboards: DashboardsConfig = DashboardsConfig()
     # Shift checklists (vigil.config.shifts): the runbook's daily lists, their time zone and checks.
     shifts: ShiftsConfig = ShiftsConfig()
+    # Reports (vigil.config.reports): schedules, who gets them by e-mail, the archive's retention.
+    reports: ReportsConfig = ReportsConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
