@@ -1,0 +1,14 @@
+"""LogQL, Loki's query language, over Vigil's log store.
+
+Modules, each importing only those before it: :mod:`~.errors`, :mod:`~.units` (Go durations
+and humanized byte sizes), :mod:`~.lexer`, :mod:`~.ast` (the tree and its printer),
+:mod:`~.parsers` (json, logfmt, pattern, regexp, unpack), :mod:`~.binops`, :mod:`~.parser`,
+:mod:`~.template_funcs`, :mod:`~.pipeline` (running the stages over one entry),
+:mod:`~.aggregate` and :mod:`~.engine` (log and metric queries over a LogReader).
+"""
+
+from vigil.logs.logql.engine import LogQLEngine, LogStream
+from vigil.logs.logql.errors import ParseError, QueryError
+from vigil.logs.logql.parser import parse_expr
+
+__all__ = ["LogQLEngine", "LogStream", "ParseError", "QueryError", "parse_expr"]
