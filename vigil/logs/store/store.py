@@ -114,6 +114,7 @@ class LogStore:
         for file, offset, payload in self._wal.replay(persisted):
             batch = decode(payload, f"{file}: record at offset {offset}")
             self._add_to_head([batch.entry(i) for i in range(len(batch))])
+        self._apply_retention_locked()
 
     def _add_chunk(self, meta: chunkfile.ChunkMeta) -> None:
         self._chunks[meta.id] = meta
