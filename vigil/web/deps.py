@@ -33,6 +33,7 @@ from vigil.oncall.schedules import ScheduleService
 from vigil.promql.value import QueryResult
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
+from vigil.shifts.service import ShiftService
 from vigil.state import OutboxEntry
 from vigil.storage import Querier
 from vigil.web.access_gate import AccessPolicy
@@ -210,3 +211,6 @@ class WebDeps:
     # Dashboards: the Perses files of the configured folders and the shipped ones, re-read on
     # each request (vigil.dashboards.store). None: the dashboards API answers 404.
     dashboards: DashboardStore | None = None
+    # Shift checklists: today's shift, ticks, hand-over, history (vigil.shifts.service). None:
+    # the shifts API and pages answer 404.
+    shifts: ShiftService | None = None
