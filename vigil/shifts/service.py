@@ -145,11 +145,16 @@ class ShiftService:
         return ShiftRecord.from_row(row), created
 
     def tick(self, shift_id: str, key: str, *, by: str, note: str, done: bool = True) -> ShiftItemRecord:
-        """A person marks an item done (or open again) with a note."""
+        """A person marks an item done (or open again) with a note; marking it done needs
+        the note (what was found), as the runbook's lists are ticked with one."""
+        if done and not note.strip():
+            raise ShiftStoreError("note: say what you found when you tick an item", "invalid")
         return ShiftItemRecord.from_row(self.store.tick(shift_id, key, by=by, note=note, done=done))
 
     def handover(self, shift_id: str, *, by: str, note: str) -> ShiftRecord:
         """Write the hand-over note and carry the open items into the next shift."""
+        if not note.strip():
+            raise ShiftStoreError("note: the hand-over note tells the next shift what is going on", "invalid")
         row = self.store.get(shift_id)
         if row is None:
             raise ShiftStoreError(f"no shift {shift_id!r}")

@@ -27,7 +27,12 @@ DONE_STATUSES = ("ok", "done")  # an item in one of these needs nothing more thi
 
 
 class ShiftStoreError(ValueError):
-    """A change that cannot be made (unknown shift or item); the message says which."""
+    """A change that cannot be made; the message says why. ``kind``: not_found (no such
+    shift or item) or invalid (bad input), answered 404 and 400 by the API."""
+
+    def __init__(self, message: str, kind: str = "not_found") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
