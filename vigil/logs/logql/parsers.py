@@ -46,8 +46,28 @@ def sanitize_key(key: str) -> str:
 # ---------------------------------------------------------------------- json
 
 
+class RawNumber(str):
+    """A JSON number kept as written (Loki hands numbers on as their text)."""
+
+
 def _number_as_text(text: str) -> str:
-    return text
+    return RawNumber(text)
+
+
+def _dump(value: object) -> str:
+    """JSON text of a parsed value, numbers as they were written."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_dump(v)}"
+                              for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dump(v) for v in value) + "]"
+    if isinstance(value, RawNumber):
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _load(line: str) -> object:
@@ -124,7 +144,7 @@ def extract_json_paths(line: str, paths: list[tuple[str, list[str | int]]]) -> l
         elif isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, (dict, list)):
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            text = _dump(value)
         else:
             text = str(value)
         out.append((name, text))
@@ -140,7 +160,7 @@ def unpack(line: str) -> tuple[list[tuple[str, str]], str]:
     for key, value in doc.items():
         if key == "_entry" and isinstance(value, str):
             line = value
-        elif isinstance(value, str):
+        elif isinstance(value, str) and not isinstance(value, RawNumber):
             labels.append((key, value))
     return labels, line
 
