@@ -198,6 +198,19 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/incidents/{ref}/{action}": {"POST": R},
     "/incidents/{ref}/tasks/{task}/{action}": {"POST": R},
     "/incidents/{ref}/action-items/{item_id}/{action}": {"POST": R},
+    # Shift checklists (vigil.web.shifts_api, vigil.web.shifts_ui): viewers read; responders
+    # tick items, hand over and run the checks.
+    "/api/vigil/v1/shifts": {"GET": V},
+    "/api/vigil/v1/shifts/current": {"GET": V},
+    "/api/vigil/v1/shifts/{shift_id}": {"GET": V},
+    "/api/vigil/v1/shifts/{shift_id}/items/{key}/tick": {"POST": R},
+    "/api/vigil/v1/shifts/{shift_id}/handover": {"POST": R},
+    "/api/vigil/v1/shifts/{shift_id}/checks": {"POST": R},
+    "/shifts": {"GET": V},
+    "/shifts/{shift_id}": {"GET": V},
+    "/shifts/{shift_id}/items/{key}/{action}": {"POST": R},
+    "/shifts/{shift_id}/handover": {"POST": R},
+    "/shifts/{shift_id}/checks": {"POST": R},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
