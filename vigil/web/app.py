@@ -30,6 +30,8 @@ from vigil.web.oncall_api import oncall_api_router
 from vigil.web.runbooks import runbooks_router
 from vigil.web.schedules_api import schedules_api_router
 from vigil.web.schedules_ui import schedules_page_router
+from vigil.web.shifts_api import shifts_api_router
+from vigil.web.shifts_ui import shifts_pages_router
 from vigil.web.status_page import status_page_router
 from vigil.web.ui import ui_router
 
@@ -60,6 +62,8 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(incident_review_router(deps))
     app.include_router(incidents_api_router(deps))
     app.include_router(incidents_pages_router(deps))
+    app.include_router(shifts_api_router(deps))
+    app.include_router(shifts_pages_router(deps))
     app.include_router(dashboards_import_router(deps))
     app.include_router(dashboards_api_router(deps))
     app.include_router(schedules_api_router(deps))
