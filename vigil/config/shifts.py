@@ -188,7 +188,6 @@ def default_shifts() -> list[ShiftDef]:
 
 
 class ShiftsConfig(Section):
-    enabled: bool = True
     timezone: str = "UTC"
     run_checks: bool = True
     checks: dict[str, CheckSpec] = Field(default_factory=dict)
