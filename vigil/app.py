@@ -89,6 +89,9 @@ from vigil.remote.queue import QueueManager
 from vigil.rules import Manager as RulesManager
 from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
+from vigil.shifts.checks import ShiftChecker
+from vigil.shifts.loop import ShiftLoop
+from vigil.shifts.service import ShiftService
 from vigil.state import Store
 from vigil.state.action_item_store import ActionItemStore
 from vigil.state.cluster_store import ClusterStore
@@ -97,6 +100,7 @@ from vigil.state.incident_candidate_store import CandidateStore
 from vigil.state.incident_store import IncidentStore
 from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.schedule_store import ScheduleStore
+from vigil.state.shift_store import ShiftStore
 from vigil.state.status_page_store import StatusPageStore
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
@@ -337,6 +341,13 @@ class App:
         self.incident_review = IncidentReview(
             IncidentStore(self.store.engine), ActionItemStore(self.store.engine), correlator=self.correlator,
             external_url=self.external_url, checklist=lambda inc: self.incident_response.checklists.of(inc).tasks)
+        # Shift checklists (vigil.shifts): every replica serves them from the state database;
+        # the primary opens each shift and runs its checks once (claimed in the database).
+        self.shifts = ShiftService(ShiftStore(self.store.engine), config=lambda: self.config.shifts,
+                                   checker=ShiftChecker(self.engine, lifecycle_store))
+        self.shift_loop = ShiftLoop(self.shifts, self.store, member_id=self.membership.member_id,
+                                    member_timeout_s=lambda: self.config.cluster.member_timeout,
+                                    is_primary=is_primary)
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules,
             storage=self.remote_store.series if self.remote_store is not None else self.db,
@@ -351,6 +362,7 @@ class App:
             incidents=self.incidents, incident_review=self.incident_review,
             # The dashboards' folders follow the config (a reload may change them).
             dashboards=DashboardStore(lambda: settings_from_config(self.config)),
+            shifts=self.shifts,
         ))
         self._stop = asyncio.Event()
 
@@ -495,6 +507,7 @@ class App:
                 ("incident-response", self.incident_response.loop.run),
                 ("incidents", self.incident_timeline.run),
                 ("correlation", self.correlator.run),
+                ("shifts", self.shift_loop.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
