@@ -113,7 +113,9 @@ ERRORS = [
                   'that does not have an empty-compatible value. For instance, app=~".*" '
                   'does not meet this requirement, but app=~".+" will'),
     ('{a="b"} + 1', 'parse error : unexpected type for left leg of binary operation (+): '
-                    '*syntax.PipelineExpr'),
+                    '*syntax.MatchersExpr'),
+    ('1 - {a="b"} |= "x"', 'parse error : unexpected type for right leg of binary operation '
+                           '(-): *syntax.PipelineExpr'),
     ('1 or rate({a="b"}[1m])', 'parse error : unexpected literal for left leg of '
                                'logical/set binary operation (or): 1.000000'),
     ('{a="b"} | regexp "(\\\\w+)"', 'parse error : invalid regexp parser: at least one named '

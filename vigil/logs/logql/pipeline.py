@@ -315,6 +315,3 @@ class Pipeline:
             if not step(row):
                 return None
         return row
-
-    def run_row(self, row: Row, extra: list[Step]) -> bool:
-        return all(step(row) for step in extra)
