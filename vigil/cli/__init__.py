@@ -27,6 +27,7 @@ from vigil.cli.incident_review import postmortem as _postmortem  # noqa: F401 (r
 from vigil.cli.incidents import incidents_app
 from vigil.cli.oncall import oncall_cli
 from vigil.cli.rules import rules_cli
+from vigil.cli.shifts import shifts_app
 from vigil.cli.silence import silence_cli
 from vigil.cli.status_page import status_page_cli
 from vigil.cli.tsdb import tsdb_cli
@@ -43,6 +44,7 @@ cli.add_typer(dashboards_app, name="dashboards")
 cli.add_typer(incidents_app, name="incidents")
 cli.add_typer(oncall_cli, name="oncall")
 cli.add_typer(rules_cli, name="rules")
+cli.add_typer(shifts_app, name="shifts")
 cli.add_typer(silence_cli, name="silence")
 cli.add_typer(status_page_cli, name="status-page")
 cli.add_typer(tsdb_cli, name="tsdb")
