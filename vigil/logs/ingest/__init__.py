@@ -1,0 +1,21 @@
+"""Log ingest: decoders from what shippers send to :class:`~vigil.logs.model.LogEntry` lists,
+the syslog listeners and the file tailer, each writing through a
+:class:`~vigil.logs.model.LogAppender`.
+
+Every decoder returns a :class:`Decoded`: the entries it could read and one
+:class:`LineError` per bad line or record, saying where (line number, byte offset, field) and
+what was wrong. A bad line never drops its neighbours; a body that cannot be read at all (bad
+snappy, not JSON where a JSON document is expected) raises :class:`IngestError`.
+
+    loki       Loki push API: JSON and protobuf + snappy, with structured metadata
+    bulk       the Elasticsearch ``_bulk`` subset shippers use, and its response
+    jsonlines  one JSON document a line
+    syslog     RFC 5424 and RFC 3164 messages; octet-counted and newline framing
+    listeners  the syslog TCP and UDP servers (asyncio)
+    otlp       OTLP logs over HTTP, JSON and protobuf
+    tailer     follows local files through rotation and truncation
+"""
+
+from vigil.logs.ingest.common import Decoded, IngestError, LineError, normalise_level
+
+__all__ = ["Decoded", "IngestError", "LineError", "normalise_level"]

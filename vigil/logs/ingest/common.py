@@ -1,0 +1,171 @@
+"""What every decoder shares: the result type, per-line errors, levels, times and names."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from vigil.errors import ParseError
+from vigil.logs.model import LogEntry
+
+__all__ = [
+    "Decoded", "IngestError", "LineError", "flatten", "label_name", "normalise_level",
+    "parse_rfc3339_ns", "parse_time_value", "syslog_severity_level",
+]
+
+
+class IngestError(ParseError):
+    """The whole body is unreadable (bad compression, not the expected document): nothing
+    in it could be decoded. An HTTP 400 next wave."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    """One bad line or record. ``line`` is 1-based (0 when the format has no lines),
+    ``offset`` the byte offset of its start in the body (-1 when unknown), ``where`` the
+    field or record path (``streams[2].values[5][0]``) and ``message`` what is wrong."""
+    line: int
+    offset: int
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        parts = []
+        if self.line:
+            parts.append(f"line {self.line}")
+        if self.offset >= 0:
+            parts.append(f"byte {self.offset}")
+        if self.where:
+            parts.append(self.where)
+        return f"{', '.join(parts)}: {self.message}" if parts else self.message
+
+
+@dataclass(slots=True)
+class Decoded:
+    """The entries read from one body, in body order, and the errors of its bad parts."""
+    entries: list[LogEntry] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+
+    def extend(self, other: Decoded) -> None:
+        self.entries.extend(other.entries)
+        self.errors.extend(other.errors)
+
+
+# Words shippers use for a level, mapped to the five the model knows. Syslog's keywords,
+# OTLP's severity texts, log4j/logrus/zap/Python names and single letters (glog, klog).
+_LEVELS = {
+    "trace": "debug", "debug": "debug", "dbug": "debug", "d": "debug", "verbose": "debug",
+    "info": "info", "information": "info", "informational": "info", "i": "info",
+    "notice": "info", "ok": "info",
+    "warn": "warn", "warning": "warn", "w": "warn",
+    "error": "error", "err": "error", "eror": "error", "e": "error",
+    "crit": "critical", "critical": "critical", "fatal": "critical", "panic": "critical",
+    "alert": "critical", "emerg": "critical", "emergency": "critical", "f": "critical",
+    "c": "critical",
+}
+
+
+def normalise_level(text: str) -> str:
+    """``WARNING`` → ``warn``; anything unknown → ``""``."""
+    return _LEVELS.get(text.strip().lower(), "")
+
+
+_SYSLOG_LEVELS = ("critical", "critical", "critical", "error", "warn", "info", "info", "debug")
+
+
+def syslog_severity_level(severity: int) -> str:
+    """Syslog severity 0 (emerg) … 7 (debug) → the model's level."""
+    return _SYSLOG_LEVELS[severity]
+
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\d*"
+    r"(?:([Zz])|([+-])(\d\d):?(\d\d))?$")
+
+
+def parse_rfc3339_ns(text: str, *, default_offset_s: int | None = 0) -> int:
+    """An RFC 3339 / ISO 8601 time to Unix ns, keeping all nine fractional digits (Python's
+    datetime keeps six). Without a zone the time is ``default_offset_s`` east of UTC, or an
+    error when that is ``None``. Raises ValueError."""
+    m = _RFC3339.match(text.strip())
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        raise ValueError(f"time out of range: {text!r}")
+    frac = m.group(7) or ""
+    if m.group(8):
+        offset = 0
+    elif m.group(9):
+        offset = (int(m.group(10)) * 3600 + int(m.group(11)) * 60) * (1 if m.group(9) == "+" else -1)
+    elif default_offset_s is None:
+        raise ValueError(f"time without a zone: {text!r}")
+    else:
+        offset = default_offset_s
+    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) - offset
+    return seconds * 1_000_000_000 + int(frac.ljust(9, "0")) if frac else seconds * 1_000_000_000
+
+
+def parse_time_value(value: Any) -> int:
+    """A document's time field to Unix ns: an RFC 3339 string, or a number (or digit string)
+    of seconds, milliseconds, microseconds or nanoseconds told apart by magnitude, as
+    Filebeat, Fluent Bit and most JSON loggers write them. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            value = Decimal(text) if "." in text else int(text)
+        else:
+            return parse_rfc3339_ns(text)
+    if isinstance(value, int):
+        magnitude = abs(value)
+        if magnitude < 10**11:
+            return value * 1_000_000_000
+        if magnitude < 10**14:
+            return value * 1_000_000
+        if magnitude < 10**17:
+            return value * 1_000
+        return value
+    if isinstance(value, float):
+        if value != value or abs(value) > 1e19:
+            raise ValueError(f"not a time: {value!r}")
+        value = Decimal(repr(value))  # 1704164645.25 stays .25, not .2499999
+    if isinstance(value, Decimal):
+        if abs(value) < 10**11:
+            return int(value * 1_000_000_000)
+        return parse_time_value(int(value))
+    raise ValueError(f"not a time: {value!r}")
+
+
+_NOT_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def label_name(key: str) -> str:
+    """A field name made a valid label name: ``service.name`` → ``service_name``."""
+    name = _NOT_LABEL_CHARS.sub("_", key)
+    return f"_{name}" if not name or name[0].isdigit() else name
+
+
+def scalar_text(value: Any) -> str:
+    """A JSON scalar as the text a field keeps: ``true``, ``42``, ``1.5``, strings as is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def flatten(document: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Nested objects as dotted keys (``{"host": {"name": "a"}}`` → ``host.name``); arrays
+    and scalars are leaves (arrays stay JSON-encoded by the caller)."""
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from flatten(value, f"{path}.")
+        else:
+            yield path, value
