@@ -168,7 +168,7 @@ def test_the_scheduled_report_is_mailed_once_with_the_pdf_attached(tmp_path: Pat
     assert msg["Subject"] == "Sample health report: 2026-12-06 08:30 – 2026-12-07 08:30 (Europe/Helsinki)"
     assert f"report.{run_id}" in msg["Message-ID"]
     body = msg.get_body(("plain",)).get_content()
-    assert f"http://vigil.example:9090/reports/runs/{run_id}" in body and "query up{job=\"db\"} failed" in body
+    assert f"http://vigil.example:9090/reports/runs/{run_id}/html" in body and "query up{job=\"db\"} failed" in body
     attachments = {a.get_filename(): a.get_content() for a in msg.iter_attachments()}
     assert sorted(attachments) == ["sample-2026-12-07.json", "sample-2026-12-07.pdf"]
     assert attachments["sample-2026-12-07.pdf"] == h.reports.content(run_id, "pdf")

@@ -136,7 +136,7 @@ class ReportRunner:
         sender = self.smtp_from() or "vigil@localhost"
         period = (f"{report.period_start.astimezone(tz):%Y-%m-%d %H:%M} – "
                   f"{report.period_end.astimezone(tz):%Y-%m-%d %H:%M} ({report.timezone})")
-        link = f"{self.external_url}/reports/runs/{run_id}" if self.external_url else ""
+        link = f"{self.external_url}/reports/runs/{run_id}/html" if self.external_url else ""
         lines = [report.title, period, ""]
         if report.problems:
             lines += ["Problems while computing it:", *[f"- {p}" for p in report.problems], ""]
