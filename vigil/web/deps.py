@@ -31,6 +31,7 @@ from vigil.oncall.escalation import Escalation
 from vigil.oncall.lifecycle import Lifecycle
 from vigil.oncall.schedules import ScheduleService
 from vigil.promql.value import QueryResult
+from vigil.reports.service import ReportService
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
 from vigil.shifts.service import ShiftService
@@ -214,3 +215,6 @@ class WebDeps:
     # Shift checklists: today's shift, ticks, hand-over, history (vigil.shifts.service). None:
     # the shifts API and pages answer 404.
     shifts: ShiftService | None = None
+    # Reports: what there is, the archive, run one now (vigil.reports.service). None: the
+    # reports API and page answer 404.
+    reports: ReportService | None = None
