@@ -1,0 +1,282 @@
+"""Syslog messages (RFC 5424 and RFC 3164) and their framing on a stream (RFC 6587).
+
+A message starting ``<PRI>1 `` is RFC 5424: timestamp, hostname, app-name, procid, msgid,
+structured data and the message. Anything else after ``<PRI>`` is read as RFC 3164 (BSD
+syslog): an optional ``Mmm dd hh:mm:ss`` (or RFC 3339) timestamp, an optional hostname and a
+``tag[pid]:`` — the year and zone it lacks come from the receive time and ``tz_offset_s``.
+A message without ``<PRI>`` is taken as ``user.notice``, as RFC 3164 §4.3.3 has a relay do.
+
+The entry: the line is the message part; stream labels are the listener's static labels plus
+``host`` and ``app``; the level comes from the severity; the fields are ``facility``,
+``severity``, ``procid``, ``msgid`` and each structured-data parameter as ``<SD-ID>.<name>``.
+
+On TCP, :class:`StreamFramer` splits the byte stream per frame, detecting each frame's
+framing as RFC 6587 allows: a frame that starts with digits and a space is octet-counted
+(``<length> <message>``, rsyslog's and syslog-ng's ``syslog()`` RFC 5424 transport),
+anything else ends at a newline (the traditional framing).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from dataclasses import dataclass
+
+from vigil.logs.ingest.common import LineError, parse_rfc3339_ns, syslog_severity_level
+from vigil.logs.model import LogEntry
+from vigil.model.labels import Labels
+
+__all__ = ["FACILITIES", "SEVERITIES", "StreamFramer", "SyslogMessage", "parse_syslog",
+           "syslog_entry"]
+
+FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+              "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
+              "local2", "local3", "local4", "local5", "local6", "local7")
+SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogMessage:
+    facility: int
+    severity: int
+    ts_ns: int
+    hostname: str
+    app_name: str
+    procid: str
+    msgid: str
+    structured_data: tuple[tuple[str, str, str], ...]  # (SD-ID, param name, value)
+    message: str
+    rfc: int  # 5424 or 3164
+
+
+_PRI = re.compile(rb"<(\d{1,3})>")
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_BSD_TIME = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)?(?: (\d{4}))?(?= |$)")
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\S+(?= |$)")
+_TAG = re.compile(r"([^\s\[\]:]{1,48})(?:\[([^\]\s]*)\])?:(?: |$)")
+_SD_NAME = re.compile(r'[^\s=\]"]{1,32}')
+
+
+def _clean(data: bytes) -> bytes:
+    return data.rstrip(b"\r\n\x00")
+
+
+def parse_syslog(data: bytes, *, received_ns: int, tz_offset_s: int = 0) -> SyslogMessage:
+    """One message without its framing. Raises ValueError saying what is wrong and where
+    (the character position)."""
+    data = _clean(data)
+    if not data.strip():
+        raise ValueError("empty message")
+    m = _PRI.match(data)
+    if m is None:
+        if data.startswith(b"<"):
+            raise ValueError("bad PRI: expected <0> to <191> at the start")
+        return _parse_3164(data.decode("utf-8", "replace"), 1, 5, received_ns, tz_offset_s)
+    pri = int(m.group(1))
+    if pri > 191 or (len(m.group(1)) > 1 and m.group(1).startswith(b"0")):
+        raise ValueError(f"bad PRI <{m.group(1).decode()}>: expected <0> to <191>")
+    facility, severity = divmod(pri, 8)
+    rest = data[m.end():]
+    if rest.startswith(b"1 "):
+        return _parse_5424(rest[2:], facility, severity, received_ns, m.end() + 2)
+    return _parse_3164(rest.decode("utf-8", "replace"), facility, severity, received_ns, tz_offset_s)
+
+
+def _nil(token: str) -> str:
+    return "" if token == "-" else token
+
+
+def _parse_5424(rest: bytes, facility: int, severity: int, received_ns: int,
+                base: int) -> SyslogMessage:
+    header = rest.split(b" ", 5)
+    if len(header) < 6:
+        raise ValueError(f"RFC 5424 header too short at position {base}: expected TIMESTAMP "
+                         "HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA")
+    stamp, host, app, procid, msgid = (t.decode("utf-8", "replace") for t in header[:5])
+    if stamp == "-":
+        ts_ns = received_ns
+    else:
+        try:
+            ts_ns = parse_rfc3339_ns(stamp, default_offset_s=None)
+        except ValueError as e:
+            raise ValueError(f"bad TIMESTAMP at position {base}: {e}") from None
+    text = header[5].decode("utf-8", "replace")
+    position = base + len(b" ".join(header[:5])) + 1
+    sd, message = _structured_data(text, position)
+    if message.startswith("\ufeff"):
+        message = message[1:]
+    return SyslogMessage(facility, severity, ts_ns, _nil(host), _nil(app), _nil(procid),
+                         _nil(msgid), sd, message, 5424)
+
+
+def _structured_data(text: str, base: int) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    if text.startswith("-"):
+        return (), text[2:] if text.startswith("- ") else text[1:]
+    params: list[tuple[str, str, str]] = []
+    i = 0
+    while i < len(text) and text[i] == "[":
+        m = _SD_NAME.match(text, i + 1)
+        if m is None:
+            raise ValueError(f"bad SD-ID at position {base + i + 1}")
+        sd_id, i = m.group(0), m.end()
+        while i < len(text) and text[i] == " ":
+            m = _SD_NAME.match(text, i + 1)
+            if m is None or text[m.end():m.end() + 2] != '="':
+                raise ValueError(f"bad SD-PARAM in [{sd_id}] at position {base + i + 1}")
+            name, i = m.group(0), m.end() + 2
+            value = []
+            while i < len(text) and text[i] != '"':
+                if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in '"\\]':
+                    i += 1
+                value.append(text[i])
+                i += 1
+            if i >= len(text):
+                raise ValueError(f"unterminated PARAM-VALUE of {sd_id}.{name}")
+            params.append((sd_id, name, "".join(value)))
+            i += 1
+        if i >= len(text) or text[i] != "]":
+            raise ValueError(f"expected ']' closing [{sd_id}] at position {base + i}")
+        i += 1
+    if i == 0:
+        raise ValueError(f"STRUCTURED-DATA must be '-' or start with '[' at position {base}")
+    if i < len(text) and text[i] != " ":
+        raise ValueError(f"expected a space after STRUCTURED-DATA at position {base + i}")
+    return tuple(params), text[i + 1:]
+
+
+def _bsd_time(m: re.Match[str], received_ns: int, tz_offset_s: int) -> int:
+    month, day = _MONTHS.get(m.group(1)), int(m.group(2))
+    if month is None:
+        raise ValueError(f"bad month {m.group(1)!r}")
+    clock = (int(m.group(3)), int(m.group(4)), int(m.group(5)))
+    received_s = received_ns // 1_000_000_000
+    year = int(m.group(6)) if m.group(6) else time.gmtime(received_s + tz_offset_s).tm_year
+    seconds = calendar.timegm((year, month, day, *clock, 0, 0, 0)) - tz_offset_s
+    if not m.group(6) and seconds > received_s + 86_400:
+        # A December message read in January: RFC 3164 has no year, the sender meant the last.
+        seconds = calendar.timegm((year - 1, month, day, *clock, 0, 0, 0)) - tz_offset_s
+    return seconds * 1_000_000_000
+
+
+def _parse_3164(text: str, facility: int, severity: int, received_ns: int,
+                tz_offset_s: int) -> SyslogMessage:
+    ts_ns = received_ns
+    rest = text
+    m = _BSD_TIME.match(rest)
+    if m is not None:
+        ts_ns = _bsd_time(m, received_ns, tz_offset_s)
+        rest = rest[m.end():].lstrip(" ")
+    else:
+        iso = _ISO_TIME.match(rest)
+        if iso is not None:
+            try:
+                ts_ns = parse_rfc3339_ns(iso.group(0), default_offset_s=tz_offset_s)
+                rest = rest[iso.end():].lstrip(" ")
+            except ValueError:
+                pass
+    hostname = app = procid = ""
+    if m is not None or rest is not text:
+        # After a timestamp: HOSTNAME unless the next word is already the tag.
+        word, _, after = rest.partition(" ")
+        if word and _TAG.fullmatch(word + " ") is None and not word.endswith(":"):
+            hostname, rest = word, after
+    tag = _TAG.match(rest)
+    if tag is not None:
+        app, procid = tag.group(1), tag.group(2) or ""
+        rest = rest[tag.end():]
+    return SyslogMessage(facility, severity, ts_ns, hostname, app, procid, "", (), rest, 3164)
+
+
+def syslog_entry(message: SyslogMessage, labels: Labels) -> LogEntry:
+    stream = labels.to_dict()
+    if message.hostname:
+        stream.setdefault("host", message.hostname)
+    if message.app_name:
+        stream.setdefault("app", message.app_name)
+    fields = [("facility", FACILITIES[message.facility]), ("severity", SEVERITIES[message.severity])]
+    if message.procid:
+        fields.append(("procid", message.procid))
+    if message.msgid:
+        fields.append(("msgid", message.msgid))
+    fields.extend((f"{sd_id}.{name}", value) for sd_id, name, value in message.structured_data)
+    return LogEntry(ts_ns=message.ts_ns, labels=Labels(stream), line=message.message,
+                    level=syslog_severity_level(message.severity), fields=tuple(fields))
+
+
+_OCTETS = re.compile(rb"([1-9]\d{0,8}) ")
+
+
+class StreamFramer:
+    """Splits one TCP connection's bytes into messages. ``feed`` returns the complete
+    frames seen so far as ``(byte offset in the connection, frame)`` and the framing errors;
+    a partial frame waits for more bytes. Not thread-safe: one per connection."""
+
+    def __init__(self, max_frame: int = 1 << 20) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+        self._offset = 0  # connection offset of _buffer[0]
+        self._skip = 0  # bytes still to discard of an oversized octet-counted frame
+        self._discarding = False  # discarding an oversized frame up to its newline
+
+    def feed(self, data: bytes) -> tuple[list[tuple[int, bytes]], list[LineError]]:
+        self._buffer += data
+        frames: list[tuple[int, bytes]] = []
+        errors: list[LineError] = []
+        while self._buffer:
+            if self._discarding:
+                end = self._buffer.find(b"\n")
+                self._consume(len(self._buffer) if end < 0 else end + 1)
+                self._discarding = end < 0
+                continue
+            if self._skip:
+                dropped = min(self._skip, len(self._buffer))
+                self._consume(dropped)
+                self._skip -= dropped
+                continue
+            m = _OCTETS.match(self._buffer)
+            if m is not None:
+                length = int(m.group(1))
+                if length > self.max_frame:
+                    errors.append(LineError(0, self._offset, "", f"octet-counted frame of {length} "
+                                            f"bytes is over the limit of {self.max_frame}"))
+                    self._consume(m.end())
+                    self._skip = length
+                    continue
+                if len(self._buffer) < m.end() + length:
+                    break
+                frames.append((self._offset, bytes(self._buffer[m.end():m.end() + length])))
+                self._consume(m.end() + length)
+                continue
+            if self._buffer[:1].isdigit() and len(self._buffer) < 10 and b" " not in self._buffer:
+                break  # maybe the start of an octet count: wait for its space
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                if len(self._buffer) > self.max_frame:
+                    errors.append(LineError(0, self._offset, "", "message without a newline is "
+                                            f"over the limit of {self.max_frame} bytes"))
+                    self._consume(len(self._buffer))
+                    self._discarding = True
+                break
+            frame = bytes(self._buffer[:end])
+            if frame.strip(b"\r\x00 "):
+                frames.append((self._offset, frame))
+            self._consume(end + 1)
+        return frames, errors
+
+    def close(self) -> tuple[list[tuple[int, bytes]], list[LineError]]:
+        """The last frame when the peer closes without a final newline; an octet-counted
+        frame cut short is an error."""
+        rest = bytes(self._buffer) if not (self._skip or self._discarding) else b""
+        offset = self._offset
+        self._consume(len(self._buffer))
+        m = _OCTETS.match(rest)
+        if m is not None:
+            return [], [LineError(0, offset, "", f"connection closed {len(rest) - m.end()} bytes "
+                                  f"into an octet-counted frame of {m.group(1).decode()}")]
+        return ([(offset, rest)] if rest.strip(b"\r\n\x00 ") else []), []
+
+    def _consume(self, n: int) -> None:
+        del self._buffer[:n]
+        self._offset += n
