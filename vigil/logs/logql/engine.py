@@ -32,6 +32,8 @@ from vigil.promql.value import Matrix, RangeSeries, Sample, Scalar, Vector
 
 __all__ = ["LogQLEngine", "LogStream"]
 
+# Range aggregations whose sum over a group is the aggregation of the group's lines.
+_ADDITIVE = ("count_over_time", "rate", "bytes_over_time", "bytes_rate", "sum_over_time")
 _INSTANT_LOG_QUERY = ("log queries are not supported as an instant query type, please change "
                       "your query to a range query type")
 
@@ -69,9 +71,10 @@ class LogQLEngine:
         if not isinstance(expr, ast.LogSelector):
             raise ParseError("only log selector expressions supported")
         streams: dict[Labels, list[tuple[int, str]]] = {}
+        cache: dict[tuple[object, ...], Labels] = {}
         taken = 0
         for row in self._rows(expr, start_ns, end_ns, direction == "backward"):
-            streams.setdefault(row.result_labels(), []).append((row.ts_ns, row.line))
+            streams.setdefault(row.result_labels(cache), []).append((row.ts_ns, row.line))
             taken += 1
             if limit and taken >= limit:
                 break
@@ -136,7 +139,15 @@ class LogQLEngine:
         if isinstance(expr, ast.RangeAggregation):
             return self._range_aggregation(expr, steps)
         if isinstance(expr, ast.VectorAggregation):
-            inner = self._eval(expr.expr, steps)
+            inner_expr = expr.expr
+            if (expr.op == "sum" and isinstance(inner_expr, ast.RangeAggregation)
+                    and inner_expr.grouping is None and inner_expr.op in _ADDITIVE):
+                # A sum of counts is the count of the group: group while extracting, as Loki
+                # does, and never build each line's full label set.
+                grouping = expr.grouping or ast.Grouping()
+                return vector_aggregate(expr, self._range_aggregation(
+                    inner_expr, steps, grouping), len(steps))
+            inner = self._eval(inner_expr, steps)
             if isinstance(inner, float):
                 n = len(steps)
                 inner = {Labels(): (np.full(n, inner), np.ones(n, dtype=bool))}
@@ -151,30 +162,39 @@ class LogQLEngine:
             return scalar_side(expr.op, rhs, lhs, True, expr.return_bool)
         return vector_op(expr, lhs, rhs, len(steps))
 
-    def _range_aggregation(self, expr: ast.RangeAggregation, steps: np.ndarray) -> SeriesSet:
+    def _range_aggregation(self, expr: ast.RangeAggregation, steps: np.ndarray,
+                           grouping: ast.Grouping | None = None) -> SeriesSet:
         rng = expr.range
         first = int(steps[0]) - rng.offset_ns - rng.range_ns
         last = int(steps[-1]) - rng.offset_ns
         samples: dict[Labels, list[tuple[int, float]]] = {}
         unwrap = rng.unwrap
         post = [label_filter_fn(f) for f in unwrap.post_filters] if unwrap else []
-        grouping = expr.grouping
+        grouping = grouping or expr.grouping
+        cache: dict[tuple[object, ...], Labels] = {}
+        by = grouping.labels if grouping is not None and not grouping.without else None
+        bytes_op = expr.op.startswith("bytes")
         for row in self._rows(rng.selector, first + 1, last + 1, backward=False):
             if unwrap is not None:
                 value = _unwrapped_value(row, unwrap)
                 if not all(f(row) for f in post):
                     continue
-                labels = row.result_labels().without(unwrap.label)
             else:
-                value = float(len(row.line.encode())) if expr.op.startswith("bytes") else 1.0
+                value = float(len(row.line.encode())) if bytes_op else 1.0
+            if row.error:  # Loki refuses a metric query whose samples carry __error__
                 labels = row.result_labels()
-            if grouping is not None:
-                labels = (labels.without(*grouping.labels) if grouping.without
-                          else labels.only(*grouping.labels))
+                raise _pipeline_error(labels.without(unwrap.label) if unwrap else labels)
+            if by is not None:  # only the grouping labels count: skip the full label set
+                key = tuple(row.labels.get(name) for name in by)
+                labels = cache.get(key) or cache.setdefault(
+                    key, Labels((n, v) for n, v in zip(by, key, strict=True) if v))
+            else:
+                labels = row.result_labels(cache)
+                if unwrap is not None:
+                    labels = labels.without(unwrap.label)
+                if grouping is not None:
+                    labels = labels.without(*grouping.labels)
             samples.setdefault(labels, []).append((row.ts_ns, value))
-        for labels in samples:
-            if labels.get(ERROR):
-                raise _pipeline_error(labels)
         if expr.op == "absent_over_time":
             return _absent(expr, samples, steps)
         out: SeriesSet = {}

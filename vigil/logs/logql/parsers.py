@@ -11,6 +11,7 @@ makes its ``_entry`` field the line.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class ExtractError(Exception):
 _INVALID_KEY_CHAR = re.compile(r"[^A-Za-z0-9_]")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys come back on every line
 def sanitize_key(key: str) -> str:
     """A JSON or logfmt key as a label name: other characters become ``_``, and a leading
     digit gets a ``_`` before it."""
@@ -70,10 +72,13 @@ def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_DECODER = json.JSONDecoder(parse_float=_number_as_text, parse_int=_number_as_text,
+                            parse_constant=_number_as_text)
+
+
 def _load(line: str) -> object:
     try:
-        return json.loads(line, parse_float=_number_as_text, parse_int=_number_as_text,
-                          parse_constant=_number_as_text)
+        return _DECODER.decode(line)
     except json.JSONDecodeError as exc:
         raise ExtractError("JSONParserErr", f"{exc.msg} at offset {exc.pos}") from None
 
@@ -84,23 +89,25 @@ def extract_json(line: str) -> list[tuple[str, str]]:
     if not isinstance(doc, dict):
         raise ExtractError("JSONParserErr", "expecting json object(6), but it is not")
     out: list[tuple[str, str]] = []
-
-    def walk(obj: dict[str, object], prefix: str) -> None:
-        for key, value in obj.items():
-            name = sanitize_key(key)
-            if not name:
-                continue
-            name = f"{prefix}_{name}" if prefix else name
-            if isinstance(value, dict):
-                walk(value, name)
-            elif isinstance(value, bool):
-                out.append((name, "true" if value else "false"))
-            elif isinstance(value, str):
-                out.append((name, value))
-            # arrays and nulls are not extracted (Loki's json parser skips them)
-
-    walk(doc, "")
+    _flatten(doc, "", out)
     return out
+
+
+def _flatten(obj: dict[str, object], prefix: str, out: list[tuple[str, str]]) -> None:
+    for key, value in obj.items():
+        name = sanitize_key(key)
+        if not name:
+            continue
+        if prefix:
+            name = f"{prefix}_{name}"
+        kind = type(value)
+        if kind is str or kind is RawNumber:
+            out.append((name, value))  # type: ignore[arg-type]
+        elif kind is dict:
+            _flatten(value, name, out)  # type: ignore[arg-type]
+        elif kind is bool:
+            out.append((name, "true" if value else "false"))
+        # arrays and nulls are not extracted (Loki's json parser skips them)
 
 
 _PATH_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')

@@ -76,7 +76,15 @@ class Row:
                 name += "_extracted"
             self.labels[name] = value
 
-    def result_labels(self) -> Labels:
+    def result_labels(self, cache: dict[tuple[object, ...], Labels] | None = None) -> Labels:
+        """The row's labels with ``__error__``; ``cache`` (one per query) saves building the
+        same label set again for every line of a stream."""
+        if cache is not None:
+            key = (*self.labels.items(), self.error, self.details)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = self.result_labels()
+            return found
         labels = dict(self.labels)
         if self.error:
             labels[ERROR] = self.error
