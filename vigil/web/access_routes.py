@@ -211,6 +211,16 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/shifts/{shift_id}/items/{key}/{action}": {"POST": R},
     "/shifts/{shift_id}/handover": {"POST": R},
     "/shifts/{shift_id}/checks": {"POST": R},
+    # Reports (vigil.web.reports_api, vigil.web.reports_ui): viewers read the archive;
+    # editors run a report now (it queries every metric and may take a while).
+    "/api/vigil/v1/reports": {"GET": V},
+    "/api/vigil/v1/reports/runs": {"GET": V},
+    "/api/vigil/v1/reports/{name}/runs": {"POST": E},
+    "/api/vigil/v1/reports/runs/{run_id}": {"GET": V},
+    "/api/vigil/v1/reports/runs/{run_id}/{fmt}": {"GET": V},
+    "/reports": {"GET": V},
+    "/reports/{name}/run": {"POST": E},
+    "/reports/runs/{run_id}/{fmt}": {"GET": V},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
