@@ -27,6 +27,8 @@ from vigil.web.incident_review_api import incident_review_router
 from vigil.web.incidents_api import incidents_api_router
 from vigil.web.incidents_ui import incidents_pages_router
 from vigil.web.oncall_api import oncall_api_router
+from vigil.web.reports_api import reports_api_router
+from vigil.web.reports_ui import reports_pages_router
 from vigil.web.runbooks import runbooks_router
 from vigil.web.schedules_api import schedules_api_router
 from vigil.web.schedules_ui import schedules_page_router
@@ -64,6 +66,8 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(incidents_pages_router(deps))
     app.include_router(shifts_api_router(deps))
     app.include_router(shifts_pages_router(deps))
+    app.include_router(reports_api_router(deps))
+    app.include_router(reports_pages_router(deps))
     app.include_router(dashboards_import_router(deps))
     app.include_router(dashboards_api_router(deps))
     app.include_router(schedules_api_router(deps))
