@@ -26,6 +26,7 @@ from vigil.cli.incident_response import checklist as _checklist  # noqa: F401 (r
 from vigil.cli.incident_review import postmortem as _postmortem  # noqa: F401 (registers postmortem, action-items, candidates on incidents_app)
 from vigil.cli.incidents import incidents_app
 from vigil.cli.oncall import oncall_cli
+from vigil.cli.report import report
 from vigil.cli.rules import rules_cli
 from vigil.cli.shifts import shifts_app
 from vigil.cli.silence import silence_cli
@@ -51,6 +52,7 @@ cli.add_typer(tsdb_cli, name="tsdb")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 cli.command("audit")(audit)
+cli.command("report")(report)
 
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
 
