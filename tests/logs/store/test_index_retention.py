@@ -8,10 +8,12 @@ import glob
 import os
 import random
 
+import numpy as np
+
 from vigil.logs.model import LogEntry, StreamSelection
 from vigil.logs.store import LogStore, Options
 from vigil.logs.store import chunk as chunkfile
-from vigil.logs.store._bloom import Bloom
+from vigil.logs.store._bloom import TokenIndex, fnv1a, needle_tokens, token_values
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 
@@ -19,18 +21,32 @@ S = 1_000_000_000
 DAY = 86400
 
 
-def test_bloom_has_no_false_negatives_and_rejects_absent_needles():
+def test_token_index_has_no_false_negatives_and_rejects_absent_needles():
     rng = random.Random(7)
-    words = ["GET", "/api/v1/users", "timeout", "ssh", "Failed", "password", "ünïcödé", "☃"]
-    text = "\n".join(" ".join(rng.choice(words) + str(rng.randrange(10**6)) for _ in range(8))
-                     for _ in range(2000))
-    bloom = Bloom.build(text.encode())
-    for _ in range(2000):
-        a = rng.randrange(len(text) - 20)
-        assert bloom.may_contain(text[a:a + rng.randrange(1, 20)])
-    absent = [f"zq{i}xw{i}" for i in range(200)]
-    assert sum(bloom.may_contain(n) for n in absent) <= 2
-    assert bloom.may_contain("zq")  # shorter than a trigram: cannot tell
+    words = ["GET", "/api/v1/users", "timeout", "ssh", "Failed", "password", "ünïcödé", "☃",
+             "req-", "=", " "]
+    lines = ["".join(rng.choice(words) + str(rng.randrange(10**6)) for _ in range(8))
+             for _ in range(2000)]
+    index = TokenIndex.build("".join(lines).encode())
+    for _ in range(3000):
+        line = rng.choice(lines)
+        a = rng.randrange(len(line) - 1)
+        assert index.may_contain(line[a:a + rng.randrange(1, 30)])
+    # whole words absent from the chunk: the word filter rejects them
+    absent = [f"x {i}zqxw{i} y" for i in range(300)]
+    assert sum(index.may_contain(n) for n in absent) <= 20
+    # absent characters: the trigram filter rejects them
+    assert not index.may_contain("QQQ")
+    assert index.may_contain("zq")  # no whole word, no trigram: cannot tell
+
+
+def test_words_are_split_as_documented():
+    assert len(needle_tokens(b"a b")) == 0 and isinstance(needle_tokens(b"a"), np.ndarray)
+    assert list(needle_tokens(b"req-needle-5e1f")) == [fnv1a(b"needle")]
+    assert list(needle_tokens("x ünï_1 y".encode())) == [fnv1a("ünï_1".encode())]
+    assert list(needle_tokens(b"needle")) == []
+    assert sorted(token_values(b"ab cd.ab\nef")) == sorted(
+        {fnv1a(b"ab"), fnv1a(b"cd"), fnv1a(b"ef")})
 
 
 def test_needle_search_reads_only_chunks_that_may_match(tmp_path, monkeypatch):

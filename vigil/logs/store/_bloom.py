@@ -1,71 +1,158 @@
-"""The token index of a chunk: a Bloom filter of the byte trigrams of its lines.
+"""The token index of a chunk: two Bloom filters that let a needle search skip the chunk.
 
-A needle (a ``|=`` substring) can only occur in a chunk that holds every trigram of the
-needle's UTF-8 bytes, so a chunk whose filter lacks one is skipped without being read.
-Trigrams rather than words because a needle is any substring (a request id, half a path).
+* **tokens**: every word of every line, a word being a maximal run of *word bytes* (ASCII
+  letters, digits, ``_`` and every byte >= 0x80, so UTF-8 letters stay inside words). A word
+  of a needle that has a non-word byte on both sides *within the needle* (``needle`` in
+  ``req-needle-5e1f``) must be a whole word of any matching line, so a chunk lacking it is
+  skipped. Word hash: 64-bit FNV-1a of its bytes.
+* **trigrams**: every 3-byte window of the lines (``b0 << 16 | b1 << 8 | b2``); a matching line
+  holds all of the needle's. Cheap (log text has few distinct trigrams) and it covers the
+  needles the token filter cannot: a single word fragment (``5e1f0c``), whose trigrams, though,
+  are common in any chunk of random hex ids; such a needle is rarely skipped.
 
-Trigram ``t = b0 << 16 | b1 << 8 | b2``. Two hashes ``h1 = fmix32(t)``,
-``h2 = fmix32(t ^ 0x5BD1E995) | 1`` (MurmurHash3's finaliser), probe ``i`` sets bit
-``(h1 + i * h2) mod m`` for ``i < k``; bit ``j`` is bit ``j & 7`` of byte ``j >> 3``.
-A few bits per trigram suffice: a needle of n bytes brings n - 2 trigrams that must all
-hit, so a 6 % false positive per trigram leaves a 10-byte needle about 1e-9 per chunk.
+Both filters: value ``v`` → ``z = splitmix64(v)``, ``h1 = z & 0xFFFFFFFF``,
+``h2 = (z >> 32) | 1``, probe ``i < k`` sets bit ``(h1 + i * h2) mod m``; bit ``j`` is bit
+``j & 7`` of byte ``j >> 3``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numba
 import numpy as np
 
-_M32 = np.uint64(0xFFFFFFFF)
-BITS_PER_TRIGRAM = 6
-HASHES = 3
+_U = np.uint64
+_M32 = _U(0xFFFFFFFF)
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+_M64 = (1 << 64) - 1
+TOKEN_BITS, TOKEN_HASHES = 8, 4  # one word decides: about 2.4 % false positives
+TRIGRAM_BITS, TRIGRAM_HASHES = 6, 3  # many trigrams decide together
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(16))
-    h = (h * np.uint64(0x85EBCA6B)) & _M32
-    h = h ^ (h >> np.uint64(13))
-    h = (h * np.uint64(0xC2B2AE35)) & _M32
-    return h ^ (h >> np.uint64(16))
+def _jit(fn: Any) -> Any:
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # no writable cache directory: compile in every process
+        return numba.njit(nogil=True)(fn)
 
 
-def trigrams(data: bytes) -> np.ndarray:
-    """The distinct trigrams of ``data`` as uint64 values (empty below 3 bytes)."""
-    b = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+def is_word_byte(b: int) -> bool:
+    return b >= 0x80 or b == 0x5F or 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A
+
+
+@_jit
+def _word_hashes(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(len(data) // 2 + 1, dtype=np.uint64)
+    n = 0
+    h = np.uint64(FNV_OFFSET)
+    inside = False
+    for b in data:
+        if b >= 0x80 or b == 0x5F or 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A:
+            h = (h ^ np.uint64(b)) * np.uint64(FNV_PRIME)
+            inside = True
+        elif inside:
+            out[n] = h
+            n += 1
+            h = np.uint64(FNV_OFFSET)
+            inside = False
+    if inside:
+        out[n] = h
+        n += 1
+    return out[:n]
+
+
+def fnv1a(word: bytes) -> int:
+    h = FNV_OFFSET
+    for b in word:
+        h = ((h ^ b) * FNV_PRIME) & _M64
+    return h
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    if not len(values):
+        return values
+    v = np.sort(values)  # sort-based: faster than np.unique's hashing for these sizes
+    return v[np.concatenate(([True], v[1:] != v[:-1]))]
+
+
+def token_values(data: bytes) -> np.ndarray:
+    """The distinct word hashes of ``data``."""
+    return _distinct(_word_hashes(np.frombuffer(data, dtype=np.uint8)))
+
+
+def needle_tokens(needle: bytes) -> np.ndarray:
+    """Hashes of the needle's words that have a non-word byte on both sides in the needle."""
+    words, start = [], None
+    for i, b in enumerate(needle):
+        if is_word_byte(b):
+            if start is None:
+                start = i
+        else:
+            if start is not None and start > 0:
+                words.append(fnv1a(needle[start:i]))
+            start = None
+    return np.array(words, dtype=np.uint64)
+
+
+def trigram_values(data: bytes) -> np.ndarray:
+    """The distinct trigrams of ``data`` (none below 3 bytes)."""
+    b = np.frombuffer(data, dtype=np.uint8).astype(np.uint32)
     if len(b) < 3:
         return np.zeros(0, dtype=np.uint64)
-    return np.unique((b[:-2] << np.uint64(16)) | (b[1:-1] << np.uint64(8)) | b[2:])
+    tri = (b[:-2] << 16) | (b[1:-1] << 8) | b[2:]
+    if len(tri) < 1 << 16:
+        return _distinct(tri.astype(np.uint64))
+    seen = np.zeros(1 << 24, dtype=bool)  # every possible trigram: cheaper than sorting
+    seen[tri] = True
+    return np.flatnonzero(seen).astype(np.uint64)
 
 
-def _probes(tri: np.ndarray, m: int, k: int) -> np.ndarray:
-    h1 = _fmix32(tri)
-    h2 = _fmix32(tri ^ np.uint64(0x5BD1E995)) | np.uint64(1)
-    return np.concatenate([(h1 + np.uint64(i) * h2) % np.uint64(m) for i in range(k)])
+def _probes(values: np.ndarray, m: int, k: int) -> np.ndarray:
+    z = values + _U(0x9E3779B97F4A7C15)  # splitmix64's finaliser; uint64 arithmetic wraps
+    z = (z ^ (z >> _U(30))) * _U(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U(27))) * _U(0x94D049BB133111EB)
+    z = z ^ (z >> _U(31))
+    h1, h2 = z & _M32, (z >> _U(32)) | _U(1)
+    return np.concatenate([(h1 + _U(i) * h2) % _U(m) for i in range(k)])
 
 
 @dataclass(frozen=True, slots=True)
 class Bloom:
-    bits: bytes  # m bits, little-endian bit order within each byte
+    bits: bytes  # m bits
     m: int
     k: int
 
     @classmethod
-    def build(cls, data: bytes, bits_per_trigram: int = BITS_PER_TRIGRAM,
-              k: int = HASHES) -> Bloom:
-        tri = trigrams(data)
-        m = max(64, -(-len(tri) * bits_per_trigram // 8) * 8)
+    def build(cls, values: np.ndarray, bits_per_value: int, k: int) -> Bloom:
+        m = max(64, -(-len(values) * bits_per_value // 8) * 8)
         flags = np.zeros(m, dtype=bool)
-        if len(tri):
-            flags[_probes(tri, m, k)] = True
+        if len(values):
+            flags[_probes(values, m, k)] = True
         return cls(np.packbits(flags, bitorder="little").tobytes(), m, k)
+
+    def has_all(self, values: np.ndarray) -> bool:
+        if not len(values):
+            return True
+        idx = _probes(values, self.m, self.k)
+        packed = np.frombuffer(self.bits, dtype=np.uint8)
+        return bool(((packed[idx >> _U(3)] >> (idx & _U(7)).astype(np.uint8)) & 1).all())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIndex:
+    trigrams: Bloom
+    tokens: Bloom
+
+    @classmethod
+    def build(cls, lines_utf8: bytes) -> TokenIndex:
+        return cls(Bloom.build(trigram_values(lines_utf8), TRIGRAM_BITS, TRIGRAM_HASHES),
+                   Bloom.build(token_values(lines_utf8), TOKEN_BITS, TOKEN_HASHES))
 
     def may_contain(self, needle: str) -> bool:
         """False only when no line of the chunk can contain ``needle``."""
-        tri = trigrams(needle.encode("utf-8", "surrogatepass"))
-        if not len(tri):
-            return True
-        idx = _probes(tri, self.m, self.k)
-        packed = np.frombuffer(self.bits, dtype=np.uint8)
-        hit = (packed[idx >> np.uint64(3)] >> (idx & np.uint64(7)).astype(np.uint8)) & 1
-        return bool(hit.all())
+        data = needle.encode("utf-8", "surrogatepass")
+        return self.tokens.has_all(needle_tokens(data)) and self.trigrams.has_all(
+            trigram_values(data))

@@ -53,7 +53,7 @@ class StringColumn:
 
 
 def _string_sections(strings: Sequence[str]) -> tuple[bytes, bytes]:
-    lengths = np.fromiter((len(s) for s in strings), dtype="<u4", count=len(strings))
+    lengths = np.array(list(map(len, strings)), dtype="<u4")
     return lengths.tobytes(), "".join(strings).encode(_UTF8, _ERRORS)
 
 
@@ -81,16 +81,16 @@ def encode(entries: Sequence[LogEntry]) -> tuple[bytes, bytes]:
     stream_ids: dict[Labels, int] = {}
     level_ids: dict[str, int] = {}
     n = len(entries)
-    ts = np.fromiter((e.ts_ns for e in entries), dtype="<i8", count=n)
-    stream = np.fromiter((stream_ids.setdefault(e.labels, len(stream_ids)) for e in entries),
-                         dtype="<u4", count=n)
+    ts = np.array([e.ts_ns for e in entries], dtype="<i8")
+    stream = np.array([stream_ids.setdefault(e.labels, len(stream_ids)) for e in entries],
+                      dtype="<u4")
     level_index = [level_ids.setdefault(e.level, len(level_ids)) for e in entries]
     if len(level_ids) > 256:
         raise StorageError(f"more than 256 distinct levels in one batch: {sorted(level_ids)[:5]}")
     level = np.array(level_index, dtype="u1")
-    nfields = np.fromiter((len(e.fields) for e in entries), dtype="<u4", count=n)
-    keys = [k for e in entries for k, _ in e.fields]
-    values = [v for e in entries for _, v in e.fields]
+    nfields = np.array([len(e.fields) for e in entries], dtype="<u4")
+    keys = [k for e in entries if e.fields for k, _ in e.fields]
+    values = [v for e in entries if e.fields for _, v in e.fields]
     if n:
         ts[1:] = np.diff(ts)
     line_lengths, line_blob = _string_sections([e.line for e in entries])

@@ -6,12 +6,14 @@ Layout (little-endian; the JSON meta is described in ``docs/logs-format.md``)::
     8   u32       meta length M
     12  u32       crc32 of the meta
     16  M bytes   meta: UTF-8 JSON (time range, counts, streams, WAL segment, sections)
-    16+M          token index: Bloom filter bits (``bloom.bytes`` long, crc in the meta)
+    16+M          token index, trigram Bloom filter (``trigrams.bytes`` long)
+    ...           token index, word Bloom filter (``tokens.bytes`` long)
     ...           body: zstd frame of an encoded batch (:mod:`._codec`), entries sorted by
-                  (timestamp, stream labels); ``body.bytes`` long, crc in the meta
+                  (timestamp, stream labels); ``body.bytes`` long
 
-The meta alone is read when the store opens (to rebuild the stream index), the Bloom filter
-when a needle search considers the chunk, the body only when it may match.
+Each of the three sections has its length and crc32 in the meta. The meta alone is read
+when the store opens (to rebuild the stream index), the filters when a needle search
+considers the chunk, the body only when it may match.
 Files are written as ``<id>.chunk.tmp``, synced, then renamed, so a chunk either exists
 whole or not at all.
 """
@@ -29,7 +31,7 @@ import cramjam
 
 from vigil.errors import StorageError
 from vigil.logs.model import LogEntry
-from vigil.logs.store._bloom import Bloom
+from vigil.logs.store._bloom import Bloom, TokenIndex
 from vigil.logs.store._codec import Batch, decode, encode, labels_from_json, labels_json
 from vigil.logs.store._wal import fsync_dir, write_all
 from vigil.model.labels import Labels
@@ -49,11 +51,9 @@ class ChunkMeta:
     raw_bytes: int  # the lines' UTF-8 bytes plus one newline each: the size as a text file
     wal_segment: int  # the WAL segment this chunk was cut at (covers it and older ones)
     streams: tuple[Labels, ...]
-    bloom_offset: int
-    bloom_bytes: int
-    bloom_crc: int
-    bloom_m: int
-    bloom_k: int
+    index_offset: int  # the trigram filter, then the word filter
+    trigrams: tuple[int, int, int, int]  # bytes, crc, m, k
+    tokens: tuple[int, int, int, int]
     body_offset: int
     body_bytes: int
     body_crc: int
@@ -67,15 +67,14 @@ def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_
                 zstd_level: int) -> ChunkMeta:
     """Write ``entries`` (already sorted) as chunk ``chunk_id`` in ``directory``."""
     body, line_blob = encode(entries)
-    bloom = Bloom.build(line_blob)
+    index = TokenIndex.build(line_blob)
     compressed = bytes(cramjam.zstd.compress(body, level=zstd_level))
     streams: list[Labels] = list(dict.fromkeys(e.labels for e in entries))
     meta = {
         "min_ts": entries[0].ts_ns, "max_ts": entries[-1].ts_ns, "entries": len(entries),
         "raw_bytes": len(line_blob) + len(entries), "wal_segment": wal_segment,
         "streams": [json.loads(labels_json(s)) for s in streams],
-        "bloom": {"bytes": len(bloom.bits), "crc": zlib.crc32(bloom.bits), "m": bloom.m,
-                  "k": bloom.k},
+        "trigrams": _bloom_meta(index.trigrams), "tokens": _bloom_meta(index.tokens),
         "body": {"bytes": len(compressed), "crc": zlib.crc32(compressed), "codec": "zstd"},
     }
     meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
@@ -84,7 +83,7 @@ def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         write_all(fd, _HEAD.pack(MAGIC, len(meta_bytes), zlib.crc32(meta_bytes)) + meta_bytes
-                  + bloom.bits + compressed)
+                  + index.trigrams.bits + index.tokens.bits + compressed)
         os.fsync(fd)
     except OSError as e:
         os.close(fd)
@@ -94,6 +93,10 @@ def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_
     os.replace(tmp, path)
     fsync_dir(directory)
     return _meta_from(path, chunk_id, meta, _HEAD.size + len(meta_bytes))
+
+
+def _bloom_meta(bloom: Bloom) -> dict[str, int]:
+    return {"bytes": len(bloom.bits), "crc": zlib.crc32(bloom.bits), "m": bloom.m, "k": bloom.k}
 
 
 def read_meta(path: str) -> ChunkMeta:
@@ -118,31 +121,38 @@ def read_meta(path: str) -> ChunkMeta:
         raise StorageError(f"{path}: corrupt chunk: {e}") from e
 
 
-def _meta_from(path: str, chunk_id: int, meta: dict, bloom_offset: int) -> ChunkMeta:
-    bloom, body = meta["bloom"], meta["body"]
+def _meta_from(path: str, chunk_id: int, meta: dict, index_offset: int) -> ChunkMeta:
+    tri, tok, body = meta["trigrams"], meta["tokens"], meta["body"]
     return ChunkMeta(
         path=path, id=chunk_id, min_ts=int(meta["min_ts"]), max_ts=int(meta["max_ts"]),
         entries=int(meta["entries"]), raw_bytes=int(meta["raw_bytes"]),
         wal_segment=int(meta["wal_segment"]),
         streams=tuple(labels_from_json(json.dumps(s)) for s in meta["streams"]),
-        bloom_offset=bloom_offset, bloom_bytes=int(bloom["bytes"]), bloom_crc=int(bloom["crc"]),
-        bloom_m=int(bloom["m"]), bloom_k=int(bloom["k"]),
-        body_offset=bloom_offset + int(bloom["bytes"]), body_bytes=int(body["bytes"]),
-        body_crc=int(body["crc"]))
+        index_offset=index_offset,
+        trigrams=(int(tri["bytes"]), int(tri["crc"]), int(tri["m"]), int(tri["k"])),
+        tokens=(int(tok["bytes"]), int(tok["crc"]), int(tok["m"]), int(tok["k"])),
+        body_offset=index_offset + int(tri["bytes"]) + int(tok["bytes"]),
+        body_bytes=int(body["bytes"]), body_crc=int(body["crc"]))
 
 
-def _read_section(meta: ChunkMeta, offset: int, length: int, crc: int, what: str) -> bytes:
+def _read_section(meta: ChunkMeta, offset: int, length: int, crc: int | None,
+                  what: str) -> bytes:
     with open(meta.path, "rb") as f:
         f.seek(offset)
         data = f.read(length)
-    if len(data) != length or zlib.crc32(data) != crc:
+    if len(data) != length or (crc is not None and zlib.crc32(data) != crc):
         raise StorageError(f"{meta.path}: corrupt chunk: {what} at offset {offset}: crc mismatch")
     return data
 
 
-def read_bloom(meta: ChunkMeta) -> Bloom:
-    bits = _read_section(meta, meta.bloom_offset, meta.bloom_bytes, meta.bloom_crc, "bloom")
-    return Bloom(bits, meta.bloom_m, meta.bloom_k)
+def read_index(meta: ChunkMeta) -> TokenIndex:
+    tri_bytes, tri_crc, tri_m, tri_k = meta.trigrams
+    tok_bytes, tok_crc, tok_m, tok_k = meta.tokens
+    data = _read_section(meta, meta.index_offset, tri_bytes + tok_bytes, None, "token index")
+    if zlib.crc32(data[:tri_bytes]) != tri_crc or zlib.crc32(data[tri_bytes:]) != tok_crc:
+        raise StorageError(f"{meta.path}: corrupt chunk: token index at offset "
+                           f"{meta.index_offset}: crc mismatch")
+    return TokenIndex(Bloom(data[:tri_bytes], tri_m, tri_k), Bloom(data[tri_bytes:], tok_m, tok_k))
 
 
 def read_body(meta: ChunkMeta) -> Batch:

@@ -23,6 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from vigil.errors import StorageError
 from vigil.logs.model import LogEntry, StreamSelection
 from vigil.logs.store import chunk as chunkfile
@@ -61,6 +63,16 @@ class Stats:
 
 def _sort_key(e: LogEntry) -> tuple[int, Labels]:
     return e.ts_ns, e.labels
+
+
+def _sorted(entries: list[LogEntry]) -> list[LogEntry]:
+    """``entries`` ordered by (timestamp, stream labels), stably; numpy's lexsort on the
+    timestamps and each stream's rank is several times faster than a key function."""
+    streams = sorted({e.labels for e in entries})
+    rank = {s: i for i, s in enumerate(streams)}
+    ts = np.array([e.ts_ns for e in entries], dtype=np.int64)
+    ranks = np.array([rank[e.labels] for e in entries], dtype=np.int64)
+    return [entries[i] for i in np.lexsort((ranks, ts)).tolist()]
 
 
 class LogStore:
@@ -182,8 +194,8 @@ class LogStore:
             segment = self._wal.segment
             written: list[chunkfile.ChunkMeta] = []
             try:
-                for part, entries in sorted(by_partition.items()):
-                    entries.sort(key=_sort_key)
+                for part, unsorted in sorted(by_partition.items()):
+                    entries = _sorted(unsorted)
                     directory = os.path.join(self.path, "chunks", str(part * self.options.partition_s))
                     os.makedirs(directory, exist_ok=True)
                     written.append(chunkfile.write_chunk(
@@ -284,8 +296,8 @@ class LogStore:
                        sel: StreamSelection) -> Iterator[LogEntry]:
         try:
             if sel.needles:
-                bloom = chunkfile.read_bloom(meta)
-                if not all(bloom.may_contain(n) for n in sel.needles):
+                index = chunkfile.read_index(meta)
+                if not all(index.may_contain(n) for n in sel.needles):
                     return
             batch = self._batch(meta)
         except FileNotFoundError:  # deleted by retention since the snapshot
