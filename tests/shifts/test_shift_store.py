@@ -85,3 +85,15 @@ def test_changes_to_unknown_shift_or_item_name_what_is_missing(store: ShiftStore
         store.tick("2026-01-01-x", "backups", by="a", note="")
     with pytest.raises(ShiftStoreError, match="no shift"):
         store.handover("2026-01-01-x", by="a", note="", next_shift=None)
+
+
+def test_an_open_item_the_next_shift_also_lists_is_marked_carried_not_listed_twice(store: ShiftStore) -> None:
+    tomorrow = _shift("morning", T0 + timedelta(days=1), 4, *MORNING.items)
+    store.open(MORNING)
+    store.tick(MORNING.id, "iot", by="alice", note="fine")
+    store.handover(MORNING.id, by="alice", note="db-2 down", next_shift=tomorrow)
+    store.handover(MORNING.id, by="alice", note="db-2 down", next_shift=tomorrow)
+    row = store.get(tomorrow.id)
+    assert row is not None
+    assert [(i.key, i.carried_from) for i in row.items] == [
+        ("critical_services", MORNING.id), ("backups", MORNING.id), ("iot", None)]

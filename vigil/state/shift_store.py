@@ -223,19 +223,25 @@ class ShiftStore:
 
 
 def _carry(conn: Connection, from_id: str, to_id: str) -> None:
-    """Copy ``from_id``'s open items into ``to_id`` after its own, each once (keyed by the
-    shift the item was first open in and its key there)."""
+    """Bring ``from_id``'s open items into ``to_id``, each once. An item ``to_id`` has on
+    its own list (same key: the same shift definition) is marked as carried rather than
+    listed twice; any other is appended, keyed by the shift it was first open in and its key
+    there."""
     i = shift_items
-    present = {r[0] for r in conn.execute(select(i.c.key).where(i.c.shift_id == to_id))}
-    last = conn.execute(select(i.c.position).where(i.c.shift_id == to_id)
-                        .order_by(i.c.position.desc()).limit(1)).scalar()
-    position = (last if last is not None else -1) + 1
+    rows = conn.execute(select(i.c.key, i.c.position, i.c.carried_from).where(i.c.shift_id == to_id)).all()
+    present = {r.key for r in rows}
+    own_uncarried = {r.key for r in rows if r.carried_from is None and not r.key.startswith(CARRIED_PREFIX)}
+    position = max((r.position for r in rows), default=-1) + 1
     for r in conn.execute(select(i).where(i.c.shift_id == from_id, i.c.status.not_in(DONE_STATUSES))
                           .order_by(i.c.position)).mappings().all():
         origin = r["carried_from"] or from_id
         base = r["key"].split(":", 2)[2] if r["key"].startswith(CARRIED_PREFIX) else r["key"]
+        if base in own_uncarried:
+            conn.execute(update(i).where(i.c.shift_id == to_id, i.c.key == base).values(carried_from=origin))
+            own_uncarried.discard(base)
+            continue
         key = f"{CARRIED_PREFIX}{origin}:{base}"
-        if key in present:
+        if key in present or base in present:
             continue
         conn.execute(insert(i).values(shift_id=to_id, key=key, position=position, title=r["title"],
                                       check_kind=r["check_kind"], check_spec=r["check_spec"], status="open",

@@ -54,8 +54,10 @@ def _view(service: ShiftService, record: ShiftRecord, *, now: datetime) -> dict[
     history = service.history(now - timedelta(days=HISTORY_DAYS), now + timedelta(seconds=1))
     if all(r.id != record.id for r in history):
         history.append(record)
+    previous = service.store.latest_before(record.starts_at)
+    received = ShiftRecord.from_row(previous) if previous is not None and previous.handover_note else None
     return {
-        "shift": record, "title": service.title(record.name), "zone": zone,
+        "shift": record, "title": service.title(record.name), "zone": zone, "received": received,
         "is_current": record.starts_at <= now < record.ends_at,
         "history": [(r, service.title(r.name)) for r in sorted(history, key=lambda r: r.starts_at, reverse=True)],
         "shift_path": quote(record.id), "status_labels": STATUS_LABELS,
