@@ -80,6 +80,11 @@ def test_unwrap_with_conversions(engine: LogQLEngine) -> None:
                         '| unwrap kb [2s]))') == {"{}": 9.5}
 
 
+def test_a_line_without_the_unwrapped_label_is_skipped(engine: LogQLEngine) -> None:
+    assert at10(engine, 'sum(sum_over_time({app="api"} | regexp "status=(?P<code>500)" '
+                        '| unwrap code [10s]))') == {"{}": 1500.0}
+
+
 def test_an_unwrapped_value_that_is_not_a_number_is_a_pipeline_error(
         engine: LogQLEngine) -> None:
     with pytest.raises(QueryError) as caught:

@@ -176,7 +176,10 @@ class LogQLEngine:
         bytes_op = expr.op.startswith("bytes")
         for row in self._rows(rng.selector, first + 1, last + 1, backward=False):
             if unwrap is not None:
-                value = _unwrapped_value(row, unwrap)
+                text = row.get(unwrap.label)
+                if not text:  # Loki skips a line without the label (no error)
+                    continue
+                value = _unwrapped_value(row, unwrap, text)
                 if not all(f(row) for f in post):
                     continue
             else:
@@ -210,11 +213,9 @@ class LogQLEngine:
         return out
 
 
-def _unwrapped_value(row: Row, unwrap: ast.Unwrap) -> float:
-    text = row.get(unwrap.label)
+def _unwrapped_value(row: Row, unwrap: ast.Unwrap, text: str) -> float:
+    """The label's value as a number; on failure the row gets ``SampleExtractionErr``."""
     try:
-        if text is None:
-            raise ValueError(f"label {unwrap.label} not found")
         if unwrap.conversion in ("duration", "duration_seconds"):
             return parse_go_duration(text) / 1e9
         if unwrap.conversion == "bytes":
