@@ -111,3 +111,11 @@ def test_a_frame_cut_short_by_the_close_is_an_error():
     frames, (error,) = framer.close()
     assert frames == [] and error.offset == 13
     assert error.message == "connection closed 8 bytes into an octet-counted frame of 30"
+
+
+def test_rfc3164_tag_without_colon_as_rsyslog_forwards_rfc5424_input():
+    message = parse_syslog(b"<134>Dec  7 10:00:00 web1 nginx[42] GET /x 200", received_ns=NOW)
+    assert (message.hostname, message.app_name, message.procid, message.message) == (
+        "web1", "nginx", "42", "GET /x 200")
+    plain = parse_syslog(b"<134>Dec  7 10:00:00 web1 just words", received_ns=NOW)
+    assert (plain.hostname, plain.app_name, plain.message) == ("web1", "", "just words")

@@ -55,7 +55,9 @@ _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _BSD_TIME = re.compile(r"([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)?(?: (\d{4}))?(?= |$)")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\S+(?= |$)")
-_TAG = re.compile(r"([^\s\[\]:]{1,48})(?:\[([^\]\s]*)\])?:(?: |$)")
+# ``app:``, ``app[pid]:`` or ``app[pid]`` (rsyslog forwards RFC 5424 messages in the
+# traditional format with a tag that has no colon).
+_TAG = re.compile(r"([^\s\[\]:]{1,48})(?:\[([^\]\s]*)\]:?|:)(?: |$)")
 _SD_NAME = re.compile(r'[^\s=\]"]{1,32}')
 
 
