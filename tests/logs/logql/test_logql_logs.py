@@ -173,3 +173,38 @@ def test_structured_fields_and_level_are_labels() -> None:
     engine = LogQLEngine(MemoryReader([entry]))
     assert lines(engine, '{app="api"} | trace_id="abc" | detected_level="error"') == ["boom"]
     assert lines(engine, '{app="api"} | trace_id="other"') == []
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{ __timestamp__ }}', "2023-11-14 22:13:20.123 +0000 UTC"),
+    ('{{ __timestamp__ | date "2006-01-02T15:04:05.00Z07:00" }}', "2023-11-14T22:13:20.12Z"),
+    ('{{ __timestamp__ | unixEpoch }}', "1700000000"),
+    ('{{ toDate "2006-01-02" "2021-11-02" | unixEpoch }}', "1635811200"),
+    ('{{ date "Mon Jan _2 03:04:05 PM 2006" (unixToTime "1679577215") }}',
+     "Thu Mar 23 01:13:35 PM 2023"),
+    ('{{ .took | duration }}', "90"),
+    ('{{ bytes "2 KB" }}', "2000"),
+    ('{{ alignLeft 5 .user }}|{{ alignRight 3 .user }}', "alice|ice"),
+    ('{{ count "a|b" "abab" }} {{ round 123.555555 3 }} {{ max 1 7 3 }} {{ divf 10 2 4 }}',
+     "4 123.556 7 1.25"),
+    ('{{ range $q := fromJson .queries }}{{ $q.query }};{{ end }}', "up;down;"),
+    ('{{ .user | upper | trunc 3 }} {{ replace "a" "4" .user }} {{ default "-" .nope }}',
+     "ALI 4lice -"),
+    ('{{ regexReplaceAll "(a*)bc" "aabc" "${1}x" }} {{ printf "%-4.4s|" .user }}',
+     "aax alic|"),
+])
+def test_template_functions(template: str, expected: str) -> None:
+    entry = LogEntry(1_700_000_000_123_000_000, API,
+                     'took=1m30s user=alice queries="[{\\"query\\":\\"up\\"},{\\"query\\":\\"down\\"}]"')
+    engine = LogQLEngine(MemoryReader([entry]))
+    query = '{app="api"} | logfmt | line_format `' + template + '`'
+    [stream] = engine.select_logs(query, 0, 2 * 10**18)
+    assert [line for _, line in stream.entries] == [expected]
+
+
+def test_a_template_that_fails_marks_the_line() -> None:
+    engine = LogQLEngine(MemoryReader([LogEntry(S, API, "user=alice")]))
+    [stream] = engine.select_logs('{app="api"} | logfmt | line_format `{{ .user | duration }}`',
+                                  0, 10 * S)
+    assert stream.labels.get("__error__") == "TemplateFormatErr"
+    assert stream.entries == [(S, "user=alice")]  # the line is kept as it was

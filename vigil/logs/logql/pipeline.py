@@ -18,6 +18,7 @@ from typing import Any
 from vigil.gocompat.floats import parse_float
 from vigil.gocompat.template import Template, TemplateError
 from vigil.logs.logql import ast
+from vigil.logs.logql._gotime import GoTime
 from vigil.logs.logql.parsers import (
     ExtractError,
     compile_pattern,
@@ -193,7 +194,7 @@ class _Formatter:
         self.row: Row | None = None
         funcs = template_functions()
         funcs["__line__"] = lambda: self.row.line if self.row else ""
-        funcs["__timestamp__"] = lambda: self.row.ts_ns if self.row else 0
+        funcs["__timestamp__"] = lambda: GoTime(self.row.ts_ns if self.row else 0)
         self.funcs = funcs
 
     def compile(self, text: str) -> Template:

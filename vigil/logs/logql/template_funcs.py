@@ -6,12 +6,16 @@ sprig-style lower-case ones Loki registers (``lower``, ``replace``, ``trunc``, `
 from __future__ import annotations
 
 import base64
+import json
 import math
+import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from vigil.gocompat.floats import parse_float
+from vigil.logs.logql._gotime import GoTime, format_layout, parse_layout
+from vigil.logs.logql.units import parse_bytes, parse_go_duration
 from vigil.model.regex import compile_go
 
 __all__ = ["template_functions"]
@@ -50,8 +54,37 @@ def _default(default: Any, *given: Any) -> Any:
     return given[0]
 
 
-def _unix_epoch(ts_ns: Any) -> int:
-    return int(ts_ns) // 1_000_000_000
+def _time(v: Any) -> GoTime:
+    if isinstance(v, GoTime):
+        return v
+    raise ValueError(f"expected a time, got {v!r}")
+
+
+def _unix_to_time(epoch: Any) -> GoTime:
+    text = _s(epoch)
+    # By its number of digits: days, seconds, milliseconds, microseconds or nanoseconds.
+    scale = {5: 86_400 * 10**9, 10: 10**9, 13: 10**6, 16: 10**3, 19: 1}.get(len(text))
+    if scale is None or not text.isdigit():
+        raise ValueError(f"unable to parse time {text!r}")
+    return GoTime(int(text) * scale)
+
+
+def _from_json(v: Any) -> Any:
+    try:
+        return json.loads(_s(v))
+    except ValueError:
+        return ""
+
+
+def _round(v: Any, places: Any, half: Any = 0.5) -> float:
+    scale = 10 ** int(_num(places))
+    x = _num(v) * scale
+    whole = math.floor(x)
+    return (whole + (1 if x - whole >= _num(half) else 0)) / scale
+
+
+def _now() -> GoTime:
+    return GoTime(time.time_ns())
 
 
 def template_functions() -> dict[str, Callable[..., Any]]:
@@ -84,7 +117,7 @@ def template_functions() -> dict[str, Callable[..., Any]]:
         "nindent": lambda n, s: "\n" + _indent(n, s),
         "repeat": lambda n, s: _s(s) * int(_num(n)),
         "default": _default,
-        "count": lambda sub, s: _s(s).count(_s(sub)),
+        "count": lambda regex, s: len(compile_go(_s(regex)).findall(_s(s))),
         "regexReplaceAll": lambda r, s, repl: compile_go(_s(r)).sub(
             _s(repl).replace("\\", "\\\\").replace("${", "\\g<").replace("}", ">"), _s(s)),
         "regexReplaceAllLiteral": lambda r, s, repl: compile_go(_s(r)).sub(
@@ -93,9 +126,20 @@ def template_functions() -> dict[str, Callable[..., Any]]:
         "urldecode": lambda s: urllib.parse.unquote_plus(_s(s)),
         "b64enc": lambda s: base64.b64encode(_s(s).encode()).decode(),
         "b64dec": lambda s: base64.b64decode(_s(s)).decode(errors="replace"),
-        "unixEpoch": _unix_epoch,
-        "unixEpochMillis": lambda ts: int(ts) // 1_000_000,
-        "unixEpochNanos": lambda ts: int(ts),
+        "date": lambda layout, t: format_layout(_time(t), _s(layout)),
+        "now": _now,
+        "toDate": lambda layout, text: parse_layout(_s(layout), _s(text)),
+        "toDateInZone": lambda layout, zone, text: parse_layout(_s(layout), _s(text), _s(zone)),
+        "unixEpoch": lambda t: str(_time(t).ns // 1_000_000_000),
+        "unixEpochMillis": lambda t: str(_time(t).ns // 1_000_000),
+        "unixEpochNanos": lambda t: str(_time(t).ns),
+        "unixToTime": _unix_to_time,
+        "duration": lambda v: parse_go_duration(_s(v)) / 1e9,
+        "duration_seconds": lambda v: parse_go_duration(_s(v)) / 1e9,
+        "bytes": lambda v: parse_bytes(_s(v)),
+        "alignLeft": lambda n, s: _s(s)[:int(_num(n))].ljust(int(_num(n))),
+        "alignRight": lambda n, s: _s(s)[-int(_num(n)):].rjust(int(_num(n))),
+        "fromJson": _from_json,
         "int": lambda v: int(_num(v)),
         "float64": lambda v: float(_num(v)),
         "add": lambda *v: sum(int(_num(x)) for x in v),
@@ -109,5 +153,9 @@ def template_functions() -> dict[str, Callable[..., Any]]:
         "divf": lambda a, *v: float(_num(a) / math.prod(_num(x) for x in v)),
         "ceil": lambda v: float(math.ceil(_num(v))),
         "floor": lambda v: float(math.floor(_num(v))),
-        "round": lambda v, p=0: round(_num(v), int(p)),
+        "round": _round,
+        "max": lambda a, *v: max(int(_num(x)) for x in (a, *v)),
+        "min": lambda a, *v: min(int(_num(x)) for x in (a, *v)),
+        "maxf": lambda a, *v: max(float(_num(x)) for x in (a, *v)),
+        "minf": lambda a, *v: min(float(_num(x)) for x in (a, *v)),
     }
