@@ -145,6 +145,16 @@ def test_group_left_keeps_the_many_side_labels(engine: LogQLEngine) -> None:
         engine.instant(f"{per_status} / on (path) {per_path}", 10 * S)
 
 
+def test_label_replace(engine: LogQLEngine) -> None:
+    inner = 'count_over_time({app="api"} | logfmt | keep path [10s])'
+    assert at10(engine, f'label_replace({inner}, "bucket", "b-$1", "path", "/p(.*)")') == {
+        '{bucket="b-0", path="/p0"}': 5.0, '{bucket="b-1", path="/p1"}': 5.0}
+    with pytest.raises(QueryError, match="same labelset"):
+        engine.instant(f'label_replace({inner}, "path", "", "path", ".*")', 10 * S)
+    unchanged = at10(engine, f'label_replace({inner}, "x", "y", "path", "nomatch")')
+    assert unchanged == {'{path="/p0"}': 5.0, '{path="/p1"}': 5.0}
+
+
 def test_offset_and_absent(engine: LogQLEngine) -> None:
     assert at10(engine, 'count_over_time({app="api"}[3s] offset 5s)') == {'{app="api"}': 3.0}
     assert at10(engine, 'absent_over_time({app="none", env=~"p.*"}[5s])') == {

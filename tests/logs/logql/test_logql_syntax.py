@@ -71,6 +71,10 @@ PRINTED = [
      '(vector(1) or count_over_time({a="b"}[1m]))'),
     ('absent_over_time({a="b"}[5m])', 'absent_over_time({a="b"}[5m])'),
     ('bytes_rate({a="b"} # a comment\n [5m])', 'bytes_rate({a="b"}[5m])'),
+    ('label_replace(rate({job="api",service="a:c"} |= "err" [1m]), "foo", "$1", "service", '
+     '"(.*):.*")',
+     'label_replace(rate({job="api", service="a:c"} |= "err"[1m]),"foo","$1","service",'
+     '"(.*):.*")'),
 ]
 
 
@@ -138,6 +142,19 @@ def test_literal_arithmetic_is_folded_and_division_by_zero_is_nan() -> None:
     assert str(parse_expr("10 / 0")) == "NaN"  # Loki's choice, unlike PromQL's +Inf
     assert str(parse_expr("7 % 0")) == "NaN"
     assert parse_expr("2 > bool 1") == ast.Literal(1.0)
+
+
+def test_bad_regular_expressions_are_parse_errors() -> None:
+    # The regexp engine's own explanation follows (Python's words, not Go's).
+    for query, prefix in (
+            ('label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(")',
+             "parse error : invalid regex in label_replace: error parsing regexp: "),
+            ('{a="b"} | regexp "(?P<x>"', "parse error : invalid regexp parser: "),
+            ('{a=~"("}', "parse error : error parsing regexp: "),
+            ('{a="b"} |~ "("', "parse error : error parsing regexp: ")):
+        with pytest.raises(ParseError) as caught:
+            parse_expr(query)
+        assert str(caught.value).startswith(prefix)
 
 
 def test_the_tree_of_a_metric_query() -> None:

@@ -21,7 +21,7 @@ from vigil.model.matchers import Matcher
 
 __all__ = [
     "BinOp", "BinaryLabelFilter", "BytesFilter", "Decolorize", "DropLabels", "DurationFilter",
-    "Grouping", "IPLabelFilter", "JSONParser", "KeepLabels", "LabelFilter", "LabelFilterStage",
+    "Grouping", "IPLabelFilter", "JSONParser", "KeepLabels", "LabelFilter", "LabelReplace", "LabelFilterStage",
     "LabelFormat", "LabelFormatItem", "LineFilter", "LineFormat", "Literal", "LogRange",
     "LogSelector", "LogfmtParser", "MatcherFilter", "NumericFilter", "PatternParser",
     "RangeAggregation", "RegexpParser", "SampleExpr", "Stage", "UnpackParser", "Unwrap",
@@ -361,5 +361,20 @@ class VectorExpr:
         return f"vector({format_float_v(self.value)})"
 
 
-SampleExpr = RangeAggregation | VectorAggregation | BinOp | Literal | VectorExpr
-Expr = LogSelector | RangeAggregation | VectorAggregation | BinOp | Literal | VectorExpr
+@dataclass(frozen=True)
+class LabelReplace:
+    """``label_replace(expr, "dst", "replacement", "src", "regex")``, as PromQL's."""
+    expr: SampleExpr
+    dst: str
+    replacement: str
+    src: str
+    regex: str
+
+    def __str__(self) -> str:
+        args = ",".join(quote(a) for a in (self.dst, self.replacement, self.src, self.regex))
+        return f"label_replace({self.expr},{args})"
+
+
+SampleExpr = RangeAggregation | VectorAggregation | BinOp | Literal | VectorExpr | LabelReplace
+Expr = (LogSelector | RangeAggregation | VectorAggregation | BinOp | Literal | VectorExpr
+        | LabelReplace)

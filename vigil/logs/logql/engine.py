@@ -28,6 +28,8 @@ from vigil.logs.logql.units import parse_bytes, parse_go_duration
 from vigil.logs.model import LogEntry, LogReader, StreamSelection
 from vigil.model.labels import Labels
 from vigil.model.matchers import MatchType
+from vigil.model.regex import compile_go
+from vigil.promql._label_funcs import expand
 from vigil.promql.value import Matrix, RangeSeries, Sample, Scalar, Vector
 
 __all__ = ["LogQLEngine", "LogStream"]
@@ -152,6 +154,8 @@ class LogQLEngine:
                 n = len(steps)
                 inner = {Labels(): (np.full(n, inner), np.ones(n, dtype=bool))}
             return vector_aggregate(expr, inner, len(steps))
+        if isinstance(expr, ast.LabelReplace):
+            return _label_replace(expr, self._eval(expr.expr, steps))
         assert isinstance(expr, ast.BinOp)
         lhs, rhs = self._eval(expr.lhs, steps), self._eval(expr.rhs, steps)
         if isinstance(lhs, float) and isinstance(rhs, float):
@@ -211,6 +215,26 @@ class LogQLEngine:
             hi = np.searchsorted(ts, upper, side="right")
             out[labels] = range_function(expr, values, lo, hi, rng.range_ns / 1e9)
         return out
+
+
+def _label_replace(expr: ast.LabelReplace, inner: SeriesSet | float) -> SeriesSet | float:
+    if isinstance(inner, float):
+        return inner
+    regex = compile_go(f"(?s:{expr.regex})")
+    out: SeriesSet = {}
+    for labels, (values, present) in inner.items():
+        m = regex.fullmatch(labels.get(expr.src))
+        if m is not None:
+            value = expand(expr.replacement, m)
+            labels = labels.merge({expr.dst: value}) if value else labels.without(expr.dst)
+        if labels in out:
+            prev_v, prev_p = out[labels]
+            if (prev_p & present).any():
+                raise QueryError("vector cannot contain metrics with the same labelset")
+            out[labels] = (np.where(present, values, prev_v), prev_p | present)
+        else:
+            out[labels] = (values, present)
+    return out
 
 
 def _unwrapped_value(row: Row, unwrap: ast.Unwrap, text: str) -> float:

@@ -33,7 +33,7 @@ FUNCTIONS = frozenset({
     "sum_over_time", "min_over_time", "max_over_time", "stdvar_over_time", "stddev_over_time",
     "quantile_over_time", "first_over_time", "last_over_time", "absent_over_time", "vector",
     "sum", "avg", "max", "min", "count", "stddev", "stdvar", "bottomk", "topk", "sort",
-    "sort_desc", "bytes", "duration", "duration_seconds",
+    "sort_desc", "bytes", "duration", "duration_seconds", "label_replace",
 })
 _FLAGS = ("--strict", "--keep-empty")
 _DURATION_RUNES = set("nuµmshdwy")

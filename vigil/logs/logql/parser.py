@@ -16,6 +16,7 @@ from vigil.logs.logql import ast
 from vigil.logs.logql._stages import StageParser, literal
 from vigil.logs.logql.binops import apply_scalar_op
 from vigil.logs.logql.errors import ParseError
+from vigil.model.regex import compile_go
 
 __all__ = ["parse_expr", "parse_log_selector", "parse_sample_expr"]
 
@@ -116,6 +117,8 @@ class _Parser(StageParser):
             return self.range_aggregation()
         if kind in _VECTOR_OPS:
             return self.vector_aggregation()
+        if kind == "LABEL_REPLACE":
+            return self.label_replace()
         if kind == "VECTOR":
             self.advance()
             self.expect("(")
@@ -123,6 +126,24 @@ class _Parser(StageParser):
             self.expect(")")
             return ast.VectorExpr(parse_float(str(number.value)))
         raise self.unexpected()
+
+    def label_replace(self) -> ast.LabelReplace:
+        self.advance()
+        self.expect("(")
+        inner = self.expr(0)
+        args = []
+        for _ in range(4):
+            self.expect(",")
+            args.append(str(self.expect("STRING").value))
+        self.expect(")")
+        if isinstance(inner, ast.LogSelector):
+            raise ParseError("unexpected type for label_replace: " + _go_type(inner))
+        try:
+            compile_go(f"^(?:{args[3]})$")
+        except re.error as exc:
+            raise ParseError(f"invalid regex in label_replace: error parsing regexp: {exc}"
+                             ) from None
+        return ast.LabelReplace(inner, *args)
 
     def grouping(self) -> ast.Grouping:
         without = self.advance().kind == "without"
@@ -272,7 +293,7 @@ def _validate(expr: ast.Expr) -> None:
             raise ParseError(_EMPTY_SELECTOR)
     elif isinstance(expr, ast.RangeAggregation):
         _validate(expr.range.selector)
-    elif isinstance(expr, ast.VectorAggregation):
+    elif isinstance(expr, (ast.VectorAggregation, ast.LabelReplace)):
         _validate(expr.expr)
     elif isinstance(expr, ast.BinOp):
         _validate(expr.lhs)
