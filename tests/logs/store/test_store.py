@@ -129,3 +129,32 @@ def test_unicode_and_surrogates_round_trip(store):
     store.append(odd)
     store.flush()
     assert list(store.select(sel(needles=("☃",)))) == odd
+
+
+def test_readers_and_a_writer_at_once(tmp_path):
+    import threading
+    s = LogStore.open(str(tmp_path / "c"), Options(chunk_bytes=3000, retention_s=0))
+    written = entries(600)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        for i in range(0, 600, 20):
+            s.append(written[i:i + 20])
+
+    def read() -> None:
+        try:
+            for _ in range(30):
+                got = list(s.select(sel(backward=False)))
+                assert got == written[:len(got)]  # always a prefix: batches land whole
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    s.close()
+    assert not errors
+    with LogStore.open(s.path) as again:
+        assert list(again.select(sel(backward=False))) == written

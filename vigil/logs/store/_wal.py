@@ -106,6 +106,10 @@ class WAL:
                 and time.monotonic() - self._last_sync >= self.fsync_interval_s):
             self.sync()
 
+    def sync_if_due(self) -> None:
+        if self.fsync != "off" and time.monotonic() - self._last_sync >= self.fsync_interval_s:
+            self.sync()
+
     def sync(self) -> None:
         if self._fd is not None and self._dirty:
             try:
@@ -122,11 +126,13 @@ class WAL:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        # The next records go to a new segment even if a deletion below fails: a segment
+        # <= ``segment`` is deleted unread at the next open.
+        self.segment = segment + 1
+        self._dirty = False
         for seg in self.segments():
             if seg <= segment:
                 os.remove(self.segment_path(seg))
-        self.segment = segment + 1
-        self._dirty = False
 
     def size_bytes(self) -> int:
         return sum(os.path.getsize(self.segment_path(s)) for s in self.segments())
