@@ -84,11 +84,13 @@ def test_a_line_a_parser_cannot_read_carries_error_and_can_be_dropped(
 
 
 def test_json_expressions_and_clashes_with_stream_labels() -> None:
-    entry = LogEntry(S, API, '{"app":"inner","a":{"b":[1,{"c":"deep"}]},"n":null,"t":true}')
+    entry = LogEntry(S, API, '{"app":"inner","a":{"b":[1,{"c":"deep"}]},"n":null,"t":true,'
+                             '"1st":{"2nd":"x","we-ird key":"y"}}')
     engine = LogQLEngine(MemoryReader([entry]))
     [stream] = engine.select_logs('{app="api"} | json', 0, 10 * S)
     assert stream.labels.get("app") == "api" and stream.labels.get("app_extracted") == "inner"
     assert stream.labels.get("t") == "true" and "n" not in stream.labels.names()
+    assert stream.labels.get("_1st_2nd") == "x" and stream.labels.get("_1st_we_ird_key") == "y"
     [stream] = engine.select_logs('{app="api"} | json x="a.b[1].c", y="a.b", z="missing"',
                                   0, 10 * S)
     assert stream.labels.get("x") == "deep"

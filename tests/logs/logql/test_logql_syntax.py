@@ -178,6 +178,8 @@ def test_needles_stop_at_a_stage_that_rewrites_the_line() -> None:
     expr = parse_expr('{a="b"} |= "x" |= "y" or "z" | line_format "{{.a}}" |= "w"')
     assert isinstance(expr, ast.LogSelector)
     assert expr.needles() == ("x",)
+    expr = parse_expr('{a="b"} |= "x" | json | unpack |= "w"')
+    assert isinstance(expr, ast.LogSelector) and expr.needles() == ("x",)
 
 
 def test_function_words_are_labels_when_no_parenthesis_follows() -> None:

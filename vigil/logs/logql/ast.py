@@ -250,8 +250,8 @@ class LogSelector:
             if isinstance(stage, LineFilter):
                 if stage.op == "|=" and not stage.ip and len(stage.values) == 1 and stage.values[0]:
                     out.append(stage.values[0])
-            elif isinstance(stage, (LineFormat, Decolorize)):
-                break
+            elif isinstance(stage, (LineFormat, Decolorize, UnpackParser)):
+                break  # the line the later filters see is not the stored line
         return tuple(out)
 
 

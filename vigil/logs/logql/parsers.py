@@ -36,11 +36,11 @@ _INVALID_KEY_CHAR = re.compile(r"[^A-Za-z0-9_]")
 
 
 @functools.lru_cache(maxsize=4096)  # the same few keys come back on every line
-def sanitize_key(key: str) -> str:
+def sanitize_key(key: str, first: bool = True) -> str:
     """A JSON or logfmt key as a label name: other characters become ``_``, and a leading
-    digit gets a ``_`` before it."""
+    digit gets a ``_`` before it (only in the first part of a nested JSON name)."""
     key = _INVALID_KEY_CHAR.sub("_", key.strip())
-    if key[:1].isdigit():
+    if first and key[:1].isdigit():
         key = "_" + key
     return key
 
@@ -95,7 +95,7 @@ def extract_json(line: str) -> list[tuple[str, str]]:
 
 def _flatten(obj: dict[str, object], prefix: str, out: list[tuple[str, str]]) -> None:
     for key, value in obj.items():
-        name = sanitize_key(key)
+        name = sanitize_key(key, not prefix)
         if not name:
             continue
         if prefix:
