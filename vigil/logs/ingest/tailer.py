@@ -34,7 +34,6 @@ from vigil.model.labels import Labels
 __all__ = ["FileTailer", "TailState"]
 
 _HEAD = 256  # bytes hashed to recognise the same file after a restart
-_READ = 1 << 20
 
 
 @dataclass
@@ -58,13 +57,15 @@ class FileTailer:
     def __init__(self, path: str | os.PathLike[str], appender: LogAppender, *,
                  state_path: str | os.PathLike[str], labels: Labels = Labels({"job": "file"}),
                  to_entry: Callable[[str, Labels, int], LogEntry] | None = None,
-                 max_line: int = 1 << 20, clock: Callable[[], int] = time.time_ns) -> None:
+                 max_line: int = 1 << 20, batch_bytes: int = 1 << 20,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.path = Path(path)
         self.appender = appender
         self.state_path = Path(state_path)
         self.labels = labels.merge({"filename": str(self.path)})
         self.to_entry = to_entry or (lambda line, labels, now: LogEntry(now, labels, line))
         self.max_line = max_line
+        self.batch_bytes = max(batch_bytes, max_line)  # bytes read (and appended) at a time
         self.clock = clock
         self._fd: int | None = None
         self._offset = 0
@@ -156,13 +157,13 @@ class FileTailer:
         assert self._fd is not None
         stored = 0
         while True:
-            data = os.pread(self._fd, _READ, self._offset)
+            data = os.pread(self._fd, self.batch_bytes, self._offset)
             if not data:
                 return stored
             end = data.rfind(b"\n")
             if end < 0 and len(data) < self.max_line and not final:
                 return stored  # a line still being written
-            chunk = data if end < 0 or (final and len(data) < _READ) else data[:end + 1]
+            chunk = data if end < 0 or (final and len(data) < self.batch_bytes) else data[:end + 1]
             lines = chunk.split(b"\n")
             if chunk.endswith(b"\n"):
                 lines.pop()
