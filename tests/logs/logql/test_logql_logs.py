@@ -114,10 +114,14 @@ def test_logfmt_flags() -> None:
     assert "lonely" not in plain.labels.names()
     [some] = engine.select_logs('{app="api"} | logfmt --strict c, first="a"', 0, 10 * S)
     assert some.labels.get("first") == "1" and some.labels.get("c") == "x y"
-    bad = LogEntry(S, API, 'a=1 b="unterminated')
+    bad = LogEntry(S, API, 'a=1 x=y=z b="unterminated')
     engine = LogQLEngine(MemoryReader([bad]))
     [strict] = engine.select_logs('{app="api"} | logfmt --strict', 0, 10 * S)
     assert strict.labels.get("__error__") == "LogfmtParserErr"
+    assert strict.labels.get("__error_details__") == "logfmt syntax error at pos 8 : unexpected '='"
+    assert strict.labels.get("a") == "1" and "b" not in strict.labels.names()
+    [lenient] = engine.select_logs('{app="api"} | logfmt', 0, 10 * S)
+    assert lenient.labels.to_dict() == {"app": "api", "env": "prod", "a": "1"}
 
 
 def test_pattern_and_regexp(engine: LogQLEngine) -> None:

@@ -3,8 +3,8 @@
 Each takes a line and returns the labels it extracts, or raises :class:`ExtractError` (the
 pipeline then sets ``__error__``, as Loki does, and keeps the line). Semantics follow Loki's
 documentation: ``json`` flattens nested objects into ``a_b`` names and skips arrays and nulls;
-``logfmt`` skips keys without a value unless ``--keep-empty``, and with ``--strict`` stops at
-the first malformed pair; a ``pattern`` is literals and ``<name>``/``<_>`` captures, a capture
+``logfmt`` (read by :mod:`~._logfmt`) skips keys without a value unless ``--keep-empty``;
+a ``pattern`` is literals and ``<name>``/``<_>`` captures, a capture
 taking the text up to the next literal; ``unpack`` takes the string fields of a JSON object and
 makes its ``_entry`` field the line.
 """
@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vigil.logs.logql._logfmt import scan_logfmt
 from vigil.model.labels import is_label_name
 
 __all__ = ["ExtractError", "compile_pattern", "extract_json", "extract_json_paths",
@@ -26,10 +27,12 @@ __all__ = ["ExtractError", "compile_pattern", "extract_json", "extract_json_path
 class ExtractError(Exception):
     """A line the parser could not read; ``kind`` is Loki's ``__error__`` value."""
 
-    def __init__(self, kind: str, details: str) -> None:
+    def __init__(self, kind: str, details: str,
+                 extracted: list[tuple[str, str]] | None = None) -> None:
         super().__init__(details)
         self.kind = kind
         self.details = details
+        self.extracted = extracted or []  # what was read before the error
 
 
 _INVALID_KEY_CHAR = re.compile(r"[^A-Za-z0-9_]")
@@ -174,32 +177,13 @@ def unpack(line: str) -> tuple[list[tuple[str, str]], str]:
 
 # ---------------------------------------------------------------------- logfmt
 
-_LOGFMT_PAIR = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
-
-
 def extract_logfmt(line: str, strict: bool, keep_empty: bool) -> list[tuple[str, str]]:
-    out = []
-    pos = 0
-    while pos < len(line):
-        if line[pos].isspace():
-            pos += 1
-            continue
-        m = _LOGFMT_PAIR.match(line, pos)
-        if m is None or m.end() == pos or (m.end() < len(line) and not line[m.end()].isspace()):
-            if strict:
-                raise ExtractError("LogfmtParserErr",
-                                   f"logfmt syntax error at pos {pos + 1} : unexpected '\"'")
-            nxt = line.find(" ", pos + 1)  # skip the malformed word
-            pos = len(line) if nxt < 0 else nxt
-            continue
-        key, raw = m.group(1), m.group(2)
-        pos = m.end()
-        if raw is None or raw == "":
-            if keep_empty:
-                out.append((sanitize_key(key), ""))
-            continue
-        value = json.loads(raw) if raw.startswith('"') else raw
-        out.append((sanitize_key(key), value))
+    """The labels of a logfmt line; with ``strict``, ExtractError at the first malformed
+    pair (its ``extracted`` holds the labels read before it)."""
+    pairs, error = scan_logfmt(line, strict)
+    out = [(sanitize_key(k), v or "") for k, v in pairs if v or keep_empty]
+    if error:
+        raise ExtractError("LogfmtParserErr", error, out)
     return out
 
 

@@ -285,6 +285,7 @@ def _extract(fn: Callable[[Row], list[tuple[str, str]]]) -> Step:
         try:
             row.add_parsed(fn(row))
         except ExtractError as exc:
+            row.add_parsed(exc.extracted)
             row.set_error(exc.kind, exc.details)
         return True
     return run
