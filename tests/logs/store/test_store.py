@@ -113,9 +113,12 @@ def test_streams_and_labels(store):
 def test_bad_entries_are_refused_with_their_index(store):
     with pytest.raises(StorageError, match="entry 1: timestamp"):
         store.append([LogEntry(S, Labels.of(a="b"), "x"), LogEntry(1.5, Labels.of(a="b"), "y")])  # type: ignore[arg-type]
-    with pytest.raises(StorageError, match="entry 0: a stream needs at least one label"):
-        store.append([LogEntry(S, Labels(), "x")])
+    with pytest.raises(StorageError, match="entry 0: timestamp 1267650600228229401496703205376"):
+        store.append([LogEntry(2**100, Labels.of(a="b"), "x")])
     assert list(store.select(sel())) == []
+    unlabelled = LogEntry(S, Labels(), "no labels: ingest's policy, stored as the stream {}")
+    store.append([unlabelled])
+    assert list(store.select(sel())) == [unlabelled]
 
 
 def test_second_open_is_refused(tmp_path, store):

@@ -160,11 +160,11 @@ class LogStore:
         :class:`StorageError` (nothing stored) on an entry that cannot be stored, naming it."""
         if not entries:
             return 0
+        # Which streams are acceptable (Loki wants at least one label) is ingest's policy,
+        # checked line by line there; here only what cannot be stored at all is refused.
         for i, e in enumerate(entries):
-            if type(e.ts_ns) is not int or not -(1 << 63) <= e.ts_ns < 1 << 63:
+            if not isinstance(e.ts_ns, int) or not -(1 << 63) <= e.ts_ns < 1 << 63:
                 raise StorageError(f"entry {i}: timestamp {e.ts_ns!r} is not int64 nanoseconds")
-            if not e.labels:
-                raise StorageError(f"entry {i}: a stream needs at least one label")
         payload, _ = encode(entries)
         with self._lock:
             if self._closed:
