@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import calendar
+import gzip
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import cramjam
+
 from vigil.errors import ParseError
 from vigil.logs.model import LogEntry
 
 __all__ = [
-    "Decoded", "IngestError", "LineError", "flatten", "label_name", "normalise_level",
-    "parse_rfc3339_ns", "parse_time_value", "syslog_severity_level",
+    "Decoded", "IngestError", "LineError", "decompress_body", "flatten", "label_name",
+    "normalise_level", "parse_rfc3339_ns", "parse_time_value", "scalar_text",
+    "syslog_severity_level",
 ]
 
 
@@ -169,3 +174,26 @@ def flatten(document: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str
             yield from flatten(value, f"{path}.")
         else:
             yield path, value
+
+
+def decompress_body(body: bytes, content_encoding: str, *, max_bytes: int = 64 << 20) -> bytes:
+    """Undo an HTTP ``Content-Encoding`` (gzip, deflate, zstd, snappy framed); identity as is."""
+    encoding = content_encoding.strip().lower()
+    try:
+        if encoding in ("", "identity"):
+            data = body
+        elif encoding in ("gzip", "x-gzip"):
+            data = gzip.decompress(body)
+        elif encoding == "deflate":
+            data = zlib.decompress(body)
+        elif encoding == "zstd":
+            data = bytes(cramjam.zstd.decompress(body))
+        elif encoding == "snappy":
+            data = bytes(cramjam.snappy.decompress(body))
+        else:
+            raise IngestError(f"unsupported Content-Encoding {content_encoding!r}")
+    except (OSError, EOFError, zlib.error, cramjam.DecompressionError) as e:
+        raise IngestError(f"body is not valid {encoding}: {e}") from None
+    if len(data) > max_bytes:
+        raise IngestError(f"body decompresses to {len(data)} bytes, over {max_bytes}")
+    return data

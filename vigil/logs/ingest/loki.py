@@ -24,10 +24,8 @@ entry is one error and its neighbours are kept.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,12 +33,18 @@ import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
-from vigil.logs.ingest.common import Decoded, IngestError, LineError, normalise_level
+from vigil.logs.ingest.common import (
+    Decoded,
+    IngestError,
+    LineError,
+    decompress_body,
+    normalise_level,
+)
 from vigil.logs.model import LogEntry
 from vigil.model.labels import Labels, is_label_name
 
 __all__ = ["PushRequest", "decode_loki_json", "decode_loki_protobuf", "decode_loki_push",
-           "decompress_body", "parse_label_set"]
+           "parse_label_set"]
 
 
 def _build_messages() -> dict[str, Any]:
@@ -219,29 +223,6 @@ def decode_loki_protobuf(body: bytes, *, max_bytes: int = 64 << 20) -> Decoded:
             metadata = [(pair.name, pair.value) for pair in entry.structuredMetadata]
             result.entries.append(_entry(ts_ns, labels, entry.line, metadata))
     return result
-
-
-def decompress_body(body: bytes, content_encoding: str, *, max_bytes: int = 64 << 20) -> bytes:
-    """Undo an HTTP ``Content-Encoding`` (gzip, deflate, zstd, snappy framed); identity as is."""
-    encoding = content_encoding.strip().lower()
-    try:
-        if encoding in ("", "identity"):
-            data = body
-        elif encoding in ("gzip", "x-gzip"):
-            data = gzip.decompress(body)
-        elif encoding == "deflate":
-            data = zlib.decompress(body)
-        elif encoding == "zstd":
-            data = bytes(cramjam.zstd.decompress(body))
-        elif encoding == "snappy":
-            data = bytes(cramjam.snappy.decompress(body))
-        else:
-            raise IngestError(f"unsupported Content-Encoding {content_encoding!r}")
-    except (OSError, EOFError, zlib.error, cramjam.DecompressionError) as e:
-        raise IngestError(f"body is not valid {encoding}: {e}") from None
-    if len(data) > max_bytes:
-        raise IngestError(f"body decompresses to {len(data)} bytes, over {max_bytes}")
-    return data
 
 
 def decode_loki_push(body: bytes, *, content_type: str, content_encoding: str = "") -> Decoded:
