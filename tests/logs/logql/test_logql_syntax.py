@@ -126,6 +126,10 @@ ERRORS = [
                                     'capture must be supplied'),
     ('{a="b"} | pattern "<a><b>"', "parse error : invalid pattern parser: found consecutive "
                                    "capture '<a><b>': invalid expression"),
+    ('{a="b"} |= "x" or ip("1.2.3.4")', 'parse error at line 1, col 19: syntax error: '
+                                        'unexpected ip'),
+    ('{a="b"} |> "<x> y"', "parse error : invalid pattern: named captures are not allowed: "
+                           "found '<x>'"),
     ('{a="b"} | pattern "no capture"', 'parse error : invalid pattern parser: at least one '
                                        'capture is required'),
 ]

@@ -95,11 +95,19 @@ class StageParser:
         values, ip = [self.filter_value()], self.tokens[self.i - 1].kind == ")"
         while self.tok.kind == "or" and self.peek().kind in ("STRING", "ip"):
             self.advance()
+            if (self.tok.kind == "ip") != ip:  # one filter is all addresses or all text
+                raise self.unexpected()
             values.append(self.filter_value())
         if op.startswith("!"):  # "none of": one filter each
             return [ast.LineFilter(op, (v,), ip) for v in values]
         for v in values if op == "|~" else ():
             _regex(v)
+        if op in ("|>", "!>"):
+            for v in values:
+                try:
+                    compile_pattern(v, line_filter=True)
+                except ValueError as exc:
+                    raise ParseError(f"invalid pattern: {exc}") from None
         return [ast.LineFilter(op, tuple(values), ip)]
 
     def filter_value(self) -> str:
