@@ -166,19 +166,28 @@ class LogQLEngine:
             return scalar_side(expr.op, rhs, lhs, True, expr.return_bool)
         return vector_op(expr, lhs, rhs, len(steps))
 
-    def _range_aggregation(self, expr: ast.RangeAggregation, steps: np.ndarray,
-                           grouping: ast.Grouping | None = None) -> SeriesSet:
-        rng = expr.range
-        first = int(steps[0]) - rng.offset_ns - rng.range_ns
-        last = int(steps[-1]) - rng.offset_ns
-        samples: dict[Labels, list[tuple[int, float]]] = {}
-        unwrap = rng.unwrap
-        post = [label_filter_fn(f) for f in unwrap.post_filters] if unwrap else []
-        grouping = grouping or expr.grouping
+    def _samples(self, expr: ast.RangeAggregation, grouping: ast.Grouping | None,
+                 start_ns: int, end_ns: int) -> dict[Labels, tuple[list[int], list[float]]]:
+        """Each series' sample times and values in ``[start_ns, end_ns)``."""
+        selector, unwrap = expr.range.selector, expr.range.unwrap
+        samples: dict[Labels, tuple[list[int], list[float]]] = {}
         cache: dict[tuple[object, ...], Labels] = {}
-        by = grouping.labels if grouping is not None and not grouping.without else None
         bytes_op = expr.op.startswith("bytes")
-        for row in self._rows(rng.selector, first + 1, last + 1, backward=False):
+        if not selector.stages and unwrap is None:
+            # Nothing to run per line: the series is the entry's stream (and fields).
+            selection = StreamSelection(selector.matchers, start_ns, end_ns, backward=False)
+            for entry in self.reader.select(selection):
+                key = (entry.labels, entry.fields, entry.level)
+                labels = cache.get(key)
+                if labels is None:
+                    labels = cache[key] = _group(Row.of(entry).result_labels(), grouping)
+                times, values = samples.get(labels) or samples.setdefault(labels, ([], []))
+                times.append(entry.ts_ns)
+                values.append(float(len(entry.line.encode())) if bytes_op else 1.0)
+            return samples
+        post = [label_filter_fn(f) for f in unwrap.post_filters] if unwrap else []
+        by = grouping.labels if grouping is not None and not grouping.without else None
+        for row in self._rows(selector, start_ns, end_ns, backward=False):
             if unwrap is not None:
                 text = row.get(unwrap.label)
                 if not text:  # Loki skips a line without the label (no error)
@@ -199,18 +208,28 @@ class LogQLEngine:
                 labels = row.result_labels(cache)
                 if unwrap is not None:
                     labels = labels.without(unwrap.label)
-                if grouping is not None:
-                    labels = labels.without(*grouping.labels)
-            samples.setdefault(labels, []).append((row.ts_ns, value))
+                labels = _group(labels, grouping)
+            times, values = samples.get(labels) or samples.setdefault(labels, ([], []))
+            times.append(row.ts_ns)
+            values.append(value)
+        return samples
+
+    def _range_aggregation(self, expr: ast.RangeAggregation, steps: np.ndarray,
+                           grouping: ast.Grouping | None = None) -> SeriesSet:
+        rng = expr.range
+        first = int(steps[0]) - rng.offset_ns - rng.range_ns
+        last = int(steps[-1]) - rng.offset_ns
+        samples = self._samples(expr, grouping or expr.grouping, first + 1, last + 1)
         if expr.op == "absent_over_time":
             return _absent(expr, samples, steps)
         out: SeriesSet = {}
         upper = steps - rng.offset_ns
         lower = upper - rng.range_ns
-        for labels, points in samples.items():
-            points.sort(key=lambda p: p[0])
-            ts = np.fromiter((p[0] for p in points), dtype=np.int64, count=len(points))
-            values = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
+        for labels, (ts_list, value_list) in samples.items():
+            ts = np.array(ts_list, dtype=np.int64)
+            values = np.array(value_list, dtype=np.float64)
+            order = np.argsort(ts, kind="stable")
+            ts, values = ts[order], values[order]
             lo = np.searchsorted(ts, lower, side="right")
             hi = np.searchsorted(ts, upper, side="right")
             out[labels] = range_function(expr, values, lo, hi, rng.range_ns / 1e9)
@@ -237,6 +256,13 @@ def _label_replace(expr: ast.LabelReplace, inner: SeriesSet | float) -> SeriesSe
     return out
 
 
+def _group(labels: Labels, grouping: ast.Grouping | None) -> Labels:
+    if grouping is None:
+        return labels
+    return labels.without(*grouping.labels) if grouping.without else labels.only(
+        *grouping.labels)
+
+
 def _unwrapped_value(row: Row, unwrap: ast.Unwrap, text: str) -> float:
     """The label's value as a number; on failure the row gets ``SampleExtractionErr``."""
     try:
@@ -250,14 +276,14 @@ def _unwrapped_value(row: Row, unwrap: ast.Unwrap, text: str) -> float:
         return math.nan
 
 
-def _absent(expr: ast.RangeAggregation, samples: dict[Labels, list[tuple[int, float]]],
-            steps: np.ndarray) -> SeriesSet:
+def _absent(expr: ast.RangeAggregation,
+            samples: dict[Labels, tuple[list[int], list[float]]], steps: np.ndarray) -> SeriesSet:
     rng = expr.range
     upper = steps - rng.offset_ns
     lower = upper - rng.range_ns
     seen = np.zeros(len(steps), dtype=bool)
-    for points in samples.values():
-        ts = np.sort(np.fromiter((p[0] for p in points), dtype=np.int64, count=len(points)))
+    for times, _ in samples.values():
+        ts = np.sort(np.array(times, dtype=np.int64))
         seen |= np.searchsorted(ts, upper, side="right") > np.searchsorted(ts, lower, side="right")
     labels = Labels({m.name: m.value for m in rng.selector.matchers
                      if m.type is MatchType.EQUAL})
