@@ -182,3 +182,28 @@ def test_range_query_returns_a_matrix(engine: LogQLEngine) -> None:
 def test_log_queries_are_not_instant_queries(engine: LogQLEngine) -> None:
     with pytest.raises(QueryError, match="log queries are not supported as an instant query"):
         engine.instant('{app="api"}', 10 * S)
+
+
+def test_ignoring_group_right_and_sorting(engine: LogQLEngine) -> None:
+    per_status = ('sum by (path, status) (count_over_time({app="api"} | logfmt '
+                  '| keep path, status [10s]))')
+    per_path = 'sum by (path) (count_over_time({app="api"} | logfmt | keep path [10s]))'
+    assert at10(engine, f"{per_path} / ignoring (status) group_right {per_status}") == {
+        '{path="/p0", status="200"}': 1.25, '{path="/p0", status="500"}': 5.0,
+        '{path="/p1", status="200"}': 5 / 3, '{path="/p1", status="500"}': 2.5}
+    assert at10(engine, f"sum({per_path}) - on () sum({per_status})") == {"{}": 0.0}
+    ordered = engine.instant(f"sort_desc({per_status})", 10 * S)
+    assert isinstance(ordered, Vector)
+    assert [s.value for s in ordered.samples] == [4.0, 3.0, 2.0, 1.0]
+    ascending = engine.instant(f"sort({per_status})", 10 * S)
+    assert [s.value for s in ascending.samples] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_entry_level_and_fields_split_series_as_structured_metadata_does() -> None:
+    entries = [LogEntry(S, API, "a", level="error"), LogEntry(2 * S, API, "b", level="info"),
+               LogEntry(3 * S, API, "c", fields=(("trace", "t1"),))]
+    engine = LogQLEngine(MemoryReader(entries))
+    assert at10(engine, 'count_over_time({app="api"}[10s])') == {
+        '{app="api", detected_level="error"}': 1.0, '{app="api", detected_level="info"}': 1.0,
+        '{app="api", trace="t1"}': 1.0}
+    assert at10(engine, 'sum(count_over_time({app="api"}[10s]))') == {"{}": 3.0}
