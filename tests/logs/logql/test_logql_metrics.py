@@ -207,3 +207,15 @@ def test_the_entry_level_and_fields_split_series_as_structured_metadata_does() -
         '{app="api", detected_level="error"}': 1.0, '{app="api", detected_level="info"}': 1.0,
         '{app="api", trace="t1"}': 1.0}
     assert at10(engine, 'sum(count_over_time({app="api"}[10s]))') == {"{}": 3.0}
+
+
+def test_group_left_copies_labels_from_the_one_side(engine: LogQLEngine) -> None:
+    per_status = ('sum by (path, status) (count_over_time({app="api"} | logfmt '
+                  '| keep path, status [10s]))')
+    kinds = ('label_replace(sum by (path) (count_over_time({app="api"} | logfmt | keep path '
+             '[10s])), "kind", "k$1", "path", "/p(.*)")')
+    assert at10(engine, f"{per_status} > on (path) group_left (kind) {kinds} * 0") == {
+        '{kind="k0", path="/p0", status="200"}': 4.0,
+        '{kind="k0", path="/p0", status="500"}': 1.0,
+        '{kind="k1", path="/p1", status="200"}': 3.0,
+        '{kind="k1", path="/p1", status="500"}': 2.0}

@@ -79,8 +79,10 @@ def vector_op(node: ast.BinOp, lhs: SeriesSet, rhs: SeriesSet, n: int) -> Series
         one, many, swap = lhs, rhs, True
     # the "one" side per signature and step
     by_sig: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
+    one_labels: dict[Labels, Labels] = {}
     for labels, (values, present) in one.items():
         sig = _signature(labels, m)
+        one_labels.setdefault(sig, labels)
         if sig in by_sig:
             prev_v, prev_p = by_sig[sig]
             if np.any(prev_p & present):
@@ -104,15 +106,17 @@ def vector_op(node: ast.BinOp, lhs: SeriesSet, rhs: SeriesSet, n: int) -> Series
             result_labels = labels.only(*m.labels) if m.on else labels.without(*m.labels)
         else:
             result_labels = labels
-            for name in m.include or ():
-                other = [lb for lb in one if _signature(lb, m) == sig]
-                if other and other[0].get(name):
-                    result_labels = result_labels.merge({name: other[0].get(name)})
+            if m.include:  # group_left(x): x comes from the "one" side (absent: dropped)
+                source = one_labels[sig]
+                for name in m.include:
+                    value = source.get(name)
+                    result_labels = (result_labels.merge({name: value}) if value
+                                     else result_labels.without(name))
         if op in COMPARISONS and not node.return_bool:
             keep = both & (result == 1.0)
-            value = values  # the kept sample's own value
+            # a filter keeps the left-hand sample's value (and, one-to-one, its labels)
             result_labels = labels if m.card == "one-to-one" else result_labels
-            _put(out, result_labels, value, keep)
+            _put(out, result_labels, a, keep)
         else:
             _put(out, result_labels, result, both)
     return out
