@@ -178,9 +178,9 @@ def test_the_scheduled_report_is_mailed_once_with_the_pdf_attached(tmp_path: Pat
 def test_schedules_are_checked_against_the_reports_and_smtp() -> None:
     cfg = config(email="      email: [ops@example.org]\n")
     assert check_report_schedules(cfg, ["daily"], has_smtp=True) == (
-        ("reports", "schedules", "0", "report"), "no report 'sample'; the reports are daily")
+        ("reports", "schedules", 0, "report"), "no report 'sample'; the reports are daily")
     assert check_report_schedules(cfg, ["sample"], has_smtp=False) == (
-        ("reports", "schedules", "0", "email"),
+        ("reports", "schedules", 0, "email"),
         "e-mail needs SMTP settings: set reports.smtp, or a receiver with email_configs")
     assert check_report_schedules(cfg, ["sample"], has_smtp=True) is None
 
@@ -190,3 +190,23 @@ def test_retention_forgets_old_runs(tmp_path: Path) -> None:
     h.runner().run("sample", utc("2026-12-07T06:30:00"), trigger="api", triggered_by="alice")
     assert h.reports.delete_before(h.reports.now() - timedelta(days=1)) == 0
     assert h.reports.delete_before(h.reports.now() + timedelta(seconds=1)) == 1 and h.reports.runs() == []
+
+
+def test_wired_reports_read_the_config_at_each_use(tmp_path: Path) -> None:
+    from vigil.reports.wiring import wire_reports
+
+    h = harness(tmp_path)
+    current = {"config": config()}
+    reports = wire_reports(h.store.engine, h.store, lambda: current["config"], lambda: h.definitions,
+                           lambda progress, tz: type("Ctx", (), {"progress": staticmethod(progress)})(),
+                           member_id="replica-a", member_timeout_s=5.0, is_primary=lambda: True,
+                           external_url="", on_enqueue=lambda: None)
+    assert reports.integrations() == {}  # no SMTP settings yet
+    assert reports.service.catalogue()[0]["schedules"][0]["timezone"] == "Europe/Helsinki"
+    current["config"] = load_config_text(
+        "reports:\n  smtp: {from: r@example.org, smarthost: '127.0.0.1:25'}\n"
+        "  schedules: [{report: sample, cron: '30 8 * * *'}]\n")
+    assert list(reports.integrations()) == [("@reports", "email")]
+    assert reports.service.catalogue()[0]["schedules"][0]["timezone"] == "UTC"
+    run = reports.store.get(reports.runner.run("sample", utc("2026-12-07T06:30:00"), trigger="api", triggered_by="a"))
+    assert run.timezone == "UTC" and run.status == "done"

@@ -53,16 +53,16 @@ def latest_occurrence(cron: str, tz_name: str, now: datetime) -> datetime:
 
 
 def check_report_schedules(config: Config, report_names: Mapping[str, object] | list[str],
-                           has_smtp: bool) -> tuple[tuple[str, ...], str] | None:
+                           has_smtp: bool) -> tuple[tuple[str | int, ...], str] | None:
     """A problem of ``reports.schedules`` the config layer cannot see (path, message): a
     report that does not exist, or e-mail without SMTP settings to send it with."""
     known = sorted(report_names)
     for i, s in enumerate(config.reports.schedules):
         if s.report not in known:
-            return (("reports", "schedules", str(i), "report"),
+            return (("reports", "schedules", i, "report"),
                     f"no report {s.report!r}; the reports are {', '.join(known) or 'none'}")
         if s.email and not has_smtp:
-            return (("reports", "schedules", str(i), "email"),
+            return (("reports", "schedules", i, "email"),
                     "e-mail needs SMTP settings: set reports.smtp, or a receiver with email_configs")
     return None
 
