@@ -119,3 +119,9 @@ def test_rfc3164_tag_without_colon_as_rsyslog_forwards_rfc5424_input():
         "web1", "nginx", "42", "GET /x 200")
     plain = parse_syslog(b"<134>Dec  7 10:00:00 web1 just words", received_ns=NOW)
     assert (plain.hostname, plain.app_name, plain.message) == ("web1", "", "just words")
+
+
+def test_structured_data_escapes_only_quote_backslash_and_bracket():
+    message = parse_syslog(b'<13>1 - h a - - [x@1 p="a\\nb\\\\c\\"d\\]e"] m', received_ns=NOW)
+    assert message.structured_data == (("x@1", "p", 'a\\nb\\c"d]e'),)
+    assert message.message == "m"

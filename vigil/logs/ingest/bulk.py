@@ -59,26 +59,39 @@ class BulkDecoded(Decoded):
     items: list[BulkItem] = field(default_factory=list)
 
 
-def _lines(body: bytes) -> list[tuple[int, int, bytes]]:
+_NOT_JSON = object()
+
+
+class _Line:
+    """A non-blank line of the body, parsed once (``value`` is ``_NOT_JSON`` when it is not
+    JSON, ``error`` then says why)."""
+    __slots__ = ("error", "number", "offset", "raw", "value")
+
+    def __init__(self, number: int, offset: int, raw: bytes) -> None:
+        self.number, self.offset, self.raw = number, offset, raw
+        self.error = ""
+        try:
+            self.value: Any = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            self.value, self.error = _NOT_JSON, str(e)
+
+    def action(self) -> tuple[str, dict[str, Any]] | None:
+        """The action and its metadata, or None when this is not an action line."""
+        value = self.value
+        if isinstance(value, dict) and len(value) == 1:
+            (name, meta), = value.items()
+            if name in _ACTIONS and isinstance(meta, dict):
+                return name, meta
+        return None
+
+
+def _lines(body: bytes) -> list[_Line]:
     out, offset = [], 0
     for number, raw in enumerate(body.split(b"\n"), start=1):
         if raw.strip():
-            out.append((number, offset, raw))
+            out.append(_Line(number, offset, raw))
         offset += len(raw) + 1
     return out
-
-
-def _action(raw: bytes) -> tuple[str, dict[str, Any]] | None:
-    """The action and its metadata, or None when the line is not an action line."""
-    try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if isinstance(value, dict) and len(value) == 1:
-        (name, meta), = value.items()
-        if name in _ACTIONS and isinstance(meta, dict):
-            return name, meta
-    return None
 
 
 def decode_bulk(body: bytes, *, default_index: str = "", labels: Labels = Labels(),
@@ -88,30 +101,31 @@ def decode_bulk(body: bytes, *, default_index: str = "", labels: Labels = Labels
     now = time.time_ns() if received_ns is None else received_ns
     result = BulkDecoded()
     lines = _lines(body)
+    stream_labels: dict[str, Labels] = {}  # per index, built once
     i = 0
     while i < len(lines):
-        number, offset, raw = lines[i]
+        line = lines[i]
         i += 1
-        parsed = _action(raw)
+        parsed = line.action()
         if parsed is None:
-            result.errors.append(LineError(number, offset, "", _why_not_action(raw)))
+            result.errors.append(LineError(line.number, line.offset, "", _why_not_action(line)))
             continue
         action, meta = parsed
         index = meta.get("_index", default_index)
         doc_id = meta.get("_id")
         item = BulkItem(action, index if isinstance(index, str) else "",
-                        doc_id if isinstance(doc_id, str) else "", number)
+                        doc_id if isinstance(doc_id, str) else "", line.number)
         result.items.append(item)
         source = None
         if action in ("index", "create", "update"):
-            if i < len(lines) and _action(lines[i][2]) is None:
+            if i < len(lines) and lines[i].action() is None:
                 source = lines[i]
                 i += 1
 
-        def fail(error_type: str, where: str, message: str, at: tuple[int, int] = (number, offset),
+        def fail(error_type: str, where: str, message: str, at: _Line = line,
                  item: BulkItem = item) -> None:
             item.error_type = error_type
-            item.error = LineError(at[0], at[1], where, message)
+            item.error = LineError(at.number, at.offset, where, message)
             result.errors.append(item.error)
 
         if action in ("update", "delete"):
@@ -121,26 +135,26 @@ def decode_bulk(body: bytes, *, default_index: str = "", labels: Labels = Labels
             fail("action_request_validation_exception", "_index", "index is missing")
         elif source is None:
             fail("parse_exception", action, "the action has no document line after it")
+        elif source.value is _NOT_JSON:
+            fail("mapper_parsing_exception", "", f"document is not JSON: {source.error}", source)
         else:
+            if item.index not in stream_labels:
+                stream_labels[item.index] = labels.merge({"index": item.index})
             try:
-                document = json.loads(source[2])
-                entry = entry_from_document(document, labels=labels.merge({"index": item.index}),
+                entry = entry_from_document(source.value, labels=stream_labels[item.index],
                                             received_ns=now, mapping=mapping)
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                fail("mapper_parsing_exception", "", f"document is not JSON: {e}", source[:2])
             except DocumentError as e:
-                fail("mapper_parsing_exception", e.field, str(e), source[:2])
+                fail("mapper_parsing_exception", e.field, str(e), source)
             else:
                 item.entry = len(result.entries)
                 result.entries.append(entry)
     return result
 
 
-def _why_not_action(raw: bytes) -> str:
-    try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        return f"malformed action line, not JSON: {e}"
+def _why_not_action(line: _Line) -> str:
+    if line.value is _NOT_JSON:
+        return f"malformed action line, not JSON: {line.error}"
+    value = line.value
     if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), dict):
         return f"unknown action {next(iter(value))!r}"
     return ('expected an action line ({"index": {...}} or {"create": {...}}), '

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import gzip
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -99,10 +100,6 @@ def parse_rfc3339_ns(text: str, *, default_offset_s: int | None = 0) -> int:
     m = _RFC3339.match(text.strip())
     if m is None:
         raise ValueError(f"not an RFC 3339 time: {text!r}")
-    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
-        raise ValueError(f"time out of range: {text!r}")
-    frac = m.group(7) or ""
     if m.group(8):
         offset = 0
     elif m.group(9):
@@ -111,8 +108,18 @@ def parse_rfc3339_ns(text: str, *, default_offset_s: int | None = 0) -> int:
         raise ValueError(f"time without a zone: {text!r}")
     else:
         offset = default_offset_s
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) - offset
+    seconds = _utc_seconds(m.group(1, 2, 3, 4, 5, 6)) - offset
+    frac = m.group(7)
     return seconds * 1_000_000_000 + int(frac.ljust(9, "0")) if frac else seconds * 1_000_000_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_seconds(fields: tuple[str, ...]) -> int:
+    # Cached: a batch of lines mostly shares its seconds, and timegm is most of the cost.
+    year, month, day, hour, minute, second = (int(f) for f in fields)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        raise ValueError(f"time out of range: {'-'.join(fields[:3])}T{':'.join(fields[3:])}")
+    return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
 
 
 def parse_time_value(value: Any) -> int:
@@ -165,15 +172,17 @@ def scalar_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def flatten(document: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Nested objects as dotted keys (``{"host": {"name": "a"}}`` → ``host.name``); arrays
-    and scalars are leaves (arrays stay JSON-encoded by the caller)."""
+def flatten(document: Mapping[str, Any], prefix: str = "",
+            into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested objects as dotted keys (``{"host": {"name": "a"}}`` → ``host.name``), in
+    document order; arrays and scalars are leaves (arrays stay JSON-encoded by the caller)."""
+    flat: dict[str, Any] = {} if into is None else into
     for key, value in document.items():
-        path = f"{prefix}{key}"
         if isinstance(value, dict):
-            yield from flatten(value, f"{path}.")
+            flatten(value, f"{prefix}{key}.", flat)
         else:
-            yield path, value
+            flat[f"{prefix}{key}" if prefix else key] = value
+    return flat
 
 
 def decompress_body(body: bytes, content_encoding: str, *, max_bytes: int = 64 << 20) -> bytes:

@@ -11,6 +11,7 @@ names, becomes a structured field.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def entry_from_document(document: Any, *, labels: Labels, received_ns: int,
     JSON text as the line, so nothing shipped is lost."""
     if not isinstance(document, dict):
         raise DocumentError("", f"expected a JSON object, got {type(document).__name__}")
-    flat: dict[str, Any] = dict(flatten(document))
+    flat = flatten(document)
     used: set[str] = set()
     ts_ns = received_ns
     for key in mapping.time_keys:
@@ -95,17 +96,29 @@ def entry_from_document(document: Any, *, labels: Labels, received_ns: int,
             level = _level(flat[key])
             if level:
                 break
-    stream = labels.to_dict()
+    added: list[tuple[str, str]] = []
     for key, name in mapping.label_keys:
         value = flat.get(key)
-        if isinstance(value, str) and value and name not in stream:
-            stream[name] = value
+        if isinstance(value, str) and value and name not in labels.names() \
+                and all(name != n for n, _ in added):
+            added.append((name, value))
             used.add(key)
-    fields = tuple(
-        (key, value if isinstance(value, str) else
-         json.dumps(value, separators=(",", ":")) if isinstance(value, list) else scalar_text(value))
-        for key, value in flat.items() if key not in used)
-    return LogEntry(ts_ns=ts_ns, labels=Labels(stream), line=line, level=level, fields=fields)
+    fields = []
+    for key, value in flat.items():
+        if key in used:
+            continue
+        if not isinstance(value, str):
+            value = json.dumps(value, separators=(",", ":")) if isinstance(value, list) \
+                else scalar_text(value)
+        fields.append((key, value))
+    return LogEntry(ts_ns=ts_ns, labels=_stream(labels, tuple(added)) if added else labels,
+                    line=line, level=level, fields=tuple(fields))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stream(labels: Labels, added: tuple[tuple[str, str], ...]) -> Labels:
+    # Cached: a body's documents mostly come from a few streams; building Labels sorts.
+    return labels.merge(dict(added))
 
 
 def static_labels(labels: Mapping[str, str] | Labels | None) -> Labels:

@@ -19,6 +19,7 @@ anything else ends at a newline (the traditional framing).
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\S+(?= |$)")
 # traditional format with a tag that has no colon).
 _TAG = re.compile(r"([^\s\[\]:]{1,48})(?:\[([^\]\s]*)\]:?|:)(?: |$)")
 _SD_NAME = re.compile(r'[^\s=\]"]{1,32}')
+_SD_PARAM = re.compile(r'([^\s=\]"]{1,32})="((?:[^"\\]|\\.)*)"')
+_SD_PARAM_START = re.compile(r'[^\s=\]"]{1,32}="')
+_SD_ESCAPE = re.compile(r'\\(["\\\]])')  # RFC 5424 escapes only these three
 
 
 def _clean(data: bytes) -> bytes:
@@ -124,20 +128,16 @@ def _structured_data(text: str, base: int) -> tuple[tuple[tuple[str, str, str], 
             raise ValueError(f"bad SD-ID at position {base + i + 1}")
         sd_id, i = m.group(0), m.end()
         while i < len(text) and text[i] == " ":
-            m = _SD_NAME.match(text, i + 1)
-            if m is None or text[m.end():m.end() + 2] != '="':
+            m = _SD_PARAM.match(text, i + 1)
+            if m is None:
+                if _SD_PARAM_START.match(text, i + 1):
+                    raise ValueError(f"unterminated PARAM-VALUE in [{sd_id}] at position "
+                                     f"{base + i + 1}")
                 raise ValueError(f"bad SD-PARAM in [{sd_id}] at position {base + i + 1}")
-            name, i = m.group(0), m.end() + 2
-            value = []
-            while i < len(text) and text[i] != '"':
-                if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in '"\\]':
-                    i += 1
-                value.append(text[i])
-                i += 1
-            if i >= len(text):
-                raise ValueError(f"unterminated PARAM-VALUE of {sd_id}.{name}")
-            params.append((sd_id, name, "".join(value)))
-            i += 1
+            value = m.group(2)
+            params.append((sd_id, m.group(1),
+                           _SD_ESCAPE.sub(r"\1", value) if "\\" in value else value))
+            i = m.end()
         if i >= len(text) or text[i] != "]":
             raise ValueError(f"expected ']' closing [{sd_id}] at position {base + i}")
         i += 1
@@ -192,19 +192,26 @@ def _parse_3164(text: str, facility: int, severity: int, received_ns: int,
 
 
 def syslog_entry(message: SyslogMessage, labels: Labels) -> LogEntry:
-    stream = labels.to_dict()
-    if message.hostname:
-        stream.setdefault("host", message.hostname)
-    if message.app_name:
-        stream.setdefault("app", message.app_name)
+    stream = _stream(labels, message.hostname, message.app_name)
     fields = [("facility", FACILITIES[message.facility]), ("severity", SEVERITIES[message.severity])]
     if message.procid:
         fields.append(("procid", message.procid))
     if message.msgid:
         fields.append(("msgid", message.msgid))
     fields.extend((f"{sd_id}.{name}", value) for sd_id, name, value in message.structured_data)
-    return LogEntry(ts_ns=message.ts_ns, labels=Labels(stream), line=message.message,
+    return LogEntry(ts_ns=message.ts_ns, labels=stream, line=message.message,
                     level=syslog_severity_level(message.severity), fields=tuple(fields))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stream(labels: Labels, hostname: str, app_name: str) -> Labels:
+    # Cached: a listener sees few hosts and apps, and building Labels sorts them.
+    stream = labels.to_dict()
+    if hostname:
+        stream.setdefault("host", hostname)
+    if app_name:
+        stream.setdefault("app", app_name)
+    return Labels(stream)
 
 
 _OCTETS = re.compile(rb"([1-9]\d{0,8}) ")
