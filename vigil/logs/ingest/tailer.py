@@ -20,6 +20,7 @@ them. One tailer per file; ``poll`` is not thread-safe.
 from __future__ import annotations
 
 import asyncio
+import glob
 import hashlib
 import json
 import os
@@ -139,7 +140,7 @@ class FileTailer:
             return 0
         # Rotated while we were down: finish the old file if it is still beside the path.
         stored = 0
-        for sibling in self.path.parent.glob(self.path.name + "*"):
+        for sibling in self.path.parent.glob(glob.escape(self.path.name) + "*"):
             try:
                 st = os.stat(sibling)
             except OSError:
