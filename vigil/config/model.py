@@ -23,6 +23,7 @@ from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.escalation import EscalationPolicies, check_policy_routes
 from vigil.config.incidents import IncidentsConfig, IncidentsSection
 from vigil.config.located import LocatedValueError
+from vigil.config.logs import LogsConfig
 from vigil.config.oncall import OncallConfig
 from vigil.config.reports import ReportsConfig
 from vigil.config.schedules import Schedules
@@ -878,6 +879,8 @@ class Config(Section):
     shifts: ShiftsConfig = ShiftsConfig()
     # Reports (vigil.config.reports): schedules, who gets them by e-mail, the archive's retention.
     reports: ReportsConfig = ReportsConfig()
+    # Logs (vigil.config.logs): the log store, its retention, syslog listeners, files to tail.
+    logs: LogsConfig = LogsConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
