@@ -24,6 +24,7 @@ from vigil.config.escalation import EscalationPolicies, check_policy_routes
 from vigil.config.incidents import IncidentsConfig, IncidentsSection
 from vigil.config.located import LocatedValueError
 from vigil.config.logs import LogsConfig
+from vigil.config.objectives import ObjectivesConfig
 from vigil.config.oncall import OncallConfig
 from vigil.config.reports import ReportsConfig
 from vigil.config.schedules import Schedules
@@ -881,6 +882,8 @@ class Config(Section):
     reports: ReportsConfig = ReportsConfig()
     # Logs (vigil.config.logs): the log store, its retention, syslog listeners, files to tail.
     logs: LogsConfig = LogsConfig()
+    # Objectives (vigil.config.objectives): MTTA/MTTR/false-positive/availability targets, services.
+    objectives: ObjectivesConfig = ObjectivesConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
