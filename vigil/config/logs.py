@@ -22,6 +22,8 @@ listeners, the files to tail and the stream labels each source adds.
         elasticsearch: {job: elasticsearch}
         jsonl: {job: jsonl}
         otlp: {}
+      rule_files:                   # Loki ruler files: rule groups whose expr is LogQL
+        - rules/logs/*.yml          # (globs; relative to the file), as rule_files
 
 A source's labels fill in what an entry does not carry itself: labels a shipper sends
 (Loki's stream, OTLP's resource attributes) win over the configured ones.
@@ -123,6 +125,7 @@ class LogsConfig(Section):
     syslog: SyslogConfig = SyslogConfig()
     files: list[LogFile] = Field(default_factory=list)
     labels: LogSourceLabels = LogSourceLabels()
+    rule_files: list[str] = Field(default_factory=list)  # evaluated by the rule manager
 
     @field_validator("wal_fsync")
     @classmethod
