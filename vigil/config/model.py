@@ -30,6 +30,7 @@ from vigil.config.reports import ReportsConfig
 from vigil.config.schedules import Schedules
 from vigil.config.shifts import ShiftsConfig
 from vigil.config.sizes import ByteSize
+from vigil.config.slo import SLOConfig
 from vigil.config.status_page import StatusPageConfig
 from vigil.model.features import UnknownFeatureError, parse_features
 from vigil.model.labels import is_label_name, is_metric_name
@@ -884,6 +885,8 @@ class Config(Section):
     logs: LogsConfig = LogsConfig()
     # Objectives (vigil.config.objectives): MTTA/MTTR/false-positive/availability targets, services.
     objectives: ObjectivesConfig = ObjectivesConfig()
+    # SLOs as code (vigil.config.slo): Sloth prometheus/v1 files whose rules Vigil evaluates.
+    slo: SLOConfig = SLOConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
