@@ -1,7 +1,8 @@
 """The rule engine: Prometheus rule files, evaluated on a schedule, alert state machine.
 
 :func:`load_rule_files` reads and validates rule files into :class:`RuleGroup` s;
-:class:`Manager` evaluates them through a :data:`QueryFunc` (an instant query), appends
+:class:`Manager` evaluates them through a :data:`QueryFunc` (an instant query; groups of
+another query language, such as Loki ruler files in LogQL, through that language's), appends
 recorded series and ``ALERTS``/``ALERTS_FOR_STATE`` to a :class:`vigil.storage.Storage`,
 hands alerts to a :data:`NotifyFunc` and persists alert state through a
 :class:`RuleStateStore` (the state layer's, re-exported here). :func:`default_rule_files`

@@ -11,7 +11,12 @@ from vigil.promql.value import Vector
 
 QueryFunc = Callable[[Any, int], Vector]
 """Runs an instant query: ``(expr, ts_ms) -> Vector``. ``expr`` is a parsed PromQL AST
-(``vigil.promql``); ``ts_ms`` is the evaluation time in Unix milliseconds. Raises on failure."""
+(``vigil.promql``); ``ts_ms`` is the evaluation time in Unix milliseconds. Raises on failure.
+
+The query function of another rule language (the manager's ``languages``, e.g. LogQL for
+Loki ruler files) gets either what that language's parser made of a rule's ``expr``
+(``Rule.parsed``) or the text of a query an alert template runs (``{{ query "..." }}``),
+and must take both."""
 
 
 class RuleEvalError(QueryError):

@@ -21,7 +21,7 @@ from vigil.model.alert import Alert
 from vigil.model.labels import METRIC_NAME, Labels
 from vigil.promql.value import Sample
 from vigil.rules._base import QueryFunc, RuleEvalError, RuleHealth, dt_to_ms, ms_to_dt
-from vigil.rules.rulefmt import Rule, parse_promql, rule_labels
+from vigil.rules.rulefmt import PROMQL, Rule, parse_promql, rule_labels
 from vigil.rules.status import ActiveAlert, RuleStatus
 from vigil.rules.template import AlertTemplate, expand_alert_text
 from vigil.state.records import AlertState, StoredAlert
@@ -63,8 +63,9 @@ class AlertingRule:
     """One alerting rule and its alerts. Not thread-safe: its group serialises access."""
 
     def __init__(self, rule: Rule, *, external_labels: dict[str, str] | None = None,
-                 external_url: str = "") -> None:
+                 external_url: str = "", language: str = PROMQL) -> None:
         self.rule = rule
+        self.language = language
         self.name = rule.alert
         self.health = RuleHealth()
         self.active: dict[Labels, AlertInstance] = {}
@@ -85,7 +86,9 @@ class AlertingRule:
         vector = query(self.rule.parsed, at)
 
         def template_query(text: str) -> list[tuple[Labels, float]]:
-            return [(s.labels, s.value) for s in query(parse_promql(text), ts_ms).samples]
+            # Another language's query function parses the text itself (see QueryFunc).
+            expr = parse_promql(text) if self.language == PROMQL else text
+            return [(s.labels, s.value) for s in query(expr, ts_ms).samples]
 
         found: dict[Labels, tuple[float, Labels]] = {}
         for s in vector.samples:
@@ -165,7 +168,7 @@ class AlertingRule:
         out = []
         now = ms_to_dt(ts_ms)
         assert now is not None
-        url = self._external_url + "/graph?g0.expr=" + quote_plus(self.rule.query, safe="") + "&g0.tab=1"
+        url = self._generator_url()
         for a in self.active.values():
             if not a.needs_sending(ts_ms, resend_delay_ms):
                 continue
@@ -177,6 +180,13 @@ class AlertingRule:
                              starts_at=_dt(starts), ends_at=_dt(ends),
                              generator_url=url, updated_at=now))
         return out
+
+    def _generator_url(self) -> str:
+        """Where an alert came from: the graph page for PromQL (as Prometheus links); the
+        rules page for another language, whose queries the graph page cannot run."""
+        if self.language != PROMQL:
+            return self._external_url + "/rules"
+        return self._external_url + "/graph?g0.expr=" + quote_plus(self.rule.query, safe="") + "&g0.tab=1"
 
     # ------------------------------------------------------------ reporting and persistence
 

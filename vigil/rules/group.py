@@ -12,14 +12,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
+from vigil.errors import QueryError
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.promql.value import Sample
 from vigil.rules._base import QueryFunc, ms_to_dt
 from vigil.rules.alerting import AlertingRule
 from vigil.rules.recording import RecordingRule
-from vigil.rules.rulefmt import RuleGroup
+from vigil.rules.rulefmt import PROMQL, RuleGroup
 from vigil.rules.status import GroupStatus
 from vigil.selfmetrics import SelfMetrics
 from vigil.state.records import StoredAlert
@@ -32,7 +34,9 @@ Rule = AlertingRule | RecordingRule
 
 @dataclass(frozen=True)
 class Options:
-    """Settings every group of a :class:`vigil.rules.Manager` shares. Durations in seconds."""
+    """Settings every group of a :class:`vigil.rules.Manager` shares. Durations in seconds.
+    ``query`` evaluates PromQL groups; ``languages`` the groups of other query languages, by
+    the name their loader gave them (:attr:`RuleGroup.language`)."""
 
     query: QueryFunc
     storage: Storage
@@ -42,6 +46,21 @@ class Options:
     default_interval_s: float = 15.0
     resend_delay_s: float = 60.0
     clock: Callable[[], float] = time.time
+    languages: Mapping[str, QueryFunc] = field(default_factory=dict)
+
+    def query_for(self, language: str) -> QueryFunc:
+        """The query function of ``language``; one that fails every evaluation (the rules
+        show the reason) when nothing here evaluates that language."""
+        if language == PROMQL:
+            return self.query
+        found = self.languages.get(language)
+        if found is not None:
+            return found
+
+        def unavailable(expr: object, ts_ms: int) -> NoReturn:
+            raise QueryError(f"no {language} query engine is running to evaluate this rule")
+
+        return unavailable
 
 
 def _fnv64a(text: str) -> int:
@@ -61,9 +80,11 @@ class Group:
         self.key = spec.key
         self.interval_ms = round((spec.interval_s or opts.default_interval_s) * 1000)
         self.query_offset_ms = round((spec.query_offset_s or 0.0) * 1000)
+        self.query = opts.query_for(spec.language)
         self.rules: list[Rule] = [
             RecordingRule(r) if r.record else AlertingRule(
-                r, external_labels=dict(opts.external_labels), external_url=opts.external_url)
+                r, external_labels=dict(opts.external_labels), external_url=opts.external_url,
+                language=spec.language)
             for r in spec.rules
         ]
         self.series_in_previous_eval: list[set[Labels]] = [set() for _ in self.rules]
@@ -94,7 +115,7 @@ class Group:
                 continue
             t0 = time.perf_counter()
             try:
-                samples = rule.eval(ts_ms, self.query_offset_ms, self.opts.query, self.spec.limit)
+                samples = rule.eval(ts_ms, self.query_offset_ms, self.query, self.spec.limit)
             except Exception as exc:  # noqa: BLE001 - one bad rule must not stop the group
                 rule.health.record(ts_ms, time.perf_counter() - t0, str(exc))
                 self.opts.metrics.rule_eval_failures.labels(self.key).inc()
@@ -202,5 +223,5 @@ class Group:
             name=self.spec.name, file=self.spec.file, interval_s=self.interval_ms / 1000.0,
             last_evaluation=ms_to_dt(self.last_evaluation_ms),
             evaluation_time_s=self.evaluation_time_s,
-            rules=tuple(r.status() for r in self.rules),
+            rules=tuple(r.status() for r in self.rules), language=self.spec.language,
         )

@@ -71,11 +71,15 @@ class Manager:
         clock: Callable[[], float] = time.time,
         is_primary: Callable[[], bool] | None = None,
         replica_records: bool = True,
+        languages: Mapping[str, QueryFunc] | None = None,
     ) -> None:
+        # ``query`` evaluates PromQL groups; ``languages`` maps another language's name (the
+        # RuleGroup.language its loader set, e.g. "logql") to its query function.
         self._opts = Options(
             query=query, storage=storage, metrics=metrics,
             external_labels=dict(external_labels or {}), external_url=external_url.rstrip("/"),
             default_interval_s=default_interval_s, resend_delay_s=resend_delay_s, clock=clock,
+            languages=dict(languages or {}),
         )
         self._notify = notify
         self._state_store = state_store

@@ -4,13 +4,18 @@ A file holds ``groups: [{name, interval, query_offset, limit, rules: [...]}]``; 
 has ``record`` or ``alert``, ``expr`` and, for alerts, ``for``, ``keep_firing_for``,
 ``labels``, ``annotations``. Every problem raises :class:`vigil.errors.ConfigError` located
 as ``file:line:col: groups[0].rules[2].expr: message``, with Prometheus's wording.
+
+Expressions are PromQL unless the loader is given another language: Loki's ruler files have
+the same shape with LogQL expressions. The caller then passes the language's name and its
+parser (this stage does not import the log stack), and every group remembers its language
+so that the manager evaluates it with that language's query function.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +31,12 @@ _GROUP_FIELDS = {"name", "interval", "query_offset", "limit", "rules"}
 _RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
 
 Pairs = tuple[tuple[str, str], ...]
+
+PROMQL = "promql"
+"""The language of a rule group unless its loader says otherwise."""
+
+ExprParser = Callable[[str], Any]
+"""Parses one expression of a rule language; raises :class:`vigil.errors.ParseError`."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,8 @@ class Rule:
 @dataclass(frozen=True)
 class RuleGroup:
     """A rule group. ``interval_s``/``query_offset_s`` are None when the file leaves them to
-    the defaults; ``limit`` 0 means no limit."""
+    the defaults; ``limit`` 0 means no limit. ``language`` names the query language of its
+    expressions (:data:`PROMQL`, or e.g. ``"logql"`` for a Loki ruler file)."""
 
     name: str
     file: str
@@ -69,6 +81,7 @@ class RuleGroup:
     query_offset_s: float | None = None
     limit: int = 0
     line: int = 0
+    language: str = PROMQL
 
     @property
     def key(self) -> str:
@@ -86,12 +99,15 @@ def parse_promql(text: str, features: Iterable[str] = ()) -> Any:
 
 
 def load_rule_files(paths: Sequence[str], *, ignore_unknown_fields: bool = False,
-                    features: Iterable[str] = ()) -> list[RuleGroup]:
+                    features: Iterable[str] = (), language: str = PROMQL,
+                    parse: ExprParser | None = None) -> list[RuleGroup]:
     """Load and validate rule files. Glob patterns are expanded (sorted); a pattern that matches
     nothing is ignored, as Prometheus does, but a plain path that does not exist is an error.
     ``ignore_unknown_fields`` accepts fields Prometheus does not know (promtool's
     ``--ignore-unknown-fields``) instead of rejecting them. ``features``: the PromQL feature
-    names expressions may use (:mod:`vigil.model.features`)."""
+    names expressions may use (:mod:`vigil.model.features`). Another ``language`` than PromQL
+    needs its ``parse`` function (``features`` are then unused)."""
+    expr_parser = _expr_parser(language, parse, features)
     groups: list[RuleGroup] = []
     seen: set[str] = set()
     for pattern in paths:
@@ -101,15 +117,26 @@ def load_rule_files(paths: Sequence[str], *, ignore_unknown_fields: bool = False
                 continue
             seen.add(f)
             data, marks = load_yaml_file(f)
-            groups.extend(_groups(data, marks, ignore_unknown_fields, features))
+            groups.extend(_groups(data, marks, ignore_unknown_fields, expr_parser, language))
     return groups
 
 
 def load_rule_text(text: str, file: str, *, ignore_unknown_fields: bool = False,
-                   features: Iterable[str] = ()) -> list[RuleGroup]:
+                   features: Iterable[str] = (), language: str = PROMQL,
+                   parse: ExprParser | None = None) -> list[RuleGroup]:
     """Validate rule-file text; ``file`` names it in errors and in the groups' keys."""
+    expr_parser = _expr_parser(language, parse, features)
     data, marks = load_yaml(text, file)
-    return _groups(data, marks, ignore_unknown_fields, features)
+    return _groups(data, marks, ignore_unknown_fields, expr_parser, language)
+
+
+def _expr_parser(language: str, parse: ExprParser | None, features: Iterable[str]) -> ExprParser:
+    if parse is not None:
+        return parse
+    if language != PROMQL:
+        raise ValueError(f"rules in {language} need that language's parser")
+    enabled = tuple(features)
+    return lambda text: parse_promql(text, enabled)
 
 
 def _check_fields(obj: Any, allowed: set[str], type_name: str, marks: Marks,
@@ -127,8 +154,8 @@ def _yaml_type(v: Any) -> str:
             bool: "a boolean", type(None): "null"}.get(type(v), type(v).__name__)
 
 
-def _groups(data: Any, marks: Marks, ignore_unknown: bool = False,
-            features: Iterable[str] = ()) -> list[RuleGroup]:
+def _groups(data: Any, marks: Marks, ignore_unknown: bool, parse: ExprParser,
+            language: str) -> list[RuleGroup]:
     if data is None:
         return []
     top = _check_fields(data, {"groups"}, "rulefmt.RuleGroups", marks, (), ignore_unknown)
@@ -154,13 +181,13 @@ def _groups(data: Any, marks: Marks, ignore_unknown: bool = False,
         rules_raw = g.get("rules") or []
         if not isinstance(rules_raw, list):
             raise marks.error(f"expected a list of rules, got {_yaml_type(rules_raw)}", (*path, "rules"))
-        rules = tuple(_rule(r, marks, (*path, "rules", ri), ignore_unknown, features)
+        rules = tuple(_rule(r, marks, (*path, "rules", ri), ignore_unknown, parse, language)
                       for ri, r in enumerate(rules_raw))
         out.append(RuleGroup(
             name=name, file=marks.file, rules=rules,
             interval_s=(interval / 1000.0) if interval else None,
             query_offset_s=None if offset is None else offset / 1000.0,
-            limit=limit, line=marks.locate(path)[0] or 0,
+            limit=limit, line=marks.locate(path)[0] or 0, language=language,
         ))
     return out
 
@@ -193,7 +220,7 @@ def _string_map(obj: dict[str, Any], key: str, marks: Marks, path: tuple[str | i
 
 
 def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: bool,
-          features: Iterable[str]) -> Rule:
+          parse: ExprParser, language: str) -> Rule:
     r = _check_fields(r, _RULE_FIELDS, "rulefmt.Rule", marks, path, ignore_unknown)
     record, alert = r.get("record"), r.get("alert")
     for key, v in (("record", record), ("alert", alert)):
@@ -207,10 +234,11 @@ def _rule(r: Any, marks: Marks, path: tuple[str | int, ...], ignore_unknown: boo
     if expr is None or (isinstance(expr, str) and not expr.strip()):
         raise marks.error("field 'expr' must be set in rule", path)
     if not isinstance(expr, (str, int, float)) or isinstance(expr, bool):
-        raise marks.error(f"expected a PromQL expression, got {_yaml_type(expr)}", (*path, "expr"))
+        what = "PromQL" if language == PROMQL else language
+        raise marks.error(f"expected a {what} expression, got {_yaml_type(expr)}", (*path, "expr"))
     expr = str(expr)
     try:
-        parsed = parse_promql(expr, features)
+        parsed = parse(expr)
     except ParseError as exc:
         raise marks.error(f"could not parse expression: {exc}", (*path, "expr")) from None
     labels = _string_map(r, "labels", marks, path)

@@ -55,3 +55,4 @@ class GroupStatus:
     last_evaluation: datetime | None
     evaluation_time_s: float
     rules: tuple[RuleStatus, ...] = field(default_factory=tuple)
+    language: str = "promql"  # the query language of its expressions (rulefmt.RuleGroup)
