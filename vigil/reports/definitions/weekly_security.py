@@ -1,0 +1,80 @@
+"""The weekly security review (runbook §6.3, P3): refused and failed authentication
+attempts (Vigil's own access gate and the applications' 401/403 answers), blocked requests
+(429), certificates under 30 days, and the runbook's Friday checklist with the lines Vigil
+verified marked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from vigil.reports.context import ReportContext
+from vigil.reports.definitions._common import ReportDefinition, Sections
+from vigil.reports.definitions.weekly_performance import week_over_week
+from vigil.reports.model import Checklist, ChecklistLine, Figure, Item, Note, Report, Table
+from vigil.reports.queries import Queries, no_data
+
+__all__ = ["WEEKLY_SECURITY"]
+
+VIGIL_REFUSED = "sum by (reason) (increase(vigil_http_access_denied_total[1w]))"
+APP_AUTH_FAILED = 'sum by (job) (increase(http_requests_total{status="401"}[1w]))'
+APP_FORBIDDEN = 'sum by (job) (increase(http_requests_total{status="403"}[1w]))'
+APP_BLOCKED = 'sum by (job) (increase(http_requests_total{status="429"}[1w]))'
+CERT_DAYS = "(probe_ssl_earliest_cert_expiry - time()) / 86400"
+CERT_SOON = f"count(({CERT_DAYS}) < 30)"
+SECTIONS = 4
+
+
+def access(q: Queries, at: datetime) -> list[Item]:
+    items: list[Item] = []
+    for title, expr, key in (("Requests Vigil refused, by reason", VIGIL_REFUSED, "reason"),
+                             ("Failed authentication (401)", APP_AUTH_FAILED, "job"),
+                             ("Unauthorized access attempts (403)", APP_FORBIDDEN, "job")):
+        t = week_over_week(q, title, expr, at, key, "count")
+        if t is not None:
+            items.append(t)
+    return items or [no_data("authentication", "no vigil_http_access_denied_total or http_requests_total series.")]
+
+
+def blocked(q: Queries, at: datetime) -> list[Item]:
+    t = week_over_week(q, "Blocked requests (429)", APP_BLOCKED, at, "job", "count")
+    return [t] if t else [no_data("blocked requests", "no http_requests_total{status=\"429\"} series "
+                                  "(a WAF or rate limiter's answers).")]
+
+
+def certificates(q: Queries, at: datetime) -> tuple[list[Item], bool | None]:
+    rows = q.vector(CERT_DAYS, at)
+    if not rows:
+        return [no_data("certificates", "no probe_ssl_earliest_cert_expiry series; probe the HTTPS endpoints.")], None
+    soon = [r for r in rows if r[1] < 30]
+    items: list[Item] = [
+        Figure("Certificates expiring within 30 days", len(soon), "count", "0", "ok" if not soon else "bad",
+               CERT_SOON),
+        Table("Certificates", ("endpoint", "days left"),
+              tuple((lb.get("instance", ""), v) for lb, v in sorted(rows, key=lambda r: r[1])),
+              tuple("bad" if v < 14 else "warn" if v < 30 else "ok" for _, v in sorted(rows, key=lambda r: r[1])),
+              CERT_DAYS, units=("", "days"))]
+    return items, not soon
+
+
+def build(ctx: ReportContext, at: datetime) -> Report:
+    q, out = Queries(ctx), Sections(ctx)
+    start = at - timedelta(days=7)
+    out.add("Authentication and access", access(q, at))
+    out.add("Blocked requests", blocked(q, at))
+    certs, certs_ok = certificates(q, at)
+    out.add("Certificates", certs)
+    evidence = "" if certs_ok is None else f"{CERT_DAYS} >= 30 for every endpoint" if certs_ok else "see Certificates"
+    out.add("Checklist", [
+        Checklist("Friday security review (runbook §6.3)", (
+            ChecklistLine("Review failed authentication attempts", None),
+            ChecklistLine("Check for unauthorized access attempts", None),
+            ChecklistLine("Review WAF blocked requests", None),
+            ChecklistLine("Verify SSL certificate validity (> 30 days)", certs_ok, "vigil" if certs_ok is not None
+                          else "", evidence),
+            ChecklistLine("Check for exposed secrets in logs", None))),
+        Note("Secrets in logs are not checked by this report yet: review the logs by hand.", "unknown")])
+    return out.report("weekly-security", "Weekly security review", start, at)
+
+
+WEEKLY_SECURITY = ReportDefinition("weekly-security", "Weekly security review", SECTIONS, build,
+                                   "Failed logins, blocked requests, certificates under 30 days")
