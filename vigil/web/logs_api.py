@@ -1,0 +1,247 @@
+"""Loki's HTTP query API over Vigil's log store, so Grafana's Loki data source and logcli
+work against Vigil: ``/loki/api/v1/query``, ``query_range``, ``labels``,
+``label/<name>/values`` and ``series`` (GET, or POST with a form, as Loki).
+
+Shapes follow Loki's API reference: ``{"status": "success", "data": {"resultType":
+"streams" | "vector" | "matrix" | "scalar", "result": [...], "stats": {...}}}``; a stream is
+``{"stream": {labels}, "values": [["<unix ns>", "<line>"], ...]}``, a metric sample as
+Prometheus's. Times are Unix nanoseconds, Unix seconds with a fraction, or RFC 3339; a bare
+integer of up to 10 digits is seconds (Loki's rule). Errors answer ``{"status": "error",
+"code": N, "message": "<Loki's text>"}``: 400 for a query Loki would refuse (parse errors,
+pipeline errors, bad parameters), 500 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from vigil.errors import VigilError
+from vigil.gocompat.times import parse_rfc3339
+from vigil.logs.logql import LogStream
+from vigil.logs.logql import ParseError as LogQLParseError
+from vigil.logs.logql import QueryError as LogQLQueryError
+from vigil.logs.logql.ast import LogSelector
+from vigil.logs.logql.parser import parse_expr, parse_log_selector
+from vigil.logs.logql.units import parse_go_duration
+from vigil.logs.runtime import LogsRuntime
+from vigil.promql.value import QueryResult
+from vigil.web.formatting import Raw, dumps
+from vigil.web.params import Form, read_form
+from vigil.web.results import labels_json, query_data
+
+__all__ = ["LokiParamError", "logs_api_router", "parse_loki_time_ns"]
+
+_S = 1_000_000_000
+DEFAULT_SINCE_NS = 3600 * _S  # query_range without start: the last hour
+DEFAULT_LABELS_SINCE_NS = 6 * 3600 * _S  # labels and series: the last six hours, as Loki
+MAX_POINTS = 11_000  # per series, Loki's resolution limit
+
+
+class LokiParamError(ValueError):
+    """A request parameter Loki would refuse with 400."""
+
+
+def parse_loki_time_ns(text: str, default_ns: int) -> int:
+    """Loki's time parameter: ``""`` → ``default_ns``; a number with a fraction is seconds;
+    an integer of up to 10 digits is seconds, a longer one nanoseconds; else RFC 3339."""
+    text = text.strip()
+    if not text:
+        return default_ns
+    if "." in text:
+        try:
+            seconds = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(seconds):
+                whole = math.floor(seconds)
+                return whole * _S + round((seconds - whole) * 1000) * 1_000_000
+    if re.fullmatch(r"-?\d+", text):
+        value = int(text)
+        return value * _S if len(text.lstrip("-")) <= 10 else value
+    try:
+        when = parse_rfc3339(text)
+    except ValueError:
+        raise LokiParamError(f'cannot parse "{text}" to a valid timestamp') from None
+    return int(when.timestamp()) * _S + when.microsecond * 1000
+
+
+def _parse_step_ns(text: str, start_ns: int, end_ns: int) -> int:
+    if not text:  # Loki's default: about 250 points, at least a second apart
+        return max(math.ceil((end_ns - start_ns) / _S / 250), 1) * _S
+    try:
+        return round(float(text) * _S)
+    except ValueError:
+        pass
+    try:
+        return parse_go_duration(text)
+    except ValueError:
+        raise LokiParamError(f'cannot parse "{text}" to a valid duration') from None
+
+
+def _parse_limit(text: str, default: int = 100) -> int:
+    if not text:
+        return default
+    try:
+        limit = int(text)
+    except ValueError:
+        raise LokiParamError(f'cannot parse "{text}" to a valid limit') from None
+    if limit <= 0:
+        raise LokiParamError("limit must be a positive value")
+    return limit
+
+
+def _parse_direction(text: str) -> str:
+    direction = text.lower() or "backward"
+    if direction not in ("forward", "backward"):
+        raise LokiParamError(f"invalid direction '{text}'")
+    return direction
+
+
+def _window(form: Form, now_ns: int, since_ns: int) -> tuple[int, int]:
+    end = parse_loki_time_ns(form.get("end"), now_ns)
+    since = form.get("since")
+    if since:
+        try:
+            since_ns = parse_go_duration(since)
+        except ValueError:
+            raise LokiParamError(f'cannot parse "{since}" to a valid duration') from None
+    start = parse_loki_time_ns(form.get("start"), end - since_ns)
+    if end < start:
+        raise LokiParamError("end timestamp must not be before or equal to start time")
+    return start, end
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(dumps({"status": "error", "code": status, "message": message}),
+                    status_code=status, media_type="application/json")
+
+
+def _success(data: Any) -> Response:
+    return Response(dumps({"status": "success", "data": data}), media_type="application/json")
+
+
+def streams_json(streams: list[LogStream]) -> Raw:
+    parts = []
+    for s in streams:
+        values = ",".join(f'["{ts}",{dumps(line)}]' for ts, line in s.entries)
+        parts.append(f'{{"stream":{labels_json(s.labels)},"values":[{values}]}}')
+    return Raw("[" + ",".join(parts) + "]")
+
+
+def _stats(started: float, entries: int) -> dict[str, Any]:
+    # Only what Vigil measures; Loki's querier/ingester/cache sections do not apply.
+    return {"summary": {"execTime": time.perf_counter() - started, "queueTime": 0,
+                        "totalEntriesReturned": entries}}
+
+
+def _data(result_type: str, result: Raw, stats: dict[str, Any]) -> Raw:
+    return Raw(f'{{"resultType":"{result_type}","result":{result},"stats":{dumps(stats)}}}')
+
+
+def _metric_data(value: Any, started: float) -> Raw:
+    # query_data writes {"resultType":..,"result":..} as Prometheus; Loki adds stats.
+    data = query_data(QueryResult(value))
+    entries = len(getattr(value, "samples", ()) or getattr(value, "series", ()))
+    return Raw(data[:-1] + f',"stats":{dumps(_stats(started, entries))}}}')
+
+
+def logs_api_router(logs: LogsRuntime | None, now_ns: Callable[[], int] = time.time_ns
+                    ) -> APIRouter:
+    router = APIRouter()
+
+    async def answer(request: Request, work: Callable[[Form], Any]) -> Response:
+        if logs is None:
+            return _error(404, "logs are not enabled (logs.enabled: false)")
+        form = await read_form(request)
+        try:
+            return _success(await asyncio.to_thread(work, form))
+        except (LokiParamError, LogQLParseError, LogQLQueryError) as e:
+            return _error(400, str(e))
+        except VigilError as e:
+            return _error(500, str(e))
+
+    def query_range(form: Form) -> Raw:
+        assert logs is not None
+        started = time.perf_counter()
+        query = form.get("query")
+        start, end = _window(form, now_ns(), DEFAULT_SINCE_NS)
+        limit = _parse_limit(form.get("limit"))
+        direction = _parse_direction(form.get("direction"))
+        expr = parse_expr(query)
+        if isinstance(expr, LogSelector):
+            streams = logs.engine.select_logs(expr, start, end, limit, direction)
+            return _data("streams", streams_json(streams),
+                         _stats(started, sum(len(s.entries) for s in streams)))
+        step = _parse_step_ns(form.get("step"), start, end)
+        if step <= 0:
+            raise LokiParamError("zero or negative query resolution step widths are not "
+                                 "accepted. Try a positive integer")
+        if (end - start) // step > MAX_POINTS:
+            raise LokiParamError(f"exceeded maximum resolution of {MAX_POINTS:,} points per "
+                                 "timeseries. Try increasing the value of the step parameter")
+        return _metric_data(logs.engine.range(expr, start, end, step), started)
+
+    def query(form: Form) -> Raw:
+        assert logs is not None
+        started = time.perf_counter()
+        at = parse_loki_time_ns(form.get("time"), now_ns())
+        _parse_limit(form.get("limit"))
+        _parse_direction(form.get("direction"))
+        return _metric_data(logs.engine.instant(form.get("query"), at), started)
+
+    def labels(form: Form) -> list[str]:
+        assert logs is not None
+        start, end = _window(form, now_ns(), DEFAULT_LABELS_SINCE_NS)
+        return logs.store.label_names(start, end)
+
+    def label_values(name: str) -> Callable[[Form], list[str]]:
+        def work(form: Form) -> list[str]:
+            assert logs is not None
+            start, end = _window(form, now_ns(), DEFAULT_LABELS_SINCE_NS)
+            selector = form.get("query")
+            matchers = parse_log_selector(selector).matchers if selector else ()
+            return logs.store.label_values(name, start, end, matchers)
+        return work
+
+    def series(form: Form) -> list[Raw]:
+        assert logs is not None
+        start, end = _window(form, now_ns(), DEFAULT_LABELS_SINCE_NS)
+        selectors = form.get_all("match[]") or form.get_all("match")
+        found: set[Any] = set()
+        for selector in selectors or [""]:
+            matchers = parse_log_selector(selector).matchers if selector else ()
+            found.update(logs.store.streams(matchers, start, end))
+        return [labels_json(s) for s in sorted(found)]
+
+    @router.api_route("/loki/api/v1/query_range", methods=["GET", "POST"],
+                      include_in_schema=False)
+    async def loki_query_range(request: Request) -> Response:
+        return await answer(request, query_range)
+
+    @router.api_route("/loki/api/v1/query", methods=["GET", "POST"], include_in_schema=False)
+    async def loki_query(request: Request) -> Response:
+        return await answer(request, query)
+
+    @router.api_route("/loki/api/v1/labels", methods=["GET", "POST"], include_in_schema=False)
+    async def loki_labels(request: Request) -> Response:
+        return await answer(request, labels)
+
+    @router.get("/loki/api/v1/label/{name}/values", include_in_schema=False)
+    async def loki_label_values(name: str, request: Request) -> Response:
+        return await answer(request, label_values(name))
+
+    @router.api_route("/loki/api/v1/series", methods=["GET", "POST"], include_in_schema=False)
+    async def loki_series(request: Request) -> Response:
+        return await answer(request, series)
+
+    return router
