@@ -24,6 +24,7 @@ from vigil.incidents.response import IncidentResponse
 from vigil.incidents.review import IncidentReview
 from vigil.incidents.service import IncidentService
 from vigil.incidents.status_page_service import StatusPageService
+from vigil.logs.runtime import LogsRuntime
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
@@ -218,3 +219,6 @@ class WebDeps:
     # Reports: what there is, the archive, run one now (vigil.reports.service). None: the
     # reports API and page answer 404.
     reports: ReportService | None = None
+    # Logs: the store, ingest and LogQL (vigil.logs.runtime). None: the Loki API and the log
+    # ingest endpoints answer 404.
+    logs: LogsRuntime | None = None
