@@ -51,6 +51,18 @@ ROUTES: dict[str, dict[str, Any]] = {
     # Ingest.
     "/api/v1/write": {"POST": INGEST},
     "/metrics/job/{rest:path}": {"PUT": INGEST, "POST": INGEST, "DELETE": INGEST},
+    # Logs (vigil.web.logs_ingest_api, vigil.web.logs_api): shippers send with an ingest
+    # token; Loki's query API is read by viewers (POST is the same read as a form).
+    "/loki/api/v1/push": {"POST": INGEST},
+    "/_bulk": {"POST": INGEST, "PUT": INGEST},
+    "/{index}/_bulk": {"POST": INGEST, "PUT": INGEST},
+    "/api/vigil/v1/logs/jsonl": {"POST": INGEST},
+    "/v1/logs": {"POST": INGEST},
+    "/loki/api/v1/query": {"GET": V, "POST": V},
+    "/loki/api/v1/query_range": {"GET": V, "POST": V},
+    "/loki/api/v1/labels": {"GET": V, "POST": V},
+    "/loki/api/v1/label/{name}/values": {"GET": V},
+    "/loki/api/v1/series": {"GET": V, "POST": V},
     # Alertmanager API v2: alerts come from Prometheus (ingest); silences are responders' work.
     "/api/v2/alerts": {"GET": V, "POST": INGEST},
     "/api/v2/alerts/groups": {"GET": V},
@@ -228,6 +240,9 @@ READ_ONLY_UNSAFE: dict[tuple[str, str], str] = {
     **{(p, "POST"): "PromQL read sent as a form (long queries), as Prometheus accepts"
        for p in ("/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
                  "/api/v1/format_query", "/api/v1/query_exemplars")},
+    **{(p, "POST"): "LogQL read sent as a form, as Loki accepts"
+       for p in ("/loki/api/v1/query", "/loki/api/v1/query_range", "/loki/api/v1/labels",
+                 "/loki/api/v1/series")},
     ("/api/vigil/v1/dashboards/lint", "POST"): "checks the dashboard in the body; saves nothing",
     ("/login", "POST"): "logging in: the credentials are the authorization",
     ("/logout", "POST"): "ends the caller's own session only",
