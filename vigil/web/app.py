@@ -26,6 +26,8 @@ from vigil.web.incident_response_api import incident_response_router
 from vigil.web.incident_review_api import incident_review_router
 from vigil.web.incidents_api import incidents_api_router
 from vigil.web.incidents_ui import incidents_pages_router
+from vigil.web.logs_api import logs_api_router
+from vigil.web.logs_ingest_api import logs_ingest_router
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.reports_api import reports_api_router
 from vigil.web.reports_ui import reports_pages_router
@@ -57,6 +59,8 @@ def create_app(deps: WebDeps) -> FastAPI:
     if deps.alerting is not None:
         app.include_router(api_v2_router(deps))
     app.include_router(ingest_router(deps))
+    app.include_router(logs_ingest_router(deps.logs))
+    app.include_router(logs_api_router(deps.logs))
     app.include_router(cluster_api_router(deps))
     app.include_router(oncall_api_router(deps))
     app.include_router(escalation_api_router(deps))
