@@ -3,5 +3,5 @@ episodes and incidents, availability and error budgets per service through PromQ
 target met or missed. :class:`vigil.objectives.service.ObjectivesService` is the entry point.
 
 Modules: ``records`` (episodes and incidents → figures), ``availability`` (PromQL),
-``service`` (targets, the public interface).
+``service`` (targets, the public interface), ``exporter`` (the vigil_objective_* metrics).
 """
