@@ -40,9 +40,11 @@ from vigil.objectives.records import (
     incident_groups,
     incidents_declared,
 )
+from vigil.state.coordination import db_now
 from vigil.state.incident_store import IncidentStore
 
-__all__ = ["GROUPINGS", "ObjectiveFigures", "ObjectivesService", "ServiceAvailability", "TargetResult"]
+__all__ = ["GROUPINGS", "ObjectiveFigures", "ObjectivesService", "ServiceAvailability", "TargetResult",
+           "availability_target"]
 
 
 def _iso(dt: datetime) -> str:
@@ -115,6 +117,12 @@ class ObjectivesService:
     def config(self) -> ObjectivesConfig:
         return self._config() if callable(self._config) else self._config
 
+    def now(self) -> datetime:
+        """The state database's clock: windows ending "now" end at the same instant on
+        every replica."""
+        with self.state_engine.connect() as conn:
+            return db_now(conn)
+
     def figures(self, start: datetime, end: datetime, by: str = "priority") -> ObjectiveFigures:
         """MTTA, MTTR and false positives of the episodes opened and the incidents declared in
         ``[start, end)``, grouped ``by`` priority, severity, team or month."""
@@ -161,10 +169,11 @@ class ObjectivesService:
 
     def targets(self, start: datetime, end: datetime) -> list[TargetResult]:
         """Every target over the window: the record-based ones, then one per service."""
-        found = list(self.figures(start, end).targets)
-        for a in self.availability(start, end):
-            found.append(TargetResult(
-                f"availability:{a.service}", a.target_percent,
-                None if a.availability_ratio is None else a.availability_ratio * 100, "percent",
-                "above", f"{a.coverage_ratio:.1%} of the window with data"))
-        return found
+        return [*self.figures(start, end).targets, *map(availability_target, self.availability(start, end))]
+
+
+def availability_target(a: ServiceAvailability) -> TargetResult:
+    """A service's availability as a target (percent, met at or above)."""
+    return TargetResult(f"availability:{a.service}", a.target_percent,
+                        None if a.availability_ratio is None else a.availability_ratio * 100, "percent",
+                        "above", f"{a.coverage_ratio:.1%} of the window with data")
