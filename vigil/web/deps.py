@@ -28,6 +28,7 @@ from vigil.logs.runtime import LogsRuntime
 from vigil.model.alert import Alert
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
+from vigil.objectives.service import ObjectivesService
 from vigil.oncall.escalation import Escalation
 from vigil.oncall.lifecycle import Lifecycle
 from vigil.oncall.schedules import ScheduleService
@@ -222,3 +223,6 @@ class WebDeps:
     # Logs: the store, ingest and LogQL (vigil.logs.runtime). None: the Loki API and the log
     # ingest endpoints answer 404.
     logs: LogsRuntime | None = None
+    # Objectives: MTTA/MTTR, false positives, availability (vigil.objectives.service). None:
+    # the objectives API and page answer 404.
+    objectives: ObjectivesService | None = None
