@@ -7,7 +7,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,18 +44,26 @@ def check(
     ignore_unknown_fields: Annotated[bool, typer.Option(
         "--ignore-unknown-fields", help="Accept fields Prometheus does not know.")] = False,
     enable_feature: FeaturesOption = None,
+    logql: Annotated[bool, typer.Option(
+        "--logql", help="The files are Loki ruler files: their expressions are LogQL.")] = False,
 ) -> None:
-    """Validate rule files: YAML shape, PromQL, templates, names. Errors read file:line:col."""
+    """Validate rule files: YAML shape, PromQL (LogQL with --logql), templates, names. Errors
+    read file:line:col."""
     from vigil.model.features import parse_features
     from vigil.rules.rulefmt import load_rule_files
 
     features = parse_features(enable_feature or [])
+    language: dict[str, Any] = {}
+    if logql:
+        from vigil.logs.rules import LOGQL, parse_rule_expr
+
+        language = {"language": LOGQL, "parse": parse_rule_expr}
     failed = False
     for f in files:
         typer.echo(f"Checking {f}")
         try:
             groups = load_rule_files([f], ignore_unknown_fields=ignore_unknown_fields,
-                                     features=features)
+                                     features=features, **language)
         except (VigilError, OSError) as exc:
             typer.echo("  FAILED:", err=True)
             typer.echo(str(exc), err=True)
