@@ -86,6 +86,11 @@ from vigil.promql.value import Sample, Scalar, Vector
 from vigil.remote import Receiver, RemoteStore, open_remote_store
 from vigil.remote.query import RemoteEngine
 from vigil.remote.queue import QueueManager
+from vigil.reports.context import ReportContext
+from vigil.reports.definitions import REPORTS
+from vigil.reports.mail import smtp_settings
+from vigil.reports.schedule import check_report_schedules
+from vigil.reports.wiring import wire_reports
 from vigil.rules import Manager as RulesManager
 from vigil.rules import RuleGroup, default_rule_files, load_rule_files
 from vigil.selfmetrics import SelfMetrics
@@ -135,6 +140,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     groups = load_rule_files(files, features=enabled)
     _check_status_page(config, config_file, enabled)
     _located(check_templates(config), config_file)
+    _located(check_report_schedules(config, REPORTS, has_smtp=smtp_settings(config) is not None), config_file)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
     read_passwords(config.users, resolve_path(config, "."))  # provisioned users' password files and variables
     if config.access.oidc is not None:
@@ -154,13 +160,14 @@ def _check_status_page(config: Config, config_file: str | None, features: frozen
         _located((("status_page", *problem[0]), problem[1]), config_file)
 
 
-def _located(problem: tuple[tuple[str, ...], str] | None, config_file: str | None) -> None:
-    """Raise a problem a later stage found in the loaded config at its place in the file."""
+def _located(problem: tuple[tuple[str | int, ...], str] | None, config_file: str | None) -> None:
+    """Raise a problem a later stage found in the loaded config at its place in the file
+    (``path`` as the YAML has it: list indexes as numbers)."""
     if problem is None:
         return
     path, message = problem
     if config_file is None:
-        raise ConfigError(message, path=".".join(path))
+        raise ConfigError(message, path=".".join(map(str, path)))
     _, marks = load_yaml_file(config_file)
     raise marks.error(message, path)
 
@@ -288,6 +295,16 @@ class App:
             member_id=self.membership.member_id, links=action_links, external_url=self.external_url,
             metrics=self.metrics, is_primary=is_primary, on_enqueue=self.outbox.wake,
             incidents=self.incidents)
+        # Reports (vigil.reports): run when asked (API, page, CLI) by any replica and by their
+        # schedules on the primary; archived in the state database, mailed through the outbox.
+        # The objectives and SLO sources join the context once they are wired here.
+        self.reports = wire_reports(
+            self.store.engine, self.store, lambda: self.config, lambda: REPORTS,
+            lambda progress, tz: ReportContext(
+                engine=self.engine, config=self.config, timezone=tz, lifecycle=lifecycle_store,
+                incidents=IncidentStore(self.store.engine), shifts=self.shifts, progress=progress),
+            member_id=self.membership.member_id, member_timeout_s=self.config.cluster.member_timeout,
+            is_primary=is_primary, external_url=self.external_url, on_enqueue=self.outbox.wake)
         self.outbox.set_integrations(self._integrations())
         # Alerts whose projected end passed while Vigil was down are held until the rules
         # have had time to re-send or resolve them.
@@ -362,13 +379,13 @@ class App:
             incidents=self.incidents, incident_review=self.incident_review,
             # The dashboards' folders follow the config (a reload may change them).
             dashboards=DashboardStore(lambda: settings_from_config(self.config)),
-            shifts=self.shifts,
+            shifts=self.shifts, reports=self.reports.service,
         ))
         self._stop = asyncio.Event()
 
     def _integrations(self) -> dict:
         """What the outbox delivers through: the receivers' integrations and the pages'."""
-        return {**self.dispatcher.integrations(), **page_integrations(self.config)}
+        return {**self.dispatcher.integrations(), **page_integrations(self.config), **self.reports.integrations()}
 
     def _membership(self) -> Membership:
         cluster = self.config.cluster
@@ -508,6 +525,7 @@ class App:
                 ("incidents", self.incident_timeline.run),
                 ("correlation", self.correlator.run),
                 ("shifts", self.shift_loop.run),
+                ("reports", self.reports.scheduler.run),
             )]
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
