@@ -39,7 +39,10 @@ LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Sloth ignores fields it does not know (Go's JSON decoding), so files written for it may
+    # carry some (its own test data has ``pageAlert``): accepted here, reported as warnings by
+    # :func:`vigil.slo.loader.unknown_fields`.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 def _check_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -125,7 +128,7 @@ class SLOSpec(_Spec):
     @classmethod
     def _objective(cls, v: float) -> float:
         if not 0 < v <= 100:
-            raise ValueError(f"objective {v} is not a percentage above 0 and at most 100")
+            raise ValueError(f"objective {v:g} is not a percentage above 0 and at most 100")
         return v
 
     @field_validator("plugins")

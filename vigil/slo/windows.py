@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from vigil.slo.model import WINDOW_PLACEHOLDER, SLOSpec
 
 __all__ = ["DEFAULT_WINDOWS", "WINDOWS_BY_PERIOD", "AlertWindows", "BurnWindow",
-           "sli_error_ratio_query", "window_hours"]
+           "prom_window", "sli_error_ratio_query", "window_hours"]
 
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
 
@@ -27,6 +27,24 @@ def window_hours(window: str) -> float:
     if unit == "m":
         return int(window[:-1]) * 60 / 3600  # Go's Duration.Hours(): seconds / 3600
     return int(window[:-1]) * _UNIT_HOURS[unit]
+
+
+_PROM_UNITS = (("y", 365 * 86400, True), ("w", 7 * 86400, True), ("d", 86400, False),
+               ("h", 3600, False), ("m", 60, False), ("s", 1, False))
+
+
+def prom_window(window: str) -> str:
+    """A window as Prometheus prints a duration (``model.Duration.String``): weeks and years
+    only when exact, so 28d is ``4w`` — the spelling Sloth uses in rule names."""
+    seconds = round(window_hours(window) * 3600)
+    out = ""
+    for unit, size, exact in _PROM_UNITS:
+        if exact and seconds % size:
+            continue
+        if seconds >= size:
+            out += f"{seconds // size}{unit}"
+            seconds -= seconds // size * size
+    return out or "0s"
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,7 @@ class AlertWindows:
         """Every window an alert looks at, shortest first (Sloth records each one)."""
         names = {x for bw in (self.page_quick, self.page_slow, self.ticket_quick,
                               self.ticket_slow) for x in (bw.short_window, bw.long_window)}
-        return sorted(names, key=window_hours)
+        return [prom_window(n) for n in sorted(names, key=window_hours)]
 
 
 DEFAULT_WINDOWS = AlertWindows(
