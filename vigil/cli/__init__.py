@@ -30,6 +30,7 @@ from vigil.cli.report import report
 from vigil.cli.rules import rules_cli
 from vigil.cli.shifts import shifts_app
 from vigil.cli.silence import silence_cli
+from vigil.cli.slo import slo_app
 from vigil.cli.status_page import status_page_cli
 from vigil.cli.tsdb import tsdb_cli
 from vigil.errors import VigilError
@@ -47,6 +48,7 @@ cli.add_typer(oncall_cli, name="oncall")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(shifts_app, name="shifts")
 cli.add_typer(silence_cli, name="silence")
+cli.add_typer(slo_app, name="slo")
 cli.add_typer(status_page_cli, name="status-page")
 cli.add_typer(tsdb_cli, name="tsdb")
 cli.add_typer(users_cli, name="users")
