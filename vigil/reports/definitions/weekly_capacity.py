@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from vigil.reports import forecast
 from vigil.reports.context import ReportContext
 from vigil.reports.definitions._common import ReportDefinition, Sections
-from vigil.reports.model import Chart, ChartSeries, Figure, Item, Note, Report, Status, Table
+from vigil.reports.model import Chart, ChartSeries, Item, Note, Report, Status, Table
 from vigil.reports.queries import Queries, Series, duration, no_data
 
 __all__ = ["WEEKLY_CAPACITY", "filesystem_forecasts"]
@@ -77,8 +77,9 @@ def leaks(q: Queries, start: datetime, at: datetime) -> list[Item]:
             rows.append((_name(lb, *key), 100 * g.per_day_ratio, g.r2, "suspect" if g.suspect else ""))
             statuses.append("bad" if g.suspect else "ok")
         suspects = sum(1 for s in statuses if s == "bad")
-        items.append(Figure(f"Leak suspects ({what})", suspects, "count", "0", "ok" if suspects == 0 else "bad",
-                            expr, "steady growth: a line fits (r² ≥ 0.8) and rises ≥ 1 % of the mean a day"))
+        items.append(Note(f"{what.capitalize()}: {suspects} leak suspect{'' if suspects == 1 else 's'} of "
+                          f"{len(statuses)} series (steady growth: a line fits with r² ≥ 0.8 and rises by at "
+                          "least 1 % of the mean a day).", "ok" if suspects == 0 else "bad"))
         if rows:
             items.append(Table(f"Growth of {what} over 7 days", ("series", "growth a day", "r²", "finding"),
                                tuple(rows), tuple(statuses), expr, units=("", "percent", "", "")))
