@@ -72,6 +72,7 @@ from vigil.incidents.service import IncidentService
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
 from vigil.incidents.timeline import Timeline, dispatcher_groups
+from vigil.logs.runtime import LogsRuntime
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.oncall.escalation import Escalation
@@ -367,13 +368,21 @@ class App:
         self.shift_loop = ShiftLoop(self.shifts, self.store, member_id=self.membership.member_id,
                                     member_timeout_s=lambda: self.config.cluster.member_timeout,
                                     is_primary=is_primary)
+        # Logs (vigil.logs.runtime): the log store (<data-dir>/logs unless logs.path), its
+        # syslog listeners and file tailers; the web app serves Loki's API and log ingest.
+        # Read at start: a reload does not move the store or rebind the listeners.
+        logs_cfg = self.config.logs
+        self.logs = LogsRuntime(
+            logs_cfg, store_path=resolve_path(self.config, logs_cfg.path) if logs_cfg.path
+            else os.path.join(data_dir, "logs"), state_dir=os.path.join(data_dir, "logs-tailer"),
+            resolve=lambda path: resolve_path(self.config, path)) if logs_cfg.enabled else None
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules,
             storage=self.remote_store.series if self.remote_store is not None else self.db,
             metrics=self.metrics, parse_matchers=_selector_matchers, version=__version__,
             config_yaml=self._config_yaml, reload=self.reload, alerting=self.alerting,
             remote_write=Receiver(self.db), pushgateway=self.pushgateway,
-            tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)),
+            tsdb=self.db, format_query=lambda q: str(self.engine.parse(q)), logs=self.logs,
             max_request_body_bytes=self.config.web.max_request_body_size,
             access=access_policy, cluster=self.membership, oncall=self.lifecycle,
             schedules=self.schedules, escalation=self.escalation,
@@ -516,6 +525,8 @@ class App:
                                         ssl_context_factory=ssl_factory))
         await self.membership.join()  # a lone replica is primary before its first evaluation
         await self.collect.start()
+        if self.logs is not None:
+            await self.logs.start()  # a syslog port that cannot be bound fails the start
         tasks = [asyncio.create_task(server.serve(), name="web")] + [
             asyncio.create_task(_supervised(n, run), name=n) for n, run in (
                 ("rules", self.rules.run), ("dispatcher", self.dispatcher.run),
@@ -529,6 +540,8 @@ class App:
                 ("shifts", self.shift_loop.run),
                 ("reports", self.reports.scheduler.run),
             )]
+        if self.logs is not None:
+            tasks.append(asyncio.create_task(_supervised("logs", self.logs.run), name="logs"))
         log.info("Vigil %s listening on %s://%s, data in %s", __version__, self.scheme, self.listen,
                  self.data_dir)
         stop = asyncio.create_task(self._stop.wait())
@@ -553,6 +566,8 @@ class App:
             outbox.cancel()
         next(t for t in tasks if t.get_name() == "cluster").cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.logs is not None:
+            await self.logs.stop()  # what the syslog listeners queued is stored first
         await self.membership.leave()
         self.close()
 
@@ -571,6 +586,12 @@ class App:
         except StorageError as e:  # e.g. a full disk during the last compaction
             log.error("TSDB: %s; what was not cut into blocks is in the WAL and is replayed "
                       "at the next start", e)
+        if self.logs is not None:
+            try:
+                self.logs.close()
+            except StorageError as e:
+                log.error("log store: %s; the head is in its WAL and is replayed at the next "
+                          "start", e)
         self.store.close()
 
 
