@@ -83,3 +83,20 @@ def test_runs_of_a_replica_that_died_are_marked_failed(tmp_path: Path) -> None:
     assert h.reports.fail_abandoned(member_timeout_s=5.0) == 1  # "gone" has no heartbeat
     assert h.reports.get(run_id).status == "failed"
     assert "stopped before it was done" in h.reports.get(run_id).error
+
+
+def test_an_occurrence_keeps_one_row_and_is_archived_once(tmp_path: Path) -> None:
+    h = harness(tmp_path)
+    runner = h.runner()
+    key = "report-schedule:sample|30 8 * * *|UTC@2026-12-07T08:30:00+00:00"
+    first = runner.start("sample", AT, trigger="schedule", triggered_by="schedule", occurrence_key=key)
+    h.reports.fail(first, "the database went away")
+    # A retry starts again in the same row...
+    again = runner.start("sample", AT, trigger="schedule", triggered_by="schedule", occurrence_key=key)
+    assert again == first and h.reports.get(first).status == "running" and h.reports.get(first).error == ""
+    runner.execute(again)
+    assert h.reports.by_occurrence(key).status == "done"
+    # ...and once archived the occurrence is refused.
+    with pytest.raises(ReportStoreError, match="is archived already") as refused:
+        runner.start("sample", AT, trigger="schedule", triggered_by="schedule", occurrence_key=key)
+    assert refused.value.kind == "conflict" and len(h.reports.runs()) == 1
