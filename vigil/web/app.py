@@ -28,6 +28,8 @@ from vigil.web.incidents_api import incidents_api_router
 from vigil.web.incidents_ui import incidents_pages_router
 from vigil.web.logs_api import logs_api_router
 from vigil.web.logs_ingest_api import logs_ingest_router
+from vigil.web.objectives_api import objectives_api_router
+from vigil.web.objectives_ui import objectives_pages_router
 from vigil.web.oncall_api import oncall_api_router
 from vigil.web.reports_api import reports_api_router
 from vigil.web.reports_ui import reports_pages_router
@@ -72,6 +74,8 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(shifts_pages_router(deps))
     app.include_router(reports_api_router(deps))
     app.include_router(reports_pages_router(deps))
+    app.include_router(objectives_api_router(deps))
+    app.include_router(objectives_pages_router(deps))
     app.include_router(dashboards_import_router(deps))
     app.include_router(dashboards_api_router(deps))
     app.include_router(schedules_api_router(deps))
