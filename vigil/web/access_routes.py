@@ -233,6 +233,9 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/reports": {"GET": V},
     "/reports/{name}/run": {"POST": E},
     "/reports/runs/{run_id}/{fmt}": {"GET": V},
+    # Objectives (vigil.web.objectives_api, vigil.web.objectives_ui): read-only, viewers.
+    "/api/vigil/v1/objectives": {"GET": V},
+    "/objectives": {"GET": V},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
