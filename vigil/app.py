@@ -75,6 +75,8 @@ from vigil.incidents.timeline import Timeline, dispatcher_groups
 from vigil.logs.runtime import LogsRuntime
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
+from vigil.objectives.exporter import ObjectivesExporter
+from vigil.objectives.service import ObjectivesService
 from vigil.oncall.escalation import Escalation
 from vigil.oncall.escalation_send import page_integrations
 from vigil.oncall.lifecycle import Lifecycle, firing_groups
@@ -301,11 +303,18 @@ class App:
         # Reports (vigil.reports): run when asked (API, page, CLI) by any replica and by their
         # schedules on the primary; archived in the state database, mailed through the outbox.
         # The objectives and SLO sources join the context once they are wired here.
+        # Objectives (vigil.objectives): figures from the shared records and PromQL; every
+        # replica exports them on /metrics (vigil_objective_*), refreshed by a loop.
+        self.objectives = ObjectivesService(lambda: self.config.objectives, self.store.engine,
+                                            IncidentStore(self.store.engine), self.engine)
+        self.objectives_exporter = ObjectivesExporter(self.objectives, now=self.objectives.now)
+        self.metrics.registry.register(self.objectives_exporter)
         self.reports = wire_reports(
             self.store.engine, self.store, lambda: self.config, lambda: REPORTS,
             lambda progress, tz: ReportContext(
                 engine=self.engine, config=self.config, timezone=tz, lifecycle=lifecycle_store,
-                incidents=IncidentStore(self.store.engine), shifts=self.shifts, progress=progress),
+                incidents=IncidentStore(self.store.engine), shifts=self.shifts, progress=progress,
+                objectives=self.objectives),
             member_id=self.membership.member_id, member_timeout_s=self.config.cluster.member_timeout,
             is_primary=is_primary, external_url=self.external_url, on_enqueue=self.outbox.wake)
         self.outbox.set_integrations(self._integrations())
@@ -390,7 +399,7 @@ class App:
             incidents=self.incidents, incident_review=self.incident_review,
             # The dashboards' folders follow the config (a reload may change them).
             dashboards=DashboardStore(lambda: settings_from_config(self.config)),
-            shifts=self.shifts, reports=self.reports.service,
+            shifts=self.shifts, reports=self.reports.service, objectives=self.objectives,
         ))
         self._stop = asyncio.Event()
 
@@ -539,6 +548,7 @@ class App:
                 ("correlation", self.correlator.run),
                 ("shifts", self.shift_loop.run),
                 ("reports", self.reports.scheduler.run),
+                ("objectives", self.objectives_exporter.run),
             )]
         if self.logs is not None:
             tasks.append(asyncio.create_task(_supervised("logs", self.logs.run), name="logs"))
