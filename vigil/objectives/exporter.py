@@ -126,7 +126,7 @@ class ObjectivesExporter(Collector):
                                    "availability target.", labels=["service"])
         for a in snap.availability:
             w = snap.availability_window
-            target.add_metric([a.service], a.target_percent / 100)
+            target.add_metric([a.service], round(a.target_percent / 100, 12))  # 99.9 / 100 is 0.9990000000000001
             coverage.add_metric([a.service, w], a.coverage_ratio)
             if a.availability_ratio is not None:
                 avail.add_metric([a.service, w], a.availability_ratio)
