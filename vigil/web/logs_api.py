@@ -44,6 +44,7 @@ _S = 1_000_000_000
 DEFAULT_SINCE_NS = 3600 * _S  # query_range without start: the last hour
 DEFAULT_LABELS_SINCE_NS = 6 * 3600 * _S  # labels and series: the last six hours, as Loki
 MAX_POINTS = 11_000  # per series, Loki's resolution limit
+MAX_ENTRIES = 5000  # per log query, Loki's default max_entries_limit_per_query
 
 
 class LokiParamError(ValueError):
@@ -97,6 +98,9 @@ def _parse_limit(text: str, default: int = 100) -> int:
         raise LokiParamError(f'cannot parse "{text}" to a valid limit') from None
     if limit <= 0:
         raise LokiParamError("limit must be a positive value")
+    if limit > MAX_ENTRIES:
+        raise LokiParamError("max entries limit per query exceeded, limit > "
+                             f"max_entries_limit_per_query ({limit} > {MAX_ENTRIES})")
     return limit
 
 

@@ -138,6 +138,8 @@ def test_metric_query_range_is_a_matrix_and_instant_a_vector(client):
     ("/loki/api/v1/query_range", {"query": '{a="b"}', "start": "yesterday"},
      'cannot parse "yesterday" to a valid timestamp'),
     ("/loki/api/v1/query_range", {"query": '{a="b"}', "limit": "-1"}, "limit must be"),
+    ("/loki/api/v1/query_range", {"query": '{a="b"}', "limit": "5001"},
+     "max entries limit per query exceeded"),
     ("/loki/api/v1/query_range", {"query": 'rate({a="b"}[1m])', "step": "1ms",
                                   "start": str(T0), "end": str(T0 + 3600 * S)},
      "exceeded maximum resolution of 11,000 points"),
