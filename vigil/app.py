@@ -72,6 +72,7 @@ from vigil.incidents.service import IncidentService
 from vigil.incidents.status_page_service import StatusPageService
 from vigil.incidents.status_recorder import StatusRecorder
 from vigil.incidents.timeline import Timeline, dispatcher_groups
+from vigil.logs.rules import LOGQL, logql_query_func, parse_rule_expr
 from vigil.logs.runtime import LogsRuntime
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
@@ -143,6 +144,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     files += [resolve_path(config, f) for f in config.rule_files]
     groups = load_rule_files(files, features=enabled)
     groups += config_slo_rule_groups(config, enabled)  # SLO files (vigil.slo): Sloth's rules
+    groups += _log_rule_groups(config, config_file)
     _check_status_page(config, config_file, enabled)
     _located(check_templates(config), config_file)
     _located(check_report_schedules(config, REPORTS, has_smtp=smtp_settings(config) is not None), config_file)
@@ -153,6 +155,17 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     if config.web.config_file:
         load_web_config(resolve_path(config, config.web.config_file))
     return Checked(config, groups, enabled, extra)
+
+
+def _log_rule_groups(config: Config, config_file: str | None) -> list[RuleGroup]:
+    """Loki ruler files (``logs.rule_files``): rule groups in LogQL, run on the log store."""
+    if not config.logs.rule_files:
+        return []
+    if not config.logs.enabled:
+        _located((("logs", "rule_files"), "log rules need the log store (logs.enabled: true)"),
+                 config_file)
+    files = [resolve_path(config, f) for f in config.logs.rule_files]
+    return load_rule_files(files, language=LOGQL, parse=parse_rule_expr)
 
 
 def _check_status_page(config: Config, config_file: str | None, features: frozenset[str]) -> None:
@@ -333,6 +346,7 @@ class App:
             # into its own TSDB (as a Prometheus HA pair), but with one shared metrics store
             # the primary alone records, so the store gets one copy.
             is_primary=is_primary, replica_records=self.config.storage.remote is None,
+            languages={LOGQL: self._log_rule_query},  # log rules (logs.rule_files)
         )
         self.rules.update(checked.rule_groups)
 
@@ -453,6 +467,12 @@ class App:
         if isinstance(value, Scalar):
             return Vector([Sample(Labels(), value.ts_ms, value.value)])
         raise QueryError(f"rule result is a {value.type}, not an instant vector")
+
+    def _log_rule_query(self, expr, ts_ms: int) -> Vector:
+        """Log rules run on the log store's LogQL engine (opened after the rule manager)."""
+        if self.logs is None:
+            raise QueryError("the log store is not running (logs.enabled is false)")
+        return logql_query_func(self.logs.engine)(expr, ts_ms)
 
     def _status_query(self, expr: str) -> list[float]:
         """The values of a status page component's query now (its series' healthy 1 or down 0)."""
