@@ -52,3 +52,33 @@ def test_rules_check_logql_locates_the_error(tmp_path: Path) -> None:
     assert (f"{bad}:5:9: groups[0].rules[0].expr: could not parse expression: parse error at "
             "line 1, col 37: syntax error: unexpected IDENTIFIER, expecting STRING or ip"
             ) in result.output.replace("\n", " ")
+
+
+def _config(tmp_path: Path, logs: str, rules: str) -> Path:
+    (tmp_path / "log-rules.yml").write_text(rules, encoding="utf-8")
+    config = tmp_path / "vigil.yml"
+    config.write_text("default_rules: false\nlogs:\n" + logs, encoding="utf-8")
+    return config
+
+
+def test_check_config_loads_the_log_rule_files(tmp_path: Path) -> None:
+    config = _config(tmp_path, "  rule_files: [log-rules.yml]\n", GOOD)
+    result = CliRunner().invoke(cli, ["check", "config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "1 rule groups, 2 rules" in result.output
+
+
+def test_check_config_locates_a_bad_log_rule(tmp_path: Path) -> None:
+    config = _config(tmp_path, "  rule_files: [log-rules.yml]\n", BAD)
+    result = CliRunner().invoke(cli, ["check", "config", str(config)])
+    assert result.exit_code == 1
+    assert (f"{tmp_path / 'log-rules.yml'}:5:9: groups[0].rules[0].expr: could not parse "
+            "expression: parse error at line 1, col 37") in result.output.replace("\n", " ")
+
+
+def test_log_rules_need_the_log_store(tmp_path: Path) -> None:
+    config = _config(tmp_path, "  enabled: false\n  rule_files: [log-rules.yml]\n", GOOD)
+    result = CliRunner().invoke(cli, ["check", "config", str(config)])
+    assert result.exit_code == 1
+    assert (f"{config}:4:3: logs.rule_files: log rules need the log store (logs.enabled: true)"
+            in result.output.replace("\n", " "))
