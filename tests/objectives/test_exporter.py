@@ -76,7 +76,7 @@ def test_record_figures_per_window(exported):
     assert _get(s, "vigil_objective_target_met", objective="mtta", window="7d") == 0.0  # 330 s > 300 s
     assert _get(s, "vigil_objective_target_met", objective="mtta", window="30d") == 1.0
     # SEV-1 incidents declared in the 30 days: (3000 + 9000) / 2.
-    assert _get(s, "vigil_objective_incident_mttr_seconds", severity="SEV-1", window="30d") == 6000
+    assert _get(s, "vigil_objective_incident_mttr_seconds", incident_severity="SEV-1", window="30d") == 6000
     assert _get(s, "vigil_objective_target_met", objective="mttr", window="30d") == 0.0
     assert _get(s, "vigil_objective_target_met", objective="mttr", window="7d") is None  # none declared
     assert _get(s, "vigil_objective_refresh_timestamp_seconds") == END.timestamp()

@@ -91,7 +91,7 @@ class ObjectivesExporter(Collector):
                                      labels=["priority", "window"])
         incident_mttr = GaugeMetricFamily("vigil_objective_incident_mttr_seconds", "Mean time from an "
                                           "incident's start of impact to its resolution, incidents "
-                                          "declared in the window.", labels=["severity", "window"])
+                                          "declared in the window.", labels=["incident_severity", "window"])
         fp = GaugeMetricFamily("vigil_objective_false_positive_ratio", "Resolutions classified "
                                "false_positive over all classified resolutions, episodes opened in "
                                "the window.", labels=["window"])
