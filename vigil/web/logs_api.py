@@ -112,6 +112,8 @@ def _parse_direction(text: str) -> str:
 
 
 def _window(form: Form, now_ns: int, since_ns: int) -> tuple[int, int]:
+    """``[start, end)``; without ``start``, ``since`` (or the default) before ``end``, or
+    before now when ``end`` is in the future (Loki's rule)."""
     end = parse_loki_time_ns(form.get("end"), now_ns)
     since = form.get("since")
     if since:
@@ -119,7 +121,7 @@ def _window(form: Form, now_ns: int, since_ns: int) -> tuple[int, int]:
             since_ns = parse_go_duration(since)
         except ValueError:
             raise LokiParamError(f'cannot parse "{since}" to a valid duration') from None
-    start = parse_loki_time_ns(form.get("start"), end - since_ns)
+    start = parse_loki_time_ns(form.get("start"), min(end, now_ns) - since_ns)
     if end < start:
         raise LokiParamError("end timestamp must not be before or equal to start time")
     return start, end
@@ -159,8 +161,11 @@ def _metric_data(value: Any, started: float) -> Raw:
     return Raw(data[:-1] + f',"stats":{dumps(_stats(started, entries))}}}')
 
 
-def logs_api_router(logs: LogsRuntime | None, now_ns: Callable[[], int] = time.time_ns
-                    ) -> APIRouter:
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def logs_api_router(logs: LogsRuntime | None) -> APIRouter:
     router = APIRouter()
 
     async def answer(request: Request, work: Callable[[Form], Any]) -> Response:
@@ -178,7 +183,7 @@ def logs_api_router(logs: LogsRuntime | None, now_ns: Callable[[], int] = time.t
         assert logs is not None
         started = time.perf_counter()
         query = form.get("query")
-        start, end = _window(form, now_ns(), DEFAULT_SINCE_NS)
+        start, end = _window(form, _now_ns(), DEFAULT_SINCE_NS)
         limit = _parse_limit(form.get("limit"))
         direction = _parse_direction(form.get("direction"))
         expr = parse_expr(query)
@@ -198,20 +203,24 @@ def logs_api_router(logs: LogsRuntime | None, now_ns: Callable[[], int] = time.t
     def query(form: Form) -> Raw:
         assert logs is not None
         started = time.perf_counter()
-        at = parse_loki_time_ns(form.get("time"), now_ns())
+        at = parse_loki_time_ns(form.get("time"), _now_ns())
         _parse_limit(form.get("limit"))
         _parse_direction(form.get("direction"))
         return _metric_data(logs.engine.instant(form.get("query"), at), started)
 
     def labels(form: Form) -> list[str]:
         assert logs is not None
-        start, end = _window(form, now_ns(), DEFAULT_LABELS_SINCE_NS)
-        return logs.store.label_names(start, end)
+        start, end = _window(form, _now_ns(), DEFAULT_LABELS_SINCE_NS)
+        selector = form.get("query")
+        if not selector:
+            return logs.store.label_names(start, end)
+        streams = logs.store.streams(parse_log_selector(selector).matchers, start, end)
+        return sorted({name for s in streams for name, _ in s})
 
     def label_values(name: str) -> Callable[[Form], list[str]]:
         def work(form: Form) -> list[str]:
             assert logs is not None
-            start, end = _window(form, now_ns(), DEFAULT_LABELS_SINCE_NS)
+            start, end = _window(form, _now_ns(), DEFAULT_LABELS_SINCE_NS)
             selector = form.get("query")
             matchers = parse_log_selector(selector).matchers if selector else ()
             return logs.store.label_values(name, start, end, matchers)
@@ -219,12 +228,13 @@ def logs_api_router(logs: LogsRuntime | None, now_ns: Callable[[], int] = time.t
 
     def series(form: Form) -> list[Raw]:
         assert logs is not None
-        start, end = _window(form, now_ns(), DEFAULT_LABELS_SINCE_NS)
+        start, end = _window(form, _now_ns(), DEFAULT_LABELS_SINCE_NS)
         selectors = form.get_all("match[]") or form.get_all("match")
+        if not selectors:
+            raise LokiParamError("at least one match[] argument must be provided")
         found: set[Any] = set()
-        for selector in selectors or [""]:
-            matchers = parse_log_selector(selector).matchers if selector else ()
-            found.update(logs.store.streams(matchers, start, end))
+        for selector in selectors:
+            found.update(logs.store.streams(parse_log_selector(selector).matchers, start, end))
         return [labels_json(s) for s in sorted(found)]
 
     @router.api_route("/loki/api/v1/query_range", methods=["GET", "POST"],

@@ -33,7 +33,7 @@ def runtime(tmp_path):
 
 @pytest.fixture
 def client(runtime, monkeypatch):
-    monkeypatch.setattr("vigil.web.logs_api.time.time_ns", lambda: NOW)
+    monkeypatch.setattr("vigil.web.logs_api._now_ns", lambda: NOW)
     deps = dataclasses.replace(make_deps(), logs=runtime)
     with TestClient(create_app(deps)) as c:
         yield c
@@ -166,6 +166,16 @@ def test_labels_values_and_series_as_grafana_asks(client):
                                                   ("match[]", '{host="b"}'), *window.items()])
     assert r.json()["data"] == [{"app": "db", "cluster": "eu", "host": "b"},
                                 {"app": "web", "cluster": "eu", "host": "a"}]
+    r = client.get("/loki/api/v1/labels", params={**window, "query": '{app="db"}'})
+    assert r.json()["data"] == ["app", "cluster", "host"]
+    r = client.get("/loki/api/v1/series", params=window)
+    assert r.status_code == 400 and "match[]" in r.json()["message"]
+    # since counts back from end, or from now when end is in the future
+    r = client.get("/loki/api/v1/label/app/values", params={"since": "5m", "end": str(NOW)})
+    assert r.json()["data"] == []
+    r = client.get("/loki/api/v1/label/app/values", params={"since": "9m55s",
+                                                            "end": str(NOW + 3600 * S)})
+    assert r.json()["data"] == ["db", "web"]
     # outside the window nothing is found
     r = client.get("/loki/api/v1/labels", params={"start": str(T0 + 3600 * S),
                                                    "end": str(T0 + 7200 * S)})
