@@ -77,10 +77,10 @@ BUILTIN_PATTERNS: tuple[SecretPattern, ...] = (
     _builtin("url_password",
              r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"']*:(?P<secret>[^/\s@\"'\[]+)@", "://"),
     # password=…, "password": "…", passwd: … in key/value and JSON text; "Failed password for"
-    # has no separator and is left alone.
+    # has no separator and is left alone. Not "pwd": sudo logs the working directory as PWD=.
     _builtin("password",
-             r"(?i)(?<!REDACTED:)\b(?:password|passwd|pwd)\"?\s*[:=]\s*\"?(?P<secret>[^\s\"&,;\[]{3,})",
-             "ass", "ASS", "wd", "WD"),
+             r"(?i)(?<!REDACTED:)\b(?:password|passwd|passphrase)\"?\s*[:=]\s*\"?(?P<secret>[^\s\"&,;\[]{3,})",
+             "ass", "ASS"),
 )
 
 # Structured fields whose whole value is a secret whatever it looks like.
