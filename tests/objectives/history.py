@@ -51,25 +51,31 @@ INCIDENTS = [
 ]
 
 
+def record_episode(store: Store, name: str, opened: datetime, priority: str, labels: dict[str, str],
+                   to_ack: float | None, to_resolve: float | None, classification: str | None) -> None:
+    """One alert episode opened at ``opened``, acknowledged and resolved after the seconds
+    given (None: not yet), by a person with ``classification`` or by Vigil without."""
+    lifecycle = LifecycleStore(store.engine)
+    ep = lifecycle.open(f"{{}}:{{alertname=\"{name}\"}}", receiver="ops",
+                        group_labels={"alertname": name, **labels}, priority=priority, deadline_s=300)
+    assert ep is not None
+    if to_ack is not None:
+        lifecycle.acknowledge(ep.id, actor="alice", via="web")
+    if to_resolve is not None:
+        lifecycle.resolve(ep.id, actor=None if classification is None else "alice", via="web",
+                          classification=classification)
+    with store.engine.begin() as conn:
+        conn.execute(update(alert_episodes).where(alert_episodes.c.id == ep.id).values(
+            opened_at=opened, ack_deadline_at=opened + timedelta(seconds=300),
+            first_acknowledged_at=None if to_ack is None else opened + timedelta(seconds=to_ack),
+            acknowledged_at=None if to_ack is None else opened + timedelta(seconds=to_ack),
+            resolved_at=None if to_resolve is None else opened + timedelta(seconds=to_resolve)))
+
+
 def record_history(store: Store) -> None:
     """Write :data:`EPISODES` and :data:`INCIDENTS` into ``store``'s database."""
-    lifecycle = LifecycleStore(store.engine)
     for name, opened, priority, labels, to_ack, to_resolve, classification in EPISODES:
-        ep = lifecycle.open(f"{{}}:{{alertname=\"{name}\"}}", receiver="ops",
-                            group_labels={"alertname": name, **labels}, priority=priority, deadline_s=300)
-        assert ep is not None
-        if to_ack is not None:
-            lifecycle.acknowledge(ep.id, actor="alice", via="web")
-        if to_resolve is not None:
-            lifecycle.resolve(ep.id, actor=None if classification is None else "alice", via="web",
-                              classification=classification)
-        at = _t(opened)
-        with store.engine.begin() as conn:
-            conn.execute(update(alert_episodes).where(alert_episodes.c.id == ep.id).values(
-                opened_at=at, ack_deadline_at=at + timedelta(seconds=300),
-                first_acknowledged_at=None if to_ack is None else at + timedelta(seconds=to_ack),
-                acknowledged_at=None if to_ack is None else at + timedelta(seconds=to_ack),
-                resolved_at=None if to_resolve is None else at + timedelta(seconds=to_resolve)))
+        record_episode(store, name, _t(opened), priority, labels, to_ack, to_resolve, classification)
     store_incidents = IncidentStore(store.engine)
     for title, severity, started, detected, declared, acked, resolved in INCIDENTS:
         inc, _ = store_incidents.declare(title=title, severity=severity, actor="alice", via="web")
