@@ -269,3 +269,24 @@ def test_disabled_logs_answer_404(tmp_path):
     with TestClient(create_app(make_deps())) as c:
         assert c.get("/loki/api/v1/labels").status_code == 404
         assert c.post("/loki/api/v1/push", json={"streams": []}).status_code == 404
+
+
+def test_the_calls_grafanas_loki_data_source_makes(client):
+    seed(client)
+    # Save & test: an instant query of a constant
+    r = client.get("/loki/api/v1/query", params={"query": "vector(1)+vector(1)",
+                                                 "time": str(NOW), "limit": "100"})
+    assert r.json()["data"]["result"] == [{"metric": {}, "value": [NOW // S, "2"]}]
+    # Explore's logs: newest first, limit, a step it also sends for log queries
+    r = client.get("/loki/api/v1/query_range", params={
+        "query": '{app="web"}', "limit": "3", "start": str(T0), "end": str(NOW),
+        "step": "1m0s", "direction": "backward"})
+    assert [v[1] for v in r.json()["data"]["result"][0]["values"]] == [
+        "GET /api/9 status=500", "GET /api/8 status=200", "GET /api/7 status=200"]
+    # the logs volume histogram above them
+    r = client.get("/loki/api/v1/query_range", params={
+        "query": 'sum by (level, detected_level) (count_over_time({app="web"} | drop __error__'
+                 '[1m]))', "start": str(T0), "end": str(T0 + 60 * S), "step": "60000ms"})
+    # steps at T0 and T0+60s, each counting the minute up to it (open on the left)
+    assert r.json()["data"]["result"] == [{"metric": {}, "values": [[T0 // S, "1"],
+                                                                   [T0 // S + 60, "9"]]}]
