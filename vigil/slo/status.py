@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from vigil.promql.value import QueryResult
+from vigil.promql.value import QueryResult, Scalar, Vector
 from vigil.slo.model import SLOFile, SLOSpec
 from vigil.slo.windows import DEFAULT_WINDOWS, AlertWindows, sli_error_ratio_query
 
@@ -82,14 +82,13 @@ def _worst_ratio(result: QueryResult) -> float | None:
     """The highest finite value of an instant result (an SLI query not aggregated to one series
     gives one ratio per series: the status shows the worst), None when there is none."""
     value = result.value
-    samples = value if isinstance(value, list) else [value]
-    ratios: list[float] = []
-    for sample in samples:
-        v = getattr(sample, "value", None)
-        if v is None:
-            v = getattr(sample, "v", None)
-        if isinstance(v, (int, float)) and math.isfinite(v):
-            ratios.append(float(v))
+    if isinstance(value, Vector):
+        values = [sample.value for sample in value.samples]
+    elif isinstance(value, Scalar):
+        values = [value.value]
+    else:
+        values = []
+    ratios = [v for v in values if math.isfinite(v)]
     return max(ratios) if ratios else None
 
 
