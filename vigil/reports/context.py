@@ -3,7 +3,7 @@ incidents, shifts), the objectives and SLO sources, the config, the time zone th
 read in, and a ``progress`` callback the definition calls once per section done.
 
 The objectives and SLO sources are described here as protocols (what the reports read of
-them), so a report builds, saying "not available", in a Vigil where a source is absent.
+them); a source left None makes its sections say "not available" instead of failing.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from vigil.config.model import Config
+from vigil.objectives.service import ObjectiveFigures, ServiceAvailability
 from vigil.promql.value import QueryResult
 from vigil.shifts.service import ShiftService
+from vigil.slo.status import SLOStatus
 from vigil.state.incident_store import IncidentStore
 from vigil.state.lifecycle_store import LifecycleStore
 
@@ -35,14 +37,14 @@ class QueryEngineLike(Protocol):
 class ObjectivesSource(Protocol):
     """What the reports read of :class:`vigil.objectives.service.ObjectivesService`."""
 
-    def figures(self, start: datetime, end: datetime, by: str = "priority") -> Any: ...
+    def figures(self, start: datetime, end: datetime, by: str = "priority") -> ObjectiveFigures: ...
 
-    def availability(self, start: datetime, end: datetime) -> Sequence[Any]: ...
+    def availability(self, start: datetime, end: datetime) -> Sequence[ServiceAvailability]: ...
 
 
 # The SLO statuses at an instant (vigil.slo.status.slo_statuses bound to the engine and the
 # SLOs loaded from the config).
-SLOSource = Callable[[datetime], Sequence[Any]]
+SLOSource = Callable[[datetime], Sequence[SLOStatus]]
 
 
 def _no_progress(section: str) -> None:

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from vigil.incidents.figures import figures_across
+from vigil.objectives.service import TargetResult, availability_target
 from vigil.reports.context import ReportContext
 from vigil.reports.model import Checklist, ChecklistLine, Figure, Item, Note, Status, Table
+from vigil.slo.status import SLOStatus
 
 __all__ = ["alerts_and_incidents", "objectives", "shifts", "slos"]
 
@@ -27,11 +29,14 @@ def alerts_and_incidents(ctx: ReportContext, start: datetime, end: datetime) -> 
     if ctx.lifecycle is None:
         items.append(Note("Alert episodes are not available (no on-call state).", "unknown"))
     else:
-        episodes = [e for e in ctx.lifecycle.episodes(unresolved_only=False, limit=5000)
-                    if start <= e.opened_at < end]
-        unacked = [e for e in ctx.lifecycle.episodes() if e.first_acknowledged_at is None]
+        every = ctx.lifecycle.episodes(unresolved_only=False, limit=5000)
+        episodes = [e for e in every if start <= e.opened_at < end]
+        # As things stood at the end of the period (an archived report reads the same later).
+        unacked = [e for e in every if e.opened_at < end
+                   and (e.first_acknowledged_at is None or e.first_acknowledged_at > end)
+                   and (e.resolved_at is None or e.resolved_at > end)]
         items.append(Figure("Alert episodes opened", len(episodes), "count", status="ok" if not episodes else "warn"))
-        items.append(Figure("Open and never acknowledged now", len(unacked), "count",
+        items.append(Figure("Open and not acknowledged at the end of the period", len(unacked), "count",
                             status="ok" if not unacked else "bad"))
         rows = tuple((_when(e.opened_at, ctx), e.priority, e.group_labels.get("alertname", e.group_key),
                       e.state, _minutes(None if e.first_acknowledged_at is None
@@ -65,41 +70,76 @@ def alerts_and_incidents(ctx: ReportContext, start: datetime, end: datetime) -> 
     return items
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+_TARGET_LABELS = {"mtta": "Mean time to acknowledge", "mttr": "Mean time to recover",
+                  "false_positive_rate": "False-positive rate"}
+
+
+def _target_figure(t: TargetResult, query: str = "") -> Figure:
+    status: Status = "unknown" if t.met is None else "ok" if t.met else "bad"
+    label = _TARGET_LABELS.get(t.name) or f"Availability of {t.name.removeprefix('availability:')}"
+    scale = 100.0 if t.unit == "ratio" else 1.0
+    unit = "percent" if t.unit == "ratio" else t.unit
+    limit = t.target * scale
+    written = f"{limit / 60:g} min" if unit == "seconds" else f"{limit:g} %"
+    return Figure(label, None if t.actual is None else t.actual * scale, unit,
+                  f"{'≤' if t.direction == 'below' else '≥'} {written}", status, query,
+                  t.measured_on if t.actual is not None else f"no data ({t.measured_on})")
 
 
 def objectives(ctx: ReportContext, start: datetime, end: datetime) -> list[Item]:
+    """The runbook's objectives over the period: MTTA, MTTR and false-positive rate from the
+    records, availability and error budget per service (PromQL, with its query)."""
     if ctx.objectives is None:
         return [Note("Objectives are not available in this Vigil.", "unknown")]
-    figures = ctx.objectives.figures(start, end)
-    data = figures.as_dict() if hasattr(figures, "as_dict") else dict(figures)
-    items: list[Item] = []
-    rows = []
-    for key, value in data.items():
-        if isinstance(value, int | float | str | type(None)):
-            rows.append((key, value))
-    if rows:
-        items.append(Table("Objectives", ("figure", "value"), tuple(rows)))
-    avail = ctx.objectives.availability(start, end)
-    arows = [a.as_dict() if hasattr(a, "as_dict") else dict(a) for a in avail]
-    if arows:
-        cols = tuple(arows[0])
-        items.append(Table("Availability per service", cols, tuple(tuple(r.get(c) for c in cols) for r in arows)))
-    elif not rows:
-        items.append(Note("No objective figures for this period.", "unknown"))
+    figures = ctx.objectives.figures(start, end, "priority")
+    avail = list(ctx.objectives.availability(start, end))
+    items: list[Item] = [_target_figure(t) for t in figures.targets]
+    items += [_target_figure(availability_target(a), a.availability_query) for a in avail]
+    if figures.alerts:
+        items.append(Table("Alerts by priority", ("priority", "episodes", "median to acknowledge",
+                                                  "median to resolve", "false positives"),
+                           tuple((g.key, g.episodes, g.acknowledge.median, g.resolve.median,
+                                  None if g.false_positive_ratio is None else 100 * g.false_positive_ratio)
+                                 for g in figures.alerts),
+                           units=("", "count", "seconds", "seconds", "percent")))
+    if avail:
+        items.append(Table("Error budget per service", ("service", "availability", "downtime", "budget",
+                                                        "budget left"),
+                           tuple((a.service, None if a.availability_ratio is None else 100 * a.availability_ratio,
+                                  a.downtime_seconds, a.budget_seconds,
+                                  None if a.budget_remaining_ratio is None else 100 * a.budget_remaining_ratio)
+                                 for a in avail),
+                           tuple(_budget_status(a.budget_remaining_ratio) for a in avail),
+                           "\n".join(a.availability_query for a in avail),
+                           units=("", "percent", "seconds", "seconds", "percent")))
+    else:
+        items.append(Note("No services are configured for availability (objectives: services).", "unknown"))
     return items
 
 
+def _budget_status(left: float | None) -> Status:
+    return "unknown" if left is None else "bad" if left < 0 else "warn" if left < 0.25 else "ok"
+
+
 def slos(ctx: ReportContext, at: datetime) -> list[Item]:
+    """Each SLO's error budget left over its period and its burn rate per alert window."""
     if ctx.slos is None:
         return [Note("SLOs are not available in this Vigil.", "unknown")]
-    statuses = list(ctx.slos(at))
+    statuses: list[SLOStatus] = list(ctx.slos(at))
     if not statuses:
         return [Note("No SLOs are configured (slo: files in the config).", "unknown")]
-    rows = [s.as_dict() if hasattr(s, "as_dict") else dict(s) for s in statuses]
-    cols = tuple(c for c in rows[0] if not isinstance(rows[0][c], dict | list))
-    return [Table("SLOs and error budgets", cols, tuple(tuple(r.get(c) for c in cols) for r in rows))]
+    windows = [b.window for b in statuses[0].burn_rates]
+    rows = []
+    for st in statuses:
+        rates = {b.window: b.burn_rate for b in st.burn_rates}
+        rows.append((st.service, st.name, st.objective_percent, st.window,
+                     None if st.error_budget_left_ratio is None else 100 * st.error_budget_left_ratio,
+                     *(rates.get(w) for w in windows)))
+        ctx.problems.extend(f"SLO {st.service}/{st.name}: {p}" for p in st.problems)
+    return [Table("SLOs: error budget left and burn rate", ("service", "SLO", "objective", "period", "budget left",
+                                                           *(f"burn {w}" for w in windows)),
+                  tuple(rows), tuple(_budget_status(st.error_budget_left_ratio) for st in statuses),
+                  units=("", "", "percent", "", "percent", *("" for _ in windows)))]
 
 
 def _evidence(evidence: dict[str, Any] | None) -> str:

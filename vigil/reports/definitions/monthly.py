@@ -77,7 +77,7 @@ def business(q: Queries, start: datetime, at: datetime) -> list[Item]:
             key = tuple(sorted((k, val) for k, val in lb.items() if k != "__name__"))
             labels = ", ".join(f"{k}={val}" for k, val in key if k not in ("job", "instance")) or "(all)"
             table_rows.append((labels, v, before.get(key)))
-        items.append(Table(name, ("series", "now", "a month before"), tuple(sorted(table_rows, key=str)),
+        items.append(Table(name, ("series", "now", "at the period's start"), tuple(sorted(table_rows, key=str)),
                            query=f"{expr}\n{before_expr}"))
     return items
 
