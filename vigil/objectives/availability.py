@@ -15,15 +15,18 @@ budget left = 1 − down time / budget (negative once overspent).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from vigil.config.objectives import AvailabilityService
+from vigil.config.objectives import AvailabilityService, ObjectivesConfig
 from vigil.errors import VigilError
+from vigil.promql.parser import ast
 from vigil.promql.value import QueryResult, Scalar, Vector
 
-__all__ = ["InstantQueryEngine", "ServiceAvailability", "availability_queries", "service_availability"]
+__all__ = ["InstantQueryEngine", "ServiceAvailability", "availability_queries", "check_service_queries",
+           "service_availability"]
 
 
 class InstantQueryEngine(Protocol):
@@ -112,3 +115,18 @@ def service_availability(engine: InstantQueryEngine, service: AvailabilityServic
     remaining = 1 - downtime / budget
     return ServiceAvailability(service.name, service.query, start, end, target_percent, ratio,
                                coverage, downtime, budget, remaining, avail_q, cover_q)
+
+
+def check_service_queries(config: ObjectivesConfig,
+                          parse: Callable[[str], ast.Expr]) -> tuple[tuple[str | int, ...], str] | None:
+    """The first service whose query is not an instant-vector expression (so the config
+    check refuses it before Vigil runs): (its path in the config, the parser's message)."""
+    for index, service in enumerate(config.services):
+        path: tuple[str | int, ...] = ("objectives", "services", index, "query")
+        try:
+            expr = parse(service.query)
+        except VigilError as exc:
+            return path, f"{service.name}: {exc}"
+        if expr.type not in (ast.VECTOR, ast.SCALAR):
+            return path, f"{service.name}: the query must give an instant vector (1 up, 0 down), not a {ast.DOCUMENTED_TYPE[expr.type]}"
+    return None
