@@ -76,6 +76,7 @@ from vigil.logs.rules import LOGQL, logql_query_func, parse_rule_expr
 from vigil.logs.runtime import LogsRuntime
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
+from vigil.objectives.availability import check_service_queries
 from vigil.objectives.exporter import ObjectivesExporter
 from vigil.objectives.service import ObjectivesService
 from vigil.oncall.escalation import Escalation
@@ -148,6 +149,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     _check_status_page(config, config_file, enabled)
     _located(check_templates(config), config_file)
     _located(check_report_schedules(config, REPORTS, has_smtp=smtp_settings(config) is not None), config_file)
+    _located(check_service_queries(config.objectives, lambda q: parse_expr(q, features=enabled)), config_file)
     load_template_files(config.alerting.templates)  # a bad template file fails the check, not a reload half-way
     read_passwords(config.users, resolve_path(config, "."))  # provisioned users' password files and variables
     if config.access.oidc is not None:
