@@ -212,3 +212,23 @@ def test_a_failing_query_is_a_problem_not_a_zero(estate) -> None:
     assert report.problems and all("query timed out" in p for p in report.problems)
     assert all(f.value is None for f in items(report, Figure))
     assert recorded.AT - report.period_start < timedelta(days=15)
+
+
+def test_the_forecast_window_is_configurable(estate) -> None:
+    engine, _ = estate
+
+    def forecast_table(settings: forecast.ForecastSettings) -> tuple[Table, str]:
+        ctx = ReportContext(engine, Config(), forecast=settings)
+        report = REPORTS["weekly-capacity"].build(ctx, recorded.AT)
+        [section] = [s for s in report.sections if s.title == "Filesystems: days until full"]
+        table, note = section.items
+        assert isinstance(table, Table) and isinstance(note, Note)
+        return table, note.text
+
+    table, note = forecast_table(forecast.ForecastSettings(window_s=2 * forecast.DAY_S, step_s=1800))
+    assert "last 2 days (one point every 30 min)" in note
+    assert {(r[0], r[1]): r[4] for r in table.rows}[("host-a:9100", "/data")] == "30.0"
+    # 12 hours at one point an hour is 13 points: fewer than asked for is "not enough data".
+    table, _ = forecast_table(forecast.ForecastSettings(window_s=12 * 3600, min_points=24))
+    assert {r[4] for r in table.rows} == {"not enough data"}
+    assert set(table.statuses) == {"unknown"}

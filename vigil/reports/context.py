@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from vigil.config.model import Config
 from vigil.objectives.service import ObjectiveFigures, ServiceAvailability
 from vigil.promql.value import QueryResult
+from vigil.reports.forecast import ForecastSettings
 from vigil.shifts.service import ShiftService
 from vigil.slo.status import SLOStatus
 from vigil.state.incident_store import IncidentStore
@@ -61,6 +62,8 @@ class ReportContext:
     objectives: ObjectivesSource | None = None
     slos: SLOSource | None = None
     shifts: ShiftService | None = None
+    # How capacity is forecast: the window the line is fitted over, its step, the confidence.
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
     # Called with a section's title when it is done (the runner counts them).
     progress: Callable[[str], None] = _no_progress
     # Problems met while building (a query that failed): the report shows them at the top.

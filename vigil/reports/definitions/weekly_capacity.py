@@ -156,7 +156,7 @@ def build(ctx: ReportContext, at: datetime) -> Report:
     start = at - timedelta(days=7)
     out.add("CPU and memory trends", trends(q, start, at))
     out.add("Memory-leak suspects", leaks(q, start, at))
-    out.add("Filesystems: days until full", filesystem_forecasts(q, at), page_break_before=True)
+    out.add("Filesystems: days until full", filesystem_forecasts(q, at, ctx.forecast), page_break_before=True)
     out.add("Database and table growth", databases(q, at))
     out.add("Thresholds", [Note("The runbook's thresholds (§6.1): CPU above 70 % on average: plan expansion; memory "
                              "growing steadily: investigate a leak; a filesystem full within 30 days: act; "
