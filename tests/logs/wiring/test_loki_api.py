@@ -232,7 +232,7 @@ def test_json_lines_with_labels_from_the_query_string(client):
     body = (b'{"time":"2023-11-14T22:13:21Z","msg":"one","level":"error"}\n'
             b'{broken\n'
             b'{"time":"2023-11-14T22:13:22Z","msg":"two"}\n')
-    r = client.post("/api/vigil/v1/logs/jsonl?service=billing", content=body)
+    r = client.post("/api/vigil/v1/logs/jsonl?service=billing&env=staging", content=body)
     assert r.status_code == 400
     doc = r.json()
     assert doc["accepted"] == 2 and doc["rejected"] == 1
@@ -240,7 +240,8 @@ def test_json_lines_with_labels_from_the_query_string(client):
     r = client.get("/loki/api/v1/query_range", params={
         "query": '{service="billing"}', "start": str(T0), "end": str(T0 + 10 * S)})
     streams = {v[1]: s["stream"] for s in r.json()["data"]["result"] for v in s["values"]}
-    assert streams["two"] == {"env": "test", "job": "jsonl", "service": "billing"}
+    # the request's labels win over the source's configured ones (env: test)
+    assert streams["two"] == {"env": "staging", "job": "jsonl", "service": "billing"}
     # the level and the fields are the entry's, shown as labels as Loki 3 shows them
     assert streams["one"] == {**streams["two"], "detected_level": "error", "level": "error"}
     r = client.post("/api/vigil/v1/logs/jsonl?bad-name=x", content=body)
