@@ -4,23 +4,11 @@ service's hand-checked ones, bad parameters are named, viewers may read."""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import timedelta
-
 import httpx
 import pytest
 
-from tests.incidents.support import basic, deps_with, people
-from tests.objectives.history import END, START, record_history
-from tests.support.browser import serve_app
-from vigil.config.objectives import ObjectivesConfig
-from vigil.model import Labels
-from vigil.objectives.service import ObjectivesService
-from vigil.promql import Engine
-from vigil.state import Store
-from vigil.state.incident_store import IncidentStore
-from vigil.tsdb import DB
-from vigil.web import create_app
+from tests.incidents.support import basic
+from tests.objectives.support import serve_objectives
 from vigil.web.objectives_ui import format_seconds
 
 API = "/api/vigil/v1/objectives"
@@ -29,28 +17,8 @@ WINDOW = {"start": "2026-10-20T00:00:00Z", "end": "2026-11-20T00:00:00Z"}
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    base = tmp_path_factory.mktemp("objectives-web")
-    store = Store.open_in(str(base / "state"))
-    store.migrate()
-    record_history(store)
-    access = people(store, viewers=["vic"])
-    with DB.open(str(base / "tsdb")) as db:
-        app = db.appender()
-        # api probed every 10 minutes over the whole window, down for one probe (10 min).
-        at, n = START, 0
-        while at <= END:
-            app.append(Labels({"__name__": "probe_success", "job": "api"}), int(at.timestamp() * 1000),
-                       0.0 if n == 100 else 1.0)
-            at, n = at + timedelta(minutes=10), n + 1
-        app.commit()
-        config = ObjectivesConfig.model_validate({
-            "availability_step": "10m",
-            "services": [{"name": "api", "query": 'probe_success{job="api"}', "availability_percent": 99.9}]})
-        service = ObjectivesService(config, store.engine, IncidentStore(store.engine), Engine(db))
-        deps = dataclasses.replace(deps_with(access), objectives=service)
-        with serve_app(lambda _url: create_app(deps)) as url:
-            yield url
-    store.close()
+    with serve_objectives(tmp_path_factory.mktemp("objectives-web")) as url:
+        yield url
 
 
 def test_api_figures_targets_and_availability(served):
