@@ -36,6 +36,21 @@ groups:
           summary: '{{ $value }} failed logins on {{ $labels.host }}'
 """
 
+# Appended to LOG_RULES by the reload step (same indentation as its groups).
+BAD_GROUP = """\
+  - name: lines
+    rules:
+      - record: job:log_lines:count10m
+        expr: count_over_time({job="sshd"})
+"""
+NEW_GROUP = """\
+  - name: lines
+    interval: 1s
+    rules:
+      - record: job:log_lines:count10m
+        expr: sum by (job) (count_over_time({job="sshd"}[10m]))
+"""
+
 PROM_RULES = """
 groups:
   - name: prom
@@ -146,5 +161,20 @@ def test_log_rules_fire_record_and_are_listed(tmp_path: Path) -> None:
             ssh_section = html[html.index('id="group-ssh"'):]
             assert "LogQL rules" in ssh_section[:ssh_section.index("</p>")]
             assert "/graph?g0.expr=sum%20by%20%28host%29" not in html
+
+            # A reload re-reads the log rule files: a bad one is refused where it is wrong
+            # and the running rules stay; a good one adds its rules.
+            rules_file = tmp_path / "log-rules.yml"
+            rules_file.write_text(LOG_RULES + BAD_GROUP)
+            r = httpx.post(f"{vigil.url}/-/reload", timeout=30)
+            assert r.status_code == 500
+            assert f"{rules_file}:21:9: groups[1].rules[0].expr: could not parse expression: " \
+                   "parse error at line 1, col 29: syntax error: unexpected ), expecting RANGE" in r.text
+            rules_file.write_text(LOG_RULES + NEW_GROUP)
+            assert httpx.post(f"{vigil.url}/-/reload", timeout=30).status_code == 200
+            assert eventually(lambda: vigil.query("job:log_lines:count10m"),
+                              what="the reloaded rule's series")[0]["value"][1] == "12"
+            assert {g["name"] for g in vigil.get("/api/v1/rules")["groups"]} == {
+                "ssh", "lines", "prom"}
         finally:
             vigil.stop()
