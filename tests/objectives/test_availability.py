@@ -35,9 +35,9 @@ def service(tmp_path_factory):
             # db: two targets, db-2 down for the second half (minutes 31..60: 30 samples).
             app.append(Labels({"__name__": "up", "job": "db", "instance": "db-1"}), at, 1.0)
             app.append(Labels({"__name__": "up", "job": "db", "instance": "db-2"}), at, 0.0 if minute > 30 else 1.0)
-            # cache: only scraped from 10:31 on, always up.
+            # cache: only scraped from 10:31 on, down at 10:40.
             if minute > 30:
-                app.append(Labels({"__name__": "up", "job": "cache"}), at, 1.0)
+                app.append(Labels({"__name__": "up", "job": "cache"}), at, 0.0 if minute == 40 else 1.0)
         app.commit()
         config = ObjectivesConfig.model_validate({"services": [
             {"name": "api", "query": 'probe_success{job="api"}', "availability_percent": 80},
@@ -67,10 +67,13 @@ def test_availability_per_service(service):
     assert db.availability_ratio == pytest.approx(0.75)
     assert db.budget_remaining_ratio == pytest.approx(1 - 900 / 3.6)
     assert (db.target_percent, db.met) == (99.9, False)
-    # cache: data for half the window only, always up: nothing counted down.
+    # cache: data for half the window only (30 points), down at one: 29/30 of the time with
+    # data; the half without data is not counted down, so 1/30 of 1800 s = 60 s.
     cache = found["cache"]
-    assert (cache.availability_ratio, cache.coverage_ratio, cache.downtime_seconds) == (1.0, pytest.approx(0.5), 0.0)
-    assert (cache.budget_remaining_ratio, cache.met) == (1.0, True)
+    assert (cache.availability_ratio, cache.coverage_ratio) == (pytest.approx(29 / 30), pytest.approx(0.5))
+    assert cache.downtime_seconds == pytest.approx(60)
+    # Target 99 %: a budget of 36 s, overspent.
+    assert (cache.budget_remaining_ratio, cache.met) == (pytest.approx(1 - 60 / 36), False)
     # No data at all: no figure and no verdict. A bad query: its error, the others go on.
     assert (found["gone"].availability_ratio, found["gone"].met, found["gone"].error) == (None, None, None)
     assert found["broken"].availability_ratio is None and "unexpected" in (found["broken"].error or "")

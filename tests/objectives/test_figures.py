@@ -7,6 +7,7 @@ import pytest
 
 from tests.objectives.history import END, START, record_history
 from vigil.config.objectives import ObjectivesConfig
+from vigil.objectives.records import TimeStats
 from vigil.objectives.service import ObjectivesService
 from vigil.state import Store
 from vigil.state.incident_store import IncidentStore
@@ -115,6 +116,13 @@ def test_an_empty_window_meets_and_misses_nothing(service):
     assert f.alerts == [] and f.alerts_total.episodes == 0
     assert [x.met for x in f.targets] == [None, None, None]
     assert f.as_dict()["targets"][0]["actual"] is None
+
+
+def test_time_stats_nearest_rank():
+    stats = TimeStats.of([None, *range(20, 0, -1)])  # 1..20 in any order, an item without a time
+    assert (stats.count, stats.mean, stats.median, stats.p90) == (20, 10.5, 10.5, 18)
+    assert TimeStats.of([7.0]).p90 == 7.0
+    assert TimeStats.of([None]) == TimeStats(0, None, None, None)
 
 
 def test_bad_arguments(service):
