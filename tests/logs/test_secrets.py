@@ -178,12 +178,16 @@ def test_configured_patterns_with_and_without_hints():
     extra = patterns_from_config([
         {"name": "internal_token", "regex": r"itk_(?P<secret>[0-9a-f]{16})", "hints": ["itk_"]},
         {"name": "employee_id", "regex": r"\bE\d{6}\b"},  # no hints: tried on every line
+        # RE2 syntax: a flag group in the middle, scoped to the rest of the pattern
+        {"name": "vault_token", "regex": r"vault (?i)TOKEN=(?P<secret>hvs\.\w+)", "hints": ["vault"]},
     ])
     d = SecretDetector(extra=extra)
     out, found = mask("auth itk_0123456789abcdef by E123456", d)
     assert out == (f"auth itk_{masked('internal_token', '0123456789abcdef', d)} by "
                    f"{masked('employee_id', 'E123456', d)}")
     assert found == ["internal_token", "employee_id"]
+    assert mask("vault token=hvs.abc123", d)[0] == (
+        f"vault token={masked('vault_token', 'hvs.abc123', d)}")
     (entry,), _ = d.mask_entries([LogEntry(1, Labels(), "staff E654321 left")])
     assert entry.line == f"staff {masked('employee_id', 'E654321', d)} left"
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vigil.model.regex import compile_go
+
 __all__ = ["BUILTIN_PATTERNS", "SecretPattern", "SENSITIVE_FIELD_NAMES"]
 
 _KIND = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -26,13 +28,13 @@ class SecretPattern:
 
     @classmethod
     def compile(cls, kind: str, regex: str, hints: Sequence[str] = ()) -> SecretPattern:
-        """A pattern from configuration; ``ValueError`` names the pattern and says what is
+        """A pattern from configuration (Go/RE2 syntax); ``ValueError`` names the pattern and says what is
         wrong (bad kind, bad regex, a regex that matches the empty string, an empty hint)."""
         if not _KIND.match(kind):
             raise ValueError(f"secret pattern {kind!r}: the name must be lower-case letters, "
                              "digits and _, starting with a letter")
         try:
-            compiled = re.compile(regex)
+            compiled = compile_go(regex)  # RE2 syntax, as every other regex in Vigil's config
         except re.error as e:
             raise ValueError(f"secret pattern {kind!r}: bad regular expression: {e}") from None
         if compiled.fullmatch("") is not None:
