@@ -78,8 +78,8 @@ def test_budget_left_and_burn_rate_per_window(engine) -> None:
     assert nodata.period_error_ratio is None and nodata.error_budget_left_ratio is None
     assert nodata.met is None and all(b.burn_rate is None for b in nodata.burn_rates)
     d = avail.as_dict()
-    assert d["objective_percent"] == 99.9 and d["burn_rates"][0] == {
-        "window": "5m", "error_ratio": pytest.approx(0.1), "burn_rate": pytest.approx(100)}
+    assert d["objectivePercent"] == 99.9 and d["burnRates"][0] == {
+        "window": "5m", "errorRatio": pytest.approx(0.1), "burnRate": pytest.approx(100)}
 
 
 def test_a_failing_query_is_a_problem_not_an_exception(engine) -> None:

@@ -20,9 +20,9 @@ class AlertThreshold:
     budget_percent: float  # the share of the period's budget spent in the long window
 
     def as_dict(self) -> dict[str, Any]:
-        return {"severity": self.severity, "short_window": self.short_window,
-                "long_window": self.long_window, "burn_rate": self.burn_rate,
-                "budget_percent": self.budget_percent}
+        return {"severity": self.severity, "shortWindow": self.short_window,
+                "longWindow": self.long_window, "burnRate": self.burn_rate,
+                "budgetPercent": self.budget_percent}
 
 
 def alert_thresholds(windows: AlertWindows) -> list[AlertThreshold]:

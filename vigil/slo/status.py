@@ -42,8 +42,8 @@ class BurnRate:
     burn_rate: float | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"window": self.window, "error_ratio": self.error_ratio,
-                "burn_rate": self.burn_rate}
+        return {"window": self.window, "errorRatio": self.error_ratio,
+                "burnRate": self.burn_rate}
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,14 @@ class SLOStatus:
         return self.error_budget_left_ratio >= 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The API's JSON (camelCase keys, as Vigil's other APIs)."""
         return {
-            "service": self.service, "name": self.name, "slo_id": self.slo_id,
-            "description": self.description, "objective_percent": self.objective_percent,
-            "window": self.window, "error_budget_ratio": self.error_budget_ratio,
-            "period_error_ratio": self.period_error_ratio,
-            "error_budget_left_ratio": self.error_budget_left_ratio, "met": self.met,
-            "burn_rates": [b.as_dict() for b in self.burn_rates],
+            "service": self.service, "name": self.name, "sloId": self.slo_id,
+            "description": self.description, "objectivePercent": self.objective_percent,
+            "window": self.window, "errorBudgetRatio": self.error_budget_ratio,
+            "periodErrorRatio": self.period_error_ratio,
+            "errorBudgetLeftRatio": self.error_budget_left_ratio, "met": self.met,
+            "burnRates": [b.as_dict() for b in self.burn_rates],
             "problems": list(self.problems),
         }
 
