@@ -37,6 +37,7 @@ from vigil.reports.service import ReportService
 from vigil.rules.status import ActiveAlert, GroupStatus
 from vigil.selfmetrics import SelfMetrics
 from vigil.shifts.service import ShiftService
+from vigil.slo.source import SLOStatusSource
 from vigil.state import OutboxEntry
 from vigil.storage import Querier
 from vigil.web.access_gate import AccessPolicy
@@ -226,3 +227,6 @@ class WebDeps:
     # Objectives: MTTA/MTTR, false positives, availability (vigil.objectives.service). None:
     # the objectives API and page answer 404.
     objectives: ObjectivesService | None = None
+    # SLOs (vigil.slo.source): the config's Sloth files and their statuses. None: the SLO API
+    # and page answer 404.
+    slos: SLOStatusSource | None = None
