@@ -38,6 +38,8 @@ from vigil.web.schedules_api import schedules_api_router
 from vigil.web.schedules_ui import schedules_page_router
 from vigil.web.shifts_api import shifts_api_router
 from vigil.web.shifts_ui import shifts_pages_router
+from vigil.web.slo_api import slo_api_router
+from vigil.web.slo_ui import slo_pages_router
 from vigil.web.status_page import status_page_router
 from vigil.web.ui import ui_router
 
@@ -76,6 +78,8 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(reports_pages_router(deps))
     app.include_router(objectives_api_router(deps))
     app.include_router(objectives_pages_router(deps))
+    app.include_router(slo_api_router(deps))
+    app.include_router(slo_pages_router(deps))
     app.include_router(dashboards_import_router(deps))
     app.include_router(dashboards_api_router(deps))
     app.include_router(schedules_api_router(deps))
