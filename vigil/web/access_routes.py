@@ -236,6 +236,9 @@ ROUTES: dict[str, dict[str, Any]] = {
     # Objectives (vigil.web.objectives_api, vigil.web.objectives_ui): read-only, viewers.
     "/api/vigil/v1/objectives": {"GET": V},
     "/objectives": {"GET": V},
+    # SLOs (vigil.web.slo_api, vigil.web.slo_ui): read-only, viewers.
+    "/api/vigil/v1/slos": {"GET": V},
+    "/slos": {"GET": V},
 }
 
 # Unsafe methods that change nothing, with why they may be open to viewers or anyone.
