@@ -103,6 +103,7 @@ from vigil.shifts.checks import ShiftChecker
 from vigil.shifts.loop import ShiftLoop
 from vigil.shifts.service import ShiftService
 from vigil.slo.loader import config_slo_rule_groups
+from vigil.slo.source import SLOStatusSource
 from vigil.state import Store
 from vigil.state.action_item_store import ActionItemStore
 from vigil.state.cluster_store import ClusterStore
@@ -324,12 +325,14 @@ class App:
                                             IncidentStore(self.store.engine), self.engine)
         self.objectives_exporter = ObjectivesExporter(self.objectives, now=self.objectives.now)
         self.metrics.registry.register(self.objectives_exporter)
+        # SLOs (vigil.slo): statuses of the config's Sloth files through the engine (web, reports).
+        self.slos = SLOStatusSource(self.engine, lambda: self.config)
         self.reports = wire_reports(
             self.store.engine, self.store, lambda: self.config, lambda: REPORTS,
             lambda progress, tz: ReportContext(
                 engine=self.engine, config=self.config, timezone=tz, lifecycle=lifecycle_store,
                 incidents=IncidentStore(self.store.engine), shifts=self.shifts, progress=progress,
-                objectives=self.objectives),
+                objectives=self.objectives, slos=self.slos),
             member_id=self.membership.member_id, member_timeout_s=self.config.cluster.member_timeout,
             is_primary=is_primary, external_url=self.external_url, on_enqueue=self.outbox.wake)
         self.outbox.set_integrations(self._integrations())
@@ -416,6 +419,7 @@ class App:
             # The dashboards' folders follow the config (a reload may change them).
             dashboards=DashboardStore(lambda: settings_from_config(self.config)),
             shifts=self.shifts, reports=self.reports.service, objectives=self.objectives,
+            slos=self.slos,
         ))
         self._stop = asyncio.Event()
 
