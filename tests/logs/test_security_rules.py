@@ -24,6 +24,7 @@ from vigil.logs.logql.parser import parse_sample_expr
 from vigil.logs.model import LogEntry
 from vigil.logs.rules import LOGQL, parse_rule_expr
 from vigil.logs.secrets import SecretDetector, SecretMaskingAppender, secrets_counter
+from vigil.logs.shipped_rules import shipped_log_rule_files
 from vigil.logs.store import LogStore
 from vigil.model.labels import Labels
 from vigil.rules import load_rule_files
@@ -138,7 +139,8 @@ def test_the_file_is_loki_ruler_format_with_logql_expressions(rules):
                 assert rule["labels"]["severity"] in ("info", "warning", "critical")
                 assert rule["annotations"]["summary"]
     # Vigil's rule loader takes it as a log rule file (logs.rule_files)
-    groups = load_rule_files([RULES], language=LOGQL, parse=parse_rule_expr)
+    assert [os.path.realpath(f) for f in shipped_log_rule_files()] == [os.path.realpath(RULES)]
+    groups = load_rule_files(shipped_log_rule_files(), language=LOGQL, parse=parse_rule_expr)
     assert [(g.name, len(g.rules), g.language) for g in groups] == [
         ("security-recording", 5, LOGQL), ("security-alerts", 10, LOGQL)]
     assert {n for n in rules if ":" not in n} == {
