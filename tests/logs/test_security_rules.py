@@ -4,7 +4,8 @@ Loghub's OpenSSH_2k.log (sshd, Dec 10, read as 2015) and Linux_2k.log (syslog, J
 through Vigil's RFC 3164 decoder into a real LogStore; each rule's LogQL expression is evaluated
 at chosen instants and compared with counts computed independently with awk on the raw files
 (commands in the comments; run them in tests/data/loghub; a window (lo, hi] on one day compares
-HH:MM:SS strings). Rules with no event in those samples (sudo/su failures, tokens, exports,
+HH:MM:SS strings); whole-sample totals are also checked against the event templates of Loghub's
+own structured CSVs. Rules with no event in those samples (sudo/su failures, tokens, exports,
 secrets, a weekend login) are checked on a few lines written in the real programs' formats, the
 secrets ones through the SecretMaskingAppender, and checked NOT to fire on the Loghub files.
 """
@@ -12,6 +13,7 @@ secrets ones through the SecretMaskingAppender, and checked NOT to fire on the L
 from __future__ import annotations
 
 import calendar
+import csv
 import os
 
 import pytest
@@ -296,3 +298,27 @@ def test_rules_without_events_in_loghub_stay_silent_there(env, rules, name):
         expr = expr.replace(window, "[60d]")
     assert evaluate(env, rules, name, at(2005, 7, 28, 0, 0), expr) == {}
     assert evaluate(env, rules, name, at(2015, 12, 11, 0, 0), expr) == {}
+
+
+def structured_events(name: str, wanted) -> int:
+    """Events Loghub's own parser found (the structured CSV's EventTemplate column)."""
+    with open(os.path.join(DATA, name), encoding="utf-8", newline="") as f:
+        return sum(1 for row in csv.DictReader(f) if wanted(row["EventTemplate"]))
+
+
+@pytest.mark.parametrize(("rule", "file", "wanted", "t", "by_hand"), [
+    # grep -cE "Failed [a-z/-]+ for .* from [^ ]+ port" OpenSSH_2k.log  →  524
+    ("source:ssh_failed_logins:count1m", "OpenSSH_2k.log_structured.csv",
+     lambda tpl: tpl.startswith("Failed ") or tpl.startswith("message repeated <*> times: [ Failed"),
+     at(2015, 12, 11, 0, 0), 524),
+    # grep -cE "authentication failure;.*rhost=[^ ]|Authentication failed from " Linux_2k.log
+    #   →  512 (gdm's one failure has an empty rhost=)
+    ("source:auth_failures:count1m", "Linux_2k.log_structured.csv",
+     lambda tpl: ("authentication failure;" in tpl and "rhost=<*>" in tpl)
+     or tpl.startswith("Authentication failed from "), at(2005, 7, 28, 0, 0), 512),
+])
+def test_whole_sample_totals_agree_with_grep_and_loghubs_parser(env, rules, rule, file, wanted, t,
+                                                                 by_hand):
+    expr = "sum(" + rules[rule]["expr"].replace("[1m]", "[60d]") + ")"
+    assert structured_events(file, wanted) == by_hand
+    assert evaluate(env, rules, rule, t, expr) == {(): by_hand}
