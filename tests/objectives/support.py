@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.incidents.support import deps_with, people
 from tests.objectives.history import END, START, record_history
 from tests.support.browser import serve_app
+from vigil.access import Role
 from vigil.config.objectives import ObjectivesConfig
 from vigil.model import Labels
 from vigil.objectives.service import ObjectivesService
@@ -25,12 +26,13 @@ from vigil.web import create_app
 
 
 @contextmanager
-def serve_objectives(base: Path) -> Iterator[str]:
-    """Serve the app; yields its base URL."""
+def serve_objectives(base: Path) -> Iterator[tuple[str, str]]:
+    """Serve the app; yields its base URL and a viewer's API token."""
     store = Store.open_in(str(base / "state"))
     store.migrate()
     record_history(store)
     access = people(store, viewers=["vic"])
+    token = access.create_token("vic-cli", Role.VIEWER, actor="test", user="vic")
     with DB.open(str(base / "tsdb")) as db:
         app = db.appender()
         # api probed every 10 minutes over the whole window, down for one probe (10 min).
@@ -46,5 +48,5 @@ def serve_objectives(base: Path) -> Iterator[str]:
         service = ObjectivesService(config, store.engine, IncidentStore(store.engine), Engine(db))
         deps = dataclasses.replace(deps_with(access), objectives=service)
         with serve_app(lambda _url: create_app(deps)) as url:
-            yield url
+            yield url, token
     store.close()

@@ -4,11 +4,15 @@ service's hand-checked ones, bad parameters are named, viewers may read."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from tests.incidents.support import basic
 from tests.objectives.support import serve_objectives
+from vigil.cli import cli
 from vigil.web.objectives_ui import format_seconds
 
 API = "/api/vigil/v1/objectives"
@@ -17,11 +21,12 @@ WINDOW = {"start": "2026-10-20T00:00:00Z", "end": "2026-11-20T00:00:00Z"}
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    with serve_objectives(tmp_path_factory.mktemp("objectives-web")) as url:
-        yield url
+    with serve_objectives(tmp_path_factory.mktemp("objectives-web")) as (url, token):
+        yield url, token
 
 
 def test_api_figures_targets_and_availability(served):
+    served, _ = served
     r = httpx.get(served + API, params={**WINDOW, "by": "team"}, headers=basic("vic"))
     assert r.status_code == 200
     data = r.json()["data"]
@@ -43,6 +48,7 @@ def test_api_figures_targets_and_availability(served):
 
 
 def test_api_refuses_bad_parameters_and_anonymous_callers(served):
+    served, _ = served
     def ask(**params):
         return httpx.get(served + API, params=params, headers=basic("vic"))
     r = ask(by="region")
@@ -56,6 +62,7 @@ def test_api_refuses_bad_parameters_and_anonymous_callers(served):
 
 
 def test_api_default_window_ends_now(served):
+    served, _ = served
     data = httpx.get(served + API, headers=basic("vic")).json()["data"]
     assert data["figures"]["by"] == "priority"
     # The recorded history is in 2026-10/11; the default window is the 30 days to now.
@@ -65,6 +72,7 @@ def test_api_default_window_ends_now(served):
 
 
 def test_page_shows_targets_availability_and_groups(served):
+    served, _ = served
     r = httpx.get(served + "/objectives", params={"start": "2026-10-20", "end": "2026-11-19", "by": "priority"},
                   headers=basic("vic"))
     assert r.status_code == 200
@@ -83,6 +91,7 @@ def test_page_shows_targets_availability_and_groups(served):
 
 
 def test_page_names_a_bad_parameter(served):
+    served, _ = served
     r = httpx.get(served + "/objectives", params={"start": "20/10/2026"}, headers=basic("vic"))
     assert r.status_code == 400
     assert "start: &#39;20/10/2026&#39; is not a date (YYYY-MM-DD)" in r.text
@@ -90,3 +99,23 @@ def test_page_names_a_bad_parameter(served):
 
 def test_durations_as_people_read_them():
     assert [format_seconds(v) for v in (None, 45, 294, 6000, 90061)] == ["—", "45s", "4m 54s", "1h 40m", "1d 1h"]
+
+
+def test_cli_prints_the_targets_and_exits_1_when_one_is_missed(served):
+    url, token = served
+    runner = CliRunner()
+    common = ["--url", url, "--token", token, "--start", WINDOW["start"], "--end", WINDOW["end"]]
+    r = runner.invoke(cli, ["objectives", *common, "--by", "team"])
+    assert r.exit_code == 1, r.output  # MTTR and the false-positive rate are missed
+    lines = r.output.splitlines()
+    assert lines[0] == "Objectives 2026-10-20T00:00:00Z .. 2026-11-20T00:00:00Z"
+    assert lines[2].split()[:3] == ["met", "mtta", "4m54s"]
+    assert lines[3].split()[:3] == ["MISSED", "mttr", "1h40m"]
+    assert lines[4].split()[:3] == ["MISSED", "false_positive_rate", "25.00%"]
+    assert any(line.split()[:4] == ["db", "3", "2m10s", "18m20s"] for line in lines)
+    r = runner.invoke(cli, ["objectives", *common, "--json"])
+    assert r.exit_code == 1 and json.loads(r.output)["figures"]["alertsTotal"]["episodes"] == 6
+    r = runner.invoke(cli, ["objectives", *common, "--by", "region"])
+    assert r.exit_code == 1 and "by: must be one of priority, severity, team, month" in r.output
+    r = runner.invoke(cli, ["objectives", "--url", url, "--token", token, "--start", "yesterday"])
+    assert r.exit_code == 2 and "--start: " in r.output

@@ -16,7 +16,7 @@ WINDOW = "/objectives?start=2026-10-20&end=2026-11-19"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    with serve_objectives(tmp_path_factory.mktemp("objectives-browser")) as url:
+    with serve_objectives(tmp_path_factory.mktemp("objectives-browser")) as (url, _token):
         yield url
 
 
