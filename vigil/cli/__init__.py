@@ -25,6 +25,7 @@ from vigil.cli.dashboards_import import import_grafana as _import_grafana  # noq
 from vigil.cli.incident_response import checklist as _checklist  # noqa: F401 (registers checklist, task, update on incidents_app)
 from vigil.cli.incident_review import postmortem as _postmortem  # noqa: F401 (registers postmortem, action-items, candidates on incidents_app)
 from vigil.cli.incidents import incidents_app
+from vigil.cli.objectives import objectives
 from vigil.cli.oncall import oncall_cli
 from vigil.cli.report import report
 from vigil.cli.rules import rules_cli
@@ -55,6 +56,7 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 cli.command("audit")(audit)
 cli.command("report")(report)
+cli.command("objectives")(objectives)
 
 ConfigOption = Annotated[str | None, typer.Option("--config", "-c", help="Configuration file (YAML). Without it, the embedded default.")]
 
