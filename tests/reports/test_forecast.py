@@ -105,6 +105,11 @@ def test_steady_growth_finds_a_leak_and_spares_a_daily_cycle() -> None:
     assert g.per_day_ratio == pytest.approx(20e6 / (200e6 + 20e6 * 83.5 / 24))
     cycle = [(h * 3600.0, 6e9 + 1e9 * math.sin(2 * math.pi * h / 24)) for h in range(168)]
     assert not steady_growth(cycle).suspect
+    # A jump (a cache filled at once): it rose a lot, but no line fits it (r² = 0.75).
+    jump = [(h * 3600.0, 1e9 if h < 84 else 1.5e9) for h in range(168)]
+    g = steady_growth(jump)
+    assert g.per_day_ratio is not None and g.per_day_ratio > 0.05
+    assert g.r2 == pytest.approx(0.75, abs=0.01) and not g.suspect
     slow = [(h * 3600.0, 1e9 + 1e6 * h / 24) for h in range(168)]  # 0.1 % a day: not a leak
     assert not steady_growth(slow).suspect
 

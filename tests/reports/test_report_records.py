@@ -98,8 +98,6 @@ def test_monthly_objectives_by_hand(built) -> None:
     assert isinstance(budget, Table) and budget.rows[0][0] == "shop" and budget.rows[0][4] == pytest.approx(100.0)
 
 
-@pytest.mark.xfail(strict=True, reason="vigil/slo/status.py _worst_ratio reads a Vector result as no data "
-                   "(it expects a list), so every ratio is None on Vigil's engine; reported to S/the lead")
 def test_monthly_slos_by_hand(built) -> None:
     [table] = section(built["monthly"], "SLOs and error budgets").values()
     assert isinstance(table, Table)
