@@ -232,3 +232,14 @@ def test_the_forecast_window_is_configurable(estate) -> None:
     table, _ = forecast_table(forecast.ForecastSettings(window_s=12 * 3600, min_points=24))
     assert {r[4] for r in table.rows} == {"not enough data"}
     assert set(table.statuses) == {"unknown"}
+
+
+def test_a_new_vigil_says_not_enough_data(estate) -> None:
+    # Three hours after the recording began: too few hourly points to fit anything.
+    engine, _ = estate
+    at = recorded.AT - timedelta(days=30) + timedelta(hours=3)
+    report = REPORTS["weekly-capacity"].build(ReportContext(engine, Config()), at)
+    notes = [n.text for n in items(report, Note)]
+    assert "Host memory: not enough data to judge yet (2 series, none with 6 hourly points)." in notes
+    [table] = [t for t in items(report, Table) if t.title.startswith("Days until full")]
+    assert {r[4] for r in table.rows} == {"not enough data"}

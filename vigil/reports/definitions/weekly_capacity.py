@@ -43,7 +43,8 @@ def trends(q: Queries, start: datetime, at: datetime) -> list[Item]:
     avg_mem = f"avg_over_time(({MEMORY})[{duration(at - start)}:5m])"
     cpu, mem = q.vector(avg_cpu, at) or [], q.vector(avg_mem, at) or []
     if not cpu and not mem:
-        return [no_data("CPU and memory trends", "no host metrics (node_cpu_seconds_total, node_memory_*).")]
+        return [no_data("CPU and memory trends", "no host CPU or memory samples in these 7 days "
+                        "(node_cpu_seconds_total, node_memory_*).")]
     mem_by = {lb.get("instance", ""): v for lb, v in mem}
     rows, statuses = [], []
     for lb, v in sorted(cpu, key=lambda r: r[0].get("instance", "")):
@@ -77,12 +78,15 @@ def leaks(q: Queries, start: datetime, at: datetime) -> list[Item]:
             rows.append((_name(lb, *key), 100 * g.per_day_ratio, g.r2, "suspect" if g.suspect else ""))
             statuses.append("bad" if g.suspect else "ok")
         suspects = sum(1 for s in statuses if s == "bad")
+        if not rows:
+            items.append(Note(f"{what.capitalize()}: not enough data to judge yet ({len(series)} series, none "
+                              "with 6 hourly points).", "unknown"))
+            continue
         items.append(Note(f"{what.capitalize()}: {suspects} leak suspect{'' if suspects == 1 else 's'} of "
                           f"{len(statuses)} series (steady growth: a line fits with r² ≥ 0.8 and rises by at "
                           "least 1 % of the mean a day).", "ok" if suspects == 0 else "bad"))
-        if rows:
-            items.append(Table(f"Growth of {what} over 7 days", ("series", "growth a day", "r²", "finding"),
-                               tuple(rows), tuple(statuses), expr, units=("", "percent", "", "")))
+        items.append(Table(f"Growth of {what} over 7 days", ("series", "growth a day", "r²", "finding"),
+                           tuple(rows), tuple(statuses), expr, units=("", "percent", "", "")))
     if not found:
         items.append(no_data("memory leaks", "no node_memory_* or process_resident_memory_bytes series."))
     return items
