@@ -160,7 +160,7 @@ def shifts(ctx: ReportContext, start: datetime, end: datetime) -> list[Item]:
     for rec in records:
         lines = tuple(ChecklistLine(i.title, i.done if i.status != "open" else None, i.by or "",
                                     i.note or _evidence(i.evidence)) for i in rec.items)
-        items.append(Checklist(f"{rec.name} shift {rec.date.isoformat()}", lines))
+        items.append(Checklist(f"{ctx.shifts.title(rec.name)}, {rec.date.isoformat()}", lines))
         if rec.handover_note:
             items.append(Note(f"Hand-over ({rec.handed_over_by or 'unknown'}): {rec.handover_note}"))
     return items

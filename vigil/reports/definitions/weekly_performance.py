@@ -43,7 +43,8 @@ def week_over_week(q: Queries, title: str, expr: str, at: datetime, key: str, un
     for lb, v in sorted(now, key=lambda r: r[0].get(key, "")):
         prev = before.get(lb.get(key, ""))
         change = None if not prev else (v - prev) / prev
-        rows.append((lb.get(key, "") or "(all)", v, prev, None if change is None else 100 * change))
+        # Rounded to a millionth of a percent: float noise must not print as "-0.000000 %".
+        rows.append((lb.get(key, "") or "(all)", v, prev, None if change is None else round(100 * change, 6) + 0.0))
         statuses.append("unknown" if change is None else judge(change))
     return Table(title, (key, "this week", "last week", "change"), tuple(rows), tuple(statuses),
                  f"{expr}\n{last}", "compared with the same 7 days one week earlier",
