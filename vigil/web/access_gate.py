@@ -35,7 +35,7 @@ from vigil.web.audit_detail import AUDIT_DETAIL
 from vigil.web.webconfig_auth import WEBCONFIG_USER, basic_credentials
 
 __all__ = ["LOCAL_ADMIN", "SECURITY_HEADERS", "SESSION_COOKIE", "AccessGate", "AccessPolicy",
-           "template_context"]
+           "authorize_websocket", "template_context"]
 
 SESSION_COOKIE = "vigil_session"
 CSRF_HEADER = "x-csrf-token"
@@ -215,6 +215,37 @@ class AccessGate:
         except AuthenticationError as exc:
             raise _Denied(401, str(exc), basic=scheme.lower() == "basic") from None
         raise _Denied(401, "unsupported authorization scheme")
+
+
+async def authorize_websocket(policy: AccessPolicy, scope: Scope) -> tuple[Principal | None, int, str]:
+    """The gate's checks for a WebSocket handshake, which the gate passes through (a route
+    serving one calls this before accepting): who is asking, the role of the path as a GET,
+    and, for ambient credentials (cookie, implicit admin), the Origin, so that a page of
+    another site cannot read through the browser. ``(principal, 0, "")`` when allowed, else
+    ``(None, status, message)`` (401, 403 or 429)."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    remote = (scope.get("client") or ("", 0))[0] or ""
+    need = classify(scope["path"], "GET")
+    try:
+        webconfig_user = scope.get(WEBCONFIG_USER)
+        principal = Principal(webconfig_user, Role.ADMIN, "webconfig") if webconfig_user \
+            else await AccessGate(_no_app, policy)._authenticate(headers, remote)
+        if need.role is not None:
+            if principal is None:
+                raise _Denied(401, "authentication required")
+            if principal.role < need.role:
+                raise _Denied(403, f"forbidden: this needs the {need.role.label} role")
+        if principal is not None and (principal.csrf_token is not None or principal.kind == "local"):
+            _check_origin(headers)
+    except _Denied as denied:
+        if policy.on_denied is not None:
+            policy.on_denied(denied.status, denial_reason(denied.status, str(denied)))
+        return None, denied.status, str(denied)
+    return principal, 0, ""
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("authorize_websocket's gate only authenticates")
 
 
 def _with_headers(send: Send, scope: Scope) -> Send:
