@@ -1,7 +1,8 @@
 """Logs in a running Vigil: the log store opened from the ``logs:`` section, its timer (WAL
 sync, retention), the syslog listeners and file tailers, and the LogQL engine the HTTP API
-answers with. :class:`vigil.app.App` owns one; :mod:`vigil.web.logs_api` and
-:mod:`vigil.web.logs_ingest_api` use it.
+answers with, and the hub live tails subscribe to (every append path stores through
+:class:`~vigil.logs.live.PublishingAppender`). :class:`vigil.app.App` owns one;
+:mod:`vigil.web.logs_api` and :mod:`vigil.web.logs_ingest_api` use it.
 
 Lifecycle: construct (opens the store; raises StorageError if it cannot), ``await start()``
 from the running loop (binds the listeners: a taken port fails the start), ``run()`` as a
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 from vigil.config.logs import LogsConfig, split_address
 from vigil.logs.ingest import FileTailer, SyslogListener
+from vigil.logs.live import PublishingAppender, TailHub
 from vigil.logs.logql import LogQLEngine
 from vigil.logs.model import LogEntry
 from vigil.logs.store import LogStore, Options
@@ -48,14 +50,16 @@ class LogsRuntime:
             fsync=config.wal_fsync,  # type: ignore[arg-type]  # checked by the config
             fsync_interval_s=config.wal_fsync_interval))
         self.engine = LogQLEngine(self.store)
-        self.syslog = SyslogListener(self.store, labels=Labels(config.syslog.labels),
+        self.tail_hub = TailHub()
+        self.appender = PublishingAppender(self.store, self.tail_hub)
+        self.syslog = SyslogListener(self.appender, labels=Labels(config.syslog.labels),
                                      clock=clock)
         os.makedirs(state_dir, exist_ok=True)
         self.tailers = []
         for f in config.files:
             path = resolve(f.path)
             state = os.path.join(state_dir, hashlib.sha256(path.encode()).hexdigest()[:16] + ".json")
-            self.tailers.append(FileTailer(path, self.store, state_path=state,
+            self.tailers.append(FileTailer(path, self.appender, state_path=state,
                                            labels=Labels(f.labels), clock=clock))
         self._source_labels = {name: Labels(getattr(config.labels, name))
                                for name in ("loki", "elasticsearch", "jsonl", "otlp")}
@@ -76,7 +80,7 @@ class LogsRuntime:
                     labels = merged[e.labels] = extra.merge(dict(e.labels))
                 out.append(LogEntry(e.ts_ns, labels, e.line, e.level, e.fields))
             entries = out
-        return self.store.append(entries)
+        return self.appender.append(entries)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
