@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.routing import Mount, compile_path
+from starlette.routing import Mount, WebSocketRoute, compile_path
 
 from vigil.access import Role
 
@@ -63,6 +63,10 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/loki/api/v1/labels": {"GET": V, "POST": V},
     "/loki/api/v1/label/{name}/values": {"GET": V},
     "/loki/api/v1/series": {"GET": V, "POST": V},
+    # Live tail (vigil.web.logs_tail): a WebSocket, authorized by the route itself with these
+    # rules (the gate passes WebSockets through); Loki's build info.
+    "/loki/api/v1/tail": {"GET": V},
+    "/loki/api/v1/status/buildinfo": {"GET": V},
     # Alertmanager API v2: alerts come from Prometheus (ingest); silences are responders' work.
     "/api/v2/alerts": {"GET": V, "POST": INGEST},
     "/api/v2/alerts/groups": {"GET": V},
@@ -304,12 +308,14 @@ def classify(path: str, method: str) -> Requirement:
 
 def iter_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
     """(path template, methods) of every route, walking included routers and mounts
-    (a mount's methods are ``{"*"}``)."""
+    (a mount's methods are ``{"*"}``; a WebSocket's handshake is a ``GET``)."""
     for route in routes:
         if hasattr(route, "original_router"):  # FastAPI's included router
             yield from iter_routes(route.original_router.routes,
                                    prefix + route.include_context.prefix)
         elif isinstance(route, Mount):
             yield prefix + route.path, {"*"}
+        elif isinstance(route, WebSocketRoute):
+            yield prefix + route.path, {"GET"}
         else:
             yield prefix + route.path, set(route.methods or ())
