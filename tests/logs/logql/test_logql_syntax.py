@@ -113,6 +113,9 @@ ERRORS = [
     ('count_over_time({a="b"}[5m', "parse error at line 1, col 27: missing closing ']' "
                                    "in duration"),
     ('{a="b"} |= "x', 'parse error at line 1, col 12: literal not terminated'),
+    # Go's text/scanner refuses an escape it does not know ("\\S" belongs in a raw string).
+    ('{a="b"} |~ "\\S+"', 'parse error at line 1, col 12: invalid char escape'),
+    ('{a="b"} |= "\\u12"', 'parse error at line 1, col 12: invalid char escape'),
     ('{a=~".*"}', 'parse error : queries require at least one regexp or equality matcher '
                   'that does not have an empty-compatible value. For instance, app=~".*" '
                   'does not meet this requirement, but app=~".+" will'),

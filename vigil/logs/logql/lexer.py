@@ -207,6 +207,8 @@ class _Lexer:
                 break
             pos += 1
         raw = text[start:pos + 1]
+        if quote_char == '"' and not _escapes_valid(raw):
+            raise self.error("invalid char escape", start)
         try:
             value = unquote(raw)
         except (ValueError, IndexError) as exc:
@@ -218,6 +220,37 @@ class _Lexer:
         if newlines:
             self.line += newlines
             self.line_start = start + raw.rfind("\n") + 1
+
+
+_ESCAPE_DIGITS = {"x": (16, 2), "u": (16, 4), "U": (16, 8)}
+
+
+def _escapes_valid(raw: str) -> bool:
+    """Whether every escape of the double-quoted literal ``raw`` is one Go's text/scanner
+    accepts (Loki's lexer): a named letter, the quote, a backslash, three octal digits, or
+    ``\\x``/``\\u``/``\\U`` with two, four or eight hex digits."""
+    i = 1
+    while i < len(raw) - 1:
+        if raw[i] != "\\":
+            i += 1
+            continue
+        e = raw[i + 1]
+        if e in 'abfnrtv\\"':
+            i += 2
+            continue
+        base, count = (8, 3) if e in "01234567" else _ESCAPE_DIGITS.get(e, (0, 0))
+        if base == 0:
+            return False
+        first = i + 1 if base == 8 else i + 2
+        digits = raw[first:first + count]
+        if len(digits) < count or any(not _is_digit(d, base) for d in digits):
+            return False
+        i = first + count
+    return True
+
+
+def _is_digit(ch: str, base: int) -> bool:
+    return ch in "01234567" if base == 8 else ch in "0123456789abcdefABCDEF"
 
 
 def tokenize(text: str) -> list[Token]:
