@@ -8,12 +8,15 @@ showing zeros."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from tests.reports import recorded
 from tests.support.tsdb_store import open_temp_tsdb
@@ -25,9 +28,11 @@ from vigil.reports.context import ReportContext
 from vigil.reports.definitions import REPORTS
 from vigil.reports.definitions.weekly_capacity import FS_SIZE, FS_USED
 from vigil.reports.model import Figure, Note, Report, Table
+from vigil.reports.render import render_html, render_pdf
 from vigil.web.app import create_app
 
 AT_S = recorded.AT_MS / 1000
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +248,24 @@ def test_a_new_vigil_says_not_enough_data(estate) -> None:
     assert "Host memory: not enough data to judge yet (2 series, none with 6 hourly points)." in notes
     [table] = [t for t in items(report, Table) if t.title.startswith("Days until full")]
     assert {r[4] for r in table.rows} == {"not enough data"}
+
+
+def test_the_capacity_and_monthly_reports_print(reports) -> None:
+    """Printed by Chromium and read back: the forecast and the targets are on the pages
+    (PNGs in test-artifacts/reports/contents-*.png to look at)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("contents-*.png"):
+        old.unlink()
+    texts = {}
+    for name in ("weekly-capacity", "monthly"):
+        path = ARTIFACTS / f"contents-{name}.pdf"
+        path.write_bytes(render_pdf(render_html(reports[name][0])))
+        reader = PdfReader(path)
+        texts[name] = "\n".join(page.extract_text() for page in reader.pages)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(ARTIFACTS / f"contents-{name}")],
+                       check=True, timeout=60)
+        assert len(list(ARTIFACTS.glob(f"contents-{name}-*.png"))) == len(reader.pages) >= 2
+    assert "Days until full" in texts["weekly-capacity"] and "30.0 – 30.0" in texts["weekly-capacity"]
+    assert "suspect" in texts["weekly-capacity"]
+    assert "Node utilisation" in texts["monthly"] and "55 %" in texts["monthly"]
+    assert "98 %" in texts["monthly"] and "missed" in texts["monthly"]
