@@ -2,7 +2,7 @@
 step into a real TSDB — two hosts (CPU, memory, filesystems: one growing by exactly 1 GiB a
 day, one flat), a process whose memory leaks steadily, PostgreSQL and Redis, two HTTPS probes
 (one certificate 20 days from expiry), an application's HTTP histogram and counters (twice the
-traffic this week as last week), Vigil's own access-gate counter and one SQL business metric.
+traffic this week as last week), Vigil's own access-gate and log-secrets counters and one SQL business metric.
 ``HOST_ONLY`` records the hosts alone: what the embedded default has."""
 
 from __future__ import annotations
@@ -89,6 +89,9 @@ def _services(add: Adder) -> None:
     vigil = {"job": "vigil", "instance": "localhost:9090"}
     add({"__name__": "vigil_http_access_denied_total", "code": "401", "reason": "unauthenticated", **vigil},
         np.floor(DAYS * 10))
+    # Log ingestion masked two AWS keys a day in the api's logs.
+    add({"__name__": "vigil_logs_secrets_detected_total", "kind": "aws_access_key", "job": "api"},
+        np.floor(DAYS * 2))
     add({"__name__": "vigil_backup_newest_age_seconds", "name": "postgresql-full", **vigil},
         (SECS % 86400) + 3600)
     add({"__name__": "vigil_sql_query_duration_seconds", "metric": "shop_orders_month", **vigil},

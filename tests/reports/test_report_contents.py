@@ -27,7 +27,7 @@ from vigil.reports import forecast
 from vigil.reports.context import ReportContext
 from vigil.reports.definitions import REPORTS
 from vigil.reports.definitions.weekly_capacity import FS_SIZE, FS_USED
-from vigil.reports.model import Figure, Note, Report, Table
+from vigil.reports.model import Checklist, Figure, Note, Report, Table
 from vigil.reports.render import render_html, render_pdf
 from vigil.web.app import create_app
 
@@ -164,6 +164,10 @@ def test_recorded_findings(reports) -> None:
     security = reports["weekly-security"][0]
     [soon] = [f for f in items(security, Figure) if f.label.startswith("Certificates expiring")]
     assert (soon.value, soon.status) == (1, "bad")  # shop.example: 20 days
+    [secrets] = [f for f in items(security, Figure) if f.label.startswith("Secrets found")]
+    assert (secrets.value, secrets.status) == (pytest.approx(14.0, abs=0.1), "bad")  # 2 a day
+    [checklist] = items(security, Checklist)
+    assert [(line.done, line.by) for line in checklist.lines][3:] == [(False, "vigil"), (False, "vigil")]
     monthly = {f.label: f for f in items(reports["monthly"][0], Figure)}
     assert monthly["Cache hit ratio (Redis)"].value == pytest.approx(98.0)
     assert monthly["Cache hit ratio (Redis)"].status == "bad"
@@ -193,6 +197,10 @@ def test_host_metrics_only_says_no_data_instead_of_zeros(tmp_path) -> None:
                 assert any(t.startswith("No data for PostgreSQL") for t in notes)
                 assert any(t.startswith("No data for critical services") for t in notes)
                 assert [t.title for t in items(report, Table)][:1] == ["Hosts now"]
+            if name == "weekly-security":
+                assert any(t.startswith("No secrets counted in logs") for t in notes)
+                [checklist] = items(report, Checklist)
+                assert all(line.done is None for line in checklist.lines)
             if name == "weekly-performance":
                 assert not items(report, Table) and len(notes) == 4
             if name == "monthly":

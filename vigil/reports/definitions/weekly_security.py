@@ -1,7 +1,7 @@
 """The weekly security review (runbook §6.3, P3): refused and failed authentication
 attempts (Vigil's own access gate and the applications' 401/403 answers), blocked requests
-(429), certificates under 30 days, and the runbook's Friday checklist with the lines Vigil
-verified marked."""
+(429), certificates under 30 days, secrets Vigil's log ingestion found and masked, and the
+runbook's Friday checklist with the lines Vigil verified marked."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ VIGIL_REFUSED = "sum by (reason) (increase(vigil_http_access_denied_total[1w]))"
 APP_AUTH_FAILED = 'sum by (job) (increase(http_requests_total{status="401"}[1w]))'
 APP_FORBIDDEN = 'sum by (job) (increase(http_requests_total{status="403"}[1w]))'
 APP_BLOCKED = 'sum by (job) (increase(http_requests_total{status="429"}[1w]))'
+SECRETS = "sum by (kind, job) (increase(vigil_logs_secrets_detected_total[1w]))"
 CERT_DAYS = "(probe_ssl_earliest_cert_expiry - time()) / 86400"
 CERT_SOON = f"count(({CERT_DAYS}) < 30)"
-SECTIONS = 4
+SECTIONS = 5
 
 
 def access(q: Queries, at: datetime) -> list[Item]:
@@ -56,6 +57,22 @@ def certificates(q: Queries, at: datetime) -> tuple[list[Item], bool | None]:
     return items, not soon
 
 
+def secrets(q: Queries, at: datetime) -> tuple[list[Item], bool | None]:
+    """Secrets Vigil's log ingestion found (and masked) this week, by pattern and stream."""
+    rows = q.vector(SECRETS, at)
+    if not rows:
+        return [Note("No secrets counted in logs: vigil_logs_secrets_detected_total has no series (none was "
+                     "ever found, or Vigil ingests no logs).", "unknown")], None
+    found = [(lb.get("kind", ""), lb.get("job", ""), v) for lb, v in sorted(rows, key=lambda r: -r[1])]
+    total = sum(v for _, _, v in found)
+    items: list[Item] = [
+        Figure("Secrets found in logs this week (masked before storing)", total, "count", "0",
+               "ok" if total == 0 else "bad", f"sum({SECRETS})"),
+        Table("Secrets found in logs, by pattern and stream", ("pattern", "job", "found"), tuple(found),
+              tuple("bad" if v > 0 else "ok" for _, _, v in found), SECRETS, units=("", "", "count"))]
+    return items, total == 0
+
+
 def build(ctx: ReportContext, at: datetime) -> Report:
     q, out = Queries(ctx), Sections(ctx)
     start = at - timedelta(days=7)
@@ -63,6 +80,8 @@ def build(ctx: ReportContext, at: datetime) -> Report:
     out.add("Blocked requests", blocked(q, at))
     certs, certs_ok = certificates(q, at)
     out.add("Certificates", certs)
+    leaked, secrets_ok = secrets(q, at)
+    out.add("Secrets in logs", leaked)
     evidence = "" if certs_ok is None else f"{CERT_DAYS} >= 30 for every endpoint" if certs_ok else "see Certificates"
     out.add("Checklist", [
         Checklist("Friday security review (runbook §6.3)", (
@@ -71,10 +90,11 @@ def build(ctx: ReportContext, at: datetime) -> Report:
             ChecklistLine("Review WAF blocked requests", None),
             ChecklistLine("Verify SSL certificate validity (> 30 days)", certs_ok, "vigil" if certs_ok is not None
                           else "", evidence),
-            ChecklistLine("Check for exposed secrets in logs", None))),
-        Note("Secrets in logs are not checked by this report yet: review the logs by hand.", "unknown")])
+            ChecklistLine("Check for exposed secrets in logs", secrets_ok, "vigil" if secrets_ok is not None else "",
+                          "" if secrets_ok is None else f"sum({SECRETS}) == 0" if secrets_ok
+                          else "see Secrets in logs")))])
     return out.report("weekly-security", "Weekly security review", start, at)
 
 
 WEEKLY_SECURITY = ReportDefinition("weekly-security", "Weekly security review", SECTIONS, build,
-                                   "Failed logins, blocked requests, certificates under 30 days")
+                                   "Failed logins, blocked requests, certificates under 30 days, secrets in logs")
