@@ -277,3 +277,19 @@ def test_the_capacity_and_monthly_reports_print(reports) -> None:
     assert "suspect" in texts["weekly-capacity"]
     assert "Node utilisation" in texts["monthly"] and "55 %" in texts["monthly"]
     assert "98 %" in texts["monthly"] and "missed" in texts["monthly"]
+
+
+def test_the_monthly_period_is_the_calendar_month_in_the_reports_zone() -> None:
+    from datetime import datetime, timezone
+
+    from vigil.reports.definitions.monthly import month_start
+    ctx = ReportContext(None, Config(), "Europe/Helsinki")  # type: ignore[arg-type]
+    # Midnight of 1 December in Helsinki (22:00 UTC on the 30th): the whole of November.
+    assert month_start(datetime(2026, 11, 30, 22, 0, tzinfo=timezone.utc), ctx).isoformat() == \
+        "2026-11-01T00:00:00+02:00"
+    # One second later: December so far.
+    assert month_start(datetime(2026, 11, 30, 22, 0, 1, tzinfo=timezone.utc), ctx).isoformat() == \
+        "2026-12-01T00:00:00+02:00"
+    # 1 January: the December before.
+    assert month_start(datetime(2026, 12, 31, 22, 0, tzinfo=timezone.utc), ctx).isoformat() == \
+        "2026-12-01T00:00:00+02:00"
