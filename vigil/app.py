@@ -316,9 +316,6 @@ class App:
             member_id=self.membership.member_id, links=action_links, external_url=self.external_url,
             metrics=self.metrics, is_primary=is_primary, on_enqueue=self.outbox.wake,
             incidents=self.incidents)
-        # Reports (vigil.reports): run when asked (API, page, CLI) by any replica and by their
-        # schedules on the primary; archived in the state database, mailed through the outbox.
-        # The objectives and SLO sources join the context once they are wired here.
         # Objectives (vigil.objectives): figures from the shared records and PromQL; every
         # replica exports them on /metrics (vigil_objective_*), refreshed by a loop.
         self.objectives = ObjectivesService(lambda: self.config.objectives, self.store.engine,
@@ -327,6 +324,9 @@ class App:
         self.metrics.registry.register(self.objectives_exporter)
         # SLOs (vigil.slo): statuses of the config's Sloth files through the engine (web, reports).
         self.slos = SLOStatusSource(self.engine, lambda: self.config)
+        # Reports (vigil.reports): run when asked (API, page, CLI) by any replica and by their
+        # schedules on the primary; archived in the state database, mailed through the outbox.
+        # The context reads the shift checklists, built below, when a report runs.
         self.reports = wire_reports(
             self.store.engine, self.store, lambda: self.config, lambda: REPORTS,
             lambda progress, tz: ReportContext(
