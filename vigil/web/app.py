@@ -30,6 +30,7 @@ from vigil.web.logs_api import logs_api_router
 from vigil.web.logs_compat import logs_compat_router
 from vigil.web.logs_ingest_api import logs_ingest_router
 from vigil.web.logs_tail import logs_tail_router
+from vigil.web.logs_ui import logs_pages_router
 from vigil.web.objectives_api import objectives_api_router
 from vigil.web.objectives_ui import objectives_pages_router
 from vigil.web.oncall_api import oncall_api_router
@@ -70,6 +71,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(logs_tail_router(deps.logs))
     # Before the UI's router: Elasticsearch clients asking / for JSON get Elasticsearch's root.
     app.include_router(logs_compat_router(deps.version))
+    app.include_router(logs_pages_router(deps))
     app.include_router(cluster_api_router(deps))
     app.include_router(oncall_api_router(deps))
     app.include_router(escalation_api_router(deps))
