@@ -67,6 +67,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     # rules (the gate passes WebSockets through); Loki's build info.
     "/loki/api/v1/tail": {"GET": V},
     "/loki/api/v1/status/buildinfo": {"GET": V},
+    "/logs": {"GET": V},  # the log search page (vigil.web.logs_ui)
     # Alertmanager API v2: alerts come from Prometheus (ingest); silences are responders' work.
     "/api/v2/alerts": {"GET": V, "POST": INGEST},
     "/api/v2/alerts/groups": {"GET": V},
