@@ -197,3 +197,25 @@ def test_filebeat_and_fluentd_see_an_elasticsearch_8_node(client):
     assert "<h1>Overview</h1>" in client.get("/").text
     info = client.get("/loki/api/v1/status/buildinfo").json()
     assert info["version"].startswith("3.") and "vigilVersion" in info
+
+
+def test_over_a_real_server_the_tail_refuses_with_401_and_serves_a_websocket_client(
+        runtime, service):
+    # uvicorn with the websockets library, as `vigil up` serves; a plain WebSocket client.
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    from tests.support.browser import serve_app
+
+    viewer = service.create_token("viewer-real", Role.VIEWER, actor="test")
+    deps = dataclasses.replace(make_deps(), logs=runtime, access=AccessPolicy(service))
+    with serve_app(lambda _: create_app(deps)) as base:
+        url = base.replace("http://", "ws://") + '/loki/api/v1/tail?query={app="real"}'
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, open_timeout=10)
+        assert refused.value.response.status_code == 401
+        with connect(url, additional_headers={"Authorization": f"Bearer {viewer}"},
+                     open_timeout=10) as ws:
+            runtime.append("loki", [LogEntry(time.time_ns(), Labels({"app": "real"}), "over uvicorn")])
+            message = json.loads(ws.recv(timeout=10))
+        assert lines_of(message) == ["over uvicorn"] and message["dropped_entries"] is None
