@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -120,3 +120,43 @@ def test_a_bad_query_is_shown_not_thrown(browser, site):
         assert "parse error" in page.locator("#logs-status").inner_text()
     finally:
         context.close()
+
+
+def test_a_logged_in_viewer_tails_over_the_session(browser, tmp_path):
+    # With access control on, the page's WebSocket rides on the session cookie: the tail
+    # route must let the viewer in (same origin) as the gate lets the page load.
+    from vigil.access import AccessService, Role
+    from vigil.state import Store
+    from vigil.web.access_gate import AccessPolicy
+
+    store = Store.open_in(str(tmp_path / "state"))
+    people = AccessService(store.access)
+    people.add_user("vic", Role.VIEWER, actor="test", password="vic-password")
+    shipper = people.create_token("shipper", Role.RESPONDER, actor="test")
+    runtime = LogsRuntime(LogsConfig(), store_path=str(tmp_path / "logs"),
+                          state_dir=str(tmp_path / "tail"))
+    deps = dataclasses.replace(make_deps(), logs=runtime, access=AccessPolicy(people))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        with serve_app(lambda _: create_app(deps)) as url:
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            target = "/logs?" + urlencode({"query": QUERY, "range": "15m"})
+            page.goto(url + target)
+            page.fill("#username", "vic")
+            page.fill("#password", "vic-password")
+            page.click("button[type=submit]")
+            page.wait_for_url(url + target)
+            page.wait_for_selector("#logs[data-state=done]")
+            page.click("#logs-live")
+            page.wait_for_selector("#logs[data-live=on]")
+            r = httpx.post(url + "/loki/api/v1/push", headers={"Authorization": f"Bearer {shipper}"},
+                           json={"streams": [{"stream": {"app": "shop"},
+                                              "values": [[str(time.time_ns()), f"for vic {NEEDLE}"]]}]})
+            assert r.status_code == 204
+            page.wait_for_selector(".log-line.log-new")
+            assert page.locator(".log-line .log-text").first.inner_text() == f"for vic {NEEDLE}"
+    finally:
+        context.close()
+        runtime.close()
+        store.close()
