@@ -137,6 +137,18 @@ def test_recorded_week_over_week_figures(reports) -> None:
     assert perf["Average latency"].rows[0][1] == pytest.approx(0.08)
 
 
+def test_the_http_status_label_is_the_configured_one(estate) -> None:
+    """The recording labels its requests ``code`` (the default) and ``status``; with another
+    label configured the 5xx and 401 figures find nothing and say so instead of showing zeros."""
+    config = Config.model_validate({"reports": {"http_status_label": "http_status"}})
+    perf = REPORTS["weekly-performance"].build(ReportContext(estate[0], config), recorded.AT)
+    titles = {t.title for t in items(perf, Table)}
+    assert "Throughput" in titles and "Error rate (5xx)" not in titles
+    security = REPORTS["weekly-security"].build(ReportContext(estate[0], config), recorded.AT)
+    assert "Failed authentication (401)" not in {t.title for t in items(security, Table)}
+    assert any('http_requests_total{http_status="429"}' in n.text for n in items(security, Note))
+
+
 def test_days_until_full_from_the_query_api_and_by_hand(estate, reports) -> None:
     _, client = estate
     [table] = [t for t in items(reports["weekly-capacity"][0], Table) if t.title.startswith("Days until full")]

@@ -7,6 +7,12 @@ e-mail, the SMTP server that sends them, and how long the archive keeps runs.
       timezone: Europe/Helsinki        # of runs asked for without one (default UTC)
       keep: 400d                       # the archive's retention (0: keep every run)
       pdf_timeout: 60s                 # how long Chromium may take to print one PDF
+      http_status_label: code          # the HTTP status label of http_requests_total (or status)
+      forecast:                        # days until full (weekly capacity report)
+        window: 7d                     # fitted over this much history
+        step: 1h                       # one point per step
+        confidence: 0.9                # of the range given around the estimate
+        horizon: 730d                  # further than this is "not within the horizon"
       smtp:                            # optional: else the first receiver's email_configs
         from: vigil@example.org
         smarthost: mail.example.org:587
@@ -36,8 +42,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vigil.config.durations import Duration, PositiveDuration
 from vigil.config.located import LocatedValueError
+from vigil.model.labels import is_label_name
 
-__all__ = ["REPORT_FORMATS", "ReportSchedule", "ReportsConfig", "ReportsSmtp", "check_timezone"]
+__all__ = ["REPORT_FORMATS", "ReportSchedule", "ReportsConfig", "ReportsForecast", "ReportsSmtp",
+           "check_timezone"]
 
 REPORT_FORMATS = ("pdf", "html", "json")
 
@@ -118,10 +126,24 @@ class ReportSchedule(_Section):
         return f"{self.report}|{self.cron}|{self.timezone or default_timezone}"
 
 
+class ReportsForecast(_Section):
+    """How the weekly capacity report forecasts days until full: a straight line fitted over
+    ``window`` at one point per ``step``, with a ``confidence`` prediction interval."""
+
+    window: PositiveDuration = 7 * 86400.0
+    step: PositiveDuration = 3600.0
+    confidence: float = Field(0.9, gt=0.5, lt=1.0)
+    horizon: PositiveDuration = 730 * 86400.0
+
+
 class ReportsConfig(_Section):
     timezone: str = "UTC"
     keep: Duration = 400 * 86400.0
     pdf_timeout: PositiveDuration = 60.0
+    # Prometheus's client libraries call it ``code`` (as Vigil's rule pack and demo do); some
+    # applications export ``status``.
+    http_status_label: str = "code"
+    forecast: ReportsForecast = Field(default_factory=ReportsForecast)
     smtp: ReportsSmtp | None = None
     schedules: list[ReportSchedule] = Field(default_factory=list)
 
@@ -129,6 +151,13 @@ class ReportsConfig(_Section):
     @classmethod
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
+
+    @field_validator("http_status_label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not is_label_name(value):
+            raise ValueError(f"{value!r} is not a label name")
+        return value
 
     @field_validator("schedules")
     @classmethod

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
+from vigil.config.reports import ReportsForecast
 from vigil.promql.parser import ast
 from vigil.promql.parser.parse import parse_expr
 
 __all__ = ["DAY_S", "WEEK_MS", "DaysUntilFull", "ForecastSettings", "Growth", "LinearFit", "days_until_full",
-           "last_week", "linear_fit", "shifted", "steady_growth", "t_quantile"]
+           "forecast_settings", "last_week", "linear_fit", "shifted", "steady_growth", "t_quantile"]
 
 DAY_S = 86_400.0
 WEEK_MS = 7 * 86_400_000
@@ -42,6 +43,12 @@ class ForecastSettings:
     confidence: float = 0.9
     horizon_days: float = 730.0
     min_points: int = 6
+
+
+def forecast_settings(config: ReportsForecast) -> ForecastSettings:
+    """The settings of the ``reports.forecast`` section."""
+    return ForecastSettings(window_s=config.window, step_s=config.step,
+                            confidence=config.confidence, horizon_days=config.horizon / DAY_S)
 
 
 def t_quantile(p: float, df: int) -> float:

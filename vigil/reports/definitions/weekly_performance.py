@@ -12,13 +12,18 @@ from vigil.reports.definitions._common import ReportDefinition, Sections
 from vigil.reports.model import Chart, ChartSeries, Item, Note, Report, Status, Table
 from vigil.reports.queries import Queries, no_data
 
-__all__ = ["WEEKLY_PERFORMANCE", "week_over_week"]
+__all__ = ["WEEKLY_PERFORMANCE", "error_rate", "week_over_week"]
 
 LATENCY_AVG = ("sum by (job) (rate(http_request_duration_seconds_sum[1w]))"
                " / sum by (job) (rate(http_request_duration_seconds_count[1w]))")
 LATENCY_P95 = "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[1w])))"
-ERROR_RATE = ('100 * sum by (job) (rate(http_requests_total{status=~"5.."}[1w]))'
-              " / sum by (job) (rate(http_requests_total[1w]))")
+
+
+def error_rate(status_label: str) -> str:
+    """The 5xx share of requests per job, in percent (``reports.http_status_label``)."""
+    return (f'100 * sum by (job) (rate(http_requests_total{{{status_label}=~"5.."}}[1w]))'
+            " / sum by (job) (rate(http_requests_total[1w]))")
+
 THROUGHPUT = "sum by (job) (rate(http_requests_total[1w]))"
 THROUGHPUT_CHART = "sum by (job) (rate(http_requests_total[5m]))"
 PROBE_LATENCY = "avg by (instance) (avg_over_time(probe_duration_seconds[1w]))"
@@ -63,7 +68,8 @@ def build(ctx: ReportContext, at: datetime) -> Report:
     http = "no http_request_duration_seconds / http_requests_total series from the applications."
     out.add("Latency", _section(q, at, [("Average latency", LATENCY_AVG, "job", "seconds", True),
                                         ("95th percentile latency", LATENCY_P95, "job", "seconds", True)], http))
-    out.add("Errors and throughput", _section(q, at, [("Error rate (5xx)", ERROR_RATE, "job", "percent", True),
+    out.add("Errors and throughput", _section(q, at, [("Error rate (5xx)", error_rate(ctx.config.reports.http_status_label),
+                                                       "job", "percent", True),
                                                       ("Throughput", THROUGHPUT, "job", "req/s", False)], http))
     probes = week_over_week(q, "Probe response time", PROBE_LATENCY, at, "instance", "seconds")
     out.add("Probes", [probes] if probes else [no_data("probe response times", "no probe_duration_seconds series.")])

@@ -16,29 +16,31 @@ from vigil.reports.queries import Queries, no_data
 __all__ = ["WEEKLY_SECURITY"]
 
 VIGIL_REFUSED = "sum by (reason) (increase(vigil_http_access_denied_total[1w]))"
-APP_AUTH_FAILED = 'sum by (job) (increase(http_requests_total{status="401"}[1w]))'
-APP_FORBIDDEN = 'sum by (job) (increase(http_requests_total{status="403"}[1w]))'
-APP_BLOCKED = 'sum by (job) (increase(http_requests_total{status="429"}[1w]))'
 SECRETS = "sum by (kind, job) (increase(vigil_logs_secrets_detected_total[1w]))"
 CERT_DAYS = "(probe_ssl_earliest_cert_expiry - time()) / 86400"
 CERT_SOON = f"count(({CERT_DAYS}) < 30)"
 SECTIONS = 5
 
 
-def access(q: Queries, at: datetime) -> list[Item]:
+def answered(status_label: str, code: str) -> str:
+    """The week's requests per job answered with HTTP ``code`` (``reports.http_status_label``)."""
+    return f'sum by (job) (increase(http_requests_total{{{status_label}="{code}"}}[1w]))'
+
+
+def access(q: Queries, at: datetime, status_label: str) -> list[Item]:
     items: list[Item] = []
     for title, expr, key in (("Requests Vigil refused, by reason", VIGIL_REFUSED, "reason"),
-                             ("Failed authentication (401)", APP_AUTH_FAILED, "job"),
-                             ("Unauthorized access attempts (403)", APP_FORBIDDEN, "job")):
+                             ("Failed authentication (401)", answered(status_label, "401"), "job"),
+                             ("Unauthorized access attempts (403)", answered(status_label, "403"), "job")):
         t = week_over_week(q, title, expr, at, key, "count")
         if t is not None:
             items.append(t)
     return items or [no_data("authentication", "no vigil_http_access_denied_total or http_requests_total series.")]
 
 
-def blocked(q: Queries, at: datetime) -> list[Item]:
-    t = week_over_week(q, "Blocked requests (429)", APP_BLOCKED, at, "job", "count")
-    return [t] if t else [no_data("blocked requests", "no http_requests_total{status=\"429\"} series "
+def blocked(q: Queries, at: datetime, status_label: str) -> list[Item]:
+    t = week_over_week(q, "Blocked requests (429)", answered(status_label, "429"), at, "job", "count")
+    return [t] if t else [no_data("blocked requests", f'no http_requests_total{{{status_label}="429"}} series '
                                   "(a WAF or rate limiter's answers).")]
 
 
@@ -76,8 +78,9 @@ def secrets(q: Queries, at: datetime) -> tuple[list[Item], bool | None]:
 def build(ctx: ReportContext, at: datetime) -> Report:
     q, out = Queries(ctx), Sections(ctx)
     start = at - timedelta(days=7)
-    out.add("Authentication and access", access(q, at))
-    out.add("Blocked requests", blocked(q, at))
+    status_label = ctx.config.reports.http_status_label
+    out.add("Authentication and access", access(q, at, status_label))
+    out.add("Blocked requests", blocked(q, at, status_label))
     certs, certs_ok = certificates(q, at)
     out.add("Certificates", certs)
     leaked, secrets_ok = secrets(q, at)
