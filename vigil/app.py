@@ -93,6 +93,7 @@ from vigil.remote.query import RemoteEngine
 from vigil.remote.queue import QueueManager
 from vigil.reports.context import ReportContext
 from vigil.reports.definitions import REPORTS
+from vigil.reports.forecast import forecast_settings
 from vigil.reports.mail import smtp_settings
 from vigil.reports.schedule import check_report_schedules
 from vigil.reports.wiring import wire_reports
@@ -332,7 +333,8 @@ class App:
             lambda progress, tz: ReportContext(
                 engine=self.engine, config=self.config, timezone=tz, lifecycle=lifecycle_store,
                 incidents=IncidentStore(self.store.engine), shifts=self.shifts, progress=progress,
-                objectives=self.objectives, slos=self.slos),
+                objectives=self.objectives, slos=self.slos,
+                forecast=forecast_settings(self.config.reports.forecast)),
             member_id=self.membership.member_id, member_timeout_s=self.config.cluster.member_timeout,
             is_primary=is_primary, external_url=self.external_url, on_enqueue=self.outbox.wake)
         self.outbox.set_integrations(self._integrations())
