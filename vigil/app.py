@@ -74,6 +74,8 @@ from vigil.incidents.status_recorder import StatusRecorder
 from vigil.incidents.timeline import Timeline, dispatcher_groups
 from vigil.logs.rules import LOGQL, logql_query_func, parse_rule_expr
 from vigil.logs.runtime import LogsRuntime
+from vigil.logs.secrets import SecretDetector, SecretPattern, patterns_from_config, secrets_counter
+from vigil.logs.shipped_rules import shipped_log_rule_files
 from vigil.model.features import parse_features
 from vigil.model.labels import Labels
 from vigil.objectives.availability import check_service_queries
@@ -148,6 +150,7 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
     groups = load_rule_files(files, features=enabled)
     groups += config_slo_rule_groups(config, enabled)  # SLO files (vigil.slo): Sloth's rules
     groups += _log_rule_groups(config, config_file)
+    _log_secret_patterns(config, config_file)
     _check_status_page(config, config_file, enabled)
     _located(check_templates(config), config_file)
     _located(check_report_schedules(config, REPORTS, has_smtp=smtp_settings(config) is not None), config_file)
@@ -162,14 +165,28 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
 
 
 def _log_rule_groups(config: Config, config_file: str | None) -> list[RuleGroup]:
-    """Loki ruler files (``logs.rule_files``): rule groups in LogQL, run on the log store."""
-    if not config.logs.rule_files:
-        return []
-    if not config.logs.enabled:
+    """Loki ruler files (``logs.rule_files``, and the shipped security rules unless
+    ``logs.shipped_rules`` is off): rule groups in LogQL, run on the log store."""
+    if config.logs.rule_files and not config.logs.enabled:
         _located((("logs", "rule_files"), "log rules need the log store (logs.enabled: true)"),
                  config_file)
-    files = [resolve_path(config, f) for f in config.logs.rule_files]
-    return load_rule_files(files, language=LOGQL, parse=parse_rule_expr)
+    if not config.logs.enabled:
+        return []
+    files = shipped_log_rule_files() if config.logs.shipped_rules else []
+    files += [resolve_path(config, f) for f in config.logs.rule_files]
+    return load_rule_files(files, language=LOGQL, parse=parse_rule_expr) if files else []
+
+
+def _log_secret_patterns(config: Config, config_file: str | None) -> list[SecretPattern]:
+    """``logs.secrets.patterns`` compiled; a bad one is reported at its place in the file."""
+    items = [p.model_dump() for p in config.logs.secrets.patterns]
+    try:
+        return patterns_from_config(items)
+    except ValueError as e:  # "patterns[i]: <why>"
+        index, _, why = str(e).partition("]: ")
+        _located((("logs", "secrets", "patterns", int(index.removeprefix("patterns["))), why),
+                 config_file)
+        raise  # not reached: _located raises
 
 
 def _check_status_page(config: Config, config_file: str | None, features: frozenset[str]) -> None:
@@ -401,11 +418,18 @@ class App:
         # Logs (vigil.logs.runtime): the log store (<data-dir>/logs unless logs.path), its
         # syslog listeners and file tailers; the web app serves Loki's API and log ingest.
         # Read at start: a reload does not move the store or rebind the listeners.
+        # Secrets are masked before anything is stored (logs.secrets), fingerprinted with a
+        # key every replica shares and no one outside knows.
         logs_cfg = self.config.logs
         self.logs = LogsRuntime(
             logs_cfg, store_path=resolve_path(self.config, logs_cfg.path) if logs_cfg.path
             else os.path.join(data_dir, "logs"), state_dir=os.path.join(data_dir, "logs-tailer"),
-            resolve=lambda path: resolve_path(self.config, path)) if logs_cfg.enabled else None
+            resolve=lambda path: resolve_path(self.config, path),
+            secrets=SecretDetector(
+                extra=_log_secret_patterns(self.config, config_file),
+                fingerprint_key=lifecycle_store.shared_secret("logs-secret-fingerprint").encode())
+            if logs_cfg.secrets.enabled else None,
+            on_secret=secrets_counter(self.metrics.registry)) if logs_cfg.enabled else None
         self.web = create_app(WebDeps(
             engine=self.engine, targets=self.collect, rules=self.rules,
             storage=self.remote_store.series if self.remote_store is not None else self.db,

@@ -62,10 +62,21 @@ def _config(tmp_path: Path, logs: str, rules: str) -> Path:
 
 
 def test_check_config_loads_the_log_rule_files(tmp_path: Path) -> None:
-    config = _config(tmp_path, "  rule_files: [log-rules.yml]\n", GOOD)
+    config = _config(tmp_path, "  rule_files: [log-rules.yml]\n  shipped_rules: false\n", GOOD)
     result = CliRunner().invoke(cli, ["check", "config", str(config)])
     assert result.exit_code == 0, result.output
     assert "1 rule groups, 2 rules" in result.output
+
+
+def test_the_shipped_security_log_rules_load_unless_turned_off(tmp_path: Path) -> None:
+    from vigil.app import check
+
+    shipped = {g.name for g in check(str(_config(tmp_path, "  enabled: true\n", GOOD))).rule_groups}
+    assert shipped and all(g.startswith("security") for g in shipped), shipped
+    off = _config(tmp_path, "  shipped_rules: false\n", GOOD)
+    assert check(str(off)).rule_groups == []
+    disabled = _config(tmp_path, "  enabled: false\n", GOOD)
+    assert check(str(disabled)).rule_groups == []
 
 
 def test_check_config_locates_a_bad_log_rule(tmp_path: Path) -> None:

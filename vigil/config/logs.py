@@ -24,6 +24,13 @@ listeners, the files to tail and the stream labels each source adds.
         otlp: {}
       rule_files:                   # Loki ruler files: rule groups whose expr is LogQL
         - rules/logs/*.yml          # (globs; relative to the file), as rule_files
+      shipped_rules: true           # Vigil's security log rules (vigil/logs/shipped/)
+      secrets:                      # masked at ingest, before anything is stored
+        enabled: true
+        patterns:                   # besides the built-in kinds (cloud keys, tokens, JWTs…)
+          - name: acme_api_key
+            regex: 'acme_[0-9a-f]{32}'   # RE2; a (?P<secret>…) group masks only that part
+            hints: [acme_]          # cheap substrings one of which a matching line holds
 
 A source's labels fill in what an entry does not carry itself: labels a shipper sends
 (Loki's stream, OTLP's resource attributes) win over the configured ones.
@@ -38,7 +45,8 @@ from vigil.config.located import LocatedValueError
 from vigil.config.sizes import ByteSize
 from vigil.model.labels import is_label_name
 
-__all__ = ["LogFile", "LogSourceLabels", "LogsConfig", "SyslogConfig"]
+__all__ = ["LogFile", "LogSecretPattern", "LogSecrets", "LogSourceLabels", "LogsConfig",
+           "SyslogConfig"]
 
 DEFAULT_RETENTION_S = 30 * 86400.0
 
@@ -115,6 +123,19 @@ class LogSourceLabels(Section):
         return _check_labels(labels)
 
 
+class LogSecretPattern(Section):
+    """A secret kind of your own; the regex is checked when the config is checked (RE2
+    syntax, by :func:`vigil.logs.secrets.patterns_from_config`)."""
+    name: str = Field(min_length=1)
+    regex: str = Field(min_length=1)
+    hints: list[str] = Field(default_factory=list)
+
+
+class LogSecrets(Section):
+    enabled: bool = True
+    patterns: list[LogSecretPattern] = Field(default_factory=list)
+
+
 class LogsConfig(Section):
     enabled: bool = True
     path: str | None = None  # None: <data_dir>/logs
@@ -126,6 +147,8 @@ class LogsConfig(Section):
     files: list[LogFile] = Field(default_factory=list)
     labels: LogSourceLabels = LogSourceLabels()
     rule_files: list[str] = Field(default_factory=list)  # evaluated by the rule manager
+    shipped_rules: bool = True
+    secrets: LogSecrets = LogSecrets()
 
     @field_validator("wal_fsync")
     @classmethod

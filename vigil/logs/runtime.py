@@ -23,7 +23,8 @@ from vigil.config.logs import LogsConfig, split_address
 from vigil.logs.ingest import FileTailer, SyslogListener
 from vigil.logs.live import PublishingAppender, TailHub
 from vigil.logs.logql import LogQLEngine
-from vigil.logs.model import LogEntry
+from vigil.logs.model import LogAppender, LogEntry
+from vigil.logs.secrets import DetectedFunc, SecretDetector, SecretMaskingAppender
 from vigil.logs.store import LogStore, Options
 from vigil.model.labels import Labels
 
@@ -38,11 +39,14 @@ TAIL_EVERY_S = 1.0
 class LogsRuntime:
     """``store_path`` is where the store lives (``<data-dir>/logs`` unless configured);
     ``state_dir`` holds the tailers' position files; ``resolve`` makes a configured file path
-    absolute against the config file's directory."""
+    absolute against the config file's directory. ``secrets`` (None: ``logs.secrets`` is off)
+    masks secrets in every entry before it is stored or shown live; ``on_secret`` counts them."""
 
     def __init__(self, config: LogsConfig, *, store_path: str, state_dir: str,
                  resolve: Callable[[str], str] = os.path.abspath,
-                 clock: Callable[[], int] = time.time_ns) -> None:
+                 clock: Callable[[], int] = time.time_ns,
+                 secrets: SecretDetector | None = None,
+                 on_secret: DetectedFunc | None = None) -> None:
         self.config = config
         self.clock = clock
         self.store = LogStore.open(store_path, Options(
@@ -51,7 +55,9 @@ class LogsRuntime:
             fsync_interval_s=config.wal_fsync_interval))
         self.engine = LogQLEngine(self.store)
         self.tail_hub = TailHub()
-        self.appender = PublishingAppender(self.store, self.tail_hub)
+        self.appender: LogAppender = PublishingAppender(self.store, self.tail_hub)
+        if secrets is not None:  # masked first: neither the store nor a live tail sees one
+            self.appender = SecretMaskingAppender(self.appender, secrets, on_secret)
         self.syslog = SyslogListener(self.appender, labels=Labels(config.syslog.labels),
                                      clock=clock)
         os.makedirs(state_dir, exist_ok=True)

@@ -77,6 +77,14 @@ logs:
         assert r["data"]["resultType"] == "matrix"
         assert r["data"]["result"][0]["values"][0][1] == "3"
 
+        # A secret is masked before it is stored (logs.secrets, on by default) and counted.
+        key = "AKIA" + "Z7Q2XK4PLM3NB6VW"  # the shape of an AWS access key id, not a real one
+        push(vigil, {"app": "leaky", "job": "shop"}, [f"boto3 configured with {key}"])
+        [masked] = lines(vigil, '{app="leaky"}')
+        assert key not in masked and "[REDACTED:aws_access_key:" in masked, masked
+        metrics = httpx.get(f"{vigil.url}/metrics", timeout=10).text
+        assert 'vigil_logs_secrets_detected_total{job="shop",kind="aws_access_key"} 1.0' in metrics
+
         # Acknowledged pushes survive kill -9: ack, kill at once, start again.
         acked = [f"acknowledged {i}" for i in range(200)]
         push(vigil, {"app": "crash"}, acked)
