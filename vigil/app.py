@@ -165,14 +165,15 @@ def check(config_file: str | None, features: Iterable[str] = ()) -> Checked:
 
 
 def _log_rule_groups(config: Config, config_file: str | None) -> list[RuleGroup]:
-    """Loki ruler files (``logs.rule_files``, and the shipped security rules unless
-    ``logs.shipped_rules`` is off): rule groups in LogQL, run on the log store."""
+    """Loki ruler files (``logs.rule_files``, and the shipped security rules with the
+    shipped rule pack unless ``logs.shipped_rules`` is off): rule groups in LogQL, run on the
+    log store."""
     if config.logs.rule_files and not config.logs.enabled:
         _located((("logs", "rule_files"), "log rules need the log store (logs.enabled: true)"),
                  config_file)
     if not config.logs.enabled:
         return []
-    files = shipped_log_rule_files() if config.logs.shipped_rules else []
+    files = shipped_log_rule_files() if config.default_rules and config.logs.shipped_rules else []
     files += [resolve_path(config, f) for f in config.logs.rule_files]
     return load_rule_files(files, language=LOGQL, parse=parse_rule_expr) if files else []
 

@@ -68,15 +68,19 @@ def test_check_config_loads_the_log_rule_files(tmp_path: Path) -> None:
     assert "1 rule groups, 2 rules" in result.output
 
 
-def test_the_shipped_security_log_rules_load_unless_turned_off(tmp_path: Path) -> None:
+def test_the_shipped_security_log_rules_load_with_the_rule_pack(tmp_path: Path) -> None:
+    """They come with the shipped rule pack (``default_rules``) unless turned off."""
     from vigil.app import check
 
-    shipped = {g.name for g in check(str(_config(tmp_path, "  enabled: true\n", GOOD))).rule_groups}
-    assert shipped and all(g.startswith("security") for g in shipped), shipped
-    off = _config(tmp_path, "  shipped_rules: false\n", GOOD)
-    assert check(str(off)).rule_groups == []
-    disabled = _config(tmp_path, "  enabled: false\n", GOOD)
-    assert check(str(disabled)).rule_groups == []
+    def security_groups(text: str) -> set[str]:
+        (tmp_path / "vigil.yml").write_text(text, encoding="utf-8")
+        groups = check(str(tmp_path / "vigil.yml")).rule_groups
+        return {g.name for g in groups if g.name.startswith("security-")}
+
+    assert security_groups("logs: {enabled: true}\n") == {"security-recording", "security-alerts"}
+    assert security_groups("logs: {shipped_rules: false}\n") == set()
+    assert security_groups("logs: {enabled: false}\n") == set()
+    assert security_groups("default_rules: false\n") == set()
 
 
 def test_check_config_locates_a_bad_log_rule(tmp_path: Path) -> None:

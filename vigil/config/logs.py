@@ -24,7 +24,7 @@ listeners, the files to tail and the stream labels each source adds.
         otlp: {}
       rule_files:                   # Loki ruler files: rule groups whose expr is LogQL
         - rules/logs/*.yml          # (globs; relative to the file), as rule_files
-      shipped_rules: true           # Vigil's security log rules (vigil/logs/shipped/)
+      shipped_rules: true           # Vigil's security log rules (with default_rules)
       secrets:                      # masked at ingest, before anything is stored
         enabled: true
         patterns:                   # besides the built-in kinds (cloud keys, tokens, JWTs…)
