@@ -2,7 +2,8 @@
 
 Collectors and the rule engine write through an :class:`Appender`; the query engine reads
 through a :class:`Querier`. ``vigil.tsdb`` implements :class:`Storage`; nothing above this
-package imports ``vigil.tsdb`` directly.
+package imports ``vigil.tsdb`` directly. :mod:`vigil.storage.framing` holds the framed-record
+files both write-ahead logs (the TSDB's and the log store's) keep.
 """
 
 from vigil.storage.interface import (

@@ -32,11 +32,11 @@ import numpy as np
 from vigil.errors import StorageError
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
+from vigil.storage.framing import fsync_dir
 from vigil.storage.interface import SeriesSet
 from vigil.tsdb import block_index, chunkenc
 from vigil.tsdb.head import SeriesData, assemble_series_set
 from vigil.tsdb.labels_pool import LabelsPool
-from vigil.tsdb.wal import fsync_dir
 
 PAGE_TARGET_BYTES = 256 << 10
 _PAGE_HEAD = struct.Struct("<II")

@@ -30,35 +30,21 @@ import logging
 import os
 import re
 import shutil
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from vigil.errors import StorageError
 from vigil.selfmetrics import SelfMetrics
+from vigil.storage.framing import frame, fsync_dir, read_frames, write_all
 
 log = logging.getLogger(__name__)
 
 FsyncPolicy = Literal["always", "batch", "off"]
-_FRAME = struct.Struct("<II")
 _SEGMENT_RE = re.compile(r"^\d{8}$")
 _CHECKPOINT_RE = re.compile(r"^checkpoint\.(\d{8})$")
 DEFAULT_SEGMENT_BYTES = 128 << 20
-
-
-def frame(payload: bytes) -> bytes:
-    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-
-
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class WAL:
@@ -114,7 +100,7 @@ class WAL:
         first = 0
         if cp is not None:
             cp_file = os.path.join(self.path, f"checkpoint.{cp:08d}", "00000000")
-            yield from _read_file(cp_file, tolerate_torn_tail=False)
+            yield from read_frames(cp_file, tolerate_torn_tail=False)
             first = cp + 1
         segments = [s for s in self._segments() if s >= first]
         for i, seg in enumerate(segments):
@@ -122,7 +108,7 @@ class WAL:
                 raise StorageError(
                     f"{self._segment_path(seg)}: WAL segment missing before this one "
                     f"(expected {first + i:08d})")
-            yield from _read_file(self._segment_path(seg), tolerate_torn_tail=i == len(segments) - 1)
+            yield from read_frames(self._segment_path(seg), tolerate_torn_tail=i == len(segments) - 1)
         self._segment = segments[-1] if segments else first
 
     # ---- writing -------------------------------------------------------------------------
@@ -143,7 +129,7 @@ class WAL:
         with self._lock:
             fd = self._ensure_open()
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
             except OSError:
                 # Cut off a partial frame so that later records do not follow garbage.
                 try:
@@ -263,9 +249,9 @@ class WAL:
                 batch.append(frame(p))
                 pending += len(batch[-1])
                 if pending >= 1 << 20:
-                    _write_all(fd, b"".join(batch))
+                    write_all(fd, b"".join(batch))
                     batch, pending = [], 0
-            _write_all(fd, b"".join(batch))
+            write_all(fd, b"".join(batch))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -289,40 +275,3 @@ class WAL:
                 os.close(self._fd)
                 self._fd = None
             self._closed = True
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _read_file(path: str, *, tolerate_torn_tail: bool) -> Iterator[tuple[str, int, bytes]]:
-    with open(path, "rb") as f:
-        data = f.read()
-    size = len(data)
-    pos = 0
-    while pos < size:
-        problem = None
-        if size - pos < _FRAME.size:
-            problem = "short frame header"
-        else:
-            length, crc = _FRAME.unpack_from(data, pos)
-            end = pos + _FRAME.size + length
-            if length == 0 and not any(data[pos:]):
-                problem = "zero-filled tail"
-            elif end > size:
-                problem = f"frame of {length} bytes runs past end of file"
-            elif zlib.crc32(data[pos + _FRAME.size:end]) != crc:
-                if end != size or not tolerate_torn_tail:
-                    raise StorageError(f"{path}: corrupt WAL record at offset {pos}: crc mismatch")
-                problem = "crc mismatch in last record"
-        if problem is not None:
-            if not tolerate_torn_tail:
-                raise StorageError(f"{path}: corrupt WAL record at offset {pos}: {problem}")
-            log.warning("%s: torn WAL record at offset %d (%s); truncating %d bytes",
-                        path, pos, problem, size - pos)
-            os.truncate(path, pos)
-            return
-        yield path, pos, data[pos + _FRAME.size:end]
-        pos = end

@@ -20,33 +20,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-import struct
 import time
-import zlib
 from collections.abc import Iterator
 from typing import Literal
 
 from vigil.errors import StorageError
+from vigil.storage.framing import frame, fsync_dir, read_frames, write_all
 
 log = logging.getLogger(__name__)
 
 FsyncPolicy = Literal["always", "batch", "off"]
-_FRAME = struct.Struct("<II")
 _SEGMENT_RE = re.compile(r"^\d{8}$")
-
-
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 class WAL:
@@ -78,7 +62,7 @@ class WAL:
                 os.remove(self.segment_path(seg))
         rest = [s for s in segments if s > persisted_upto]
         for i, seg in enumerate(rest):
-            yield from _read_segment(self.segment_path(seg), torn_tail_ok=i == len(rest) - 1)
+            yield from read_frames(self.segment_path(seg), tolerate_torn_tail=i == len(rest) - 1)
         self.segment = rest[-1] if rest else persisted_upto + 1
 
     def log(self, payload: bytes) -> None:
@@ -88,7 +72,7 @@ class WAL:
                                os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             self._size = os.fstat(self._fd).st_size
             fsync_dir(self.path)
-        data = _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+        data = frame(payload)
         try:
             write_all(self._fd, data)
         except OSError as e:
@@ -142,34 +126,3 @@ class WAL:
             self.sync()
             os.close(self._fd)
             self._fd = None
-
-
-def _read_segment(path: str, *, torn_tail_ok: bool) -> Iterator[tuple[str, int, bytes]]:
-    with open(path, "rb") as f:
-        data = f.read()
-    size, pos = len(data), 0
-    while pos < size:
-        problem = None
-        end = size
-        if size - pos < _FRAME.size:
-            problem = "short frame header"
-        else:
-            length, crc = _FRAME.unpack_from(data, pos)
-            end = pos + _FRAME.size + length
-            if length == 0 and not any(data[pos:]):
-                problem = "zero-filled tail"
-            elif end > size:
-                problem = f"frame of {length} bytes runs past the end of the file"
-            elif zlib.crc32(data[pos + _FRAME.size:end]) != crc:
-                problem = "crc mismatch"
-                if end != size:
-                    torn_tail_ok = False  # a bad record followed by good ones is not a tear
-        if problem is not None:
-            if not torn_tail_ok:
-                raise StorageError(f"{path}: corrupt WAL record at offset {pos}: {problem}")
-            log.warning("%s: torn WAL record at offset %d (%s); truncating %d bytes",
-                        path, pos, problem, size - pos)
-            os.truncate(path, pos)
-            return
-        yield path, pos, data[pos + _FRAME.size:end]
-        pos = end

@@ -33,8 +33,8 @@ from vigil.errors import StorageError
 from vigil.logs.model import LogEntry
 from vigil.logs.store._bloom import Bloom, TokenIndex
 from vigil.logs.store._codec import Batch, decode, encode, labels_from_json, labels_json
-from vigil.logs.store._wal import fsync_dir, write_all
 from vigil.model.labels import Labels
+from vigil.storage.framing import fsync_dir, write_all
 
 MAGIC = b"VLOGCHK\x01"
 _HEAD = struct.Struct("<8sII")
