@@ -5,9 +5,10 @@ the mid-day shift, and the history shows it all."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.shifts.support import now_s, open_episode, shifts_config, write_samples
+from vigil.config.shifts import ShiftsConfig
 from vigil.promql import Engine
 from vigil.shifts.calendar import shift_at
 from vigil.shifts.checks import ShiftChecker
@@ -17,11 +18,14 @@ from vigil.state.lifecycle_store import LifecycleStore
 from vigil.state.shift_store import ShiftStore
 from vigil.tsdb import DB
 
+# The morning shift starts an hour before the test runs and the mid-day one three hours
+# later, so "now" is always in the morning shift, whatever the time of day (the time zone is
+# UTC, as now_s).
 CONFIG = """
 shifts:
   shifts:
     - name: morning
-      start: "00:00"
+      start: "MORNING"
       items:
         - {title: Verify all critical services are green, check: critical_services}
         - {title: No unacknowledged P1/P2 alerts, check: unacknowledged_alerts}
@@ -32,15 +36,20 @@ shifts:
         - {title: Check IoT device connectivity, key: iot}
         - {title: Review failed login attempts, key: logins}
     - name: midday
-      start: "12:00"
+      start: "MIDDAY"
       items:
         - {title: Check pending Celery tasks, key: celery}
 """
 
 
+def config_around(at: datetime) -> ShiftsConfig:
+    return shifts_config(CONFIG.replace("MORNING", f"{(at.hour - 1) % 24:02d}:00")
+                         .replace("MIDDAY", f"{(at.hour + 3) % 24:02d}:00"))
+
+
 def test_a_shift_checked_ticked_handed_over_and_in_history(tmp_path) -> None:
-    config = shifts_config(CONFIG)
     at = now_s()
+    config = config_around(at)
     store = Store.open_in(str(tmp_path / "state"))
     episodes = LifecycleStore(store.engine)
     with DB.open(str(tmp_path / "tsdb")) as db:
@@ -107,10 +116,10 @@ def test_a_shift_checked_ticked_handed_over_and_in_history(tmp_path) -> None:
 
 
 def test_opening_a_shift_carries_what_the_last_one_left_open_without_a_handover(tmp_path) -> None:
-    config = shifts_config(CONFIG)
+    at = now_s()
+    config = config_around(at)
     store = Store.open_in(str(tmp_path / "state"))
     service = ShiftService(ShiftStore(store.engine), config=lambda: config)
-    at = now_s()
     first, _ = service.current(at - timedelta(days=2))  # a shift nobody handed over
     service.tick(first.id, "iot", by="carl", note="ok")
     current, _ = service.current(at)
