@@ -52,6 +52,12 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
     return labels
 
 
+def _refuse_plugins(value: object) -> object:
+    if value:
+        raise ValueError("SLO plugins are Sloth Go plugins, which Vigil cannot run")
+    return value
+
+
 def _check_window_query(query: str) -> str:
     if not query.strip():
         raise ValueError("the query is empty")
@@ -131,12 +137,7 @@ class SLOSpec(_Spec):
             raise ValueError(f"objective {v:g} is not a percentage above 0 and at most 100")
         return v
 
-    @field_validator("plugins")
-    @classmethod
-    def _no_plugins(cls, v: object) -> object:
-        if v:
-            raise ValueError("SLO plugins are Sloth Go plugins, which Vigil cannot run")
-        return v
+    _no_plugins = field_validator("plugins")(_refuse_plugins)
 
     @model_validator(mode="after")
     def _alert_name(self) -> SLOSpec:
@@ -171,12 +172,7 @@ class SLOFile(_Spec):
             raise ValueError(f"invalid service name {v!r}: letters, digits, '-', '_' and '.'")
         return v
 
-    @field_validator("slo_plugins")
-    @classmethod
-    def _no_plugins(cls, v: object) -> object:
-        if v:
-            raise ValueError("SLO plugins are Sloth Go plugins, which Vigil cannot run")
-        return v
+    _no_plugins = field_validator("slo_plugins")(_refuse_plugins)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SLOFile:
