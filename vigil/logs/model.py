@@ -12,10 +12,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
 
-__all__ = ["LogAppender", "LogEntry", "LogReader", "StreamSelection"]
+__all__ = ["ColumnReader", "EntryColumns", "LogAppender", "LogEntry", "LogReader",
+           "StreamSelection"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,4 +64,23 @@ class LogReader(Protocol):
 
     def label_values(self, name: str, start_ns: int, end_ns: int,
                      matchers: Sequence[Matcher] = ()) -> list[str]:
+        ...
+
+
+@dataclass(frozen=True)
+class EntryColumns:
+    """Entries as columns, for metric queries that count, sum bytes or bin by time and so
+    need no ``LogEntry`` per line. Row ``i`` is one entry; the block's rows may come in any
+    time order."""
+    ts_ns: np.ndarray  # int64
+    stream: np.ndarray  # int32, index into ``streams``
+    streams: tuple[Labels, ...]
+    line_bytes: np.ndarray  # int64, the UTF-8 length of each line (bytes_over_time)
+
+
+class ColumnReader(Protocol):
+    def select_columns(self, selection: StreamSelection) -> Iterator[EntryColumns]:
+        """The selection's entries as column blocks. Unlike :meth:`LogReader.select`, the
+        needles are applied exactly (every row's line contains each), and ``backward`` and
+        ``limit`` are ignored."""
         ...
