@@ -4,6 +4,7 @@ nothing and keeps the per-request check cheap)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -18,8 +19,13 @@ __all__ = ["TOKEN_PREFIX", "digest", "hash_password", "looks_like_token", "new_s
 TOKEN_PREFIX = "vgl_"
 
 _HASHER = PasswordHasher()  # argon2id with the library's current defaults (RFC 9106 low-memory)
-# Verified against when the user does not exist, so both failures take as long.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both failures take as long. Made at
+    first use, not at import: hashing costs 0.3 s and 64 MiB every start would pay."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -31,7 +37,7 @@ def hash_password(password: str) -> str:
 def password_matches(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; a missing hash still costs one verification."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
