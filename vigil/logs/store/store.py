@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vigil.errors import StorageError
-from vigil.logs.model import LogEntry, StreamSelection
+from vigil.logs.model import EntryColumns, LogEntry, StreamSelection
 from vigil.logs.store import chunk as chunkfile
 from vigil.logs.store._codec import Batch, decode, encode
+from vigil.logs.store._columns import batch_columns, head_columns
 from vigil.logs.store._select import Source, chunk_rows, merge
 from vigil.logs.store._wal import WAL, FsyncPolicy
 from vigil.model.labels import Labels
@@ -312,6 +313,34 @@ class LogStore:
         rows = chunk_rows(batch, wanted, sel.start_ns, sel.end_ns, sel.needles)
         for i in (rows[::-1] if sel.backward else rows):
             yield batch.entry(int(i))
+
+    def select_columns(self, selection: StreamSelection) -> Iterator[EntryColumns]:
+        """The selection's entries as column blocks (one per chunk, one for the head);
+        needles are applied exactly, ``backward`` and ``limit`` ignored."""
+        sel = selection
+        with self._lock:
+            head = [e for e in self._head if sel.start_ns <= e.ts_ns < sel.end_ns]
+            wanted = {s for s in set(self._chunks_of) | {e.labels for e in head}
+                      if match_all(sel.matchers, s)}
+            ids = set().union(*(self._chunks_of.get(s, ()) for s in wanted))
+            metas = sorted((m for i in ids if (m := self._chunks[i]).max_ts >= sel.start_ns
+                            and m.min_ts < sel.end_ns), key=lambda m: (m.min_ts, m.id))
+        if not wanted:
+            return
+        for meta in metas:
+            try:
+                if sel.needles and not all(chunkfile.read_index(meta).may_contain(n)
+                                           for n in sel.needles):
+                    continue
+                batch = self._batch(meta)
+            except FileNotFoundError:  # deleted by retention since the snapshot
+                continue
+            rows = chunk_rows(batch, wanted, sel.start_ns, sel.end_ns, sel.needles)
+            if len(rows):
+                yield batch_columns(batch, rows)
+        block = head_columns(head, wanted, sel.needles)
+        if block is not None:
+            yield block
 
     def streams(self, matchers: Sequence[Matcher], start_ns: int, end_ns: int) -> list[Labels]:
         metas, head = self._snapshot(start_ns, end_ns)
