@@ -7,6 +7,9 @@ aggregation's window at step ``t`` is ``(t - offset - range, t - offset]``; ``ra
 the range in seconds; the series of a range aggregation are the entries' labels after the
 pipeline (without the unwrapped label, or grouped when the aggregation has ``by``/``without``).
 A metric query whose samples carry ``__error__`` fails with Loki's pipeline error.
+
+Counts, rates and byte sums over a reader that has ``select_columns`` are computed from columns
+(:mod:`~vigil.logs.logql.columns`) when the result cannot differ from reading entries.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from vigil.gocompat.floats import parse_float
 from vigil.logs.logql import ast
 from vigil.logs.logql.aggregate import range_function, vector_aggregate
 from vigil.logs.logql.binops import SeriesSet, apply_scalar_op, scalar_side, vector_op
+from vigil.logs.logql.columns import range_from_columns, uses_columns
 from vigil.logs.logql.errors import ParseError, QueryError
 from vigil.logs.logql.parser import parse_expr
 from vigil.logs.logql.pipeline import ERROR, Pipeline, Row, label_filter_fn
@@ -216,10 +220,16 @@ class LogQLEngine:
 
     def _range_aggregation(self, expr: ast.RangeAggregation, steps: np.ndarray,
                            grouping: ast.Grouping | None = None) -> SeriesSet:
+        grouping = grouping or expr.grouping
+        select_columns = getattr(self.reader, "select_columns", None)
+        if select_columns is not None and uses_columns(expr, grouping):
+            found = range_from_columns(select_columns, expr, steps, grouping)
+            if found is not None:
+                return found
         rng = expr.range
         first = int(steps[0]) - rng.offset_ns - rng.range_ns
         last = int(steps[-1]) - rng.offset_ns
-        samples = self._samples(expr, grouping or expr.grouping, first + 1, last + 1)
+        samples = self._samples(expr, grouping, first + 1, last + 1)
         if expr.op == "absent_over_time":
             return _absent(expr, samples, steps)
         out: SeriesSet = {}
