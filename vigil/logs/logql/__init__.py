@@ -5,7 +5,8 @@ and humanized byte sizes), :mod:`~._gotime` (Go time layouts), :mod:`~.lexer`, :
 (the tree and its printer), :mod:`~._logfmt` and :mod:`~.parsers` (json, logfmt, pattern,
 regexp, unpack), :mod:`~.binops`, :mod:`~._stages` (the pipeline grammar) and
 :mod:`~.parser` (the metric grammar), :mod:`~.template_funcs`, :mod:`~.pipeline` (running the
-stages over one entry), :mod:`~.aggregate` and :mod:`~.engine` (log and metric queries over a
+stages over one entry), :mod:`~.aggregate`, :mod:`~.columns` (counts and bytes from column
+blocks) and :mod:`~.engine` (log and metric queries over a
 LogReader: streams for log queries, PromQL's Vector/Matrix/Scalar for metric queries).
 """
 
