@@ -39,6 +39,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -62,7 +63,6 @@ from vigil.config.dump import redacted_yaml
 from vigil.config.status_page import check_status_page
 from vigil.config.yamlmarks import load_yaml_file
 from vigil.dashboards.store import DashboardStore, settings_from_config
-from vigil.demo import Demo
 from vigil.errors import ConfigError, ParseError, QueryError, StorageError, VigilError
 from vigil.incidents.communications import check_templates
 from vigil.incidents.correlation import Correlator
@@ -121,6 +121,9 @@ from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
 from vigil.web.access_gate import AccessPolicy
 from vigil.web.webconfig_auth import WebConfigGate
+
+if TYPE_CHECKING:
+    from vigil.demo import Demo
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +241,10 @@ class App:
         self.data_dir = data_dir
         self.listen = listen or self.config.web.listen_address
         os.makedirs(data_dir, exist_ok=True)
-        self.demo = Demo(os.path.join(data_dir, "demo")) if demo else None
+        self.demo: Demo | None = None
+        if demo:  # imported only then: the demo's MQTT client and simulators weigh MBs
+            from vigil.demo import Demo
+            self.demo = Demo(os.path.join(data_dir, "demo"))
         checked = self._with_demo(checked)
         self.config = checked.config  # with the demo's status page components
         host, _, port = self.listen.rpartition(":")

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable
 from importlib import resources
 
-from vigil.collect.exporters import PostgresCollector
 from vigil.collect.exporters._health import guarded
 from vigil.collect.local import LocalTarget
 from vigil.config.model import PostgresCollectorConfig
@@ -97,6 +96,7 @@ class Demo:
                         interval_s=SCRAPE_INTERVAL_S, labels=DEMO_LABELS),
         ]
         if self.postgres_dsn:
+            from vigil.collect.exporters.postgres import PostgresCollector
             cfg = PostgresCollectorConfig(
                 name="local", dsn=self.postgres_dsn, timeout=3.0,
                 password_env="PGPASSWORD" if os.environ.get("PGPASSWORD") else None)

@@ -23,19 +23,39 @@ the message as the target's last error. Partial failures are reported in-page th
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from vigil.collect.exporters._expfmt import CollectorError
 from vigil.collect.exporters._health import guarded
-from vigil.collect.exporters.backup import BackupCollector
-from vigil.collect.exporters.kubernetes import KubernetesCollector
-from vigil.collect.exporters.mqtt import MQTTCollector
-from vigil.collect.exporters.postgres import PostgresCollector
-from vigil.collect.exporters.probe import ProbeCollector
-from vigil.collect.exporters.redis import RedisCollector
-from vigil.collect.exporters.sql import SQLCollector
 from vigil.collect.local import LocalTarget
 from vigil.config.model import CollectorsConfig
+
+if TYPE_CHECKING:
+    from vigil.collect.exporters.backup import BackupCollector
+    from vigil.collect.exporters.kubernetes import KubernetesCollector
+    from vigil.collect.exporters.mqtt import MQTTCollector
+    from vigil.collect.exporters.postgres import PostgresCollector
+    from vigil.collect.exporters.probe import ProbeCollector
+    from vigil.collect.exporters.redis import RedisCollector
+    from vigil.collect.exporters.sql import SQLCollector
+
+# Each collector's module is imported when it is first used: their client libraries
+# (psycopg, redis, paho, dnspython, kubernetes) cost tens of MB that a Vigil watching only
+# its host should not hold.
+_COLLECTOR_MODULES = {
+    "BackupCollector": "backup", "KubernetesCollector": "kubernetes", "MQTTCollector": "mqtt",
+    "PostgresCollector": "postgres", "ProbeCollector": "probe", "RedisCollector": "redis",
+    "SQLCollector": "sql",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _COLLECTOR_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 __all__ = [
     "BackupCollector", "CollectorError", "KubernetesCollector", "MQTTCollector", "PostgresCollector", "ProbeCollector",
@@ -55,18 +75,32 @@ def build_local_targets(collectors: CollectorsConfig) -> list[LocalTarget]:
         out.append(LocalTarget(job=job, instance=name, interval_s=interval,
                                collect=guarded(job, name, collect, up_metric)))
 
-    for probe in collectors.probes:
-        add("probe", probe.name, ProbeCollector(probe).collect, probe.interval)
-    for pg in collectors.postgres:
-        add("postgres", pg.name, PostgresCollector(pg).collect, pg.interval, "pg_up")
-    for rd in collectors.redis:
-        add("redis", rd.name, RedisCollector(rd).collect, rd.interval, "redis_up")
-    for backup in collectors.backups:
-        add("backup", backup.name, BackupCollector(backup).collect, backup.interval)
-    for mqtt in collectors.mqtt:
-        add("mqtt", mqtt.name, MQTTCollector(mqtt).collect, mqtt.interval)
-    for sql in collectors.sql:
-        add("sql", sql.name, SQLCollector(sql).collect, sql.interval)
-    for kube in collectors.kubernetes:
-        add("kubernetes", kube.name, KubernetesCollector(kube).collect, kube.interval)
+    if collectors.probes:
+        from vigil.collect.exporters.probe import ProbeCollector
+        for probe in collectors.probes:
+            add("probe", probe.name, ProbeCollector(probe).collect, probe.interval)
+    if collectors.postgres:
+        from vigil.collect.exporters.postgres import PostgresCollector
+        for pg in collectors.postgres:
+            add("postgres", pg.name, PostgresCollector(pg).collect, pg.interval, "pg_up")
+    if collectors.redis:
+        from vigil.collect.exporters.redis import RedisCollector
+        for rd in collectors.redis:
+            add("redis", rd.name, RedisCollector(rd).collect, rd.interval, "redis_up")
+    if collectors.backups:
+        from vigil.collect.exporters.backup import BackupCollector
+        for backup in collectors.backups:
+            add("backup", backup.name, BackupCollector(backup).collect, backup.interval)
+    if collectors.mqtt:
+        from vigil.collect.exporters.mqtt import MQTTCollector
+        for mqtt in collectors.mqtt:
+            add("mqtt", mqtt.name, MQTTCollector(mqtt).collect, mqtt.interval)
+    if collectors.sql:
+        from vigil.collect.exporters.sql import SQLCollector
+        for sql in collectors.sql:
+            add("sql", sql.name, SQLCollector(sql).collect, sql.interval)
+    if collectors.kubernetes:
+        from vigil.collect.exporters.kubernetes import KubernetesCollector
+        for kube in collectors.kubernetes:
+            add("kubernetes", kube.name, KubernetesCollector(kube).collect, kube.interval)
     return out
