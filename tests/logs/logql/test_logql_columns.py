@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.logs.logql.memreader import MemoryReader
 from vigil.logs.logql import LogQLEngine
-from vigil.logs.model import EntryColumns, LogEntry, StreamSelection
+from vigil.logs.model import EntryColumns, LogEntry, LogReader, StreamSelection
+from vigil.logs.store import LogStore, Options
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher, match_all
 from vigil.promql.value import Matrix, Scalar, Vector
@@ -67,7 +69,7 @@ class ColumnMemoryReader(MemoryReader):
 class EntriesOnly:
     """Hides ``select_columns``: the engine must read entries."""
 
-    def __init__(self, reader: MemoryReader) -> None:
+    def __init__(self, reader: LogReader) -> None:
         self.reader = reader
 
     def select(self, selection: StreamSelection) -> Iterator[LogEntry]:
@@ -143,15 +145,36 @@ def readers() -> tuple[ColumnMemoryReader, EntriesOnly]:
     return ColumnMemoryReader(entries), EntriesOnly(MemoryReader(entries))
 
 
-@pytest.mark.parametrize("query", COLUMN_QUERIES + ENTRY_QUERIES)
-def test_columns_answer_as_entries_do(readers: tuple[ColumnMemoryReader, EntriesOnly],
-                                      query: str) -> None:
-    columns, entries = LogQLEngine(readers[0]), LogQLEngine(readers[1])
+def _same_answers(columns: LogQLEngine, entries: LogQLEngine, query: str) -> None:
     for start, end, step in RANGES:
         want = _plain(entries.range(query, start, end, step))
         assert _plain(columns.range(query, start, end, step)) == want, (start, end, step)
     for at in INSTANTS:
         assert _plain(columns.instant(query, at)) == _plain(entries.instant(query, at)), at
+
+
+@pytest.mark.parametrize("query", COLUMN_QUERIES + ENTRY_QUERIES)
+def test_columns_answer_as_entries_do(readers: tuple[ColumnMemoryReader, EntriesOnly],
+                                      query: str) -> None:
+    _same_answers(LogQLEngine(readers[0]), LogQLEngine(readers[1]), query)
+
+
+def test_the_log_store_answers_from_columns_as_from_entries(tmp_path: Path) -> None:
+    """Over the real store: chunks (several, some skipped by the needles' Bloom filters) and
+    the head, with lines appended out of time order."""
+    entries = _entries()
+    random.Random(3).shuffle(entries)
+    with LogStore.open(str(tmp_path / "logs"), Options(chunk_bytes=6000)) as store:
+        for at in range(0, 850, 50):
+            store.append(entries[at:at + 50])
+        store.flush()
+        store.append(entries[850:])
+        assert store.stats().chunks > 4 and store.stats().head_entries > 0
+        columns, by_entry = LogQLEngine(store), LogQLEngine(EntriesOnly(store))
+        for query in COLUMN_QUERIES + ENTRY_QUERIES[:3]:
+            _same_answers(columns, by_entry, query)
+        total = columns.instant('sum(count_over_time({host=~".+"}[1h]))', T0 + 400 * S)
+        assert isinstance(total, Vector) and total.samples[0].value == len(entries)
 
 
 def test_answers_are_not_empty() -> None:

@@ -37,6 +37,7 @@ __all__ = ["COLUMN_OPS", "range_from_columns", "uses_columns"]
 
 COLUMN_OPS = ("count_over_time", "rate", "bytes_over_time", "bytes_rate", "absent_over_time")
 
+_NEVER = np.iinfo(np.int64).max
 SelectColumns = Callable[[StreamSelection], Iterator[EntryColumns]]
 
 
@@ -101,18 +102,25 @@ def range_from_columns(select_columns: SelectColumns, expr: ast.RangeAggregation
     bins = _Bins(bounds, bytes_op)
     by = grouping.labels if grouping is not None else ()
     series: dict[Labels, int] = {}
+    # Each series' first line as (time, stream): the entry path meets the series in that
+    # order, and topk breaks ties by it.
+    first_seen: dict[Labels, tuple[int, Labels]] = {}
     selection = StreamSelection(selector.matchers, first + 1, last + 1, selector.needles(),
                                 backward=False)
     for block in select_columns(selection):
         series_of_stream = np.zeros(len(block.streams), dtype=np.int64)
-        has_rows = np.bincount(block.stream, minlength=len(block.streams)) > 0
+        earliest = np.full(len(block.streams), _NEVER, dtype=np.int64)
+        np.minimum.at(earliest, block.stream, block.ts_ns)
         for i, stream in enumerate(block.streams):
-            if not has_rows[i]:
+            if earliest[i] == _NEVER:
                 continue  # a series exists only once it has a line, as on the entry path
             if expr.op != "absent_over_time" and any(not stream.get(n) for n in by):
                 return None
             key = stream.only(*by) if expr.op != "absent_over_time" else Labels()
             series_of_stream[i] = series.setdefault(key, len(series))
+            seen = (int(earliest[i]), stream)
+            if key not in first_seen or seen < first_seen[key]:
+                first_seen[key] = seen
         bins.add(block, series_of_stream, len(series))
     # c(bound): lines at or before each bound, per series
     at_or_before = np.cumsum(bins.counts, axis=1)
@@ -128,7 +136,8 @@ def range_from_columns(select_columns: SelectColumns, expr: ast.RangeAggregation
         return {labels: (np.ones(len(steps)), ~seen)}
     byte_sums = np.cumsum(bins.sums, axis=1) if bytes_op else None
     out: SeriesSet = {}
-    for key, index in series.items():
+    for key in sorted(series, key=first_seen.__getitem__):
+        index = series[key]
         counts = (at_or_before[index][hi_at] - at_or_before[index][lo_at]).astype(np.float64)
         present = counts > 0
         if expr.op == "count_over_time":
