@@ -18,8 +18,6 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Calendar, Event
-
 from vigil.oncall.schedule import Shift
 
 __all__ = ["feed_range", "shifts_calendar"]
@@ -48,6 +46,8 @@ def shifts_calendar(name: str, entries: Iterable[tuple[str, Shift]], *, now: dat
     """A VCALENDAR named ``name`` with one VEVENT per (schedule name, shift); shifts with
     nobody on call become "Nobody on call" events. ``host`` ends every UID; ``url`` (the
     page of the schedule) is set on each event when given."""
+    from icalendar import Calendar, Event  # here: only a calendar feed needs the library
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

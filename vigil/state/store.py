@@ -14,9 +14,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, Insert, create_engine, delete, event, insert, select
+from sqlalchemy import Engine, Insert, create_engine, delete, event, insert, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,6 +35,10 @@ from vigil.state.records import SilenceRow, StoredAlert
 # Held (PostgreSQL, per session) while the schema is upgraded, so replicas starting together
 # upgrade one after the other: the second finds the schema at head and does nothing.
 _MIGRATE_LOCK = lock_key("vigil", "migrate")
+# The newest schema revision. tests/state/test_migrations.py checks that it is alembic's one
+# head, so that a database already there is opened without importing alembic (10 MB that
+# every start would otherwise keep).
+SCHEMA_HEAD = "0018"
 # Alembic keeps its migration context in module globals: one upgrade at a time per process.
 _MIGRATE_IN_PROCESS = threading.Lock()
 
@@ -71,6 +73,11 @@ class Store(OutboxStore, CoordinationStore):
         return cls.open(f"sqlite:///{os.path.join(os.path.abspath(data_dir), 'state.db')}")
 
     def migrate(self) -> None:
+        if self.schema_revisions() == {SCHEMA_HEAD}:
+            return
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(resources.files("vigil.state") / "migrations"))
         with _MIGRATE_IN_PROCESS, self.engine.connect() as conn:
@@ -88,6 +95,13 @@ class Store(OutboxStore, CoordinationStore):
                 if postgresql:
                     conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATE_LOCK})")
                     conn.commit()
+
+    def schema_revisions(self) -> set[str]:
+        """The revisions alembic has recorded in the database (none for a new one)."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return set()
+            return {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
 
     def close(self) -> None:
         self.engine.dispose()
