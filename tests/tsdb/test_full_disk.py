@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import resource
 import shutil
 import signal
@@ -296,6 +297,12 @@ def _cut_due(path: Path) -> DB:
     # [0, 3 s) and [3 s, 6 s) into a block each.
     db = _open(path)
     fill(db, SERIES, 8000, STEP)
+    # A series only the head holds, with a label zstd cannot shrink much: the WAL is
+    # compressed, and without it the checkpoint would be smaller than a block's files, so a
+    # per-file size limit (RlimitDisk) would never stop the checkpoint first.
+    app = db.appender()
+    app.append(Labels.of(job="head-only", blob=random.Random(5).randbytes(1500).hex()), 7950, 1.0)
+    app.commit()
     return db
 
 
