@@ -29,10 +29,11 @@ KEYWORDS = frozenset({
 })
 # Words that are functions when a parenthesis follows; their kind is the upper-case name.
 FUNCTIONS = frozenset({
-    "rate", "count_over_time", "bytes_rate", "bytes_over_time", "avg_over_time",
+    "rate", "rate_counter", "count_over_time", "bytes_rate", "bytes_over_time", "avg_over_time",
     "sum_over_time", "min_over_time", "max_over_time", "stdvar_over_time", "stddev_over_time",
     "quantile_over_time", "first_over_time", "last_over_time", "absent_over_time", "vector",
-    "sum", "avg", "max", "min", "count", "stddev", "stdvar", "bottomk", "topk", "sort",
+    "sum", "avg", "max", "min", "count", "stddev", "stdvar", "bottomk", "topk", "approx_topk",
+    "sort",
     "sort_desc", "bytes", "duration", "duration_seconds", "label_replace",
 })
 _FLAGS = ("--strict", "--keep-empty")

@@ -24,19 +24,19 @@ _EMPTY_SELECTOR = (
     "queries require at least one regexp or equality matcher that does not have an "
     "empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but "
     "app=~\".+\" will")
-_RANGE_OPS = {"COUNT_OVER_TIME", "RATE", "BYTES_OVER_TIME", "BYTES_RATE", "AVG_OVER_TIME",
-              "SUM_OVER_TIME", "MIN_OVER_TIME", "MAX_OVER_TIME", "STDVAR_OVER_TIME",
+_RANGE_OPS = {"COUNT_OVER_TIME", "RATE", "RATE_COUNTER", "BYTES_OVER_TIME", "BYTES_RATE",
+              "AVG_OVER_TIME", "SUM_OVER_TIME", "MIN_OVER_TIME", "MAX_OVER_TIME", "STDVAR_OVER_TIME",
               "STDDEV_OVER_TIME", "QUANTILE_OVER_TIME", "FIRST_OVER_TIME", "LAST_OVER_TIME",
               "ABSENT_OVER_TIME"}
 _VECTOR_OPS = {"SUM", "AVG", "COUNT", "MAX", "MIN", "STDDEV", "STDVAR", "BOTTOMK", "TOPK",
-               "SORT", "SORT_DESC"}
+               "APPROX_TOPK", "SORT", "SORT_DESC"}
 _BINARY_PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<": 3, "<=": 3,
                       ">": 3, ">=": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "^": 6}
 _LOGICAL = ("or", "and", "unless")
 # Aggregations that read the extracted value (``unwrap``) and those that count lines.
 _UNWRAP_OK = {"avg_over_time", "sum_over_time", "max_over_time", "min_over_time",
               "stddev_over_time", "stdvar_over_time", "quantile_over_time", "rate",
-              "absent_over_time", "first_over_time", "last_over_time"}
+              "rate_counter", "absent_over_time", "first_over_time", "last_over_time"}
 _NO_UNWRAP_OK = {"bytes_over_time", "bytes_rate", "count_over_time", "rate", "absent_over_time"}
 _GROUPING_OK = {"avg_over_time", "stddev_over_time", "stdvar_over_time", "quantile_over_time",
                 "max_over_time", "min_over_time", "first_over_time", "last_over_time"}
@@ -165,7 +165,7 @@ class _Parser(StageParser):
             raise ParseError(f"unexpected type for vector aggregation {op}: "
                              f"{_go_type(inner)}")
         param = None
-        if op in ("topk", "bottomk"):
+        if op in ("topk", "bottomk", "approx_topk"):
             if param_text is None:
                 raise ParseError(f"parameter required for operation {op}")
             if not re.fullmatch(r"[+-]?[0-9]+", param_text):
@@ -173,6 +173,8 @@ class _Parser(StageParser):
             param = int(param_text)
             if param <= 0:
                 raise ParseError(f"invalid parameter (must be greater than 0) {op}({param_text}")
+            if op == "approx_topk" and grouping is not None:  # Loki: group in an inner sum
+                raise ParseError(f"grouping not allowed for {op} aggregation")
         elif param_text is not None:
             raise ParseError(f"unsupported parameter for operation {op}({param_text},")
         return ast.VectorAggregation(op, inner, grouping, param)
