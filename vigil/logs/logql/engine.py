@@ -109,9 +109,9 @@ class LogQLEngine:
             return Scalar(time_ns // 1_000_000, result)
         samples = [Sample(labels, time_ns // 1_000_000, float(v[0]))
                    for labels, (v, p) in result.items() if p[0]]
-        if isinstance(expr, ast.VectorAggregation) and expr.op in ("sort", "sort_desc", "topk",
-                                                                    "bottomk"):
-            desc = expr.op in ("sort_desc", "topk")
+        if isinstance(expr, ast.VectorAggregation) and expr.op in (
+                "sort", "sort_desc", "topk", "bottomk", "approx_topk"):
+            desc = expr.op in ("sort_desc", "topk", "approx_topk")
             samples.sort(key=lambda s: s.value, reverse=desc)
         else:
             samples.sort(key=lambda s: s.labels)
@@ -242,7 +242,8 @@ class LogQLEngine:
             ts, values = ts[order], values[order]
             lo = np.searchsorted(ts, lower, side="right")
             hi = np.searchsorted(ts, upper, side="right")
-            out[labels] = range_function(expr, values, lo, hi, rng.range_ns / 1e9)
+            out[labels] = range_function(expr, values, lo, hi, rng.range_ns / 1e9,
+                                         times=ts, ends=upper)
         return out
 
 
