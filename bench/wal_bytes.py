@@ -1,0 +1,189 @@
+"""WAL bytes per sample and ingest CPU per sample, Vigil vs Prometheus 2.42, same payloads.
+
+Sends the remote-write requests of ``bench/ingest_remote_write.py`` (``--series``
+node_exporter-like series × ``--scrapes`` samples over ``--span-h`` hours, default 1.5, so no
+block is cut and everything stays in the WAL and the head) to each server in turn, waits
+until its CPU is idle, then reads the bytes on disk of its WAL (``wal/``: segments and
+checkpoint) and, for Prometheus, of its memory-mapped head chunks (``chunks_head/``; Vigil's
+head has no files), and the samples it appended (its own
+``*_head_samples_appended_total`` counter, so Vigil's self-scrape counts as written). CPU is
+the server process's (``/proc/<pid>/stat``) during the sends.
+
+``--vigil-before DIR`` also runs the Vigil found in ``DIR`` (a checkout of the code before
+WAL compression, e.g. ``git archive ea2fba7 vigil | tar -x -C DIR``), so that before and after
+are measured in the same run. ``--repeat`` runs every server that many times (best and spread
+reported). Without servers (``--codec-only``), it times the record codec alone: encoding and
+decoding a 2,000-sample record, compressed and as the uncompressed layout.
+
+    .venv/bin/python bench/wal_bytes.py --series 100000 --scrapes 80 --vigil-before /tmp/before --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from ingest_remote_write import (  # noqa: E402
+    cpu_s,
+    dir_bytes,
+    first_timestamp,
+    free_port,
+    make_payloads,
+    make_series,
+    send_all,
+    settle,
+    wait_ready,
+)
+
+from vigil.tsdb import _records  # noqa: E402
+
+
+def _appended(base: str, name: str) -> int:
+    total = 0.0
+    for line in httpx.get(base + "/metrics", timeout=60).text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
+def _bytes(path: str) -> int:
+    return dir_bytes(path) if os.path.isdir(path) else 0
+
+
+def run_server(kind: str, work: str, payloads: list[bytes], before_dir: str | None) -> dict:
+    """Start one server, send everything, wait for idle; bytes and CPU figures."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = os.path.join(work, f"{kind}-data")
+    env = None
+    if kind == "prometheus":
+        cfg = os.path.join(work, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1h\n")
+        argv = ["/usr/bin/prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
+                f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver"]
+        wal, head, counter = (os.path.join(data, "wal"), os.path.join(data, "chunks_head"),
+                              "prometheus_tsdb_head_samples_appended_total")
+    else:
+        cfg = os.path.join(work, "vigil.yml")
+        with open(cfg, "w") as f:
+            f.write("default_rules: false\ncollectors:\n  host:\n    enabled: false\n")
+        argv = [sys.executable, "-m", "vigil", "up", "--config", cfg, "--data-dir", data,
+                "--listen", f"127.0.0.1:{port}", "--log-level", "warning"]
+        wal, head, counter = (os.path.join(data, "tsdb", "wal"), None,
+                              "vigil_tsdb_head_samples_appended_total")
+        if kind == "vigil-before":
+            env = dict(os.environ, PYTHONPATH=before_dir or "")  # its vigil first
+    log_file = open(os.path.join(work, f"{kind}.log"), "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(argv, env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=log_file)
+    try:
+        wait_ready(base + "/-/ready", proc)
+        time.sleep(3)
+        pid = proc.pid
+        wal0, cpu0 = _bytes(wal), cpu_s(pid)
+        wall = send_all(base, payloads)
+        cpu = cpu_s(pid) - cpu0
+        settle(proc, os.path.join(data, "blocks"), 0)
+        appended = _appended(base, counter)
+        wal_b = _bytes(wal)
+        head_b = _bytes(head) if head else 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(600)
+        log_file.close()
+        shutil.rmtree(data, ignore_errors=True)
+    return {"server": kind, "samples_appended": appended, "wal_bytes": wal_b,
+            "wal_bytes_before_sends": wal0, "head_file_bytes": head_b,
+            "wal_bytes_per_sample": round(wal_b / appended, 2),
+            "wal_and_head_bytes_per_sample": round((wal_b + head_b) / appended, 2),
+            "cpu_s_sends": round(cpu, 2), "wall_s": round(wall, 1)}
+
+
+def codec_figures(repeat: int) -> dict:
+    """CPU per sample to encode and decode 2,000-sample records like the bench's scrapes."""
+    n, records = 2000, 200
+    rng = np.random.default_rng(1)
+    kind = np.arange(n * records) % 3
+    vals = np.where(kind == 0, rng.integers(0, 10**6, n * records).astype(float),
+                    np.where(kind == 1, np.round(rng.normal(500, 50, n * records), 2), 42.0))
+    recs = [(np.arange(i * n, (i + 1) * n, dtype=np.uint64) + 1,
+             np.full(n, 1_700_000_000_000 + i * 15_000, np.int64), vals[i * n:(i + 1) * n])
+            for i in range(records)]
+
+    def raw(refs: np.ndarray, ts: np.ndarray, v: np.ndarray) -> bytes:  # the old layout
+        return b"".join((bytes([_records.SAMPLES]), len(refs).to_bytes(4, "little"),
+                         refs.tobytes(), ts.tobytes(), v.tobytes()))
+
+    out = {}
+    for name, enc in (("uncompressed", raw), ("compressed", _records.encode_samples)):
+        enc_s, dec_s = [], []
+        for _ in range(repeat):
+            t = time.process_time()
+            payloads = [enc(*r) for r in recs]
+            enc_s.append(time.process_time() - t)
+            t = time.process_time()
+            for p in payloads:
+                _records.decode(p)
+            dec_s.append(time.process_time() - t)
+        out[name] = {"bytes_per_sample": round(sum(map(len, payloads)) / (n * records), 2),
+                     "encode_ns_per_sample": [round(s / (n * records) * 1e9) for s in enc_s],
+                     "decode_ns_per_sample": [round(s / (n * records) * 1e9) for s in dec_s]}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--series", type=int, default=100_000)
+    p.add_argument("--scrapes", type=int, default=80)
+    p.add_argument("--batch", type=int, default=2000, help="samples per request")
+    p.add_argument("--span-h", type=float, default=1.5,
+                   help="hours the timestamps span; keep under 3 so that no block is cut")
+    p.add_argument("--vigil-before", help="directory holding the package `vigil` before "
+                                          "WAL compression, run as a third server")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--codec-only", action="store_true")
+    args = p.parse_args()
+    print(json.dumps({"codec": codec_figures(max(args.repeat, 3))}), flush=True)
+    if args.codec_only:
+        return
+    if args.series < 1 or args.scrapes < 2 or not 0 < args.span_h < 3:
+        p.error("--series positive, --scrapes at least 2, 0 < --span-h < 3")
+    if args.vigil_before and not os.path.isfile(
+            os.path.join(args.vigil_before, "vigil", "__init__.py")):
+        p.error(f"{args.vigil_before} holds no vigil package")
+    step_ms = int(args.span_h * 3600_000 / (args.scrapes - 1))
+    payloads = make_payloads(make_series(args.series), args.scrapes, args.batch,
+                             first_timestamp(), step_ms)
+    servers = ["vigil"] + (["vigil-before"] if args.vigil_before else []) + ["prometheus"]
+    work = tempfile.mkdtemp(prefix="vigil-bench-wal-")
+    results: dict[str, list[dict]] = {s: [] for s in servers}
+    try:
+        for _ in range(args.repeat):
+            for s in servers:
+                results[s].append(run_server(s, work, payloads, args.vigil_before))
+                print(json.dumps(results[s][-1]), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n = args.series * args.scrapes
+    for s, rs in results.items():
+        cpu = sorted(r["cpu_s_sends"] for r in rs)
+        b = sorted(r["wal_and_head_bytes_per_sample"] for r in rs)
+        print(f"# {s}: WAL+head {b[0]}–{b[-1]} bytes/sample (WAL only "
+              f"{min(r['wal_bytes_per_sample'] for r in rs)}); ingest "
+              f"{cpu[0] / n * 1e6:.2f}–{cpu[-1] / n * 1e6:.2f} CPU-µs/sample "
+              f"({n / cpu[0]:,.0f} samples per CPU-s at best)")
+
+
+if __name__ == "__main__":
+    main()
