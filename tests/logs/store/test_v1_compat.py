@@ -43,6 +43,6 @@ def test_v1_chunks_and_wal_read_and_mix_with_v2(tmp_path):
         columns = list(store.select_columns(needle))
         assert sum(len(c.ts_ns) for c in columns) == sum("zürich" in e.line for e in expected)
     new_files = sorted(set(path.glob("chunks/*/*.chunk")) - set(chunk_files))
-    assert len(new_files) == 1  # the head, cut at close
+    assert len(new_files) == 1 and new_files[0].read_bytes()[:8] == b"VLOGCHK\x02"
     with LogStore.open(str(path), Options()) as store:
         assert list(store.select(everything)) == expected

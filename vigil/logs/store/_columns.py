@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from vigil.logs.model import EntryColumns, LogEntry
-from vigil.logs.store._codec import Batch
 from vigil.model.labels import Labels
 
 _UTF8, _ERRORS = "utf-8", "surrogatepass"
@@ -23,13 +22,6 @@ def utf8_lengths(text: str, offsets: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero((data & 0xC0) != 0x80)  # byte offset of each code point
     byte_offsets = np.append(starts, len(data))[offsets]
     return np.diff(byte_offsets).astype(np.int64)
-
-
-def batch_columns(batch: Batch, rows: np.ndarray) -> EntryColumns:
-    """The rows ``rows`` of a decoded v1 batch as columns."""
-    lengths = utf8_lengths(batch.lines.text, batch.lines.offsets)
-    return EntryColumns(batch.ts[rows].astype(np.int64), batch.stream[rows].astype(np.int32),
-                        tuple(batch.streams), lengths[rows])
 
 
 def head_columns(head: Sequence[LogEntry], wanted: set[Labels],

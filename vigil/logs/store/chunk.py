@@ -1,19 +1,19 @@
-"""Chunk files: one immutable, zstd-compressed run of entries of one time partition.
+"""Chunk files: one immutable, compressed run of entries of one time partition.
 
-Layout (little-endian; the JSON meta is described in ``docs/logs-format.md``)::
+Layout (little-endian; byte by byte in ``docs/logs-format.md``)::
 
-    0   8 bytes   magic "VLOGCHK" + format version byte 0x01
+    0   8 bytes   magic "VLOGCHK" + format version byte (0x02 written; 0x01 still read)
     8   u32       meta length M
     12  u32       crc32 of the meta
     16  M bytes   meta: UTF-8 JSON (time range, counts, streams, WAL segment, sections)
     16+M          token index, trigram Bloom filter (``trigrams.bytes`` long)
     ...           token index, word Bloom filter (``tokens.bytes`` long)
-    ...           body: zstd frame of an encoded batch (:mod:`._codec`), entries sorted by
-                  (timestamp, stream labels); ``body.bytes`` long
+    ...           body. Format 2: the columns and line blocks of :mod:`._chunk2`, each a
+                  zstd frame with its size and crc32 in the meta. Format 1: one zstd frame
+                  of an encoded batch (:mod:`._codec`), rows in time order.
 
-Each of the three sections has its length and crc32 in the meta. The meta alone is read
-when the store opens (to rebuild the stream index), the filters when a needle search
-considers the chunk, the body only when it may match.
+The meta alone is read when the store opens (to rebuild the stream index), the filters
+when a needle search considers the chunk, the body only when it may match.
 Files are written as ``<id>.chunk.tmp``, synced, then renamed, so a chunk either exists
 whole or not at all.
 """
@@ -32,11 +32,14 @@ import cramjam
 from vigil.errors import StorageError
 from vigil.logs.model import LogEntry
 from vigil.logs.store._bloom import Bloom, TokenIndex
-from vigil.logs.store._codec import Batch, decode, encode, labels_from_json, labels_json
+from vigil.logs.store._chunk1 import Chunk1
+from vigil.logs.store._chunk2 import COLUMNS, Chunk2, Section, encode_body
+from vigil.logs.store._codec import decode, labels_from_json, labels_json
 from vigil.model.labels import Labels
 from vigil.storage.framing import fsync_dir, write_all
 
-MAGIC = b"VLOGCHK\x01"
+MAGIC_V1 = b"VLOGCHK\x01"
+MAGIC = b"VLOGCHK\x02"
 _HEAD = struct.Struct("<8sII")
 SUFFIX = ".chunk"
 
@@ -56,7 +59,10 @@ class ChunkMeta:
     tokens: tuple[int, int, int, int]
     body_offset: int
     body_bytes: int
-    body_crc: int
+    body_crc: int  # format 1 (format 2: each section has its own)
+    version: int = 2
+    levels: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()  # format 2: the columns (COLUMNS), then line blocks
 
     @property
     def file_bytes(self) -> int:
@@ -65,25 +71,29 @@ class ChunkMeta:
 
 def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_segment: int,
                 zstd_level: int) -> ChunkMeta:
-    """Write ``entries`` (already sorted) as chunk ``chunk_id`` in ``directory``."""
-    body, line_blob = encode(entries)
-    index = TokenIndex.build(line_blob)
-    compressed = bytes(cramjam.zstd.compress(body, level=zstd_level))
-    streams: list[Labels] = list(dict.fromkeys(e.labels for e in entries))
+    """Write ``entries`` (any order) as chunk ``chunk_id`` (format 2) in ``directory``."""
+    body = encode_body(entries, zstd_level)
+    index = TokenIndex.build(body.lines_utf8)
+    ncol = len(COLUMNS)
     meta = {
-        "min_ts": entries[0].ts_ns, "max_ts": entries[-1].ts_ns, "entries": len(entries),
-        "raw_bytes": len(line_blob) + len(entries), "wal_segment": wal_segment,
-        "streams": [json.loads(labels_json(s)) for s in streams],
+        "min_ts": body.min_ts, "max_ts": body.max_ts, "entries": len(entries),
+        "raw_bytes": len(body.lines_utf8) + len(entries), "wal_segment": wal_segment,
+        "streams": [json.loads(labels_json(s)) for s in body.streams],
+        "levels": body.levels,
         "trigrams": _bloom_meta(index.trigrams), "tokens": _bloom_meta(index.tokens),
-        "body": {"bytes": len(compressed), "crc": zlib.crc32(compressed), "codec": "zstd"},
+        "codec": "zstd", "zstd_level": zstd_level,
+        "columns": {name: _section_meta(s) for name, s in zip(COLUMNS, body.sections[:ncol],
+                                                              strict=True)},
+        "line_blocks": [_section_meta(s) for s in body.sections[ncol:]],
     }
     meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
     path = os.path.join(directory, f"{chunk_id:010d}{SUFFIX}")
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        write_all(fd, _HEAD.pack(MAGIC, len(meta_bytes), zlib.crc32(meta_bytes)) + meta_bytes
-                  + index.trigrams.bits + index.tokens.bits + compressed)
+        write_all(fd, b"".join([_HEAD.pack(MAGIC, len(meta_bytes), zlib.crc32(meta_bytes)),
+                                meta_bytes, index.trigrams.bits, index.tokens.bits,
+                                *body.frames]))
         os.fsync(fd)
     except OSError as e:
         os.close(fd)
@@ -92,7 +102,18 @@ def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_
     os.close(fd)
     os.replace(tmp, path)
     fsync_dir(directory)
-    return _meta_from(path, chunk_id, meta, _HEAD.size + len(meta_bytes))
+    return _meta_from(path, chunk_id, meta, _HEAD.size + len(meta_bytes), 2)
+
+
+def _section_meta(s: Section) -> dict[str, int]:
+    out = {"bytes": s.bytes, "crc": s.crc, "raw": s.raw}
+    if s.width:
+        out["width"] = s.width
+    if s.unit != 1:
+        out["unit"] = s.unit
+    if s.rows:
+        out["rows"] = s.rows
+    return out
 
 
 def _bloom_meta(bloom: Bloom) -> dict[str, int]:
@@ -106,14 +127,14 @@ def read_meta(path: str) -> ChunkMeta:
             if len(head) < _HEAD.size:
                 raise ValueError("shorter than its header")
             magic, length, crc = _HEAD.unpack(head)
-            if magic != MAGIC:
+            if magic not in (MAGIC, MAGIC_V1):
                 raise ValueError(f"bad magic {magic!r}")
             meta_bytes = f.read(length)
             if len(meta_bytes) != length or zlib.crc32(meta_bytes) != crc:
                 raise ValueError("meta crc mismatch")
             meta = json.loads(meta_bytes)
             chunk_id = int(os.path.basename(path)[:-len(SUFFIX)])
-            result = _meta_from(path, chunk_id, meta, _HEAD.size + length)
+            result = _meta_from(path, chunk_id, meta, _HEAD.size + length, magic[-1])
             if os.fstat(f.fileno()).st_size != result.file_bytes:
                 raise ValueError("file size disagrees with its meta")
             return result
@@ -121,8 +142,21 @@ def read_meta(path: str) -> ChunkMeta:
         raise StorageError(f"{path}: corrupt chunk: {e}") from e
 
 
-def _meta_from(path: str, chunk_id: int, meta: dict, index_offset: int) -> ChunkMeta:
-    tri, tok, body = meta["trigrams"], meta["tokens"], meta["body"]
+def _meta_from(path: str, chunk_id: int, meta: dict, index_offset: int,
+               version: int) -> ChunkMeta:
+    tri, tok = meta["trigrams"], meta["tokens"]
+    body_offset = index_offset + int(tri["bytes"]) + int(tok["bytes"])
+    sections: list[Section] = []
+    if version == 1:
+        body_bytes, body_crc = int(meta["body"]["bytes"]), int(meta["body"]["crc"])
+    else:
+        offset = 0
+        for s in [meta["columns"][name] for name in COLUMNS] + list(meta["line_blocks"]):
+            sections.append(Section(offset, int(s["bytes"]), int(s["crc"]), int(s["raw"]),
+                                    int(s.get("width", 0)), int(s.get("unit", 1)),
+                                    int(s.get("rows", 0))))
+            offset += int(s["bytes"])
+        body_bytes, body_crc = offset, 0
     return ChunkMeta(
         path=path, id=chunk_id, min_ts=int(meta["min_ts"]), max_ts=int(meta["max_ts"]),
         entries=int(meta["entries"]), raw_bytes=int(meta["raw_bytes"]),
@@ -131,8 +165,8 @@ def _meta_from(path: str, chunk_id: int, meta: dict, index_offset: int) -> Chunk
         index_offset=index_offset,
         trigrams=(int(tri["bytes"]), int(tri["crc"]), int(tri["m"]), int(tri["k"])),
         tokens=(int(tok["bytes"]), int(tok["crc"]), int(tok["m"]), int(tok["k"])),
-        body_offset=index_offset + int(tri["bytes"]) + int(tok["bytes"]),
-        body_bytes=int(body["bytes"]), body_crc=int(body["crc"]))
+        body_offset=body_offset, body_bytes=body_bytes, body_crc=body_crc, version=version,
+        levels=tuple(str(v) for v in meta.get("levels", ())), sections=tuple(sections))
 
 
 def _read_section(meta: ChunkMeta, offset: int, length: int, crc: int | None,
@@ -155,10 +189,15 @@ def read_index(meta: ChunkMeta) -> TokenIndex:
     return TokenIndex(Bloom(data[:tri_bytes], tri_m, tri_k), Bloom(data[tri_bytes:], tok_m, tok_k))
 
 
-def read_body(meta: ChunkMeta) -> Batch:
+def read_body(meta: ChunkMeta) -> Chunk1 | Chunk2:
+    """The chunk's rows: format 2 reads its columns now and line blocks when asked; format 1
+    decompresses and decodes the whole body."""
+    if meta.version == 2:
+        return Chunk2(meta.path, meta.body_offset, meta.sections, meta.streams, meta.levels,
+                      meta.entries, meta.min_ts)
     data = _read_section(meta, meta.body_offset, meta.body_bytes, meta.body_crc, "body")
     try:
         raw = cramjam.zstd.decompress(data)
     except Exception as e:  # cramjam raises its own DecompressionError
         raise StorageError(f"{meta.path}: corrupt chunk body: {e}") from e
-    return decode(memoryview(raw), f"{meta.path}: body")
+    return Chunk1(decode(memoryview(raw), f"{meta.path}: body"))

@@ -23,14 +23,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from vigil.errors import StorageError
 from vigil.logs.model import EntryColumns, LogEntry, StreamSelection
 from vigil.logs.store import chunk as chunkfile
-from vigil.logs.store._codec import Batch, decode, encode
-from vigil.logs.store._columns import batch_columns, head_columns
-from vigil.logs.store._select import Source, chunk_rows, merge
+from vigil.logs.store._chunk1 import Chunk1
+from vigil.logs.store._chunk2 import Chunk2
+from vigil.logs.store._codec import decode, encode
+from vigil.logs.store._columns import head_columns
+from vigil.logs.store._select import Source, merge
 from vigil.logs.store._wal import WAL, FsyncPolicy
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher, match_all
@@ -48,7 +48,7 @@ class Options:
     fsync: FsyncPolicy = "batch"
     fsync_interval_s: float = 1.0
     zstd_level: int = 3
-    cached_chunks: int = 4  # decoded chunk bodies kept for repeated reads
+    cached_chunks: int = 4  # chunks' decoded columns (format 1: whole bodies) kept
     now_ns: Callable[[], int] = field(default=time.time_ns)
 
 
@@ -66,16 +66,6 @@ def _sort_key(e: LogEntry) -> tuple[int, Labels]:
     return e.ts_ns, e.labels
 
 
-def _sorted(entries: list[LogEntry]) -> list[LogEntry]:
-    """``entries`` ordered by (timestamp, stream labels), stably; numpy's lexsort on the
-    timestamps and each stream's rank is several times faster than a key function."""
-    streams = sorted({e.labels for e in entries})
-    rank = {s: i for i, s in enumerate(streams)}
-    ts = np.array([e.ts_ns for e in entries], dtype=np.int64)
-    ranks = np.array([rank[e.labels] for e in entries], dtype=np.int64)
-    return [entries[i] for i in np.lexsort((ranks, ts)).tolist()]
-
-
 class LogStore:
     """Open with :meth:`open`; close with :meth:`close` (which cuts the head into chunks)."""
 
@@ -90,7 +80,7 @@ class LogStore:
         self._head_bytes = 0
         self._next_chunk_id = 1
         self._wal = WAL(os.path.join(path, "wal"), options.fsync, options.fsync_interval_s)
-        self._cache: OrderedDict[int, Batch] = OrderedDict()
+        self._cache: OrderedDict[int, Chunk1 | Chunk2] = OrderedDict()
         self._closed = False
 
     @classmethod
@@ -195,8 +185,7 @@ class LogStore:
             segment = self._wal.segment
             written: list[chunkfile.ChunkMeta] = []
             try:
-                for part, unsorted in sorted(by_partition.items()):
-                    entries = _sorted(unsorted)
+                for part, entries in sorted(by_partition.items()):
                     directory = os.path.join(self.path, "chunks", str(part * self.options.partition_s))
                     os.makedirs(directory, exist_ok=True)
                     written.append(chunkfile.write_chunk(
@@ -266,18 +255,25 @@ class LogStore:
             head = [e for e in self._head if start_ns <= e.ts_ns < end_ns]
         return metas, head
 
-    def _batch(self, meta: chunkfile.ChunkMeta) -> Batch:
+    def _chunk(self, meta: chunkfile.ChunkMeta, keep: bool) -> Chunk1 | Chunk2:
+        """The chunk's decoded body, from the cache if there; ``keep`` adds it (a read of more
+        chunks than the cache holds passes it by rather than evicting everything).
+        Raises FileNotFoundError if retention deleted it meanwhile."""
         with self._lock:
             cached = self._cache.get(meta.id)
             if cached is not None:
                 self._cache.move_to_end(meta.id)
                 return cached
-        batch = chunkfile.read_body(meta)
-        with self._lock:
-            self._cache[meta.id] = batch
-            while len(self._cache) > self.options.cached_chunks:
-                self._cache.popitem(last=False)
-        return batch
+        chunk = chunkfile.read_body(meta)
+        if keep:
+            with self._lock:
+                self._cache[meta.id] = chunk
+                while len(self._cache) > self.options.cached_chunks:
+                    self._cache.popitem(last=False)
+        return chunk
+
+    def _may_match(self, meta: chunkfile.ChunkMeta, needles: Sequence[str]) -> bool:
+        return not needles or all(chunkfile.read_index(meta).may_contain(n) for n in needles)
 
     def select(self, selection: StreamSelection) -> Iterator[LogEntry]:
         sel = selection
@@ -295,24 +291,22 @@ class LogStore:
                       key=_sort_key)
         sources = [Source(head[-1 if sel.backward else 0].ts_ns,
                           lambda: reversed(head) if sel.backward else head)] if head else []
+        keep = len(metas) <= self.options.cached_chunks
         for meta in metas:
             sources.append(Source(meta.max_ts if sel.backward else meta.min_ts,
-                                  lambda meta=meta: self._chunk_entries(meta, wanted, sel)))
+                                  lambda meta=meta: self._chunk_entries(meta, wanted, sel, keep)))
         return merge(sources, sel.backward, sel.limit)
 
     def _chunk_entries(self, meta: chunkfile.ChunkMeta, wanted: set[Labels],
-                       sel: StreamSelection) -> Iterator[LogEntry]:
+                       sel: StreamSelection, keep: bool) -> Iterator[LogEntry]:
         try:
-            if sel.needles:
-                index = chunkfile.read_index(meta)
-                if not all(index.may_contain(n) for n in sel.needles):
-                    return
-            batch = self._batch(meta)
+            if not self._may_match(meta, sel.needles):
+                return
+            chunk = self._chunk(meta, keep)
         except FileNotFoundError:  # deleted by retention since the snapshot
             return
-        rows = chunk_rows(batch, wanted, sel.start_ns, sel.end_ns, sel.needles)
-        for i in (rows[::-1] if sel.backward else rows):
-            yield batch.entry(int(i))
+        rows = chunk.select(wanted, sel.start_ns, sel.end_ns, sel.needles)
+        yield from chunk.entries(rows[::-1] if sel.backward else rows)
 
     def select_columns(self, selection: StreamSelection) -> Iterator[EntryColumns]:
         """The selection's entries as column blocks (one per chunk, one for the head);
@@ -327,17 +321,17 @@ class LogStore:
                             and m.min_ts < sel.end_ns), key=lambda m: (m.min_ts, m.id))
         if not wanted:
             return
+        keep = len(metas) <= self.options.cached_chunks
         for meta in metas:
             try:
-                if sel.needles and not all(chunkfile.read_index(meta).may_contain(n)
-                                           for n in sel.needles):
+                if not self._may_match(meta, sel.needles):
                     continue
-                batch = self._batch(meta)
+                chunk = self._chunk(meta, keep)
             except FileNotFoundError:  # deleted by retention since the snapshot
                 continue
-            rows = chunk_rows(batch, wanted, sel.start_ns, sel.end_ns, sel.needles)
+            rows = chunk.select(wanted, sel.start_ns, sel.end_ns, sel.needles)
             if len(rows):
-                yield batch_columns(batch, rows)
+                yield chunk.columns(rows)
         block = head_columns(head, wanted, sel.needles)
         if block is not None:
             yield block
