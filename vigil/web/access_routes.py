@@ -63,6 +63,14 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/loki/api/v1/labels": {"GET": V, "POST": V},
     "/loki/api/v1/label/{name}/values": {"GET": V},
     "/loki/api/v1/series": {"GET": V, "POST": V},
+    "/loki/api/v1/index/stats": {"GET": V, "POST": V},
+    "/loki/api/v1/index/volume": {"GET": V, "POST": V},
+    "/loki/api/v1/index/volume_range": {"GET": V, "POST": V},
+    # Loki's ruler, read paths (vigil.web.logs_rules_api): log rules come from files.
+    "/loki/api/v1/rules": {"GET": V},
+    "/api/prom/rules": {"GET": V},
+    "/prometheus/api/v1/rules": {"GET": V},
+    "/prometheus/api/v1/alerts": {"GET": V},
     # Live tail (vigil.web.logs_tail): a WebSocket, authorized by the route itself with these
     # rules (the gate passes WebSockets through); Loki's build info.
     "/loki/api/v1/tail": {"GET": V},
@@ -253,7 +261,8 @@ READ_ONLY_UNSAFE: dict[tuple[str, str], str] = {
                  "/api/v1/format_query", "/api/v1/query_exemplars")},
     **{(p, "POST"): "LogQL read sent as a form, as Loki accepts"
        for p in ("/loki/api/v1/query", "/loki/api/v1/query_range", "/loki/api/v1/labels",
-                 "/loki/api/v1/series")},
+                 "/loki/api/v1/series", "/loki/api/v1/index/stats", "/loki/api/v1/index/volume",
+                 "/loki/api/v1/index/volume_range")},
     ("/api/vigil/v1/dashboards/lint", "POST"): "checks the dashboard in the body; saves nothing",
     ("/login", "POST"): "logging in: the credentials are the authorization",
     ("/logout", "POST"): "ends the caller's own session only",
