@@ -29,6 +29,7 @@ from vigil.web.incidents_ui import incidents_pages_router
 from vigil.web.logs_api import logs_api_router
 from vigil.web.logs_compat import logs_compat_router
 from vigil.web.logs_ingest_api import logs_ingest_router
+from vigil.web.logs_rules_api import logs_rules_router
 from vigil.web.logs_tail import logs_tail_router
 from vigil.web.logs_ui import logs_pages_router
 from vigil.web.objectives_api import objectives_api_router
@@ -69,6 +70,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(logs_ingest_router(deps.logs))
     app.include_router(logs_api_router(deps.logs))
     app.include_router(logs_tail_router(deps.logs))
+    app.include_router(logs_rules_router(deps))
     # Before the UI's router: Elasticsearch clients asking / for JSON get Elasticsearch's root.
     app.include_router(logs_compat_router(deps.version))
     app.include_router(logs_pages_router(deps))
