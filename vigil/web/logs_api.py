@@ -1,6 +1,8 @@
 """Loki's HTTP query API over Vigil's log store, so Grafana's Loki data source and logcli
 work against Vigil: ``/loki/api/v1/query``, ``query_range``, ``labels``,
-``label/<name>/values`` and ``series`` (GET, or POST with a form, as Loki).
+``label/<name>/values``, ``series``, and the index endpoints Grafana asks for a query's size
+and the logs volume, ``index/stats``, ``index/volume`` and ``index/volume_range``, counted
+exactly (:mod:`vigil.logs.volume`) (GET, or POST with a form, as Loki).
 
 Shapes follow Loki's API reference: ``{"status": "success", "data": {"resultType":
 "streams" | "vector" | "matrix" | "scalar", "result": [...], "stats": {...}}}``; a stream is
@@ -25,16 +27,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vigil.errors import VigilError
+from vigil.gocompat.floats import format_sample_value
 from vigil.gocompat.times import parse_rfc3339
 from vigil.logs.logql import LogStream
 from vigil.logs.logql import ParseError as LogQLParseError
 from vigil.logs.logql import QueryError as LogQLQueryError
-from vigil.logs.logql.ast import LogSelector
+from vigil.logs.logql.ast import BinOp, LabelReplace, LogSelector, VectorAggregation
 from vigil.logs.logql.parser import parse_expr, parse_log_selector
 from vigil.logs.logql.units import parse_go_duration
 from vigil.logs.runtime import LogsRuntime
+from vigil.logs.volume import VolumeSeries, index_stats, volume
+from vigil.model.matchers import Matcher
 from vigil.promql.value import QueryResult
-from vigil.web.formatting import Raw, dumps
+from vigil.web.formatting import Raw, dumps, format_timestamp, json_string
 from vigil.web.params import Form, read_form
 from vigil.web.results import labels_json, query_data
 
@@ -165,15 +170,67 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
+def _has_approx_topk(expr: object) -> bool:
+    if isinstance(expr, VectorAggregation):
+        return expr.op == "approx_topk" or _has_approx_topk(expr.expr)
+    if isinstance(expr, BinOp):
+        return _has_approx_topk(expr.lhs) or _has_approx_topk(expr.rhs)
+    return isinstance(expr, LabelReplace) and _has_approx_topk(expr.expr)
+
+
+def _index_matchers(text: str, match_any: bool) -> tuple[Matcher, ...]:
+    """The matchers of the index endpoints' ``query``: a stream selector only (Loki's
+    ``only label matchers are supported`` otherwise); ``{}`` for every stream where
+    ``match_any`` (the volume endpoints)."""
+    if match_any and text.strip() == "{}":
+        return ()
+    expr = parse_expr(text)
+    if not isinstance(expr, LogSelector) or expr.stages:
+        raise LokiParamError("only label matchers are supported")
+    return expr.matchers
+
+
+def _volume_limit(text: str) -> int:
+    if not text:
+        return 100
+    try:
+        limit = int(text)
+    except ValueError:
+        raise LokiParamError(f'cannot parse "{text}" to a valid limit') from None
+    if limit < 0:
+        raise LokiParamError("limit must be a positive value")
+    return limit or 100
+
+
+def _volume_data(found: list[VolumeSeries]) -> Raw:
+    """Prometheus's vector or matrix shape; a vector unless a series has several points
+    (Loki's rule, so a one-bucket ``volume_range`` answers a vector too)."""
+    matrix = any(len(s.points) > 1 for s in found)
+    parts = []
+    for s in found:
+        metric = "{" + ",".join(f"{json_string(k)}:{json_string(v)}"
+                                for k, v in s.metric.items()) + "}"
+        points = [f'[{format_timestamp(t)},"{format_sample_value(float(v))}"]'
+                  for t, v in s.points]
+        body = f'"values":[{",".join(points)}]' if matrix else f'"value":{points[0]}'
+        parts.append(f'{{"metric":{metric},{body}}}')
+    kind = "matrix" if matrix else "vector"
+    return Raw(f'{{"resultType":"{kind}","result":[{",".join(parts)}]}}')
+
+
 def logs_api_router(logs: LogsRuntime | None) -> APIRouter:
     router = APIRouter()
 
-    async def answer(request: Request, work: Callable[[Form], Any]) -> Response:
+    async def answer(request: Request, work: Callable[[Form], Any],
+                     enveloped: bool = True) -> Response:
         if logs is None:
             return _error(404, "logs are not enabled (logs.enabled: false)")
         form = await read_form(request)
         try:
-            return _success(await asyncio.to_thread(work, form))
+            data = await asyncio.to_thread(work, form)
+            if not enveloped:  # index/stats answers the bare object, as Loki
+                return Response(dumps(data), media_type="application/json")
+            return _success(data)
         except (LokiParamError, LogQLParseError, LogQLQueryError) as e:
             return _error(400, str(e))
         except VigilError as e:
@@ -191,6 +248,8 @@ def logs_api_router(logs: LogsRuntime | None) -> APIRouter:
             streams = logs.engine.select_logs(expr, start, end, limit, direction)
             return _data("streams", streams_json(streams),
                          _stats(started, sum(len(s.entries) for s in streams)))
+        if _has_approx_topk(expr):  # even a one-step range query (Loki: by its type)
+            raise LogQLQueryError("count min sketches are only supported on instant queries")
         step = _parse_step_ns(form.get("step"), start, end)
         if step <= 0:
             raise LokiParamError("zero or negative query resolution step widths are not "
@@ -236,6 +295,53 @@ def logs_api_router(logs: LogsRuntime | None) -> APIRouter:
         for selector in selectors:
             found.update(logs.store.streams(parse_log_selector(selector).matchers, start, end))
         return [labels_json(s) for s in sorted(found)]
+
+    def stats(form: Form) -> dict[str, int]:
+        assert logs is not None
+        start, end = _window(form, _now_ns(), DEFAULT_SINCE_NS)
+        found = index_stats(logs.store, _index_matchers(form.get("query"), False), start, end)
+        return {"streams": found.streams, "chunks": found.chunks, "entries": found.entries,
+                "bytes": found.bytes}
+
+    def volume_of(ranged: bool) -> Callable[[Form], Raw]:
+        def work(form: Form) -> Raw:
+            assert logs is not None
+            start, end = _window(form, _now_ns(), DEFAULT_SINCE_NS)
+            limit = _volume_limit(form.get("limit"))
+            aggregate_by = form.get("aggregateBy") or "series"
+            if aggregate_by not in ("series", "labels"):
+                raise LokiParamError("invalid aggregation option")
+            matchers = _index_matchers(form.get("query"), True)
+            step = 0
+            if ranged:
+                step = _parse_step_ns(form.get("step"), start, end)
+                if step <= 0:
+                    raise LokiParamError("zero or negative query resolution step widths are "
+                                         "not accepted. Try a positive integer")
+                if (end - start) // step > MAX_POINTS:
+                    raise LokiParamError(f"exceeded maximum resolution of {MAX_POINTS:,} points "
+                                         "per timeseries. Try increasing the value of the step "
+                                         "parameter")
+            targets = [t.strip() for t in form.get("targetLabels").split(",") if t.strip()]
+            return _volume_data(volume(logs.store, matchers, start, end, step_ns=step,
+                                       limit=limit, target_labels=targets,
+                                       aggregate_by=aggregate_by))
+        return work
+
+    @router.api_route("/loki/api/v1/index/stats", methods=["GET", "POST"],
+                      include_in_schema=False)
+    async def loki_index_stats(request: Request) -> Response:
+        return await answer(request, stats, enveloped=False)
+
+    @router.api_route("/loki/api/v1/index/volume", methods=["GET", "POST"],
+                      include_in_schema=False)
+    async def loki_volume(request: Request) -> Response:
+        return await answer(request, volume_of(False))
+
+    @router.api_route("/loki/api/v1/index/volume_range", methods=["GET", "POST"],
+                      include_in_schema=False)
+    async def loki_volume_range(request: Request) -> Response:
+        return await answer(request, volume_of(True))
 
     @router.api_route("/loki/api/v1/query_range", methods=["GET", "POST"],
                       include_in_schema=False)
