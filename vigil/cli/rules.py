@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vigil.cli._common import FeaturesOption, fail
+from vigil.cli._common import FeaturesOption, fail, usage_error
 from vigil.errors import VigilError
 from vigil.storage import Storage
 
@@ -87,12 +87,22 @@ def test(
     ignore_unknown_fields: Annotated[bool, typer.Option(
         "--ignore-unknown-fields", help="Accept unknown fields in the rule files.")] = False,
     enable_feature: FeaturesOption = None,
+    logql: Annotated[bool, typer.Option(
+        "--logql", help="The files test Loki ruler files: lines per stream as input, "
+                        "logql_expr_test for expressions (docs/logs.md).")] = False,
 ) -> None:
-    """Run rule unit tests written in promtool's format against Vigil's engines."""
+    """Run rule unit tests written in promtool's format against Vigil's engines. Exit 0 when
+    all pass, 1 when a test fails or a file is bad, 2 on bad usage."""
     from vigil.model.features import parse_features
     from vigil.rules.pack import pack_test_files
     from vigil.rules.unittest import UnitTestOptions, run_test_files
 
+    if logql:
+        if pack or run:
+            usage_error("--logql runs the named files only (no --pack or --run)")
+        if not files:
+            usage_error("no test files given")
+        raise typer.Exit(_run_logql_tests(files))
     paths = [*(files or ()), *(pack_test_files() if pack else ())]
     if not paths:
         fail("no test files given (name some, or use --pack)")
@@ -104,3 +114,26 @@ def test(
                                                  features=parse_features(enable_feature or [])),
                           storage=temporary_tsdb, out=typer.echo, err=lambda s: typer.echo(s, err=True))
     raise typer.Exit(code)
+
+
+def _run_logql_tests(paths: list[str]) -> int:
+    """promtool's report for LogQL unit-test files; 0 if all passed, else 1."""
+    from vigil.cli._logql_rules_test import run_logql_test_file
+
+    logging.getLogger("vigil.rules").setLevel(logging.ERROR)
+    failed = False
+    for path in paths:
+        typer.echo(f"Unit Testing:  {path}")
+        errors, warnings = run_logql_test_file(path, temporary_tsdb)
+        for w in warnings:
+            typer.echo(f"  WARNING: {w}", err=True)
+        if errors:
+            typer.echo("  FAILED:", err=True)
+            for e in errors:
+                typer.echo(e, err=True)
+                typer.echo("")
+            failed = True
+        else:
+            typer.echo("  SUCCESS")
+        typer.echo("")
+    return 1 if failed else 0
