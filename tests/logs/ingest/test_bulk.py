@@ -86,3 +86,14 @@ def test_default_index_from_the_url_and_storage_failures_are_retryable():
     assert response["errors"] is True
     assert item["index"]["status"] == 429
     assert item["index"]["error"]["type"] == "es_rejected_execution_exception"
+
+
+def test_repeated_identical_lines_each_count():
+    # Action lines and documents repeated byte for byte (parsed once, shared) are still
+    # one item and one entry each, and a bad repeated document is an error each time.
+    pair = _ndjson({"index": {"_index": "a"}}, {"message": "same"})
+    bad = b'{"index":{"_index":"a"}}\n{"message": "x", "@timestamp": "never"}\n'
+    result = decode_bulk(pair * 3 + bad * 2 + pair)
+    assert [e.line for e in result.entries] == ["same"] * 4
+    assert [(e.line, e.where) for e in result.errors] == [(8, "@timestamp"), (10, "@timestamp")]
+    assert [i.entry for i in result.items] == [0, 1, 2, -1, -1, 3]

@@ -104,3 +104,23 @@ def test_label_sets(text, labels):
 def test_bad_label_sets(text, message):
     with pytest.raises(ValueError, match=message):
         parse_label_set(text)
+
+
+def test_json_typed_path_and_careful_path_give_the_same_entries():
+    # A well-formed body takes the typed (msgspec) path; one bad value anywhere sends the
+    # whole body to the careful path, which must give the good values alike.
+    good = {"streams": [
+        {"stream": {"job": "api", "level": "error"},
+         "values": [["1700000000000000001", "boom"],
+                    ["1700000000000000002", "meta", {"detected_level": "warn", "u": "ann"}]]},
+        {"stream": {"job": "web", "detected_level": "info"},
+         "values": [["1700000000000000003", "ok"]]}]}
+    from vigil.logs.ingest.loki import _decode_json_fast
+    typed = _decode_json_fast(json.dumps(good).encode())
+    bad = json.loads(json.dumps(good))
+    bad["streams"][1]["values"].append([1.5, "float time"])
+    careful = decode_loki_json(json.dumps(bad).encode())
+    assert typed.entries == careful.entries and typed.errors == []
+    assert [(e.level, e.fields) for e in typed.entries] == [
+        ("error", ()), ("warn", (("detected_level", "warn"), ("u", "ann"))), ("info", ())]
+    assert [e.where for e in careful.errors] == ["streams[1].values[1]"]

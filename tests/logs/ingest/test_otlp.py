@@ -1,3 +1,4 @@
+import base64
 import json
 
 import pytest
@@ -84,3 +85,36 @@ def test_protobuf_decodes_like_json():
 def test_unreadable_bodies(body, content_type, message):
     with pytest.raises(IngestError, match=message):
         decode_otlp_logs(body, content_type=content_type)
+
+
+def test_json_typed_path_matches_the_protobuf_path():
+    # The good records of JSON_BODY (int64s as strings and numbers, composite values, hex
+    # ids) through the typed msgspec path and, encoded as protobuf, through the protobuf path.
+    from google.protobuf import json_format
+
+    from vigil.logs.ingest.otlp_json import decode_otlp_json_fast
+    body = json.loads(json.dumps(JSON_BODY))
+    records = body["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    records[:] = [records[0], records[3], {"timeUnixNano": 1544712660600000000,
+                                           "body": {"intValue": 7}}]
+    typed = decode_otlp_json_fast(json.dumps(body).encode())
+    assert typed is not None and typed.errors == []
+    for record in records:  # protobuf's JSON mapping wants base64 ids
+        for key in ("traceId", "spanId"):
+            if key in record:
+                record[key] = base64.b64encode(bytes.fromhex(record[key])).decode()
+    request = json_format.ParseDict(body, ExportLogsServiceRequest())
+    expected = decode_otlp_logs(request.SerializeToString(), content_type="application/x-protobuf")
+    assert typed.entries == expected.entries
+    assert [e.line for e in typed.entries] == ["Example log record", '{"event":"login"}', "7"]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"resourceLogs": [{"scope_logs": []}]}',  # snake_case: the protobuf mapping's field names
+    b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": "SEVERITY_NUMBER_INFO"}]}]}]}',
+    b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "1", "traceId": "zz"}]}]}]}',
+    b'{"resourceLogs": null}',
+])
+def test_json_the_typed_path_leaves_to_the_careful_one(body):
+    from vigil.logs.ingest.otlp_json import decode_otlp_json_fast
+    assert decode_otlp_json_fast(body) is None

@@ -125,3 +125,24 @@ def test_structured_data_escapes_only_quote_backslash_and_bracket():
     message = parse_syslog(b'<13>1 - h a - - [x@1 p="a\\nb\\\\c\\"d\\]e"] m', received_ns=NOW)
     assert message.structured_data == (("x@1", "p", 'a\\nb\\c"d]e'),)
     assert message.message == "m"
+
+
+@pytest.mark.parametrize("data", [
+    b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 '
+    b'[exampleSDID@32473 iut="3" eventSource="Appli\\"cation\\]" eventID="1011"]'
+    b'[examplePriority@32473 class="high"] \xef\xbb\xbfAn application event',
+    b'<13>1 - h a - - [x@1 p="a\\nb\\\\c\\"d\\]e" q="[y@2 z=\\"w\\"]"] m',
+    b"<34>1 - - - - - -",
+    b"<34>1 2024-01-02T03:04:05+01:00 h app 12 id - text with  spaces ",
+    b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed",
+    b"<13>Dec  7 09:02:03 sshd[123]: Accepted publickey",
+    b"<134>Dec  7 10:00:00 web1 nginx[42] GET /x 200",
+    b"<134>Dec  7 10:00:00 web1 just words",
+    b"<134>Dec  7 10:00:00 2026 web1 app: with a year",
+    b"<134>Dec  7 10:00:00.250 web1 app: with a fraction",
+])
+def test_fast_path_reads_as_the_careful_parser(data):
+    # The one-regex path and the step-by-step parser must agree on every message.
+    from vigil.logs.ingest.syslog import _parse_careful
+    fast = parse_syslog(data, received_ns=NOW, tz_offset_s=3600)
+    assert fast == _parse_careful(data, NOW, 3600)

@@ -14,6 +14,7 @@ snappy, not JSON where a JSON document is expected) raises :class:`IngestError`.
     syslog     RFC 5424 and RFC 3164 messages; octet-counted and newline framing
     listeners  the syslog TCP and UDP servers (asyncio)
     otlp       OTLP logs over HTTP, JSON and protobuf
+    otlp_json  OTLP/JSON's typed (msgspec) fast path, the protobuf path reading what it cannot
     tailer     follows local files through rotation and truncation
 """
 

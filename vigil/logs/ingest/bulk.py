@@ -21,7 +21,7 @@ neighbours still count) and still sets ``errors``.
 
 from __future__ import annotations
 
-import json
+import itertools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ from vigil.logs.ingest.documents import (
     DocumentMapping,
     entry_from_document,
 )
+from vigil.logs.ingest.jsonlines import NOT_JSON, json_line
 from vigil.model.labels import Labels
 
 __all__ = ["BulkDecoded", "BulkItem", "bulk_response", "decode_bulk"]
@@ -59,39 +60,55 @@ class BulkDecoded(Decoded):
     items: list[BulkItem] = field(default_factory=list)
 
 
-_NOT_JSON = object()
+class _Lines:
+    """The body's lines, each parsed once and only when reached. Action lines repeat byte for
+    byte within a body (``{"index":{"_index":"logs"}}``), so their parse is shared."""
+    __slots__ = ("_actions", "_offsets", "raws", "values", "whys")
 
+    def __init__(self, body: bytes) -> None:
+        self.raws = body.split(b"\n")
+        self.values: list[Any] = [None] * len(self.raws)
+        self.whys: list[str] = [""] * len(self.raws)
+        self._actions: dict[bytes, tuple[str, dict[str, Any]] | None] = {}
+        self._offsets: list[int] | None = None
 
-class _Line:
-    """A non-blank line of the body, parsed once (``value`` is ``_NOT_JSON`` when it is not
-    JSON, ``error`` then says why)."""
-    __slots__ = ("error", "number", "offset", "raw", "value")
+    def next_line(self, i: int) -> int:
+        """The index of the first non-blank line at or after ``i`` (``len`` at the end)."""
+        raws = self.raws
+        while i < len(raws) and (not raws[i] or raws[i].isspace()):
+            i += 1
+        return i
 
-    def __init__(self, number: int, offset: int, raw: bytes) -> None:
-        self.number, self.offset, self.raw = number, offset, raw
-        self.error = ""
+    def action(self, i: int) -> tuple[str, dict[str, Any]] | None:
+        """Line ``i``'s action and metadata, or None when it is not an action line."""
+        raw = self.raws[i]
         try:
-            self.value: Any = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            self.value, self.error = _NOT_JSON, str(e)
-
-    def action(self) -> tuple[str, dict[str, Any]] | None:
-        """The action and its metadata, or None when this is not an action line."""
-        value = self.value
+            return self._actions[raw]
+        except KeyError:
+            pass
+        value = self.value(i)
+        parsed = None
         if isinstance(value, dict) and len(value) == 1:
             (name, meta), = value.items()
             if name in _ACTIONS and isinstance(meta, dict):
-                return name, meta
-        return None
+                parsed = name, meta
+        if parsed is not None or len(self._actions) < 64:
+            self._actions[raw] = parsed
+        return parsed
 
+    def value(self, i: int) -> Any:
+        value = self.values[i]
+        if value is None:
+            value, self.whys[i] = json_line(self.raws[i])
+            self.values[i] = value
+        return value
 
-def _lines(body: bytes) -> list[_Line]:
-    out, offset = [], 0
-    for number, raw in enumerate(body.split(b"\n"), start=1):
-        if raw.strip():
-            out.append(_Line(number, offset, raw))
-        offset += len(raw) + 1
-    return out
+    def where(self, i: int) -> tuple[int, int]:
+        """(1-based line number, byte offset) of line ``i``; offsets are summed on the first
+        call only, as only errors need them."""
+        if self._offsets is None:
+            self._offsets = [0, *itertools.accumulate(len(r) + 1 for r in self.raws)]
+        return i + 1, self._offsets[i]
 
 
 def decode_bulk(body: bytes, *, default_index: str = "", labels: Labels = Labels(),
@@ -100,61 +117,67 @@ def decode_bulk(body: bytes, *, default_index: str = "", labels: Labels = Labels
     """``default_index`` is the index of ``/<index>/_bulk``."""
     now = time.time_ns() if received_ns is None else received_ns
     result = BulkDecoded()
-    lines = _lines(body)
+    lines = _Lines(body)
     stream_labels: dict[str, Labels] = {}  # per index, built once
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        parsed = line.action()
+    n = len(lines.raws)
+    i = lines.next_line(0)
+    while i < n:
+        at = i
+        i = lines.next_line(i + 1)
+        parsed = lines.action(at)
         if parsed is None:
-            result.errors.append(LineError(line.number, line.offset, "", _why_not_action(line)))
+            number, offset = lines.where(at)
+            result.errors.append(LineError(number, offset, "", _why_not_action(lines, at)))
             continue
         action, meta = parsed
         index = meta.get("_index", default_index)
         doc_id = meta.get("_id")
         item = BulkItem(action, index if isinstance(index, str) else "",
-                        doc_id if isinstance(doc_id, str) else "", line.number)
+                        doc_id if isinstance(doc_id, str) else "", at + 1)
         result.items.append(item)
-        source = None
-        if action in ("index", "create", "update"):
-            if i < len(lines) and lines[i].action() is None:
-                source = lines[i]
-                i += 1
-
-        def fail(error_type: str, where: str, message: str, at: _Line = line,
-                 item: BulkItem = item) -> None:
-            item.error_type = error_type
-            item.error = LineError(at.number, at.offset, where, message)
-            result.errors.append(item.error)
+        source = -1
+        if action in ("index", "create", "update") and i < n and lines.action(i) is None:
+            source, i = i, lines.next_line(i + 1)
 
         if action in ("update", "delete"):
-            fail("illegal_argument_exception", action,
-                 f"{action} is not supported: the log store is append-only")
+            _fail(result, item, lines, at, "illegal_argument_exception", action,
+                  f"{action} is not supported: the log store is append-only")
         elif not item.index:
-            fail("action_request_validation_exception", "_index", "index is missing")
-        elif source is None:
-            fail("parse_exception", action, "the action has no document line after it")
-        elif source.value is _NOT_JSON:
-            fail("mapper_parsing_exception", "", f"document is not JSON: {source.error}", source)
+            _fail(result, item, lines, at, "action_request_validation_exception", "_index",
+                  "index is missing")
+        elif source < 0:
+            _fail(result, item, lines, at, "parse_exception", action,
+                  "the action has no document line after it")
+        elif lines.value(source) is NOT_JSON:
+            _fail(result, item, lines, source, "mapper_parsing_exception", "",
+                  f"document is not JSON: {lines.whys[source]}")
         else:
-            if item.index not in stream_labels:
-                stream_labels[item.index] = labels.merge({"index": item.index})
+            stream = stream_labels.get(item.index)
+            if stream is None:
+                stream = stream_labels[item.index] = labels.merge({"index": item.index})
             try:
-                entry = entry_from_document(source.value, labels=stream_labels[item.index],
+                entry = entry_from_document(lines.value(source), labels=stream,
                                             received_ns=now, mapping=mapping)
             except DocumentError as e:
-                fail("mapper_parsing_exception", e.field, str(e), source)
+                _fail(result, item, lines, source, "mapper_parsing_exception", e.field, str(e))
             else:
                 item.entry = len(result.entries)
                 result.entries.append(entry)
     return result
 
 
-def _why_not_action(line: _Line) -> str:
-    if line.value is _NOT_JSON:
-        return f"malformed action line, not JSON: {line.error}"
-    value = line.value
+def _fail(result: BulkDecoded, item: BulkItem, lines: _Lines, at: int, error_type: str,
+          where: str, message: str) -> None:
+    number, offset = lines.where(at)
+    item.error_type = error_type
+    item.error = LineError(number, offset, where, message)
+    result.errors.append(item.error)
+
+
+def _why_not_action(lines: _Lines, i: int) -> str:
+    value = lines.value(i)
+    if value is NOT_JSON:
+        return f"malformed action line, not JSON: {lines.whys[i]}"
     if isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), dict):
         return f"unknown action {next(iter(value))!r}"
     return ('expected an action line ({"index": {...}} or {"create": {...}}), '

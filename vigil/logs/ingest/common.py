@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import functools
 import gzip
 import re
 import zlib
@@ -89,37 +88,52 @@ def syslog_severity_level(severity: int) -> str:
 
 
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\d*"
-    r"(?:([Zz])|([+-])(\d\d):?(\d\d))?$")
+    r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:[.,](\d{1,9}))?\d*([Zz]|[+-]\d\d:?\d\d)?$")
+_FRACTION_SCALE = (0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
+# Seconds of "YYYY-MM-DDTHH:MM:SS" texts seen lately: a batch of lines mostly shares its
+# seconds, and calendar.timegm is most of the cost of a time. Cleared when full.
+_SECONDS: dict[str, int] = {}
+_SECONDS_MAX = 8192
 
 
 def parse_rfc3339_ns(text: str, *, default_offset_s: int | None = 0) -> int:
     """An RFC 3339 / ISO 8601 time to Unix ns, keeping all nine fractional digits (Python's
     datetime keeps six). Without a zone the time is ``default_offset_s`` east of UTC, or an
     error when that is ``None``. Raises ValueError."""
-    m = _RFC3339.match(text.strip())
+    m = _RFC3339.match(text)
     if m is None:
-        raise ValueError(f"not an RFC 3339 time: {text!r}")
-    if m.group(8):
-        offset = 0
-    elif m.group(9):
-        offset = (int(m.group(10)) * 3600 + int(m.group(11)) * 60) * (1 if m.group(9) == "+" else -1)
-    elif default_offset_s is None:
-        raise ValueError(f"time without a zone: {text!r}")
-    else:
-        offset = default_offset_s
-    seconds = _utc_seconds(m.group(1, 2, 3, 4, 5, 6)) - offset
-    frac = m.group(7)
-    return seconds * 1_000_000_000 + int(frac.ljust(9, "0")) if frac else seconds * 1_000_000_000
+        m = _RFC3339.match(text.strip())
+        if m is None:
+            raise ValueError(f"not an RFC 3339 time: {text!r}")
+    stamp, frac, zone = m.groups()
+    seconds = _SECONDS.get(stamp)
+    if seconds is None:
+        seconds = _utc_seconds(stamp)
+    if zone is None:
+        if default_offset_s is None:
+            raise ValueError(f"time without a zone: {text!r}")
+        seconds -= default_offset_s
+    elif zone not in ("Z", "z"):
+        minutes = int(zone[1:3]) * 60 + int(zone[-2:])
+        seconds -= minutes * 60 if zone[0] == "+" else -minutes * 60
+    if frac:
+        return seconds * 1_000_000_000 + int(frac) * _FRACTION_SCALE[len(frac)]
+    return seconds * 1_000_000_000
 
 
-@functools.lru_cache(maxsize=4096)
-def _utc_seconds(fields: tuple[str, ...]) -> int:
-    # Cached: a batch of lines mostly shares its seconds, and timegm is most of the cost.
-    year, month, day, hour, minute, second = (int(f) for f in fields)
+def _utc_seconds(stamp: str) -> int:
+    year, month, day = int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10])
+    hour, minute, second = int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19])
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
-        raise ValueError(f"time out of range: {'-'.join(fields[:3])}T{':'.join(fields[3:])}")
-    return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+        raise ValueError(f"time out of range: {stamp[:10]}T{stamp[11:]}")
+    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    if len(_SECONDS) >= _SECONDS_MAX:
+        _SECONDS.clear()
+    _SECONDS[stamp] = seconds
+    return seconds
+
+
+_DIGITS = re.compile(r"\d+(\.\d+)?")
 
 
 def parse_time_value(value: Any) -> int:
@@ -129,8 +143,10 @@ def parse_time_value(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, str):
+        if len(value) >= 19 and value[4] == "-":  # the usual case, RFC 3339
+            return parse_rfc3339_ns(value)
         text = value.strip()
-        if re.fullmatch(r"\d+(\.\d+)?", text):
+        if _DIGITS.fullmatch(text):
             value = Decimal(text) if "." in text else int(text)
         else:
             return parse_rfc3339_ns(text)
@@ -179,9 +195,11 @@ def flatten(document: Mapping[str, Any], prefix: str = "",
     flat: dict[str, Any] = {} if into is None else into
     for key, value in document.items():
         if isinstance(value, dict):
-            flatten(value, f"{prefix}{key}.", flat)
+            flatten(value, prefix + key + ".", flat)
+        elif prefix:
+            flat[prefix + key] = value
         else:
-            flat[f"{prefix}{key}" if prefix else key] = value
+            flat[key] = value
     return flat
 
 

@@ -63,6 +63,53 @@ def _level(value: Any) -> str:
     return normalise_level(value) if isinstance(value, str) else ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which keys of documents with one set of (flattened) keys play which role, each list in
+    the mapping's order. Documents of one body mostly share their keys, so this is worked out
+    once per key set, not once per document."""
+    time_key: str | None
+    message_keys: tuple[str, ...]
+    level_keys: tuple[str, ...]
+    label_keys: tuple[tuple[str, str], ...]
+
+
+_PLANS_MAX = 1024
+
+
+_PLANS: dict[int, tuple[DocumentMapping, dict[tuple[str, ...], _Plan]]] = {}
+
+
+def _plans(mapping: DocumentMapping) -> dict[tuple[str, ...], _Plan]:
+    # By identity: hashing a mapping (all its tuples) would cost more than a plan saves.
+    known = _PLANS.get(id(mapping))
+    if known is None or known[0] is not mapping:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        known = _PLANS[id(mapping)] = (mapping, {})
+    return known[1]
+
+
+def _plan(mapping: DocumentMapping, keys: tuple[str, ...]) -> _Plan:
+    present = set(keys)
+    plan = _Plan(next((k for k in mapping.time_keys if k in present), None),
+                 tuple(k for k in mapping.message_keys if k in present),
+                 tuple(k for k in mapping.level_keys if k in present),
+                 tuple((k, name) for k, name in mapping.label_keys if k in present))
+    plans = _plans(mapping)
+    if len(plans) >= _PLANS_MAX:
+        plans.clear()
+    plans[keys] = plan
+    return plan
+
+
+def _is_flat(document: dict[str, Any]) -> bool:
+    for value in document.values():
+        if value.__class__ is dict:
+            return False
+    return True
+
+
 def entry_from_document(document: Any, *, labels: Labels, received_ns: int,
                         mapping: DocumentMapping = DEFAULT_MAPPING) -> LogEntry:
     """Raises :class:`DocumentError` when ``document`` is not an object or its time is bad.
@@ -70,49 +117,57 @@ def entry_from_document(document: Any, *, labels: Labels, received_ns: int,
     JSON text as the line, so nothing shipped is lost."""
     if not isinstance(document, dict):
         raise DocumentError("", f"expected a JSON object, got {type(document).__name__}")
-    flat = flatten(document)
-    used: set[str] = set()
+    flat = document if _is_flat(document) else flatten(document)
+    keys = tuple(flat)
+    plan = _plans(mapping).get(keys) or _plan(mapping, keys)
+    used: list[str] = []
     ts_ns = received_ns
-    for key in mapping.time_keys:
-        if key in flat:
-            try:
-                ts_ns = parse_time_value(flat[key])
-            except ValueError as e:
-                raise DocumentError(key, str(e)) from None
-            used.add(key)
-            break
+    if plan.time_key is not None:
+        try:
+            ts_ns = parse_time_value(flat[plan.time_key])
+        except ValueError as e:
+            raise DocumentError(plan.time_key, str(e)) from None
+        used.append(plan.time_key)
     line = None
-    for key in mapping.message_keys:
-        if key in flat and flat[key] is not None:
-            value = flat[key]
-            line = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-            used.add(key)
+    for key in plan.message_keys:
+        value = flat[key]
+        if value is not None:
+            line = value if value.__class__ is str else json.dumps(value, separators=(",", ":"))
+            used.append(key)
             break
     if line is None:
         line = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     level = ""
-    for key in mapping.level_keys:
-        if key in flat:
-            level = _level(flat[key])
-            if level:
-                break
-    added: list[tuple[str, str]] = []
-    for key, name in mapping.label_keys:
-        value = flat.get(key)
-        if isinstance(value, str) and value and name not in labels.names() \
-                and all(name != n for n, _ in added):
-            added.append((name, value))
-            used.add(key)
+    for key in plan.level_keys:
+        level = _level(flat[key])
+        if level:
+            break
+    stream = labels
+    if plan.label_keys:
+        given = _names(labels)
+        added: list[tuple[str, str]] = []
+        for key, name in plan.label_keys:
+            value = flat[key]
+            if value.__class__ is str and value and name not in given:
+                added.append((name, value))
+                given = (*given, name)
+                used.append(key)
+        if added:
+            stream = _stream(labels, tuple(added))
     fields = []
     for key, value in flat.items():
-        if key in used:
-            continue
-        if not isinstance(value, str):
+        if value.__class__ is not str:
             value = json.dumps(value, separators=(",", ":")) if isinstance(value, list) \
                 else scalar_text(value)
         fields.append((key, value))
-    return LogEntry(ts_ns=ts_ns, labels=_stream(labels, tuple(added)) if added else labels,
-                    line=line, level=level, fields=tuple(fields))
+    if used:
+        fields = [kv for kv in fields if kv[0] not in used]
+    return LogEntry(ts_ns, stream, line, level, tuple(fields))
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(labels: Labels) -> tuple[str, ...]:
+    return tuple(labels.names())
 
 
 @functools.lru_cache(maxsize=4096)

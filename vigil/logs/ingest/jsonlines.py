@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
+
+import msgspec
 
 from vigil.logs.ingest.common import Decoded, LineError
 from vigil.logs.ingest.documents import (
@@ -17,7 +20,24 @@ from vigil.logs.ingest.documents import (
 )
 from vigil.model.labels import Labels
 
-__all__ = ["decode_json_lines"]
+__all__ = ["NOT_JSON", "decode_json_lines", "json_line"]
+
+NOT_JSON = object()
+_decode = msgspec.json.Decoder().decode
+
+
+def json_line(raw: bytes) -> tuple[Any, str]:
+    """One line's JSON value and ``""``, or ``(NOT_JSON, why)``. msgspec reads it (several
+    times faster than ``json``); a line it refuses is read again by ``json``, whose message
+    (line and column) is the one reported, and which also takes what msgspec does not
+    (``NaN``), so the lines accepted are ``json``'s."""
+    try:
+        return _decode(raw), ""
+    except msgspec.DecodeError:
+        try:
+            return json.loads(raw), ""
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            return NOT_JSON, str(e)
 
 
 def decode_json_lines(body: bytes, *, labels: Labels = Labels(), received_ns: int | None = None,
@@ -25,19 +45,19 @@ def decode_json_lines(body: bytes, *, labels: Labels = Labels(), received_ns: in
     """``labels`` are the stream labels every entry gets (a request's static labels)."""
     now = time.time_ns() if received_ns is None else received_ns
     result = Decoded()
+    entries, errors = result.entries, result.errors
     offset = 0
     for number, raw in enumerate(body.split(b"\n"), start=1):
         start, offset = offset, offset + len(raw) + 1
-        if not raw.strip():
+        if not raw or raw.isspace():
+            continue
+        document, why = json_line(raw)
+        if document is NOT_JSON:
+            errors.append(LineError(number, start, "", f"not JSON: {why}"))
             continue
         try:
-            document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            result.errors.append(LineError(number, start, "", f"not JSON: {e}"))
-            continue
-        try:
-            result.entries.append(entry_from_document(document, labels=labels, received_ns=now,
-                                                      mapping=mapping))
+            entries.append(entry_from_document(document, labels=labels, received_ns=now,
+                                               mapping=mapping))
         except DocumentError as e:
-            result.errors.append(LineError(number, start, e.field, str(e)))
+            errors.append(LineError(number, start, e.field, str(e)))
     return result

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import cramjam
+import msgspec
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
@@ -143,7 +144,68 @@ def _check_stream(labels: Labels) -> None:
             raise ValueError(f"invalid label name {name!r}")
 
 
+class _JsonStream(msgspec.Struct):
+    values: list[list[str | dict[str, str]]]
+    stream: dict[str, str] = {}
+
+
+class _JsonPush(msgspec.Struct):
+    streams: list[_JsonStream]
+
+
+_JSON_PUSH = msgspec.json.Decoder(_JsonPush)
+
+
+class _Slow(Exception):
+    """The body has something the typed path leaves to the careful one."""
+
+
+def _stream_level(labels: Labels) -> str:
+    return normalise_level(labels.get("level")) or normalise_level(labels.get("detected_level"))
+
+
+def _decode_json_fast(body: bytes) -> Decoded:
+    """A body of well-formed streams, decoded by msgspec into typed structs: raises
+    :class:`_Slow` (or msgspec's DecodeError) at anything else, for the careful path."""
+    push = _JSON_PUSH.decode(body)
+    result = Decoded()
+    entries = result.entries
+    for stream in push.streams:
+        labels = _labels_of(stream.stream)
+        stream_level = _stream_level(labels)
+        for value in stream.values:
+            if len(value) == 2:
+                ts, line = value
+                if ts.__class__ is not str or line.__class__ is not str or not ts.isdigit():
+                    raise _Slow
+                entries.append(LogEntry(int(ts), labels, line, stream_level, ()))
+            elif len(value) == 3:
+                ts, line, metadata = value
+                if ts.__class__ is not str or line.__class__ is not str or not ts.isdigit() \
+                        or metadata.__class__ is not dict:
+                    raise _Slow
+                entries.append(_entry(int(ts), labels, line, list(metadata.items())))
+            else:
+                raise _Slow
+    return result
+
+
+def _labels_of(raw: dict[str, str]) -> Labels:
+    labels = Labels(raw)
+    try:
+        _check_stream(labels)
+    except ValueError:
+        raise _Slow from None
+    return labels
+
+
 def decode_loki_json(body: bytes) -> Decoded:
+    """Bad values are :class:`LineError` s naming them (``streams[1].values[3]``); their
+    neighbours are kept."""
+    try:
+        return _decode_json_fast(body)
+    except (_Slow, msgspec.DecodeError):
+        pass  # the careful path below reads it again and says what is wrong where
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -218,10 +280,16 @@ def decode_loki_protobuf(body: bytes, *, max_bytes: int = 64 << 20) -> Decoded:
         except ValueError as e:
             result.errors.append(LineError(0, -1, f"streams[{i}].labels", str(e)))
             continue
+        stream_level = _stream_level(labels)
+        entries = result.entries
         for entry in stream.entries:
-            ts_ns = entry.timestamp.seconds * 1_000_000_000 + entry.timestamp.nanos
-            metadata = [(pair.name, pair.value) for pair in entry.structuredMetadata]
-            result.entries.append(_entry(ts_ns, labels, entry.line, metadata))
+            timestamp = entry.timestamp
+            ts_ns = timestamp.seconds * 1_000_000_000 + timestamp.nanos
+            if entry.structuredMetadata:
+                metadata = [(pair.name, pair.value) for pair in entry.structuredMetadata]
+                entries.append(_entry(ts_ns, labels, entry.line, metadata))
+            else:
+                entries.append(LogEntry(ts_ns, labels, entry.line, stream_level, ()))
     return result
 
 

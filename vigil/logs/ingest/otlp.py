@@ -33,22 +33,13 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError
 
-from vigil.logs.ingest.common import Decoded, IngestError, LineError, label_name, normalise_level
+from vigil.logs.ingest.common import Decoded, IngestError, LineError, label_name
+from vigil.logs.ingest.otlp_json import STREAM_ATTRIBUTES, decode_otlp_json_fast, record_level
 from vigil.logs.model import LogEntry
 from vigil.model.labels import Labels
 
 __all__ = ["ExportLogsServiceRequest", "STREAM_ATTRIBUTES", "decode_otlp_json",
            "decode_otlp_logs", "decode_otlp_protobuf"]
-
-# Resource attributes that name a stream (Loki's default list of index labels).
-STREAM_ATTRIBUTES = (
-    "service.name", "service.namespace", "service.instance.id", "deployment.environment",
-    "deployment.environment.name", "cloud.region", "cloud.availability_zone",
-    "k8s.cluster.name", "k8s.namespace.name", "k8s.pod.name", "k8s.container.name",
-    "container.name", "k8s.replicaset.name", "k8s.deployment.name", "k8s.statefulset.name",
-    "k8s.daemonset.name", "k8s.cronjob.name", "k8s.job.name",
-)
-
 
 def _build_messages() -> dict[str, Any]:
     F = descriptor_pb2.FieldDescriptorProto
@@ -142,13 +133,6 @@ def _any_json(value: Any) -> Any:
         else _any_text(value)
 
 
-def _level(number: int, text: str) -> str:
-    # SeverityNumber: 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR, 21-24 FATAL.
-    if 1 <= number <= 24:
-        return ("debug", "debug", "info", "warn", "error", "critical")[(number - 1) // 4]
-    return normalise_level(text)
-
-
 def _entries(tree: _Tree, result: Decoded) -> Decoded:
     for i, (resource, scopes) in enumerate(tree):
         stream: dict[str, str] = {}
@@ -162,6 +146,8 @@ def _entries(tree: _Tree, result: Decoded) -> Decoded:
         for j, (scope, records) in enumerate(scopes):
             scope_fields = [(k, v) for k, v in (("scope_name", scope.name),
                                                 ("scope_version", scope.version)) if v]
+            head = (*resource_fields, *scope_fields)
+            entries = result.entries
             for k, record in records:
                 ts_ns = record.time_unix_nano or record.observed_time_unix_nano
                 if ts_ns == 0:
@@ -169,20 +155,28 @@ def _entries(tree: _Tree, result: Decoded) -> Decoded:
                         0, -1, f"resourceLogs[{i}].scopeLogs[{j}].logRecords[{k}]",
                         "neither timeUnixNano nor observedTimeUnixNano is set"))
                     continue
-                fields = [*resource_fields, *scope_fields,
-                          *((kv.key, _any_text(kv.value)) for kv in record.attributes)]
-                if record.severity_text:
-                    fields.append(("severity_text", record.severity_text))
-                if record.trace_id:
-                    fields.append(("trace_id", record.trace_id.hex()))
-                if record.span_id:
-                    fields.append(("span_id", record.span_id.hex()))
-                if record.event_name:
-                    fields.append(("event_name", record.event_name))
-                result.entries.append(LogEntry(
-                    ts_ns=ts_ns, labels=labels, line=_any_text(record.body),
-                    level=_level(record.severity_number, record.severity_text),
-                    fields=tuple(fields)))
+                severity_text = record.severity_text
+                attributes = record.attributes
+                fields: tuple[tuple[str, str], ...] = head
+                # Each field read costs: the optional ones only when the record has any.
+                if attributes or severity_text or record.trace_id or record.span_id \
+                        or record.event_name:
+                    extra = [*head, *((kv.key, _any_text(kv.value)) for kv in attributes)]
+                    if severity_text:
+                        extra.append(("severity_text", severity_text))
+                    if record.trace_id:
+                        extra.append(("trace_id", record.trace_id.hex()))
+                    if record.span_id:
+                        extra.append(("span_id", record.span_id.hex()))
+                    if record.event_name:
+                        extra.append(("event_name", record.event_name))
+                    fields = tuple(extra)
+                body = record.body
+                line = body.string_value if body.WhichOneof("value") == "string_value" \
+                    else _any_text(body)
+                entries.append(LogEntry(ts_ns, labels, line,
+                                        record_level(record.severity_number, severity_text),
+                                        fields))
     return result
 
 
@@ -228,7 +222,11 @@ def _parse(name: str, node: Any, where: str) -> Any:
 
 def decode_otlp_json(body: bytes) -> Decoded:
     """Each record is read on its own, so a bad one is a :class:`LineError` naming it
-    (``resourceLogs[0].scopeLogs[1].logRecords[4]``) and its neighbours are kept."""
+    (``resourceLogs[0].scopeLogs[1].logRecords[4]``) and its neighbours are kept. A body
+    the typed path of :mod:`~vigil.logs.ingest.otlp_json` takes is read by it instead."""
+    fast = decode_otlp_json_fast(body)
+    if fast is not None:
+        return fast
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

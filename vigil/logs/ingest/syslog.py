@@ -65,6 +65,15 @@ _SD_PARAM_START = re.compile(r'[^\s=\]"]{1,32}="')
 _SD_ESCAPE = re.compile(r'\\(["\\\]])')  # RFC 5424 escapes only these three
 
 
+# The usual messages in one match each (the fast path); a message either does not match is
+# read by the step-by-step parser below, which also says what is wrong and where.
+_FAST_5424 = re.compile(
+    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) "
+    r'(-|(?:\[[^\s=\]"]{1,32}(?: [^\s=\]"]{1,32}="(?:[^"\\]|\\.)*")*\])+)(?: (.*))?\Z', re.S)
+_FAST_3164 = re.compile(
+    r"<(\d{1,3})>([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (.*)\Z", re.S)
+
+
 def _clean(data: bytes) -> bytes:
     return data.rstrip(b"\r\n\x00")
 
@@ -73,6 +82,81 @@ def parse_syslog(data: bytes, *, received_ns: int, tz_offset_s: int = 0) -> Sysl
     """One message without its framing. Raises ValueError saying what is wrong and where
     (the character position)."""
     data = _clean(data)
+    text = data.decode("utf-8", "replace")
+    m = _FAST_5424.match(text)
+    if m is not None:
+        fast = _fast_5424(m, received_ns)
+        if fast is not None:
+            return fast
+    else:
+        m = _FAST_3164.match(text)
+        if m is not None:
+            fast = _fast_3164(m, received_ns, tz_offset_s)
+            if fast is not None:
+                return fast
+    return _parse_careful(data, received_ns, tz_offset_s)
+
+
+def _pri(text: str) -> tuple[int, int] | None:
+    if len(text) > 1 and text[0] == "0":
+        return None
+    pri = int(text)
+    return divmod(pri, 8) if pri <= 191 else None
+
+
+def _fast_5424(m: re.Match[str], received_ns: int) -> SyslogMessage | None:
+    pri, stamp, host, app, procid, msgid, sd, message = m.groups()
+    facility_severity = _pri(pri)
+    if facility_severity is None:
+        return None
+    if stamp == "-":
+        ts_ns = received_ns
+    else:
+        try:
+            ts_ns = parse_rfc3339_ns(stamp, default_offset_s=None)
+        except ValueError:
+            return None
+    params: tuple[tuple[str, str, str], ...] = ()
+    if sd != "-":
+        params = tuple(_sd_params(sd))
+    if message is None:
+        message = ""
+    elif message.startswith("\ufeff"):
+        message = message[1:]
+    return SyslogMessage(*facility_severity, ts_ns, "" if host == "-" else host,
+                         "" if app == "-" else app, "" if procid == "-" else procid,
+                         "" if msgid == "-" else msgid, params, message, 5424)
+
+
+# An SD-ID, or a PARAM-NAME and its value: on text _FAST_5424 has checked, one findall reads
+# every element in order (values are consumed whole, so a '[' inside one is not an SD-ID).
+_SD_TOKENS = re.compile(r'\[([^\s=\]"]{1,32})|([^\s=\]"]{1,32})="((?:[^"\\]|\\.)*)"')
+
+
+def _sd_params(sd: str) -> list[tuple[str, str, str]]:
+    params = []
+    sd_id = ""
+    for element, name, value in _SD_TOKENS.findall(sd):
+        if element:
+            sd_id = element
+        else:
+            params.append((sd_id, name, _SD_ESCAPE.sub(r"\1", value) if "\\" in value else value))
+    return params
+
+
+def _fast_3164(m: re.Match[str], received_ns: int, tz_offset_s: int) -> SyslogMessage | None:
+    pri, month_name, day, hour, minute, second, rest = m.groups()
+    facility_severity = _pri(pri)
+    month = _MONTHS.get(month_name)
+    if facility_severity is None or month is None or rest[:4].isdigit() or rest[:1] == " ":
+        return None  # a year after the time, or more spaces: the careful parser
+    ts_ns = _bsd_seconds(month, int(day), int(hour), int(minute), int(second), None,
+                         received_ns, tz_offset_s) * 1_000_000_000
+    hostname, app, procid, message = _host_and_tag(rest, True)
+    return SyslogMessage(*facility_severity, ts_ns, hostname, app, procid, "", (), message, 3164)
+
+
+def _parse_careful(data: bytes, received_ns: int, tz_offset_s: int) -> SyslogMessage:
     if not data.strip():
         raise ValueError("empty message")
     m = _PRI.match(data)
@@ -152,14 +236,37 @@ def _bsd_time(m: re.Match[str], received_ns: int, tz_offset_s: int) -> int:
     month, day = _MONTHS.get(m.group(1)), int(m.group(2))
     if month is None:
         raise ValueError(f"bad month {m.group(1)!r}")
-    clock = (int(m.group(3)), int(m.group(4)), int(m.group(5)))
+    year = int(m.group(6)) if m.group(6) else None
+    return _bsd_seconds(month, day, int(m.group(3)), int(m.group(4)), int(m.group(5)), year,
+                        received_ns, tz_offset_s) * 1_000_000_000
+
+
+def _bsd_seconds(month: int, day: int, hour: int, minute: int, second: int, year: int | None,
+                 received_ns: int, tz_offset_s: int) -> int:
     received_s = received_ns // 1_000_000_000
-    year = int(m.group(6)) if m.group(6) else time.gmtime(received_s + tz_offset_s).tm_year
-    seconds = calendar.timegm((year, month, day, *clock, 0, 0, 0)) - tz_offset_s
-    if not m.group(6) and seconds > received_s + 86_400:
+    guessed = year is None
+    if year is None:
+        year = _year(received_s + tz_offset_s)
+    seconds = _timegm(year, month, day, hour, minute, second) - tz_offset_s
+    if guessed and seconds > received_s + 86_400:
         # A December message read in January: RFC 3164 has no year, the sender meant the last.
-        seconds = calendar.timegm((year - 1, month, day, *clock, 0, 0, 0)) - tz_offset_s
-    return seconds * 1_000_000_000
+        seconds = _timegm(year - 1, month, day, hour, minute, second) - tz_offset_s
+    return seconds
+
+
+@functools.lru_cache(maxsize=64)
+def _year_of_day(day: int) -> int:
+    return time.gmtime(day * 86_400).tm_year
+
+
+def _year(seconds: int) -> int:
+    return _year_of_day(seconds // 86_400)
+
+
+@functools.lru_cache(maxsize=4096)
+def _timegm(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+    # Cached: a stream of messages mostly shares its seconds.
+    return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
 
 
 def _parse_3164(text: str, facility: int, severity: int, received_ns: int,
@@ -178,29 +285,43 @@ def _parse_3164(text: str, facility: int, severity: int, received_ns: int,
                 rest = rest[iso.end():].lstrip(" ")
             except ValueError:
                 pass
+    hostname, app, procid, rest = _host_and_tag(rest, m is not None or rest is not text)
+    return SyslogMessage(facility, severity, ts_ns, hostname, app, procid, "", (), rest, 3164)
+
+
+def _host_and_tag(rest: str, after_time: bool) -> tuple[str, str, str, str]:
+    """(hostname, app, procid, message) of what follows an RFC 3164 timestamp (or of the
+    whole message when it has none)."""
     hostname = app = procid = ""
-    if m is not None or rest is not text:
+    if after_time:
         # After a timestamp: HOSTNAME unless the next word is already the tag.
         word, _, after = rest.partition(" ")
-        if word and _TAG.fullmatch(word + " ") is None and not word.endswith(":"):
+        if word and not word.endswith(":") and _TAG.fullmatch(word + " ") is None:
             hostname, rest = word, after
     tag = _TAG.match(rest)
     if tag is not None:
         app, procid = tag.group(1), tag.group(2) or ""
         rest = rest[tag.end():]
-    return SyslogMessage(facility, severity, ts_ns, hostname, app, procid, "", (), rest, 3164)
+    return hostname, app, procid, rest
+
+
+_PRI_FIELDS = tuple(tuple((("facility", f), ("severity", s)) for s in SEVERITIES)
+                    for f in FACILITIES)
 
 
 def syslog_entry(message: SyslogMessage, labels: Labels) -> LogEntry:
     stream = _stream(labels, message.hostname, message.app_name)
-    fields = [("facility", FACILITIES[message.facility]), ("severity", SEVERITIES[message.severity])]
-    if message.procid:
-        fields.append(("procid", message.procid))
-    if message.msgid:
-        fields.append(("msgid", message.msgid))
-    fields.extend((f"{sd_id}.{name}", value) for sd_id, name, value in message.structured_data)
-    return LogEntry(ts_ns=message.ts_ns, labels=stream, line=message.message,
-                    level=syslog_severity_level(message.severity), fields=tuple(fields))
+    fields = _PRI_FIELDS[message.facility][message.severity]
+    if message.procid or message.msgid or message.structured_data:
+        extra = list(fields)
+        if message.procid:
+            extra.append(("procid", message.procid))
+        if message.msgid:
+            extra.append(("msgid", message.msgid))
+        extra.extend((f"{sd_id}.{name}", value) for sd_id, name, value in message.structured_data)
+        fields = tuple(extra)
+    return LogEntry(message.ts_ns, stream, message.message,
+                    syslog_severity_level(message.severity), fields)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -233,45 +354,52 @@ class StreamFramer:
         self._buffer += data
         frames: list[tuple[int, bytes]] = []
         errors: list[LineError] = []
-        while self._buffer:
+        buffer = self._buffer
+        pos, size = 0, len(buffer)  # frames are cut at pos; the buffer is trimmed once
+        while pos < size:
             if self._discarding:
-                end = self._buffer.find(b"\n")
-                self._consume(len(self._buffer) if end < 0 else end + 1)
+                end = buffer.find(b"\n", pos)
+                pos = size if end < 0 else end + 1
                 self._discarding = end < 0
                 continue
             if self._skip:
-                dropped = min(self._skip, len(self._buffer))
-                self._consume(dropped)
+                dropped = min(self._skip, size - pos)
+                pos += dropped
                 self._skip -= dropped
                 continue
-            m = _OCTETS.match(self._buffer)
-            if m is not None:
-                length = int(m.group(1))
-                if length > self.max_frame:
-                    errors.append(LineError(0, self._offset, "", f"octet-counted frame of {length} "
-                                            f"bytes is over the limit of {self.max_frame}"))
-                    self._consume(m.end())
-                    self._skip = length
+            first = buffer[pos]
+            if 0x31 <= first <= 0x39:  # a digit 1-9: maybe an octet count
+                m = _OCTETS.match(buffer, pos)
+                if m is not None:
+                    length = int(m.group(1))
+                    if length > self.max_frame:
+                        errors.append(LineError(0, self._offset + pos, "", "octet-counted frame "
+                                                f"of {length} bytes is over the limit of "
+                                                f"{self.max_frame}"))
+                        pos = m.end()
+                        self._skip = length
+                        continue
+                    if size < m.end() + length:
+                        break
+                    frames.append((self._offset + pos, bytes(buffer[m.end():m.end() + length])))
+                    pos = m.end() + length
                     continue
-                if len(self._buffer) < m.end() + length:
-                    break
-                frames.append((self._offset, bytes(self._buffer[m.end():m.end() + length])))
-                self._consume(m.end() + length)
-                continue
-            if self._buffer[:1].isdigit() and len(self._buffer) < 10 and b" " not in self._buffer:
+            if 0x30 <= first <= 0x39 and size - pos < 10 and buffer.find(b" ", pos) < 0:
                 break  # maybe the start of an octet count: wait for its space
-            end = self._buffer.find(b"\n")
+            end = buffer.find(b"\n", pos)
             if end < 0:
-                if len(self._buffer) > self.max_frame:
-                    errors.append(LineError(0, self._offset, "", "message without a newline is "
-                                            f"over the limit of {self.max_frame} bytes"))
-                    self._consume(len(self._buffer))
+                if size - pos > self.max_frame:
+                    errors.append(LineError(0, self._offset + pos, "", "message without a "
+                                            f"newline is over the limit of {self.max_frame} "
+                                            "bytes"))
+                    pos = size
                     self._discarding = True
                 break
-            frame = bytes(self._buffer[:end])
+            frame = bytes(buffer[pos:end])
             if frame.strip(b"\r\x00 "):
-                frames.append((self._offset, frame))
-            self._consume(end + 1)
+                frames.append((self._offset + pos, frame))
+            pos = end + 1
+        self._consume(pos)
         return frames, errors
 
     def close(self) -> tuple[list[tuple[int, bytes]], list[LineError]]:
