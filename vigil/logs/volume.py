@@ -87,9 +87,11 @@ def index_stats(reader: LogReader, matchers: Sequence[Matcher], start_ns: int,
             continue
         entries += len(block.ts_ns)
         size += int(block.line_bytes.sum())
-        keys = np.unique(np.stack([block.stream.astype(np.int64), block.ts_ns // _DAY_NS]),
-                         axis=1)
-        pieces.update((block.streams[int(s)], int(day)) for s, day in keys.T)
+        days = block.ts_ns // _DAY_NS
+        first, width = int(days.min()), len(block.streams)
+        for key in np.unique((days - first) * width + block.stream):
+            day, s = divmod(int(key), width)
+            pieces.add((block.streams[s], first + day))
     return IndexStats(len({s for s, _ in pieces}), len(pieces), entries, size)
 
 
