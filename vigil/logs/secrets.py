@@ -43,7 +43,8 @@ DetectedFunc = Callable[[str, Labels, int], None]
 
 
 class SecretDetector:
-    """Masks secrets in texts. Stateless after construction; safe to share between threads."""
+    """Masks secrets in texts. Safe to share between threads: its only state after
+    construction is a cache of which field names are sensitive."""
 
     def __init__(self, patterns: Sequence[SecretPattern] = BUILTIN_PATTERNS,
                  extra: Sequence[SecretPattern] = (), *,
@@ -53,6 +54,7 @@ class SecretDetector:
         self._sensitive = frozenset(_field_key(n) for n in sensitive_fields)
         self._key = fingerprint_key[:64]  # BLAKE2b's key limit
         self._table = HintTable([p.hints for p in self.patterns])
+        self._sensitive_names: dict[str, bool] = {}  # field name → sensitive, as seen
 
     def fingerprint(self, secret: str) -> str:
         return hashlib.blake2b(secret.encode("utf-8", "surrogatepass"), digest_size=2,
@@ -91,11 +93,13 @@ class SecretDetector:
         """The entries with their lines and field values masked (unchanged entries are the same
         objects), and one ``(kind, stream labels)`` per secret found."""
         texts = [e.line for e in entries]
-        owners = list(range(len(entries)))  # texts[i] is a line or field value of entries[owners[i]]
-        for i, e in enumerate(entries):
-            if e.fields:
-                texts.extend(v for _, v in e.fields)
-                owners.extend([i] * len(e.fields))
+        # texts[i] is a line or field value of entries[owners[i]] (lines first, in order).
+        field_values = [v for e in entries for _, v in e.fields]
+        if field_values:
+            texts += field_values
+            owners = [*range(len(entries)), *(i for i, e in enumerate(entries) for _ in e.fields)]
+        else:
+            owners = range(len(entries))
         if not texts:
             return list(entries), []
         hits = self._table.scan(texts)
@@ -103,9 +107,13 @@ class SecretDetector:
             dirty = set(owners)
         else:
             dirty = {owners[t] for t in np.flatnonzero(hits.any(axis=1)).tolist()}
-        if self._sensitive and len(texts) > len(entries):
-            dirty.update(i for i, e in enumerate(entries) if e.fields and any(
-                _field_key(n) in self._sensitive for n, _ in e.fields))
+        if self._sensitive and field_values:
+            # Field names repeat across a batch: each distinct one is looked at once.
+            names = {n for e in entries for n, _ in e.fields}
+            sensitive = {n for n in names if self._is_sensitive(n)}
+            if sensitive:
+                dirty.update(i for i, e in enumerate(entries)
+                             if e.fields and any(n in sensitive for n, _ in e.fields))
         out = list(entries)
         detections: list[tuple[str, Labels]] = []
         found: list[str] = []
@@ -120,11 +128,19 @@ class SecretDetector:
                 out[i] = replace(entry, line=line, fields=fields)
         return out, detections
 
+    def _is_sensitive(self, name: str) -> bool:
+        known = self._sensitive_names.get(name)
+        if known is None:
+            if len(self._sensitive_names) >= 4096:
+                self._sensitive_names.clear()
+            known = self._sensitive_names[name] = _field_key(name) in self._sensitive
+        return known
+
     def _mask_fields(self, fields: tuple[tuple[str, str], ...],
                      found: list[str]) -> tuple[tuple[str, str], ...]:
         masked = []
         for name, value in fields:
-            if value and not value.startswith(MASK_PREFIX) and _field_key(name) in self._sensitive:
+            if value and not value.startswith(MASK_PREFIX) and self._is_sensitive(name):
                 found.append(SENSITIVE_FIELD_KIND)
                 value = self._mask(SENSITIVE_FIELD_KIND, value)
             else:

@@ -76,7 +76,7 @@ _LEVELS = {
 
 def normalise_level(text: str) -> str:
     """``WARNING`` → ``warn``; anything unknown → ``""``."""
-    return _LEVELS.get(text.strip().lower(), "")
+    return _LEVELS.get(text) or _LEVELS.get(text.strip().lower(), "")
 
 
 _SYSLOG_LEVELS = ("critical", "critical", "critical", "error", "warn", "info", "info", "debug")

@@ -58,6 +58,8 @@ DEFAULT_MAPPING = DocumentMapping()
 
 
 def _level(value: Any) -> str:
+    if value.__class__ is str:
+        return normalise_level(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 7:
         return syslog_severity_level(value)
     return normalise_level(value) if isinstance(value, str) else ""
@@ -90,13 +92,16 @@ def _plans(mapping: DocumentMapping) -> dict[tuple[str, ...], _Plan]:
     return known[1]
 
 
-def _plan(mapping: DocumentMapping, keys: tuple[str, ...]) -> _Plan:
+_DEFAULT_PLANS = _plans(DEFAULT_MAPPING)
+
+
+def _plan(mapping: DocumentMapping, keys: tuple[str, ...],
+          plans: dict[tuple[str, ...], _Plan]) -> _Plan:
     present = set(keys)
     plan = _Plan(next((k for k in mapping.time_keys if k in present), None),
                  tuple(k for k in mapping.message_keys if k in present),
                  tuple(k for k in mapping.level_keys if k in present),
                  tuple((k, name) for k, name in mapping.label_keys if k in present))
-    plans = _plans(mapping)
     if len(plans) >= _PLANS_MAX:
         plans.clear()
     plans[keys] = plan
@@ -119,7 +124,8 @@ def entry_from_document(document: Any, *, labels: Labels, received_ns: int,
         raise DocumentError("", f"expected a JSON object, got {type(document).__name__}")
     flat = document if _is_flat(document) else flatten(document)
     keys = tuple(flat)
-    plan = _plans(mapping).get(keys) or _plan(mapping, keys)
+    plans = _DEFAULT_PLANS if mapping is DEFAULT_MAPPING else _plans(mapping)
+    plan = plans.get(keys) or _plan(mapping, keys, plans)
     used: list[str] = []
     ts_ns = received_ns
     if plan.time_key is not None:
@@ -154,15 +160,14 @@ def entry_from_document(document: Any, *, labels: Labels, received_ns: int,
                 used.append(key)
         if added:
             stream = _stream(labels, tuple(added))
-    fields = []
-    for key, value in flat.items():
-        if value.__class__ is not str:
-            value = json.dumps(value, separators=(",", ":")) if isinstance(value, list) \
-                else scalar_text(value)
-        fields.append((key, value))
-    if used:
-        fields = [kv for kv in fields if kv[0] not in used]
-    return LogEntry(ts_ns, stream, line, level, tuple(fields))
+    fields = tuple([(key, value if value.__class__ is str else _field_text(value))
+                    for key, value in flat.items() if key not in used])
+    return LogEntry(ts_ns, stream, line, level, fields)
+
+
+def _field_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, list) \
+        else scalar_text(value)
 
 
 @functools.lru_cache(maxsize=1024)
