@@ -11,6 +11,7 @@ import pytest
 
 from vigil.logs.model import LogEntry, StreamSelection
 from vigil.logs.store import LogStore, Options, _chunk2
+from vigil.logs.store._bloom import TokenIndex, needle_ngrams, trigram_values
 from vigil.logs.store._chunk2 import decode_ints, encode_ints
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
@@ -59,3 +60,20 @@ def test_lines_in_blocks_round_trip_and_search_reads_only_candidate_blocks(tmp_p
         assert list(store.select(only_b)) == [
             e for e in expected if e.labels == Labels.of(app="b") and "wörd3 " in e.line]
         assert 0 < len(set(read)) < len(meta["line_blocks"]) / 2  # only stream b's blocks
+
+
+def test_long_word_ngram_filter_skips_absent_id_fragments_and_never_a_present_one():
+    rng = np.random.default_rng(5)
+    ids = [f"{rng.integers(1 << 62):016x}{rng.integers(1 << 62):016x}" for _ in range(3000)]
+    lines = [f'{{"msg":"ok","trace_id":"{i}","user":"zürich_{n % 7}"}}' for n, i in enumerate(ids)]
+    index = TokenIndex.build("".join(lines).encode())
+    assert index.ngrams is not None and index.ngrams.k == 1
+    for i in ids[::10]:  # fragments of present ids, from anywhere inside them
+        a = int(rng.integers(0, 20))
+        assert index.may_contain(i[a:a + 12]) and index.may_contain(i[a:a + 8])
+    assert index.may_contain("zürich_3")  # multi-byte UTF-8 inside a long word
+    absent = [f"{rng.integers(1 << 47):012x}" for _ in range(500)]
+    assert sum(index.may_contain(a) for a in absent) <= 10  # the trigrams alone pass all
+    assert all(index.trigrams.has_all(trigram_values(a.encode())) for a in absent[:50])
+    assert list(needle_ngrams(b"ab-1234567")) == []  # no run of 8 word bytes
+    assert len(needle_ngrams(b"x 12345678 y")) == 4 and len(needle_ngrams(b"123456789")) == 5

@@ -8,6 +8,7 @@ Layout (little-endian; byte by byte in ``docs/logs-format.md``)::
     16  M bytes   meta: UTF-8 JSON (time range, counts, streams, WAL segment, sections)
     16+M          token index, trigram Bloom filter (``trigrams.bytes`` long)
     ...           token index, word Bloom filter (``tokens.bytes`` long)
+    ...           format 2: token index, long-word 5-gram Bloom filter (``ngrams.bytes``)
     ...           body. Format 2: the columns and line blocks of :mod:`._chunk2`, each a
                   zstd frame with its size and crc32 in the meta. Format 1: one zstd frame
                   of an encoded batch (:mod:`._codec`), rows in time order.
@@ -61,6 +62,7 @@ class ChunkMeta:
     body_bytes: int
     body_crc: int  # format 1 (format 2: each section has its own)
     version: int = 2
+    ngrams: tuple[int, int, int, int] | None = None  # format 2
     levels: tuple[str, ...] = ()
     sections: tuple[Section, ...] = ()  # format 2: the columns (COLUMNS), then line blocks
 
@@ -81,6 +83,7 @@ def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_
         "streams": [json.loads(labels_json(s)) for s in body.streams],
         "levels": body.levels,
         "trigrams": _bloom_meta(index.trigrams), "tokens": _bloom_meta(index.tokens),
+        "ngrams": _bloom_meta(index.ngrams) if index.ngrams else None,
         "codec": "zstd", "zstd_level": zstd_level,
         "columns": {name: _section_meta(s) for name, s in zip(COLUMNS, body.sections[:ncol],
                                                               strict=True)},
@@ -93,7 +96,7 @@ def write_chunk(directory: str, chunk_id: int, entries: Sequence[LogEntry], wal_
     try:
         write_all(fd, b"".join([_HEAD.pack(MAGIC, len(meta_bytes), zlib.crc32(meta_bytes)),
                                 meta_bytes, index.trigrams.bits, index.tokens.bits,
-                                *body.frames]))
+                                index.ngrams.bits if index.ngrams else b"", *body.frames]))
         os.fsync(fd)
     except OSError as e:
         os.close(fd)
@@ -144,8 +147,9 @@ def read_meta(path: str) -> ChunkMeta:
 
 def _meta_from(path: str, chunk_id: int, meta: dict, index_offset: int,
                version: int) -> ChunkMeta:
-    tri, tok = meta["trigrams"], meta["tokens"]
-    body_offset = index_offset + int(tri["bytes"]) + int(tok["bytes"])
+    tri, tok, ngr = meta["trigrams"], meta["tokens"], meta.get("ngrams")
+    body_offset = index_offset + int(tri["bytes"]) + int(tok["bytes"]) + (
+        int(ngr["bytes"]) if ngr else 0)
     sections: list[Section] = []
     if version == 1:
         body_bytes, body_crc = int(meta["body"]["bytes"]), int(meta["body"]["crc"])
@@ -166,7 +170,9 @@ def _meta_from(path: str, chunk_id: int, meta: dict, index_offset: int,
         trigrams=(int(tri["bytes"]), int(tri["crc"]), int(tri["m"]), int(tri["k"])),
         tokens=(int(tok["bytes"]), int(tok["crc"]), int(tok["m"]), int(tok["k"])),
         body_offset=body_offset, body_bytes=body_bytes, body_crc=body_crc, version=version,
-        levels=tuple(str(v) for v in meta.get("levels", ())), sections=tuple(sections))
+        levels=tuple(str(v) for v in meta.get("levels", ())), sections=tuple(sections),
+        ngrams=(int(ngr["bytes"]), int(ngr["crc"]), int(ngr["m"]), int(ngr["k"])) if ngr
+        else None)
 
 
 def _read_section(meta: ChunkMeta, offset: int, length: int, crc: int | None,
@@ -180,13 +186,19 @@ def _read_section(meta: ChunkMeta, offset: int, length: int, crc: int | None,
 
 
 def read_index(meta: ChunkMeta) -> TokenIndex:
-    tri_bytes, tri_crc, tri_m, tri_k = meta.trigrams
-    tok_bytes, tok_crc, tok_m, tok_k = meta.tokens
-    data = _read_section(meta, meta.index_offset, tri_bytes + tok_bytes, None, "token index")
-    if zlib.crc32(data[:tri_bytes]) != tri_crc or zlib.crc32(data[tri_bytes:]) != tok_crc:
-        raise StorageError(f"{meta.path}: corrupt chunk: token index at offset "
-                           f"{meta.index_offset}: crc mismatch")
-    return TokenIndex(Bloom(data[:tri_bytes], tri_m, tri_k), Bloom(data[tri_bytes:], tok_m, tok_k))
+    filters = [meta.trigrams, meta.tokens] + ([meta.ngrams] if meta.ngrams else [])
+    data = _read_section(meta, meta.index_offset, sum(f[0] for f in filters), None,
+                         "token index")
+    blooms: list[Bloom] = []
+    pos = 0
+    for size, crc, m, k in filters:
+        bits = data[pos:pos + size]
+        if zlib.crc32(bits) != crc:
+            raise StorageError(f"{meta.path}: corrupt chunk: token index at offset "
+                               f"{meta.index_offset + pos}: crc mismatch")
+        blooms.append(Bloom(bits, m, k))
+        pos += size
+    return TokenIndex(*blooms)
 
 
 def read_body(meta: ChunkMeta) -> Chunk1 | Chunk2:
