@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -130,7 +131,9 @@ def logs_ingest_router(logs: LogsRuntime | None) -> APIRouter:
             return bulk_response(decoded, took_ms=_took(started))
 
         try:
-            return JSONResponse(await asyncio.to_thread(work))
+            # msgspec: the answer has an item per action, json.dumps took as long as decoding.
+            return Response(msgspec.json.encode(await asyncio.to_thread(work)),
+                            media_type="application/json")
         except IngestError as e:
             return JSONResponse({"error": {"type": "parse_exception", "reason": str(e)},
                                  "status": 400}, status_code=400)

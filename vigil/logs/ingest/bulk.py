@@ -21,6 +21,7 @@ neighbours still count) and still sets ``errors``.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import secrets
 import time
@@ -40,6 +41,7 @@ from vigil.model.labels import Labels
 __all__ = ["BulkDecoded", "BulkItem", "bulk_response", "decode_bulk"]
 
 _ACTIONS = ("index", "create", "update", "delete")
+_SHARDS = {"total": 1, "successful": 1, "failed": 0}  # shared by the items: read-only
 
 
 @dataclass(slots=True)
@@ -191,21 +193,22 @@ def bulk_response(decoded: BulkDecoded, *, took_ms: int, storage_error: str | No
     shippers retry."""
     items = []
     seq_no = 0
-    for item in decoded.items:
-        doc_id = item.id or secrets.token_urlsafe(15)
-        body: dict[str, Any] = {"_index": item.index, "_id": doc_id}
+    # Random ids as Elasticsearch makes them (20 URL-safe characters): one draw for the body.
+    ids = base64.urlsafe_b64encode(secrets.token_bytes(15 * len(decoded.items))).decode()
+    for n, item in enumerate(decoded.items):
+        doc_id = item.id or ids[20 * n:20 * n + 20]
+        body: dict[str, Any]
         if item.error is not None:
-            body["status"] = 400
-            body["error"] = {"type": item.error_type, "reason": str(item.error),
-                             "index": item.index}
+            body = {"_index": item.index, "_id": doc_id, "status": 400,
+                    "error": {"type": item.error_type, "reason": str(item.error),
+                              "index": item.index}}
         elif storage_error is not None:
-            body["status"] = 429
-            body["error"] = {"type": "es_rejected_execution_exception", "reason": storage_error,
-                             "index": item.index}
+            body = {"_index": item.index, "_id": doc_id, "status": 429,
+                    "error": {"type": "es_rejected_execution_exception",
+                              "reason": storage_error, "index": item.index}}
         else:
-            body.update({"_version": 1, "result": "created",
-                         "_shards": {"total": 1, "successful": 1, "failed": 0},
-                         "_seq_no": seq_no, "_primary_term": 1, "status": 201})
+            body = {"_index": item.index, "_id": doc_id, "_version": 1, "result": "created",
+                    "_shards": _SHARDS, "_seq_no": seq_no, "_primary_term": 1, "status": 201}
             seq_no += 1
         items.append({item.action: body})
     errors = bool(decoded.errors) or (storage_error is not None and bool(decoded.entries))

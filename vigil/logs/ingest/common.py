@@ -194,12 +194,16 @@ def flatten(document: Mapping[str, Any], prefix: str = "",
     document order; arrays and scalars are leaves (arrays stay JSON-encoded by the caller)."""
     flat: dict[str, Any] = {} if into is None else into
     for key, value in document.items():
-        if isinstance(value, dict):
-            flatten(value, prefix + key + ".", flat)
-        elif prefix:
+        if not isinstance(value, dict):
             flat[prefix + key] = value
-        else:
-            flat[key] = value
+            continue
+        # The usual second level (``log.level``, ``host.name``) without a call per object.
+        outer = prefix + key + "."
+        for inner, leaf in value.items():
+            if isinstance(leaf, dict):
+                flatten(leaf, outer + inner + ".", flat)
+            else:
+                flat[outer + inner] = leaf
     return flat
 
 

@@ -119,11 +119,16 @@ class SyslogListener:
             writer.close()
 
     async def _enqueue(self, peer: str, frames: list[tuple[int, bytes]]) -> None:
+        queue = self._queue
         for offset, frame in frames:
             entry = self._decode(peer, offset, frame)
-            if entry is not None:
-                self._idle.clear()
-                await self._queue.put(entry)
+            if entry is None:
+                continue
+            self._idle.clear()  # set again by the writer once the queue is drained
+            if queue.full():  # back-pressure: this connection waits for the writer
+                await queue.put(entry)
+            else:
+                queue.put_nowait(entry)
 
     def _datagram(self, data: bytes, address: tuple[str, int]) -> None:
         entry = self._decode(f"udp:{address[0]}:{address[1]}", 0, data)
