@@ -69,3 +69,14 @@ def test_label_names_and_error_text():
     assert label_name("3d") == "_3d"
     assert str(LineError(4, 120, "time", "bad")) == "line 4, byte 120, time: bad"
     assert str(LineError(0, -1, "streams[1]", "bad")) == "streams[1]: bad"
+
+
+def test_rfc3339_the_shortcut_for_seen_seconds_agrees_with_the_full_parse():
+    # The second time a second is seen, its fraction is read without the regex.
+    for text in ("2031-02-03T04:05:06.5Z", "2031-02-03T04:05:06.123456789Z",
+                 "2031-02-03T04:05:06.000001Z"):
+        first, again = parse_rfc3339_ns(text), parse_rfc3339_ns(text)
+        assert first == again == 1927857906 * 10**9 + int(text[20:-1].ljust(9, "0"))
+    with pytest.raises(ValueError, match="not an RFC 3339"):
+        parse_rfc3339_ns("2031-02-03T04:05:06.x1Z")
+    assert parse_rfc3339_ns("2031-02-03T04:05:06.1234567891Z") == 1927857906123456789

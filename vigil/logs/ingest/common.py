@@ -100,6 +100,12 @@ def parse_rfc3339_ns(text: str, *, default_offset_s: int | None = 0) -> int:
     """An RFC 3339 / ISO 8601 time to Unix ns, keeping all nine fractional digits (Python's
     datetime keeps six). Without a zone the time is ``default_offset_s`` east of UTC, or an
     error when that is ``None``. Raises ValueError."""
+    if len(text) > 20 and text[-1] == "Z" and text[19] == ".":
+        # The usual shipper time, 2024-05-01T10:00:00.123Z, once its second has been seen.
+        seconds = _SECONDS.get(text[:19])
+        frac = text[20:-1]
+        if seconds is not None and len(frac) <= 9 and frac.isascii() and frac.isdigit():
+            return seconds * 1_000_000_000 + int(frac) * _FRACTION_SCALE[len(frac)]
     m = _RFC3339.match(text)
     if m is None:
         m = _RFC3339.match(text.strip())
