@@ -11,7 +11,6 @@ names, becomes a structured field.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -170,15 +169,30 @@ def _field_text(value: Any) -> str:
         else scalar_text(value)
 
 
-@functools.lru_cache(maxsize=1024)
+# Keyed by the request labels' identity (plus what the document adds): hashing a Labels, a
+# tuple of tuples whose hash Python does not keep, for every document cost more than the rest.
+_NAMES: dict[int, tuple[Labels, tuple[str, ...]]] = {}
+_STREAMS: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[Labels, Labels]] = {}
+
+
 def _names(labels: Labels) -> tuple[str, ...]:
-    return tuple(labels.names())
+    known = _NAMES.get(id(labels))
+    if known is None or known[0] is not labels:
+        if len(_NAMES) >= 1024:
+            _NAMES.clear()
+        known = _NAMES[id(labels)] = (labels, tuple(labels.names()))
+    return known[1]
 
 
-@functools.lru_cache(maxsize=4096)
 def _stream(labels: Labels, added: tuple[tuple[str, str], ...]) -> Labels:
     # Cached: a body's documents mostly come from a few streams; building Labels sorts.
-    return labels.merge(dict(added))
+    key = (id(labels), added)
+    known = _STREAMS.get(key)
+    if known is None or known[0] is not labels:
+        if len(_STREAMS) >= 4096:
+            _STREAMS.clear()
+        known = _STREAMS[key] = (labels, labels.merge(dict(added)))
+    return known[1]
 
 
 def static_labels(labels: Mapping[str, str] | Labels | None) -> Labels:

@@ -22,7 +22,7 @@ import calendar
 import functools
 import re
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vigil.logs.ingest.common import LineError, parse_rfc3339_ns, syslog_severity_level
 from vigil.logs.model import LogEntry
@@ -37,8 +37,8 @@ FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
 SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
 
-@dataclass(frozen=True, slots=True)
-class SyslogMessage:
+class SyslogMessage(NamedTuple):
+    """One parsed message (a named tuple: built once per line, it must be cheap)."""
     facility: int
     severity: int
     ts_ns: int
@@ -324,15 +324,26 @@ def syslog_entry(message: SyslogMessage, labels: Labels) -> LogEntry:
                     syslog_severity_level(message.severity), fields)
 
 
-@functools.lru_cache(maxsize=4096)
+# (id of the listener's labels, host, app) → (those labels, the stream). By identity: hashing
+# the labels (a tuple of tuples, not cached by Python) for every message cost more than the
+# rest of making the entry.
+_STREAMS: dict[tuple[int, str, str], tuple[Labels, Labels]] = {}
+
+
 def _stream(labels: Labels, hostname: str, app_name: str) -> Labels:
-    # Cached: a listener sees few hosts and apps, and building Labels sorts them.
+    key = (id(labels), hostname, app_name)
+    known = _STREAMS.get(key)
+    if known is not None and known[0] is labels:
+        return known[1]
     stream = labels.to_dict()
     if hostname:
         stream.setdefault("host", hostname)
     if app_name:
         stream.setdefault("app", app_name)
-    return Labels(stream)
+    if len(_STREAMS) >= 4096:
+        _STREAMS.clear()
+    _STREAMS[key] = (labels, Labels(stream))
+    return _STREAMS[key][1]
 
 
 _OCTETS = re.compile(rb"([1-9]\d{0,8}) ")
