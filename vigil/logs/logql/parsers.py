@@ -81,7 +81,11 @@ _DECODER = json.JSONDecoder(parse_float=_number_as_text, parse_int=_number_as_te
 
 def _load(line: str) -> object:
     try:
-        return _DECODER.decode(line)
+        if line[:1] == "{":  # the usual line: one object, no whitespace around it
+            doc, end = _DECODER.raw_decode(line)
+            if end == len(line):
+                return doc
+        return _DECODER.decode(line)  # anything else, with json's own messages
     except json.JSONDecodeError as exc:
         raise ExtractError("JSONParserErr", f"{exc.msg} at offset {exc.pos}") from None
 
@@ -96,13 +100,30 @@ def extract_json(line: str) -> list[tuple[str, str]]:
     return out
 
 
+# Label names by prefix (the nested object's name, "" at the top) and key: the same few keys
+# come back on every line, so each is sanitized once.
+_NAMES: dict[str, dict[str, str]] = {}
+
+
+def _name(prefix: str, key: str, names: dict[str, str]) -> str:
+    name = sanitize_key(key, not prefix)
+    if name and prefix:
+        name = f"{prefix}_{name}"
+    if len(names) < 1024:
+        names[key] = name
+    return name
+
+
 def _flatten(obj: dict[str, object], prefix: str, out: list[tuple[str, str]]) -> None:
+    names = _NAMES.get(prefix)
+    if names is None:
+        names = {} if len(_NAMES) >= 1024 else _NAMES.setdefault(prefix, {})
     for key, value in obj.items():
-        name = sanitize_key(key, not prefix)
+        name = names.get(key)
+        if name is None:
+            name = _name(prefix, key, names)
         if not name:
             continue
-        if prefix:
-            name = f"{prefix}_{name}"
         kind = type(value)
         if kind is str or kind is RawNumber:
             out.append((name, value))  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vigil.gocompat.floats import parse_float
@@ -42,7 +42,7 @@ ERROR_DETAILS = "__error_details__"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     ts_ns: int
     line: str
@@ -50,7 +50,6 @@ class Row:
     base: frozenset[str]  # stream labels and structured fields: parsers do not overwrite them
     error: str = ""
     details: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, entry: LogEntry) -> Row:
@@ -72,10 +71,15 @@ class Row:
             self.error, self.details = kind, details
 
     def add_parsed(self, pairs: list[tuple[str, str]]) -> None:
+        parsed = dict(pairs)  # a name twice: the last value, in the first one's place
+        if self.base.isdisjoint(parsed):  # the usual case: no clash to rename
+            self.labels.update(parsed)
+            return
+        labels, base = self.labels, self.base
         for name, value in pairs:
-            if name in self.base:
+            if name in base:
                 name += "_extracted"
-            self.labels[name] = value
+            labels[name] = value
 
     def result_labels(self, cache: dict[tuple[object, ...], Labels] | None = None) -> Labels:
         """The row's labels with ``__error__``; ``cache`` (one per query) saves building the
@@ -317,10 +321,18 @@ class Pipeline:
     def __init__(self, stages: tuple[ast.Stage, ...]) -> None:
         fmt = _Formatter()
         self.steps = [_stage(s, fmt) for s in stages]
+        # A row's first labels per (stream, fields, level): lines of a stream share them.
+        self._firsts: dict[tuple[object, ...], Row] = {}
 
     def run(self, entry: LogEntry) -> Row | None:
         """The row after every stage, or None when a filter dropped the entry."""
-        row = Row.of(entry)
+        key = (entry.labels, entry.fields, entry.level)
+        first = self._firsts.get(key)
+        if first is None:
+            first = Row.of(entry)
+            if len(self._firsts) < 4096:
+                self._firsts[key] = first
+        row = Row(entry.ts_ns, entry.line, first.labels.copy(), first.base)
         for step in self.steps:
             if not step(row):
                 return None
