@@ -62,6 +62,9 @@ class BulkDecoded(Decoded):
     items: list[BulkItem] = field(default_factory=list)
 
 
+_UNSEEN = object()
+
+
 class _Lines:
     """The body's lines, each parsed once and only when reached. Action lines repeat byte for
     byte within a body (``{"index":{"_index":"logs"}}``), so their parse is shared."""
@@ -84,10 +87,9 @@ class _Lines:
     def action(self, i: int) -> tuple[str, dict[str, Any]] | None:
         """Line ``i``'s action and metadata, or None when it is not an action line."""
         raw = self.raws[i]
-        try:
-            return self._actions[raw]
-        except KeyError:
-            pass
+        known = self._actions.get(raw, _UNSEEN)
+        if known is not _UNSEEN:
+            return known  # type: ignore[return-value]
         value = self.value(i)
         parsed = None
         if isinstance(value, dict) and len(value) == 1:
