@@ -11,7 +11,14 @@ import pytest
 
 from vigil.logs.model import LogEntry, StreamSelection
 from vigil.logs.store import LogStore, Options, _chunk2
-from vigil.logs.store._bloom import TokenIndex, needle_ngrams, trigram_values
+from vigil.logs.store._bloom import (
+    TokenIndex,
+    fnv1a,
+    needle_ngrams,
+    needle_tokens,
+    token_values,
+    trigram_values,
+)
 from vigil.logs.store._chunk2 import decode_ints, encode_ints
 from vigil.model.labels import Labels
 from vigil.model.matchers import Matcher
@@ -77,3 +84,10 @@ def test_long_word_ngram_filter_skips_absent_id_fragments_and_never_a_present_on
     assert all(index.trigrams.has_all(trigram_values(a.encode())) for a in absent[:50])
     assert list(needle_ngrams(b"ab-1234567")) == []  # no run of 8 word bytes
     assert len(needle_ngrams(b"x 12345678 y")) == 4 and len(needle_ngrams(b"123456789")) == 5
+
+
+def test_words_of_digits_only_are_not_in_the_word_filter():
+    assert sorted(token_values(b"ab 123 c4 _9")) == sorted(
+        {fnv1a(b"ab"), fnv1a(b"c4"), fnv1a(b"_9")})
+    assert list(needle_tokens(b"port 51234 ssh")) == []
+    assert list(needle_tokens(b"x c4 y")) == [fnv1a(b"c4")]

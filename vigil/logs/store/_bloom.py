@@ -1,7 +1,10 @@
 """The token index of a chunk: two Bloom filters that let a needle search skip the chunk.
 
 * **tokens**: every word of every line, a word being a maximal run of *word bytes* (ASCII
-  letters, digits, ``_`` and every byte >= 0x80, so UTF-8 letters stay inside words). A word
+  letters, digits, ``_`` and every byte >= 0x80, so UTF-8 letters stay inside words), except
+  words of digits only (ports, sizes, durations, pids: most of a log's distinct words, so
+  the filter is about a seventh of the size; a long number is still covered by the 5-grams
+  below, a short one is rarely worth skipping for). A word
   of a needle that has a non-word byte on both sides *within the needle* (``needle`` in
   ``req-needle-5e1f``) must be a whole word of any matching line, so a chunk lacking it is
   skipped. Word hash: 64-bit FNV-1a of its bytes.
@@ -60,16 +63,20 @@ def _word_hashes(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     n = 0
     h = np.uint64(FNV_OFFSET)
     inside = False
+    digits_only = True
     for b in data:
         if b >= 0x80 or b == 0x5F or 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A:
             h = (h ^ np.uint64(b)) * np.uint64(FNV_PRIME)
             inside = True
+            digits_only = digits_only and 0x30 <= b <= 0x39
         elif inside:
-            out[n] = h
-            n += 1
+            if not digits_only:
+                out[n] = h
+                n += 1
             h = np.uint64(FNV_OFFSET)
             inside = False
-    if inside:
+            digits_only = True
+    if inside and not digits_only:
         out[n] = h
         n += 1
     return out[:n]
@@ -170,7 +177,7 @@ def needle_tokens(needle: bytes) -> np.ndarray:
             if start is None:
                 start = i
         else:
-            if start is not None and start > 0:
+            if start is not None and start > 0 and not needle[start:i].isdigit():
                 words.append(fnv1a(needle[start:i]))
             start = None
     return np.array(words, dtype=np.uint64)

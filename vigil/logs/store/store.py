@@ -47,7 +47,7 @@ class Options:
     max_bytes: int = 0  # delete the oldest chunks while chunks take more; 0: no limit
     fsync: FsyncPolicy = "batch"
     fsync_interval_s: float = 1.0
-    zstd_level: int = 3
+    zstd_level: int = 9  # sealed chunks; chosen by measurement (docs/logs-format.md)
     cached_chunks: int = 4  # chunks' decoded columns (format 1: whole bodies) kept
     now_ns: Callable[[], int] = field(default=time.time_ns)
 
