@@ -12,8 +12,8 @@ the server process's (``/proc/<pid>/stat``) during the sends.
 ``--vigil-before DIR`` also runs the Vigil found in ``DIR`` (a checkout of the code before
 WAL compression, e.g. ``git archive ea2fba7 vigil | tar -x -C DIR``), so that before and after
 are measured in the same run. ``--repeat`` runs every server that many times (best and spread
-reported). Without servers (``--codec-only``), it times the record codec alone: encoding and
-decoding a 2,000-sample record, compressed and as the uncompressed layout.
+reported). First, and alone with ``--codec-only``, it times the record codec: encoding and
+decoding samples records of 2,000 and of 100 samples (see :func:`codec_figures`).
 
     .venv/bin/python bench/wal_bytes.py --series 100000 --scrapes 80 --vigil-before /tmp/before --repeat 3
 """
@@ -111,34 +111,44 @@ def run_server(kind: str, work: str, payloads: list[bytes], before_dir: str | No
 
 
 def codec_figures(repeat: int) -> dict:
-    """CPU per sample to encode and decode 2,000-sample records like the bench's scrapes."""
-    n, records = 2000, 200
+    """CPU per sample to encode and decode samples records like the bench's scrapes, of
+    2,000 samples (a remote-write request) and of 100 (a small scrape or rule group): as
+    before compression, as commits write them now (snappy) and as checkpoints do (zstd)."""
     rng = np.random.default_rng(1)
-    kind = np.arange(n * records) % 3
-    vals = np.where(kind == 0, rng.integers(0, 10**6, n * records).astype(float),
-                    np.where(kind == 1, np.round(rng.normal(500, 50, n * records), 2), 42.0))
-    recs = [(np.arange(i * n, (i + 1) * n, dtype=np.uint64) + 1,
-             np.full(n, 1_700_000_000_000 + i * 15_000, np.int64), vals[i * n:(i + 1) * n])
-            for i in range(records)]
+    total = 400_000
+    kind = np.arange(total) % 3
+    vals = np.where(kind == 0, rng.integers(0, 10**6, total).astype(float),
+                    np.where(kind == 1, np.round(rng.normal(500, 50, total), 2), 42.0))
 
     def raw(refs: np.ndarray, ts: np.ndarray, v: np.ndarray) -> bytes:  # the old layout
         return b"".join((bytes([_records.SAMPLES]), len(refs).to_bytes(4, "little"),
                          refs.tobytes(), ts.tobytes(), v.tobytes()))
 
-    out = {}
-    for name, enc in (("uncompressed", raw), ("compressed", _records.encode_samples)):
-        enc_s, dec_s = [], []
-        for _ in range(repeat):
-            t = time.process_time()
-            payloads = [enc(*r) for r in recs]
-            enc_s.append(time.process_time() - t)
-            t = time.process_time()
-            for p in payloads:
-                _records.decode(p)
-            dec_s.append(time.process_time() - t)
-        out[name] = {"bytes_per_sample": round(sum(map(len, payloads)) / (n * records), 2),
-                     "encode_ns_per_sample": [round(s / (n * records) * 1e9) for s in enc_s],
-                     "decode_ns_per_sample": [round(s / (n * records) * 1e9) for s in dec_s]}
+    def snappy(refs: np.ndarray, ts: np.ndarray, v: np.ndarray) -> bytes:
+        return _records.encode_samples(refs, ts, v, codec="snappy")
+
+    def zstd(refs: np.ndarray, ts: np.ndarray, v: np.ndarray) -> bytes:
+        return _records.encode_samples(refs, ts, v, codec="zstd")
+
+    out: dict = {}
+    for n in (2000, 100):
+        recs = [(np.arange(i, i + n, dtype=np.uint64) + 1,
+                 np.full(n, 1_700_000_000_000 + i * 15, np.int64), vals[i:i + n])
+                for i in range(0, total, n)]
+        for name, enc in (("uncompressed", raw), ("snappy", snappy), ("zstd", zstd)):
+            enc_s, dec_s = [], []
+            for _ in range(repeat):
+                t = time.process_time()
+                payloads = [enc(*r) for r in recs]
+                enc_s.append(time.process_time() - t)
+                t = time.process_time()
+                for p in payloads:
+                    _records.decode(p)
+                dec_s.append(time.process_time() - t)
+            out[f"{name}_{n}"] = {
+                "bytes_per_sample": round(sum(map(len, payloads)) / total, 2),
+                "encode_ns_per_sample": sorted(round(s / total * 1e9) for s in enc_s),
+                "decode_ns_per_sample": sorted(round(s / total * 1e9) for s in dec_s)}
     return out
 
 

@@ -1,16 +1,20 @@
 """Binary encoding of WAL records (also used inside checkpoints).
 
-A record payload starts with one type byte: the record kind in the low 7 bits, and the flag
-``0x80`` (:data:`ZSTD`) when the rest of the payload is one zstd frame holding the record's
-body (Prometheus likewise flags a compressed record in its header). Bodies shorter than
-:data:`MIN_COMPRESS_BYTES` and those zstd does not shrink stay uncompressed. All integers are
-little-endian.
+A record payload starts with one type byte: the record kind in the low 6 bits, and a flag
+when the rest of the payload is the record's body compressed — ``0x40`` (:data:`SNAPPY`,
+raw snappy block) or ``0x80`` (:data:`ZSTD`, one zstd frame); Prometheus likewise flags a
+compressed record in its header. Records a commit logs use snappy: it costs a few µs per
+record, where cramjam's zstd sets up a context for ~20 µs on every call, and commits are
+on the ingest path. Checkpoints, written in the background in large records, use zstd,
+which makes them about a third smaller. Bodies shorter than :data:`MIN_COMPRESS_BYTES` and
+those the codec does not shrink stay uncompressed. All integers are little-endian.
 
 * ``SERIES`` (1): ``u32 count`` then per series ``u64 ref, u16 npairs`` and ``npairs`` times
   ``u32 len, name utf-8, u32 len, value utf-8``.
 * ``SAMPLES`` (2): ``u32 n`` then three packed arrays of ``n`` items each: ``u64 refs``,
   ``i64 timestamps (ms)``, ``f64 values`` (raw IEEE-754 bits, so NaN payloads such as the
-  staleness marker survive). Written before WAL compression; still read.
+  staleness marker survive). Written for fewer than :data:`PACKED_MIN_SAMPLES` samples,
+  where the packed layout's numpy calls cost more than its bytes save.
 * ``META`` (3): ``i64 min_valid_time_ms`` — written into checkpoints only; samples older than
   this already live in blocks.
 * ``OOO_SAMPLES`` (4): as ``SAMPLES``, for samples accepted by the out-of-order window; replay
@@ -21,8 +25,7 @@ little-endian.
   differences to the previous item (the first item's to 0), and the values' raw bits. Refs
   and timestamps of a commit are close together, so their differences are small and their
   high planes all zero; values of a metric share sign, exponent and high mantissa bytes. The
-  planes make those runs contiguous for zstd: at 2,000 node_exporter-like samples per record
-  a sample takes about 4 bytes instead of 24 (see ``bench/wal_bytes.py``).
+  planes make those runs contiguous for the compressor (see ``bench/wal_bytes.py``).
 
 Unknown type bytes or flags are an error: a reader never guesses.
 """
@@ -32,6 +35,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import cramjam
 import numpy as np
@@ -45,11 +49,15 @@ META = 3
 OOO_SAMPLES = 4
 PACKED_SAMPLES = 5
 PACKED_OOO_SAMPLES = 6
+SNAPPY = 0x40
 ZSTD = 0x80
-# Below this a zstd frame's own header (about 10 bytes) eats most of what it could save.
+Codec = Literal["snappy", "zstd"]
+# Below this a compressed block's own header eats most of what it could save.
 MIN_COMPRESS_BYTES = 64
 # zstd level 1: at WAL record sizes higher levels save under 3 % more for 1.3x the CPU.
 ZSTD_LEVEL = 1
+# Fewer samples than this are written in the ``SAMPLES`` layout (see the module doc).
+PACKED_MIN_SAMPLES = 256
 
 _U32 = struct.Struct("<I")
 _SERIES_HEAD = struct.Struct("<QH")
@@ -72,17 +80,21 @@ class MetaRecord:
     min_valid_time_ms: int
 
 
-def _record(kind: int, body: bytes) -> bytes:
-    """The payload for ``body``: compressed with the flag set when that makes it smaller."""
+def _record(kind: int, body: bytes, codec: Codec) -> bytes:
+    """The payload for ``body``: compressed with its flag set when that makes it smaller."""
     if len(body) >= MIN_COMPRESS_BYTES:
-        packed = cramjam.zstd.compress(body, level=ZSTD_LEVEL)
+        if codec == "zstd":
+            flag, packed = ZSTD, cramjam.zstd.compress(body, level=ZSTD_LEVEL)
+        else:
+            flag, packed = SNAPPY, cramjam.snappy.compress_raw(body)
         if len(packed) < len(body):
-            return bytes([kind | ZSTD]) + bytes(packed)
+            return bytes([kind | flag]) + bytes(packed)
     return bytes([kind]) + body
 
 
 def encode_series(series: Iterable[tuple[int, Labels]],
-                  pair_cache: dict[tuple[str, str], bytes] | None = None) -> bytes:
+                  pair_cache: dict[tuple[str, str], bytes] | None = None, *,
+                  codec: Codec = "snappy") -> bytes:
     """``pair_cache``: encoded label pairs, kept by the caller across calls; most pairs
     repeat across series, and a checkpoint writes every series of the head."""
     cache = {} if pair_cache is None else pair_cache
@@ -99,37 +111,40 @@ def encode_series(series: Iterable[tuple[int, Labels]],
                 vb = pair[1].encode()
                 b = cache[pair] = b"".join((_U32.pack(len(nb)), nb, _U32.pack(len(vb)), vb))
             append(b)
-    return _record(SERIES, _U32.pack(count) + b"".join(parts))
+    return _record(SERIES, _U32.pack(count) + b"".join(parts), codec)
 
 
-def _planes(items: np.ndarray) -> bytes:
-    """Little-endian 8-byte items as 8 byte planes."""
-    return np.ascontiguousarray(items, dtype="<u8").view(np.uint8).reshape(-1, 8).T.tobytes()
-
-
-def _zigzag_deltas(items: np.ndarray) -> np.ndarray:
-    """Differences to the previous item (wrapping, as uint64 arithmetic), zigzag-encoded so
-    that small negative differences are small numbers too."""
-    x = np.ascontiguousarray(items).view(np.int64)
-    d = np.empty_like(x)
-    if len(x):
-        d[0] = x[0]
-        np.subtract(x[1:], x[:-1], out=d[1:])
-    return ((d << 1) ^ (d >> 63)).view(np.uint64)
-
-
-def encode_samples(refs: np.ndarray, timestamps: np.ndarray, values: np.ndarray, *,
-                   out_of_order: bool = False) -> bytes:
+def packed_samples_body(refs: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> bytes:
+    """The uncompressed body of a ``PACKED_SAMPLES`` record."""
     n = len(refs)
     if not len(timestamps) == len(values) == n:
         raise ValueError("refs, timestamps and values differ in length")
+    cols = np.empty((3, n), np.uint64)  # one array, so each step below is one numpy call
+    cols[0] = np.asarray(refs, dtype=np.uint64)
+    cols[1] = np.asarray(timestamps, dtype=np.int64).view(np.uint64)
+    cols[2] = np.asarray(values, dtype=np.float64).view(np.uint64)
+    deltas = cols[:2].view(np.int64)
+    if n:
+        deltas[:, 1:] = np.diff(deltas, axis=1)  # wraps like uint64 arithmetic
+    cols[:2] = ((deltas << 1) ^ (deltas >> 63)).view(np.uint64)  # zigzag
+    planes = cols.astype("<u8", copy=False).view(np.uint8).reshape(3, n, 8).transpose(0, 2, 1)
+    return _U32.pack(n) + planes.tobytes()
+
+
+def encode_samples(refs: np.ndarray, timestamps: np.ndarray, values: np.ndarray, *,
+                   out_of_order: bool = False, codec: Codec = "snappy") -> bytes:
+    if len(refs) >= PACKED_MIN_SAMPLES:
+        return _record(PACKED_OOO_SAMPLES if out_of_order else PACKED_SAMPLES,
+                       packed_samples_body(refs, timestamps, values), codec)
+    if not len(timestamps) == len(values) == len(refs):
+        raise ValueError("refs, timestamps and values differ in length")
     body = b"".join((
-        _U32.pack(n),
-        _planes(_zigzag_deltas(np.asarray(refs, dtype=np.uint64))),
-        _planes(_zigzag_deltas(np.asarray(timestamps, dtype=np.int64))),
-        _planes(np.asarray(values, dtype=np.float64).view(np.uint64)),
+        _U32.pack(len(refs)),
+        np.ascontiguousarray(refs, dtype="<u8").tobytes(),
+        np.ascontiguousarray(timestamps, dtype="<i8").tobytes(),
+        np.ascontiguousarray(values, dtype="<f8").tobytes(),
     ))
-    return _record(PACKED_OOO_SAMPLES if out_of_order else PACKED_SAMPLES, body)
+    return _record(OOO_SAMPLES if out_of_order else SAMPLES, body, codec)
 
 
 def encode_meta(min_valid_time_ms: int) -> bytes:
@@ -140,13 +155,15 @@ def decode(payload: bytes) -> list[tuple[int, Labels]] | SamplesRecord | MetaRec
     """Decode one record payload. Raises :class:`StorageError` on a malformed payload."""
     if not payload:
         raise StorageError("empty WAL record")
-    kind = payload[0] & ~ZSTD
-    if kind not in _KINDS:
+    kind, flags = payload[0] & ~(SNAPPY | ZSTD), payload[0] & (SNAPPY | ZSTD)
+    if kind not in _KINDS or flags == SNAPPY | ZSTD:
         raise StorageError(f"unknown WAL record type {payload[0]}")
     try:
         body: bytes | memoryview = memoryview(payload)[1:]
-        if payload[0] & ZSTD:
+        if flags == ZSTD:
             body = bytes(cramjam.zstd.decompress(body))
+        elif flags == SNAPPY:
+            body = bytes(cramjam.snappy.decompress_raw(body))
         if kind == SERIES:
             return _decode_series(body)
         if kind in (SAMPLES, OOO_SAMPLES):
@@ -196,19 +213,12 @@ def _decode_samples(body: bytes | memoryview, *, out_of_order: bool) -> SamplesR
     return SamplesRecord(refs, ts, vals, out_of_order=out_of_order)
 
 
-def _from_planes(body: bytes | memoryview, n: int, offset: int) -> np.ndarray:
-    planes = np.frombuffer(body, dtype=np.uint8, count=8 * n, offset=offset).reshape(8, n)
-    return np.ascontiguousarray(planes.T).view("<u8").reshape(n)
-
-
-def _undo_zigzag_deltas(z: np.ndarray) -> np.ndarray:
-    d = (z >> np.uint64(1)) ^ (np.uint64(0) - (z & np.uint64(1)))
-    return np.cumsum(d.view(np.int64))  # wraps like the encoder's subtraction
-
-
 def _decode_packed_samples(body: bytes | memoryview, *, out_of_order: bool) -> SamplesRecord:
     n = _sample_count(body)
-    refs = _undo_zigzag_deltas(_from_planes(body, n, 4)).view(np.uint64)
-    ts = _undo_zigzag_deltas(_from_planes(body, n, 4 + 8 * n))
-    vals = _from_planes(body, n, 4 + 16 * n).view(np.float64)
-    return SamplesRecord(refs, ts, vals, out_of_order=out_of_order)
+    planes = np.frombuffer(body, dtype=np.uint8, count=24 * n, offset=4).reshape(3, 8, n)
+    cols = planes.transpose(0, 2, 1).copy().view("<u8").reshape(3, n)
+    zig = cols[:2]
+    deltas = (zig >> np.uint64(1)) ^ (np.uint64(0) - (zig & np.uint64(1)))
+    refs_ts = np.cumsum(deltas.view(np.int64), axis=1)  # wraps like the encoder's subtraction
+    return SamplesRecord(refs_ts[0].view(np.uint64), refs_ts[1], cols[2].view(np.float64),
+                         out_of_order=out_of_order)

@@ -497,13 +497,16 @@ def _decoded(got: _Gathered, ooo_part: SeriesSet | None, mint: int, maxt: int) -
     return merge_series_sets([p for p in (in_order, ooo_part) if len(p)])
 
 
+# Checkpoint records are zstd-compressed (commits' are snappy, see vigil.tsdb._records): they
+# are large and written in the background, where zstd's smaller output is worth its CPU.
 def _checkpoint_payloads(everyone: list[MemSeries], got: _Gathered, mvt: int,
                          ooo: list[tuple[int, list[tuple[int, float]]]],
                          batch: int) -> Iterator[bytes]:
     yield _records.encode_meta(mvt)
     pairs: dict[tuple[str, str], bytes] = {}
     for i in range(0, len(everyone), 10_000):
-        yield _records.encode_series(((s.ref, s.labels) for s in everyone[i:i + 10_000]), pairs)
+        yield _records.encode_series(((s.ref, s.labels) for s in everyone[i:i + 10_000]), pairs,
+                                     codec="zstd")
         if len(pairs) > 100_000:  # labels unique per series: no use keeping them
             pairs.clear()
     del pairs
@@ -513,12 +516,13 @@ def _checkpoint_payloads(everyone: list[MemSeries], got: _Gathered, mvt: int,
         if len(sid) > 1 and (sid[1:] < sid[:-1]).any():  # one run per series, as before
             order = np.argsort(sid, kind="stable")
             sid, ts, vals = sid[order], ts[order], vals[order]
-        yield _records.encode_samples(refs[lo:lo + batch][sid], ts, vals)
+        yield _records.encode_samples(refs[lo:lo + batch][sid], ts, vals, codec="zstd")
     if ooo:
         yield _records.encode_samples(
             np.asarray([ref for ref, p in ooo for _ in p], np.uint64),
             np.asarray([t for _, p in ooo for t, _ in p], np.int64),
-            np.asarray([v for _, p in ooo for _, v in p], np.float64), out_of_order=True)
+            np.asarray([v for _, p in ooo for _, v in p], np.float64), out_of_order=True,
+            codec="zstd")
 
 
 def _labels_of(s: MemSeries) -> Labels:
