@@ -7,7 +7,7 @@ Layout under ``<db>/wal/``::
     checkpoint.00000006/00000000   records equivalent to all segments <= 6
 
 Each record is framed as ``u32 length, u32 crc32(payload)`` (little-endian) followed by the
-payload (see :mod:`vigil.tsdb._records`; payloads are zstd-compressed there, flagged in their
+payload (see :mod:`vigil.tsdb._records`; payloads are compressed there, flagged in their
 type byte, so the crc covers the compressed bytes and a torn or corrupt compressed record is
 found before anything is decompressed). Frames never span segments.
 
