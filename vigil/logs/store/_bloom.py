@@ -102,9 +102,11 @@ def _splitmix_low(v: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 
 @_jit
-def _long_word_ngram_bits(data: np.ndarray, m: np.int64, out: np.ndarray) -> None:
-    """For every 5-gram inside a word of >= LONG_WORD bytes: bit ``h1 % m`` of ``out``
-    (a bool array of ``m``) is set, ``h1`` the low half of its splitmix64 as in ``_probes``."""
+def _long_word_ngram_hashes(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``h1`` (the low half of splitmix64, as in ``_probes``) of every 5-gram inside a word
+    of >= LONG_WORD bytes, duplicates included."""
+    out = np.empty(len(data), dtype=np.uint32)
+    count = 0
     start = -1
     n = len(data)
     for i in range(n + 1):
@@ -119,20 +121,22 @@ def _long_word_ngram_bits(data: np.ndarray, m: np.int64, out: np.ndarray) -> Non
             for j in range(start, i):
                 v = ((v << np.uint64(8)) | np.uint64(data[j])) & np.uint64(0xFFFFFFFFFF)
                 if j - start >= NGRAM - 1:
-                    out[_splitmix_low(v) % np.uint64(m)] = True
+                    out[count] = np.uint32(_splitmix_low(v))
+                    count += 1
         start = -1
+    return out[:count]
 
 
 def long_word_ngram_bloom(data: bytes) -> Bloom:
     """The long-word 5-gram filter of ``data``."""
-    arr = np.frombuffer(data, dtype=np.uint8)
+    h1 = _long_word_ngram_hashes(np.frombuffer(data, dtype=np.uint8))
     seen = np.zeros(_COUNT_BITS, dtype=bool)
-    _long_word_ngram_bits(arr, np.int64(_COUNT_BITS), seen)
+    seen[h1 & np.uint32(_COUNT_BITS - 1)] = True
     empty = _COUNT_BITS - int(np.count_nonzero(seen))
     distinct = _COUNT_BITS * np.log(_COUNT_BITS / max(empty, 1))  # linear counting
     m = max(64, -(-int(distinct * NGRAM_BITS) // 8) * 8)
     flags = np.zeros(m, dtype=bool)
-    _long_word_ngram_bits(arr, np.int64(m), flags)
+    flags[h1 % np.uint32(m)] = True
     return Bloom(np.packbits(flags, bitorder="little").tobytes(), m, 1)
 
 

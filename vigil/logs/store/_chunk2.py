@@ -92,8 +92,14 @@ def encode_body(entries: Sequence[LogEntry], level: int) -> EncodedBody:
                          dtype=np.int64, count=len(rows))
     if len(level_ids) > 256:
         raise StorageError(f"more than 256 distinct levels in one chunk: {sorted(level_ids)[:5]}")
-    lines = [e.line.encode(_UTF8, _ERRORS) for e in rows]
-    line_bytes = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    text = "".join([e.line for e in rows])
+    if text.isascii():  # the common case: code points are bytes, no line to encode alone
+        blob = text.encode("ascii")
+        line_bytes = np.fromiter((len(e.line) for e in rows), dtype=np.int64, count=len(rows))
+    else:
+        lines = [e.line.encode(_UTF8, _ERRORS) for e in rows]
+        blob = b"".join(lines)
+        line_bytes = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
     pairs = [s.encode(_UTF8, _ERRORS) for e in rows if e.fields for kv in e.fields for s in kv]
     min_ts = int(ts.min())
     deltas = np.diff(ts, prepend=min_ts)  # first row: its offset from the chunk's min_ts
@@ -123,13 +129,12 @@ def encode_body(entries: Sequence[LogEntry], level: int) -> EncodedBody:
 
     for data, width, unit_ in raw_columns:
         add(data, width, unit_)
-    blob = b"".join(lines)
     ends = np.cumsum(line_bytes)
     first = 0
-    while first < len(lines):  # blocks of whole lines, each about BLOCK_BYTES
+    while first < len(rows):  # blocks of whole lines, each about BLOCK_BYTES
         start = int(ends[first - 1]) if first else 0
         last = max(first + 1, int(np.searchsorted(ends, start + BLOCK_BYTES, side="left")) + 1)
-        last = min(last, len(lines))
+        last = min(last, len(rows))
         add(blob[start:int(ends[last - 1])], rows=last - first)
         first = last
     return EncodedBody(frames, sections, streams, list(level_ids), blob, min_ts,
