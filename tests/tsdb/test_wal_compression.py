@@ -8,14 +8,17 @@ import json
 import logging
 import os
 import shutil
+import signal
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
 import pytest
 
 from vigil.errors import StorageError
-from vigil.model import Labels
+from vigil.model import Labels, Matcher
 from vigil.storage.framing import read_frames
 from vigil.tsdb import DB, _records
 
@@ -169,4 +172,41 @@ def test_checkpoint_records_are_compressed_and_replay(tmp_path, read_all) -> Non
                      _records.PACKED_SAMPLES | _records.ZSTD]
     db = DB.open(path)
     assert read_all(db) == before
+    db.close()
+
+
+def test_sigkill_with_packed_compressed_records_loses_no_acknowledged_sample(tmp_path) -> None:
+    """As test_tsdb_crash, with commits large enough for the packed, compressed layout."""
+    n_series = _records.PACKED_MIN_SAMPLES + 44
+    path = str(tmp_path / "d")
+    writer = os.path.join(os.path.dirname(__file__), "_crash_writer.py")
+    # No compaction (kills during it are test_kill_during_compaction's): every commit's
+    # record stays in the segments, which rotate every 4 KiB.
+    proc = subprocess.Popen([sys.executable, writer, path, str(n_series), "0", str(10**9),
+                             "3600", "4096"], stdout=subprocess.PIPE, text=True)
+    acked = -1
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            acked = int(line)
+            if acked >= 60:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        for line in proc.stdout.read().splitlines():  # printed before the kill landed
+            acked = int(line)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    segments = sorted(n for n in os.listdir(os.path.join(path, "wal")) if n.isdigit())
+    kinds = {p[0] for seg in segments[:-1] for _, p in _frames(os.path.join(path, "wal", seg))}
+    assert len(segments) > 1 and _records.PACKED_SAMPLES | _records.SNAPPY in kinds
+    db = DB.open(path, block_range_ms=10**9, compact_interval_s=3600)
+    got = list(db.querier(0, 10**9).select([Matcher.equal("job", "t")]))
+    assert len(got) == n_series
+    for s in got:
+        assert s.timestamps[:acked + 1].tolist() == list(range(acked + 1))
+        assert s.values[:acked + 1].tolist() == [float(r) for r in range(acked + 1)]
+        assert len(s.timestamps) <= acked + 2
     db.close()
