@@ -11,8 +11,9 @@ the server process's (``/proc/<pid>/stat``) during the sends.
 
 ``--vigil-before DIR`` also runs the Vigil found in ``DIR`` (a checkout of the code before
 WAL compression, e.g. ``git archive ea2fba7 vigil | tar -x -C DIR``), so that before and after
-are measured in the same run. ``--repeat`` runs every server that many times (best and spread
-reported). First, and alone with ``--codec-only``, it times the record codec: encoding and
+are measured in the same run. After each Vigil server stops, this checkout opens its TSDB and
+reports the CPU its WAL replay took (for ``vigil-before``: reading the WAL written before
+compression). ``--repeat`` runs every server that many times (best and spread reported). First, and alone with ``--codec-only``, it times the record codec: encoding and
 decoding samples records of 2,000 and of 100 samples (see :func:`codec_figures`).
 
     .venv/bin/python bench/wal_bytes.py --series 100000 --scrapes 80 --vigil-before /tmp/before --repeat 3
@@ -102,12 +103,26 @@ def run_server(kind: str, work: str, payloads: list[bytes], before_dir: str | No
         proc.send_signal(signal.SIGTERM)
         proc.wait(600)
         log_file.close()
-        shutil.rmtree(data, ignore_errors=True)
-    return {"server": kind, "samples_appended": appended, "wal_bytes": wal_b,
+    replay = _replay(os.path.join(data, "tsdb")) if kind != "prometheus" else {}
+    shutil.rmtree(data, ignore_errors=True)
+    return {"server": kind, **replay, "samples_appended": appended, "wal_bytes": wal_b,
             "wal_bytes_before_sends": wal0, "head_file_bytes": head_b,
             "wal_bytes_per_sample": round(wal_b / appended, 2),
             "wal_and_head_bytes_per_sample": round((wal_b + head_b) / appended, 2),
             "cpu_s_sends": round(cpu, 2), "wall_s": round(wall, 1)}
+
+
+def _replay(tsdb_dir: str) -> dict:
+    """Open the stopped server's TSDB with this checkout's code (which reads the WAL of the
+    code before compression too): CPU to replay its WAL, and the samples it holds."""
+    from vigil.tsdb import DB
+
+    t = time.process_time()
+    db = DB.open(tsdb_dir, wal_fsync="off", compact_interval_s=3600)
+    cpu = time.process_time() - t
+    samples = db.stats()["samples"]
+    db.close()
+    return {"replay_cpu_s": round(cpu, 2), "samples_replayed": samples}
 
 
 def codec_figures(repeat: int) -> dict:
@@ -192,7 +207,9 @@ def main() -> None:
         print(f"# {s}: WAL+head {b[0]}–{b[-1]} bytes/sample (WAL only "
               f"{min(r['wal_bytes_per_sample'] for r in rs)}); ingest "
               f"{cpu[0] / n * 1e6:.2f}–{cpu[-1] / n * 1e6:.2f} CPU-µs/sample "
-              f"({n / cpu[0]:,.0f} samples per CPU-s at best)")
+              f"({n / cpu[0]:,.0f} samples per CPU-s at best)"
+              + (f"; WAL replay {min(r['replay_cpu_s'] for r in rs)} CPU-s with this checkout"
+                 if "replay_cpu_s" in rs[0] else ""))
 
 
 if __name__ == "__main__":
