@@ -119,20 +119,27 @@ def build(directory: Path, lines: int) -> tuple[int, int]:
     return start, end
 
 
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float, object]:
     """Best CPU-seconds of ``repeat`` runs (this process and its children), the spread
-    (slowest/best) and the last result."""
+    (slowest/best), the best wall-clock seconds and the last result."""
     took: list[float] = []
+    walls: list[float] = []
     result: object = None
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         result = fn()
+        walls.append(time.perf_counter() - w0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         took.append(time.process_time() - t0 + (after.ru_utime - before.ru_utime)
                     + (after.ru_stime - before.ru_stime))
     best = min(took)
-    return best, max(took) / best if best else 1.0, result
+    return best, max(took) / best if best else 1.0, min(walls), result
+
+
+def line(took: float, spread: float, wall: float, lines: int, what: str) -> None:
+    print(f"{took:7.2f} CPU-s  x{spread:4.2f}  {wall:7.2f} s wall  "
+          f"{lines / took:11,.0f} lines/CPU-s  {what}")
 
 
 def grep_count(command: list[str]) -> int:
@@ -163,47 +170,49 @@ def run(store: LogStore, start: int, end: int, args: argparse.Namespace) -> None
     columns, entries = LogQLEngine(store), LogQLEngine(EntriesOnly(store))
     raw = str(Path(store.path).parent / "raw.log")
 
-    print("\n-- needle count over the whole sample: store vs grep")
     span = f"[{(end - start) // 10**9 + 1}s]"
-    query = f'sum(count_over_time({{host=~".+"}} |= "{GREP_NEEDLE}" {span}))'
-    rows = [("LogQL, columns", lambda: columns.instant(query, end))]
-    if not args.no_entries:
-        rows.append(("LogQL, entries", lambda: entries.instant(query, end)))
-    for name, fn in rows:
-        took, spread, result = timed(fn, repeat)
-        count = int(result.samples[0].value)  # type: ignore[attr-defined]
-        print(f"{took:8.2f} CPU-s  x{spread:4.2f}  {n / took:11,.0f} lines/CPU-s  "
-              f"count {count}  {name}: {query}")
-    for name, command in [("grep -cF", ["grep", "-cF", GREP_NEEDLE, raw]),
-                          ("zstdgrep -cF", ["zstdgrep", "-cF", GREP_NEEDLE, raw + ".zst"])]:
-        took, spread, count = timed(lambda c=command: grep_count(c), repeat)
-        print(f"{took:8.2f} CPU-s  x{spread:4.2f}  {n / took:11,.0f} lines/CPU-s  "
-              f"count {count}  {name} {GREP_NEEDLE}")
+    for needle in ("", GREP_NEEDLE):
+        which = f"lines holding {needle!r}" if needle else "all lines"
+        print(f"\n-- count of {which} over the whole sample: store vs grep")
+        query = f'sum(count_over_time({{host=~".+"}}{f" |= {needle!r}" if needle else ""} {span}))'
+        query = query.replace("'", '"')
+        rows: list[tuple[str, Callable[[], object]]] = [
+            ("LogQL from columns", lambda q=query: columns.instant(q, end))]
+        if not args.no_entries:
+            rows.append(("LogQL from entries", lambda q=query: entries.instant(q, end)))
+        for name, fn in rows:
+            took, spread, wall, result = timed(fn, repeat)
+            count = int(result.samples[0].value)  # type: ignore[attr-defined]
+            line(took, spread, wall, n, f"count {count}  {name}: {query}")
+        for name, command in [("grep -cF", ["grep", "-cF", needle, raw]),
+                              ("zstdgrep -cF", ["zstdgrep", "-cF", needle, raw + ".zst"])]:
+            took, spread, wall, count = timed(lambda c=command: grep_count(c), repeat)
+            line(took, spread, wall, n, f"count {count}  {name} {needle!r}")
 
     print(f"\n-- counting range queries ({STEP_NS // 10**9} s step): columns vs entries")
     for query in COLUMN_QUERIES:
         paths = [("columns", columns)] + ([] if args.no_entries else [("entries", entries)])
         for name, engine in paths:
-            took, spread, matrix = timed(
+            took, spread, wall, matrix = timed(
                 lambda e=engine, q=query: e.range(q, start, end, STEP_NS), repeat)
-            print(f"{took:8.2f} CPU-s  x{spread:4.2f}  {n / took:11,.0f} lines/CPU-s  "
-                  f"{len(matrix.series):3d} series  {name:7s}  {query}")  # type: ignore[attr-defined]
+            series = len(matrix.series)  # type: ignore[attr-defined]
+            line(took, spread, wall, n, f"{series:3d} series  {name:7s}  {query}")
     if args.no_entries:
         return
 
     print("\n-- log queries (limit 1000)")
     for query in LOG_QUERIES:
-        took, spread, streams = timed(lambda q=query: columns.select_logs(q, start, end, 1000),
-                                      repeat)
+        took, spread, wall, streams = timed(
+            lambda q=query: columns.select_logs(q, start, end, 1000), repeat)
         found = sum(len(s.entries) for s in streams)  # type: ignore[attr-defined]
-        print(f"{took:8.2f} CPU-s  x{spread:4.2f}  {found:6d} entries  {query}")
-    print("\n-- other metric queries (entries; figures are lines in the range per CPU-s)")
+        print(f"{took:7.2f} CPU-s  x{spread:4.2f}  {wall:7.2f} s wall  {found:6d} entries  "
+              f"{query}")
+    print("\n-- other metric queries (entries; lines/CPU-s counts every line of the sample)")
     for query in ENTRY_QUERIES:
-        took, spread, matrix = timed(lambda q=query: columns.range(q, start, end, STEP_NS),
-                                     repeat)
-        print(f"{took:8.2f} CPU-s  x{spread:4.2f}  {n / took:11,.0f} lines/CPU-s  "
-              f"{len(matrix.series):3d} series  {query}")  # type: ignore[attr-defined]
-
+        took, spread, wall, matrix = timed(
+            lambda q=query: columns.range(q, start, end, STEP_NS), repeat)
+        series = len(matrix.series)  # type: ignore[attr-defined]
+        line(took, spread, wall, n, f"{series:3d} series  {query}")
 
 if __name__ == "__main__":
     main()
