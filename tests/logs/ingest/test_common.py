@@ -80,3 +80,14 @@ def test_rfc3339_the_shortcut_for_seen_seconds_agrees_with_the_full_parse():
     with pytest.raises(ValueError, match="not an RFC 3339"):
         parse_rfc3339_ns("2031-02-03T04:05:06.x1Z")
     assert parse_rfc3339_ns("2031-02-03T04:05:06.1234567891Z") == 1927857906123456789
+
+
+def test_flatten_names_nested_keys_with_dots_in_document_order():
+    from vigil.logs.ingest.common import flatten
+    document = {"a": 1, "log": {"level": "x", "file": {"path": "/p", "deep": {"er": 2}}},
+                "b": [1], "c": {}}
+    expected = {"a": 1, "log.level": "x", "log.file.path": "/p", "log.file.deep.er": 2, "b": [1]}
+    for _ in range(2):  # the second time from the names made the first
+        flat = flatten(document)
+        assert flat == expected and list(flat) == list(expected)
+    assert flatten({"k": 1}, "pre.") == {"pre.k": 1}

@@ -194,22 +194,42 @@ def scalar_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+# Dotted names made once: documents of a body repeat their nested keys, and a name built anew
+# per document would be a new string to hash at every use (a dict key, a plan's key).
+_JOINED: dict[str, dict[str, str]] = {}
+
+
+def _joined(prefix: str, key: str) -> str:
+    names = _JOINED.get(prefix)
+    if names is None:
+        if len(_JOINED) >= 4096:
+            _JOINED.clear()
+        names = _JOINED[prefix] = {}
+    name = names.get(key)
+    if name is None:
+        if len(names) >= 4096:
+            names.clear()
+        name = names[key] = prefix + key
+    return name
+
+
 def flatten(document: Mapping[str, Any], prefix: str = "",
             into: dict[str, Any] | None = None) -> dict[str, Any]:
     """Nested objects as dotted keys (``{"host": {"name": "a"}}`` → ``host.name``), in
     document order; arrays and scalars are leaves (arrays stay JSON-encoded by the caller)."""
     flat: dict[str, Any] = {} if into is None else into
     for key, value in document.items():
+        name = _joined(prefix, key) if prefix else key
         if not isinstance(value, dict):
-            flat[prefix + key] = value
+            flat[name] = value
             continue
         # The usual second level (``log.level``, ``host.name``) without a call per object.
-        outer = prefix + key + "."
+        outer = _joined(name, ".")
         for inner, leaf in value.items():
             if isinstance(leaf, dict):
-                flatten(leaf, outer + inner + ".", flat)
+                flatten(leaf, _joined(_joined(outer, inner), "."), flat)
             else:
-                flat[outer + inner] = leaf
+                flat[_joined(outer, inner)] = leaf
     return flat
 
 
