@@ -15,16 +15,18 @@ per line). ``--levels`` prints, for one chunk of the corpus, the sealed chunk's 
 encode CPU time at several zstd levels (how the default level was chosen).
 
 Needles: a trace id with its quotes (``"4bf9…"``: a whole word, so the word Bloom filter
-skips chunks) and a bare 12-hex-digit fragment of another trace id (no filter can skip it:
-every chunk is searched).
+skips chunks), a bare 12-hex-digit fragment of another trace id (the long-word 5-gram filter
+skips chunks) and that fragment's first 7 digits (too short for any filter: every chunk's
+lines are searched).
 
 Run: ``.venv/bin/python bench/logs_store_bench.py [--lines 10000000] [--high-entropy]
-[--file PATH] [--levels]``
+[--file PATH] [--levels] [--keep-store PATH]``
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import random
@@ -221,8 +223,10 @@ def levels_table(directory: str) -> None:
 
 
 def needles_of(directory: str, n: int, file_mode: bool) -> list[str]:
-    """A word needle (a whole trace id in its quotes) and a fragment needle (12 hex digits
-    from inside another trace id); for a text file, the tail of its middle line."""
+    """A word needle (a whole trace id in its quotes), a fragment needle (12 hex digits from
+    inside another trace id) and a short one (its first 7: under the 8 word bytes the 5-gram
+    filter needs, so no filter skips a chunk: a full scan); for a text file, the tail of its
+    middle line."""
     wanted = {n // 2: "word", n * 3 // 4: "fragment"}
     found: dict[str, str] = {}
     pos = 0
@@ -241,7 +245,9 @@ def needles_of(directory: str, n: int, file_mode: bool) -> list[str]:
             else:
                 wanted[pos + i + 1] = kind  # the next line may have an id
         pos += len(lines)
-    return [found[k] for k in ("word", "fragment") if k in found]
+    if "fragment" in found and not file_mode:
+        found["short"] = found["fragment"][:7]
+    return [found[k] for k in ("word", "fragment", "short") if k in found]
 
 
 def main() -> None:
@@ -253,6 +259,8 @@ def main() -> None:
     ap.add_argument("--levels", action="store_true")
     ap.add_argument("--corpus-dir", default="/tmp/vigil-logs-corpus")
     ap.add_argument("--store-dir", default=None, help="where the store goes (default: a temp dir)")
+    ap.add_argument("--keep-store", help="use (and keep) the store at this path; if it has "
+                    "chunks already, skip the append and measure only the rest")
     args = ap.parse_args()
     directory = corpus_dir(args)
     if args.levels:
@@ -263,8 +271,15 @@ def main() -> None:
     zstd3, zstd19 = (os.path.getsize(f"{raw_path}.{lv}.zst") for lv in (3, 19))
     prefix = min(raw, ZSTD19_PREFIX)
     with tempfile.TemporaryDirectory(dir=args.store_dir) as tmp:
-        store_path = os.path.join(tmp, "store")
-        n, append_cpu, sealing_cpu, append_wall = append_all(directory, store_path, args.batch)
+        store_path = args.keep_store or os.path.join(tmp, "store")
+        if glob.glob(os.path.join(store_path, "chunks", "*", "*.chunk")):
+            with LogStore.open(store_path, Options()) as store:
+                n = store.stats().entries
+            append_cpu = sealing_cpu = append_wall = float("nan")
+            print(f"store {store_path} reused: append not measured")
+        else:
+            n, append_cpu, sealing_cpu, append_wall = append_all(directory, store_path,
+                                                                 args.batch)
         on_disk = sum(os.path.getsize(os.path.join(d, f))
                       for d, _, fs in os.walk(store_path) for f in fs)
         with LogStore.open(store_path, Options()) as store:
