@@ -83,8 +83,11 @@ class LogsRuntime:
             for e in entries:
                 labels = merged.get(e.labels)
                 if labels is None:
-                    labels = merged[e.labels] = extra.merge(dict(e.labels))
-                out.append(LogEntry(e.ts_ns, labels, e.line, e.level, e.fields))
+                    labels = extra.merge(dict(e.labels))
+                    # A stream that already has the source's labels keeps its entries as they are.
+                    labels = merged[e.labels] = e.labels if labels == e.labels else labels
+                out.append(e if labels is e.labels else
+                           LogEntry(e.ts_ns, labels, e.line, e.level, e.fields))
             entries = out
         return self.appender.append(entries)
 
