@@ -14,6 +14,7 @@ import math
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import cramjam
 import numpy as np
@@ -25,6 +26,8 @@ from vigil.model.labels import Labels
 BLOCK_BYTES = 1 << 20
 COLUMNS = ("ts", "stream", "level", "line_bytes", "nfields", "field_bytes", "field_text")
 _UTF8, _ERRORS = "utf-8", "surrogatepass"
+_LABELS, _TS, _LEVEL, _LINE, _FIELDS = (attrgetter(a) for a in ("labels", "ts_ns", "level",
+                                                               "line", "fields"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,26 +83,30 @@ class EncodedBody:
 
 def encode_body(entries: Sequence[LogEntry], level: int) -> EncodedBody:
     """Encode ``entries`` (any order) as a format-2 body compressed at zstd ``level``."""
-    streams = sorted({e.labels for e in entries})
+    # map() over attrgetters: no Python frame per row (this runs for every line stored)
+    labels = list(map(_LABELS, entries))
+    streams = sorted(set(labels))
     rank = {s: i for i, s in enumerate(streams)}
-    stream = np.fromiter((rank[e.labels] for e in entries), dtype=np.int64, count=len(entries))
-    ts = np.fromiter((e.ts_ns for e in entries), dtype=np.int64, count=len(entries))
+    n = len(entries)
+    stream = np.fromiter(map(rank.__getitem__, labels), dtype=np.int64, count=n)
+    ts = np.fromiter(map(_TS, entries), dtype=np.int64, count=n)
     order = np.lexsort((ts, stream))  # stable: equal (stream, ts) keep their arrival order
-    rows = [entries[i] for i in order.tolist()]
+    rows = list(map(entries.__getitem__, order.tolist()))
     ts, stream = ts[order], stream[order]
-    level_ids: dict[str, int] = {}
-    levels = np.fromiter((level_ids.setdefault(e.level, len(level_ids)) for e in rows),
-                         dtype=np.int64, count=len(rows))
+    row_levels = list(map(_LEVEL, rows))
+    level_ids = {v: i for i, v in enumerate(dict.fromkeys(row_levels))}
     if len(level_ids) > 256:
         raise StorageError(f"more than 256 distinct levels in one chunk: {sorted(level_ids)[:5]}")
-    text = "".join([e.line for e in rows])
+    levels = np.fromiter(map(level_ids.__getitem__, row_levels), dtype=np.int64, count=n)
+    line_strs = list(map(_LINE, rows))
+    text = "".join(line_strs)
     if text.isascii():  # the common case: code points are bytes, no line to encode alone
         blob = text.encode("ascii")
-        line_bytes = np.fromiter((len(e.line) for e in rows), dtype=np.int64, count=len(rows))
+        line_bytes = np.fromiter(map(len, line_strs), dtype=np.int64, count=n)
     else:
-        lines = [e.line.encode(_UTF8, _ERRORS) for e in rows]
+        lines = [line.encode(_UTF8, _ERRORS) for line in line_strs]
         blob = b"".join(lines)
-        line_bytes = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        line_bytes = np.fromiter(map(len, lines), dtype=np.int64, count=n)
     pairs = [s.encode(_UTF8, _ERRORS) for e in rows if e.fields for kv in e.fields for s in kv]
     min_ts = int(ts.min())
     deltas = np.diff(ts, prepend=min_ts)  # first row: its offset from the chunk's min_ts
@@ -109,8 +116,8 @@ def encode_body(entries: Sequence[LogEntry], level: int) -> EncodedBody:
         (*encode_ints(stream, signed=False), 1),
         (*encode_ints(levels, signed=False), 1),
         (*encode_ints(line_bytes, signed=False), 1),
-        (*encode_ints(np.fromiter((len(e.fields) for e in rows), dtype=np.int64,
-                                  count=len(rows)), signed=False), 1),
+        (*encode_ints(np.fromiter(map(len, map(_FIELDS, rows)), dtype=np.int64, count=n),
+                      signed=False), 1),
         (*encode_ints(np.fromiter(map(len, pairs), dtype=np.int64, count=len(pairs)),
                       signed=False), 1),
         (b"".join(pairs), 0, 1),

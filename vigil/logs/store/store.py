@@ -180,8 +180,13 @@ class LogStore:
         if self._head:
             by_partition: dict[int, list[LogEntry]] = {}
             part_ns = self.options.partition_s * _S
-            for e in self._head:
-                by_partition.setdefault(e.ts_ns // part_ns, []).append(e)
+            first, last = (min(e.ts_ns for e in self._head) // part_ns,
+                           max(e.ts_ns for e in self._head) // part_ns)
+            if first == last:  # the usual case: no entry to sort out one by one
+                by_partition[first] = self._head
+            else:
+                for e in self._head:
+                    by_partition.setdefault(e.ts_ns // part_ns, []).append(e)
             segment = self._wal.segment
             written: list[chunkfile.ChunkMeta] = []
             try:
