@@ -11,8 +11,11 @@ search decompresses only the lines (never the other columns' text) block by bloc
 from __future__ import annotations
 
 import math
+import os
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -221,11 +224,13 @@ class Chunk2:
         that have a candidate row (``candidates`` is a mask)."""
         hits = np.zeros(len(self), dtype=bool)
         encoded = [n.encode(_UTF8, _ERRORS) for n in needles]
-        for b in range(len(self.blocks)):
+        wanted = [b for b in range(len(self.blocks))
+                  if candidates[self.block_row[b]:self.block_row[b + 1]].any()]
+        # cramjam releases the GIL while it decompresses: the pool reads ahead while this
+        # thread searches (bytes.find holds the GIL)
+        blocks = _pool().map(self.block, wanted) if len(wanted) > 1 else map(self.block, wanted)
+        for b, data in zip(wanted, blocks, strict=True):
             lo, hi = int(self.block_row[b]), int(self.block_row[b + 1])
-            if not candidates[lo:hi].any():
-                continue
-            data = self.block(b)
             starts = self.line_start[lo:hi + 1] - self.line_start[lo]
             block_hits = np.ones(hi - lo, dtype=bool)
             for needle in encoded:
@@ -287,6 +292,18 @@ class Chunk2:
     def columns(self, rows: np.ndarray) -> EntryColumns:
         return EntryColumns(self.ts[rows], self.stream[rows], self.streams,
                             self.line_bytes[rows])
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="log-blocks")
+        return _POOL
 
 
 def _find_rows(data: bytes, starts: np.ndarray, needle: bytes) -> np.ndarray:
