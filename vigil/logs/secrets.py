@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter as _Tally
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -125,7 +124,7 @@ class SecretDetector:
             if found:
                 detections.extend((kind, entry.labels) for kind in found)
                 found.clear()
-                out[i] = replace(entry, line=line, fields=fields)
+                out[i] = entry._replace(line=line, fields=fields)
         return out, detections
 
     def _is_sensitive(self, name: str) -> bool:
