@@ -237,11 +237,11 @@ def needles_of(directory: str, n: int, file_mode: bool) -> list[str]:
                 continue
             if file_mode:
                 found[kind] = line[-12:]
-            elif '"trace_id":"' in line or "req-" in line:
-                ident = (line.split('"trace_id":"', 1)[1][:32] if '"trace_id":"' in line
-                         else line.rsplit("req-", 1)[1][:12])
-                found[kind] = f'"{ident}"' if kind == "word" and len(ident) == 32 else (
-                    f"req-{ident}-" if kind == "word" else ident[10:22] or ident)
+            elif '"trace_id":"' in line:  # the realistic corpus
+                ident = line.split('"trace_id":"', 1)[1][:32]
+                found[kind] = f'"{ident}"' if kind == "word" else ident[10:22]
+            elif "req-" in line:  # the high-entropy sample: its planted needle, a bare id
+                found[kind] = NEEDLE if kind == "word" else line.rsplit("req-", 1)[1][:12]
             else:
                 wanted[pos + i + 1] = kind  # the next line may have an id
         pos += len(lines)
