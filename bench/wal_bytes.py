@@ -13,10 +13,14 @@ the server process's (``/proc/<pid>/stat``) during the sends.
 WAL compression, e.g. ``git archive ea2fba7 vigil | tar -x -C DIR``), so that before and after
 are measured in the same run. After each Vigil server stops, this checkout opens its TSDB and
 reports the CPU its WAL replay took (for ``vigil-before``: reading the WAL written before
-compression). ``--repeat`` runs every server that many times (best and spread reported). First, and alone with ``--codec-only``, it times the record codec: encoding and
-decoding samples records of 2,000 and of 100 samples (see :func:`codec_figures`).
+compression). ``--repeat`` runs every server that many times (best and spread reported).
+``--commit-ab ROUNDS`` compares the commit path in this process, the old and the new codec
+alternating (:func:`commit_ab`). First, and alone with ``--codec-only``, it times the record
+codec: encoding and decoding samples records of 2,000 and of 100 samples
+(:func:`codec_figures`).
 
     .venv/bin/python bench/wal_bytes.py --series 100000 --scrapes 80 --vigil-before /tmp/before --repeat 3
+    .venv/bin/python bench/wal_bytes.py --codec-only --commit-ab 6 --vigil-before /tmp/before
 """
 
 from __future__ import annotations
@@ -167,6 +171,63 @@ def codec_figures(repeat: int) -> dict:
     return out
 
 
+def commit_ab(before_dir: str, rounds: int, n_series: int = 20_000, scrapes: int = 30,
+              batch: int = 2000) -> dict:
+    """In this process, the TSDB's column-wise append and commit (the remote-write path) with
+    the record codec of ``before_dir`` and with this checkout's, alternating ``rounds`` times:
+    CPU per sample of the commits and WAL bytes per sample. Less noisy than the servers'
+    figures on a shared machine, as both codecs run in the same conditions, turn by turn."""
+    import importlib.util
+
+    import vigil.tsdb.appender as appender_module
+    from vigil.model import Labels
+    from vigil.tsdb import DB
+
+    spec = importlib.util.spec_from_file_location(
+        "records_before", os.path.join(before_dir, "vigil", "tsdb", "_records.py"))
+    assert spec is not None and spec.loader is not None
+    before = importlib.util.module_from_spec(spec)
+    sys.modules["records_before"] = before  # dataclasses look their module up there
+    spec.loader.exec_module(before)
+    labels = [Labels.of(__name__=f"m{i % 7}", instance=f"10.0.{i // 250}.{i % 250}:9100",
+                        job="node", cpu=str(i % 8)) for i in range(n_series)]
+    kind = np.arange(n_series) % 3
+
+    def run(codec: object) -> tuple[float, int]:
+        appender_module._records = codec  # type: ignore[assignment]
+        rng = np.random.default_rng(1)
+        cur = rng.integers(0, 10_000, n_series).astype(float)
+        path = tempfile.mkdtemp(prefix="vigil-bench-wal-ab-")
+        db = DB.open(path, wal_fsync="off", compact_interval_s=3600)
+        cpu = 0.0
+        try:
+            for k in range(scrapes):
+                cur = np.where(kind == 0, cur + rng.integers(0, 500, n_series),
+                               np.where(kind == 1, np.round(cur + rng.normal(0, 2, n_series), 2),
+                                        cur))
+                vals = cur.tolist()
+                ts = [1_700_000_000_000 + k * 15_000] * batch
+                for a in range(0, n_series, batch):
+                    t = time.process_time()
+                    app = db.appender()
+                    app.append_columns(labels[a:a + batch], ts, vals[a:a + batch])
+                    app.commit()
+                    cpu += time.process_time() - t
+            return cpu, db.stats()["wal_bytes"]
+        finally:
+            db.close()
+            shutil.rmtree(path, ignore_errors=True)
+            appender_module._records = _records
+
+    got: dict[str, list[tuple[float, int]]] = {"before": [], "now": []}
+    for _ in range(rounds):
+        got["before"].append(run(before))
+        got["now"].append(run(_records))
+    n = n_series * scrapes
+    return {name: {"commit_ns_per_sample": sorted(round(c / n * 1e9) for c, _ in rs),
+                   "wal_bytes_per_sample": round(rs[0][1] / n, 2)} for name, rs in got.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--series", type=int, default=100_000)
@@ -178,8 +239,16 @@ def main() -> None:
                                           "WAL compression, run as a third server")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--codec-only", action="store_true")
+    p.add_argument("--commit-ab", type=int, default=0, metavar="ROUNDS",
+                   help="with --vigil-before: also compare the commit path in this process, "
+                        "the old and the new codec alternating ROUNDS times")
     args = p.parse_args()
     print(json.dumps({"codec": codec_figures(max(args.repeat, 3))}), flush=True)
+    if args.commit_ab:
+        if not args.vigil_before:
+            p.error("--commit-ab needs --vigil-before")
+        print(json.dumps({"commit_ab": commit_ab(args.vigil_before, args.commit_ab)}),
+              flush=True)
     if args.codec_only:
         return
     if args.series < 1 or args.scrapes < 2 or not 0 < args.span_h < 3:
