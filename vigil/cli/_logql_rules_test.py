@@ -50,8 +50,8 @@ from vigil.promql.parser.series_notation import parse_series_desc
 from vigil.promql.value import Scalar, Vector
 from vigil.rules import Manager, engine_query_func
 from vigil.rules.rulefmt import RuleGroup, load_rule_files
-from vigil.rules.unittest._format import ExpAlert, Path, _load_raw, _Reader
-from vigil.rules.unittest.runner import _alerts_text, _samples_text
+from vigil.rules.unittest._format import ExpAlert, MarkedReader, Path, load_raw
+from vigil.rules.unittest.runner import alerts_text, samples_text
 from vigil.selfmetrics import SelfMetrics
 from vigil.storage import Storage
 
@@ -94,7 +94,7 @@ class LogQLTestFile:
     warnings: tuple[str, ...]
 
 
-class _LogReader(_Reader):
+class _LogReader(MarkedReader):
     def group(self, g: Any, default_interval: int, path: Path) -> _Group:
         g = self.mapping(g, _GROUP, "logqlTestGroup", path)
         interval = self.duration(g, "interval", path) or default_interval
@@ -152,7 +152,7 @@ class _LogReader(_Reader):
 
 def load_logql_test_file(path: str) -> LogQLTestFile:
     """Read one test file; ConfigError with ``file:line:col`` at the first problem."""
-    data, marks = _load_raw(path)
+    data, marks = load_raw(path)
     r = _LogReader(marks)
     top = r.mapping(data if data is not None else {}, _FILE, "logqlUnitTestFile", ())
     interval = r.duration(top, "evaluation_interval", ()) or 60_000
@@ -235,8 +235,8 @@ def _check_alerts(path: str, tg: _Group, manager: Manager, case: _Case) -> list[
     indent = " " * 12
     return [f"{_where(path, tg, case)}alertname: {case.name}, time: "
             f"{format_duration_ms(case.eval_time_ms)}, \n"
-            f"        exp:{_alerts_text(exp).replace(chr(10), chr(10) + indent)}, \n"
-            f"        got:{_alerts_text(got).replace(chr(10), chr(10) + indent)}"]
+            f"        exp:{alerts_text(exp).replace(chr(10), chr(10) + indent)}, \n"
+            f"        got:{alerts_text(got).replace(chr(10), chr(10) + indent)}"]
 
 
 def _check_expr(path: str, tg: _Group, engine: LogQLEngine, case: _Case) -> list[str]:
@@ -258,4 +258,4 @@ def _check_expr(path: str, tg: _Group, engine: LogQLEngine, case: _Case) -> list
         for (gl, gv), (el, ev) in zip(got, exp, strict=True))
     if same:
         return []
-    return [f"{head},\n        exp: {_samples_text(exp)}\n        got: {_samples_text(got)}"]
+    return [f"{head},\n        exp: {samples_text(exp)}\n        got: {samples_text(got)}"]

@@ -100,8 +100,8 @@ def load_test_file(path: str) -> TestFile:
     """Read and validate one unit-test file. Rule file paths are resolved against the test
     file's directory and globbed (a pattern matching nothing is a warning, as in promtool).
     Raises :class:`vigil.errors.ConfigError` with the location of the first problem."""
-    data, marks = _load_raw(path)
-    r = _Reader(marks)
+    data, marks = load_raw(path)
+    r = MarkedReader(marks)
     top = r.mapping(data if data is not None else {}, _FILE_FIELDS, "main.unitTestFile", ())
     interval = r.duration(top, "evaluation_interval", ()) or 60_000
     order = tuple(r.strings(top, "group_eval_order", ()))
@@ -130,7 +130,7 @@ def load_test_file(path: str) -> TestFile:
                     group_eval_order=order, tests=groups, warnings=tuple(warnings))
 
 
-class _Reader:
+class MarkedReader:
     """Typed access to the parsed YAML, raising located errors."""
 
     def __init__(self, marks: Marks) -> None:
@@ -268,7 +268,7 @@ class _Reader:
         )
 
 
-def _load_raw(path: str) -> tuple[Any, Marks]:
+def load_raw(path: str) -> tuple[Any, Marks]:
     """Parse YAML keeping every scalar's text as written (``0x10`` stays ``"0x10"``, not 16),
     as Go's YAML decoder does for string fields; nulls become None."""
     marks = Marks(path)

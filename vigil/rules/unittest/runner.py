@@ -210,8 +210,8 @@ class _GroupRun:
                 name = f"    name: {self.tg.name},\n" if self.tg.name else ""
                 self.out.errors.append(
                     f"{name}    alertname: {t.alertname}, time: {format_duration_ms(eval_time)}, \n"
-                    f"        exp:{_indent(_alerts_text(exp), ' ' * 12)}, \n"
-                    f"        got:{_indent(_alerts_text(got), ' ' * 12)}")
+                    f"        exp:{_indent(alerts_text(exp), ' ' * 12)}, \n"
+                    f"        got:{_indent(alerts_text(got), ' ' * 12)}")
 
     def _check_expr(self, t: ExprTest) -> None:
         when = format_duration_ms(t.eval_time_ms)
@@ -243,8 +243,8 @@ class _GroupRun:
         same = len(got) == len(exp) and all(
             gl == el and self.equal(gv, ev) for (gl, gv), (el, ev) in zip(got, exp, strict=True))
         if not same:
-            self.out.errors.append(f"{head},\n        exp: {_samples_text(exp)}\n"
-                                   f"        got: {_samples_text(got)}")
+            self.out.errors.append(f"{head},\n        exp: {samples_text(exp)}\n"
+                                   f"        got: {samples_text(got)}")
 
     def _reads_histograms(self, expr: str) -> bool:
         return any(m in self.histogram_metrics for m in _NAME.findall(expr))
@@ -262,7 +262,7 @@ def _fuzzy_equal(a: float, b: float) -> bool:
     return _equal(a, b) or math.nextafter(a, b) == b
 
 
-def _alerts_text(alerts: Sequence[tuple[Labels, Labels]]) -> str:
+def alerts_text(alerts: Sequence[tuple[Labels, Labels]]) -> str:
     if not alerts:
         return "[]"
     parts = [f"{i}:" + _indent(f"\nLabels:{_go_labels(lb)}\nAnnotations:{_go_labels(an)}", "  ")
@@ -270,7 +270,7 @@ def _alerts_text(alerts: Sequence[tuple[Labels, Labels]]) -> str:
     return "[\n" + ",\n".join(parts) + "\n]"
 
 
-def _samples_text(samples: Sequence[tuple[Labels, float]]) -> str:
+def samples_text(samples: Sequence[tuple[Labels, float]]) -> str:
     if not samples:
         return "nil"
     # promtool: labels.String() and strconv.FormatFloat(v, 'E', -1, 64), e.g. {a="b"} 1E+00
