@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -313,12 +314,19 @@ def _find_rows(data: bytes, starts: np.ndarray, needle: bytes) -> np.ndarray:
     if not needle:
         hits[:] = True
         return hits
+    # Python ints and bisect: a common word hits thousands of lines per block, and numpy's
+    # scalar calls cost several times what the search does per hit.
+    bounds = starts.tolist()
+    found: list[int] = []
+    size = len(needle)
     pos = data.find(needle)
     while pos >= 0:
-        row = int(np.searchsorted(starts, pos, side="right")) - 1
-        end = int(starts[row + 1])
+        row = bisect_right(bounds, pos) - 1
+        end = bounds[row + 1]
         # A first hit running past its line's end means none inside the line: a later
         # start in it would run past the end too. Either way, go on at the next line.
-        hits[row] = pos + len(needle) <= end
+        if pos + size <= end:
+            found.append(row)
         pos = data.find(needle, end)
+    hits[found] = True
     return hits
