@@ -77,6 +77,12 @@ class EntryColumns:
     stream: np.ndarray  # int32, index into ``streams``
     streams: tuple[Labels, ...]
     line_bytes: np.ndarray  # int64, the UTF-8 length of each line (bytes_over_time)
+    # Each row's level (an index into ``levels``) and whether it has structured fields: a
+    # metric series carries both, so without them only groupings that drop them can be
+    # answered from columns. None: the reader does not give them.
+    level: np.ndarray | None = None
+    levels: tuple[str, ...] = ()
+    has_fields: np.ndarray | None = None  # bool
 
 
 class ColumnReader(Protocol):

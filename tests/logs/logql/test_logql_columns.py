@@ -30,7 +30,7 @@ STREAMS = [Labels.of(app="api", host="h1"), Labels.of(app="api", host="h2"),
            Labels.of(app="web", host="h1"), Labels.of(app="db", host="h3", env="prod")]
 
 
-def _entries() -> list[LogEntry]:
+def _entries(with_fields: bool = True) -> list[LogEntry]:
     rng = random.Random(7)
     out = []
     for i in range(900):
@@ -39,13 +39,18 @@ def _entries() -> list[LogEntry]:
         stream = STREAMS[rng.randrange(len(STREAMS))]
         word = rng.choice(("error", "warn", "ok", "naïve ✓"))
         line = f"{word} request {i} took {rng.randrange(1, 900)}ms" + "x" * rng.randrange(30)
-        fields = (("trace", f"t{i % 4}"),) if i % 5 == 0 else ()
+        fields = (("trace", f"t{i % 4}"),) if with_fields and i % 5 == 0 else ()
         out.append(LogEntry(ts, stream, line, rng.choice(("info", "error", "")), fields))
     return out
 
 
 class ColumnMemoryReader(MemoryReader):
-    """A MemoryReader that also serves column blocks (a ColumnReader), as the store does."""
+    """A MemoryReader that also serves column blocks (a ColumnReader), as the store does;
+    ``with_levels``: the blocks also carry each row's level and whether it has fields."""
+
+    def __init__(self, entries: list[LogEntry], with_levels: bool = False) -> None:
+        super().__init__(entries)
+        self.with_levels = with_levels
 
     def select_columns(self, selection: StreamSelection) -> Iterator[EntryColumns]:
         self.selections.append(selection)
@@ -59,11 +64,16 @@ class ColumnMemoryReader(MemoryReader):
             # a stream with no row in the block (and no app label): it must not count
             streams = sorted({e.labels for e in block} | {Labels.of(host="idle")})
             index = {s: i for i, s in enumerate(streams)}
+            levels = ("warn", "", "error", "info")  # one no row has, in no sorted order
             yield EntryColumns(
                 ts_ns=np.array([e.ts_ns for e in block], dtype=np.int64),
                 stream=np.array([index[e.labels] for e in block], dtype=np.int32),
                 streams=tuple(streams),
-                line_bytes=np.array([len(e.line.encode()) for e in block], dtype=np.int64))
+                line_bytes=np.array([len(e.line.encode()) for e in block], dtype=np.int64),
+                **({"level": np.array([levels.index(e.level) for e in block], dtype=np.uint8),
+                    "levels": levels,
+                    "has_fields": np.array([bool(e.fields) for e in block])}
+                   if self.with_levels else {}))
 
 
 class EntriesOnly:
@@ -120,6 +130,16 @@ ENTRY_QUERIES = [  # their series depend on fields or levels, or their pipeline 
     'sum by (app) (count_over_time({host=~".+"} |= "error" or "warn" [10s]))',
     'sum by (app) (count_over_time({host=~".+"} |~ "err.r" [10s]))',
     'sum by (app) (count_over_time({host=~".+"} | logfmt [10s]))',
+    'max by (app) (count_over_time({host=~".+"}[10s]))',
+]
+LEVEL_QUERIES = [  # from columns when the blocks give levels and no row has fields
+    'count_over_time({app="api"}[10s])',
+    'rate({host=~".+"} |= "error" [15s])',
+    'bytes_over_time({app=~"api|db"}[5s] offset 3s)',
+    'sum by (detected_level) (count_over_time({host=~".+"}[10s]))',
+    'sum by (env) (count_over_time({host=~".+"}[10s]))',
+    'sum without (host) (count_over_time({host=~".+"}[10s]))',
+    'topk(3, count_over_time({host=~".+"}[10s]))',
     'max by (app) (count_over_time({host=~".+"}[10s]))',
 ]
 RANGES = [  # start, end, step
@@ -207,3 +227,35 @@ def test_needles_reach_the_column_reader() -> None:
     assert [s.needles for s in reader.selections] == [("error", "ms")]
     assert reader.selections[0].start_ns == T0 + 40 * S + 1
     assert reader.selections[0].end_ns == T0 + 50 * S + 1
+
+
+@pytest.mark.parametrize("query", LEVEL_QUERIES)
+def test_with_levels_and_no_fields_every_grouping_comes_from_columns(query: str) -> None:
+    entries = _entries(with_fields=False)
+    columns = LogQLEngine(NoEntries(entries, with_levels=True))  # reading entries fails
+    _same_answers(columns, LogQLEngine(EntriesOnly(MemoryReader(entries))), query)
+
+
+@pytest.mark.parametrize("query", LEVEL_QUERIES[:3])
+def test_rows_with_fields_are_still_read_as_entries(query: str) -> None:
+    entries = _entries(with_fields=True)
+    with pytest.raises(AssertionError, match="entries read"):
+        LogQLEngine(NoEntries(entries, with_levels=True)).range(query, T0, T0 + 300 * S, 10 * S)
+    _same_answers(LogQLEngine(ColumnMemoryReader(entries, with_levels=True)),
+                  LogQLEngine(EntriesOnly(MemoryReader(entries))), query)
+
+
+def test_the_log_store_gives_levels_so_bare_counts_come_from_columns(tmp_path: Path) -> None:
+    entries = _entries(with_fields=False)
+    random.Random(5).shuffle(entries)
+    with LogStore.open(str(tmp_path / "logs"), Options(chunk_bytes=6000)) as store:
+        for at in range(0, 850, 50):
+            store.append(entries[at:at + 50])
+        store.flush()
+        store.append(entries[850:])
+        columns, by_entry = LogQLEngine(store), LogQLEngine(EntriesOnly(store))
+        for query in LEVEL_QUERIES:
+            _same_answers(columns, by_entry, query)
+        store.select = None  # type: ignore[method-assign]  # columns only from here
+        result = columns.range('count_over_time({app="api"}[1h])', T0 + 400 * S, T0 + 400 * S, S)
+        assert {s.labels.get("detected_level") for s in result.series} == {"info", "error", ""}

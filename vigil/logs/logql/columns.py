@@ -13,12 +13,14 @@ then computed from :class:`~vigil.logs.model.EntryColumns` blocks, one block at 
   the entry path's cumulative sums give; rates divide them by the same range in seconds.
 
 A metric query's series carry the entry's structured fields and ``detected_level`` besides the
-stream labels, which columns do not hold. So the path is taken only where the series cannot
-depend on them: under a grouping ``by (...)`` whose labels every selected stream has (a stream
-label wins over a field and the level), under ``sum(...)`` with no labels, and for
-``absent_over_time`` (whose labels come from the selector). Anywhere else, or when a block
-brings a stream without a grouping label, :func:`range_from_columns` returns None and the
-engine reads entries.
+stream labels. When the reader gives each row's level and whether it has fields
+(``EntryColumns.level`` / ``has_fields``) and no selected row has fields, a series is the
+stream plus ``detected_level``, and any grouping (or none) is answered from columns. Without
+that, the path is taken only where the series cannot depend on them: under a grouping
+``by (...)`` whose labels every selected stream has (a stream label wins over a field and the
+level), under ``sum(...)`` with no labels, and for ``absent_over_time`` (whose labels come from
+the selector). Anywhere else, :func:`range_from_columns` returns None and the engine reads
+entries.
 """
 
 from __future__ import annotations
@@ -48,15 +50,13 @@ def _only_needles(selector: ast.LogSelector) -> bool:
 
 
 def uses_columns(expr: ast.RangeAggregation, grouping: ast.Grouping | None) -> bool:
-    """Whether ``expr`` (its series grouped by ``grouping``) can be computed from columns,
-    provided every selected stream has the grouping's labels."""
+    """Whether ``expr`` (its series grouped by ``grouping``) may be computed from columns;
+    :func:`range_from_columns` still declines when the blocks cannot tell the series."""
     if expr.op not in COLUMN_OPS or expr.range.unwrap is not None:
         return False
     if not _only_needles(expr.range.selector):
         return False
-    if expr.op == "absent_over_time":
-        return True
-    return grouping is not None and not grouping.without
+    return True
 
 
 class _Bins:
@@ -69,7 +69,7 @@ class _Bins:
         self.counts = np.zeros((0, self.width), dtype=np.int64)
         self.sums = np.zeros((0, self.width), dtype=np.float64)
 
-    def add(self, block: EntryColumns, series_of_stream: np.ndarray, n_series: int) -> None:
+    def add(self, block: EntryColumns, series_of_row: np.ndarray, n_series: int) -> None:
         if n_series > len(self.counts):
             grow = n_series - len(self.counts)
             self.counts = np.vstack([self.counts, np.zeros((grow, self.width), np.int64)])
@@ -77,7 +77,7 @@ class _Bins:
         if len(block.ts_ns) == 0:
             return
         binned = np.searchsorted(self.bounds, block.ts_ns, side="left")
-        flat = series_of_stream[block.stream] * self.width + binned
+        flat = series_of_row * self.width + binned
         size = n_series * self.width
         counted = np.bincount(flat, minlength=size)[:size]
         self.counts[:n_series] += counted.reshape(n_series, self.width)
@@ -104,30 +104,51 @@ def range_from_columns(select_columns: SelectColumns, expr: ast.RangeAggregation
     series: dict[Labels, int] = {}
     # Each series' first line as (time, stream): the entry path meets the series in that
     # order, and topk breaks ties by it.
-    first_seen: dict[Labels, tuple[int, Labels]] = {}
+    first_seen: dict[Labels, tuple[int, Labels, str]] = {}
     selection = StreamSelection(selector.matchers, first + 1, last + 1, selector.needles(),
                                 backward=False)
+    absent = expr.op == "absent_over_time"
     for block in select_columns(selection):
+        if (block.level is not None and block.has_fields is not None
+                and not block.has_fields.any()):
+            # Every row's series is its stream plus its level: one per (stream, level) pair.
+            n_levels = max(len(block.levels), 1)
+            code = block.stream.astype(np.int64) * n_levels + block.level
+            pairs, row_pair = np.unique(code, return_inverse=True)
+            earliest = np.full(len(pairs), _NEVER, dtype=np.int64)
+            np.minimum.at(earliest, row_pair, block.ts_ns)
+            series_of_pair = np.zeros(len(pairs), dtype=np.int64)
+            for j, pair in enumerate(pairs.tolist()):
+                stream, level = block.streams[pair // n_levels], block.levels[pair % n_levels]
+                key = Labels() if absent else _grouped(_with_level(stream, level), grouping)
+                series_of_pair[j] = series.setdefault(key, len(series))
+                seen = (int(earliest[j]), stream, level)
+                if key not in first_seen or seen < first_seen[key]:
+                    first_seen[key] = seen
+            bins.add(block, series_of_pair[row_pair.reshape(-1)], len(series))
+            continue
+        if not absent and (grouping is None or grouping.without):
+            return None  # the series would depend on fields or levels the block lacks
         series_of_stream = np.zeros(len(block.streams), dtype=np.int64)
         earliest = np.full(len(block.streams), _NEVER, dtype=np.int64)
         np.minimum.at(earliest, block.stream, block.ts_ns)
         for i, stream in enumerate(block.streams):
             if earliest[i] == _NEVER:
                 continue  # a series exists only once it has a line, as on the entry path
-            if expr.op != "absent_over_time" and any(not stream.get(n) for n in by):
+            if not absent and any(not stream.get(n) for n in by):
                 return None
-            key = stream.only(*by) if expr.op != "absent_over_time" else Labels()
+            key = stream.only(*by) if not absent else Labels()
             series_of_stream[i] = series.setdefault(key, len(series))
-            seen = (int(earliest[i]), stream)
+            seen = (int(earliest[i]), stream, "")
             if key not in first_seen or seen < first_seen[key]:
                 first_seen[key] = seen
-        bins.add(block, series_of_stream, len(series))
+        bins.add(block, series_of_stream[block.stream], len(series))
     # c(bound): lines at or before each bound, per series
     at_or_before = np.cumsum(bins.counts, axis=1)
     lo_at = np.searchsorted(bounds, lower)
     hi_at = np.searchsorted(bounds, upper)
     range_s = rng.range_ns / 1e9
-    if expr.op == "absent_over_time":
+    if absent:
         seen = np.zeros(len(steps), dtype=bool)
         for row in at_or_before:
             seen |= row[hi_at] > row[lo_at]
@@ -150,3 +171,19 @@ def range_from_columns(select_columns: SelectColumns, expr: ast.RangeAggregation
             values = sums / range_s if expr.op == "bytes_rate" else sums
         out[key] = (values, present)
     return out
+
+
+def _with_level(stream: Labels, level: str) -> Labels:
+    """A row's series labels when it has no fields: its stream and, as Loki's structured
+    metadata, ``detected_level`` (unless the stream has that label)."""
+    if level and not stream.get("detected_level"):
+        return stream.merge({"detected_level": level})
+    return stream
+
+
+def _grouped(labels: Labels, grouping: ast.Grouping | None) -> Labels:
+    if grouping is None:
+        return labels
+    if grouping.without:
+        return labels.without(*grouping.labels)
+    return labels.only(*grouping.labels)

@@ -34,6 +34,7 @@ class Chunk1:
     def columns(self, rows: np.ndarray) -> EntryColumns:
         if self._line_bytes is None:
             self._line_bytes = utf8_lengths(self.batch.lines.text, self.batch.lines.offsets)
-        return EntryColumns(self.batch.ts[rows].astype(np.int64),
-                            self.batch.stream[rows].astype(np.int32), self.streams,
-                            self._line_bytes[rows])
+        b = self.batch
+        return EntryColumns(b.ts[rows].astype(np.int64), b.stream[rows].astype(np.int32),
+                            self.streams, self._line_bytes[rows], b.level[rows],
+                            tuple(b.levels), np.diff(b.field_start)[rows] > 0)

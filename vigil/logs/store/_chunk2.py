@@ -186,6 +186,7 @@ class Chunk2:
         self.block_row = np.zeros(len(self.blocks) + 1, dtype=np.int64)
         np.cumsum([b.rows for b in self.blocks], out=self.block_row[1:])
         self._fields: tuple[np.ndarray, list[str]] | None = None
+        self._has_fields: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -291,8 +292,11 @@ class Chunk2:
         return tuple((strings[2 * j], strings[2 * j + 1]) for j in range(a, z))
 
     def columns(self, rows: np.ndarray) -> EntryColumns:
+        if self._has_fields is None:
+            self._has_fields = self._ints("nfields", len(self), signed=False) > 0
         return EntryColumns(self.ts[rows], self.stream[rows], self.streams,
-                            self.line_bytes[rows])
+                            self.line_bytes[rows], self.level[rows], self.levels,
+                            self._has_fields[rows])
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -37,4 +37,8 @@ def head_columns(head: Sequence[LogEntry], wanted: set[Labels],
     ts = np.fromiter((e.ts_ns for e in rows), dtype=np.int64, count=len(rows))
     line_bytes = np.fromiter((len(e.line.encode(_UTF8, _ERRORS)) for e in rows),
                              dtype=np.int64, count=len(rows))
-    return EntryColumns(ts, stream, tuple(index), line_bytes)
+    levels: dict[str, int] = {}
+    level = np.fromiter((levels.setdefault(e.level, len(levels)) for e in rows),
+                        dtype=np.int32, count=len(rows))
+    has_fields = np.fromiter((bool(e.fields) for e in rows), dtype=bool, count=len(rows))
+    return EntryColumns(ts, stream, tuple(index), line_bytes, level, tuple(levels), has_fields)
