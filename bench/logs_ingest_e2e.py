@@ -186,13 +186,14 @@ def wait_idle(pid: int, quiet_s: float = 1.0, limit_s: float = 120) -> float:
 
 
 class Server:
-    def __init__(self, work: str, fsync: str) -> None:
+    def __init__(self, work: str, fsync: str, compression_level: int) -> None:
         self.port, self.syslog_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = Path(work, "vigil.yml")
         config.write_text(
             "default_rules: false\ncollectors: {host: {enabled: false}}\n"
-            f"logs:\n  wal_fsync: {fsync}\n  syslog:\n    tcp: ['127.0.0.1:{self.syslog_port}']\n")
+            f"logs:\n  wal_fsync: {fsync}\n  compression_level: {compression_level}\n"
+            f"  syslog:\n    tcp: ['127.0.0.1:{self.syslog_port}']\n")
         self.log = open(Path(work, "vigil.log"), "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vigil", "up", "--config", str(config), "--data-dir",
@@ -292,17 +293,19 @@ def main() -> None:
     ap.add_argument("--only", default="", help="protocols whose name contains this")
     ap.add_argument("--fsync", default="batch", choices=("always", "batch", "off"),
                     help="logs.wal_fsync of the server (batch, the default: at most one a second)")
+    ap.add_argument("--compression-level", type=int, default=9,
+                    help="logs.compression_level of the server (9, the default)")
     args = ap.parse_args()
     protocols = [p for p in PROTOCOLS if args.only.lower() in p.lower()]
     with tempfile.TemporaryDirectory(prefix="vigil-ingest-e2e-") as work:
-        server = Server(work, args.fsync)
+        server = Server(work, args.fsync, args.compression_level)
         try:
             wait_idle(server.proc.pid, 1.0)
             idle0 = cpu_s(server.proc.pid)
             time.sleep(5)
             idle = (cpu_s(server.proc.pid) - idle0) / 5
             print(f"{args.lines} lines per run in bodies of {args.batch}, best of {args.repeat}, "
-                  f"wal_fsync {args.fsync}; server idle: {idle * 100:.1f} % of a CPU")
+                  f"wal_fsync {args.fsync}, compression level {args.compression_level}; server idle: {idle * 100:.1f} % of a CPU")
             for k, protocol in enumerate(protocols):  # imports, compiled code, caches
                 run_once(server, protocol, f"e2e_warm{k}", min(args.lines, 5 * args.batch),
                          args.batch)

@@ -10,6 +10,8 @@ listeners, the files to tail and the stream labels each source adds.
       retention_size: 10GB          # oldest chunks deleted while they take more; 0: no limit
       wal_fsync: batch              # always | batch | off, as storage.tsdb.wal_fsync
       wal_fsync_interval: 1s
+      compression_level: 9          # zstd level of sealed chunks: 9 ~0.095 of raw; 3 ~0.11,
+                                    # sealing about half the CPU (docs/benchmarks.md)
       syslog:                       # off unless an address is given
         tcp: ["0.0.0.0:1514"]       # RFC 5424 / 3164, octet-counted or newline framing
         udp: ["0.0.0.0:1514"]
@@ -143,6 +145,7 @@ class LogsConfig(Section):
     retention_size: ByteSize = 0
     wal_fsync: str = "batch"
     wal_fsync_interval: PositiveDuration = 1.0
+    compression_level: int = Field(9, ge=1, le=19)
     syslog: SyslogConfig = SyslogConfig()
     files: list[LogFile] = Field(default_factory=list)
     labels: LogSourceLabels = LogSourceLabels()

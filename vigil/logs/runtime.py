@@ -52,7 +52,7 @@ class LogsRuntime:
         self.store = LogStore.open(store_path, Options(
             retention_s=config.retention_time, max_bytes=config.retention_size,
             fsync=config.wal_fsync,  # type: ignore[arg-type]  # checked by the config
-            fsync_interval_s=config.wal_fsync_interval))
+            fsync_interval_s=config.wal_fsync_interval, zstd_level=config.compression_level))
         self.engine = LogQLEngine(self.store)
         self.tail_hub = TailHub()
         self.appender: LogAppender = PublishingAppender(self.store, self.tail_hub)

@@ -1,5 +1,7 @@
 """The ``logs:`` config section: defaults, every field read, located errors."""
 
+import time
+
 import pytest
 
 from vigil.config.loader import load_config_text
@@ -13,6 +15,7 @@ def test_defaults_enable_the_embedded_store_without_listeners():
     assert logs.retention_time == 30 * 86400 and logs.retention_size == 0
     assert logs.syslog.tcp == [] and logs.syslog.udp == [] and logs.files == []
     assert logs.labels.elasticsearch == {"job": "elasticsearch"}
+    assert logs.compression_level == 9
 
 
 def test_every_field_is_read():
@@ -24,6 +27,7 @@ logs:
   retention_size: 1GB
   wal_fsync: always
   wal_fsync_interval: 2s
+  compression_level: 3
   syslog: {tcp: ["127.0.0.1:1514"], udp: [":1514"], labels: {job: sys}}
   files:
     - {path: /var/log/a.log, labels: {job: a}}
@@ -32,6 +36,7 @@ logs:
     assert not logs.enabled and logs.path == "/srv/logs"
     assert logs.retention_time == 7 * 86400 and logs.retention_size == 1 << 30
     assert logs.wal_fsync == "always" and logs.wal_fsync_interval == 2
+    assert logs.compression_level == 3
     assert logs.syslog.tcp == ["127.0.0.1:1514"] and logs.syslog.labels == {"job": "sys"}
     assert split_address(logs.syslog.udp[0]) == ("0.0.0.0", 1514)
     assert split_address("[::1]:99") == ("::1", 99)
@@ -49,6 +54,7 @@ logs:
      "not a valid label name"),
     ("logs:\n  wal_fsync: sometimes\n", "logs.wal_fsync", "always, batch or off"),
     ("logs:\n  retention_size: lots\n", "logs.retention_size", "invalid size"),
+    ("logs:\n  compression_level: 22\n", "logs.compression_level", "less than or equal to 19"),
     ("logs:\n  colour: red\n", "logs.colour", "unknown field"),
 ])
 def test_errors_are_located(text, where, message):
@@ -56,3 +62,16 @@ def test_errors_are_located(text, where, message):
         load_config_text(text, "vigil.yml")
     assert where in str(e.value) and message in str(e.value)
     assert str(e.value).startswith("vigil.yml:")
+
+
+def test_sealed_chunks_use_the_configured_compression_level(tmp_path):
+    from vigil.logs.model import LogEntry
+    from vigil.logs.runtime import LogsRuntime
+    from vigil.model.labels import Labels
+
+    config = load_config_text("logs:\n  compression_level: 4\n").logs
+    runtime = LogsRuntime(config, store_path=str(tmp_path / "logs"), state_dir=str(tmp_path / "s"))
+    runtime.store.append([LogEntry(time.time_ns(), Labels.of(job="a"), "a line")])
+    runtime.store.close()
+    (chunk,) = (tmp_path / "logs" / "chunks").rglob("*.chunk")
+    assert b'"zstd_level":4' in chunk.read_bytes()  # in the chunk's JSON meta
