@@ -66,6 +66,8 @@ class SecretDetector:
         for pattern in self.patterns if patterns is None else patterns:
             if pattern.hints and not any(h in text for h in pattern.hints):
                 continue
+            if pattern.requires and not all(r in text for r in pattern.requires):
+                continue
             if pattern.regex.search(text) is None:
                 continue
             text = pattern.regex.sub(self._replacer(pattern.kind, found), text)
@@ -102,10 +104,18 @@ class SecretDetector:
         if not texts:
             return list(entries), []
         hits = self._table.scan(texts)
+        # The patterns each line's hints allow, found for the whole batch at once (numpy calls
+        # per line cost more than the scan).
+        line_patterns: dict[int, list[SecretPattern]] = {}
         if hits is None:  # a NUL inside a text: every text gets the per-text pre-check
             dirty = set(owners)
         else:
-            dirty = {owners[t] for t in np.flatnonzero(hits.any(axis=1)).tolist()}
+            rows, kinds = np.nonzero(hits)
+            dirty = set()
+            for t, k in zip(rows.tolist(), kinds.tolist(), strict=True):
+                dirty.add(owners[t])
+                if t < len(entries):
+                    line_patterns.setdefault(t, []).append(self.patterns[k])
         if self._sensitive and field_values:
             # Field names repeat across a batch: each distinct one is looked at once.
             names = {n for e in entries for n, _ in e.fields}
@@ -119,7 +129,7 @@ class SecretDetector:
         for i in sorted(dirty):
             entry = entries[i]
             line = (self.mask(entry.line, None, found) if hits is None else self.mask(
-                entry.line, [self.patterns[k] for k in np.flatnonzero(hits[i]).tolist()], found))
+                entry.line, line_patterns.get(i, ()), found))
             fields = self._mask_fields(entry.fields, found) if entry.fields else entry.fields
             if found:
                 detections.extend((kind, entry.labels) for kind in found)
