@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +34,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from logs_store_bench import NEEDLE, sample  # noqa: E402
 
+from tests.logs.logql.memreader import EntriesOnly  # noqa: E402
 from vigil.logs.logql import LogQLEngine  # noqa: E402
-from vigil.logs.model import LogEntry, LogReader, StreamSelection  # noqa: E402
+from vigil.logs.model import LogEntry  # noqa: E402
 from vigil.logs.store import LogStore  # noqa: E402
-from vigil.model.labels import Labels  # noqa: E402
-from vigil.model.matchers import Matcher  # noqa: E402
 
 SLICE = 100_000
 STEP_NS = 10 * 10**9
@@ -62,26 +61,6 @@ ENTRY_QUERIES = [
     '"<_> for <_> user <user> from <_>" [10m])))',
 ]
 GREP_NEEDLE = "error"  # in JSON, logfmt and nginx lines alike: a count with many hits
-
-
-class EntriesOnly:
-    """The store without ``select_columns``: the engine reads a LogEntry per line."""
-
-    def __init__(self, reader: LogReader) -> None:
-        self.reader = reader
-
-    def select(self, selection: StreamSelection) -> Iterator[LogEntry]:
-        return self.reader.select(selection)
-
-    def streams(self, matchers: Sequence[Matcher], start_ns: int, end_ns: int) -> list[Labels]:
-        return self.reader.streams(matchers, start_ns, end_ns)
-
-    def label_names(self, start_ns: int, end_ns: int) -> list[str]:
-        return self.reader.label_names(start_ns, end_ns)
-
-    def label_values(self, name: str, start_ns: int, end_ns: int,
-                     matchers: Sequence[Matcher] = ()) -> list[str]:
-        return self.reader.label_values(name, start_ns, end_ns, matchers)
 
 
 def slices(lines: int) -> Iterator[list[LogEntry]]:

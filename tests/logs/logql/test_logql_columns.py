@@ -10,18 +10,18 @@ raises shows the column path is taken where it should be, and only there."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.logs.logql.memreader import MemoryReader
+from tests.logs.logql.memreader import EntriesOnly, MemoryReader
 from vigil.logs.logql import LogQLEngine
-from vigil.logs.model import EntryColumns, LogEntry, LogReader, StreamSelection
+from vigil.logs.model import EntryColumns, LogEntry, StreamSelection
 from vigil.logs.store import LogStore, Options
 from vigil.model.labels import Labels
-from vigil.model.matchers import Matcher, match_all
+from vigil.model.matchers import match_all
 from vigil.promql.value import Matrix, Scalar, Vector
 
 S = 1_000_000_000
@@ -74,26 +74,6 @@ class ColumnMemoryReader(MemoryReader):
                     "levels": levels,
                     "has_fields": np.array([bool(e.fields) for e in block])}
                    if self.with_levels else {}))
-
-
-class EntriesOnly:
-    """Hides ``select_columns``: the engine must read entries."""
-
-    def __init__(self, reader: LogReader) -> None:
-        self.reader = reader
-
-    def select(self, selection: StreamSelection) -> Iterator[LogEntry]:
-        return self.reader.select(selection)
-
-    def streams(self, matchers: Sequence[Matcher], start_ns: int, end_ns: int) -> list[Labels]:
-        return self.reader.streams(matchers, start_ns, end_ns)
-
-    def label_names(self, start_ns: int, end_ns: int) -> list[str]:
-        return self.reader.label_names(start_ns, end_ns)
-
-    def label_values(self, name: str, start_ns: int, end_ns: int,
-                     matchers: Sequence[Matcher] = ()) -> list[str]:
-        return self.reader.label_values(name, start_ns, end_ns, matchers)
 
 
 class NoEntries(ColumnMemoryReader):
