@@ -304,14 +304,22 @@ class LogStore:
 
     def _chunk_entries(self, meta: chunkfile.ChunkMeta, wanted: set[Labels],
                        sel: StreamSelection, keep: bool) -> Iterator[LogEntry]:
-        try:
-            if not self._may_match(meta, sel.needles):
-                return
-            chunk = self._chunk(meta, keep)
-        except FileNotFoundError:  # deleted by retention since the snapshot
+        chunk = self._chunk_if_may_match(meta, sel.needles, keep)
+        if chunk is None:
             return
         rows = chunk.select(wanted, sel.start_ns, sel.end_ns, sel.needles)
         yield from chunk.entries(rows[::-1] if sel.backward else rows)
+
+    def _chunk_if_may_match(self, meta: chunkfile.ChunkMeta, needles: Sequence[str],
+                            keep: bool) -> Chunk1 | Chunk2 | None:
+        """The chunk, or None when its filters say the needles cannot all be in it or
+        retention deleted it since the snapshot."""
+        try:
+            if not self._may_match(meta, needles):
+                return None
+            return self._chunk(meta, keep)
+        except FileNotFoundError:
+            return None
 
     def select_columns(self, selection: StreamSelection) -> Iterator[EntryColumns]:
         """The selection's entries as column blocks (one per chunk, one for the head);
@@ -328,11 +336,8 @@ class LogStore:
             return
         keep = len(metas) <= self.options.cached_chunks
         for meta in metas:
-            try:
-                if not self._may_match(meta, sel.needles):
-                    continue
-                chunk = self._chunk(meta, keep)
-            except FileNotFoundError:  # deleted by retention since the snapshot
+            chunk = self._chunk_if_may_match(meta, sel.needles, keep)
+            if chunk is None:
                 continue
             rows = chunk.select(wanted, sel.start_ns, sel.end_ns, sel.needles)
             if len(rows):
