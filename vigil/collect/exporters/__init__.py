@@ -75,32 +75,17 @@ def build_local_targets(collectors: CollectorsConfig) -> list[LocalTarget]:
         out.append(LocalTarget(job=job, instance=name, interval_s=interval,
                                collect=guarded(job, name, collect, up_metric)))
 
-    if collectors.probes:
-        from vigil.collect.exporters.probe import ProbeCollector
-        for probe in collectors.probes:
-            add("probe", probe.name, ProbeCollector(probe).collect, probe.interval)
-    if collectors.postgres:
-        from vigil.collect.exporters.postgres import PostgresCollector
-        for pg in collectors.postgres:
-            add("postgres", pg.name, PostgresCollector(pg).collect, pg.interval, "pg_up")
-    if collectors.redis:
-        from vigil.collect.exporters.redis import RedisCollector
-        for rd in collectors.redis:
-            add("redis", rd.name, RedisCollector(rd).collect, rd.interval, "redis_up")
-    if collectors.backups:
-        from vigil.collect.exporters.backup import BackupCollector
-        for backup in collectors.backups:
-            add("backup", backup.name, BackupCollector(backup).collect, backup.interval)
-    if collectors.mqtt:
-        from vigil.collect.exporters.mqtt import MQTTCollector
-        for mqtt in collectors.mqtt:
-            add("mqtt", mqtt.name, MQTTCollector(mqtt).collect, mqtt.interval)
-    if collectors.sql:
-        from vigil.collect.exporters.sql import SQLCollector
-        for sql in collectors.sql:
-            add("sql", sql.name, SQLCollector(sql).collect, sql.interval)
-    if collectors.kubernetes:
-        from vigil.collect.exporters.kubernetes import KubernetesCollector
-        for kube in collectors.kubernetes:
-            add("kubernetes", kube.name, KubernetesCollector(kube).collect, kube.interval)
+    # (configured collectors, job, class, metric saying whether the collected server is up)
+    kinds = [(collectors.probes, "probe", "ProbeCollector", None),
+             (collectors.postgres, "postgres", "PostgresCollector", "pg_up"),
+             (collectors.redis, "redis", "RedisCollector", "redis_up"),
+             (collectors.backups, "backup", "BackupCollector", None),
+             (collectors.mqtt, "mqtt", "MQTTCollector", None),
+             (collectors.sql, "sql", "SQLCollector", None),
+             (collectors.kubernetes, "kubernetes", "KubernetesCollector", None)]
+    for configs, job, class_name, up_metric in kinds:
+        if configs:  # the module (and its client library) only when configured
+            collector = __getattr__(class_name)
+            for cfg in configs:
+                add(job, cfg.name, collector(cfg).collect, cfg.interval, up_metric)
     return out
