@@ -73,8 +73,12 @@ def test_api_lists_members_roles_and_the_lease(pair) -> None:
 
 def test_api_shows_a_silent_member_as_unhealthy(short_lived_pair) -> None:
     a, b = short_lived_pair
-    time.sleep(0.6)  # a stops heartbeating: b takes the lease over at its next round
+    time.sleep(0.6)  # a stops heartbeating: b takes the lease over at one of its next rounds
+    deadline = time.monotonic() + 10  # the lease runs out a little after a's heartbeat does
     b.tick()
+    while not b.is_primary() and time.monotonic() < deadline:
+        time.sleep(0.1)
+        b.tick()
     with client_for(b) as client:
         data = client.get("/api/vigil/v1/cluster").json()["data"]
     members = {m["name"]: m for m in data["members"]}
