@@ -35,7 +35,7 @@ from vigil.logs.model import EntryColumns, StreamSelection
 from vigil.model.labels import Labels
 from vigil.model.matchers import MatchType
 
-__all__ = ["COLUMN_OPS", "range_from_columns", "uses_columns"]
+__all__ = ["COLUMN_OPS", "grouped", "range_from_columns", "uses_columns"]
 
 COLUMN_OPS = ("count_over_time", "rate", "bytes_over_time", "bytes_rate", "absent_over_time")
 
@@ -120,7 +120,7 @@ def range_from_columns(select_columns: SelectColumns, expr: ast.RangeAggregation
             series_of_pair = np.zeros(len(pairs), dtype=np.int64)
             for j, pair in enumerate(pairs.tolist()):
                 stream, level = block.streams[pair // n_levels], block.levels[pair % n_levels]
-                key = Labels() if absent else _grouped(_with_level(stream, level), grouping)
+                key = Labels() if absent else grouped(_with_level(stream, level), grouping)
                 series_of_pair[j] = series.setdefault(key, len(series))
                 seen = (int(earliest[j]), stream, level)
                 if key not in first_seen or seen < first_seen[key]:
@@ -181,7 +181,9 @@ def _with_level(stream: Labels, level: str) -> Labels:
     return stream
 
 
-def _grouped(labels: Labels, grouping: ast.Grouping | None) -> Labels:
+def grouped(labels: Labels, grouping: ast.Grouping | None) -> Labels:
+    """A series' labels under ``by``/``without`` (all of them without a grouping); the entry
+    path and the column path group alike."""
     if grouping is None:
         return labels
     if grouping.without:

@@ -24,7 +24,7 @@ from vigil.gocompat.floats import parse_float
 from vigil.logs.logql import ast
 from vigil.logs.logql.aggregate import range_function, vector_aggregate
 from vigil.logs.logql.binops import SeriesSet, apply_scalar_op, scalar_side, vector_op
-from vigil.logs.logql.columns import range_from_columns, uses_columns
+from vigil.logs.logql.columns import grouped, range_from_columns, uses_columns
 from vigil.logs.logql.errors import ParseError, QueryError
 from vigil.logs.logql.parser import parse_expr
 from vigil.logs.logql.pipeline import ERROR, Pipeline, Row, label_filter_fn
@@ -184,7 +184,7 @@ class LogQLEngine:
                 key = (entry.labels, entry.fields, entry.level)
                 labels = cache.get(key)
                 if labels is None:
-                    labels = cache[key] = _group(Row.of(entry).result_labels(), grouping)
+                    labels = cache[key] = grouped(Row.of(entry).result_labels(), grouping)
                 times, values = samples.get(labels) or samples.setdefault(labels, ([], []))
                 times.append(entry.ts_ns)
                 values.append(float(len(entry.line.encode())) if bytes_op else 1.0)
@@ -212,7 +212,7 @@ class LogQLEngine:
                 labels = row.result_labels(cache)
                 if unwrap is not None:
                     labels = labels.without(unwrap.label)
-                labels = _group(labels, grouping)
+                labels = grouped(labels, grouping)
             times, values = samples.get(labels) or samples.setdefault(labels, ([], []))
             times.append(row.ts_ns)
             values.append(value)
@@ -265,13 +265,6 @@ def _label_replace(expr: ast.LabelReplace, inner: SeriesSet | float) -> SeriesSe
         else:
             out[labels] = (values, present)
     return out
-
-
-def _group(labels: Labels, grouping: ast.Grouping | None) -> Labels:
-    if grouping is None:
-        return labels
-    return labels.without(*grouping.labels) if grouping.without else labels.only(
-        *grouping.labels)
 
 
 def _unwrapped_value(row: Row, unwrap: ast.Unwrap, text: str) -> float:
