@@ -508,6 +508,17 @@ class TSDBConfig(Section):
     wal_fsync_interval: PositiveDuration = 1.0
 
 
+class QueryConfig(Section):
+    """PromQL query limits, as Prometheus's ``--query.*`` flags: queries the HTTP API runs at
+    once (more wait for a slot), samples one query may load, its time budget, and how far
+    back an instant selector looks for a sample. Read at start."""
+
+    max_concurrency: int = Field(20, gt=0)
+    max_samples: int = Field(50_000_000, gt=0)
+    timeout: PositiveDuration = 120.0
+    lookback_delta: PositiveDuration = 300.0
+
+
 class StateConfig(Section):
     """Where alerts, silences, acknowledgements, incidents and the outbox live.
 
@@ -848,6 +859,8 @@ class Config(Section):
     data_dir: str = "data"
     web: WebConfig = WebConfig()
     storage: StorageConfig = StorageConfig()
+    # PromQL limits (Prometheus's --query.max-concurrency, max-samples, timeout, lookback-delta).
+    query: QueryConfig = QueryConfig()
     collectors: CollectorsConfig = CollectorsConfig()
     scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
     rule_files: list[str] = Field(default_factory=list)
