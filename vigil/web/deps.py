@@ -41,6 +41,7 @@ from vigil.slo.source import SLOStatusSource
 from vigil.state import OutboxEntry
 from vigil.storage import Querier
 from vigil.web.access_gate import AccessPolicy
+from vigil.web.query_gate import QueryGate
 
 __all__ = ["AlertmanagerBackend", "ClusterView", "PushGateway", "QueryEngine", "RemoteWriteReceiver", "RulesRetriever", "SeriesReader", "TSDBStats", "TargetRetriever", "WebDeps"]
 
@@ -230,3 +231,6 @@ class WebDeps:
     # SLOs (vigil.slo.source): the config's Sloth files and their statuses. None: the SLO API
     # and page answer 404.
     slos: SLOStatusSource | None = None
+    # Where /api/v1/query and query_range run (query.max_concurrency threads, query.timeout).
+    # None: a gate with Prometheus's defaults (20 at once, 2 minutes) and no metrics.
+    query_gate: QueryGate | None = None
