@@ -3,7 +3,8 @@ error messages so that Grafana and other Prometheus clients work unchanged.
 
 Every response is ``{"status": "success", "data": ...}`` or
 ``{"status": "error", "errorType": ..., "error": ...}``; ``bad_data`` is 400, ``execution``
-422, ``timeout`` 503, ``internal`` 500. Query evaluation runs in a worker thread.
+422, ``timeout`` 503, ``internal`` 500. Queries run on the threads of a
+:class:`vigil.web.query_gate.QueryGate` (``query.max_concurrency`` at once).
 
 A query's errors map as Prometheus's ``returnAPIError`` does: one that does not parse, or
 that Prometheus rejects when it creates the query (a range query of a range vector, a
@@ -39,6 +40,7 @@ from vigil.web.params import (
     parse_time_ms,
     read_form,
 )
+from vigil.web.query_gate import QueryGate
 from vigil.web.results import (
     alert_json,
     group_json,
@@ -151,14 +153,12 @@ def _limit(form: Form) -> int:
         raise _invalid("limit", str(e)) from None
 
 
-async def _run_query(call: Callable[[], QueryResult], timeout_s: float | None) -> QueryResult:
-    """Evaluate off the event loop. A timed-out evaluation keeps its thread until it ends;
-    the engine has its own deadline for that."""
-    work: Awaitable[QueryResult] = asyncio.to_thread(call)
+async def _run_query(gate: QueryGate, call: Callable[[], QueryResult],
+                     timeout_s: float | None) -> QueryResult:
+    """Evaluate on the gate's threads, never on the event loop. A timed-out evaluation keeps
+    its thread until it ends; the engine has its own deadline for that."""
     try:
-        if timeout_s is None:
-            return await work
-        return await asyncio.wait_for(work, max(timeout_s, 0.0))
+        return await gate.query(call, timeout_s)
     except ParseError as e:
         raise _invalid("query", parse_error_message(e)) from None
     except TimeoutError:
@@ -197,6 +197,7 @@ def api_router(deps: WebDeps) -> APIRouter:
     """The ``/api/v1`` routes, reading everything through ``deps``."""
     router = APIRouter(prefix="/api/v1")
     started_s = deps.now()  # runtimeinfo's startTime: when the API was built, at app start
+    gate = deps.query_gate or QueryGate()
 
     def now_ms() -> int:
         return round(deps.now() * 1000)
@@ -233,7 +234,8 @@ def api_router(deps: WebDeps) -> APIRouter:
         timeout_s = _timeout_s(form)
         text = form.get("query")
         with deps.metrics.query_duration.labels("instant").time():
-            result = await _run_query(lambda: deps.engine.instant_query(text, ts_ms), timeout_s)
+            result = await _run_query(gate, lambda: deps.engine.instant_query(text, ts_ms),
+                                      timeout_s)
         return await asyncio.to_thread(_query_response, result, limit)
 
     @route("/query_range", ("GET", "POST"))
@@ -256,7 +258,7 @@ def api_router(deps: WebDeps) -> APIRouter:
         text = form.get("query")
         with deps.metrics.query_duration.labels("range").time():
             result = await _run_query(
-                lambda: deps.engine.range_query(text, start_ms, end_ms, step_ms), timeout_s)
+                gate, lambda: deps.engine.range_query(text, start_ms, end_ms, step_ms), timeout_s)
         # Encoding a large matrix takes a while; keep it off the event loop too.
         return await asyncio.to_thread(_query_response, result, limit)
 
