@@ -120,6 +120,7 @@ from vigil.state.status_page_store import StatusPageStore
 from vigil.tsdb import DB
 from vigil.web import WebDeps, create_app
 from vigil.web.access_gate import AccessPolicy
+from vigil.web.query_gate import QueryGate
 from vigil.web.webconfig_auth import WebConfigGate
 
 if TYPE_CHECKING:
@@ -287,7 +288,10 @@ class App:
         self.command_line_features = checked.command_line_features
         self.remote_store: RemoteStore | None = None
         if remote is None:
-            self.engine: Engine | RemoteEngine = Engine(self.db, features=self.features)
+            limits = self.config.query  # Prometheus's --query.* flags, read at start
+            self.engine: Engine | RemoteEngine = Engine(
+                self.db, features=self.features, max_samples=limits.max_samples,
+                timeout_s=limits.timeout, lookback_delta_ms=round(limits.lookback_delta * 1000))
         else:
             try:
                 self.remote_store = open_remote_store(self.config, self.db, features=self.features,
@@ -453,6 +457,9 @@ class App:
             dashboards=DashboardStore(lambda: settings_from_config(self.config)),
             shifts=self.shifts, reports=self.reports.service, objectives=self.objectives,
             slos=self.slos,
+            query_gate=QueryGate(self.config.query.max_concurrency,
+                                 timeout_s=self.config.query.timeout,
+                                 registry=self.metrics.registry),
         ))
         self._stop = asyncio.Event()
 
