@@ -124,11 +124,14 @@ def running_prometheus(data_dir: Path, *, extra_args: Sequence[str] = (),
     config.write_text(config_yaml)
     port = free_port()
     log_path = data_dir.parent / "prometheus.log"
+    # A high default sample limit, unless the caller sets one (a flag may be given only once).
+    max_samples = ([] if any(a.startswith("--query.max-samples=") for a in extra_args)
+                   else ["--query.max-samples=500000000"])
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
              f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-             "--query.max-samples=500000000", *extra_args],
+             *max_samples, *extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
