@@ -1,380 +1,66 @@
-"""Compiled (numba) kernels: range functions, window bounds and instant selection.
+"""The PromQL range kernels: range functions, window bounds and instant selection over all
+series of a selector at once (the loops are in :mod:`vigil.promql._kernel_loops`).
 
-Every kernel takes all series of a selector at once as flat arrays (samples of series
-``i`` are ``t[offsets[i]:offsets[i + 1]]``) and walks each series' samples and the query's
-steps together, once: the window bounds of a step follow from the previous step's by
-advancing two indices, and the function is computed straight from the window's samples.
-That is O(samples + steps) per series for the edge-based functions (rate, irate, first,
-last, count, changes, ...) and O(window length) per step for those that read every sample
-(sum, avg, min, max, stddev, ...), as Prometheus does.
+Two ways run the same loops: as plain Python over lists, for small inputs (rule evaluations
+and small queries, so a Vigil that only evaluates its rules never loads numba and llvmlite,
+some 70 MB), and compiled by numba (:mod:`vigil.promql._kernel_jit`, imported the first time
+an input is bigger than :data:`PLAIN_LIMIT`; from then on every call uses it, being faster at
+any size once loaded). Both give the same result bit for bit.
 
-Steps ascend (or repeat, under ``@``); should a step's time ever go backwards, its bound is
-found again by binary search instead of walked to.
-
-Functions follow Prometheus 3.x sample by sample, including the order of floating-point
-operations that decides the last bits: the counter-reset correction is added reset by reset,
-sums use Kahan-Neumaier compensation, variance is Welford's method.
-
-Compiled code is cached on disk (numba's ``cache=True``): in ``__pycache__`` next to this
-file, or, where that is not writable, in the user's cache directory (``~/.cache/numba``), or
-where ``NUMBA_CACHE_DIR`` points. With no writable place at all the kernels are compiled
-in every process (a few seconds at the first query).
+``VIGIL_PROMQL_KERNEL`` (read at import; tests set :data:`MODE`) forces one way: ``python``
+or ``compiled``; ``auto`` (the default) chooses by size.
 """
 
 from __future__ import annotations
 
-import math
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 
-__all__ = ["KERNEL_FUNCTIONS", "any_window", "evaluate", "evaluate_sum", "instant_select",
-           "window_bounds"]
+from vigil.promql import _kernel_loops
+from vigil.promql._kernel_loops import KERNEL_FUNCTIONS
+
+__all__ = ["KERNEL_FUNCTIONS", "MODE", "PLAIN_LIMIT", "any_window", "evaluate", "evaluate_sum",
+           "instant_select", "window_bounds"]
+
+MODES = ("auto", "python", "compiled")
+MODE = os.environ.get("VIGIL_PROMQL_KERNEL", "auto")
+if MODE not in MODES:
+    raise ValueError(f"VIGIL_PROMQL_KERNEL={MODE!r}: expected one of {', '.join(MODES)}")
+
+# Work (samples read + series x steps written) up to which the plain loops run. Measured
+# (bench/kernel_paths.py): the plain loops cost about 1 µs per unit, the compiled ones
+# ~0.01 µs, and loading numba from its on-disk cache costs ~0.4 s and ~70 MB once; at this
+# limit a plain call takes ~20 ms.
+PLAIN_LIMIT = 20_000
+
+_compiled: Any = None
+_compiled_lock = threading.Lock()
 
 
-def _jit(fn: Callable[..., Any] | None = None, **kw: Any) -> Any:
-    """numba's ``njit`` with the on-disk cache and the GIL released (queries run in
-    threads); ``inline="always"`` inlines small helpers into their callers' loops."""
-    if fn is None:
-        return lambda f: _jit(f, **kw)
-    try:
-        return numba.njit(cache=True, nogil=True, **kw)(fn)
-    except RuntimeError:  # numba found no writable cache directory
-        return numba.njit(nogil=True, **kw)(fn)
+def _loops(work: int) -> tuple[Any, Callable[[np.ndarray], Any]]:
+    """The loops to run for an input of ``work`` units, and how to pass them an array."""
+    global _compiled
+    if MODE == "python" or (MODE == "auto" and _compiled is None and work <= PLAIN_LIMIT):
+        return _kernel_loops, np.ndarray.tolist  # lists: plain Python indexes them ~3x faster
+    if _compiled is None:
+        with _compiled_lock:
+            from vigil.promql._kernel_jit import compiled
+
+            _compiled = compiled
+    return _compiled, _same
 
 
-# Function ids: the kernel picks a family's loop by id once per series.
-RATE, INCREASE, DELTA, IRATE, IDELTA, CHANGES, RESETS = range(7)
-FIRST, LAST, COUNT, PRESENT, TS_FIRST, TS_LAST, TS_MIN, TS_MAX = range(7, 15)
-SUM, AVG, MIN, MAX, STDDEV, STDVAR = range(15, 21)
-
-KERNEL_FUNCTIONS: dict[str, int] = {
-    "rate": RATE, "increase": INCREASE, "delta": DELTA, "irate": IRATE, "idelta": IDELTA,
-    "changes": CHANGES, "resets": RESETS, "first_over_time": FIRST, "last_over_time": LAST,
-    "count_over_time": COUNT, "present_over_time": PRESENT,
-    "ts_of_first_over_time": TS_FIRST, "ts_of_last_over_time": TS_LAST,
-    "ts_of_min_over_time": TS_MIN, "ts_of_max_over_time": TS_MAX,
-    "sum_over_time": SUM, "avg_over_time": AVG, "min_over_time": MIN, "max_over_time": MAX,
-    "stddev_over_time": STDDEV, "stdvar_over_time": STDVAR,
-}
-
-
-@_jit(inline="always")
-def _after(t, a, b, x):
-    """First index in ``[a, b)`` whose time is after ``x`` (bisect right)."""
-    while a < b:
-        m = (a + b) >> 1
-        if t[m] <= x:
-            a = m + 1
-        else:
-            b = m
+def _same(a: np.ndarray) -> np.ndarray:
     return a
 
 
-@_jit(inline="always")
-def _advance(t, idx, a, b, x, prev_x, first):
-    if first or x < prev_x:
-        return _after(t, a, b, x)
-    while idx < b and t[idx] <= x:
-        idx += 1
-    return idx
-
-
-@_jit(inline="always")
-def _kahan_inc(inc, s, c):
-    t = s + inc
-    if math.isinf(t):
-        c = 0.0
-    elif abs(s) >= abs(inc):
-        c += (s - t) + inc
-    else:
-        c += (inc - t) + s
-    return t, c
-
-
-@_jit(inline="always")
-def _extrapolated(fid, t, v, lo, hi, resets, r0, nres, range_start, range_end, range_s):
-    """rate / increase / delta of the window ``[lo, hi)`` (at least two samples).
-
-    ``resets[r0:nres]`` are the positions ``j`` (ascending) where ``v[j + 1] < v[j]``."""
-    last = hi - 1
-    first_v = v[lo]
-    result = v[last] - first_v
-    if fid != DELTA:
-        r = r0
-        while r < nres and resets[r] < last:
-            result += v[resets[r]]
-            r += 1
-    to_start = (t[lo] - range_start) / 1000.0
-    to_end = (range_end - t[last]) / 1000.0
-    sampled = (t[last] - t[lo]) / 1000.0
-    avg = sampled / (hi - lo - 1)
-    threshold = avg * 1.1
-    if to_start >= threshold:
-        to_start = avg / 2
-    if fid != DELTA:
-        # A counter is not extrapolated to before the time it would have been zero.
-        to_zero = to_start
-        if result > 0 and first_v >= 0:
-            to_zero = sampled * (first_v / result)
-        if to_zero < to_start:
-            to_start = to_zero
-    if to_end >= threshold:
-        to_end = avg / 2
-    factor = 1.0
-    if sampled != 0:
-        factor = (sampled + to_start + to_end) / sampled
-    if fid == RATE:
-        factor /= range_s
-    return result * factor
-
-
-@_jit
-def _sum(v, lo, hi):
-    s = 0.0
-    c = 0.0
-    for j in range(lo, hi):
-        s, c = _kahan_inc(v[j], s, c)
-    if math.isinf(s):
-        return s
-    return s + c
-
-
-@_jit
-def _avg(v, lo, hi):
-    # A compensated sum divided at the end; once the sum overflows, a running mean instead.
-    s = v[lo]
-    c = 0.0
-    mean = 0.0
-    incremental = False
-    count = 1.0
-    for j in range(lo + 1, hi):
-        f = v[j]
-        count += 1.0
-        if not incremental:
-            ns, nc = _kahan_inc(f, s, c)
-            if not math.isinf(ns):
-                s = ns
-                c = nc
-                continue
-            incremental = True
-            mean = s / (count - 1)
-            c /= count - 1
-        q = (count - 1) / count
-        mean, c = _kahan_inc(f / count, q * mean, q * c)
-    if incremental:
-        return mean + c
-    return s / count + c / count
-
-
-@_jit
-def _variance(v, lo, hi):
-    count = 0.0
-    mean = 0.0
-    c_mean = 0.0
-    aux = 0.0
-    c_aux = 0.0
-    for j in range(lo, hi):
-        f = v[j]
-        count += 1.0
-        delta = f - (mean + c_mean)
-        mean, c_mean = _kahan_inc(delta / count, mean, c_mean)
-        aux, c_aux = _kahan_inc(delta * (f - (mean + c_mean)), aux, c_aux)
-    return (aux + c_aux) / count
-
-
-@_jit
-def _series_bounds(t, a, b, starts, ends, lo, hi):
-    """Window bounds ``[lo[k], hi[k])`` of one series (samples ``a .. b - 1``)."""
-    left = a
-    right = a
-    for k in range(len(starts)):
-        left = _advance(t, left, a, b, starts[k], starts[k - 1], k == 0)
-        right = _advance(t, right, a, b, ends[k], ends[k - 1], k == 0)
-        lo[k] = left
-        hi[k] = max(right, left)
-
-
-# Each family below fills one series' row (``out`` NaN and ``ok`` False where absent) in a
-# loop of its own: one loop shared by all functions, branching per window, was 3x slower.
-@_jit
-def _rate_family(fid, t, v, a, b, lo, hi, starts, ends, range_s, resets, out, ok):
-    nres = 0
-    if fid != DELTA:
-        for j in range(a, b - 1):
-            if v[j + 1] < v[j]:
-                resets[nres] = j
-                nres += 1
-    r0 = 0
-    for k in range(len(lo)):
-        left = lo[k]
-        right = hi[k]
-        if right - left < 2:
-            out[k] = np.nan
-            ok[k] = False
-            continue
-        if nres:
-            if k > 0 and left < lo[k - 1]:
-                r0 = 0
-            while r0 < nres and resets[r0] < left:
-                r0 += 1
-        out[k] = _extrapolated(fid, t, v, left, right, resets, r0, nres, starts[k], ends[k],
-                               range_s)
-        ok[k] = True
-
-
-@_jit
-def _instant_family(fid, t, v, lo, hi, out, ok):
-    for k in range(len(lo)):
-        last = hi[k] - 1
-        if last - lo[k] < 1:
-            out[k] = np.nan
-            ok[k] = False
-            continue
-        cur = v[last]
-        prev = v[last - 1]
-        if fid == IDELTA:
-            out[k] = cur - prev
-            ok[k] = True
-            continue
-        dt = (t[last] - t[last - 1]) / 1000.0
-        if dt == 0:
-            out[k] = np.nan
-            ok[k] = False
-        else:
-            out[k] = (cur if cur < prev else cur - prev) / dt
-            ok[k] = True
-
-
-@_jit
-def _count_family(fid, v, a, b, lo, hi, changes, out, ok):
-    # changes[j - a]: changes (or resets) between the series' samples a .. j.
-    changes[0] = 0
-    for j in range(a + 1, b):
-        prev = v[j - 1]
-        cur = v[j]
-        if fid == RESETS:
-            hit = cur < prev
-        else:
-            hit = not (cur == prev or (math.isnan(cur) and math.isnan(prev)))
-        changes[j - a] = changes[j - 1 - a] + (1 if hit else 0)
-    for k in range(len(lo)):
-        if hi[k] <= lo[k]:
-            out[k] = np.nan
-            ok[k] = False
-        else:
-            out[k] = float(changes[hi[k] - 1 - a] - changes[lo[k] - a])
-            ok[k] = True
-
-
-@_jit
-def _edge_family(fid, t, v, lo, hi, out, ok):
-    for k in range(len(lo)):
-        left = lo[k]
-        right = hi[k]
-        if right <= left:
-            out[k] = np.nan
-            ok[k] = False
-            continue
-        ok[k] = True
-        if fid == FIRST:
-            out[k] = v[left]
-        elif fid == LAST:
-            out[k] = v[right - 1]
-        elif fid == COUNT:
-            out[k] = float(right - left)
-        elif fid == PRESENT:
-            out[k] = 1.0
-        elif fid == TS_FIRST:
-            out[k] = t[left] / 1000.0
-        else:
-            out[k] = t[right - 1] / 1000.0
-
-
-@_jit
-def _scan_family(fid, t, v, lo, hi, out, ok):
-    """Functions that read every sample of each window."""
-    for k in range(len(lo)):
-        left = lo[k]
-        right = hi[k]
-        if right <= left:
-            out[k] = np.nan
-            ok[k] = False
-            continue
-        ok[k] = True
-        if fid == SUM:
-            out[k] = _sum(v, left, right)
-        elif fid == AVG:
-            out[k] = _avg(v, left, right)
-        elif fid == STDDEV:
-            out[k] = math.sqrt(_variance(v, left, right))
-        elif fid == STDVAR:
-            out[k] = _variance(v, left, right)
-        elif fid == MIN or fid == MAX:
-            best = v[left]
-            for j in range(left + 1, right):
-                f = v[j]
-                if math.isnan(best) or (f > best if fid == MAX else f < best):
-                    best = f
-            out[k] = best
-        else:
-            # ts_of_min / ts_of_max: the last occurrence of the extreme wins; NaN samples
-            # are passed over unless all are NaN.
-            best = v[left]
-            at = left
-            for j in range(left + 1, right):
-                f = v[j]
-                if math.isnan(best) or (f >= best if fid == TS_MAX else f <= best):
-                    best = f
-                    at = j
-            out[k] = t[at] / 1000.0
-
-
-@_jit
-def _run(fid, t, v, offsets, starts, ends, range_s, gid, fused, out, ok, comp, cnt):
-    """Evaluate ``fid`` for every series and step.
-
-    Not fused: ``out[i, k]`` / ``ok[i, k]`` per series ``i``. Fused: the present results
-    are summed into group ``gid[i]`` with Kahan-Neumaier compensation (``out`` the sums,
-    ``comp`` the compensation, ``cnt`` how many series were present), series in order,
-    and ``ok[i, 0]`` tells whether series ``i`` was present at any step."""
-    nseries = len(offsets) - 1
-    nsteps = len(starts)
-    longest = 1
-    for i in range(nseries):
-        longest = max(longest, offsets[i + 1] - offsets[i])
-    scratch = np.empty(longest, np.int64)
-    lo = np.empty(nsteps, np.int64)
-    hi = np.empty(nsteps, np.int64)
-    row = np.empty(nsteps)
-    row_ok = np.empty(nsteps, np.bool_)
-    for i in range(nseries):
-        a = offsets[i]
-        b = offsets[i + 1]
-        o = row if fused else out[i]
-        p = row_ok if fused else ok[i]
-        _series_bounds(t, a, b, starts, ends, lo, hi)
-        if fid <= DELTA:
-            _rate_family(fid, t, v, a, b, lo, hi, starts, ends, range_s, scratch, o, p)
-        elif fid == IRATE or fid == IDELTA:
-            _instant_family(fid, t, v, lo, hi, o, p)
-        elif fid == CHANGES or fid == RESETS:
-            _count_family(fid, v, a, b, lo, hi, scratch, o, p)
-        elif fid <= TS_LAST:
-            _edge_family(fid, t, v, lo, hi, o, p)
-        else:
-            _scan_family(fid, t, v, lo, hi, o, p)
-        if fused:
-            g = gid[i]
-            any_ok = False
-            for k in range(nsteps):
-                if p[k]:
-                    any_ok = True
-                    out[g, k], comp[g, k] = _kahan_inc(o[k], out[g, k], comp[g, k])
-                    cnt[g, k] += 1
-            ok[i, 0] = any_ok
+def compiled_loaded() -> bool:
+    """Whether this process has loaded the compiled kernels (and numba)."""
+    return _compiled is not None
 
 
 def _flat_args(t: np.ndarray, v: np.ndarray, offsets: np.ndarray, starts: np.ndarray,
@@ -394,8 +80,11 @@ def evaluate(name: str, t: np.ndarray, v: np.ndarray, offsets: np.ndarray, start
     s, n = len(offsets) - 1, len(starts)
     out = np.empty((s, n))
     ok = np.empty((s, n), dtype=bool)
-    _run(KERNEL_FUNCTIONS[name], t, v, offsets, starts, ends, range_ms / 1000,
-         np.zeros(s, np.int64), False, out, ok, np.zeros((0, 0)), np.zeros((0, 0), np.int64))
+    loops, arg = _loops(len(t) + s * n)
+    with np.errstate(all="ignore"):  # plain Python on numpy scalars: no overflow warnings
+        loops._run(KERNEL_FUNCTIONS[name], arg(t), arg(v), arg(offsets), arg(starts),
+                   arg(ends), range_ms / 1000, arg(np.zeros(s, np.int64)), False, out, ok,
+                   np.zeros((0, 0)), np.zeros((0, 0), np.int64))
     return out, ok
 
 
@@ -411,15 +100,12 @@ def evaluate_sum(name: str, t: np.ndarray, v: np.ndarray, offsets: np.ndarray,
     comp = np.zeros((ngroups, n))
     cnt = np.zeros((ngroups, n), np.int64)
     any_ok = np.zeros((s, 1), dtype=bool)
-    _run(KERNEL_FUNCTIONS[name], t, v, offsets, starts, ends, range_ms / 1000,
-         np.ascontiguousarray(gid, np.int64), True, sums, any_ok, comp, cnt)
+    loops, arg = _loops(len(t) + s * n)
+    with np.errstate(all="ignore"):
+        loops._run(KERNEL_FUNCTIONS[name], arg(t), arg(v), arg(offsets), arg(starts),
+                   arg(ends), range_ms / 1000, arg(np.ascontiguousarray(gid, np.int64)), True,
+                   sums, any_ok, comp, cnt)
     return sums + comp, cnt, any_ok[:, 0]
-
-
-@_jit
-def _bounds(t, offsets, starts, ends, lo_out, hi_out):
-    for i in range(len(offsets) - 1):
-        _series_bounds(t, offsets[i], offsets[i + 1], starts, ends, lo_out[i], hi_out[i])
 
 
 def window_bounds(t: np.ndarray, offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray
@@ -429,21 +115,9 @@ def window_bounds(t: np.ndarray, offsets: np.ndarray, starts: np.ndarray, ends: 
     s, n = len(offsets) - 1, len(starts)
     lo = np.empty((s, n), np.int64)
     hi = np.empty((s, n), np.int64)
-    _bounds(t, offsets, starts, ends, lo, hi)
+    loops, arg = _loops(len(t) + s * n)
+    loops._bounds(arg(t), arg(offsets), arg(starts), arg(ends), lo, hi)
     return lo, hi
-
-
-@_jit
-def _any_window(t, offsets, starts, ends, out):
-    for i in range(len(offsets) - 1):
-        a = offsets[i]
-        b = offsets[i + 1]
-        lo = a
-        for k in range(len(starts)):
-            lo = _advance(t, lo, a, b, starts[k], starts[k - 1], k == 0)
-            if lo < b and t[lo] <= ends[k]:
-                out[i] = True
-                break
 
 
 def any_window(t: np.ndarray, offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray
@@ -452,29 +126,9 @@ def any_window(t: np.ndarray, offsets: np.ndarray, starts: np.ndarray, ends: np.
     first that does, so it costs little for series that have data.)"""
     t, _, offsets, starts, ends = _flat_args(t, np.zeros(0), offsets, starts, ends)
     out = np.zeros(len(offsets) - 1, dtype=bool)
-    _any_window(t, offsets, starts, ends, out)
+    loops, arg = _loops(len(t) + len(out) * len(starts))
+    loops._any_window(arg(t), arg(offsets), arg(starts), arg(ends), out)
     return out
-
-
-@_jit
-def _instant(t, v, offsets, times, lookback, stale_bits, values, present, stamps):
-    vbits = v.view(np.uint64)
-    for i in range(len(offsets) - 1):
-        a = offsets[i]
-        b = offsets[i + 1]
-        hi = a
-        for k in range(len(times)):
-            x = times[k]
-            hi = _advance(t, hi, a, b, x, times[k - 1], k == 0)
-            j = hi - 1
-            if j < a:
-                values[i, k] = 0.0
-                present[i, k] = False
-                stamps[i, k] = 0
-                continue
-            values[i, k] = v[j]
-            stamps[i, k] = t[j]
-            present[i, k] = t[j] > x - lookback and vbits[j] != stale_bits
 
 
 def instant_select(t: np.ndarray, v: np.ndarray, offsets: np.ndarray, times: np.ndarray,
@@ -488,6 +142,11 @@ def instant_select(t: np.ndarray, v: np.ndarray, offsets: np.ndarray, times: np.
     values = np.empty((s, n))
     present = np.empty((s, n), dtype=bool)
     stamps = np.empty((s, n), np.int64)
-    _instant(t, v, offsets, times, np.int64(lookback_ms), np.uint64(stale_bits), values,
-             present, stamps)
+    loops, arg = _loops(len(t) + s * n)
+    if loops is _kernel_loops:
+        lookback, stale = int(lookback_ms), int(stale_bits)
+    else:
+        lookback, stale = np.int64(lookback_ms), np.uint64(stale_bits)
+    loops._instant(arg(t), arg(v), arg(v.view(np.uint64)), arg(offsets), arg(times), lookback,
+                   stale, values, present, stamps)
     return values, present, stamps
