@@ -14,47 +14,10 @@ caller checks for that and takes the slow path (every pattern's hints searched p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-import numba
 import numpy as np
 
 __all__ = ["HintTable"]
-
-
-def _jit(fn: Any) -> Any:
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # no writable cache directory: compile in every process
-        return numba.njit(nogil=True)(fn)
-
-
-@_jit
-def _scan(data: np.ndarray, n_texts: int, n_patterns: int, bigram_start: np.ndarray,
-          bigram_end: np.ndarray, hint_bytes: np.ndarray, hint_off: np.ndarray,
-          hint_len: np.ndarray, hint_pattern: np.ndarray) -> np.ndarray:  # pragma: no cover
-    found = np.zeros((n_texts, n_patterns), dtype=np.uint8)
-    text = 0
-    size = len(data)
-    for i in range(size - 1):
-        b = data[i]
-        if b == 0:
-            text += 1
-            continue
-        key = (np.int64(b) << 8) | np.int64(data[i + 1])
-        for j in range(bigram_start[key], bigram_end[key]):
-            length = hint_len[j]
-            if i + length > size:
-                continue
-            off = hint_off[j]
-            same = True
-            for k in range(2, length):
-                if data[i + k] != hint_bytes[off + k]:
-                    same = False
-                    break
-            if same:
-                found[text, hint_pattern[j]] = 1
-    return found
 
 
 class HintTable:
@@ -88,7 +51,9 @@ class HintTable:
         if joined.count("\x00") != len(texts) - 1:
             return None
         data = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        found = _scan(data, len(texts), self.n_patterns, self.bigram_start, self.bigram_end,
+        from vigil.logs import _hintscan_kernel  # numba: only once logs are ingested
+
+        found = _hintscan_kernel.scan(data, len(texts), self.n_patterns, self.bigram_start, self.bigram_end,
                       self.hint_bytes, self.hint_off, self.hint_len, self.hint_pattern)
         found |= self.always
         return found

@@ -29,9 +29,7 @@ Both filters: value ``v`` → ``z = splitmix64(v)``, ``h1 = z & 0xFFFFFFFF``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import numba
 import numpy as np
 
 _U = np.uint64
@@ -46,90 +44,16 @@ NGRAM_BITS = 2  # one probe (k = 1)
 _COUNT_BITS = 1 << 22
 
 
-def _jit(fn: Any) -> Any:
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # no writable cache directory: compile in every process
-        return numba.njit(nogil=True)(fn)
-
-
 def is_word_byte(b: int) -> bool:
     return b >= 0x80 or b == 0x5F or 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A
 
 
-@_jit
-def _word_hashes(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    out = np.empty(len(data) // 2 + 1, dtype=np.uint64)
-    n = 0
-    h = np.uint64(FNV_OFFSET)
-    inside = False
-    digits_only = True
-    for b in data:
-        if b >= 0x80 or b == 0x5F or 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A:
-            h = (h ^ np.uint64(b)) * np.uint64(FNV_PRIME)
-            inside = True
-            digits_only = digits_only and 0x30 <= b <= 0x39
-        elif inside:
-            if not digits_only:
-                out[n] = h
-                n += 1
-            h = np.uint64(FNV_OFFSET)
-            inside = False
-            digits_only = True
-    if inside and not digits_only:
-        out[n] = h
-        n += 1
-    return out[:n]
-
-
-@_jit
-def _trigram_set(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    seen = np.zeros(1 << 24, dtype=np.bool_)
-    t = (np.uint32(data[0]) << 8) | np.uint32(data[1])
-    for i in range(2, len(data)):
-        t = ((t << 8) | np.uint32(data[i])) & np.uint32(0xFFFFFF)
-        seen[t] = True
-    return seen
-
-
-@_jit
-def _splitmix_low(v: np.uint64) -> np.uint64:  # pragma: no cover - compiled
-    z = v + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return z & np.uint64(0xFFFFFFFF)
-
-
-@_jit
-def _long_word_ngram_hashes(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """``h1`` (the low half of splitmix64, as in ``_probes``) of every 5-gram inside a word
-    of >= LONG_WORD bytes, duplicates included."""
-    out = np.empty(len(data), dtype=np.uint32)
-    count = 0
-    start = -1
-    n = len(data)
-    for i in range(n + 1):
-        b = data[i] if i < n else 0
-        if i < n and (b >= 0x80 or b == 0x5F or 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A
-                      or 0x61 <= b <= 0x7A):
-            if start < 0:
-                start = i
-            continue
-        if start >= 0 and i - start >= LONG_WORD:
-            v = np.uint64(0)
-            for j in range(start, i):
-                v = ((v << np.uint64(8)) | np.uint64(data[j])) & np.uint64(0xFFFFFFFFFF)
-                if j - start >= NGRAM - 1:
-                    out[count] = np.uint32(_splitmix_low(v))
-                    count += 1
-        start = -1
-    return out[:count]
-
-
 def long_word_ngram_bloom(data: bytes) -> Bloom:
     """The long-word 5-gram filter of ``data``."""
-    h1 = _long_word_ngram_hashes(np.frombuffer(data, dtype=np.uint8))
+    from vigil.logs.store import _bloom_kernels  # numba: only once logs are stored
+
+    h1 = _bloom_kernels.long_word_ngram_hashes(np.frombuffer(data, dtype=np.uint8),
+                                                LONG_WORD, NGRAM)
     seen = np.zeros(_COUNT_BITS, dtype=bool)
     seen[h1 & np.uint32(_COUNT_BITS - 1)] = True
     empty = _COUNT_BITS - int(np.count_nonzero(seen))
@@ -170,7 +94,10 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 def token_values(data: bytes) -> np.ndarray:
     """The distinct word hashes of ``data``."""
-    return _distinct(_word_hashes(np.frombuffer(data, dtype=np.uint8)))
+    from vigil.logs.store import _bloom_kernels
+
+    words = np.frombuffer(data, dtype=np.uint8)
+    return _distinct(_bloom_kernels.word_hashes(words, _U(FNV_OFFSET), _U(FNV_PRIME)))
 
 
 def needle_tokens(needle: bytes) -> np.ndarray:
@@ -195,7 +122,10 @@ def trigram_values(data: bytes) -> np.ndarray:
         b = np.frombuffer(data, dtype=np.uint8).astype(np.uint32)
         return _distinct(((b[:-2] << 16) | (b[1:-1] << 8) | b[2:]).astype(np.uint64))
     # every possible trigram, one pass: cheaper than sorting (or than numpy's temporaries)
-    return np.flatnonzero(_trigram_set(np.frombuffer(data, dtype=np.uint8))).astype(np.uint64)
+    from vigil.logs.store import _bloom_kernels
+
+    seen = _bloom_kernels.trigram_set(np.frombuffer(data, dtype=np.uint8))
+    return np.flatnonzero(seen).astype(np.uint64)
 
 
 def _probes(values: np.ndarray, m: int, k: int) -> np.ndarray:
