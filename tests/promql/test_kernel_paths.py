@@ -136,3 +136,12 @@ def test_auto_runs_small_inputs_plain_and_big_ones_compiled(monkeypatch) -> None
     assert big is not _kernel._kernel_loops and _kernel.compiled_loaded()
     # Once loaded, the compiled kernels serve every size.
     assert _kernel._loops(1)[0] is big
+
+
+def test_long_windows_of_a_scanning_function_count_as_big_input() -> None:
+    # One series, 5,000 samples, 5,000 steps: few units by samples and cells, but sum_over_time
+    # over one-hour windows reads ~240 samples per step.
+    t = np.arange(5_000, dtype=np.int64) * 15_000
+    sum_id, rate_id = _kernel.KERNEL_FUNCTIONS["sum_over_time"], _kernel.KERNEL_FUNCTIONS["rate"]
+    assert _kernel._range_work(rate_id, t, 1, 5_000, 3_600_000) == 10_000
+    assert _kernel._range_work(sum_id, t, 1, 5_000, 3_600_000) > 1_000_000

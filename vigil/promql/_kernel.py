@@ -31,10 +31,12 @@ MODE = os.environ.get("VIGIL_PROMQL_KERNEL", "auto")
 if MODE not in MODES:
     raise ValueError(f"VIGIL_PROMQL_KERNEL={MODE!r}: expected one of {', '.join(MODES)}")
 
-# Work (samples read + series x steps written) up to which the plain loops run. Measured
-# (bench/kernel_paths.py): the plain loops cost about 1 µs per unit, the compiled ones
-# ~0.01 µs, and loading numba from its on-disk cache costs ~0.4 s and ~70 MB once; at this
-# limit a plain call takes ~20 ms.
+# Work (samples read + series x steps written + samples summed by the functions that read
+# every sample of every window) up to which the plain loops run. Measured with
+# bench/kernel_paths.py: the plain loops cost 0.3-3.5 µs per unit (1.2-2.6 at 18,000 units),
+# the compiled ones 100-250x less, and loading numba and the compiled kernels into a process
+# costs 0.55 s and ~110 MB of RSS once. At this limit a plain call takes up to ~50 ms;
+# a rule evaluation or a one-hour panel over ten series stays far below it (~5 ms).
 PLAIN_LIMIT = 20_000
 
 _compiled: Any = None
@@ -52,6 +54,16 @@ def _loops(work: int) -> tuple[Any, Callable[[np.ndarray], Any]]:
 
             _compiled = compiled
     return _compiled, _same
+
+
+def _range_work(fid: int, t: np.ndarray, s: int, n: int, range_ms: int) -> int:
+    """Work units of a range function: the scanning ones (sum, avg, min, max, stddev,
+    ts_of_min/max) read each window's samples, about ``range / span`` of them per step."""
+    work = len(t) + s * n
+    if fid >= _kernel_loops.TS_MIN and len(t):
+        span = int(t.max()) - int(t.min())
+        work += int(len(t) * n * min(1.0, range_ms / max(span, 1)))
+    return work
 
 
 def _same(a: np.ndarray) -> np.ndarray:
@@ -80,9 +92,10 @@ def evaluate(name: str, t: np.ndarray, v: np.ndarray, offsets: np.ndarray, start
     s, n = len(offsets) - 1, len(starts)
     out = np.empty((s, n))
     ok = np.empty((s, n), dtype=bool)
-    loops, arg = _loops(len(t) + s * n)
+    fid = KERNEL_FUNCTIONS[name]
+    loops, arg = _loops(_range_work(fid, t, s, n, range_ms))
     with np.errstate(all="ignore"):  # plain Python on numpy scalars: no overflow warnings
-        loops._run(KERNEL_FUNCTIONS[name], arg(t), arg(v), arg(offsets), arg(starts),
+        loops._run(fid, arg(t), arg(v), arg(offsets), arg(starts),
                    arg(ends), range_ms / 1000, arg(np.zeros(s, np.int64)), False, out, ok,
                    np.zeros((0, 0)), np.zeros((0, 0), np.int64))
     return out, ok
@@ -100,9 +113,10 @@ def evaluate_sum(name: str, t: np.ndarray, v: np.ndarray, offsets: np.ndarray,
     comp = np.zeros((ngroups, n))
     cnt = np.zeros((ngroups, n), np.int64)
     any_ok = np.zeros((s, 1), dtype=bool)
-    loops, arg = _loops(len(t) + s * n)
+    fid = KERNEL_FUNCTIONS[name]
+    loops, arg = _loops(_range_work(fid, t, s, n, range_ms))
     with np.errstate(all="ignore"):
-        loops._run(KERNEL_FUNCTIONS[name], arg(t), arg(v), arg(offsets), arg(starts),
+        loops._run(fid, arg(t), arg(v), arg(offsets), arg(starts),
                    arg(ends), range_ms / 1000, arg(np.ascontiguousarray(gid, np.int64)), True,
                    sums, any_ok, comp, cnt)
     return sums + comp, cnt, any_ok[:, 0]
