@@ -4,8 +4,10 @@ Builds ``--series`` node_exporter-like series × ``--scrapes`` samples (timestam
 ``--span-h`` hours from the last 2 h block boundary, so both servers cut the same blocks and
 keep the same head), encodes them as remote-write 1.0 requests of ``--batch`` samples (one sample per
 series, as a Prometheus sender shards them), then for each server in turn: starts it on
-loopback, sends every request in time order over one keep-alive connection, and reads the
-server process's CPU time (``/proc/<pid>/stat`` utime+stime) and memory (``/proc/<pid>/status``).
+loopback, sends every request in time order over ``--connections`` keep-alive connections
+(request k of each scrape over connection k mod N, like the shards of Prometheus's sender,
+so each series keeps its time order), and reads the server process's CPU time
+(``/proc/<pid>/stat`` utime+stime) and memory (``/proc/<pid>/status``).
 
 Three moments are measured per server: before the first request (baseline), right after the
 last one, and *settled* — once the server has cut the blocks the data made due (when the span
@@ -32,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import httpx
@@ -155,13 +158,32 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
     raise SystemExit(f"{url} not ready after {timeout_s}s")
 
 
-def send_all(base: str, payloads: list[bytes]) -> float:
+def send_all(base: str, payloads: list[bytes], connections: int, per_scrape: int) -> float:
+    """Send every request; returns the wall seconds. With several connections, as the shards
+    of Prometheus's remote-write queue: request k of every scrape goes over connection
+    k mod ``connections`` (each series always in the same shard), each connection sends its
+    requests one after the other, so every series still arrives in time order."""
+    errors: list[str] = []
+
+    def shard(j: int) -> None:
+        with httpx.Client(base_url=base, timeout=600) as c:
+            for i in range(len(payloads)):
+                if i % per_scrape % connections != j:
+                    continue
+                if errors:
+                    return
+                r = c.post("/api/v1/write", content=payloads[i], headers=HEADERS)
+                if r.status_code != 204:
+                    errors.append(f"{base}: HTTP {r.status_code}: {r.text[:300]}")
+
     t = time.perf_counter()
-    with httpx.Client(base_url=base, timeout=600) as c:
-        for body in payloads:
-            r = c.post("/api/v1/write", content=body, headers=HEADERS)
-            if r.status_code != 204:
-                raise SystemExit(f"{base}: HTTP {r.status_code}: {r.text[:300]}")
+    threads = [threading.Thread(target=shard, args=(j,)) for j in range(connections)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise SystemExit(errors[0])
     return time.perf_counter() - t
 
 
@@ -228,13 +250,14 @@ class Run:
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(work, f"{name}.log"), "w"))
 
-    def measure(self, payloads: list[bytes], blocks: int, last_ts_ms: int) -> dict:
+    def measure(self, payloads: list[bytes], blocks: int, last_ts_ms: int,
+                connections: int = 1, per_scrape: int = 1) -> dict:
         pid = self.proc.pid
         wait_ready(self.base + "/-/ready", self.proc)
         time.sleep(3)
         cpu0, m0 = cpu_s(pid), mem(pid)
         load0 = os.getloadavg()[0]
-        wall = send_all(self.base, payloads)
+        wall = send_all(self.base, payloads, connections, per_scrape)
         cpu1, m1 = cpu_s(pid), mem(pid)
         waited = settle(self.proc, self.blocks_dir, blocks)
         cpu2, m2 = cpu_s(pid), mem(pid)
@@ -273,7 +296,7 @@ def free_port() -> int:
 
 
 def run_prometheus(work: str, payloads: list[bytes], blocks: int, last_ts: int,
-                   skip_disk: bool) -> tuple[dict, int | None]:
+                   skip_disk: bool, sending: tuple[int, int]) -> tuple[dict, int | None]:
     cfg = os.path.join(work, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1h\n")
@@ -284,7 +307,7 @@ def run_prometheus(work: str, payloads: list[bytes], blocks: int, last_ts: int,
         f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver",
         "--web.enable-admin-api"], f"http://127.0.0.1:{port}", data, work)
     try:
-        m = run.measure(payloads, blocks, last_ts)
+        m = run.measure(payloads, blocks, last_ts, *sending)
         disk = None
         if not skip_disk:
             snap = httpx.post(run.base + "/api/v1/admin/tsdb/snapshot",
@@ -296,7 +319,7 @@ def run_prometheus(work: str, payloads: list[bytes], blocks: int, last_ts: int,
 
 
 def run_vigil(work: str, payloads: list[bytes], blocks: int, last_ts: int,
-              skip_disk: bool) -> tuple[dict, int | None]:
+              skip_disk: bool, sending: tuple[int, int]) -> tuple[dict, int | None]:
     cfg = os.path.join(work, "vigil.yml")
     with open(cfg, "w") as f:
         f.write("default_rules: false\ncollectors:\n  host:\n    enabled: false\n")
@@ -307,7 +330,7 @@ def run_vigil(work: str, payloads: list[bytes], blocks: int, last_ts: int,
         "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
         f"http://127.0.0.1:{port}", os.path.join(data, "tsdb", "blocks"), work)
     try:
-        m = run.measure(payloads, blocks, last_ts)
+        m = run.measure(payloads, blocks, last_ts, *sending)
     finally:
         run.stop(1800)
     disk = None
@@ -345,6 +368,9 @@ def figures(name: str, m: dict, disk: int | None, n_series: int, n_samples: int,
         "server": name, "samples": n_samples, "series_stored": m["stored"],
         "head_samples_per_series": head_samples,
         "wall_s": round(m["wall"], 1),
+        "samples_per_wall_s": round(n_samples / m["wall"]),
+        # server CPU-seconds per wall second of sending: how many cores it kept busy
+        "cores_busy": round(m["cpu_sent"] / m["wall"], 2),
         # 1-minute load average before and after the sends: the machine may be shared, and
         # the other load shows in the CPU figures.
         "loadavg": [round(x, 2) for x in m["load"]],
@@ -374,12 +400,16 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=2000, help="samples per request")
     p.add_argument("--span-h", type=float, default=3.5,
                    help="hours the timestamps span; over 3 the oldest 2 h are cut into a block")
+    p.add_argument("--connections", type=int, default=4,
+                   help="concurrent sending connections (shards; each series in one)")
     p.add_argument("--only", choices=["vigil", "prometheus"])
     p.add_argument("--skip-disk", action="store_true",
                    help="skip the bytes-per-sample step (minutes at 1M series)")
     args = p.parse_args()
-    if args.series < 1 or args.scrapes < 2 or args.batch < 1 or args.span_h <= 0:
-        p.error("--series and --batch must be positive, --scrapes at least 2, --span-h > 0")
+    if args.series < 1 or args.scrapes < 2 or args.batch < 1 or args.span_h <= 0 \
+            or args.connections < 1:
+        p.error("--series, --batch and --connections must be positive, --scrapes at least 2, "
+                "--span-h > 0")
     step_ms = int(args.span_h * 3600_000 / (args.scrapes - 1))
     t0 = first_timestamp()
     stamps = [t0 + k * step_ms for k in range(args.scrapes)]
@@ -397,7 +427,8 @@ def main() -> None:
         runners = {"vigil": run_vigil, "prometheus": run_prometheus}
         for name in ("vigil", "prometheus"):
             if args.only in (None, name):
-                m, disk = runners[name](work, payloads, blocks, stamps[-1], args.skip_disk)
+                m, disk = runners[name](work, payloads, blocks, stamps[-1], args.skip_disk,
+                                        (args.connections, -(-args.series // args.batch)))
                 results.append(figures(name, m, disk, args.series, n_samples, head_samples))
                 print(json.dumps(results[-1]), flush=True)
         if len(results) == 2:
@@ -405,7 +436,8 @@ def main() -> None:
             print(f"# vigil/prometheus samples per CPU-second: "
                   f"{v['samples_per_cpu_s'] / pr['samples_per_cpu_s']:.2f}x during the sends, "
                   f"{v['samples_per_cpu_s_with_compaction'] / pr['samples_per_cpu_s_with_compaction']:.2f}x "
-                  f"with the compaction; settled RSS per series "
+                  f"with the compaction; per wall second "
+                  f"{v['samples_per_wall_s'] / pr['samples_per_wall_s']:.2f}x; settled RSS per series "
                   f"{v['rss_per_series_settled']} vs {pr['rss_per_series_settled']} bytes")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -8,7 +8,15 @@ from starlette.testclient import TestClient
 from tests.remote.conftest import read_all
 from tests.web.fakes import make_deps
 from vigil.model import Labels, Matcher
-from vigil.remote import Limits, Receiver, RemoteWriteError, compress, encode_write_request
+from vigil.remote import (
+    Limits,
+    Receiver,
+    RemoteWriteError,
+    compress,
+    decompress,
+    encode_write_request,
+)
+from vigil.remote.receiver import COMPILED_SCAN_BYTES
 from vigil.tsdb import DB
 from vigil.web import create_app
 
@@ -49,11 +57,16 @@ def test_samples_are_stored_with_sorted_labels(db):
     ([([("__name__", "m")], [T0, T0 - 1], [1.0, 2.0])], "out of order sample"),
     ([([("__name__", "m")], [T0, T0], [1.0, 2.0])], "duplicate sample for timestamp"),
 ])
-def test_bad_series_rejects_whole_request_with_400(db, series, message):
+@pytest.mark.parametrize("padding", [0, 400])  # 400 more series: the compiled scan's size
+def test_bad_series_rejects_whole_request_with_400(db, series, message, padding):
     rx = Receiver(db)
     good = ([("__name__", "good")], [T0], [1.0])
+    pad = [([("__name__", "pad"), ("job", "j"), ("i", str(i))], [T0], [1.0]) for i in range(padding)]
+    request = body([good, *pad, *series])
+    if padding:
+        assert len(decompress(request, max_bytes=1 << 30)) >= COMPILED_SCAN_BYTES
     with pytest.raises(RemoteWriteError, match=message) as exc:
-        rx.write(body([good, *series]))
+        rx.write(request)
     assert exc.value.status == 400
     assert read_all(db) == {}  # nothing of the request is stored
     rx.write(body([good]))  # and the receiver still works
@@ -130,3 +143,27 @@ def test_out_of_order_window_lets_late_samples_in(tmp_path):
         assert exc.value.status == 400
     finally:
         db.close()
+
+
+def test_big_and_small_requests_store_the_same(tmp_path):
+    """A request the compiled scan takes and the same series sent in small requests (the
+    Python scanner's) end as the same head; new series' labels come from the entry cache."""
+    series = [([("__name__", f"m{i % 7}"), ("job", "node"), ("instance", f"h{i // 7}"),
+                ("cpu", str(i % 3)), ("empty", "")], [T0 + 1000 * k for k in range(i % 3 + 1)],
+               [float(i), -0.0, float("inf")][:i % 3 + 1]) for i in range(600)]
+    got = []
+    for name, chunks in (("big", [series]), ("small", [series[i:i + 5] for i in range(0, 600, 5)])):
+        d = DB.open(str(tmp_path / name), wal_fsync="off")
+        try:
+            rx = Receiver(d)
+            for chunk in chunks:
+                request = body(chunk)
+                assert (len(decompress(request, max_bytes=1 << 30)) >= COMPILED_SCAN_BYTES) \
+                    == (name == "big")
+                rx.write(request)
+            got.append(read_all(d))
+        finally:
+            d.close()
+    assert len(got[0]) == 600
+    assert got[0] == got[1]
+    assert Labels({"__name__": "m1", "job": "node", "instance": "h0", "cpu": "1"}) in got[0]

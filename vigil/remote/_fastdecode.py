@@ -90,10 +90,10 @@ def scan_write_request(b: bytes, known: Container[bytes] = ()) -> Columns:
             key, pos = _varint(b, pos)
             pos = _skip(b, pos, key & 7)
             continue
-        ln = b[pos + 1] if pos + 2 < n else 0x80
+        ln = b[pos + 1] if pos + 1 < n else 0x80
         if ln < 0x80:
             pos += 2
-        elif b[pos + 2] < 0x80:  # two-byte length: series of 128..16383 bytes, the usual
+        elif pos + 2 < n and b[pos + 2] < 0x80:  # two-byte length: series of 128..16383 bytes, the usual
             ln = (ln & 0x7F) | (b[pos + 2] << 7)
             pos += 3
         else:
@@ -109,7 +109,12 @@ def scan_write_request(b: bytes, known: Container[bytes] = ()) -> Columns:
                 tsraw = b[smp + 12:end]
                 t = ts_cache.get(tsraw)
                 if t is None:
-                    t = ts_cache[tsraw] = _varint(tsraw, 0)[0]
+                    t, tend = _varint(tsraw, 0)
+                    if tend != len(tsraw):  # a shorter varint and more fields: general path
+                        _series(b, pos, end, out)
+                        pos = end
+                        continue
+                    ts_cache[tsraw] = t
                 labels_append(raw)
                 counts_append(1)
                 ts_append(t)
@@ -139,7 +144,7 @@ def _series(b: bytes, pos: int, end: int, out: Columns) -> None:
     start = pos
     # The usual layout: all labels first, then all samples.
     while pos < end and b[pos] == 0x0A:
-        ln = b[pos + 1]
+        ln = b[pos + 1] if pos + 1 < end else 0x80
         if ln < 0x80:
             pos += 2 + ln
         else:
