@@ -151,9 +151,28 @@ class RangeArg:
 METADATA_LABELS = ("__name__", "__type__", "__unit__")
 
 
+# Label sets without their name, by label set: a rate() over 100,000 series drops the name
+# of each, query after query, and the head hands out the same Labels objects every time, so
+# a lookup (0.5 us) replaces building a new set (2-6 us, holding the GIL). Bounded: emptied
+# when full. Dict reads and writes are atomic, so concurrent queries may share it.
+_NAMELESS: dict[Labels, Labels] = {}
+_NAMELESS_MAX = 250_000
+
+
 def drop_metadata(lb: Labels) -> Labels:
     """``lb`` without the metric name and the type/unit metadata labels that go with it."""
-    return lb.without(*METADATA_LABELS)
+    found = _NAMELESS.get(lb)
+    if found is not None:
+        return found
+    # The usual case: the name sorts first and no other "__" label follows it.
+    if lb and lb[0][0] == "__name__" and (len(lb) == 1 or not lb[1][0].startswith("__")):
+        found = tuple.__new__(Labels, lb[1:])
+    else:
+        found = lb.without(*METADATA_LABELS)
+    if len(_NAMELESS) >= _NAMELESS_MAX:
+        _NAMELESS.clear()
+    _NAMELESS[lb] = found
+    return found
 
 
 def finalize_names(block: Block) -> Block:

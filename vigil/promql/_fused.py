@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from vigil.model.matchers import MatchType
 from vigil.promql._aggregate import grouped
-from vigil.promql._block import Block, drop_metadata
+from vigil.promql._block import METADATA_LABELS, Block, drop_metadata
 from vigil.promql._context import EvalContext
 from vigil.promql._kernel import KERNEL_FUNCTIONS, evaluate_sum
 from vigil.promql._range_funcs import RANGE_FUNCTIONS
@@ -37,6 +38,11 @@ def fused_sum(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block
     if "drop_rows" in rng.extra:
         drop_rows |= rng.extra["drop_rows"]
     labels = rng.labels
+    if (not ev.delayed_name_removal and drop_rows.any() and not node.without
+            and not set(node.grouping) & set(METADATA_LABELS) and _one_name(arg)):
+        # Grouping by other labels: the name is in no group key, and series of one name
+        # cannot become equal without it, so there is nothing to drop per series.
+        drop_rows = np.zeros(len(labels), dtype=bool)
     if not ev.delayed_name_removal and drop_rows.any():
         # The function drops the name before sum sees the series (Prometheus's default).
         labels = [drop_metadata(lb) if d else lb
@@ -55,3 +61,9 @@ def fused_sum(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block
     drop = np.zeros(len(groups), dtype=bool)
     np.logical_or.at(drop, member_ids, drop_rows[present_rows])
     return Block([groups[g] for g in order.tolist()], sums[order], count[order] > 0, drop[order])
+
+
+def _one_name(arg: ast.Expr) -> bool:
+    """Whether every series ``arg`` selects has one and the same metric name."""
+    return isinstance(arg, ast.MatrixSelector) and any(
+        m.name == "__name__" and m.type == MatchType.EQUAL for m in arg.vs.matchers)
