@@ -105,14 +105,18 @@ def range_argument(ev: EvalContext, node: ast.Call, expr: ast.Expr, ts: np.ndarr
     assert isinstance(rng, RangeArg)
     if (node.func in ("rate", "increase") and isinstance(expr, ast.MatrixSelector)
             and "mode" not in rng.extra):
-        _check_counter_names(ev, rng)
+        _check_counter_names(ev, rng, expr)
     return rng
 
 
-def _check_counter_names(ev: EvalContext, rng: RangeArg) -> None:
+def _check_counter_names(ev: EvalContext, rng: RangeArg, expr: ast.MatrixSelector) -> None:
     # A range vector only holds series with samples in some window, so every name in it
-    # was read. One look per distinct name: thousands of series usually share one.
-    for name in dict.fromkeys(lb.name for lb in rng.labels):
+    # was read. One look per distinct name: thousands of series usually share one, and a
+    # selector that pins the name needs no look at its series at all.
+    pinned = [m.value for m in expr.vs.matchers
+              if m.name == "__name__" and m.type == MatchType.EQUAL]
+    names = pinned[:1] if pinned and rng.labels else dict.fromkeys(lb.name for lb in rng.labels)
+    for name in names:
         if name and not name.endswith(_COUNTER_SUFFIXES):
             ev.info("metric might not be a counter, name does not end in "
                     f'_total/_sum/_count/_bucket: "{name}"')
