@@ -23,8 +23,18 @@ class PostingsIndex:
 
     def add(self, ref: int, labels: Labels) -> None:
         self._all.add(ref)
+        postings = self._postings
         for name, value in labels:
-            self._postings.setdefault(name, {}).setdefault(value, set()).add(ref)
+            # get before set: setdefault would build a dict and a set per pair each time
+            # (most pairs exist already), and creating series is on the ingest path.
+            values = postings.get(name)
+            if values is None:
+                values = postings[name] = {}
+            refs = values.get(value)
+            if refs is None:
+                values[value] = {ref}
+            else:
+                refs.add(ref)
 
     def remove(self, ref: int, labels: Labels) -> None:
         self._all.discard(ref)
