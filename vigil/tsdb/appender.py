@@ -49,12 +49,12 @@ def _same_bits(a: float, b: float) -> bool:
 def _repeats(labels: Sequence[Labels], series: Sequence[MemSeries | None]) -> bool:
     """Whether a series occurs twice. Known series compare by identity (cheap int hashes;
     equal labels map to one MemSeries); only new ones need hashing their labels."""
-    known = {id(s) for s in series if s is not None}
-    fresh = len(series) - sum(1 for s in series if s is not None)
+    ids = set(map(id, series))  # C-level loops: this runs for every remote-write request
+    fresh = series.count(None)
     if fresh == 0:
-        return len(known) != len(series)
+        return len(ids) != len(series)
     new_labels = {lb for lb, s in zip(labels, series, strict=True) if s is None}
-    return len(known) + len(new_labels) != len(series)
+    return len(ids) - 1 + len(new_labels) != len(series)
 
 
 class HeadAppender:
@@ -134,7 +134,7 @@ class HeadAppender:
             raise StorageError("appender already committed or rolled back")
         by_labels = self._head.by_labels
         mvt = self._head.min_valid_time
-        series: list[MemSeries | None] = [by_labels.get(lb) for lb in labels]  # commit re-checks
+        series: list[MemSeries | None] = list(map(by_labels.get, labels))  # commit re-checks
         if self._pending or self._ooo or self._cols is not None or _repeats(labels, series):
             for lb, t, v in zip(labels, ts, vals, strict=True):
                 self.append(lb, t, v)
@@ -146,7 +146,7 @@ class HeadAppender:
                 for lb, t, v in zip(labels, ts, vals, strict=True):
                     self.append(lb, t, v)
                 return
-        self._cols = (list(labels), series, list(ts), [float(v) for v in vals])
+        self._cols = (list(labels), series, list(ts), list(map(float, vals)))
 
     def rollback(self) -> None:
         self._pending = {}
