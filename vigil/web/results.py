@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from vigil.collect.target import TargetStatus
 from vigil.gocompat.durations import format_duration_ms
 from vigil.gocompat.floats import (
@@ -19,6 +17,7 @@ from vigil.model.labels import Labels
 from vigil.promql.value import Matrix, QueryResult, Scalar, String, Value, Vector
 from vigil.rules.status import ActiveAlert, GroupStatus, RuleStatus
 from vigil.web.formatting import Raw, format_timestamp, json_string
+from vigil.web.matrix_json import series_points_text
 
 __all__ = ["alert_json", "group_json", "labels_json", "query_data", "target_json", "truncate"]
 
@@ -37,36 +36,13 @@ def _vector(v: Vector) -> str:
         for s in v.samples) + "]"
 
 
-def sample_values_text(values: np.ndarray) -> list[str]:
-    """:func:`format_sample_value` of every value, fast: Python's ``repr`` already is Go's
-    spelling for magnitudes from 1e-4 to below 1e16 (and 0), so only the rest (exponent
-    notation, NaN, infinities) take the slow path. Range results have millions of points;
-    this is several times faster than formatting each point separately."""
-    out = [r[:-2] if r[-2:] == ".0" else r for r in map(repr, values.tolist())]
-    a = np.abs(values)
-    odd = np.flatnonzero(~(((a >= 1e-4) & (a < 1e16)) | (a == 0)))  # NaN lands here too
-    for i in odd.tolist():
-        out[i] = format_sample_value(float(values[i]))
-    return out
-
-
 def _matrix(m: Matrix) -> str:
+    points = series_points_text([s.timestamps for s in m.series], [s.values for s in m.series])
     parts = []
-    ts_text: dict[int, str] = {}  # range results share one step grid: format each once
-    last_ts: list[int] = []
-    last_text: list[str] = []
-    for s in m.series:
+    for s, text in zip(m.series, points, strict=True):
         body = f'{{"metric":{labels_json(s.labels)}'
         if len(s.timestamps):
-            ts = s.timestamps.tolist()
-            if ts != last_ts:
-                last_ts = ts
-                # '[<seconds>,"' per point; the value and '"]' follow.
-                last_text = [ts_text.get(t) or ts_text.setdefault(t, f'[{format_timestamp(t)},"')
-                             for t in ts]
-            points = '"],'.join(map(str.__add__, last_text, sample_values_text(s.values)))
-            points += '"]'
-            body += f',"values":[{points}]'
+            body += f',"values":[{text}]'
         parts.append(body + "}")
     return "[" + ",".join(parts) + "]"
 
