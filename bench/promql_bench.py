@@ -60,6 +60,14 @@ RANGE_QUERIES = [
     "rate(x[1h])",
     "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))",
 ]
+# Typical dashboard panels, added with --dashboard (each series' rate is a large answer at
+# 10,000 series, so they are opt-in).
+DASHBOARD_QUERIES = [
+    "rate(x[5m])",
+    "avg by (grp) (rate(x[5m]))",
+    "histogram_quantile(0.99, sum by (le, instance) (rate(x_bucket[5m])))",
+    'rate(x{instance="i-7"}[5m])',
+]
 INSTANT_MIX = [
     "sum by (mode) (rate(y[5m]))",
     "topk(10, rate(y[5m]))",
@@ -187,17 +195,33 @@ def settle(pid: int, quiet_share: float = 0.02, window_s: float = 5.0, limit_s: 
     return time.monotonic() - t0
 
 
+def range_cases(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """(query, step s) pairs to run: every chosen query at every step."""
+    queries = RANGE_QUERIES + (DASHBOARD_QUERIES if args.dashboard else [])
+    if args.queries:
+        wanted = set(args.queries.split(";"))
+        queries = [q for q in queries if q in wanted]
+    return [(q, step) for step in args.steps for q in queries]
+
+
+def case_name(query: str, step: int) -> str:
+    return f"{query} @{step}s"
+
+
 def range_medians(servers: dict[str, tuple[str, int]], args: argparse.Namespace
                   ) -> dict[str, RangeResults]:
-    """Range-query medians per server (name -> (url, pid)), the servers taking turns."""
-    start = END_MS - args.hours * 3600_000 + 3600_000  # an hour in, so 1h windows are full
-    params = {"start": f"{start / 1000:.3f}", "end": f"{END_MS / 1000:.3f}",
-              "step": str(args.step)}
+    """Range-query medians per server (name -> (url, pid)), the servers taking turns; keyed
+    by :func:`case_name`."""
+    # An hour in, so 1h windows are full (or the last --window hours).
+    start = END_MS - (args.window or args.hours - 1) * 3600_000
     out: dict[str, RangeResults] = {name: {} for name in servers}
     with contextlib.ExitStack() as stack:
         clients = {name: stack.enter_context(httpx.Client(base_url=url, timeout=1800))
                    for name, (url, _) in servers.items()}
-        for q in RANGE_QUERIES:
+        for q, step in range_cases(args):
+            params = {"start": f"{start / 1000:.3f}", "end": f"{END_MS / 1000:.3f}",
+                      "step": str(step)}
+            key = case_name(q, step)
             walls: dict[str, list[float]] = {name: [] for name in servers}
             cpus: dict[str, list[float]] = {name: [] for name in servers}
             last: dict[str, list] = {}
@@ -213,12 +237,13 @@ def range_medians(servers: dict[str, tuple[str, int]], args: argparse.Namespace
             for name in servers:
                 result = last[name]
                 # Results are kept for the comparison, except huge ones (one point per series
-                # and step would hold gigabytes as Python objects).
-                keep = result if len(result) <= 100 else None
-                out[name][q] = (statistics.median(walls[name]), statistics.median(cpus[name]),
-                                len(result), keep)
-                print(f"  {name}: {q}: {out[name][q][0] * 1000:.0f} ms wall, "
-                      f"{out[name][q][1] * 1000:.0f} ms CPU", flush=True)
+                # and step would hold gigabytes as Python objects; bodies over 50 MB are not kept).
+                keep = result if len(result) <= 1000 and None not in result[:1] else None
+                out[name][key] = (statistics.median(walls[name]),
+                                  statistics.median(cpus[name]), len(result), keep)
+                spread = ", ".join(f"{w * 1000:.0f}" for w in walls[name])
+                print(f"  {name}: {key}: {out[name][key][0] * 1000:.1f} ms wall "
+                      f"(runs {spread}), {out[name][key][1] * 1000:.0f} ms CPU", flush=True)
     return out
 
 
@@ -277,13 +302,14 @@ def start_vigil(path: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("vigil server not ready")
 
 
-def report(name: str, ranges: RangeResults, mix: tuple[float, float, float]) -> None:
+def report(name: str, ranges: RangeResults, mix: tuple[float, float, float] | None) -> None:
     print(f"\n== {name}")
     for q, (wall, cpu, nseries, _) in ranges.items():
         print(f"  range  {wall * 1000:9.1f} ms wall {cpu * 1000:9.1f} ms server CPU "
               f"({nseries} series)  {q}")
-    print(f"  instant mix: {mix[0]:.1f} queries/s, p50 {mix[1] * 1000:.1f} ms, "
-          f"p99 {mix[2] * 1000:.1f} ms")
+    if mix is not None:
+        print(f"  instant mix: {mix[0]:.1f} queries/s, p50 {mix[1] * 1000:.1f} ms, "
+              f"p99 {mix[2] * 1000:.1f} ms")
 
 
 def main() -> None:
@@ -291,7 +317,15 @@ def main() -> None:
     p.add_argument("--series", type=int, default=1000)
     p.add_argument("--hours", type=int, default=24)
     p.add_argument("--interval", type=int, default=15, help="scrape interval, s")
-    p.add_argument("--step", type=int, default=15, help="range query step, s")
+    p.add_argument("--step", type=int, action="append", dest="steps",
+                   help="range query step, s (repeat for several; default 15)")
+    p.add_argument("--dashboard", action="store_true",
+                   help="also run the dashboard panels (per-series rate, avg by, p99 by)")
+    p.add_argument("--queries", default="",
+                   help="only these range queries, separated by ';' (default all)")
+    p.add_argument("--window", type=int, default=0,
+                   help="range queries cover the last WINDOW hours (default: all but the first)")
+    p.add_argument("--no-instant", action="store_true", help="skip the instant mix")
     p.add_argument("--instant-series", type=int, default=20_000)
     p.add_argument("--instant-minutes", type=int, default=10)
     p.add_argument("--instant-requests", type=int, default=100)
@@ -299,6 +333,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", choices=("vigil", "prometheus"), default=None)
     args = p.parse_args()
+    args.steps = args.steps or [15]
+    if args.no_instant:
+        args.instant_series = 0
     print(f"machine: {os.cpu_count()} CPUs; args: {vars(args)}")
     with tempfile.TemporaryDirectory(prefix="promql-bench-") as tmp, \
             contextlib.ExitStack() as stack:
@@ -323,20 +360,27 @@ def main() -> None:
         for name, (_, pid) in servers.items():
             print(f"waiting for {name} to be idle: {settle(pid):.0f} s", flush=True)
         ranges = range_medians(servers, args)
-        results = {name: (ranges[name], instant_mix(url, args))
+        results = {name: (ranges[name], None if args.no_instant else instant_mix(url, args))
                    for name, (url, _) in servers.items()}
         for name, (ranged, mix) in results.items():
             report(name, ranged, mix)
         if len(results) == 2:
             print("\nVigil / Prometheus (wall, server CPU; same results?):")
-            for q in RANGE_QUERIES:
-                v, pr = results["vigil"][0][q], results["prometheus"][0][q]
+            walls = []
+            for q, step in range_cases(args):
+                key = case_name(q, step)
+                v, pr = results["vigil"][0][key], results["prometheus"][0][key]
                 same = ("not compared (large)" if v[3] is None or pr[3] is None
                         else same_results(v[3], pr[3]))
+                walls.append(v[0] / pr[0])
                 print(f"  {v[0] / pr[0]:6.2f}x wall {v[1] / max(pr[1], 1e-9):6.2f}x CPU  "
-                      f"series {v[2]} vs {pr[2]}, same: {same}  {q}")
-            print(f"  instant mix queries/s ratio (Vigil/Prometheus): "
-                  f"{results['vigil'][1][0] / results['prometheus'][1][0]:.2f}")
+                      f"series {v[2]} vs {pr[2]}, same: {same}  {key}")
+            print(f"  range wall ratios: max {max(walls):.2f}x, geometric mean "
+                  f"{float(np.exp(np.mean(np.log(walls)))):.2f}x")
+            vmix, pmix = results["vigil"][1], results["prometheus"][1]
+            if vmix is not None and pmix is not None:
+                print(f"  instant mix queries/s ratio (Vigil/Prometheus): "
+                      f"{vmix[0] / pmix[0]:.2f}")
 
 
 if __name__ == "__main__":
