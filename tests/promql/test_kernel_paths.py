@@ -145,3 +145,10 @@ def test_long_windows_of_a_scanning_function_count_as_big_input() -> None:
     sum_id, rate_id = _kernel.KERNEL_FUNCTIONS["sum_over_time"], _kernel.KERNEL_FUNCTIONS["rate"]
     assert _kernel._range_work(rate_id, t, 1, 5_000, 3_600_000) == 10_000
     assert _kernel._range_work(sum_id, t, 1, 5_000, 3_600_000) > 1_000_000
+
+
+def test_warm_loads_the_compiled_kernels_and_keeps_the_mode(monkeypatch) -> None:
+    monkeypatch.setattr(_kernel, "MODE", "python")
+    monkeypatch.setattr(_kernel, "_compiled", None)
+    _kernel.warm()
+    assert _kernel.compiled_loaded() and _kernel.MODE == "python"
