@@ -15,6 +15,11 @@ ensure_venv() {
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
     touch "$marker"
   fi
+  # Compile the PromQL kernels into numba's on-disk cache (~8 s) now rather than at the first
+  # big query; again whenever their source changed (the cache is keyed on it).
+  if [ ! -f .venv/.kernels-cached ] || [ vigil/promql/_kernel_loops.py -nt .venv/.kernels-cached ]; then
+    .venv/bin/python -c "from vigil.promql._kernel import warm; warm()" && touch .venv/.kernels-cached
+  fi
 }
 
 # Front-end packages from the npm registry, exactly as package-lock.json pins them, bundled
