@@ -13,6 +13,7 @@ its own evaluator.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Iterable, Iterator
 
@@ -54,6 +55,16 @@ __all__ = ["DEFAULT_SUBQUERY_STEP_MS", "Engine", "Evaluator"]
 DEFAULT_SUBQUERY_STEP_MS = 60_000
 _STALE_BITS = int(np.array([STALE_NAN]).view(np.uint64)[0])
 
+
+@functools.lru_cache(maxsize=512)
+def _parsed(query: str, features: frozenset[str]) -> ast.Expr:
+    """Parsed queries, kept: dashboards send the same texts again and again, and parsing
+    costs ~0.3 ms of a small query's ~3. Evaluation never changes an expression (what
+    depends on the step is resolved on a copy), so one tree serves every caller; a query
+    that fails to parse is not kept and fails again each time."""
+    return parse_expr(query, features=features)
+
+
 class Engine:
     """Runs PromQL queries.
 
@@ -84,7 +95,7 @@ class Engine:
         """``query`` parsed with this engine's options (an Expr is returned as is)."""
         if isinstance(query, ast.Expr):
             return query
-        return parse_expr(query, features=self.features)
+        return _parsed(query, self.features)
 
     def _prepare(self, query: str | ast.Expr, step_ms: int, range_ms: int) -> ast.Expr:
         """The query parsed, with its step()/range() durations computed. What fails here is
