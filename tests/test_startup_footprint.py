@@ -15,7 +15,7 @@ import httpx
 
 from tests.support.ports import free_port
 
-NOT_LOADED = ("psycopg", "redis", "paho", "dns", "kubernetes", "joserfc", "icalendar",
+NOT_LOADED = ("psycopg", "redis", "paho", "dns", "kubernetes", "joserfc", "icalendar", "rich",
               "vigil.demo", "alembic", "numba", "llvmlite", "vigil.promql._kernel_jit",
               "vigil.logs._hintscan_kernel", "vigil.logs.store._bloom_kernels")
 
