@@ -45,12 +45,16 @@ def test_series_of_several_grids_empty_ones_and_batches(monkeypatch, batch_point
     monkeypatch.setattr(matrix_json, "BATCH_POINTS", batch_points)
     grid = np.arange(40, dtype=np.int64) * 15_000 + 1_700_000_000_123
     own = np.array([-2_500, -1_000, 0, 999, 1_000, 86_400_000], np.int64)
+    whole = np.array([0, 1, 10, 999, 1_000, 1_001, 1_010, 1_100, 60_000, 86_400_000,
+                      10**13 + 7, 2**62], np.int64)
     empty = np.zeros(0, np.int64)
     series = [(grid, random_values(40, 2)), (grid, random_values(40, 3)),
               (empty, np.zeros(0)), (own, np.array(EDGE_VALUES[:6])), (grid[5:], random_values(35, 4)),
               (grid, np.full(40, math.nan)), (empty, np.zeros(0))]
-    got = matrix_json.series_points_text([t for t, _ in series], [v for _, v in series])
-    assert got == [one_by_one(t, v) for t, v in series]
+    alone = [(whole, random_values(len(whole), 5))]  # no negative time: the numpy prefixes
+    for case in (series, alone):
+        got = matrix_json.series_points_text([t for t, _ in case], [v for _, v in case])
+        assert got == [one_by_one(t, v) for t, v in case]
 
 
 def test_matrix_json_is_unchanged_by_the_fast_path():
