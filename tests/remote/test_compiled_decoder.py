@@ -149,3 +149,25 @@ def test_truncated_and_malformed_bodies_give_the_python_scanners_errors():
                 b"\x0a" + b"\xff" * 11, b"\x0a\x0c\x12\x0a\x10" + b"\xff" * 9 + b"\x02"):
         fast, python = _errors(bad)
         assert fast is not None and fast == python
+
+
+def test_small_requests_do_not_load_numba(tmp_path):
+    """numba (~55 MB) is loaded by the first request big enough for the compiled scan,
+    never at start-up or by small requests."""
+    import subprocess
+    import sys
+    code = f"""
+import sys
+from vigil.remote import Receiver, compress, encode_write_request
+from vigil.tsdb import DB
+db = DB.open({str(tmp_path / "db")!r}, wal_fsync="off")
+rx = Receiver(db)
+rx.write(compress(encode_write_request([([("__name__", "up")], [1000], [1.0])])))
+assert "numba" not in sys.modules, "a small request loaded numba"
+big = [([("__name__", "m"), ("i", str(i))], [2000], [1.0]) for i in range(1000)]
+rx.write(compress(encode_write_request(big)))
+assert "numba" in sys.modules, "a big request did not take the compiled scan"
+db.close()
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
