@@ -20,9 +20,17 @@ request runs at a time:
    CPU time of the server process (steadier on a shared machine); results are compared
    between the two servers;
 2. an instant "dashboard mix" at ``--concurrency`` clients for ``--instant-requests``
-   requests, one server after the other: queries/s and p50/p99 latency.
+   requests, one server after the other: queries/s and p50/p99 latency (``--no-instant``
+   skips it).
+
+Range queries run at every ``--step`` given (e.g. ``--step 15 --step 60``: a 24 h Grafana
+panel asks for 60 s), over the last ``--window`` hours (default: all but the first hour);
+``--dashboard`` adds typical panels (each series' rate, ``avg by``, a p99 per instance, one
+series); ``--queries 'q1;q2'`` keeps only those.
 
     .venv/bin/python bench/promql_bench.py --series 1000 --hours 24 --instant-series 20000
+    .venv/bin/python bench/promql_bench.py --series 500 --step 15 --step 60 --dashboard \
+        --no-instant
 """
 
 from __future__ import annotations
