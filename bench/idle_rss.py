@@ -10,6 +10,9 @@ stacks, each file). Last it times a big query (``sum(count_over_time({__name__=~
 at a 2 s step over 6 h: every series times 10,801 steps, far above the plain-Python kernels'
 limit, so Vigil loads its compiled kernels) twice and prints RSS again.
 
+``--restart`` first starts Vigil once on the data directory and stops it, so the measured start
+is a restart (the state database's schema exists: no migration library is loaded).
+
 ``--numba-cache cold`` points Vigil's ``NUMBA_CACHE_DIR`` at an empty directory: the big
 query then includes compiling the kernels; ``warm`` (the default) uses the installed cache.
 
@@ -168,10 +171,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--idle-s", type=float, default=90)
     p.add_argument("--numba-cache", choices=["warm", "cold"], default="warm")
+    p.add_argument("--restart", action="store_true", help="measure Vigil's second start")
     a = p.parse_args()
     print(f"# {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; idle {a.idle_s:.0f} s; "
-          f"numba cache {a.numba_cache}")
+          f"numba cache {a.numba_cache}; vigil {'restart' if a.restart else 'first start'}")
     with tempfile.TemporaryDirectory(prefix="idle-rss-") as work:
+        if a.restart:
+            first = start_vigil(work, cold_cache=False)
+            wait_ready(first.base, first.proc)
+            first.stop()
         servers = {"vigil": start_vigil(work, a.numba_cache == "cold"),
                    "prometheus": start_prometheus(work)}
         try:
