@@ -6,7 +6,7 @@ its own in a temp dir, both at once. Right after each is ready it times a small 
 (``sum(rate(up[1m]))`` over the last 5 minutes) twice: the first query after start. Then it
 waits (``--idle-s``, default 90 s: several scrapes and rule evaluations) and prints, for both,
 VmRSS, VmHWM, threads, CPU seconds and the RSS of their mappings grouped (anonymous, heap,
-stacks, each file). Last it times a big query (``sum(count_over_time({__name__=~".+"}[1h]))``
+stacks, each file). Last it times a big query (``count(last_over_time({__name__=~".+"}[1h]))``
 at a 2 s step over 6 h: every series times 10,801 steps, far above the plain-Python kernels'
 limit, so Vigil loads its compiled kernels) twice and prints RSS again.
 
@@ -202,7 +202,7 @@ def main() -> None:
             idle = {n: s.memory() for n, s in servers.items()}
             print_memory(f"idle, {time.monotonic() - start:.0f} s after start", idle)
             print(f"vigil / prometheus VmRSS: {idle['vigil']['rss'] / idle['prometheus']['rss']:.2f}")
-            big = 'sum(count_over_time({__name__=~".+"}[1h]))'
+            big = 'count(last_over_time({__name__=~".+"}[1h]))'
             print()
             for name, s in servers.items():
                 first, n = range_query(s.base, big, 6 * 3600, 2)
