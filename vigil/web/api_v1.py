@@ -153,10 +153,11 @@ def _limit(form: Form) -> int:
         raise _invalid("limit", str(e)) from None
 
 
-async def _run_query(gate: QueryGate, call: Callable[[], QueryResult],
-                     timeout_s: float | None) -> QueryResult:
-    """Evaluate on the gate's threads, never on the event loop. A timed-out evaluation keeps
-    its thread until it ends; the engine has its own deadline for that."""
+async def _run_query(gate: QueryGate, call: Callable[[], Response],
+                     timeout_s: float | None) -> Response:
+    """Evaluate and encode on the gate's threads, never on the event loop: one hand-off per
+    query (a second one for encoding cost a small query a fair share of its time). A
+    timed-out evaluation keeps its thread until it ends; the engine has its own deadline."""
     try:
         return await gate.query(call, timeout_s)
     except ParseError as e:
@@ -233,10 +234,12 @@ def api_router(deps: WebDeps) -> APIRouter:
         ts_ms = _time_param(form, "time", now_ms())
         timeout_s = _timeout_s(form)
         text = form.get("query")
-        with deps.metrics.query_duration.labels("instant").time():
-            result = await _run_query(gate, lambda: deps.engine.instant_query(text, ts_ms),
-                                      timeout_s)
-        return await asyncio.to_thread(_query_response, result, limit)
+        def evaluate() -> Response:
+            with deps.metrics.query_duration.labels("instant").time():
+                result = deps.engine.instant_query(text, ts_ms)
+            return _query_response(result, limit)
+
+        return await _run_query(gate, evaluate, timeout_s)
 
     @route("/query_range", ("GET", "POST"))
     async def query_range(request: Request, form: Form) -> Response:
@@ -256,11 +259,12 @@ def api_router(deps: WebDeps) -> APIRouter:
         timeout_s = _timeout_s(form)
         step_ms = max(step_ns // 1_000_000, 1)
         text = form.get("query")
-        with deps.metrics.query_duration.labels("range").time():
-            result = await _run_query(
-                gate, lambda: deps.engine.range_query(text, start_ms, end_ms, step_ms), timeout_s)
-        # Encoding a large matrix takes a while; keep it off the event loop too.
-        return await asyncio.to_thread(_query_response, result, limit)
+        def evaluate() -> Response:
+            with deps.metrics.query_duration.labels("range").time():
+                result = deps.engine.range_query(text, start_ms, end_ms, step_ms)
+            return _query_response(result, limit)
+
+        return await _run_query(gate, evaluate, timeout_s)
 
     @route("/series", ("GET", "POST"))
     async def series(request: Request, form: Form) -> Response:
