@@ -41,7 +41,7 @@ def _mapped_libraries(pid: int) -> set[str]:
         return {line.split()[5].rsplit("/", 1)[-1] for line in f if len(line.split()) > 5}
 
 
-def test_a_running_default_vigil_evaluates_its_rules_without_numba(tmp_path):
+def test_a_running_default_vigil_evaluates_its_metric_rules_without_numba(tmp_path):
     # The default configuration, only faster: self-scrape and rule evaluation every second.
     config = tmp_path / "vigil.yml"
     config.write_text("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n")
@@ -57,6 +57,9 @@ def test_a_running_default_vigil_evaluates_its_rules_without_numba(tmp_path):
             assert proc.poll() is None, f"vigil up exited with {proc.returncode}"
             try:
                 groups = httpx.get(base + "/api/v1/rules", timeout=5).json()["data"]["groups"]
+                # The shipped log rule groups run LogQL every minute over an empty log store
+                # here; waiting a minute for them would test nothing about PromQL's kernels.
+                groups = [g for g in groups if "/logs/shipped/" not in g.get("file", "")]
                 up = httpx.get(base + "/api/v1/query", params={"query": "up"}, timeout=5).json()
             except (httpx.HTTPError, ValueError, KeyError):
                 time.sleep(0.5)
