@@ -8,22 +8,14 @@ or in the user's cache directory where that is not writable.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numba
 import numpy as np
+
+from vigil.compiled import njit
 
 __all__ = ["scan"]
 
 
-def _jit(fn: Any) -> Any:
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # no writable cache directory: compile in every process
-        return numba.njit(nogil=True)(fn)
-
-
-@_jit
+@njit
 def scan(data: np.ndarray, n_texts: int, n_patterns: int, bigram_start: np.ndarray,
           bigram_end: np.ndarray, hint_bytes: np.ndarray, hint_off: np.ndarray,
           hint_len: np.ndarray, hint_pattern: np.ndarray) -> np.ndarray:  # pragma: no cover

@@ -15,21 +15,11 @@ kernels are compiled in every process (a few seconds at the first big query).
 from __future__ import annotations
 
 import types
-from typing import Any
 
-import numba
-
+from vigil.compiled import njit
 from vigil.promql import _kernel_loops
 
 __all__ = ["compiled"]
-
-
-def _njit(fn: types.FunctionType, options: dict[str, Any]) -> Any:
-    # The GIL is released: queries run in threads.
-    try:
-        return numba.njit(cache=True, nogil=True, **options)(fn)
-    except RuntimeError:  # numba found no writable cache directory
-        return numba.njit(nogil=True, **options)(fn)
 
 
 def _compile() -> types.SimpleNamespace:
@@ -40,7 +30,7 @@ def _compile() -> types.SimpleNamespace:
                                   plain.__closure__)
         copy.__qualname__ = plain.__qualname__
         copy.__module__ = plain.__module__
-        namespace[name] = _njit(copy, options)
+        namespace[name] = njit(copy, **options)
     return types.SimpleNamespace(**{name: namespace[name] for name in _kernel_loops.KERNELS})
 
 

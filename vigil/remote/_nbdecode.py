@@ -22,12 +22,9 @@ as for :mod:`vigil.promql._kernel`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import numba
 import numpy as np
 
+from vigil.compiled import njit
 from vigil.remote import _fastdecode
 from vigil.remote._fastdecode import Columns
 
@@ -37,14 +34,7 @@ __all__ = ["scan_write_request"]
 _OK, _GIVE_UP = 0, 1
 
 
-def _jit(fn: Callable[..., Any]) -> Any:
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # numba found no writable cache directory
-        return numba.njit(nogil=True)(fn)
-
-
-@_jit
+@njit
 def _varint(b: np.ndarray, pos: int, limit: int) -> tuple[np.uint64, int]:
     """(value, position after it); position -1 when the varint runs past ``limit`` or does
     not fit 64 bits (the Python scanner then reports what is wrong)."""
@@ -64,7 +54,7 @@ def _varint(b: np.ndarray, pos: int, limit: int) -> tuple[np.uint64, int]:
     return value, -1
 
 
-@_jit
+@njit
 def _skip(b: np.ndarray, pos: int, wire: int, limit: int) -> int:
     """Position after one field's payload (its tag read), or -1 if it does not end by ``limit``."""
     if wire == 0:
@@ -85,7 +75,7 @@ def _skip(b: np.ndarray, pos: int, wire: int, limit: int) -> int:
     return pos if pos <= limit else -1
 
 
-@_jit
+@njit
 def _scan(b: np.ndarray, lab_start: np.ndarray, lab_end: np.ndarray, counts: np.ndarray,
           ts: np.ndarray, vals: np.ndarray) -> tuple[int, int, int]:
     """Fill the output arrays (each at least ``len(b) // 2 + 1`` long: every series and

@@ -9,22 +9,14 @@ or in the user's cache directory where that is not writable.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numba
 import numpy as np
+
+from vigil.compiled import njit
 
 __all__ = ["long_word_ngram_hashes", "trigram_set", "word_hashes"]
 
 
-def _jit(fn: Any) -> Any:
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # no writable cache directory: compile in every process
-        return numba.njit(nogil=True)(fn)
-
-
-@_jit
+@njit
 def word_hashes(data: np.ndarray, fnv_offset: np.uint64, fnv_prime: np.uint64
                 ) -> np.ndarray:  # pragma: no cover - compiled
     out = np.empty(len(data) // 2 + 1, dtype=np.uint64)
@@ -50,7 +42,7 @@ def word_hashes(data: np.ndarray, fnv_offset: np.uint64, fnv_prime: np.uint64
     return out[:n]
 
 
-@_jit
+@njit
 def trigram_set(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     seen = np.zeros(1 << 24, dtype=np.bool_)
     t = (np.uint32(data[0]) << 8) | np.uint32(data[1])
@@ -60,7 +52,7 @@ def trigram_set(data: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     return seen
 
 
-@_jit
+@njit
 def _splitmix_low(v: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     z = v + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -69,7 +61,7 @@ def _splitmix_low(v: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     return z & np.uint64(0xFFFFFFFF)
 
 
-@_jit
+@njit
 def long_word_ngram_hashes(data: np.ndarray, long_word: int, ngram: int
                            ) -> np.ndarray:  # pragma: no cover - compiled
     """``h1`` (the low half of splitmix64, as in ``_probes``) of every 5-gram inside a word
