@@ -41,19 +41,10 @@ from ingest_remote_write import (  # noqa: E402
     make_payloads,
     wait_ready,
 )
+from promql_bench import INSTANT_MIX, MODES  # noqa: E402  (the same six queries)
 
 from vigil.remote.codec import encode_labels  # noqa: E402
 
-MODES = ("idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice")
-# The instant dashboard mix of bench/promql_bench.py (same six queries).
-INSTANT_MIX = [
-    "sum by (mode) (rate(y[5m]))",
-    "topk(10, rate(y[5m]))",
-    'avg(rate(y{mode="idle"}[5m]))',
-    'rate(y{instance="h-42"}[5m])',
-    "count(y)",
-    'sum by (instance) (rate(y{mode!="idle"}[1m])) > 100',
-]
 STEP_MS = 15_000
 PYSPY = "/tmp/in_pyspy/bin/py-spy"
 

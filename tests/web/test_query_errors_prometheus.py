@@ -8,14 +8,12 @@ real Vigil app (:class:`vigil.app.App` over a real TSDB).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.support.prometheus import Prometheus, create_blocks, running_prometheus
-from vigil.app import App, check
-from vigil.model.labels import Labels
+from tests.support.prometheus import Prometheus
+from tests.support.side_by_side import vigil_and_prometheus
 
 SERIES = [
     ("testmetric", {"src": "a", "dst": "x"}, [(t * 15_000, float(t)) for t in range(40)]),
@@ -63,21 +61,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[tuple[Prometheus, TestClient]]:
-    root: Path = tmp_path_factory.mktemp("errors")
-    create_blocks(SERIES, root / "prometheus")
-    (root / "vigil.yml").write_text("default_rules: false\ncollectors: {host: {enabled: false}}\n")
-    app = App(check(str(root / "vigil.yml")), data_dir=str(root / "vigil"), listen="127.0.0.1:0")
-    try:
-        appender = app.db.appender()
-        for name, labels, points in SERIES:
-            for ts, value in points:
-                appender.append(Labels({"__name__": name, **labels}), ts, value)
-        appender.commit()
-        with running_prometheus(root / "prometheus") as prometheus, \
-                TestClient(app.web, raise_server_exceptions=False) as vigil:
-            yield prometheus, vigil
-    finally:
-        app.close()
+    with vigil_and_prometheus(tmp_path_factory.mktemp("errors"), SERIES) as servers:
+        yield servers
 
 
 @pytest.mark.parametrize(("path", "params", "same_text"), CASES,

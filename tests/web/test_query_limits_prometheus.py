@@ -10,14 +10,12 @@ Both servers hold the same ten series; Vigil is the real app (:class:`vigil.app.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.support.prometheus import Prometheus, create_blocks, running_prometheus
-from vigil.app import App, check
-from vigil.model.labels import Labels
+from tests.support.prometheus import Prometheus
+from tests.support.side_by_side import QUIET_CONFIG, vigil_and_prometheus
 
 MAX_SAMPLES = 100
 SERIES = [("x", {"i": str(i)}, [(t * 15_000, float(t * (i + 1))) for t in range(241)])
@@ -42,23 +40,10 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[tuple[Prometheus, TestClient]]:
-    root: Path = tmp_path_factory.mktemp("limits")
-    create_blocks(SERIES, root / "prometheus")
-    (root / "vigil.yml").write_text("default_rules: false\ncollectors: {host: {enabled: false}}\n"
-                                    f"query:\n  max_samples: {MAX_SAMPLES}\n")
-    app = App(check(str(root / "vigil.yml")), data_dir=str(root / "vigil"), listen="127.0.0.1:0")
-    try:
-        appender = app.db.appender()
-        for name, labels, points in SERIES:
-            for ts, value in points:
-                appender.append(Labels({"__name__": name, **labels}), ts, value)
-        appender.commit()
-        with running_prometheus(root / "prometheus",
-                                extra_args=[f"--query.max-samples={MAX_SAMPLES}"]) as prometheus, \
-                TestClient(app.web, raise_server_exceptions=False) as vigil:
-            yield prometheus, vigil
-    finally:
-        app.close()
+    config = QUIET_CONFIG + f"query:\n  max_samples: {MAX_SAMPLES}\n"
+    with vigil_and_prometheus(tmp_path_factory.mktemp("limits"), SERIES, vigil_config=config,
+                              prometheus_args=[f"--query.max-samples={MAX_SAMPLES}"]) as servers:
+        yield servers
 
 
 @pytest.mark.parametrize(("path", "params", "fails"), CASES,
