@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vigil.model.matchers import MatchType
 from vigil.promql._aggregate import grouped
 from vigil.promql._block import METADATA_LABELS, Block, drop_metadata
 from vigil.promql._context import EvalContext
@@ -64,4 +65,5 @@ def fused_sum(ev: EvalContext, node: ast.AggregateExpr, ts: np.ndarray) -> Block
 
 def _one_name(arg: ast.Expr) -> bool:
     """Whether every series ``arg`` selects has one and the same metric name."""
-    return isinstance(arg, ast.MatrixSelector) and arg.vs.pinned_name is not None
+    return isinstance(arg, ast.MatrixSelector) and any(
+        m.name == "__name__" and m.type == MatchType.EQUAL for m in arg.vs.matchers)

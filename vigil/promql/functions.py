@@ -113,9 +113,9 @@ def _check_counter_names(ev: EvalContext, rng: RangeArg, expr: ast.MatrixSelecto
     # A range vector only holds series with samples in some window, so every name in it
     # was read. One look per distinct name: thousands of series usually share one, and a
     # selector that pins the name needs no look at its series at all.
-    pinned = expr.vs.pinned_name
-    names = [pinned] if pinned is not None and rng.labels else \
-        dict.fromkeys(lb.name for lb in rng.labels)
+    pinned = [m.value for m in expr.vs.matchers
+              if m.name == "__name__" and m.type == MatchType.EQUAL]
+    names = pinned[:1] if pinned and rng.labels else dict.fromkeys(lb.name for lb in rng.labels)
     for name in names:
         if name and not name.endswith(_COUNTER_SUFFIXES):
             ev.info("metric might not be a counter, name does not end in "

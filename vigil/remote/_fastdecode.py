@@ -18,7 +18,7 @@ from collections.abc import Container
 
 from vigil.remote.codec import WireError
 
-__all__ = ["Columns", "decode_labels", "label_entries", "scan_write_request"]
+__all__ = ["Columns", "decode_labels", "scan_write_request"]
 
 _DOUBLE = struct.Struct("<d").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
@@ -213,23 +213,6 @@ def _sample(b: bytes, pos: int, end: int) -> tuple[int, float]:
     if pos != end:
         raise WireError(_TRUNC)
     return t, v
-
-
-def label_entries(raw: bytes) -> list[bytes]:
-    """The raw bytes (tag, length, body) of each entry of ``raw``, a run of well-formed
-    ``labels`` entries as the scanners return a series' labels."""
-    out = []
-    pos, n = 0, len(raw)
-    while pos < n:
-        ln = raw[pos + 1]
-        if ln < 0x80:
-            end = pos + 2 + ln
-        else:
-            ln, end = _varint(raw, pos + 1)
-            end += ln
-        out.append(raw[pos:end])
-        pos = end
-    return out
 
 
 def decode_labels(raw: bytes) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from vigil.errors import StorageError, VigilError
 from vigil.model.labels import METRIC_NAME, Labels, is_label_name, with_shared_pairs
 from vigil.remote import codec
-from vigil.remote._fastdecode import decode_labels, label_entries, scan_write_request
+from vigil.remote._fastdecode import _varint, decode_labels, scan_write_request
 from vigil.storage import Storage
 
 __all__ = ["COMPILED_SCAN_BYTES", "Limits", "Receiver", "RemoteWriteError"]
@@ -115,13 +115,22 @@ class Receiver:
         error it always did."""
         entries = self._entries
         pairs = []
-        for entry in label_entries(raw):
+        pos, n = 0, len(raw)
+        while pos < n:  # raw is a run of well-formed `labels` entries (the scanners check)
+            ln = raw[pos + 1]
+            if ln < 0x80:
+                end = pos + 2 + ln
+            else:
+                ln, end = _varint(raw, pos + 1)
+                end += ln
+            entry = raw[pos:end]
             pair = entries.get(entry)
             if pair is None:
                 pair = self._new_entry(entry)
                 if pair is None:
                     return None
             pairs.append(pair)
+            pos = end
         if len(pairs) > self.limits.max_labels_per_series or \
                 len({name for name, _ in pairs}) != len(pairs):
             return None

@@ -67,9 +67,8 @@ def merge_series_sets(parts: list[SeriesSet]) -> SeriesSet:
     # Each part is in time order per series, so parts overlap only if a run of a series
     # does not start after the end of the series' run before it.
     same_series = rank_r[1:] == rank_r[:-1]
-    lengths = end_r - start_r
-    run_end = np.cumsum(lengths)
-    firsts, lasts = ts[run_end - lengths], ts[run_end - 1]
+    firsts = ts[np.cumsum(end_r - start_r) - (end_r - start_r)]
+    lasts = ts[np.cumsum(end_r - start_r) - 1]
     if (same_series & (firsts[1:] <= lasts[:-1])).any():  # overlapping parts
         sid = np.repeat(np.arange(len(labels)), np.diff(offsets))
         perm_t = np.lexsort((ts, sid))

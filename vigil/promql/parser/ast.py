@@ -175,15 +175,6 @@ class VectorSelector(Expr):
     def type(self) -> str:
         return VECTOR
 
-    @property
-    def pinned_name(self) -> str | None:
-        """The metric name every selected series has, when a matcher ``__name__="..."`` pins
-        one; else None."""
-        for m in self.matchers:
-            if m.name == METRIC_NAME and m.type is MatchType.EQUAL:
-                return m.value
-        return None
-
     def selector_str(self) -> str:
         parts = sorted(
             _matcher_str(m)
